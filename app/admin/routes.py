@@ -1,0 +1,254 @@
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ..errors import DomainError
+from ..extensions import db
+from ..formutil import select_choices
+from ..models import AuditLog, Cycle, Officer, Unit, User
+from ..security import role_required
+from ..tabular import xlsx_bytes
+from . import services
+from .forms import ConfirmForm, CycleForm, ImportForm, OfficerForm, ResetPasswordForm, UnitForm, UserForm
+
+bp = Blueprint("admin", __name__)
+
+
+@bp.before_request
+@role_required("admin")
+def require_admin():
+    """Every page here is for the assessment office's administrators."""
+
+
+def _get_or_404(model, ident):
+    return db.get_or_404(model, ident)
+
+
+def _save(form, save, *args):
+    """Run a save service; on a domain error put the message next to its field and roll back."""
+    try:
+        obj = save(*args)
+    except DomainError as error:
+        db.session.rollback()
+        target = getattr(form, error.field, None) if error.field else None
+        if target is not None:
+            target.errors = list(target.errors) + [error.message]
+        else:
+            flash(error.message, "danger")
+        return None
+    db.session.commit()
+    return obj
+
+
+def _page(query):
+    page = request.args.get("page", 1, type=int)
+    return db.paginate(query, page=max(page, 1), per_page=current_app.config["PER_PAGE"], error_out=False)
+
+
+@bp.route("/")
+def index():
+    return render_template("admin/index.html")
+
+
+# ---- units -------------------------------------------------------------------------------------
+@bp.route("/units")
+def units():
+    counts = dict(db.session.execute(
+        db.select(Officer.unit_id, db.func.count(Officer.id)).where(Officer.is_active).group_by(Officer.unit_id)
+    ).all())
+    return render_template("admin/units.html", tree=services.unit_tree(), counts=counts)
+
+
+@bp.route("/units/new", methods=["GET", "POST"])
+@bp.route("/units/<int:unit_id>/edit", methods=["GET", "POST"])
+def edit_unit(unit_id=None):
+    unit = _get_or_404(Unit, unit_id) if unit_id else None
+    form = UnitForm(obj=unit)
+    form.parent_id.choices = select_choices({0: "—", **services.unit_choices(("bureau", "station", "police_type"))})
+    if request.method == "GET" and unit is not None:
+        form.category.data = str(unit.category) if unit.category else ""
+        form.parent_id.data = unit.parent_id or 0
+    if form.validate_on_submit() and _save(form, services.save_unit, unit, form.data):
+        flash(_("单位已保存。"), "success")
+        return redirect(url_for(".units"))
+    return render_template("admin/form.html", form=form,
+                           title=_("编辑单位") if unit else _("新建单位"), back=url_for(".units"))
+
+
+# ---- officers ----------------------------------------------------------------------------------
+@bp.route("/officers")
+def officers():
+    q = request.args.get("q", "")[:50]
+    unit_id = request.args.get("unit", type=int)
+    inactive = request.args.get("inactive") == "1"
+    pagination = _page(services.search_officers(q, unit_id, inactive))
+    return render_template("admin/officers.html", pagination=pagination, q=q, unit_id=unit_id,
+                           inactive=inactive, units=services.unit_choices(), confirm=ConfirmForm())
+
+
+@bp.route("/officers/new", methods=["GET", "POST"])
+@bp.route("/officers/<int:officer_id>/edit", methods=["GET", "POST"])
+def edit_officer(officer_id=None):
+    officer = _get_or_404(Officer, officer_id) if officer_id else None
+    form = OfficerForm(obj=officer)
+    form.unit_id.choices = select_choices(services.unit_choices())
+    if form.validate_on_submit() and _save(form, services.save_officer, officer, form.data):
+        flash(_("民警信息已保存。"), "success")
+        return redirect(url_for(".officers", q=form.badge_no.data))
+    return render_template("admin/form.html", form=form,
+                           title=_("编辑民警") if officer else _("新增民警"), back=url_for(".officers"))
+
+
+@bp.route("/officers/<int:officer_id>/<any(activate, deactivate):action>", methods=["POST"])
+def set_officer_active(officer_id, action):
+    officer = _get_or_404(Officer, officer_id)
+    if ConfirmForm().validate_on_submit():
+        services.set_officer_active(officer, action == "activate")
+        db.session.commit()
+        flash(_("已启用 %(name)s。", name=officer.name) if action == "activate"
+              else _("已停用 %(name)s，其历史数据保留。", name=officer.name), "success")
+    return redirect(request.referrer if request.referrer and request.referrer.startswith(request.host_url)
+                    else url_for(".officers"))
+
+
+# ---- users -------------------------------------------------------------------------------------
+@bp.route("/users")
+def users():
+    q = request.args.get("q", "")[:50]
+    return render_template("admin/users.html", pagination=_page(services.search_users(q)), q=q,
+                           confirm=ConfirmForm())
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+def edit_user(user_id=None):
+    user = _get_or_404(User, user_id) if user_id else None
+    form = UserForm(obj=user)
+    if request.method == "GET" and user is not None:
+        form.roles.data = sorted(user.roles)
+        form.badge_no.data = user.officer.badge_no if user.officer else ""
+    if form.validate_on_submit() and _save(form, services.save_user, user, form.data):
+        flash(_("账号已保存。"), "success")
+        return redirect(url_for(".users", q=form.username.data))
+    return render_template("admin/form.html", form=form,
+                           title=_("编辑账号") if user else _("新建账号"), back=url_for(".users"))
+
+
+@bp.route("/users/<int:user_id>/password", methods=["GET", "POST"])
+def reset_password(user_id):
+    from ..auth.services import reset_password as reset
+
+    user = _get_or_404(User, user_id)
+    form = ResetPasswordForm()
+    if form.validate_on_submit() and _save(form, reset, user, form.password.data):
+        flash(_("已重置 %(name)s 的密码，请告知本人尽快修改。", name=user.username), "success")
+        return redirect(url_for(".users", q=user.username))
+    return render_template("admin/form.html", form=form, title=_("重置密码：%(name)s", name=user.username),
+                           back=url_for(".users"))
+
+
+@bp.route("/users/<int:user_id>/<any(activate, deactivate):action>", methods=["POST"])
+def set_user_active(user_id, action):
+    user = _get_or_404(User, user_id)
+    if ConfirmForm().validate_on_submit():
+        try:
+            services.set_user_active(user, action == "activate", current_user)
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("账号已更新。"), "success")
+    return redirect(url_for(".users", q=user.username))
+
+
+# ---- cycles ------------------------------------------------------------------------------------
+@bp.route("/cycles")
+def cycles():
+    rows = db.session.execute(db.select(Cycle).order_by(Cycle.starts_on.desc(), Cycle.kind)).scalars().all()
+    return render_template("admin/cycles.html", cycles=rows)
+
+
+@bp.route("/cycles/new", methods=["GET", "POST"])
+@bp.route("/cycles/<int:cycle_id>/edit", methods=["GET", "POST"])
+def edit_cycle(cycle_id=None):
+    cycle = _get_or_404(Cycle, cycle_id) if cycle_id else None
+    if cycle is not None and cycle.is_frozen:
+        flash(_("周期已开启，设置已冻结，不能再修改。"), "warning")
+        return redirect(url_for(".cycle", cycle_id=cycle.id))
+    form = CycleForm(obj=cycle)
+    saved = form.validate_on_submit() and _save(form, services.save_cycle, cycle, form.data)
+    if saved:
+        flash(_("周期已保存。"), "success")
+        return redirect(url_for(".cycle", cycle_id=saved.id))
+    return render_template("admin/form.html", form=form,
+                           title=_("编辑周期") if cycle else _("新建周期"), back=url_for(".cycles"))
+
+
+# Sections that features add to a cycle's page: (template name, roles). Filled at registration.
+CYCLE_SECTIONS: list[str] = []
+
+
+@bp.route("/cycles/<int:cycle_id>")
+def cycle(cycle_id):
+    cycle = _get_or_404(Cycle, cycle_id)
+    history = db.session.execute(
+        db.select(AuditLog).filter_by(entity="cycle", entity_id=str(cycle.id)).order_by(AuditLog.created_at)
+    ).scalars().all()
+    return render_template("admin/cycle.html", cycle=cycle, confirm=ConfirmForm(), history=history,
+                           sections=CYCLE_SECTIONS)
+
+
+@bp.route("/cycles/<int:cycle_id>/<any(open, closed, published):target>", methods=["POST"])
+def transition_cycle(cycle_id, target):
+    cycle = _get_or_404(Cycle, cycle_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        services.transition_cycle(cycle, target)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("周期状态已更新。"), "success")
+    return redirect(url_for(".cycle", cycle_id=cycle_id))
+
+
+# ---- roster import -----------------------------------------------------------------------------
+@bp.route("/import/roster", methods=["GET", "POST"])
+def import_roster():
+    form = ImportForm()
+    report = None
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            report = services.import_roster(upload.filename, upload.read())
+        except DomainError as error:
+            db.session.rollback()
+            form.file.errors = list(form.file.errors) + [error.message]
+        else:
+            if report.ok:
+                db.session.commit()
+                flash(_("导入成功：新增 %(c)d 人，更新 %(u)d 人。", c=report.created, u=report.updated), "success")
+            else:
+                db.session.rollback()
+    return render_template("admin/import_roster.html", form=form, report=report)
+
+
+@bp.route("/import/roster/template.xlsx")
+def roster_template():
+    data = xlsx_bytes(list(services.ROSTER_COLUMNS), [["001234", "张三", "PS01", "社区民警", "否"]],
+                      title="roster")
+    return Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": "attachment; filename=roster-template.xlsx"})
+
+
+# ---- audit log ---------------------------------------------------------------------------------
+@bp.route("/audit")
+def audit():
+    query = db.select(AuditLog).order_by(AuditLog.id.desc())
+    entity = request.args.get("entity", "")[:50]
+    if entity:
+        query = query.filter_by(entity=entity)
+    return render_template("admin/audit.html", pagination=_page(query), entity=entity)

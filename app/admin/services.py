@@ -1,0 +1,279 @@
+"""Administration of units, officers, users and cycles. Services flush; views commit."""
+from dataclasses import dataclass, field
+
+from flask_babel import gettext as _
+from sqlalchemy import or_, update
+
+from ..audit import record
+from ..auth.services import check_password_strength
+from ..dbutil import flush_or_fail
+from ..errors import DomainError
+from ..extensions import db
+from ..models import CYCLE_TRANSITIONS, Cycle, Officer, Unit, User, utcnow
+from ..tabular import read_table
+
+
+def _snapshot(obj, columns) -> dict:
+    return {c: (str(v) if v is not None and not isinstance(v, (int, float, bool, str)) else v)
+            for c in columns for v in [getattr(obj, c)]}
+
+
+# ---- units -------------------------------------------------------------------------------------
+UNIT_FIELDS = ("code", "name", "kind", "category", "parent_id", "is_active")
+
+
+def unit_tree() -> list[tuple[Unit, int]]:
+    """Every unit with its depth, in tree order (one query, assembled in memory)."""
+    units = db.session.execute(db.select(Unit).order_by(Unit.code)).scalars().all()
+    children: dict[int | None, list[Unit]] = {}
+    for unit in units:
+        children.setdefault(unit.parent_id, []).append(unit)
+    out: list[tuple[Unit, int]] = []
+    stack = [(u, 0) for u in reversed(children.get(None, []))]
+    while stack:
+        unit, depth = stack.pop()
+        out.append((unit, depth))
+        stack.extend((c, depth + 1) for c in reversed(children.get(unit.id, [])))
+    return out
+
+
+def _check_parent(unit: Unit | None, parent_id: int | None) -> None:
+    if parent_id is None or unit is None or unit.id is None:
+        return
+    node = db.session.get(Unit, parent_id)
+    while node is not None:
+        if node.id == unit.id:
+            raise DomainError(_("上级单位不能是本单位或其下级单位。"), field="parent_id")
+        node = node.parent
+
+
+def save_unit(unit: Unit | None, data: dict) -> Unit:
+    """Create (unit=None) or update a unit from form data."""
+    data = dict(data)
+    data["category"] = int(data["category"]) if data.get("category") else None
+    data["parent_id"] = data.get("parent_id") or None
+    _check_parent(unit, data["parent_id"])
+    before = _snapshot(unit, UNIT_FIELDS) if unit else None
+    if unit is None:
+        unit = Unit()
+        db.session.add(unit)
+    for key in ("code", "name", "kind", "category", "parent_id"):
+        setattr(unit, key, data[key])
+    flush_or_fail(_("单位代码“%(code)s”已存在。", code=data["code"]), field="code")
+    record("unit_saved", "unit", unit.id, before=before, after=_snapshot(unit, UNIT_FIELDS))
+    return unit
+
+
+def unit_choices(kinds: tuple[str, ...] | None = None) -> dict[int, str]:
+    """Active units as {id: "name (code)"} for select fields."""
+    query = db.select(Unit).where(Unit.is_active).order_by(Unit.code)
+    if kinds:
+        query = query.where(Unit.kind.in_(kinds))
+    return {u.id: f"{u.name}（{u.code}）" for u in db.session.execute(query).scalars()}
+
+
+# ---- officers ----------------------------------------------------------------------------------
+OFFICER_FIELDS = ("badge_no", "name", "unit_id", "position", "is_leader", "is_active")
+
+
+def search_officers(q: str, unit_id: int | None = None, include_inactive: bool = False):
+    query = db.select(Officer).join(Officer.unit).order_by(Officer.badge_no)
+    if q:
+        like = f"%{q.strip()}%"
+        query = query.where(or_(Officer.name.ilike(like), Officer.badge_no.ilike(like)))
+    if unit_id:
+        query = query.where(Officer.unit_id == unit_id)
+    if not include_inactive:
+        query = query.where(Officer.is_active)
+    return query
+
+
+def save_officer(officer: Officer | None, data: dict) -> Officer:
+    before = _snapshot(officer, OFFICER_FIELDS) if officer else None
+    if db.session.get(Unit, data["unit_id"]) is None:
+        raise DomainError(_("单位不存在。"), field="unit_id")
+    if officer is None:
+        officer = Officer()
+        db.session.add(officer)
+    for key in ("badge_no", "name", "unit_id", "position", "is_leader"):
+        setattr(officer, key, data[key] if data[key] is not None else "")
+    flush_or_fail(_("警号“%(badge)s”已存在。", badge=data["badge_no"]), field="badge_no")
+    record("officer_saved", "officer", officer.id, before=before, after=_snapshot(officer, OFFICER_FIELDS))
+    return officer
+
+
+def set_officer_active(officer: Officer, active: bool) -> None:
+    """Officers are deactivated, never deleted: their ratings and results stay attributable."""
+    before = _snapshot(officer, OFFICER_FIELDS)
+    officer.is_active = active
+    if officer.user is not None and not active:
+        officer.user.is_active_account = False
+    record("officer_activated" if active else "officer_deactivated", "officer", officer.id,
+           before=before, after=_snapshot(officer, OFFICER_FIELDS))
+    db.session.flush()
+
+
+# ---- users -------------------------------------------------------------------------------------
+def search_users(q: str):
+    query = db.select(User).outerjoin(User.officer).order_by(User.username)
+    if q:
+        like = f"%{q.strip()}%"
+        query = query.where(or_(User.username.ilike(like), Officer.name.ilike(like), Officer.badge_no.ilike(like)))
+    return query
+
+
+def save_user(user: User | None, data: dict) -> User:
+    officer = None
+    if data.get("badge_no"):
+        officer = db.session.execute(
+            db.select(Officer).filter_by(badge_no=data["badge_no"].strip())
+        ).scalar_one_or_none()
+        if officer is None:
+            raise DomainError(_("找不到警号为“%(badge)s”的民警。", badge=data["badge_no"]), field="badge_no")
+    roles = set(data["roles"])
+    if roles & {"officer", "supervisor"} and officer is None:
+        raise DomainError(_("民警和所队领导账号必须关联一名民警。"), field="badge_no")
+    before = {"username": user.username, "roles": sorted(user.roles), "officer_id": user.officer_id} if user else None
+    if user is None:
+        if not data.get("password"):
+            raise DomainError(_("新账号需要设置初始密码。"), field="password")
+        user = User(username=data["username"])
+        db.session.add(user)
+    if data.get("password"):
+        check_password_strength(data["password"])
+        user.set_password(data["password"])
+    user.username = data["username"]
+    user.officer = officer
+    user.roles = roles
+    flush_or_fail(_("用户名已存在，或该民警已有账号。"), field="username")
+    record("user_saved", "user", user.id, before=before,
+           after={"username": user.username, "roles": sorted(user.roles), "officer_id": user.officer_id})
+    return user
+
+
+def set_user_active(user: User, active: bool, acting: User) -> None:
+    if user.id == acting.id and not active:
+        raise DomainError(_("不能停用自己的账号。"))
+    user.is_active_account = active
+    user.session_version += 1  # end their sessions
+    record("user_activated" if active else "user_deactivated", "user", user.id)
+    db.session.flush()
+
+
+# ---- cycles ------------------------------------------------------------------------------------
+CYCLE_FIELDS = ("name", "kind", "starts_on", "ends_on", "deadline_on", "status")
+
+
+def save_cycle(cycle: Cycle | None, data: dict) -> Cycle:
+    if cycle is not None and cycle.is_frozen:
+        raise DomainError(_("周期已开启，设置已冻结，不能再修改。"))
+    before = _snapshot(cycle, CYCLE_FIELDS) if cycle else None
+    if cycle is None:
+        cycle = Cycle(config={})
+        db.session.add(cycle)
+    for key in ("name", "kind", "starts_on", "ends_on", "deadline_on"):
+        setattr(cycle, key, data[key])
+    flush_or_fail(_("同类型、同开始日期的周期已存在。"), field="starts_on")
+    record("cycle_saved", "cycle", cycle.id, before=before, after=_snapshot(cycle, CYCLE_FIELDS))
+    return cycle
+
+
+# Hooks run just before a cycle moves to a status (e.g. freezing the rating design on "open").
+# Features append callables taking (cycle); they raise DomainError to refuse the move.
+BEFORE_TRANSITION: dict[str, list] = {"open": [], "closed": [], "published": []}
+
+
+def transition_cycle(cycle: Cycle, target: str) -> None:
+    """Move a cycle one step along draft → open → closed → published.
+
+    The conditional UPDATE makes the move atomic: of two racing requests only one changes the row.
+    """
+    if CYCLE_TRANSITIONS.get(cycle.status) != target:
+        raise DomainError(_("周期当前状态不允许此操作。"))
+    for hook in BEFORE_TRANSITION.get(target, []):
+        hook(cycle)
+    stamp = {"open": "opened_at", "closed": "closed_at", "published": "published_at"}[target]
+    result = db.session.execute(
+        update(Cycle).where(Cycle.id == cycle.id, Cycle.status == cycle.status)
+        .values(status=target, **{stamp: utcnow()})
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        raise DomainError(_("周期状态已被其他人修改，请刷新后重试。"))
+    before = cycle.status
+    db.session.refresh(cycle)
+    record(f"cycle_{target}", "cycle", cycle.id, before={"status": before}, after={"status": target})
+    db.session.flush()
+
+
+# ---- roster import -----------------------------------------------------------------------------
+ROSTER_COLUMNS = ("警号", "姓名", "单位代码", "职务", "是否领导")
+YES = {"是", "y", "yes", "1", "true", "领导"}
+NO = {"", "否", "n", "no", "0", "false"}
+
+
+@dataclass
+class ImportReport:
+    errors: list[tuple[int, str]] = field(default_factory=list)  # (row number, message)
+    created: int = 0
+    updated: int = 0
+    rows: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def import_roster(filename: str, raw: bytes) -> ImportReport:
+    """Create or update officers from a roster file: all rows or none, with a row-by-row report."""
+    rows = read_table(filename, raw, required=("警号", "姓名", "单位代码"))
+    report = ImportReport(rows=len(rows))
+    units = {u.code: u for u in db.session.execute(db.select(Unit)).scalars()}
+    existing = {o.badge_no: o for o in db.session.execute(db.select(Officer)).scalars()}
+    seen: dict[str, int] = {}
+    parsed = []
+    for row in rows:
+        v = row.values
+        badge, name, code = v.get("警号", ""), v.get("姓名", ""), v.get("单位代码", "")
+        leader_text = v.get("是否领导", "").lower()
+        problems = []
+        if not badge:
+            problems.append(_("缺少警号"))
+        elif len(badge) > 20:
+            problems.append(_("警号过长（最多 20 个字符）"))
+        elif badge in seen:
+            problems.append(_("警号 %(badge)s 与第 %(row)d 行重复", badge=badge, row=seen[badge]))
+        if not name:
+            problems.append(_("缺少姓名"))
+        elif len(name) > 50:
+            problems.append(_("姓名过长"))
+        if code not in units:
+            problems.append(_("未知的单位代码“%(code)s”", code=code) if code else _("缺少单位代码"))
+        if leader_text not in YES | NO:
+            problems.append(_("“是否领导”应填“是”或“否”"))
+        if len(v.get("职务", "")) > 50:
+            problems.append(_("职务过长"))
+        if badge and badge not in seen:
+            seen[badge] = row.number
+        if problems:
+            report.errors.append((row.number, "；".join(problems)))
+        else:
+            parsed.append((badge, name, units[code], v.get("职务", ""), leader_text in YES))
+    if report.errors or not rows:
+        if not rows:
+            report.errors.append((1, _("文件中没有数据行。")))
+        return report
+    for badge, name, unit, position, is_leader in parsed:
+        officer = existing.get(badge)
+        if officer is None:
+            db.session.add(Officer(badge_no=badge, name=name, unit=unit, position=position, is_leader=is_leader))
+            report.created += 1
+        else:
+            officer.name, officer.unit, officer.position, officer.is_leader = name, unit, position, is_leader
+            officer.is_active = True
+            report.updated += 1
+    flush_or_fail(_("导入时发现重复的警号（可能有人同时导入），请重试。"), field="file")
+    record("roster_imported", "officer", "*", after={"created": report.created, "updated": report.updated,
+                                                       "file": filename})
+    return report

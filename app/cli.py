@@ -1,0 +1,85 @@
+"""Command-line interface: `flask --app wsgi <command>` or the `kaoping` console script."""
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import FlaskGroup, with_appcontext
+
+from .extensions import db
+
+
+def register(app) -> None:
+    for command in (seed_demo, create_admin, import_roster):
+        app.cli.add_command(command)
+
+
+@click.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Only when the database holds no units yet.")
+@with_appcontext
+def seed_demo(if_empty):
+    """Load the synthetic demo bureau (idempotent)."""
+    from .demo import DEMO_LOGINS, DEMO_PASSWORD
+    from .demo import seed_demo as run
+    from .models import Unit
+
+    if if_empty and db.session.execute(db.select(Unit.id).limit(1)).first() is not None:
+        click.echo("Database already has data; demo not loaded.")
+    else:
+        click.echo("Loading demo data:")
+        run(echo=click.echo)
+    click.echo("\nDemo logins (password for all: %s):" % DEMO_PASSWORD)
+    for username, label in DEMO_LOGINS:
+        click.echo(f"  {username:<12} {label}")
+
+
+@click.command("create-admin")
+@click.option("--username", prompt=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@with_appcontext
+def create_admin(username, password):
+    """Create an administrator account (or give an existing account the admin role)."""
+    from .auth.services import check_password_strength
+    from .errors import DomainError
+    from .models import User
+
+    try:
+        check_password_strength(password)
+    except DomainError as error:
+        raise click.ClickException(error.message) from error
+    user = db.session.execute(db.select(User).filter_by(username=username)).scalar_one_or_none()
+    if user is None:
+        user = User(username=username)
+        user.set_password(password)
+        db.session.add(user)
+    user.roles = user.roles | {"admin"}
+    db.session.commit()
+    click.echo(f"Administrator {username} is ready.")
+
+
+@click.command("import-roster")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def import_roster(path):
+    """Import officers from a roster .xlsx or .csv (all rows or none)."""
+    from .admin.services import import_roster as run
+    from .errors import DomainError
+
+    try:
+        report = run(path.name, path.read_bytes())
+    except DomainError as error:
+        raise click.ClickException(error.message) from error
+    if not report.ok:
+        db.session.rollback()
+        for number, message in report.errors:
+            click.echo(f"row {number}: {message}", err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(f"{report.rows} rows: {report.created} created, {report.updated} updated.")
+
+
+def main():
+    """Entry point of the `kaoping` console script."""
+    from . import create_app
+
+    cli = FlaskGroup(create_app=lambda: create_app())
+    cli.main(prog_name="kaoping")

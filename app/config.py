@@ -1,0 +1,72 @@
+"""Configuration read from the environment (see README: DATABASE_URL, SECRET_KEY, ...)."""
+import os
+import secrets
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """The app cannot start with the configuration it was given."""
+
+
+def normalise_database_url(url: str) -> str:
+    """Use the psycopg 3 driver for plain ``postgres://`` and ``postgresql://`` URLs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_config(instance_path: str) -> dict:
+    """Build the configuration mapping from environment variables."""
+    env = os.environ.get("KAOPING_ENV", "production").strip().lower()
+    database_url = os.environ.get("DATABASE_URL") or (
+        "sqlite:///" + str(Path(instance_path) / "kaoping.db")
+    )
+    return {
+        "KAOPING_ENV": env,
+        "SECRET_KEY": os.environ.get("SECRET_KEY"),
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "5 per 15 minutes"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE"),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE"),
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+        "BABEL_DEFAULT_LOCALE": "zh",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "LANGUAGES": {"zh": "简体中文", "en": "English"},
+        "BOOTSTRAP_SERVE_LOCAL": True,
+        "PER_PAGE": 25,
+    }
+
+
+def finalise_config(config: dict, instance_path: str) -> None:
+    """Fill in development defaults and refuse to start without a secret in production."""
+    relaxed = config.get("TESTING") or config.get("KAOPING_ENV") in {"development", "testing"}
+    if not config.get("SECRET_KEY"):
+        if not relaxed:
+            raise ConfigError(
+                "SECRET_KEY is not set. Set the SECRET_KEY environment variable to a long random "
+                "string (for example: python -c 'import secrets; print(secrets.token_hex(32))'), "
+                "or set KAOPING_ENV=development for a local demo."
+            )
+        # A per-instance development key keeps sessions across restarts without a shared default.
+        key_file = Path(instance_path) / "dev_secret_key"
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        if not key_file.exists():
+            key_file.write_text(secrets.token_hex(32))
+        config["SECRET_KEY"] = key_file.read_text().strip()

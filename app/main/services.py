@@ -1,0 +1,46 @@
+"""Figures for each role's landing page."""
+from sqlalchemy import func
+
+from ..extensions import db
+from ..models import Cycle, Officer, Unit, User
+
+
+def current_cycle() -> Cycle | None:
+    """The open cycle, else the most recent one."""
+    cycle = db.session.execute(
+        db.select(Cycle).filter_by(status="open").order_by(Cycle.starts_on.desc())
+    ).scalars().first()
+    return cycle or db.session.execute(db.select(Cycle).order_by(Cycle.starts_on.desc())).scalars().first()
+
+
+# Panels that features add to the landing page: (template, function(user) -> data or None).
+HOME_PANELS: list = []
+
+
+def home_figures(user: User) -> dict:
+    figures = {"cycle": current_cycle(), "officer": user.officer}
+    figures["panels"] = [(template, data) for template, build in HOME_PANELS
+                         if (data := build(user)) is not None]
+    if user.has_role("admin"):
+        figures["admin"] = {
+            "units": db.session.scalar(db.select(func.count(Unit.id)).where(Unit.is_active)),
+            "stations": db.session.scalar(
+                db.select(func.count(Unit.id)).where(Unit.kind == "station", Unit.is_active)
+            ),
+            "officers": db.session.scalar(db.select(func.count(Officer.id)).where(Officer.is_active)),
+            "users": db.session.scalar(db.select(func.count(User.id))),
+            "cycles": db.session.execute(
+                db.select(Cycle.status, func.count(Cycle.id)).group_by(Cycle.status)
+            ).all(),
+        }
+    if user.officer is not None:
+        unit = user.officer.unit
+        figures["unit"] = unit
+        figures["unit_size"] = db.session.scalar(
+            db.select(func.count(Officer.id)).where(Officer.unit_id == unit.id, Officer.is_active)
+        )
+        figures["leaders"] = db.session.execute(
+            db.select(Officer).where(Officer.unit_id == unit.id, Officer.is_leader, Officer.is_active)
+            .order_by(Officer.badge_no)
+        ).scalars().all()
+    return figures

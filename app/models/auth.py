@@ -1,0 +1,85 @@
+"""Login accounts and their roles."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..extensions import db
+from .base import utcnow
+
+ROLES = ("admin", "coordinator", "supervisor", "officer")
+
+
+class UserRole(db.Model):
+    __tablename__ = "user_role"
+    __table_args__ = (
+        sa.CheckConstraint("role IN ('admin', 'coordinator', 'supervisor', 'officer')", name="role"),
+    )
+
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(50), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(256))
+    officer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("officer.id"), unique=True)
+    is_active_account: Mapped[bool] = mapped_column(
+        "is_active", default=True, server_default=sa.text("true")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+    # Bumped on password change so that other sessions of this user stop working.
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    officer: Mapped["Officer | None"] = relationship(back_populates="user")  # noqa: F821
+    role_rows: Mapped[list[UserRole]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by=UserRole.role
+    )
+
+    @property
+    def roles(self) -> set[str]:
+        return {row.role for row in self.role_rows}
+
+    @roles.setter
+    def roles(self, roles) -> None:
+        wanted = set(roles)
+        unknown = wanted - set(ROLES)
+        if unknown:
+            raise ValueError(f"unknown roles: {sorted(unknown)}")
+        self.role_rows = [r for r in self.role_rows if r.role in wanted] + [
+            UserRole(role=r) for r in sorted(wanted - self.roles)
+        ]
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.is_active_account
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+        self.session_version = (self.session_version or 0) + 1
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def display_name(self) -> str:
+        return self.officer.name if self.officer else self.username
+
+    def __repr__(self) -> str:
+        return f"<User {self.username}>"

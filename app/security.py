@@ -1,0 +1,40 @@
+"""Access control helpers: role checks, safe redirects, client keys for rate limits."""
+import hashlib
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import abort, current_app, request
+from flask_login import current_user, login_required
+
+
+def role_required(*roles: str):
+    """Allow the view only to logged-in users holding one of ``roles`` (403 otherwise)."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if not current_user.has_role(*roles):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def is_safe_redirect(target: str | None) -> bool:
+    """True for a path on this site only: no scheme, no host, no protocol-relative '//' tricks."""
+    if not target or not isinstance(target, str):
+        return False
+    if "\\" in target or any(ord(c) < 32 for c in target):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//")
+
+
+def client_key() -> str:
+    """A hashed client address for rate limits; the raw IP is never stored."""
+    address = request.remote_addr or "unknown"
+    secret = current_app.config.get("SECRET_KEY") or ""
+    return hashlib.sha256(f"{secret}:{address}".encode()).hexdigest()[:32]

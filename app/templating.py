@@ -1,0 +1,56 @@
+"""Template globals: the navigation by role, languages, display helpers."""
+from flask import current_app, request
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+UNIT_KIND_LABELS = {
+    "bureau": _l("公安局"), "station": _l("派出所"), "police_type": _l("警种部门"), "squad": _l("中队/警务队"),
+}
+CATEGORY_LABELS = {1: _l("一类"), 2: _l("二类"), 3: _l("三类")}
+ROLE_LABELS = {
+    "admin": _l("考评办管理员"), "coordinator": _l("协作协调员"), "supervisor": _l("所队领导"), "officer": _l("民警"),
+}
+CYCLE_KIND_LABELS = {"month": _l("月自查"), "quarter": _l("季考评"), "year": _l("年总结")}
+CYCLE_STATUS_LABELS = {
+    "draft": _l("草稿"), "open": _l("进行中"), "closed": _l("已关闭"), "published": _l("已发布"),
+}
+
+# (endpoint, label, roles that see it); features add their entries where they register.
+NAV_ITEMS: list[tuple[str, object, tuple[str, ...]]] = [
+    ("main.index", _l("首页"), ()),
+    ("admin.index", _l("系统管理"), ("admin",)),
+]
+
+
+# Cards that features add to the admin start page: (endpoint, label, hint).
+ADMIN_LINKS: list[tuple[str, object, object]] = []
+
+
+def nav_items():
+    if not current_user.is_authenticated:
+        return []
+    return [
+        (endpoint, label) for endpoint, label, roles in NAV_ITEMS
+        if not roles or current_user.has_role(*roles)
+    ]
+
+
+def register(app) -> None:
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    @app.context_processor
+    def inject():
+        return {
+            "nav_items": nav_items,
+            "extra_admin_links": lambda: ADMIN_LINKS,
+            "languages": current_app.config["LANGUAGES"],
+            "current_locale": str(get_locale()),
+            "UNIT_KIND_LABELS": UNIT_KIND_LABELS,
+            "CATEGORY_LABELS": CATEGORY_LABELS,
+            "ROLE_LABELS": ROLE_LABELS,
+            "CYCLE_KIND_LABELS": CYCLE_KIND_LABELS,
+            "CYCLE_STATUS_LABELS": CYCLE_STATUS_LABELS,
+            "request_path": request.full_path.rstrip("?") if request else "/",
+        }
