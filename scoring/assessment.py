@@ -568,7 +568,7 @@ def _normalise(raw: np.ndarray, cat_idx: np.ndarray, n_cat: int,
         v = raw[:, t_cols]
         target = np.array([specs[j].target for j in t_cols])
         low = lower[t_cols]
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(all="ignore"):  # 0 and subnormal values are handled just below
             ratio = np.where(low, target / v, v / target)
         # Lower-better with a value <= 0 (no incidents at all) meets any target.
         ratio = np.where(low & (v <= 0), 1.0, ratio)
@@ -584,7 +584,7 @@ def _normalise(raw: np.ndarray, cat_idx: np.ndarray, n_cat: int,
         lo, hi = mins[cat_idx], maxs[cat_idx]
         span = hi - lo
         low = lower[mm_cols]
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(all="ignore"):  # span 0 and infinite spans are handled just below
             score = 100.0 * np.where(low, hi - v, v - lo) / span
         # Everyone in the category equal (or alone): nobody is worse than anyone → 100.
         score = np.where(span > 0, score, 100.0)
