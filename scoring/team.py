@@ -398,10 +398,10 @@ class ClaimSet:
         off100 = bp_sum != 10_000
         if np.any(off100):
             raise ValueError(f"shares do not add up to 100 in claims {_preview(np.flatnonzero(off100))}")
-        pair = claim * max(n_off, 1) + officer
-        uniq, cnt = np.unique(pair, return_counts=True)
-        if np.any(cnt > 1):
-            dup_claims = np.unique(uniq[cnt > 1] // max(n_off, 1))
+        pair = np.sort(claim * max(n_off, 1) + officer)
+        dup = pair[1:][pair[1:] == pair[:-1]]
+        if dup.size:
+            dup_claims = np.unique(dup // max(n_off, 1))
             raise ValueError(f"an officer appears twice in claims {_preview(dup_claims)}")
         for name, a in (("case_type", ct), ("severity", sev), ("claim", claim),
                         ("officer", officer), ("unit", unit), ("share", share)):
@@ -480,6 +480,13 @@ class TeamPoints:
         return np.lexsort((np.arange(self.unit_cents.shape[0]), -self.unit_cents))
 
 
+def _sorted_unique(x: np.ndarray) -> np.ndarray:
+    # np.unique without return_inverse takes a hash path in numpy 2.x that is ~100x slower
+    # than sorting for 600,000 int64 keys.
+    s = np.sort(x)
+    return s[np.concatenate(([True], s[1:] != s[:-1]))] if s.size else s
+
+
 def _round_half_up(x: np.ndarray) -> np.ndarray:
     # The epsilon keeps 1312.4999999999998 (float noise on an exact half) rounding up as
     # a person computing by hand would.
@@ -501,13 +508,16 @@ def score_team(claims: ClaimSet, rules: PointsRules) -> TeamPoints:
     n_claims, n_off, n_un = claims.n_claims, claims.n_officers, claims.n_units
 
     # Base points: look up each distinct (case_type, severity) once.
-    pairs = np.stack([claims.case_type, claims.severity], axis=1) if n_claims else np.empty((0, 2), str)
-    uniq, inv = np.unique(pairs, axis=0, return_inverse=True)
+    ct_names, ct_inv = np.unique(claims.case_type, return_inverse=True)
+    sev_names, sev_inv = np.unique(claims.severity, return_inverse=True)
+    combo, inv = np.unique(np.asarray(ct_inv).reshape(-1) * len(sev_names)
+                           + np.asarray(sev_inv).reshape(-1), return_inverse=True)
     inv = np.asarray(inv).reshape(-1)
-    base_table = np.empty(uniq.shape[0], dtype=np.int64)
+    base_table = np.empty(combo.shape[0], dtype=np.int64)
     unknown = []
-    for i, (ct, sev) in enumerate(uniq):
-        pts = rules.base_points.get((str(ct), str(sev)))
+    for i, c in enumerate(combo):
+        ct, sev = str(ct_names[c // len(sev_names)]), str(sev_names[c % len(sev_names)])
+        pts = rules.base_points.get((ct, sev))
         if pts is None:
             unknown.append(f"({ct}, {sev})")
             continue
@@ -517,7 +527,7 @@ def score_team(claims: ClaimSet, rules: PointsRules) -> TeamPoints:
     base_cents = base_table[inv] if n_claims else np.zeros(0, dtype=np.int64)
 
     # Distinct units per claim and the multiplier.
-    cu = np.unique(claims.claim * max(n_un, 1) + claims.unit)
+    cu = _sorted_unique(claims.claim * max(n_un, 1) + claims.unit)
     cu_claim, cu_unit = cu // max(n_un, 1), cu % max(n_un, 1)
     n_units_claim = np.bincount(cu_claim, minlength=n_claims).astype(np.int64)
     multiplier = np.minimum(1.0 + rules.multiplier_step * (n_units_claim - 1), rules.multiplier_cap)
