@@ -601,7 +601,8 @@ def score_assessment(values: IndicatorMatrix, config: AssessmentConfig) -> Asses
     O(n × m) plus sorts for the ranks.
 
     Raises ValueError if the columns do not match exactly the config's indicators of one
-    level, or a subject's category has no difficulty coefficient.
+    level, a subject's category has no difficulty coefficient, or the config has a bonus
+    pool but nobody scores above its floor (see :func:`split_bonus`).
     """
     cfg_codes = {s.code: s for s in config.indicators}
     unknown = [c for c in values.codes if c not in cfg_codes]
