@@ -1,0 +1,624 @@
+"""Team Contribution Award (团队贡献奖) points for approved collaboration claims.
+
+Pure numpy. The web layer loads the approved claims of a cycle, builds a :class:`ClaimSet`,
+calls :func:`score_team` with the cycle's frozen :class:`PointsRules` and stores the result.
+
+All money-like quantities are integers in *cents* of a point (0.01 point): the officers'
+points of a claim add up exactly to the claim's points, and a unit's total is the exact sum
+of its officers' points. Floats appear only at the edges (rules in points, shares in percent).
+
+This module also holds two general helpers used by :mod:`scoring.assessment`:
+:func:`largest_remainder` (exact integer apportionment, segmented) and :func:`rank_within`
+(competition ranks within groups, 1 = best, ties share the best rank).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "PointsRules",
+    "ClaimSet",
+    "TeamPoints",
+    "score_team",
+    "largest_remainder",
+    "rank_within",
+]
+
+# int64 products above this are computed with Python integers (object arrays) instead.
+_INT_SAFE = 2**62
+
+
+def _frozen_array(x: Any, dtype: Any, name: str, ndim: int = 1) -> np.ndarray:
+    """A read-only copy of ``x`` as ``dtype``; ValueError if its rank is not ``ndim``."""
+    try:
+        a = np.array(x, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name}: cannot be read as {np.dtype(dtype).name}: {exc}") from None
+    if a.ndim != ndim:
+        raise ValueError(f"{name}: expected a {ndim}-D array, got shape {a.shape}")
+    a.setflags(write=False)
+    return a
+
+
+def _as_int_array(x: Any, name: str) -> np.ndarray:
+    """Read-only int64 copy of a 1-D array of whole numbers (ValueError on 1.5, NaN, ...)."""
+    a = np.asarray(x)
+    if a.dtype.kind == "f":
+        if not np.all(np.isfinite(a)) or np.any(a != np.round(a)):
+            raise ValueError(f"{name}: expected whole numbers")
+    elif a.size and a.dtype.kind not in "iub":
+        raise ValueError(f"{name}: expected integers, got dtype {a.dtype}")
+    return _frozen_array(a, np.int64, name)
+
+
+def _preview(idx: np.ndarray, limit: int = 10) -> str:
+    """'3, 7, 12' or '3, 7, 12, ... (25 in all)' for error messages."""
+    idx = np.asarray(idx).ravel()
+    head = ", ".join(str(int(i)) for i in idx[:limit])
+    return head if idx.size <= limit else f"{head}, ... ({idx.size} in all)"
+
+
+# ---------------------------------------------------------------------------------------------
+# General helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def _segment_starts(seg_sorted: np.ndarray, n_segments: int) -> np.ndarray:
+    """Start offset of each segment in an array sorted by segment: (n_segments,) int64."""
+    counts = np.bincount(seg_sorted, minlength=n_segments)
+    return np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
+
+
+def largest_remainder(
+    total_cents: Any,
+    weights: Any,
+    segments: Any = None,
+    tiebreak: Any = None,
+) -> np.ndarray:
+    """Split integer totals in proportion to weights, conserving each total exactly.
+
+    Hamilton's largest-remainder method: everyone gets the floor of their exact quota
+    ``total * w / sum(w)``; the cents still missing go one each to the largest remainders.
+    Each segment (group) is apportioned independently, all in one vectorised pass.
+
+    Parameters
+    ----------
+    total_cents : int, or (n_segments,) int
+        What to split, in cents (any integer unit). A scalar when ``segments`` is None.
+        Negative totals are split like their absolute value and negated.
+    weights : (n,) float or int, >= 0
+        Integer weights are apportioned with exact integer arithmetic (remainders compared
+        exactly, so the result does not depend on row order except through ``tiebreak``).
+        Float weights use float quotas; the totals are still conserved exactly.
+    segments : (n,) int in [0, n_segments), optional
+        The segment of each row; None = a single segment.
+    tiebreak : (n,) int or float, optional
+        Among equal remainders, the smaller key gets the extra cent first. Default: the row
+        position. Pass a domain key (e.g. officer index) for order-independent results.
+
+    Returns
+    -------
+    (n,) int64 cents; ``sum over each segment == total_cents[segment]`` exactly and every
+    row is within one cent of its exact quota.
+
+    Raises
+    ------
+    ValueError
+        On negative or non-finite weights, bad segment ids, or a segment with a non-zero
+        total but no positive weight (nothing to split it over).
+    """
+    w = np.asarray(weights)
+    if w.ndim != 1:
+        raise ValueError(f"weights: expected a 1-D array, got shape {w.shape}")
+    n = w.shape[0]
+    if w.dtype.kind == "b":
+        w = w.astype(np.int64)
+    if w.size and w.dtype.kind not in "iuf":
+        raise ValueError(f"weights: expected numbers, got dtype {w.dtype}")
+    integer = w.dtype.kind in "iu" or n == 0
+    if integer:
+        w = w.astype(np.int64)
+    else:
+        w = w.astype(np.float64)
+        if not np.all(np.isfinite(w)):
+            raise ValueError("weights: must be finite (no NaN or inf)")
+    if np.any(w < 0):
+        raise ValueError(f"weights: must be >= 0 (negative at rows {_preview(np.flatnonzero(w < 0))})")
+
+    if segments is None:
+        t = np.asarray(total_cents)
+        if t.ndim != 0:
+            raise ValueError("total_cents: expected a single integer when segments is None")
+        totals = _as_int_array(t.reshape(1), "total_cents")
+        seg = np.zeros(n, dtype=np.int64)
+    else:
+        totals = _as_int_array(np.atleast_1d(total_cents), "total_cents")
+        seg = _as_int_array(segments, "segments")
+        if seg.shape != (n,):
+            raise ValueError(f"segments: expected shape ({n},) like weights, got {seg.shape}")
+        if n and (seg.min() < 0 or seg.max() >= totals.shape[0]):
+            raise ValueError(f"segments: ids must lie in [0, {totals.shape[0]})")
+    n_seg = totals.shape[0]
+    sign = np.where(totals < 0, -1, 1)
+    t_abs = np.abs(totals)
+
+    if tiebreak is None:
+        tb = np.arange(n)
+    else:
+        tb = np.asarray(tiebreak)
+        if tb.shape != (n,):
+            raise ValueError(f"tiebreak: expected shape ({n},), got {tb.shape}")
+
+    if integer:
+        wsum = np.zeros(n_seg, dtype=np.int64)
+        np.add.at(wsum, seg, w)
+    else:
+        wsum = np.bincount(seg, weights=w, minlength=n_seg)
+    empty = (wsum <= 0) & (t_abs != 0)
+    if np.any(empty):
+        raise ValueError(
+            "largest_remainder: nothing to split a non-zero total over "
+            f"(segments with no positive weight: {_preview(np.flatnonzero(empty))})"
+        )
+    wsum_safe = np.where(wsum > 0, wsum, 1)
+    t_row = t_abs[seg]
+    w_row_sum = wsum_safe[seg]
+
+    if integer:
+        if int(t_abs.max(initial=0)) * int(w.max(initial=0)) >= _INT_SAFE:
+            # Exact but slower: Python integers in object arrays.
+            num = t_row.astype(object) * w.astype(object)
+            den = w_row_sum.astype(object)
+            q_obj, r_obj = num // den, num % den
+            base = q_obj.astype(np.int64)
+            rem = r_obj.astype(np.int64)  # < sum of weights, fits int64
+        else:
+            base, rem = np.divmod(t_row * w, w_row_sum)
+        # Same denominator within a segment, so comparing numerators is exact.
+        rem_key = rem
+    else:
+        quota = t_row * (w / w_row_sum)
+        base_f = np.floor(quota)
+        rem_key = quota - base_f
+        base = base_f.astype(np.int64)
+
+    given = np.zeros(n_seg, dtype=np.int64)
+    np.add.at(given, seg, base)
+    left = t_abs - given  # >= 0 in exact arithmetic; float noise can make it -1 or so
+    left_row = left[seg]
+    # Positive leftover: largest remainders first. Negative (float noise only): take back
+    # from the smallest remainders among rows that have something to give.
+    if integer:
+        key = -rem_key
+    else:
+        key = np.where(left_row >= 0, -rem_key, rem_key)
+        key = np.where((left_row < 0) & (base <= 0), np.inf, key)
+    order = np.lexsort((tb, key, seg))
+    seg_sorted = seg[order]
+    pos = np.arange(n) - _segment_starts(seg_sorted, n_seg)[seg_sorted]
+    bump = (pos < np.abs(left)[seg_sorted]).astype(np.int64) * np.sign(left)[seg_sorted]
+    out = base.copy()
+    out[order] += bump
+    return out * sign[seg]
+
+
+def rank_within(scores: Any, groups: Any = None, *, higher_is_better: bool = True,
+                decimals: int | None = 9) -> np.ndarray:
+    """Competition ranks ("1224") within groups: 1 = best; ties share the best rank.
+
+    Parameters
+    ----------
+    scores : (n,) float; NaN = not ranked.
+    groups : (n,) int, optional; ranks restart in each group (e.g. station category).
+    higher_is_better : rank 1 goes to the highest score (default) or the lowest.
+    decimals : scores are rounded to this many decimals before comparing, so float noise
+        (1e-15) does not break a tie; None compares exact floats.
+
+    Returns
+    -------
+    (n,) int64 rank, -1 where the score is NaN.
+    """
+    s = np.asarray(scores, dtype=np.float64)
+    if s.ndim != 1:
+        raise ValueError(f"scores: expected a 1-D array, got shape {s.shape}")
+    n = s.shape[0]
+    g = np.zeros(n, dtype=np.int64) if groups is None else _as_int_array(groups, "groups")
+    if g.shape != (n,):
+        raise ValueError(f"groups: expected shape ({n},) like scores, got {g.shape}")
+    ranks = np.full(n, -1, dtype=np.int64)
+    ok = ~np.isnan(s)
+    idx = np.flatnonzero(ok)
+    if idx.size == 0:
+        return ranks
+    key = s[idx] if decimals is None else np.round(s[idx], decimals)
+    if higher_is_better:
+        key = -key
+    gi = g[idx]
+    order = np.lexsort((key, gi))
+    gs, ks = gi[order], key[order]
+    pos = np.arange(idx.size)
+    new_group = np.concatenate(([True], gs[1:] != gs[:-1]))
+    new_run = new_group | np.concatenate(([True], ks[1:] != ks[:-1]))
+    group_start = np.maximum.accumulate(np.where(new_group, pos, 0))
+    run_start = np.maximum.accumulate(np.where(new_run, pos, 0))
+    ranks[idx[order]] = run_start - group_start + 1
+    return ranks
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules and claims
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PointsRules:
+    """A cycle's points rules (frozen into the cycle's config when it opens).
+
+    Attributes
+    ----------
+    base_points : Mapping[(case_type, severity), float]
+        Base points of a claim by its case type and severity, both strings (e.g.
+        ``("刑事", "重大") -> 20.0``). Points are rounded to 0.01.
+    multiplier_step : float
+        Cross-unit multiplier: ``1 + multiplier_step * (distinct units - 1)``.
+    multiplier_cap : float
+        ... capped at this value (default 2.0; at least 1).
+    officer_cap : float or None
+        Most points one officer can earn in the cycle; None = no cap. The excess of a
+        capped officer is cut, not redistributed (their teammates keep exactly what they had).
+    """
+
+    base_points: Mapping[tuple[str, str], float] = field(hash=False)
+    multiplier_step: float = 0.25
+    multiplier_cap: float = 2.0
+    officer_cap: float | None = None
+
+    def __post_init__(self) -> None:
+        table: dict[tuple[str, str], float] = {}
+        for key, pts in dict(self.base_points).items():
+            if not (isinstance(key, tuple) and len(key) == 2):
+                raise ValueError(f"base_points: keys must be (case_type, severity) pairs, got {key!r}")
+            pts = float(pts)
+            if not np.isfinite(pts) or pts < 0:
+                raise ValueError(f"base_points: points for {key!r} must be a number >= 0, got {pts}")
+            table[(str(key[0]), str(key[1]))] = pts
+        if not table:
+            raise ValueError("base_points: at least one (case_type, severity) entry is needed")
+        object.__setattr__(self, "base_points", MappingProxyType(table))
+        step, cap = float(self.multiplier_step), float(self.multiplier_cap)
+        if not np.isfinite(step) or step < 0:
+            raise ValueError(f"multiplier_step must be >= 0, got {step}")
+        if not np.isfinite(cap) or cap < 1:
+            raise ValueError(f"multiplier_cap must be >= 1, got {cap}")
+        object.__setattr__(self, "multiplier_step", step)
+        object.__setattr__(self, "multiplier_cap", cap)
+        if self.officer_cap is not None:
+            oc = float(self.officer_cap)
+            if not np.isfinite(oc) or oc < 0:
+                raise ValueError(f"officer_cap must be >= 0 or None, got {oc}")
+            object.__setattr__(self, "officer_cap", oc)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form: ``{"base_points": {case_type: {severity: points}}, ...}``."""
+        nested: dict[str, dict[str, float]] = {}
+        for (ct, sev), pts in sorted(self.base_points.items()):
+            nested.setdefault(ct, {})[sev] = pts
+        return {
+            "base_points": nested,
+            "multiplier_step": self.multiplier_step,
+            "multiplier_cap": self.multiplier_cap,
+            "officer_cap": self.officer_cap,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PointsRules:
+        """Inverse of :meth:`to_dict`; ValueError on unknown keys or a malformed table."""
+        unknown = set(data) - {"base_points", "multiplier_step", "multiplier_cap", "officer_cap"}
+        if unknown:
+            raise ValueError(f"PointsRules: unknown keys {sorted(unknown)}")
+        nested = data.get("base_points")
+        if not isinstance(nested, Mapping):
+            raise ValueError("PointsRules: base_points must map case_type -> {severity: points}")
+        table = {}
+        for ct, row in nested.items():
+            if not isinstance(row, Mapping):
+                raise ValueError(f"PointsRules: base_points[{ct!r}] must map severity -> points")
+            for sev, pts in row.items():
+                table[(str(ct), str(sev))] = pts
+        return cls(
+            base_points=table,
+            multiplier_step=data.get("multiplier_step", 0.25),
+            multiplier_cap=data.get("multiplier_cap", 2.0),
+            officer_cap=data.get("officer_cap"),
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class ClaimSet:
+    """The approved claims of a cycle and their participants. Indices are 0-based.
+
+    Per claim (n_claims,):
+      ``case_type``, ``severity``: str codes looked up in :attr:`PointsRules.base_points`
+      (anything else is converted with ``str()``, so severity 2 matches the key "2").
+    Per participant row (n_rows,), one row per officer in a claim:
+      ``claim``: int claim index; ``officer``: int officer index; ``unit``: int index of
+      the unit the officer took part for; ``share``: the final share in percent (at most two
+      decimals; a claim's shares add up to exactly 100).
+    ``n_officers``, ``n_units``: sizes of the officer and unit index spaces.
+
+    An officer appears at most once per claim. Every claim has at least one participant.
+    """
+
+    case_type: np.ndarray
+    severity: np.ndarray
+    claim: np.ndarray
+    officer: np.ndarray
+    unit: np.ndarray
+    share: np.ndarray
+    n_officers: int
+    n_units: int
+
+    def __post_init__(self) -> None:
+        ct = _frozen_array(np.asarray(self.case_type).astype(str), np.str_, "case_type")
+        sev = _frozen_array(np.asarray(self.severity).astype(str), np.str_, "severity")
+        if ct.shape != sev.shape:
+            raise ValueError(f"case_type {ct.shape} and severity {sev.shape} must have the same shape")
+        n_claims = ct.shape[0]
+        claim = _as_int_array(self.claim, "claim")
+        officer = _as_int_array(self.officer, "officer")
+        unit = _as_int_array(self.unit, "unit")
+        share = _frozen_array(self.share, np.float64, "share")
+        n_rows = claim.shape[0]
+        for name, a in (("officer", officer), ("unit", unit), ("share", share)):
+            if a.shape != (n_rows,):
+                raise ValueError(f"{name}: expected shape ({n_rows},) like claim, got {a.shape}")
+        n_off, n_un = int(self.n_officers), int(self.n_units)
+        if n_off < 0 or n_un < 0:
+            raise ValueError("n_officers and n_units must be >= 0")
+        for name, a, hi in (("claim", claim, n_claims), ("officer", officer, n_off), ("unit", unit, n_un)):
+            bad = (a < 0) | (a >= hi)
+            if np.any(bad):
+                raise ValueError(f"{name}: index out of range [0, {hi}) at rows {_preview(np.flatnonzero(bad))}")
+        if not np.all(np.isfinite(share)) or np.any(share < 0):
+            raise ValueError("share: must be finite percentages >= 0")
+        bp = np.rint(share * 100.0)
+        if np.any(np.abs(share * 100.0 - bp) > 1e-6):
+            raise ValueError("share: percentages may have at most two decimals (0.01%)")
+        counts = np.bincount(claim, minlength=n_claims)
+        if np.any(counts == 0):
+            raise ValueError(f"claims without participants: {_preview(np.flatnonzero(counts == 0))}")
+        bp_sum = np.zeros(n_claims, dtype=np.int64)
+        np.add.at(bp_sum, claim, bp.astype(np.int64))
+        off100 = bp_sum != 10_000
+        if np.any(off100):
+            raise ValueError(f"shares do not add up to 100 in claims {_preview(np.flatnonzero(off100))}")
+        pair = np.sort(claim * max(n_off, 1) + officer)
+        dup = pair[1:][pair[1:] == pair[:-1]]
+        if dup.size:
+            dup_claims = np.unique(dup // max(n_off, 1))
+            raise ValueError(f"an officer appears twice in claims {_preview(dup_claims)}")
+        for name, a in (("case_type", ct), ("severity", sev), ("claim", claim),
+                        ("officer", officer), ("unit", unit), ("share", share)):
+            object.__setattr__(self, name, a)
+        object.__setattr__(self, "n_officers", n_off)
+        object.__setattr__(self, "n_units", n_un)
+
+    @property
+    def n_claims(self) -> int:
+        return int(self.case_type.shape[0])
+
+    @property
+    def share_bp(self) -> np.ndarray:
+        """(n_rows,) int64 shares in basis points (hundredths of a percent); 10,000 per claim."""
+        return np.rint(self.share * 100.0).astype(np.int64)
+
+
+@dataclass(frozen=True, eq=False)
+class TeamPoints:
+    """Result of :func:`score_team`. All points are int64 cents (0.01 point).
+
+    Per claim (n_claims,):
+      ``claim_base_cents``: base points of its (case_type, severity);
+      ``claim_units``: number of distinct participating units;
+      ``claim_multiplier``: float cross-unit multiplier;
+      ``claim_cents``: ``round(base × multiplier)`` (half up), the claim's points;
+      ``claim_team``: index into the team arrays, -1 for a single-unit claim.
+    Per participant row (n_rows,):
+      ``row_cents``: the row's share of its claim (largest remainder; sums to claim_cents).
+    Per officer (n_officers,):
+      ``officer_cents_uncapped``: sum of their rows; ``officer_cents``: after the cap;
+      ``officer_capped``: bool, the cap cut this officer.
+    Per unit (n_units,):
+      ``unit_cents``: exact sum of its officers' capped cents (points earned for that unit);
+      ``unit_cents_uncapped``: the same before the cap;
+      ``unit_rank``: 1 = most points, ties share the best rank (every unit is ranked).
+    Per cross-unit team (n_teams,), a team being the set of units of a claim with ≥ 2 units,
+    ordered best first (most points; ties by unit indices):
+      ``team_units``: (n_teams, max_team_size) int unit indices ascending, padded with -1;
+      ``team_size``: units in the team; ``team_claims``: number of claims;
+      ``team_cents``: sum of its claims' points (before any officer cap);
+      ``team_rank``: 1 = best, ties share the best rank.
+    """
+
+    claim_base_cents: np.ndarray
+    claim_units: np.ndarray
+    claim_multiplier: np.ndarray
+    claim_cents: np.ndarray
+    claim_team: np.ndarray
+    row_cents: np.ndarray
+    officer_cents_uncapped: np.ndarray
+    officer_cents: np.ndarray
+    officer_capped: np.ndarray
+    unit_cents_uncapped: np.ndarray
+    unit_cents: np.ndarray
+    unit_rank: np.ndarray
+    team_units: np.ndarray
+    team_size: np.ndarray
+    team_claims: np.ndarray
+    team_cents: np.ndarray
+    team_rank: np.ndarray
+
+    @property
+    def officer_points(self) -> np.ndarray:
+        """(n_officers,) float points after the cap (cents / 100)."""
+        return self.officer_cents / 100.0
+
+    @property
+    def unit_points(self) -> np.ndarray:
+        """(n_units,) float points (cents / 100)."""
+        return self.unit_cents / 100.0
+
+    @property
+    def unit_order(self) -> np.ndarray:
+        """(n_units,) unit indices best first (ties by unit index)."""
+        return np.lexsort((np.arange(self.unit_cents.shape[0]), -self.unit_cents))
+
+
+def _sorted_unique(x: np.ndarray) -> np.ndarray:
+    # np.unique without return_inverse takes a hash path in numpy 2.x that is ~100x slower
+    # than sorting for 600,000 int64 keys.
+    s = np.sort(x)
+    return s[np.concatenate(([True], s[1:] != s[:-1]))] if s.size else s
+
+
+def _round_half_up(x: np.ndarray) -> np.ndarray:
+    # The epsilon keeps 1312.4999999999998 (float noise on an exact half) rounding up as
+    # a person computing by hand would.
+    return np.floor(x + 0.5 + 1e-9).astype(np.int64)
+
+
+def score_team(claims: ClaimSet, rules: PointsRules) -> TeamPoints:
+    """Points of every claim, officer, unit and cross-unit team for one cycle.
+
+    Steps: a claim's points are ``base(case_type, severity) × min(1 + step·(units − 1), cap)``
+    rounded half up to 0.01; they are split over its participants by final share with the
+    largest-remainder method in integer cents (ties go to the lower officer index, so the
+    result does not depend on row or claim order); an officer's total is the sum over their
+    claims, then cut to ``rules.officer_cap`` if set — the cut is not redistributed; a unit's
+    total is the exact sum of its officers' (capped) cents for that unit.
+
+    Raises ValueError if a claim's (case_type, severity) has no base points in the rules.
+    """
+    n_claims, n_off, n_un = claims.n_claims, claims.n_officers, claims.n_units
+
+    # Base points: look up each distinct (case_type, severity) once.
+    ct_names, ct_inv = np.unique(claims.case_type, return_inverse=True)
+    sev_names, sev_inv = np.unique(claims.severity, return_inverse=True)
+    combo, inv = np.unique(np.asarray(ct_inv).reshape(-1) * len(sev_names)
+                           + np.asarray(sev_inv).reshape(-1), return_inverse=True)
+    inv = np.asarray(inv).reshape(-1)
+    base_table = np.empty(combo.shape[0], dtype=np.int64)
+    unknown = []
+    for i, c in enumerate(combo):
+        ct, sev = str(ct_names[c // len(sev_names)]), str(sev_names[c % len(sev_names)])
+        pts = rules.base_points.get((ct, sev))
+        if pts is None:
+            unknown.append(f"({ct}, {sev})")
+            continue
+        base_table[i] = _round_half_up(np.float64(pts) * 100.0)
+    if unknown:
+        raise ValueError(f"no base points in the rules for case type/severity {', '.join(unknown)}")
+    base_cents = base_table[inv] if n_claims else np.zeros(0, dtype=np.int64)
+
+    # Distinct units per claim and the multiplier.
+    cu = _sorted_unique(claims.claim * max(n_un, 1) + claims.unit)
+    cu_claim, cu_unit = cu // max(n_un, 1), cu % max(n_un, 1)
+    n_units_claim = np.bincount(cu_claim, minlength=n_claims).astype(np.int64)
+    multiplier = np.minimum(1.0 + rules.multiplier_step * (n_units_claim - 1), rules.multiplier_cap)
+    claim_cents = _round_half_up(base_cents * multiplier)
+
+    row_cents = largest_remainder(claim_cents, claims.share_bp, segments=claims.claim,
+                                  tiebreak=claims.officer)
+
+    officer_uncapped = np.zeros(n_off, dtype=np.int64)
+    np.add.at(officer_uncapped, claims.officer, row_cents)
+    if rules.officer_cap is None:
+        officer_cents = officer_uncapped.copy()
+    else:
+        cap = int(_round_half_up(np.float64(rules.officer_cap) * 100.0))
+        officer_cents = np.minimum(officer_uncapped, cap)
+    capped = officer_cents < officer_uncapped
+
+    # Units: aggregate (officer, unit) pairs; a capped officer's total is spread over the
+    # units they served in proportion to what they earned there (ties to the lower unit).
+    ou_key = claims.officer * max(n_un, 1) + claims.unit
+    ou, ou_inv = np.unique(ou_key, return_inverse=True)
+    ou_inv = np.asarray(ou_inv).reshape(-1)
+    ou_off, ou_unit = ou // max(n_un, 1), ou % max(n_un, 1)
+    ou_cents = np.zeros(ou.shape[0], dtype=np.int64)
+    np.add.at(ou_cents, ou_inv, row_cents)
+    ou_after = ou_cents.copy()
+    sel = np.flatnonzero(capped[ou_off])
+    if sel.size:
+        capped_ids, seg = np.unique(ou_off[sel], return_inverse=True)
+        ou_after[sel] = largest_remainder(officer_cents[capped_ids], ou_cents[sel],
+                                          segments=np.asarray(seg).reshape(-1),
+                                          tiebreak=ou_unit[sel])
+    unit_uncapped = np.zeros(n_un, dtype=np.int64)
+    np.add.at(unit_uncapped, ou_unit, ou_cents)
+    unit_cents = np.zeros(n_un, dtype=np.int64)
+    np.add.at(unit_cents, ou_unit, ou_after)
+    unit_rank = rank_within(unit_cents.astype(np.float64), decimals=None)
+
+    team = _teams(n_claims, cu_claim, cu_unit, n_units_claim, claim_cents)
+
+    return TeamPoints(
+        claim_base_cents=base_cents,
+        claim_units=n_units_claim,
+        claim_multiplier=multiplier,
+        claim_cents=claim_cents,
+        claim_team=team["claim_team"],
+        row_cents=row_cents,
+        officer_cents_uncapped=officer_uncapped,
+        officer_cents=officer_cents,
+        officer_capped=capped,
+        unit_cents_uncapped=unit_uncapped,
+        unit_cents=unit_cents,
+        unit_rank=unit_rank,
+        team_units=team["units"],
+        team_size=team["size"],
+        team_claims=team["claims"],
+        team_cents=team["cents"],
+        team_rank=team["rank"],
+    )
+
+
+def _teams(n_claims: int, cu_claim: np.ndarray, cu_unit: np.ndarray,
+           n_units_claim: np.ndarray, claim_cents: np.ndarray) -> dict[str, np.ndarray]:
+    """Aggregate cross-unit claims by their exact set of units (see TeamPoints)."""
+    width = int(n_units_claim.max(initial=0))
+    claim_team = np.full(n_claims, -1, dtype=np.int64)
+    cross = n_units_claim >= 2
+    if width < 2 or not np.any(cross):
+        return {"claim_team": claim_team, "units": np.empty((0, 2), dtype=np.int64),
+                "size": np.zeros(0, np.int64), "claims": np.zeros(0, np.int64),
+                "cents": np.zeros(0, np.int64), "rank": np.zeros(0, np.int64)}
+    # cu_* come from np.unique, so sorted by claim then unit: place each in its row.
+    starts = np.concatenate(([0], np.cumsum(n_units_claim)[:-1]))
+    col = np.arange(cu_claim.shape[0]) - starts[cu_claim]
+    padded = np.full((n_claims, width), -1, dtype=np.int64)
+    padded[cu_claim, col] = cu_unit
+    cross_idx = np.flatnonzero(cross)
+    sets, inv = np.unique(padded[cross_idx], axis=0, return_inverse=True)
+    inv = np.asarray(inv).reshape(-1)
+    n_teams = sets.shape[0]
+    cents = np.zeros(n_teams, dtype=np.int64)
+    np.add.at(cents, inv, claim_cents[cross_idx])
+    n_claims_team = np.bincount(inv, minlength=n_teams).astype(np.int64)
+    # Best first; np.unique already sorted the sets lexicographically, and a stable sort
+    # on -cents keeps that order among ties.
+    order = np.argsort(-cents, kind="stable")
+    new_index = np.empty(n_teams, dtype=np.int64)
+    new_index[order] = np.arange(n_teams)
+    claim_team[cross_idx] = new_index[inv]
+    cents = cents[order]
+    size = (sets[order] >= 0).sum(axis=1).astype(np.int64)
+    return {"claim_team": claim_team, "units": sets[order], "size": size,
+            "claims": n_claims_team[order], "cents": cents,
+            "rank": rank_within(cents.astype(np.float64), decimals=None)}
