@@ -100,7 +100,8 @@ class ResidentScores:
 
     rate: (n_subjects,) shrunk rate (posterior mean); never NaN.
     raw_rate: (n_subjects,) weighted mean credit of the subject's answers; NaN without answers.
-    n: (n_subjects,) int answers; n_effective: (n_subjects,) weighted, dispersion-scaled trials.
+    n: (n_subjects,) int answers; n_effective: (n_subjects,) channel-weighted answers over
+        the dispersion phi: the pseudo-trials the posterior counts.
     low, high: (n_subjects,) equal-tailed ``interval_level`` posterior interval.
     prior_rate: (n_subjects,) the group rate each subject is shrunk toward.
     group_rate: (n_groups,) pooled rate per prior group (the overall rate for empty groups).
@@ -127,6 +128,33 @@ def _neg_marginal(log_kappa, s, f, mu):
     return -np.sum(special.betaln(a + s, b + f) - special.betaln(a, b))
 
 
+def _dispersion(subject, credit, n_subjects) -> float:
+    """Pooled ratio phi of the per-answer credit variance to ``p (1 - p)`` (phi <= 1).
+
+    Within subject i, ``E[SS_i] = (n_i - 1) phi p_i q_i`` while the plug-in
+    ``n_i pbar_i (1 - pbar_i)`` has expectation ``(n_i - phi) p_i q_i``; a few fixed-point
+    steps solve the two for phi without the small-sample bias of the plug-in ratio.
+    Unweighted: phi describes answers, not channels.
+    """
+    n = np.bincount(subject, minlength=n_subjects).astype(float)
+    if np.sum(n >= 2) == 0:
+        return 1.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pbar = np.bincount(subject, credit, minlength=n_subjects) / n
+    ss = np.bincount(subject, (credit - pbar[subject]) ** 2, minlength=n_subjects)
+    use = n >= 2
+    ss_tot = ss[use].sum()
+    npq = n[use] * pbar[use] * (1 - pbar[use])
+    phi = 1.0
+    for _ in range(20):  # converges in a handful of steps; a scalar iteration
+        denom = np.sum((n[use] - 1) * npq / (n[use] - phi))
+        new = float(np.clip(ss_tot / denom, 0.05, 1.0)) if denom > 0 else 1.0
+        if abs(new - phi) < 1e-6:
+            break
+        phi = new
+    return new
+
+
 def score_residents(residents: ResidentSet, config: ResidentConfig = ResidentConfig()) -> ResidentScores:
     """Shrunk satisfaction rate per subject with ``interval_level`` intervals.
 
@@ -143,6 +171,7 @@ def score_residents(residents: ResidentSet, config: ResidentConfig = ResidentCon
     n = np.bincount(residents.subject, minlength=S)
     m = np.bincount(residents.subject, w, minlength=S)
     s = np.bincount(residents.subject, w * credit, minlength=S)
+    m2 = np.bincount(residents.subject, w * w, minlength=S)
     with np.errstate(invalid="ignore", divide="ignore"):
         raw = np.where(m > 0, s / m, np.nan)
     group = residents.prior_group
@@ -158,18 +187,17 @@ def score_residents(residents: ResidentSet, config: ResidentConfig = ResidentCon
     eps = 1e-4
     mu = np.clip(group_rate[group], eps, 1 - eps)
 
-    # dispersion: within-subject credit variance relative to the Bernoulli p(1-p)
-    if residents.subject.size and 0 < overall < 1:
-        resid2 = np.dot(w, (credit - raw[residents.subject]) ** 2)
-        dof = m_tot - np.sum(m > 0) * np.average(w)  # one mean per subject
-        within = resid2 / max(dof, 1e-9)
-        pq = np.dot(w, raw[residents.subject] * (1 - raw[residents.subject])) / m_tot
-        phi = float(np.clip(within / max(pq, 1e-9), 0.05, 1.0)) if pq > 0 else 1.0
-    else:
-        phi = 1.0
-    s_eff = s / phi
-    f_eff = (m - s) / phi
+    phi = _dispersion(residents.subject, credit, S)
+    # Two counts of evidence. The weighted mean's sampling variance is phi p q / n_kish
+    # (Kish's effective size), so kappa, a property of how true rates spread, is estimated
+    # with n_kish. The posterior then counts a window answer as ``channel_weight`` of an
+    # answer (discounted evidence), which widens the interval of window-heavy subjects.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        n_kish = np.where(m2 > 0, m * m / m2, 0.0) / phi
+    raw0 = np.nan_to_num(raw)
     n_eff = m / phi
+    s_eff = raw0 * n_eff
+    f_eff = n_eff - s_eff
 
     if config.prior_strength is not None:
         kappa = float(config.prior_strength)
@@ -178,17 +206,32 @@ def score_residents(residents: ResidentSet, config: ResidentConfig = ResidentCon
         lo, hi = np.log(config.kappa_bounds[0]), np.log(config.kappa_bounds[1])
         if has.sum() >= 2:
             res = optimize.minimize_scalar(_neg_marginal, bounds=(lo, hi), method="bounded",
-                                           args=(s_eff[has], f_eff[has], mu[has]),
+                                           args=(raw0[has] * n_kish[has], (1 - raw0[has]) * n_kish[has], mu[has]),
                                            options={"xatol": 1e-4})
             kappa = float(np.exp(res.x))
+            # the group rates were fitted to the same subjects, which hides part of the
+            # spread of true rates; restore it as REML does for a variance (n / (n - groups))
+            n_has = float(has.sum())
+            n_grp = float(np.unique(group[has]).size)
+            if n_has > n_grp:
+                kappa = float(np.clip((kappa + 1.0) * (n_has - n_grp) / n_has - 1.0, *config.kappa_bounds))
         else:
             kappa = float(np.exp(hi))
     a_post = kappa * mu + s_eff
     b_post = kappa * (1 - mu) + f_eff
     rate = a_post / (a_post + b_post)
+    # The group rate is itself estimated; its sampling variance passes to a subject in
+    # proportion to the shrinkage weight B. The interval is that of a beta with the
+    # posterior mean and the widened variance (moment matched).
+    var_p = mu * (1 - mu) * (1.0 / (kappa + 1) + phi / np.maximum(m, 1e-12) * kappa / (kappa + 1))
+    m_g_sq = np.bincount(group, np.where(m > 0, m**2 * var_p, 0.0), minlength=G)
+    var_group = m_g_sq / np.maximum(m_g + pseudo, 1e-12) ** 2
+    B = kappa / (kappa + n_eff)
+    var_post = rate * (1 - rate) / (a_post + b_post + 1) + B**2 * var_group[group]
+    total = np.maximum(rate * (1 - rate) / np.maximum(var_post, 1e-15) - 1.0, 1e-6)
     tail = (1 - config.interval_level) / 2
-    low = stats.beta.ppf(tail, a_post, b_post)
-    high = stats.beta.ppf(1 - tail, a_post, b_post)
+    low = stats.beta.ppf(tail, rate * total, (1 - rate) * total)
+    high = stats.beta.ppf(1 - tail, rate * total, (1 - rate) * total)
     return ResidentScores(
         rate=rate, raw_rate=raw, n=n.astype(np.int64), n_effective=n_eff, low=low, high=high,
         prior_rate=mu, group_rate=group_rate, prior_strength=kappa, dispersion=phi,
