@@ -107,6 +107,8 @@ class RatingSet:
 class FeedbackConfig:
     """Settings of ``score_feedback``; scale points are on the rating scale.
 
+    ``relaxation`` over-relaxes each block update of the alternating least squares
+    (successive over-relaxation; any value in (0, 2) converges, 1 is plain ALS).
     Ridge penalties (``*_ridge``) of None are estimated from the data (noise variance over
     effect variance, method of moments); a number fixes them. ``leniency_ridge=0`` treats
     leniency as a fixed effect: then adding a constant to one rater's answers changes no
@@ -122,6 +124,7 @@ class FeedbackConfig:
     item_ridge: float | None = None
     tol: float = 1e-4
     max_iter: int = 500
+    relaxation: float = 1.4
     max_rounds: int = 4
     # careless raters
     detect_careless: bool = True
@@ -154,6 +157,8 @@ class FeedbackConfig:
                 raise ValueError(f"{name} must lie in [0, 1]")
         if not 0 < self.interval_level < 1:
             raise ValueError("interval_level must lie in (0, 1)")
+        if not 0 < self.relaxation < 2:
+            raise ValueError("relaxation must lie in (0, 2) for the sweeps to converge")
         if self.tol <= 0 or self.max_iter < 1 or self.max_rounds < 0:
             raise ValueError("tol must be positive, max_iter >= 1, max_rounds >= 0")
 
@@ -276,7 +281,8 @@ class RaterModelFit:
     converged: bool = field(default=True)
 
 
-def _als(des: _Design, y, w, ridges, start: RaterModelFit | None, tol: float, max_iter: int):
+def _als(des: _Design, y, w, ridges, start: RaterModelFit | None, tol: float, max_iter: int,
+         omega: float = 1.0):
     """Ridge ALS of ``y ~ mu + a + g + l + d`` with answer weights ``w`` (both (n,))."""
     lam_a, lam_g, lam_l, lam_d = ridges
     P, C, I = des.n_people, des.n_comp, des.n_items
@@ -319,6 +325,9 @@ def _als(des: _Design, y, w, ridges, start: RaterModelFit | None, tol: float, ma
                 a_new = np.where(W_cell > 0, lam_g * S / den_g, 0.0).reshape(P, C).sum(axis=1)
                 a_new = np.where(den_a > 0, a_new / den_a, 0.0)
                 g_new = np.where(W_cell > 0, (S - W_cell * a_new[cell_person]) / den_g, 0.0)
+            if omega != 1.0:
+                a_new = a + omega * (a_new - a)
+                g_new = g + omega * (g_new - g)
             delta_cell = a_new[cell_person] + g_new - cell_fit
             r -= delta_cell[des.cell]
             change = np.abs(delta_cell).max(initial=0.0)
@@ -332,6 +341,8 @@ def _als(des: _Design, y, w, ridges, start: RaterModelFit | None, tol: float, ma
                 l_new -= shift
                 mu += shift
                 l = l - shift  # keep delta consistent with the recentred parameters
+            if omega != 1.0:
+                l_new = l + omega * (l_new - l)
             dl = l_new - l
             r -= dl[des.rater]
             change = max(change, np.abs(dl).max(initial=0.0))
@@ -339,6 +350,8 @@ def _als(des: _Design, y, w, ridges, start: RaterModelFit | None, tol: float, ma
             # item block
             S = np.bincount(des.item, w * r, minlength=I) + W_item * d
             d_new = np.where(W_item > 0, S / den_d, 0.0)
+            if omega != 1.0:
+                d_new = d + omega * (d_new - d)
             dd = d_new - d
             r -= dd[des.item]
             change = max(change, np.abs(dd).max(initial=0.0))
@@ -436,11 +449,29 @@ def _design(ratings: RatingSet):
 # ------------------------------------------------------------------ detection helpers
 
 
-def _pair_index(des: _Design):
-    """Compact (rater, ratee) pair ids of the model rows: ``(pair_rater, pair_ratee, pair_of_row)``."""
-    key = des.rater * des.n_people + des.ratee
-    uniq, pair = np.unique(key, return_inverse=True)
-    return uniq // des.n_people, uniq % des.n_people, pair
+@dataclass(frozen=True)
+class _Forms:
+    """Forms: distinct (rater, ratee, group) among answered rows, sorted by that key.
+
+    rater, ratee, group: (n_forms,) int; form_of_row: (n_answers,) int, -1 for NaN rows.
+    """
+
+    rater: np.ndarray
+    ratee: np.ndarray
+    group: np.ndarray
+    form_of_row: np.ndarray
+
+
+def _forms(ratings: RatingSet) -> _Forms:
+    """One sort of the answered rows gives every per-form aggregate the scorer needs."""
+    P = ratings.n_people
+    ok = ~np.isnan(ratings.value)
+    key = (ratings.rater[ok] * P + ratings.ratee[ok]) * N_GROUPS + ratings.group[ok]
+    uniq, inv = np.unique(key, return_inverse=True)
+    form_of_row = np.full(ratings.n_answers, -1, dtype=np.int64)
+    form_of_row[ok] = inv
+    pair_key = uniq // N_GROUPS
+    return _Forms(pair_key // P, pair_key % P, uniq % N_GROUPS, form_of_row)
 
 
 def _careless_features(des: _Design, y, pair, n_pairs, config: FeedbackConfig):
@@ -512,7 +543,8 @@ def _collusion(des: _Design, w, fit: RaterModelFit, s2, pair, pr, pe, excluded_r
     n_pairs = pr.shape[0]
     n_pair = np.bincount(pair, minlength=n_pairs).astype(float)
     W_pair = np.bincount(pair, w, minlength=n_pairs)
-    e_bar = np.bincount(pair, fit.resid, minlength=n_pairs) / n_pair
+    with np.errstate(invalid="ignore", divide="ignore"):
+        e_bar = np.bincount(pair, fit.resid, minlength=n_pairs) / n_pair
     W_ratee = np.bincount(des.ratee, w, minlength=P)
     W_rater = np.bincount(des.rater, w, minlength=P)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -530,7 +562,7 @@ def _collusion(des: _Design, w, fit: RaterModelFit, s2, pair, pr, pe, excluded_r
     has_rev = key[pos] == rkey if n_pairs else np.zeros(0, bool)
     z_rev = np.where(has_rev, z[pos], -np.inf)
     ex_rev = np.where(has_rev, excess[pos], -np.inf)
-    ok = ~excluded_rater[pr]
+    ok = ~excluded_rater[pr] & (n_pair > 0)
     ok_rev = np.where(has_rev, ~excluded_rater[pe], False)
     mutual = (ok & ok_rev & (z >= config.collusion_z) & (z_rev >= config.collusion_z)
               & (excess >= config.collusion_min_excess) & (ex_rev >= config.collusion_min_excess))
@@ -561,22 +593,29 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
     if y.size == 0:
         return _empty_scores(ratings, config)
 
-    pr, pe, pair = _pair_index(des)
+    forms = _forms(ratings)
+    pair = forms.form_of_row[rows]  # the model rows' form (rater, ratee, group) ids
+    pr, pe = forms.rater, forms.ratee
     n_pairs = pr.shape[0]
     fixed = (config.ratee_ridge, config.competency_ridge, config.leniency_ridge, config.item_ridge)
-    auto = any(f is None for f in fixed)
-    coarse = config.tol * 10 if auto else config.tol
     n_iter = 0
 
-    # round 0: unweighted pilot fit, moment step for the ridges, unweighted refit
+    # Pilot fit (loose) for the moment step of the ridges; the ridges then stay fixed so
+    # that the weighted and unweighted fits differ only by the weights. Fits that only
+    # feed detection run at a looser tolerance; the reported fit runs at ``tol``.
     w = np.ones(y.shape)
-    fit = _als(des, y, w, _initial_ridges(fixed), None, coarse, config.max_iter)
+    start = None
+    ridges = fixed
+    if any(f is None for f in fixed):
+        start = _als(des, y, w, _initial_ridges(fixed), None, config.tol * 100, config.max_iter, config.relaxation)
+        n_iter += start.n_iter
+        ridges, _ = _estimate_ridges(des, w, start, fixed)
+    detecting = config.max_rounds > 0 and (config.detect_careless or config.detect_collusion)
+    loose = config.tol * 10 if detecting else config.tol
+    fit = _als(des, y, w, ridges, start, loose, config.max_iter, config.relaxation)
     n_iter += fit.n_iter
-    ridges, s2 = _estimate_ridges(des, w, fit, fixed)
-    if auto:
-        fit = _als(des, y, w, ridges, fit, config.tol, config.max_iter)
-        n_iter += fit.n_iter
-        ridges, s2 = _estimate_ridges(des, w, fit, fixed)
+    fit_tol = loose
+    _, s2 = _estimate_ridges(des, w, fit, ridges)
     unweighted = fit
 
     n_r, rater_sd, straight = _careless_features(des, y, pair, n_pairs, config)
@@ -585,7 +624,7 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
     misfit = np.zeros(P, bool)
     suspect = np.zeros(n_pairs, bool)
     z = excess = np.zeros(n_pairs)
-    careless = straight.copy()
+    careless = np.zeros(P, bool)
     n_rounds = 0
     for n_rounds in range(1, config.max_rounds + 1):
         ratio, new_misfit = _misfit(des, fit.resid, pair, n_pairs, n_r, careless, config)
@@ -597,16 +636,21 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
         else:
             new_suspect, z, excess = np.zeros(n_pairs, bool), np.zeros(n_pairs), np.zeros(n_pairs)
         if n_rounds > 1 and np.array_equal(new_careless, careless) and np.array_equal(new_suspect, suspect):
-            break
+            break  # the flags behind the current fit are confirmed by it
         careless, misfit, suspect = new_careless, new_misfit, new_suspect
-        rater_w = np.where(careless, config.careless_weight, 1.0)
-        pair_w = np.where(suspect, config.collusion_weight, 1.0)
-        w = rater_w[des.rater] * pair_w[pair]
-        if np.all(w == 1.0) and fit is unweighted:
-            break  # nothing flagged: the unweighted fit is final
-        fit = _als(des, y, w, ridges, fit, config.tol, config.max_iter)
+        if not careless.any() and not suspect.any():
+            break  # nothing flagged: the unweighted fit is the final one
+        w = np.where(careless, config.careless_weight, 1.0)[des.rater] * np.where(
+            suspect, config.collusion_weight, 1.0)[pair]
+        fit = _als(des, y, w, ridges, fit, config.tol, config.max_iter, config.relaxation)
         n_iter += fit.n_iter
-        ridges, s2 = _estimate_ridges(des, w, fit, fixed)
+        fit_tol = config.tol
+        _, s2 = _estimate_ridges(des, w, fit, ridges)
+    if fit_tol > config.tol:
+        fit = _als(des, y, w, ridges, fit, config.tol, config.max_iter, config.relaxation)
+        n_iter += fit.n_iter
+        if fit_tol == loose and unweighted.resid is not None and np.all(w == 1.0):
+            unweighted = fit
     ratio, _ = _misfit(des, fit.resid, pair, n_pairs, n_r, careless, config)
 
     # ---- scores from the final fit
@@ -635,7 +679,7 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
     leniency = np.where(rated_any, fit.l, np.nan)
     se_len = np.where(rated_any, se_len, np.nan)
 
-    by_group, counts = _by_group(ratings, fit, w, rows, d_mean)
+    by_group, counts = _by_group(ratings, forms, fit, w, rows, d_mean)
     self_comp = _self_by_competency(ratings)
     gap = self_comp - by_comp
     with np.errstate(invalid="ignore"):
@@ -671,7 +715,7 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
         self_gap=gap,
         blind_spots=blind,
         hidden_strengths=hidden,
-        reliability=_reliability(ratings),
+        reliability=_reliability(ratings, forms),
         residual_sd=float(np.sqrt(s2)),
         ridges=tuple(float(r) for r in ridges),
         n_rounds=n_rounds,
@@ -706,7 +750,7 @@ def _standard_errors(des: _Design, w, fit: RaterModelFit, s2, pair, pr, pe, shar
     return np.sqrt(var_overall), np.sqrt(var_comp), np.sqrt(var_l)
 
 
-def _by_group(ratings: RatingSet, fit: RaterModelFit, w_model, rows, d_mean):
+def _by_group(ratings: RatingSet, forms: _Forms, fit: RaterModelFit, w_model, rows, d_mean):
     """(P, 4) adjusted group means and (P, 4) distinct-rater counts."""
     P = ratings.n_people
     ok = ~np.isnan(ratings.value)
@@ -719,11 +763,8 @@ def _by_group(ratings: RatingSet, fit: RaterModelFit, w_model, rows, d_mean):
     with np.errstate(invalid="ignore", divide="ignore"):
         by_group = np.bincount(idx, w * adj, minlength=P * N_GROUPS) / W
     by_group = np.where(W > 0, by_group, np.nan).reshape(P, N_GROUPS)
-    # distinct raters per (ratee, group) among answered rows
-    key = (idx[ok] * P + ratings.rater[ok])
-    distinct = np.unique(key) // P
-    counts = np.bincount(distinct, minlength=P * N_GROUPS).reshape(P, N_GROUPS)
-    return by_group, counts.astype(np.int64)
+    counts = np.bincount(forms.ratee * N_GROUPS + forms.group, minlength=P * N_GROUPS)
+    return by_group, counts.reshape(P, N_GROUPS).astype(np.int64)
 
 
 def _self_by_competency(ratings: RatingSet):
@@ -737,47 +778,50 @@ def _self_by_competency(ratings: RatingSet):
     return np.where(n > 0, mean, np.nan).reshape(P, C)
 
 
-def _reliability(ratings: RatingSet) -> Reliability:
-    """ICC(1), ICC(1,k) and Cronbach's alpha per (competency, rater group), vectorised."""
-    P, C, G = ratings.n_people, ratings.n_competencies, N_GROUPS
-    ok = ~np.isnan(ratings.value)
-    rater, ratee = ratings.rater[ok], ratings.ratee[ok]
-    group, item, y = ratings.group[ok], ratings.item[ok], ratings.value[ok]
+def _reliability(ratings: RatingSet, forms: _Forms) -> Reliability:
+    """ICC(1), ICC(1,k) and Cronbach's alpha per (competency, rater group), vectorised.
+
+    A competency form is one rater's answers on one competency for one ratee; its mean is
+    the rating entering the ICC (targets = ratees), and complete competency forms are the
+    observations for alpha.
+    """
+    P, C, G, I = ratings.n_people, ratings.n_competencies, N_GROUPS, ratings.n_items
+    ok = forms.form_of_row >= 0
+    item, y = ratings.item[ok], ratings.value[ok]
     comp = ratings.item_competency[item]
-    block = comp * G + group
-    # one form per (rater, ratee, competency): its mean is the rating for the ICC
-    form_key = (rater * P + ratee) * C + comp
-    uniq, form = np.unique(form_key, return_inverse=True)
-    n_form = np.bincount(form, minlength=uniq.size)
-    form_mean = np.bincount(form, y, minlength=uniq.size) / n_form
-    first = np.zeros(uniq.size, dtype=np.int64)
-    first[form] = np.arange(form.size)
-    form_block = block[first]
-    form_ratee = ratee[first]
-    icc1, icc1k, n_targets = icc_oneway_long(form_ratee, form_mean, form_block, C * G)
-    # Cronbach's alpha over complete forms; items are local to a competency
-    n_items_c = np.bincount(ratings.item_competency, minlength=C)
-    complete = n_form == n_items_c[uniq % C]
-    row_ok = complete[form]
-    cf, it, yy, fb = form[row_ok], item[row_ok], y[row_ok], block[row_ok]
-    n_forms = np.bincount(form_block[complete], minlength=C * G)
-    I = ratings.n_items
-    bi = fb * I + it
+    n_f = forms.rater.shape[0]
+    cform = forms.form_of_row[ok] * C + comp  # (form, competency) id, dense in [0, n_f * C)
+    n_cform = np.bincount(cform, minlength=n_f * C)
+    used = np.flatnonzero(n_cform)
     with np.errstate(invalid="ignore", divide="ignore"):
-        nf = n_forms[fb].astype(float)
+        cmean = np.bincount(cform, y, minlength=n_f * C)[used] / n_cform[used]
+    c_of = used % C
+    f_of = used // C
+    cblock = c_of * G + forms.group[f_of]
+    icc1, icc1k, n_targets = icc_oneway_long(forms.ratee[f_of], cmean, cblock, C * G)
+
+    n_items_c = np.bincount(ratings.item_competency, minlength=C)
+    complete_c = n_cform == n_items_c[np.arange(n_f * C) % C]
+    complete_c &= n_cform > 0
+    row_ok = complete_c[cform]
+    cf, it, yy = cform[row_ok], item[row_ok], y[row_ok]
+    block_of_cform = (np.arange(n_f * C) % C) * G + np.repeat(forms.group, C)
+    fb = block_of_cform[cf]
+    n_forms = np.bincount(block_of_cform[complete_c], minlength=C * G)
+    bi = fb * I + it
+    nb = np.repeat(n_forms, I).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
         s1 = np.bincount(bi, yy, minlength=C * G * I)
         s2 = np.bincount(bi, yy**2, minlength=C * G * I)
-        nb = np.repeat(n_forms, I).astype(float)
-        var_item = (s2 - s1**2 / nb) / (nb - 1)
-        var_items = np.nansum(np.where(nb > 0, var_item, 0.0).reshape(C * G, I), axis=1)
-        total = np.bincount(cf, yy, minlength=uniq.size)[complete]
-        tb = form_block[complete]
+        var_item = np.where(nb > 1, (s2 - s1**2 / nb) / (nb - 1), 0.0)
+        var_items = var_item.reshape(C * G, I).sum(axis=1)
+        total = np.bincount(cf, yy, minlength=n_f * C)[complete_c]
+        tb = block_of_cform[complete_c]
         t1 = np.bincount(tb, total, minlength=C * G)
         t2 = np.bincount(tb, total**2, minlength=C * G)
         var_total = (t2 - t1**2 / n_forms) / (n_forms - 1)
         k = n_items_c[np.arange(C * G) // G].astype(float)
         alpha = k / (k - 1) * (1 - var_items / var_total)
-    del nf
     alpha = np.where((k >= 2) & (n_forms >= 2) & (var_total > 1e-12), alpha, np.nan)
     shape = (C, G)
     return Reliability(
@@ -797,7 +841,8 @@ def _empty_scores(ratings: RatingSet, config: FeedbackConfig) -> FeedbackScores:
     dummy = RaterModelFit(float("nan"), np.zeros(P), np.zeros(P * C), np.zeros(P), np.zeros(I),
                           np.zeros(0), (0, 0, 0, 0), 0)
     rows = np.zeros(0, dtype=np.int64)
-    by_group, counts = _by_group(ratings, dummy, np.zeros(0), rows, 0.0)
+    forms = _forms(ratings)
+    by_group, counts = _by_group(ratings, forms, dummy, np.zeros(0), rows, 0.0)
     self_comp = _self_by_competency(ratings)
     false_pc = np.zeros((P, C), bool)
     return FeedbackScores(
@@ -809,6 +854,6 @@ def _empty_scores(ratings: RatingSet, config: FeedbackConfig) -> FeedbackScores:
         rater_weight=np.ones(P), suspect_pairs=np.zeros((0, 2), np.int64),
         suspect_z=np.zeros(0), suspect_excess=np.zeros(0), overall_unweighted=nan_p,
         weighting_change=nan_p, self_by_competency=self_comp, self_gap=nan_pc,
-        blind_spots=false_pc, hidden_strengths=false_pc, reliability=_reliability(ratings),
+        blind_spots=false_pc, hidden_strengths=false_pc, reliability=_reliability(ratings, forms),
         residual_sd=float("nan"), ridges=(np.nan,) * 4, n_rounds=0, n_iterations=0,
     )
