@@ -1,4 +1,5 @@
-"""Pure-numpy scoring: 360 feedback, reliability and resident satisfaction.
+"""Pure-numpy scoring: 360 feedback, reliability, resident satisfaction, team points and the
+main assessment.
 
 Imports only the standard library, numpy and scipy (enforced by a test).
 """
@@ -12,8 +13,21 @@ from .feedback import (
     fit_rater_model,
     score_feedback,
 )
+from .assessment import (
+    AssessmentConfig,
+    AssessmentResult,
+    IndicatorMatrix,
+    IndicatorSpec,
+    consecutive_last,
+    dual_track,
+    rollup,
+    score_assessment,
+    split_bonus,
+    weakest,
+)
 from .reliability import cronbach_alpha, icc_oneway, icc_oneway_long
 from .residents import ResidentConfig, ResidentScores, ResidentSet, score_residents
+from .team import ClaimSet, PointsRules, TeamPoints, largest_remainder, rank_within, score_team
 
 __all__ = [
     "Channel",
@@ -32,4 +46,20 @@ __all__ = [
     "icc_oneway",
     "icc_oneway_long",
     "cronbach_alpha",
+    "PointsRules",
+    "ClaimSet",
+    "TeamPoints",
+    "score_team",
+    "largest_remainder",
+    "rank_within",
+    "IndicatorSpec",
+    "AssessmentConfig",
+    "AssessmentResult",
+    "IndicatorMatrix",
+    "score_assessment",
+    "split_bonus",
+    "consecutive_last",
+    "rollup",
+    "dual_track",
+    "weakest",
 ]
