@@ -92,17 +92,21 @@ def test_every_post_endpoint_survives_hostile_input(app, client, world):
         fields = sorted(set(FIELD.findall(page.get_data(as_text=True)))) if page.status_code == 200 else []
         fields = [f for f in fields if f not in ("csrf_token", "next")] or ["name", "value", "q"]
 
-        @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-        @given(st.fixed_dictionaries({}, optional={f: HOSTILE for f in fields}))
-        def fuzz(payload):
-            if fragile:
-                _log_in_again(app, client, world)
-            with app.app_context():
-                before = _table_counts()
-            response = client.post(url, data=payload)
-            assert response.status_code < 500, (url, payload)
-            if response.status_code != 302:  # re-rendered with errors, or refused: nothing stored
-                with app.app_context():
-                    assert _table_counts() == before, (url, payload)
+        _fuzz_route(app, client, world, url, fields, fragile)
 
-        fuzz()
+
+def _fuzz_route(app, client, user_id, url, fields, fragile):
+    @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @given(st.fixed_dictionaries({}, optional={f: HOSTILE for f in fields}))
+    def fuzz(payload):
+        if fragile:
+            _log_in_again(app, client, user_id)
+        with app.app_context():
+            before = _table_counts()
+        response = client.post(url, data=payload)
+        assert response.status_code < 500, (url, payload)
+        if response.status_code != 302:  # re-rendered with errors, or refused: nothing stored
+            with app.app_context():
+                assert _table_counts() == before, (url, payload)
+
+    fuzz()
