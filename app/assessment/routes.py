@@ -22,6 +22,7 @@ from .catalogue import (
     GRADE_LABELS,
     LEVEL_LABELS,
     METHOD_LABELS,
+    ROLLUP_LABELS,
     base_code,
 )
 from .forms import ApiClientForm, ComputeForm, ImportValuesForm, IndicatorForm, settings_form_class
@@ -35,7 +36,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 @bp.app_context_processor
 def inject():
     return {"DIMENSION_LABELS": DIMENSION_LABELS, "LEVEL_LABELS": LEVEL_LABELS, "GRADE_LABELS": GRADE_LABELS,
-            "DIRECTION_LABELS": DIRECTION_LABELS, "METHOD_LABELS": METHOD_LABELS,
+            "DIRECTION_LABELS": DIRECTION_LABELS, "METHOD_LABELS": METHOD_LABELS, "ROLLUP_LABELS": ROLLUP_LABELS,
             "assessment_panel": cycle_panel}
 
 
@@ -68,7 +69,21 @@ def _fail(form, error: DomainError) -> None:
 @role_required("admin")
 def indicators():
     return render_template("assessment/indicators.html", indicators=services.indicators(),
-                           sums=services.catalogue_sums())
+                           sums=services.catalogue_sums(), confirm=ConfirmForm())
+
+
+@bp.route("/indicators/seed", methods=["POST"])
+@role_required("admin")
+def seed_indicators():
+    if ConfirmForm().validate_on_submit():
+        try:
+            added = services.seed_catalogue()
+        except DomainError as error:
+            _fail(None, error)
+        else:
+            db.session.commit()
+            flash(_("已载入 %(n)d 个默认指标。", n=added), "success")
+    return redirect(url_for(".indicators"))
 
 
 @bp.route("/indicators/new", methods=["GET", "POST"])

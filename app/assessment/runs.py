@@ -36,6 +36,7 @@ from scoring.assessment import (
 )
 
 from ..audit import record
+from ..dbutil import flush_or_fail
 from ..errors import DomainError
 from ..extensions import db
 from ..models import Cycle, Indicator, IndicatorValue, Officer, ScoreResult, ScoreRun, Unit, utcnow
@@ -201,7 +202,7 @@ def compute_run(cycle: Cycle, user_id: int | None = None, reason: str = "", roll
                    status="computing", config=config.to_dict(), options={**options, "rollup_method": ""},
                    steps=steps)
     db.session.add(run)
-    db.session.flush()
+    flush_or_fail(_("有人正在同时计算此周期，请稍后刷新查看。"))
     hash_input = {"config": config.to_dict(), "options": options,
                   "values": sorted([lvl, code, sid, v, npv] for (lvl, code), d in values.items()
                                    for sid, (v, npv) in d.items()),
@@ -301,7 +302,7 @@ def _compute_rollup(cycle, config: AssessmentConfig, options, method, user_id, r
                    status="computing", config=config.to_dict(),
                    options={**options, "rollup_method": method, "rollup_runs": [r.id for _c, r in runs]}, steps=steps)
     db.session.add(run)
-    db.session.flush()
+    flush_or_fail(_("有人正在同时计算此周期，请稍后刷新查看。"))
     days = np.array([(c.ends_on - c.starts_on).days + 1 for c, _r in runs], dtype=np.float64)
     missing = {"levels": {}, "periods": [c.name for c, _r in runs]}
     hash_rows = []
@@ -383,6 +384,8 @@ def publish_run(run: ScoreRun, user_id: int | None = None) -> ScoreRun:
     if cycle.status not in ("closed", "published"):
         raise DomainError(_("请先关闭周期，再发布结果。"))
     previous = published_run(cycle)
+    if previous is not None and not (run.reason or "").strip():
+        raise DomainError(_("此周期已有发布的结果；只有填写了原因的重新计算版本才能替换它。"))
     result = db.session.execute(
         db.update(ScoreRun).where(ScoreRun.id == run.id, ScoreRun.status == "done")
         .values(status="published", published_at=utcnow(), published_by_id=user_id)

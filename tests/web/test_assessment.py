@@ -453,3 +453,53 @@ def test_no_stray_rows_after_a_refused_compute(app, ctx):
         runs.compute_run(cycle, reason="  ")
     db.session.rollback()
     assert db.session.scalar(sa.select(sa.func.count(ScoreRun.id))) == 1
+
+
+def test_replacing_a_published_result_needs_a_reasoned_run(app, client, auth):
+    auth.as_role("admin", unit_code="BJ")
+    with app.app_context():
+        ids = build_world()
+        load(ids, unit_rows())
+        cycle = db.session.get(Cycle, ids["cycle"])
+        first, second = runs.compute_run(cycle).id, runs.compute_run(cycle).id
+        transition_cycle(cycle, "closed")
+        db.session.commit()
+    client.post(f"/assessment/runs/{first}/publish")
+    response = client.post(f"/assessment/runs/{second}/publish", follow_redirects=True)
+    assert "只有填写了原因的重新计算版本才能替换它" in response.get_data(as_text=True)
+    assert count(app, ScoreRun, status="published") == 1
+
+
+def test_load_the_default_indicators_into_an_empty_catalogue(app, client, auth):
+    auth.as_role("admin")
+    assert "指标库是空的" in client.get("/assessment/indicators").get_data(as_text=True)
+    response = client.post("/assessment/indicators/seed", follow_redirects=True)
+    assert "已载入 18 个默认指标" in response.get_data(as_text=True)
+    client.post("/assessment/indicators/seed")
+    assert count(app, Indicator) == 18
+
+
+def test_rollup_from_the_cycle_page(app, client, auth):
+    auth.as_role("admin", unit_code="BJ")
+    with app.app_context():
+        ids = build_world(kind="year", starts_on=date(2026, 1, 1), ends_on=date(2026, 12, 31), name="2026年度")
+        for q, start, end in ((1, date(2026, 1, 1), date(2026, 3, 31)), (2, date(2026, 4, 1), date(2026, 6, 30))):
+            quarter = Cycle(name=f"2026年第{q}季度", kind="quarter", starts_on=start, ends_on=end, config={})
+            db.session.add(quarter)
+            db.session.flush()
+            transition_cycle(quarter, "open")
+            load({"cycle": quarter.id}, unit_rows())
+            runs.compute_run(quarter)
+        db.session.commit()
+    page = client.get(f"/admin/cycles/{ids['cycle']}").get_data(as_text=True)
+    assert 'name="rollup"' in page
+    response = client.post(f"/assessment/cycles/{ids['cycle']}/compute", data={"reason": "", "rollup": "weighted"})
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "按天数加权" in page
+    with app.app_context():
+        run = db.session.execute(sa.select(ScoreRun).filter_by(cycle_id=ids["cycle"])).scalar_one()
+        result = next(r for r in run.results if r.level == "unit")
+        assert [p["days"] for p in result.breakdown["rollup"]["periods"]] == [90, 91]
+        result_id = result.id
+    assert "2026年第2季度" in client.get(f"/assessment/results/{result_id}").get_data(as_text=True)
