@@ -18,6 +18,7 @@ from dataclasses import replace
 
 import numpy as np
 from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
 
 from scoring.assessment import (
     GRADES,
@@ -414,6 +415,7 @@ def run_results(run: ScoreRun, level: str) -> dict[int, list[ScoreResult]]:
     """Category → results ordered by rank (unranked last)."""
     rows = db.session.execute(
         db.select(ScoreResult).where(ScoreResult.run_id == run.id, ScoreResult.level == level)
+        .options(selectinload(ScoreResult.unit), selectinload(ScoreResult.officer).selectinload(Officer.unit))
         .order_by(ScoreResult.category, ScoreResult.rank.is_(None), ScoreResult.rank, ScoreResult.id)
     ).scalars().all()
     out: dict[int, list[ScoreResult]] = defaultdict(list)
