@@ -305,7 +305,10 @@ def run(run_id):
     if not is_admin and current_user.officer is not None:
         mine = db.session.execute(db.select(ScoreResult).filter_by(
             run_id=run.id, officer_id=current_user.officer.id)).scalar_one_or_none()
+    names = (run.missing or {}).get("names") or {}
+    soft_missing = [names.get(code, code) for code in (run.missing or {}).get("soft_without_provider", [])]
     return render_template("assessment/run.html", run=run, cycle=run.cycle, units=units, officers=officers,
+                           soft_missing=soft_missing,
                            mine=mine, confirm=ConfirmForm(), is_admin=is_admin,
                            published=runs.published_run(run.cycle))
 

@@ -186,6 +186,9 @@ def compute_run(cycle: Cycle, user_id: int | None = None, reason: str = "", roll
                     vals[index[sid], j] = v
                     if npv is not None:
                         nonprev[index[sid], j] = npv
+                        if spec.split_preventable:
+                            det[(index[sid], j)] = {"preventable": v, "nonpreventable": npv,
+                                                    "nonpreventable_weight": spec.nonpreventable_weight}
             if spec.split_preventable:
                 # A preventable count without its non-preventable part is incomplete: missing.
                 vals[:, j] = np.where(np.isnan(nonprev[:, j]), np.nan, vals[:, j])
@@ -230,6 +233,7 @@ def compute_run(cycle: Cycle, user_id: int | None = None, reason: str = "", roll
             "by_indicator": {result.codes[j]: int(c) for j, c in
                              zip(*np.unique(pairs[:, 1], return_counts=True), strict=True)} if len(pairs) else {},
         }
+    missing_report["names"] = {s.code: _display_name(s.code, catalogue) for s in config.indicators}
     run.missing = missing_report
     run.inputs_hash = _inputs_hash(hash_input)
     step(_("完成"))
@@ -241,6 +245,12 @@ def compute_run(cycle: Cycle, user_id: int | None = None, reason: str = "", roll
                                                            "inputs_hash": run.inputs_hash},
            note=reason)
     return run
+
+
+def _display_name(code: str, catalogue: dict) -> str:
+    ind = catalogue.get(base_code(code))
+    name = ind.name if ind else code
+    return name + _("（单位均值）") if code != base_code(code) else name
 
 
 def _store_results(run: ScoreRun, level: str, ids: list[int], category, result, details: dict,

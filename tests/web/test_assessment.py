@@ -265,7 +265,7 @@ def test_compute_reports_missing_data_instead_of_zeros(app, client, auth):
     response = client.post(f"/assessment/cycles/{ids['cycle']}/compute", data={"reason": ""})
     assert response.status_code == 302
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "window_efficiency" in page and "不会补 0" in page
+    assert "窗口办结效率：1 个对象缺失" in page and "不会补 0" in page
     assert "没有数据来源" in page  # no soft providers registered in this test
     with app.app_context():
         run = db.session.execute(sa.select(ScoreRun)).scalar_one()
@@ -307,6 +307,7 @@ def test_breakdown_adds_up_and_ranks_within_category(app, client, auth):
     assert f"/assessment/results/{ps01.id}" in page and "一类" in page and "三类" in page
     detail = client.get(f"/assessment/results/{ps01.id}").get_data(as_text=True)
     assert "案件规范率" in detail and f"{ps01.total:.2f}" in detail and "执法质量" in detail
+    assert "可防案件数：" in detail and "不可防案件权重：0.50" in detail
     assert client.get(f"/assessment/runs/{run_id}/export.xlsx").status_code == 200
     assert "个人提升计划" in client.get(f"/assessment/runs/{run_id}/dual-track").get_data(as_text=True)
 
