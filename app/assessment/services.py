@@ -182,6 +182,12 @@ def save_settings(cycle: Cycle, data: dict) -> AssessmentConfig:
         raise DomainError(_("四个维度的权重之和必须为 100，当前为 %(total)s。", total=f"{total:g}"),
                           field="dimension_weights")
     current = cycle_config(cycle)
+    known = {s.code for s in current.indicators}
+    for code, multiplier in (data.get("seasonal") or {}).items():
+        if code not in known:
+            raise DomainError(_("季节性调整中的指标代码“%(code)s”不存在。", code=code), field="seasonal")
+        if not multiplier > 0:
+            raise DomainError(_("季节性调整的倍数必须大于 0。"), field="seasonal")
     specs = []
     for spec in current.indicators:
         d = spec.to_dict()

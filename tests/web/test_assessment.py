@@ -129,6 +129,19 @@ def test_settings_weights_must_add_to_100_and_nothing_changes(app, client, auth)
         assert "assessment" not in (db.session.get(Cycle, ids["cycle"]).config or {})
 
 
+def test_unknown_seasonal_indicator_is_named_and_nothing_changes(app, client, auth):
+    auth.as_role("admin")
+    with app.app_context():
+        ids = build_world(open_it=False)
+    data = settings_form(client, ids["cycle"], seasonal="anti_fraud=1.5")
+    page = client.post(f"/assessment/cycles/{ids['cycle']}/settings", data=data).get_data(as_text=True)
+    assert "季节性调整中的指标代码“anti_fraud”不存在" in page
+    data = settings_form(client, ids["cycle"], seasonal="fraud_prevention 1.5")
+    assert "无法理解" in client.post(f"/assessment/cycles/{ids['cycle']}/settings", data=data).get_data(as_text=True)
+    with app.app_context():
+        assert "assessment" not in (db.session.get(Cycle, ids["cycle"]).config or {})
+
+
 def test_settings_saved_while_draft_then_frozen_on_open(app, client, auth):
     auth.as_role("admin")
     with app.app_context():
