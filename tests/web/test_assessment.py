@@ -336,6 +336,7 @@ def test_publish_needs_a_closed_cycle_then_the_run_is_immutable(app, client, aut
     assert "请先关闭周期" in response.get_data(as_text=True)
     assert count(app, ScoreRun, status="published") == 0
     client.post(f"/admin/cycles/{ids['cycle']}/closed")
+    assert f"/assessment/runs/{run_id}/publish" in client.get(f"/admin/cycles/{ids['cycle']}").get_data(as_text=True)
     # The cycle cannot be published by hand without a published run.
     response = client.post(f"/admin/cycles/{ids['cycle']}/published", follow_redirects=True)
     assert "选择一个计算版本发布" in response.get_data(as_text=True)
