@@ -90,6 +90,14 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
 
+    from .api.routes import bp as api_bp
+    from .assessment.routes import bp as assessment_bp
+    from .assessment.routes import register as register_assessment
+
+    app.register_blueprint(assessment_bp, url_prefix="/assessment")
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+    register_assessment()
+
 
 def register_errorhandlers(app: Flask) -> None:
     from .errors import register

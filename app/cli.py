@@ -9,7 +9,9 @@ from .extensions import db
 
 
 def register(app) -> None:
-    for command in (seed_demo, create_admin, import_roster):
+    from .assessment.cli import COMMANDS as assessment_commands
+
+    for command in (seed_demo, create_admin, import_roster, *assessment_commands):
         app.cli.add_command(command)
 
 

@@ -1,4 +1,5 @@
 """All models, split by domain; import them from here."""
+from .assessment import ApiClient, ImportBatch, Indicator, IndicatorValue, ScoreResult, ScoreRun
 from .audit import AuditLog
 from .auth import ROLES, User, UserRole
 from .base import utcnow
@@ -6,6 +7,7 @@ from .cycle import CYCLE_KINDS, CYCLE_STATUSES, CYCLE_TRANSITIONS, Cycle
 from .org import STATION_CATEGORIES, UNIT_KINDS, Officer, Unit
 
 __all__ = [
+    "ApiClient", "ImportBatch", "Indicator", "IndicatorValue", "ScoreResult", "ScoreRun",
     "AuditLog", "Cycle", "CYCLE_KINDS", "CYCLE_STATUSES", "CYCLE_TRANSITIONS", "Officer", "ROLES",
     "STATION_CATEGORIES", "UNIT_KINDS", "Unit", "User", "UserRole", "utcnow",
 ]

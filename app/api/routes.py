@@ -1,0 +1,179 @@
+"""/api/v1: JSON for business systems. Authorization: Bearer <token> (see the admin's API clients
+page). The OpenAPI 3 document at /api/v1/openapi.json describes every route here."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from flask import Blueprint, g, jsonify, request
+from flask_babel import gettext as _
+
+from ..errors import DomainError
+from ..extensions import csrf, db
+from ..models import Cycle, Indicator
+from .services import client_for_token
+
+bp = Blueprint("api", __name__)
+csrf.exempt(bp)
+
+MAX_ROWS = 20_000
+
+
+@dataclass(frozen=True)
+class Importer:
+    """One kind of data the API accepts.
+
+    run(rows, cycle, client) -> report dict with at least "ok" (bool) and "errors"
+        ([{"row", "message"}]); rows are (row number from 1, dict) pairs; ``cycle`` is None for a
+        kind that is not per cycle. It must store nothing unless the whole batch is valid (the
+        route commits on ok and rolls back otherwise), and may raise DomainError.
+    per_cycle : True → POST /api/v1/cycles/{cycle_id}/<kind>; False → POST /api/v1/imports/<kind>.
+    row_schema : the OpenAPI schema of one row.
+    """
+
+    run: Callable
+    per_cycle: bool
+    summary: str
+    row_schema: dict = field(default_factory=dict)
+    description: str = ""
+
+
+def _import_indicator_values(rows, cycle, client):
+    from ..assessment.datapool import import_indicator_values
+
+    return import_indicator_values(cycle, rows, "api", filename="api", api_client_id=client.id).to_dict()
+
+
+INDICATOR_VALUE_ROW = {
+    "type": "object",
+    "required": ["indicator", "value"],
+    "properties": {
+        "unit_code": {"type": "string", "description": "Station code (unit-level indicators), e.g. PS01"},
+        "badge_no": {"type": "string", "description": "Badge number 警号 (officer-level indicators)"},
+        "indicator": {"type": "string", "description": "Indicator code from GET /api/v1/indicators"},
+        "value": {"type": "number", "description": "Value in the indicator's unit; within its range"},
+        "nonpreventable": {"type": "number", "description": "Non-preventable case count (only for "
+                                                            "indicators that split cases by 可防性)"},
+    },
+}
+
+# Kinds of import the API accepts; the integrator adds e.g. "case-records" from the claims package.
+IMPORTERS: dict[str, Importer] = {
+    "indicator-values": Importer(
+        run=_import_indicator_values, per_cycle=True, summary="Import hard indicator values into a cycle",
+        row_schema=INDICATOR_VALUE_ROW,
+        description="All-or-nothing: any bad row (unknown unit/officer/indicator, value out of range, "
+                    "duplicate) rejects the batch with a row-level report. Re-importing a subject × "
+                    "indicator supersedes its value (history kept). Refused for a published cycle."),
+}
+
+
+def _unauthorized():
+    response = jsonify(error=_("缺少或无效的访问令牌（令牌可能已被吊销）。"), status=401)
+    response.status_code = 401
+    response.headers["WWW-Authenticate"] = 'Bearer realm="kaoping"'
+    return response
+
+
+@bp.before_request
+def authenticate():
+    if request.endpoint == "api.openapi":
+        return None
+    header = request.headers.get("Authorization", "")
+    token = header[7:].strip() if header.lower().startswith("bearer ") else None
+    client = client_for_token(token)
+    if client is None:
+        return _unauthorized()
+    g.api_client = client
+    return None
+
+
+def _error(status: int, message: str, **extra):
+    response = jsonify(error=message, status=status, **extra)
+    response.status_code = status
+    return response
+
+
+@bp.route("/openapi.json")
+def openapi():
+    from .openapi import openapi_document
+
+    return jsonify(openapi_document())
+
+
+@bp.route("/indicators")
+def indicators():
+    rows = db.session.execute(db.select(Indicator).where(Indicator.is_active)
+                              .order_by(Indicator.level.desc(), Indicator.sort_order)).scalars()
+    return jsonify(indicators=[{
+        "code": i.code, "name": i.name, "dimension": i.dimension, "level": i.level, "unit": i.unit_of_measure,
+        "direction": i.direction, "min_value": i.min_value, "max_value": i.max_value,
+        "splits_preventable": i.splits_preventable, "importable": not i.is_soft} for i in rows])
+
+
+@bp.route("/cycles")
+def cycles():
+    rows = db.session.execute(db.select(Cycle).order_by(Cycle.starts_on.desc())).scalars()
+    return jsonify(cycles=[{"id": c.id, "name": c.name, "kind": c.kind, "starts_on": c.starts_on.isoformat(),
+                            "ends_on": c.ends_on.isoformat(), "status": c.status} for c in rows])
+
+
+@bp.route("/cycles/<int:cycle_id>/results")
+def cycle_results(cycle_id):
+    from ..assessment.runs import published_run
+
+    cycle = db.session.get(Cycle, cycle_id)
+    if cycle is None:
+        return _error(404, _("找不到该周期。"))
+    run = published_run(cycle)
+    if run is None:
+        return _error(404, _("该周期还没有发布结果。"))
+    return jsonify(cycle_id=cycle.id, run={"id": run.id, "version": run.version, "inputs_hash": run.inputs_hash},
+                   results=[{"unit_code": r.unit.code, "category": r.category, "total": r.total,
+                             "adjusted_total": r.adjusted_total, "rank": r.rank, "grade": r.grade}
+                            for r in run.results if r.level == "unit"])
+
+
+def _rows_from_body():
+    body = request.get_json(silent=True)
+    rows = body.get("rows") if isinstance(body, dict) else body
+    if not isinstance(rows, list):
+        return None
+    return [(number, row) for number, row in enumerate(rows, start=1)]
+
+
+def _run_import(importer: Importer, cycle: Cycle | None):
+    rows = _rows_from_body()
+    if rows is None:
+        return _error(400, _("请求体应为 JSON：{\"rows\": [...]}。"))
+    if len(rows) > MAX_ROWS:
+        return _error(413, _("一次最多提交 %(n)d 行。", n=MAX_ROWS))
+    try:
+        report = importer.run(rows, cycle, g.api_client)
+    except DomainError as error:
+        db.session.rollback()
+        return _error(409, error.message)
+    if not report.get("ok"):
+        db.session.rollback()
+        return _error(422, _("数据有误，未导入任何数据。"), report=report)
+    db.session.commit()
+    return jsonify(report), 201
+
+
+@bp.route("/cycles/<int:cycle_id>/<kind>", methods=["POST"])
+def import_into_cycle(cycle_id, kind):
+    importer = IMPORTERS.get(kind)
+    if importer is None or not importer.per_cycle:
+        return _error(404, _("不支持的数据类型“%(kind)s”。", kind=kind[:40]))
+    cycle = db.session.get(Cycle, cycle_id)
+    if cycle is None:
+        return _error(404, _("找不到该周期。"))
+    return _run_import(importer, cycle)
+
+
+@bp.route("/imports/<kind>", methods=["POST"])
+def import_data(kind):
+    importer = IMPORTERS.get(kind)
+    if importer is None or importer.per_cycle:
+        return _error(404, _("不支持的数据类型“%(kind)s”。", kind=kind[:40]))
+    return _run_import(importer, None)

@@ -1,0 +1,1 @@
+"""The main assessment: indicator catalogue, settings, data pool, score runs and results."""

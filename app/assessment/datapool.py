@@ -1,0 +1,221 @@
+"""The data pool: hard indicator values imported from files and the JSON API.
+
+An import is all-or-nothing: every row is checked first and a row-level report returned; only a
+clean batch is stored. Re-importing a subject × indicator supersedes the current value (history
+kept: the old row stays, marked superseded by the new batch).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from flask_babel import gettext as _
+from sqlalchemy import func
+
+from ..audit import record
+from ..dbutil import flush_or_fail
+from ..errors import DomainError
+from ..extensions import db
+from ..models import Cycle, ImportBatch, Indicator, IndicatorValue, Officer, Unit, utcnow
+from ..tabular import read_table
+
+# File columns (Chinese headers as the bureau's spreadsheets have them) and their API names.
+FILE_COLUMNS = ("单位代码", "警号", "指标代码", "数值", "不可防数")
+API_FIELDS = {"单位代码": "unit_code", "警号": "badge_no", "指标代码": "indicator", "数值": "value",
+              "不可防数": "nonpreventable"}
+MAX_API_ROWS = 20_000
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)  # (row number, message)
+    stored: int = 0
+    superseded: int = 0
+    batch_id: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def to_dict(self) -> dict:
+        return {"ok": self.ok, "rows": self.rows, "stored": self.stored, "superseded": self.superseded,
+                "batch_id": self.batch_id, "errors": [{"row": n, "message": m} for n, m in self.errors]}
+
+
+def station_of(unit: Unit | None) -> Unit | None:
+    """The station a unit belongs to (itself, or the nearest station above it), else None."""
+    while unit is not None:
+        if unit.kind == "station":
+            return unit
+        unit = unit.parent
+    return None
+
+
+BAD = object()  # a value that was given but is not a number (already reported)
+
+
+def _number(text, what: str, problems: list[str]):
+    """None when empty, BAD (reported in ``problems``) when not a finite number, else the float."""
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return None
+    if isinstance(text, bool):
+        problems.append(_("%(what)s不是数字", what=what))
+        return BAD
+    try:
+        value = float(str(text).strip().rstrip("%")) if isinstance(text, str) else float(text)
+    except (TypeError, ValueError):
+        problems.append(_("%(what)s“%(text)s”不是数字", what=what, text=str(text)[:20]))
+        return BAD
+    if not math.isfinite(value):
+        problems.append(_("%(what)s不是有限的数字", what=what))
+        return BAD
+    return value
+
+
+def _in_range(value: float, ind: Indicator, what: str, problems: list[str]) -> None:
+    low, high = ind.min_value, ind.max_value
+    if (low is not None and value < low) or (high is not None and value > high):
+        problems.append(_("%(what)s %(value)s 超出指标“%(name)s”的取值范围 %(low)s–%(high)s",
+                          what=what, value=f"{value:g}", name=ind.name,
+                          low="" if low is None else f"{low:g}", high="" if high is None else f"{high:g}"))
+
+
+def import_indicator_values(cycle: Cycle, rows: list[tuple[int, dict]], source: str, filename: str = "",
+                            user_id: int | None = None, api_client_id: int | None = None) -> ImportReport:
+    """Check and store indicator values for a cycle.
+
+    rows : (row number, {"unit_code"|"badge_no", "indicator", "value", "nonpreventable"}).
+    Returns the report; on any error nothing is added (the caller rolls back anyway).
+    Raises DomainError when the cycle is published (its results are final).
+    """
+    if cycle.status == "published":
+        raise DomainError(_("周期“%(name)s”已发布结果，不能再导入数据。", name=cycle.name), field="file")
+    report = ImportReport(rows=len(rows))
+    if not rows:
+        report.errors.append((1, _("没有数据行。")))
+        return report
+    inds = {i.code: i for i in db.session.execute(db.select(Indicator)).scalars()}
+    units = {u.code: u for u in db.session.execute(db.select(Unit)).scalars()}
+    officers = {o.badge_no: o for o in db.session.execute(db.select(Officer)).scalars()}
+    seen: dict[tuple[str, str], int] = {}
+    parsed = []
+    for number, raw in rows:
+        if not isinstance(raw, dict):
+            report.errors.append((number, _("每一行应是一个对象。")))
+            continue
+        v = {k: ("" if raw.get(k) is None else raw.get(k)) for k in API_FIELDS.values()}
+        unit_code, badge = str(v["unit_code"]).strip(), str(v["badge_no"]).strip()
+        code = str(v["indicator"]).strip()
+        problems: list[str] = []
+        ind = inds.get(code)
+        if not code:
+            problems.append(_("缺少指标代码"))
+        elif ind is None:
+            problems.append(_("未知的指标代码“%(code)s”", code=code[:64]))
+        elif not ind.is_active:
+            problems.append(_("指标“%(name)s”已停用", name=ind.name))
+        elif ind.is_soft:
+            problems.append(_("指标“%(name)s”由本平台计算，不能导入", name=ind.name))
+        subject_key, unit, officer = None, None, None
+        if unit_code and badge:
+            problems.append(_("单位代码和警号只能填一个"))
+        elif ind is not None and ind.level == "unit" and not unit_code:
+            problems.append(_("单位层级的指标需要填写单位代码"))
+        elif ind is not None and ind.level == "officer" and not badge:
+            problems.append(_("民警层级的指标需要填写警号"))
+        elif unit_code:
+            unit = units.get(unit_code)
+            if unit is None:
+                problems.append(_("未知的单位代码“%(code)s”", code=unit_code[:32]))
+            elif unit.kind != "station" or not unit.is_active:
+                problems.append(_("单位“%(name)s”不是在用的派出所，不参加单位考评", name=unit.name))
+            else:
+                subject_key = IndicatorValue.key_for(unit_id=unit.id)
+        elif badge:
+            officer = officers.get(badge)
+            if officer is None:
+                problems.append(_("未知的警号“%(badge)s”", badge=badge[:20]))
+            elif not officer.is_active or station_of(officer.unit) is None:
+                problems.append(_("民警 %(badge)s 不在派出所或已停用，不参加个人考评", badge=badge))
+            else:
+                subject_key = IndicatorValue.key_for(officer_id=officer.id)
+        value = _number(v["value"], _("数值"), problems)
+        nonprev = _number(v["nonpreventable"], _("不可防数"), problems)
+        if value is None:
+            problems.append(_("缺少数值"))
+        if ind is not None:
+            if value is not None and value is not BAD:
+                _in_range(value, ind, _("数值"), problems)
+            if ind.splits_preventable:
+                if nonprev is None:
+                    problems.append(_("指标“%(name)s”按可防性拆分，需要填写不可防数", name=ind.name))
+                elif nonprev is not BAD:
+                    _in_range(nonprev, ind, _("不可防数"), problems)
+            elif nonprev is not None:
+                problems.append(_("指标“%(name)s”不按可防性拆分，不可防数应留空", name=ind.name))
+        if subject_key and ind is not None:
+            key = (subject_key, ind.code)
+            if key in seen:
+                problems.append(_("与第 %(row)d 行重复（同一对象、同一指标）", row=seen[key]))
+            else:
+                seen[key] = number
+        if problems:
+            report.errors.append((number, "；".join(problems)))
+        else:
+            parsed.append((ind, unit, officer, subject_key, value, nonprev))
+    if report.errors:
+        return report
+
+    batch = ImportBatch(cycle_id=cycle.id, kind="indicator-values", source=source, filename=filename[:200],
+                        created_by_id=user_id, api_client_id=api_client_id, rows=len(rows))
+    db.session.add(batch)
+    db.session.flush()
+    now = utcnow()
+    current = {(row.indicator_id, row.subject_key): row for row in db.session.execute(
+        db.select(IndicatorValue).where(IndicatorValue.cycle_id == cycle.id, IndicatorValue.is_current)
+    ).scalars()}
+    for ind, _unit, _officer, subject_key, _value, _np in parsed:
+        old = current.get((ind.id, subject_key))
+        if old is not None:
+            old.is_current, old.current_slot = False, None
+            old.superseded_by_id, old.superseded_at = batch.id, now
+            report.superseded += 1
+    db.session.flush()  # free the "current" slots before the new values take them
+    for ind, unit, officer, subject_key, value, nonprev in parsed:
+        db.session.add(IndicatorValue(
+            cycle_id=cycle.id, unit_id=unit.id if unit else None, officer_id=officer.id if officer else None,
+            subject_key=subject_key, indicator_id=ind.id, value=value, nonpreventable=nonprev,
+            batch_id=batch.id, is_current=True, current_slot=1))
+    report.stored = len(parsed)
+    report.batch_id = batch.id
+    batch.report = {"stored": report.stored, "superseded": report.superseded}
+    flush_or_fail(_("有人同时导入了同一周期的数据，请重试。"), field="file")
+    record("indicator_values_imported", "cycle", cycle.id,
+           after={"batch": batch.id, "source": source, "file": filename, "stored": report.stored,
+                  "superseded": report.superseded})
+    return report
+
+
+def rows_from_table(filename: str, raw: bytes) -> list[tuple[int, dict]]:
+    """Read an uploaded .csv/.xlsx into (row number, API-style dict) rows."""
+    table = read_table(filename, raw, required=("指标代码", "数值"))
+    if table and not any(c in table[0].values for c in ("单位代码", "警号")):
+        raise DomainError(_("缺少列：单位代码 或 警号"), field="file")
+    return [(row.number, {API_FIELDS[k]: row.values.get(k, "") for k in FILE_COLUMNS}) for row in table]
+
+
+def import_indicator_file(cycle: Cycle, filename: str, raw: bytes, user_id: int | None = None) -> ImportReport:
+    return import_indicator_values(cycle, rows_from_table(filename, raw), "upload", filename, user_id=user_id)
+
+
+def pool_summary(cycle: Cycle) -> dict:
+    """Counts of current values per indicator, and the batches, for the cycle's page."""
+    counts = dict(db.session.execute(
+        db.select(IndicatorValue.indicator_id, func.count(IndicatorValue.id))
+        .where(IndicatorValue.cycle_id == cycle.id, IndicatorValue.is_current)
+        .group_by(IndicatorValue.indicator_id)).all())
+    batches = db.session.execute(
+        db.select(ImportBatch).where(ImportBatch.cycle_id == cycle.id).order_by(ImportBatch.id.desc())
+    ).scalars().all()
+    return {"counts": counts, "batches": batches, "values": sum(counts.values())}
