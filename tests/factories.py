@@ -8,7 +8,8 @@ from app.extensions import db
 from app.models import Cycle, Officer, Unit, User
 
 PASSWORD = "password123"
-_HASH = generate_password_hash(PASSWORD)
+# A cheap hash keeps the suite fast; production hashes use werkzeug's default (scrypt).
+_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
 _badge = itertools.count(900001)
 
 
@@ -32,7 +33,8 @@ def make_officer(unit, name="测试民警", badge_no=None, is_leader=False, posi
 
 
 def make_user(username, roles=("officer",), officer=None, password=None) -> User:
-    user = User(username=username, password_hash=generate_password_hash(password) if password else _HASH,
+    user = User(username=username,
+                password_hash=generate_password_hash(password, method="pbkdf2:sha256:1000") if password else _HASH,
                 officer=officer)
     user.roles = set(roles)
     db.session.add(user)

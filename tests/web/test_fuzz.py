@@ -96,7 +96,7 @@ def test_every_post_endpoint_survives_hostile_input(app, client, world):
 
 
 def _fuzz_route(app, client, user_id, url, fields, fragile):
-    @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     @given(st.fixed_dictionaries({}, optional={f: HOSTILE for f in fields}))
     def fuzz(payload):
         if fragile:
