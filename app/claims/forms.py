@@ -28,7 +28,7 @@ class ParticipantRow(Form):
     unit_id = SelectField(_l("单位"), coerce=int, validators=[Optional()])
     badge_no = StringField(_l("警号"), validators=[Optional(), Length(max=20)])
     role = SelectField(_l("角色"), choices=select_choices({"": "—", **ROLE_LABELS}), validators=[Optional()])
-    share = StringField(_l("建议比例 %"), validators=[Optional(), SHARE_RULE])
+    share = StringField(_l("建议比例（百分比）"), validators=[Optional(), SHARE_RULE])
 
     @property
     def is_blank(self) -> bool:

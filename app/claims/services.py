@@ -570,7 +570,7 @@ def reject_claim(claim: CollaborationClaim, user: User, reason: str) -> None:
           decided_at=utcnow(), decision_reason=reason)
 
 
-def merge_claim(claim: CollaborationClaim, target_id: int, user: User, reason: str = "") -> None:
+def merge_claim(claim: CollaborationClaim, user: User, target_id: int, reason: str = "") -> None:
     """Close ``claim`` as a duplicate of ``target`` (same cycle and case reference).
 
     Its participants are not copied: if the kept claim misses someone, return it for changes.

@@ -358,6 +358,7 @@ def test_pair_affinity_is_independent_of_claim_order(claims):
         claim = [i for i, k in enumerate(order) for _ in claims[k]]
         unit = [u for k in order for u in claims[k]]
         r = pair_affinity(claim, unit, 7)
-        return sorted(zip(map(tuple, r.pairs.tolist()), r.count.tolist(), np.round(r.z, 9).tolist()))
+        return sorted(zip(map(tuple, r.pairs.tolist()), r.count.tolist(), np.round(r.z, 9).tolist(),
+                          strict=True))
 
     assert run(list(range(len(claims)))) == run(list(reversed(range(len(claims)))))
