@@ -11,7 +11,7 @@ from ..formutil import select_choices
 from ..models import CollaborationClaim, Cycle, Unit
 from ..security import role_required
 from ..tabular import xlsx_bytes
-from . import services
+from . import demo, services
 from .forms import CaseImportForm, ClaimForm, MergeForm, PointsRulesForm, ReasonForm
 
 bp = Blueprint("claims", __name__)
@@ -344,6 +344,7 @@ def _register_hooks() -> None:
     """Append this feature's entries to the shared registries (once per process)."""
     from ..admin import routes as admin_routes
     from ..admin.services import BEFORE_TRANSITION
+    from ..demo import STEPS
     from ..main.services import HOME_PANELS
     from ..templating import ADMIN_LINKS, NAV_ITEMS
 
@@ -356,6 +357,7 @@ def _register_hooks() -> None:
     HOME_PANELS.append(("claims/_home_award.html", services.home_award))
     admin_routes.CYCLE_SECTIONS.append("claims/_cycle_section.html")
     BEFORE_TRANSITION["open"].append(services.freeze_points_rules)
+    STEPS.append(("claims", demo.seed_claims))
 
 
 _register_hooks()

@@ -636,3 +636,28 @@ def test_officer_outside_the_roster_is_refused(app, client, auth, world):
     response = client.post("/claims/new", data=claim_form(world, TWO_UNITS))
     assert "找不到警号为" in response.get_data(as_text=True)
     assert count(app, CollaborationClaim) == 0
+
+
+# ---- demo data ---------------------------------------------------------------------------------
+def test_demo_holds_claims_in_every_state_and_is_idempotent(app):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["seed-demo"])
+    assert first.exit_code == 0, first.output
+    with app.app_context():
+        states = set(db.session.execute(sa.select(CollaborationClaim.status)).scalars())
+        assert {"draft", "submitted", "confirmed", "disputed", "returned", "rejected", "approved"} <= states
+        n = db.session.scalar(sa.select(sa.func.count(CollaborationClaim.id)))
+        assert 30 <= n <= 60
+        partly = db.session.execute(sa.select(CollaborationClaim).filter_by(status="submitted")).scalars().all()
+        assert any(c.confirmations for c in partly)  # some units confirmed, others not yet
+        cycle = db.session.execute(sa.select(Cycle).filter_by(status="open")).scalar_one()
+        assert cycle.config["points_rules"] == services.DEFAULT_POINTS_RULES.to_dict()
+        flags = services.cycle_flags(cycle)
+        assert len(flags.duplicates) == 2
+        assert [(p["units"][0].code, p["units"][1].code) for p in flags.reciprocal_pairs] == [("PS03", "XZ-1")]
+        assert 0 < sum(not v for v in flags.verified.values()) < n / 4
+        assert services.team_standing(cycle).units
+    second = runner.invoke(args=["seed-demo"])
+    assert "claims: already there" in second.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(CollaborationClaim.id))) == n
