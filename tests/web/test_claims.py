@@ -6,6 +6,8 @@ from datetime import date
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app.claims import services
 from app.errors import DomainError
@@ -661,3 +663,63 @@ def test_demo_holds_claims_in_every_state_and_is_idempotent(app):
     assert "claims: already there" in second.output
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(CollaborationClaim.id))) == n
+
+
+# ---- properties through the services -----------------------------------------------------------
+POOL = ["filer", "mate1", "lead1", "mate2", "lead2", "mate3", "lead3"]
+UNIT_OF = {"filer": "PS01", "mate1": "PS01", "lead1": "PS01", "mate2": "PS02", "lead2": "PS02",
+           "mate3": "PS03", "lead3": "PS03"}
+
+
+@st.composite
+def team_and_shares(draw):
+    people = draw(st.lists(st.sampled_from(POOL), min_size=2, max_size=len(POOL), unique=True)
+                  .filter(lambda ps: len({UNIT_OF[p] for p in ps}) >= 2))
+
+    def split():
+        cuts = sorted(draw(st.lists(st.integers(1, 9_999), min_size=len(people) - 1, max_size=len(people) - 1,
+                                    unique=True)))
+        return [b - a for a, b in zip([0, *cuts], [*cuts, 10_000], strict=True)]
+
+    return people, split(), split()
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=team_and_shares())
+def test_approved_points_are_conserved_whatever_the_shares(app, world, case):
+    """Proposed and final shares with two decimals: officers' points add up exactly to the claim's,
+    units' points to their officers', and each officer is within 0.01 of their exact share."""
+    people, proposed, final = case
+    with app.app_context():
+        cycle = db.session.get(Cycle, world["cycle"])
+        rows = [{"unit_id": world["units"][UNIT_OF[p]], "badge_no": world["badges"][p],
+                 "role": "lead" if i == 0 else "assist", "share": services.format_bp(bp)}
+                for i, (p, bp) in enumerate(zip(people, proposed, strict=True))]
+        claim = services.save_claim(None, {"case_ref": "PROP-1", "case_type": "刑事", "severity": "较大",
+                                           "case_date": date(2026, 11, 1), "lead_unit_id": rows[0]["unit_id"],
+                                           "participants": rows}, user("filer"), cycle)
+        services.submit_claim(claim, user("filer"))
+        for unit_id in claim.unit_ids:
+            leader = {"PS01": "lead1", "PS02": "lead2", "PS03": "lead3"}[
+                next(k for k, v in world["units"].items() if v == unit_id)]
+            services.decide_for_unit(claim, unit_id, user(leader), "confirmed")
+        by_officer = {p.officer_id: p.id for p in claim.participants}
+        shares = {by_officer[world["officers"][p]]: services.format_bp(bp)
+                  for p, bp in zip(people, final, strict=True)}
+        services.approve_claim(claim, user("coord"), shares, "按实际贡献调整")
+        db.session.commit()
+        values = services.soft_indicator_values(cycle)
+        officer_cents = {o: round(v * 100) for o, v in values["team_points"]["values"].items()}
+        unit_cents = {u: round(v * 100) for u, v in values["team_points_unit"]["values"].items()}
+        n_units = len({UNIT_OF[p] for p in people})
+        claim_cents = round(1500 * min(1 + 0.25 * (n_units - 1), 2.0))
+        assert sum(officer_cents.values()) == claim_cents == sum(unit_cents.values())
+        for p, bp in zip(people, final, strict=True):
+            exact = claim_cents * bp / 10_000
+            assert abs(officer_cents.get(world["officers"][p], 0) - exact) < 1
+        for unit_code in {UNIT_OF[p] for p in people}:
+            members = [world["officers"][p] for p in people if UNIT_OF[p] == unit_code]
+            assert unit_cents.get(world["units"][unit_code], 0) == sum(officer_cents.get(o, 0) for o in members)
+        for model in (ClaimEvent, ClaimConfirmation, ClaimParticipant, CollaborationClaim, AuditLog):
+            db.session.execute(sa.delete(model))
+        db.session.commit()
