@@ -351,7 +351,6 @@ def _register_hooks() -> None:
     if any(endpoint == "claims.index" for endpoint, *_rest in NAV_ITEMS):
         return
     NAV_ITEMS.append(("claims.index", _l("协作申报"), ()))
-    NAV_ITEMS.append(("claims.award", _l("团队贡献奖"), ()))
     ADMIN_LINKS.append(("claims.cases", _l("案件数据"), _l("导入案件记录，用于核实协作申报的案件编号")))
     HOME_PANELS.append(("claims/_home_todo.html", services.home_todo))
     HOME_PANELS.append(("claims/_home_award.html", services.home_award))

@@ -762,6 +762,7 @@ class TeamStanding:
     officers: dict[int, dict] = field(default_factory=dict)  # officer id → cents, uncapped, capped, claims
     claims: dict[int, dict] = field(default_factory=dict)  # claim id → cents, multiplier, rows {officer: cents}
     skipped: list[int] = field(default_factory=list)  # approved claims whose category has no points
+    top_officers: list[dict] = field(default_factory=list)  # best first: officer, cents, uncapped, capped
 
 
 def team_standing(cycle: Cycle) -> TeamStanding:
@@ -819,6 +820,12 @@ def team_standing(cycle: Cycle) -> TeamStanding:
         standing.units.append({"unit": units[uid], "cents": int(result.unit_cents[i]),
                                "uncapped": int(result.unit_cents_uncapped[i]), "rank": int(result.unit_rank[i]),
                                "claims": len(unit_claims.get(uid, ()))})
+    named = {o.id: o for o in db.session.execute(select(Officer).where(Officer.id.in_(officer_ids))).scalars()}
+    for i in np.lexsort((np.arange(len(officer_ids)), -result.officer_cents)):
+        oid = officer_ids[int(i)]
+        standing.top_officers.append({"officer": named[oid], "cents": int(result.officer_cents[i]),
+                                      "uncapped": int(result.officer_cents_uncapped[i]),
+                                      "capped": bool(result.officer_capped[i])})
     for t in range(result.team_cents.shape[0]):
         members = [units[unit_ids[int(u)]] for u in result.team_units[t] if u >= 0]
         standing.teams.append({"units": members, "cents": int(result.team_cents[t]),

@@ -168,6 +168,7 @@ def test_officer_files_leaders_confirm_coordinator_adjusts_and_points_appear(app
     # 刑事/重大 = 25 points × (1 + 0.25) for two units = 31.25, split 50/50 → 15.63 + 15.62 (largest remainder)
     award = client.get("/claims/award").get_data(as_text=True)
     assert "城关派出所" in award and "城东派出所" in award and "31.25" in award
+    assert "filer民警" in award and "15.63" in award  # the personal list too
     with app.app_context():
         values = services.soft_indicator_values(db.session.get(Cycle, world["cycle"]))
     officer_points = values["team_points"]["values"]
@@ -723,3 +724,18 @@ def test_approved_points_are_conserved_whatever_the_shares(app, world, case):
         for model in (ClaimEvent, ClaimConfirmation, ClaimParticipant, CollaborationClaim, AuditLog):
             db.session.execute(sa.delete(model))
         db.session.commit()
+
+
+def test_case_records_from_an_xlsx_file(app, client, auth, world):
+    from app.tabular import xlsx_bytes
+
+    as_user(auth, "admin")
+    data = xlsx_bytes(list(services.CASE_COLUMNS), [["X1", "2026-10-05", "刑事", "PS01", "否", "已结"]])
+    response = client.post("/claims/cases", data={"file": (io.BytesIO(data), "cases.xlsx")},
+                           content_type="multipart/form-data", follow_redirects=True)
+    assert "新增 1 条" in response.get_data(as_text=True)
+    with app.app_context():
+        rec = db.session.execute(sa.select(CaseRecord)).scalar_one()
+        assert (rec.case_ref, rec.case_date, rec.is_preventable, rec.status) == ("X1", date(2026, 10, 5), False,
+                                                                               "closed")
+        assert rec.import_batch and rec.imported_at
