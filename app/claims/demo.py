@@ -152,9 +152,8 @@ def seed_claims(rng):
         for outcome in RECIPROCAL_PLAN:
             file(list(RECIPROCAL), outcome)
     # Two claims for the same case from different sides: the coordinator must merge one.
-    dup_ref = "A202611150999"
-    file(pick_units(2), "confirmed", ref=dup_ref)
-    file(pick_units(2), "confirmed", ref=dup_ref)
+    first = file(pick_units(2), "confirmed")
+    file(pick_units(2), "confirmed", ref=first.case_ref)
 
     # Case records for most references; a few missing and one dated outside the cycle → 未核实.
     rows = []
