@@ -84,11 +84,13 @@ def register_security(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from .admin.routes import bp as admin_bp
     from .auth.routes import bp as auth_bp
+    from .claims.routes import bp as claims_bp
     from .main.routes import bp as main_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(claims_bp, url_prefix="/claims")
 
     from .api.routes import bp as api_bp
     from .assessment.routes import bp as assessment_bp

@@ -28,6 +28,8 @@ __all__ = [
     "score_team",
     "largest_remainder",
     "rank_within",
+    "PairAffinity",
+    "pair_affinity",
 ]
 
 # int64 products above this are computed with Python integers (object arrays) instead.
@@ -622,3 +624,76 @@ def _teams(n_claims: int, cu_claim: np.ndarray, cu_unit: np.ndarray,
     return {"claim_team": claim_team, "units": sets[order], "size": size,
             "claims": n_claims_team[order], "cents": cents,
             "rank": rank_within(cents.astype(np.float64), decimals=None)}
+
+
+# ---------------------------------------------------------------------------------------------
+# Reciprocity: unit pairs that claim together far more often than their volumes suggest
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class PairAffinity:
+    """Result of :func:`pair_affinity`, one row per unit pair that claimed together (k rows).
+
+    ``pairs``: (k, 2) int unit indices, smaller first; ``count``: (k,) int claims shared;
+    ``expected``: (k,) float claims expected from the two units' volumes alone;
+    ``ratio``: (k,) float ``count / expected``; ``z``: (k,) float ``(count - expected) / sqrt(expected)``.
+    Rows are ordered by ``z`` descending (ties by pair).
+    """
+
+    pairs: np.ndarray
+    count: np.ndarray
+    expected: np.ndarray
+    ratio: np.ndarray
+    z: np.ndarray
+
+
+def pair_affinity(claim: Any, unit: Any, n_units: int) -> PairAffinity:
+    """How much more often each pair of units claims together than chance would have it.
+
+    Every claim links each pair of its distinct units once. Under the configuration model (links
+    placed at random, keeping each unit's number of links ``d``) a pair (a, b) is expected to be
+    linked ``d_a * d_b / (2 m)`` times, ``m`` being the number of links; ``z`` is the Poisson
+    z-score of the observed count against that. Large ``ratio`` and ``z`` mark unit pairs that
+    keep claiming with each other far more than with their peers (a reciprocity flag).
+
+    Parameters
+    ----------
+    claim : (n_rows,) int claim index of each participant row.
+    unit : (n_rows,) int unit index in [0, n_units) of each row (duplicates within a claim are fine).
+    n_units : size of the unit index space.
+    """
+    c = _as_int_array(claim, "claim")
+    u = _as_int_array(unit, "unit")
+    if u.shape != c.shape:
+        raise ValueError(f"unit: expected shape {c.shape} like claim, got {u.shape}")
+    n_un = max(int(n_units), 1)
+    if u.size and (u.min() < 0 or u.max() >= n_un or c.min() < 0):
+        raise ValueError("claim and unit indices must be >= 0 and units < n_units")
+    cu = _sorted_unique(c * n_un + u)
+    cu_claim, cu_unit = cu // n_un, cu % n_un
+    # Pair each row with every later row of the same claim (rows are sorted by claim, unit).
+    _, start, size = np.unique(cu_claim, return_index=True, return_counts=True)
+    size_row = np.repeat(size, size)
+    pos = np.arange(cu.shape[0]) - np.repeat(start, size)
+    n_later = size_row - pos - 1
+    left = np.repeat(np.arange(cu.shape[0]), n_later)
+    offset = np.arange(left.shape[0]) - np.repeat(np.cumsum(n_later) - n_later, n_later)
+    right = left + 1 + offset
+    a, b = cu_unit[left], cu_unit[right]  # a < b: units are sorted within a claim
+    empty = np.zeros(0)
+    if a.size == 0:
+        return PairAffinity(np.empty((0, 2), np.int64), np.zeros(0, np.int64), empty, empty, empty)
+    key = np.sort(a * n_un + b)
+    first = np.concatenate(([True], key[1:] != key[:-1]))
+    keys = key[first]
+    count = np.diff(np.concatenate((np.flatnonzero(first), [key.shape[0]]))).astype(np.int64)
+    degree = np.bincount(a, minlength=n_un) + np.bincount(b, minlength=n_un)
+    m = a.shape[0]
+    pa, pb = keys // n_un, keys % n_un
+    expected = degree[pa] * degree[pb] / (2.0 * m)
+    ratio = count / expected
+    z = (count - expected) / np.sqrt(expected)
+    order = np.lexsort((keys, -z))
+    return PairAffinity(pairs=np.stack([pa, pb], axis=1)[order], count=count[order],
+                        expected=expected[order], ratio=ratio[order], z=z[order])

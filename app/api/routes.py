@@ -57,7 +57,27 @@ INDICATOR_VALUE_ROW = {
     },
 }
 
-# Kinds of import the API accepts; the integrator adds e.g. "case-records" from the claims package.
+def _import_case_records(rows, cycle, client):
+    from ..claims.services import import_case_records
+
+    numbers = [number for number, _ in rows]
+    return import_case_records([row for _, row in rows], numbers, source=f"api:{client.name}"[:60]).as_dict()
+
+
+CASE_RECORD_ROW = {
+    "type": "object",
+    "required": ["case_ref", "case_date", "case_type", "unit_code"],
+    "properties": {
+        "case_ref": {"type": "string", "description": "Case reference 案件编号 (unique)"},
+        "case_date": {"type": "string", "format": "date", "description": "Date of the case, YYYY-MM-DD"},
+        "case_type": {"type": "string", "description": "Case type 案件类别"},
+        "unit_code": {"type": "string", "description": "Code of the unit that handles the case"},
+        "is_preventable": {"type": "boolean", "description": "可防性: true for preventable cases"},
+        "status": {"type": "string", "enum": ["open", "closed", "在办", "已结"]},
+    },
+}
+
+# Kinds of import the API accepts.
 IMPORTERS: dict[str, Importer] = {
     "indicator-values": Importer(
         run=_import_indicator_values, per_cycle=True, summary="Import hard indicator values into a cycle",
@@ -65,6 +85,11 @@ IMPORTERS: dict[str, Importer] = {
         description="All-or-nothing: any bad row (unknown unit/officer/indicator, value out of range, "
                     "duplicate) rejects the batch with a row-level report. Re-importing a subject × "
                     "indicator supersedes its value (history kept). Refused for a published cycle."),
+    "case-records": Importer(
+        run=_import_case_records, per_cycle=False, summary="Import case records (the data pool's cases)",
+        row_schema=CASE_RECORD_ROW,
+        description="All-or-nothing with a row-level report. An existing case reference is updated. "
+                    "Collaboration claims verify their case reference against these records."),
 }
 
 

@@ -15,7 +15,7 @@ from ..extensions import db
 from ..models import ApiClient, Cycle, Indicator, ScoreResult, ScoreRun
 from ..security import role_required
 from ..tabular import xlsx_bytes
-from . import datapool, runs, services
+from . import datapool, runs, services, soft
 from .catalogue import (
     DIMENSION_LABELS,
     DIRECTION_LABELS,
@@ -426,6 +426,11 @@ def register() -> None:
     add(CYCLE_SECTIONS, "assessment/_cycle_section.html")
     add(BEFORE_TRANSITION["open"], services.freeze_on_open)
     add(BEFORE_TRANSITION["published"], runs.require_published_run)
+
+    # Soft indicators come from the features that collect them.
+    from ..claims.services import soft_indicator_values as team_points
+
+    soft.register_provider(team_points)
 
     from ..demo import STEPS
     from .demo import seed_assessment

@@ -3,11 +3,23 @@ from .assessment import ApiClient, ImportBatch, Indicator, IndicatorValue, Score
 from .audit import AuditLog
 from .auth import ROLES, User, UserRole
 from .base import utcnow
+from .claims import (
+    CASE_STATUSES,
+    CLAIM_ROLES,
+    CLAIM_STATUSES,
+    CaseRecord,
+    ClaimConfirmation,
+    ClaimEvent,
+    ClaimParticipant,
+    CollaborationClaim,
+)
 from .cycle import CYCLE_KINDS, CYCLE_STATUSES, CYCLE_TRANSITIONS, Cycle
 from .org import STATION_CATEGORIES, UNIT_KINDS, Officer, Unit
 
 __all__ = [
     "ApiClient", "ImportBatch", "Indicator", "IndicatorValue", "ScoreResult", "ScoreRun",
-    "AuditLog", "Cycle", "CYCLE_KINDS", "CYCLE_STATUSES", "CYCLE_TRANSITIONS", "Officer", "ROLES",
+    "AuditLog", "CASE_STATUSES", "CLAIM_ROLES", "CLAIM_STATUSES", "CaseRecord", "ClaimConfirmation",
+    "ClaimEvent", "ClaimParticipant", "CollaborationClaim",
+    "Cycle", "CYCLE_KINDS", "CYCLE_STATUSES", "CYCLE_TRANSITIONS", "Officer", "ROLES",
     "STATION_CATEGORIES", "UNIT_KINDS", "Unit", "User", "UserRole", "utcnow",
 ]

@@ -311,3 +311,54 @@ def test_rank_invariants(scores, data):
         better = (sg[None, :] > sg[:, None]).sum(axis=1)
         assert np.array_equal(rg, better + 1)
         assert rg.min() == 1
+
+
+# ---- pair_affinity (reciprocity guard) ------------------------------------------------------
+def test_pair_affinity_finds_the_pair_that_keeps_claiming_together():
+    from scoring.team import pair_affinity
+
+    claim, unit = [], []
+    c = 0
+    for _ in range(8):  # units 0 and 1 together eight times
+        claim += [c, c]
+        unit += [0, 1]
+        c += 1
+    for a in range(2, 10):  # a ring of other pairs, once each, plus 0 and 1 with others once
+        claim += [c, c]
+        unit += [a, 2 + (a - 1) % 8]
+        c += 1
+    claim += [c, c, c + 1, c + 1]
+    unit += [0, 5, 1, 7]
+    result = pair_affinity(claim, unit, 10)
+    assert result.pairs[0].tolist() == [0, 1]
+    assert result.count[0] == 8
+    assert result.ratio[0] > 3 and result.z[0] > 3
+    # single claims between small units look "surprising" too: callers need a minimum count
+    assert (result.count[1:] == 1).all() and (result.z[1:] < result.z[0]).all()
+    # every link counted once: the pair counts add up to the pairs in the claims
+    assert result.count.sum() == c + 2
+
+
+def test_pair_affinity_counts_all_pairs_of_a_three_unit_claim_once_and_ignores_repeats():
+    from scoring.team import pair_affinity
+
+    result = pair_affinity([0, 0, 0, 0], [2, 0, 1, 0], 3)
+    assert sorted(map(tuple, result.pairs.tolist())) == [(0, 1), (0, 2), (1, 2)]
+    assert result.count.tolist() == [1, 1, 1]
+    empty = pair_affinity([0, 1], [0, 1], 2)  # single-unit claims link nothing
+    assert empty.pairs.shape == (0, 2)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 6), min_size=1, max_size=4), min_size=1, max_size=30))
+def test_pair_affinity_is_independent_of_claim_order(claims):
+    from scoring.team import pair_affinity
+
+    def run(order):
+        claim = [i for i, k in enumerate(order) for _ in claims[k]]
+        unit = [u for k in order for u in claims[k]]
+        r = pair_affinity(claim, unit, 7)
+        return sorted(zip(map(tuple, r.pairs.tolist()), r.count.tolist(), np.round(r.z, 9).tolist(),
+                          strict=True))
+
+    assert run(list(range(len(claims)))) == run(list(reversed(range(len(claims)))))

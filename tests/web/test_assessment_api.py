@@ -141,12 +141,37 @@ def test_a_registered_importer_appears_in_the_api_and_the_document(app, client):
         seen.append((len(rows), cycle))
         return {"ok": True, "errors": [], "stored": len(rows)}
 
-    api_routes.IMPORTERS["case-records"] = api_routes.Importer(run=fake, per_cycle=False, summary="Case records")
+    api_routes.IMPORTERS["test-records"] = api_routes.Importer(run=fake, per_cycle=False, summary="Test records")
     try:
         token = make_token(app)
-        response = client.post("/api/v1/imports/case-records", json={"rows": [{"a": 1}]},
+        response = client.post("/api/v1/imports/test-records", json={"rows": [{"a": 1}]},
                                headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 201 and seen == [(1, None)]
-        assert "/api/v1/imports/case-records" in client.get("/api/v1/openapi.json").json["paths"]
+        assert "/api/v1/imports/test-records" in client.get("/api/v1/openapi.json").json["paths"]
     finally:
-        del api_routes.IMPORTERS["case-records"]
+        del api_routes.IMPORTERS["test-records"]
+
+
+def test_case_records_arrive_through_the_api(app, client):
+    """The data pool's case records come in through the same token-authenticated API."""
+    from app.models import CaseRecord
+
+    from ..factories import make_unit
+
+    with app.app_context():
+        make_unit("PS01")
+        db.session.commit()
+    token = make_token(app)
+    headers = {"Authorization": f"Bearer {token}"}
+    bad = client.post("/api/v1/imports/case-records", headers=headers, json={"rows": [
+        {"case_ref": "A1", "case_date": "2026-10-02", "case_type": "盗窃", "unit_code": "PS01"},
+        {"case_ref": "A2", "case_date": "not a date", "case_type": "盗窃", "unit_code": "NOPE"}]})
+    assert bad.status_code == 422
+    assert [e["row"] for e in bad.json["report"]["errors"]] == [2]
+    ok = client.post("/api/v1/imports/case-records", headers=headers, json={"rows": [
+        {"case_ref": "A1", "case_date": "2026-10-02", "case_type": "盗窃", "unit_code": "PS01",
+         "is_preventable": True}]})
+    assert ok.status_code == 201 and ok.json["created"] == 1
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(CaseRecord.id))) == 1
+    assert "/api/v1/imports/case-records" in client.get("/api/v1/openapi.json").json["paths"]
