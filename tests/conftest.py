@@ -24,7 +24,11 @@ def database_url(tmp_path_factory):
     return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.db")
 
 
+_EXTRA_APPS: list = []
+
+
 def make_test_app(database_url, instance_path, **overrides):
+    """An app on the test database; apps made inside a test are disposed after it."""
     config = {
         "TESTING": True,
         "SECRET_KEY": "test-secret",
@@ -33,12 +37,15 @@ def make_test_app(database_url, instance_path, **overrides):
         "RATELIMIT_STORAGE_URI": "memory://",
     }
     config.update(overrides)
-    return create_app(config)
+    app = create_app(config)
+    _EXTRA_APPS.append(app)
+    return app
 
 
 @pytest.fixture(scope="session")
 def app(database_url, tmp_path_factory):
     app = make_test_app(database_url, tmp_path_factory.mktemp("instance"))
+    _EXTRA_APPS.remove(app)
     with app.app_context():
         _db.drop_all()
         _db.create_all()
@@ -63,6 +70,10 @@ def _empty_all_tables():
 def _clean(request):
     """Every test starts with empty tables and fresh rate-limit counters."""
     yield
+    while _EXTRA_APPS:  # close their connections now, not when the garbage collector gets to them
+        extra = _EXTRA_APPS.pop()
+        with extra.app_context():
+            _db.engine.dispose()
     if "app" in request.fixturenames:
         app = request.getfixturevalue("app")
         with app.app_context():

@@ -29,3 +29,15 @@ def test_twenty_simultaneous_cycle_openings_open_it_once(app, gunicorn):
         assert db.session.get(Cycle, cycle_id).status == "open"
         opened = db.session.scalar(sa.select(sa.func.count()).select_from(AuditLog).filter_by(action="cycle_open"))
         assert opened == 1
+
+
+def test_login_throttle_is_shared_by_the_processes(gunicorn):
+    """Failed logins counted by one worker count for the other too (Redis holds the counters)."""
+    import uuid
+
+    username = f"nobody-{uuid.uuid4().hex[:8]}"
+    statuses = [Browser(gunicorn).post("/login", {"username": username, "password": "wrong-password"}, "/login")[0]
+                for _ in range(7)]
+    # Five failures are allowed per username within 15 minutes, whichever worker served them.
+    assert statuses[:5] == [200] * 5
+    assert statuses[5:] == [429, 429]
