@@ -78,10 +78,14 @@ def register_blueprints(app: Flask) -> None:
     from .admin.routes import bp as admin_bp
     from .auth.routes import bp as auth_bp
     from .main.routes import bp as main_bp
+    from .public.routes import bp as public_bp
+    from .residents.routes import bp as residents_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(public_bp)
+    app.register_blueprint(residents_bp, url_prefix="/residents")
 
 
 def register_errorhandlers(app: Flask) -> None:
