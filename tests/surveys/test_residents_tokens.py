@@ -4,7 +4,13 @@ from datetime import date, datetime
 import pytest
 
 from surveys.residents import (
-    add_working_days, expires_at, flagged_words, hash_token, is_in_progress, new_token, normalise_comment,
+    add_working_days,
+    expires_at,
+    flagged_words,
+    hash_token,
+    is_in_progress,
+    new_token,
+    normalise_comment,
     working_days_between,
 )
 

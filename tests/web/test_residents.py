@@ -10,7 +10,14 @@ from openpyxl import load_workbook
 
 from app.extensions import db
 from app.models import (
-    AuditLog, FlagKeyword, FollowUp, ResidentInvitation, ResidentResponse, ServiceType, Unit, utcnow,
+    AuditLog,
+    FlagKeyword,
+    FollowUp,
+    ResidentInvitation,
+    ResidentResponse,
+    ServiceType,
+    Unit,
+    utcnow,
 )
 from app.residents import services
 
@@ -287,7 +294,8 @@ def test_dissatisfied_answer_opens_a_follow_up_for_the_units_leader(app, client,
     assert client.post(f"/residents/follow-ups/{item_id}/check", data={"note": "电话回访，情况属实"}).status_code == 302
     twice = client.post(f"/residents/follow-ups/{item_id}/check", data={"note": "再核查"})
     assert "该事项已被他人处理" in twice.get_data(as_text=True)
-    assert client.post(f"/residents/follow-ups/{item_id}/fix", data={"note": "已批评教育并向群众致歉"}).status_code == 302
+    fixed = client.post(f"/residents/follow-ups/{item_id}/fix", data={"note": "已批评教育并向群众致歉"})
+    assert fixed.status_code == 302
     page = client.get(f"/residents/follow-ups/{item_id}").get_data(as_text=True)
     assert "电话回访，情况属实" in page and "已批评教育并向群众致歉" in page and "已整改" in page
     with app.app_context():
