@@ -10,6 +10,8 @@ import secrets
 import unicodedata
 from datetime import date, datetime, timedelta
 
+from scoring.common import Channel
+
 TOKEN_BYTES = 24  # 192 bits; token_urlsafe gives 32 characters
 _TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{32,128}")
 
@@ -17,7 +19,7 @@ _TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{32,128}")
 LEVELS = {4: "很满意", 3: "满意", 2: "基本满意", 1: "不满意"}
 DISSATISFIED = 1
 RESOLVED = {"yes": "已解决", "partly": "部分解决", "no": "未解决"}
-CHANNEL_CODES = {"link": 0, "window": 1}  # scoring.Channel: 0 link, 1 window QR
+CHANNEL_CODES = {"link": int(Channel.LINK), "window": int(Channel.WINDOW)}  # stored channel → scoring.Channel
 
 
 def new_token(nbytes: int = TOKEN_BYTES) -> str:

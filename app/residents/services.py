@@ -605,6 +605,7 @@ def soft_indicator_values(cycle) -> dict:
     ``scoring.score_residents``; window-QR answers weigh less there. Only subjects with answers appear.
     """
     import numpy as np
+
     from scoring.residents import ResidentSet, score_residents
 
     answers = db.session.execute(

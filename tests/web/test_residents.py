@@ -476,3 +476,50 @@ def test_officers_cannot_reach_the_admin_lists_or_the_queue(app, client, auth):
     assert client.get("/residents/").status_code == 200
     for path in ("/residents/service-types", "/residents/keywords", "/residents/follow-ups", "/residents/batch"):
         assert client.get(path).status_code == 403
+
+
+# ---- soft indicators for the main assessment ---------------------------------------------------
+def test_soft_indicator_values_shrink_unit_and_officer_rates(app):
+    from ..factories import make_cycle
+
+    with app.app_context():
+        bureau = make_unit("BJ", kind="bureau")
+        a, b = make_unit("PS01", parent=bureau), make_unit("PS02", parent=bureau)
+        officer_a, officer_b = make_officer(a, badge_no="100001"), make_officer(b, badge_no="100002")
+        cycle = make_cycle()
+        service = ServiceType(name="110 接处警", is_sensitive=False, is_active=True)
+        db.session.add(service)
+        db.session.flush()
+        inside, outside = date(2026, 11, 2), date(2026, 9, 30)
+        for unit, officer, levels in ((a, officer_a, [4, 4, 3, 3, 3, 4, 2, 4]), (b, officer_b, [1, 2, 3])):
+            for level in levels:
+                invitation, _token = services.create_invitation(service_type=service, unit=unit,
+                                                                badges=[officer.badge_no], reference="",
+                                                                created_by=None)
+                db.session.add(ResidentResponse(invitation=invitation, unit_id=unit.id, channel="link",
+                                                answered_on=inside, overall=level, attitude=level,
+                                                efficiency=level, fairness=level, resolved="yes"))
+        db.session.add(ResidentResponse(unit_id=a.id, channel="window", answered_on=inside, overall=4, attitude=4,
+                                        efficiency=4, fairness=4, resolved="yes"))
+        db.session.add(ResidentResponse(unit_id=b.id, channel="window", answered_on=outside, overall=1, attitude=1,
+                                        efficiency=1, fairness=1, resolved="no"))
+        db.session.commit()
+
+        values = services.soft_indicator_values(cycle)
+        units = values["soft_residents"]
+        assert units["level"] == "unit" and set(units["values"]) == {a.id, b.id}
+        detail_a, detail_b = units["details"][a.id], units["details"][b.id]
+        assert (detail_a["n"], detail_a["n_window"], detail_b["n"], detail_b["n_window"]) == (9, 1, 3, 0)
+        assert detail_b["raw_rate"] == pytest.approx(0.5)  # 不满意 0, 基本满意 0.5, 满意 1
+        assert detail_a["low"] <= detail_a["rate"] <= detail_a["high"]
+        assert units["values"][a.id] > units["values"][b.id]
+        assert units["values"][b.id] == pytest.approx(detail_b["rate"] * 100, abs=0.01)
+        # Shrinkage pulls the small unit toward the group's rate.
+        assert detail_b["raw_rate"] < detail_b["rate"] < detail_b["prior_rate"] + 1e-9
+        officers = values["soft_residents_officer"]
+        assert officers["level"] == "officer" and set(officers["values"]) == {officer_a.id, officer_b.id}
+        assert officers["details"][officer_a.id]["n"] == 8  # window answers name no officer
+
+        empty = services.soft_indicator_values(make_cycle(name="空", starts_on=date(2027, 1, 1),
+                                                          ends_on=date(2027, 3, 31)))
+        assert empty["soft_residents"]["values"] == {} and empty["soft_residents_officer"]["values"] == {}
