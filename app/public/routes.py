@@ -53,7 +53,7 @@ def resident_link(token):
         return _unavailable(error.reason)
     return render_template("public/form.html", form=form, unit=invitation.unit,
                            service_name=invitation.service_type.name, officers=invitation.officers,
-                           action=request.path)
+                           action=request.path, comment_max=setting("RESIDENT_COMMENT_MAX"))
 
 
 def _submit_link(token: str, form: ResidentForm):
@@ -126,7 +126,7 @@ def window(code):
                                 httponly=True, samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"])
             return response
     return render_template("public/form.html", form=form, unit=unit, service_name=_("窗口办事"), officers=[],
-                           action=request.path)
+                           action=request.path, comment_max=setting("RESIDENT_COMMENT_MAX"))
 
 
 # ---- errors on these pages use the resident layout, never the staff one ------------------------

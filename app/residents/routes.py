@@ -10,14 +10,15 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..admin.forms import ConfirmForm
+from ..demo import STEPS as DEMO_STEPS
 from ..errors import DomainError
 from ..extensions import db
 from ..formutil import select_choices
 from ..main.services import HOME_PANELS
 from ..models import AuditLog, FlagKeyword, FollowUp, ResidentInvitation, ServiceType, Unit
 from ..security import role_required
-from ..templating import ADMIN_LINKS, NAV_ITEMS
-from . import services
+from ..templating import ACTION_LABELS, ADMIN_LINKS, NAV_ITEMS
+from . import demo, services
 from .forms import (
     CHANNEL_LABELS,
     FOLLOW_UP_STATUS_LABELS,
@@ -43,7 +44,14 @@ ADMIN_LINKS.extend([
     ("residents.keywords", _l("评价关键词"), _l("意见中出现这些词时自动转入回访核查")),
     ("residents.windows", _l("窗口评价二维码"), _l("各单位服务窗口的评价二维码海报")),
 ])
+ACTION_LABELS.update({
+    "resident_invitation_created": _l("生成评价邀请"), "resident_invitation_revoked": _l("撤销评价邀请"),
+    "follow_up_opened": _l("转入回访核查"), "follow_up_checked": _l("记录核查"), "follow_up_fixed": _l("记录整改"),
+    "service_type_saved": _l("保存评价业务类型"), "flag_keyword_added": _l("添加评价关键词"),
+    "flag_keyword_deleted": _l("删除评价关键词"),
+})
 HOME_PANELS.append(("residents/_home_panel.html", services.home_panel))
+DEMO_STEPS.extend([("resident-types", demo.seed_service_types), ("residents", demo.seed_residents)])
 
 
 @bp.app_context_processor

@@ -523,3 +523,21 @@ def test_soft_indicator_values_shrink_unit_and_officer_rates(app):
         empty = services.soft_indicator_values(make_cycle(name="空", starts_on=date(2027, 1, 1),
                                                           ends_on=date(2027, 3, 31)))
         assert empty["soft_residents"]["values"] == {} and empty["soft_residents_officer"]["values"] == {}
+
+
+def test_public_form_is_csrf_protected(app, database_url, tmp_path):
+    from ..conftest import make_test_app
+
+    _id, token = make_invitation(app)
+    guarded = make_test_app(database_url, tmp_path, WTF_CSRF_ENABLED=True)
+    client = guarded.test_client()
+    forged = client.post(f"/r/{token}", data=ANSWERS)
+    assert forged.status_code == 400 and "页面停留时间过长" in forged.get_data(as_text=True)
+    assert "navbar" not in forged.get_data(as_text=True)
+    assert response_count(app) == 0
+    page = client.get(f"/r/{token}").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    assert client.post(f"/r/{token}", data={**ANSWERS, "csrf_token": csrf}).status_code == 302
+    assert response_count(app) == 1
+    with guarded.app_context():
+        db.engine.dispose()
