@@ -87,6 +87,12 @@ def _window_limit() -> str:
     return setting("RESIDENT_WINDOW_RATE_LIMIT")
 
 
+def _window_key() -> str:
+    """Hashed client address per window: a resident may answer two stations from one phone."""
+    code = str((request.view_args or {}).get("code", ""))[:40]
+    return f"{client_key()}:window:{code}"
+
+
 def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="resident-window")
 
@@ -104,7 +110,7 @@ def _answered_units() -> list[str]:
 
 
 @bp.route("/q/<path:code>", methods=["GET", "POST"])
-@limiter.limit(_window_limit, key_func=client_key, methods=["POST"])
+@limiter.limit(_window_limit, key_func=_window_key, methods=["POST"])
 def window(code):
     unit = services.window_unit(code)
     if unit is None:

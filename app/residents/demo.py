@@ -93,7 +93,7 @@ def seed_residents(rng):
         roll = rng.random()
         if roll < 0.86:
             answered_on = min(contact + timedelta(days=rng.randrange(3)), LAST_DAY)
-            invitation.used_at = datetime.combine(answered_on, time(12))
+            invitation.used_at = datetime.combine(answered_on, time())  # day precision, as in real use
             response = _answer(rng, unit.id, _level(rng, quality[unit.id]), answered_on, invitation=invitation,
                                service_type_id=service.id)
             db.session.add(response)

@@ -46,7 +46,7 @@ ADMIN_LINKS.extend([
 ])
 ACTION_LABELS.update({
     "resident_invitation_created": _l("生成评价邀请"), "resident_invitation_revoked": _l("撤销评价邀请"),
-    "follow_up_opened": _l("转入回访核查"), "follow_up_checked": _l("记录核查"), "follow_up_fixed": _l("记录整改"),
+    "follow_up_checked": _l("记录核查"), "follow_up_fixed": _l("记录整改"),
     "service_type_saved": _l("保存评价业务类型"), "flag_keyword_added": _l("添加评价关键词"),
     "flag_keyword_deleted": _l("删除评价关键词"),
 })

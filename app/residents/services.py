@@ -264,11 +264,13 @@ def submit_link_response(token: str, answers: dict, today: date | None = None) -
     if token_hash is None:
         raise LinkUnavailable("invalid")
     now = utcnow()
+    # The link remembers only the day it was used: with the time, it would date the answer.
+    used_on = now.replace(hour=0, minute=0, second=0, microsecond=0)
     claimed = db.session.execute(
         update(ResidentInvitation)
         .where(ResidentInvitation.token_hash == token_hash, ResidentInvitation.used_at.is_(None),
                ResidentInvitation.revoked_at.is_(None), ResidentInvitation.expires_at > now)
-        .values(used_at=now)
+        .values(used_at=used_on)
         .returning(ResidentInvitation.id, ResidentInvitation.unit_id, ResidentInvitation.service_type_id)
         .execution_options(synchronize_session=False)
     ).first()
@@ -321,9 +323,8 @@ def open_follow_up_if_needed(response: ResidentResponse, today: date | None = No
                     due_on=add_working_days(opened, int(setting("RESIDENT_FOLLOW_UP_DAYS"))))
     db.session.add(item)
     db.session.flush()
-    record("follow_up_opened", "resident_follow_up", item.id,
-           after={"unit_id": item.unit_id, "dissatisfied": item.is_dissatisfied, "words": item.flagged_words,
-                  "due_on": str(item.due_on)})
+    # No audit row here: its timestamp would date the resident's answer to the second. The item's
+    # opened_on (a day) starts its history; the leaders' steps are audited.
     return item
 
 

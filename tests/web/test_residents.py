@@ -2,7 +2,7 @@
 import io
 import re
 import threading
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -154,7 +154,10 @@ def test_submit_once_then_already_answered(app, client):
         answer = db.session.execute(sa.select(ResidentResponse)).scalar_one()
         assert (answer.overall, answer.attitude, answer.resolved, answer.channel) == (3, 4, "yes", "link")
         assert isinstance(answer.answered_on, date)
-        assert db.session.execute(sa.select(ResidentInvitation)).scalar_one().used_at is not None
+        used_at = db.session.execute(sa.select(ResidentInvitation)).scalar_one().used_at
+        assert used_at is not None and used_at.time() == datetime.min.time()  # the link keeps the day only
+        actions = db.session.execute(sa.select(AuditLog.action)).scalars().all()
+        assert actions == ["resident_invitation_created"]  # no audit timestamp dates the answer
     assert count(app, FollowUp) == 0
 
 
@@ -303,7 +306,7 @@ def test_dissatisfied_answer_opens_a_follow_up_for_the_units_leader(app, client,
         assert (item.status, item.check_note) == ("fixed", "电话回访，情况属实")
         actions = db.session.execute(sa.select(AuditLog.action).filter_by(
             entity="resident_follow_up", entity_id=str(item_id)).order_by(AuditLog.id)).scalars().all()
-        assert actions == ["follow_up_opened", "follow_up_checked", "follow_up_fixed"]
+        assert actions == ["follow_up_checked", "follow_up_fixed"]
 
 
 def test_keyword_in_comment_opens_a_follow_up(app, client, auth):
@@ -361,16 +364,20 @@ def test_window_qr_is_multi_use_throttled_and_marked_window(app, client, auth):
 def test_window_qr_rate_limit_per_client(app):
     with app.app_context():
         make_unit("PS01")
+        make_unit("PS02")
         db.session.commit()
     app.config["RESIDENT_WINDOW_RATE_LIMIT"] = "2 per hour"
     try:
         codes = [app.test_client().post("/q/PS01", data=ANSWERS).status_code for _ in range(3)]
         limited = app.test_client().post("/q/PS01", data=ANSWERS)
+        other_window = app.test_client().post("/q/PS02", data=ANSWERS)
     finally:
         del app.config["RESIDENT_WINDOW_RATE_LIMIT"]
     assert codes == [302, 302, 429]
     assert limited.status_code == 429 and "提交次数过多" in limited.get_data(as_text=True)
-    assert response_count(app) == 2
+    assert "navbar" not in limited.get_data(as_text=True)
+    assert other_window.status_code == 302  # the limit is per client and window
+    assert response_count(app) == 3
 
 
 def test_admin_window_page_says_the_channel_is_weaker(app, client, auth):
