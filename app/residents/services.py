@@ -200,11 +200,12 @@ def revoke_invitation(invitation: ResidentInvitation, user: User) -> None:
 
 
 def invitations_query(user: User, state: str = ""):
+    """Invitations ``user`` may open: their own, and for leaders their units' (admins: all)."""
     query = select(ResidentInvitation).order_by(ResidentInvitation.id.desc())
-    allowed = inviting_unit_ids(user)
-    if allowed is not None:
+    managed = managed_unit_ids(user)
+    if managed is not None:
         query = query.where(or_(ResidentInvitation.created_by_id == user.id,
-                                ResidentInvitation.unit_id.in_(allowed or {-1})))
+                                ResidentInvitation.unit_id.in_(managed or {-1})))
     now = utcnow()
     if state == "used":
         query = query.where(ResidentInvitation.used_at.is_not(None))
@@ -551,7 +552,7 @@ def plan_batch(filename: str, raw: bytes) -> BatchPlan:
                 skip(_("民警警号不存在或不属于该单位"))
             else:
                 plan.rows.append(BatchRow(row.number, reference, phone, service_type, unit, badges))
-        seen.add(reference)
+                seen.add(reference)
     return plan
 
 

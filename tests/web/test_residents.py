@@ -131,11 +131,19 @@ def test_revoke_makes_the_link_unavailable_and_a_used_link_cannot_be_revoked(app
         assert db.session.get(ResidentInvitation, used_id).revoked_at is None
 
 
-def test_officer_cannot_see_another_units_invitation(app, client, auth):
+def test_officers_see_their_own_invitations_and_leaders_their_units(app, client, auth):
     invitation_id, _token = make_invitation(app, unit_code="PS09")
+    colleague_id, _token = make_invitation(app, unit_code="PS01")
     auth.as_role("officer", username="mj", unit_code="PS01")
     assert client.get(f"/residents/invitations/{invitation_id}").status_code == 403
     assert client.post(f"/residents/invitations/{invitation_id}/revoke").status_code == 403
+    assert f"/residents/invitations/{colleague_id}\"" not in client.get("/residents/").get_data(as_text=True)
+    auth.logout()
+    auth.as_role("supervisor", username="suozhang", unit_code="PS01")
+    listing = client.get("/residents/").get_data(as_text=True)
+    assert f"/residents/invitations/{colleague_id}\"" in listing
+    assert f"/residents/invitations/{invitation_id}\"" not in listing
+    assert client.get(f"/residents/invitations/{colleague_id}").status_code == 200
 
 
 # ---- the public form ---------------------------------------------------------------------------
