@@ -10,6 +10,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..admin.forms import ConfirmForm
+from ..admin.routes import CYCLE_SECTIONS
 from ..demo import STEPS as DEMO_STEPS
 from ..errors import DomainError
 from ..extensions import db
@@ -51,13 +52,14 @@ ACTION_LABELS.update({
     "flag_keyword_deleted": _l("删除评价关键词"),
 })
 HOME_PANELS.append(("residents/_home_panel.html", services.home_panel))
+CYCLE_SECTIONS.append("residents/_cycle_section.html")
 DEMO_STEPS.extend([("resident-types", demo.seed_service_types), ("residents", demo.seed_residents)])
 
 
 @bp.app_context_processor
 def labels():
     return {"LEVEL_LABELS": LEVEL_LABELS, "RESOLVED_LABELS": RESOLVED_LABELS, "CHANNEL_LABELS": CHANNEL_LABELS,
-            "FOLLOW_UP_STATUS_LABELS": FOLLOW_UP_STATUS_LABELS}
+            "FOLLOW_UP_STATUS_LABELS": FOLLOW_UP_STATUS_LABELS, "resident_cycle_summary": services.cycle_summary}
 
 
 def _page(query):
@@ -273,6 +275,8 @@ def follow_up(item_id):
 
 
 def _follow_up_page(item: FollowUp, form: NoteForm, status: int = 200):
+    form.note.label.text = (_("核查情况（核实经过、结论）") if item.status == "open"
+                            else _("整改情况（采取的措施、向群众反馈的情况）"))
     history = db.session.execute(
         select(AuditLog).filter_by(entity="resident_follow_up", entity_id=str(item.id)).order_by(AuditLog.id)
     ).scalars().all()

@@ -16,7 +16,7 @@ from flask import has_request_context, url_for
 from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from surveys.residents import (
@@ -673,6 +673,22 @@ def _scored(level, subjects, subject_index, levels, channels, groups, ResidentSe
             "prior_rate": round(float(scores.prior_rate[i]), 4),
         }
     return {"level": level, "values": values, "details": details}
+
+
+def cycle_summary(cycle) -> dict:
+    """Answers dated inside ``cycle``: counts by channel, satisfied (满意 or better) and follow-ups."""
+    inside = and_(ResidentResponse.answered_on >= cycle.starts_on, ResidentResponse.answered_on <= cycle.ends_on)
+    rows = db.session.execute(
+        select(ResidentResponse.channel, func.count(ResidentResponse.id),
+               func.sum(case((ResidentResponse.overall >= 3, 1), else_=0)))
+        .where(inside).group_by(ResidentResponse.channel)
+    ).all()
+    by_channel = {channel: (n, int(satisfied or 0)) for channel, n, satisfied in rows}
+    follow_ups = db.session.scalar(
+        select(func.count(FollowUp.id)).join(FollowUp.response).where(inside))
+    total = sum(n for n, _s in by_channel.values())
+    return {"total": total, "link": by_channel.get("link", (0, 0))[0], "window": by_channel.get("window", (0, 0))[0],
+            "satisfied": sum(s for _n, s in by_channel.values()), "follow_ups": follow_ups or 0}
 
 
 def responses_query(user: User):

@@ -535,6 +535,18 @@ def test_soft_indicator_values_shrink_unit_and_officer_rates(app):
         assert officers["level"] == "officer" and set(officers["values"]) == {officer_a.id, officer_b.id}
         assert officers["details"][officer_a.id]["n"] == 8  # window answers name no officer
 
+        cycle_id = cycle.id
+    with app.test_client() as admin_client:
+        with app.app_context():
+            from ..factories import make_user
+
+            make_user("boss", roles={"admin"})
+            db.session.commit()
+        admin_client.post("/login", data={"username": "boss", "password": "password123"})
+        page = admin_client.get(f"/admin/cycles/{cycle_id}").get_data(as_text=True)
+        assert "本周期内收到评价 12 条（一次性链接 11，窗口二维码 1）" in page
+
+    with app.app_context():
         empty = services.soft_indicator_values(make_cycle(name="空", starts_on=date(2027, 1, 1),
                                                           ends_on=date(2027, 3, 31)))
         assert empty["soft_residents"]["values"] == {} and empty["soft_residents_officer"]["values"] == {}
