@@ -568,3 +568,33 @@ def test_public_form_is_csrf_protected(app, database_url, tmp_path):
     assert response_count(app) == 1
     with guarded.app_context():
         db.engine.dispose()
+
+
+def test_a_locked_database_gives_a_friendly_page_never_a_500(app, client, monkeypatch):
+    """SQLite racing writers may see "database is locked": the view retries, then answers kindly."""
+    from sqlalchemy.exc import OperationalError
+
+    _id, token = make_invitation(app)
+    calls = []
+
+    def locked(*args, **kwargs):
+        calls.append(1)
+        raise OperationalError("UPDATE resident_invitation", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(services, "submit_link_response", locked)
+    busy = client.post(f"/r/{token}", data=ANSWERS)
+    assert busy.status_code == 503 and "请稍后再提交一次" in busy.get_data(as_text=True)
+    assert len(calls) == 3 and response_count(app) == 0
+    with app.app_context():  # someone else's submit got there first: then it is "already answered"
+        db.session.execute(sa.update(ResidentInvitation).values(used_at=utcnow()))
+        db.session.commit()
+    lost = client.post(f"/r/{token}", data=ANSWERS)
+    assert lost.status_code == 200 and "您已经提交过评价" in lost.get_data(as_text=True)
+
+
+def test_window_honeypot_stores_nothing(app, client):
+    with app.app_context():
+        make_unit("PS01")
+        db.session.commit()
+    response = client.post("/q/PS01", data={**ANSWERS, "website": "x"})
+    assert response.status_code == 302 and response_count(app) == 0
