@@ -17,9 +17,10 @@ FOLLOW_UP_STATUS_LABELS = {"open": _l("待核查"), "checked": _l("已核查，�
 def _level(value):
     """Coerce a posted number; junk becomes None so that the validators answer in plain words."""
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         return None
+    return number if 0 <= number < 2**31 else None  # beyond a database integer: no such row
 
 
 def _level_field(label):

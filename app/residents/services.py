@@ -131,7 +131,7 @@ def window_url(unit_code: str) -> str:
 
 
 def parse_badges(text: str) -> list[str]:
-    return [b for b in re.split(r"[\s,，、;；]+", text or "") if b]
+    return [b for b in re.split(r"[\s,，、;；]+", normalise_comment(text, 500)) if b]
 
 
 def _officers_for(unit: Unit, badges: list[str], field_name: str = "officers") -> list[Officer]:
@@ -162,8 +162,8 @@ def create_invitation(*, service_type: ServiceType | None, unit: Unit | None, ba
     now = now or utcnow()
     token = new_token()
     invitation = ResidentInvitation(
-        token_hash=hash_token(token), service_type=service_type, unit=unit, reference=(reference or "").strip()[:64],
-        source=source, created_by=created_by, created_at=now,
+        token_hash=hash_token(token), service_type=service_type, unit=unit,
+        reference=normalise_comment(reference, 64), source=source, created_by=created_by, created_at=now,
         expires_at=expires_at(now, days or int(setting("RESIDENT_LINK_DAYS"))), officers=officers,
     )
     db.session.add(invitation)
@@ -435,7 +435,9 @@ def save_service_type(service_type: ServiceType | None, data: dict) -> ServiceTy
     else:
         service_type = ServiceType()
         db.session.add(service_type)
-    service_type.name = data["name"].strip()
+    service_type.name = normalise_comment(data["name"], 50)
+    if not service_type.name:
+        raise DomainError(_("请填写名称。"), field="name")
     service_type.is_sensitive = bool(data.get("is_sensitive"))
     service_type.is_active = bool(data.get("is_active", True))
     flush_or_fail(_("业务类型“%(name)s”已存在。", name=service_type.name), field="name")
@@ -446,7 +448,8 @@ def save_service_type(service_type: ServiceType | None, data: dict) -> ServiceTy
 
 
 def add_keyword(word: str) -> FlagKeyword:
-    word = re.sub(r"\s+", "", word or "")
+    # Control characters go too: PostgreSQL refuses NUL, and nobody types one on purpose.
+    word = re.sub(r"\s+", "", normalise_comment(word, 30))
     if not word:
         raise DomainError(_("请填写关键词。"), field="word")
     keyword = FlagKeyword(word=word)
@@ -506,7 +509,8 @@ def plan_batch(filename: str, raw: bytes) -> BatchPlan:
 
     Reads only; nothing is stored. Phone numbers stay in the plan (for the SMS file) and are never saved.
     """
-    table = read_table(filename, raw, required=BATCH_REQUIRED)
+    table = [type(row)(row.number, {k: normalise_comment(v, 200) for k, v in row.values.items()})
+             for row in read_table(filename, raw, required=BATCH_REQUIRED)]
     types = {t.name: t for t in db.session.execute(select(ServiceType)).scalars()}
     units = {u.code: u for u in db.session.execute(select(Unit).where(Unit.is_active)).scalars()}
     officers = {o.badge_no: o for o in db.session.execute(select(Officer).where(Officer.is_active)).scalars()}

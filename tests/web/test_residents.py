@@ -108,7 +108,10 @@ def test_sensitive_type_and_foreign_officer_are_refused_and_nothing_changes(app,
     assert "请选择业务类型" in no_type.get_data(as_text=True)
     other_unit = client.post("/residents/invitations/new", data={
         "service_type_id": types["110 接处警"], "unit_id": 99999, "officers": "", "reference": "x"})
-    assert other_unit.status_code == 200
+    assert "请选择有效的单位" in other_unit.get_data(as_text=True)
+    huge = client.post("/residents/invitations/new", data={
+        "service_type_id": "99999999999999999999", "unit_id": unit_id, "officers": "\x00", "reference": "\x00"})
+    assert "请选择业务类型" in huge.get_data(as_text=True)
     assert count(app, ResidentInvitation) == 0
 
 
@@ -322,6 +325,8 @@ def test_keyword_in_comment_opens_a_follow_up(app, client, auth):
     assert client.post("/residents/keywords", data={"word": "推诿"}).status_code == 302
     dup = client.post("/residents/keywords", data={"word": "推 诿"})
     assert "关键词“推诿”已在列表中" in dup.get_data(as_text=True)
+    control = client.post("/residents/keywords", data={"word": "\x00\x07"})
+    assert "请填写关键词" in control.get_data(as_text=True)
     assert count(app, FlagKeyword) == 1
     auth.logout()
     _id, token = make_invitation(app)
