@@ -64,7 +64,8 @@ def labels():
 
 def _page(query):
     page = request.args.get("page", 1, type=int)
-    return db.paginate(query, page=max(page, 1), per_page=current_app.config["PER_PAGE"], error_out=False)
+    page = min(max(page, 1), 100_000)  # a huge page number would overflow the database's OFFSET
+    return db.paginate(query, page=page, per_page=current_app.config["PER_PAGE"], error_out=False)
 
 
 def _field_error(form, error: DomainError) -> None:
