@@ -86,11 +86,15 @@ def register_blueprints(app: Flask) -> None:
     from .auth.routes import bp as auth_bp
     from .claims.routes import bp as claims_bp
     from .main.routes import bp as main_bp
+    from .public.routes import bp as public_bp
+    from .residents.routes import bp as residents_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(claims_bp, url_prefix="/claims")
+    app.register_blueprint(public_bp)
+    app.register_blueprint(residents_bp, url_prefix="/residents")
 
     from .api.routes import bp as api_bp
     from .assessment.routes import bp as assessment_bp

@@ -13,6 +13,9 @@ def register(app) -> None:
 
     for command in (seed_demo, create_admin, import_roster, *assessment_commands):
         app.cli.add_command(command)
+    from .residents.cli import invite_residents
+
+    app.cli.add_command(invite_residents)
 
 
 @click.command("seed-demo")

@@ -15,6 +15,16 @@ from .claims import (
 )
 from .cycle import CYCLE_KINDS, CYCLE_STATUSES, CYCLE_TRANSITIONS, Cycle
 from .org import STATION_CATEGORIES, UNIT_KINDS, Officer, Unit
+from .residents import (
+    FOLLOW_UP_STATUSES,
+    RESIDENT_CHANNELS,
+    RESOLVED_CHOICES,
+    FlagKeyword,
+    FollowUp,
+    ResidentInvitation,
+    ResidentResponse,
+    ServiceType,
+)
 
 __all__ = [
     "ApiClient", "ImportBatch", "Indicator", "IndicatorValue", "ScoreResult", "ScoreRun",
@@ -22,4 +32,6 @@ __all__ = [
     "ClaimEvent", "ClaimParticipant", "CollaborationClaim",
     "Cycle", "CYCLE_KINDS", "CYCLE_STATUSES", "CYCLE_TRANSITIONS", "Officer", "ROLES",
     "STATION_CATEGORIES", "UNIT_KINDS", "Unit", "User", "UserRole", "utcnow",
+    "FOLLOW_UP_STATUSES", "RESIDENT_CHANNELS", "RESOLVED_CHOICES", "FlagKeyword", "FollowUp",
+    "ResidentInvitation", "ResidentResponse", "ServiceType",
 ]

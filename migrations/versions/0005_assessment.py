@@ -1,7 +1,7 @@
 """assessment: indicators, data pool, api clients, score runs
 
 Revision ID: 0005
-Revises: 0001
+Revises: 0004
 Create Date: 2026-11-29 10:28:31.106421
 
 """

@@ -11,7 +11,9 @@ from .assessment_setup import build_world, load, officer_rows, unit_rows
 
 @pytest.fixture
 def providers():
+    """Only the providers a test registers (the real ones are registered at start-up)."""
     saved = list(soft.SOFT_PROVIDERS)
+    soft.SOFT_PROVIDERS[:] = []
     yield soft.SOFT_PROVIDERS
     soft.SOFT_PROVIDERS[:] = saved
 

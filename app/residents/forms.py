@@ -1,0 +1,96 @@
+"""Forms of the resident feedback: the public answer form and the staff pages."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import BooleanField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional, ValidationError
+
+from ..formutil import select_choices
+from .settings import setting
+
+LEVEL_LABELS = {4: _l("很满意"), 3: _l("满意"), 2: _l("基本满意"), 1: _l("不满意")}
+RESOLVED_LABELS = {"yes": _l("已解决"), "partly": _l("部分解决"), "no": _l("未解决")}
+CHANNEL_LABELS = {"link": _l("短信/现场链接"), "window": _l("窗口二维码")}
+FOLLOW_UP_STATUS_LABELS = {"open": _l("待核查"), "checked": _l("已核查，待整改"), "fixed": _l("已整改")}
+
+
+def _level(value):
+    """Coerce a posted number; junk becomes None so that the validators answer in plain words."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 <= number < 2**31 else None  # beyond a database integer: no such row
+
+
+def _level_field(label):
+    return RadioField(label, choices=select_choices(LEVEL_LABELS), coerce=_level, validate_choice=False,
+                      validators=[InputRequired(message=_l("请选择一项。")),
+                                  AnyOf([1, 2, 3, 4], message=_l("请从给出的选项中选择。"))])
+
+
+class ResidentForm(FlaskForm):
+    """The phone-first answer form behind /r/<token> and /q/<unit code>."""
+
+    overall = _level_field(_l("总体而言，您对这次服务满意吗？"))
+    attitude = _level_field(_l("民警的服务态度"))
+    efficiency = _level_field(_l("办事效率"))
+    fairness = _level_field(_l("办事是否公正"))
+    resolved = RadioField(_l("您的问题解决了吗？"), choices=select_choices(RESOLVED_LABELS), validate_choice=False,
+                          validators=[InputRequired(message=_l("请选择一项。")),
+                                      AnyOf(list(RESOLVED_LABELS), message=_l("请从给出的选项中选择。"))])
+    comment = TextAreaField(_l("意见或建议（选填）"), validators=[Optional()])
+    # Honeypot: hidden from people by CSS; bots that fill every field are dropped silently.
+    website = StringField(_l("请勿填写此项"), validators=[Optional()])
+    submit = SubmitField(_l("提交评价"))
+
+    def validate_comment(self, field):
+        limit = int(setting("RESIDENT_COMMENT_MAX"))
+        if field.data and len(field.data.strip()) > limit:
+            raise ValidationError(_l("意见或建议最多 %(n)d 字。", n=limit))
+
+    def is_bot(self) -> bool:
+        return bool((self.website.data or "").strip())
+
+    def answers(self) -> dict:
+        return {name: getattr(self, name).data
+                for name in ("overall", "attitude", "efficiency", "fairness", "resolved", "comment")}
+
+
+class InvitationForm(FlaskForm):
+    # Choices are checked by the service, which says why (e.g. a sensitive type) in plain words.
+    service_type_id = SelectField(_l("业务类型"), coerce=_level, validate_choice=False,
+                                  validators=[DataRequired(message=_l("请选择业务类型。"))])
+    unit_id = SelectField(_l("服务单位"), coerce=_level, validate_choice=False,
+                          validators=[DataRequired(message=_l("请选择单位。"))])
+    officers = StringField(_l("服务民警警号"), validators=[Optional(), Length(max=200)],
+                           description=_l("多名民警用逗号或空格分隔；可不填。"))
+    reference = StringField(_l("业务编号（警情号、案件编号等）"), validators=[Optional(), Length(max=64)])
+    submit = SubmitField(_l("生成评价链接"))
+
+
+class BatchForm(FlaskForm):
+    file = FileField(_l("业务记录文件"), validators=[
+        FileRequired(message=_l("请选择要上传的文件。")),
+        FileAllowed(["csv", "xlsx"], message=_l("只支持 .csv 和 .xlsx 文件。")),
+    ])
+    fmt = SelectField(_l("链接文件格式"), choices=select_choices({"xlsx": "Excel (.xlsx)", "csv": "CSV (.csv)"}))
+    preview = SubmitField(_l("先检查"))
+    submit = SubmitField(_l("生成链接文件"))
+
+
+class ServiceTypeForm(FlaskForm):
+    name = StringField(_l("名称"), validators=[DataRequired(message=_l("请填写名称。")), Length(max=50)])
+    is_sensitive = BooleanField(_l("敏感业务（不向群众发送评价邀请）"))
+    is_active = BooleanField(_l("启用"), default=True)
+    submit = SubmitField(_l("保存"))
+
+
+class KeywordForm(FlaskForm):
+    word = StringField(_l("关键词"), validators=[DataRequired(message=_l("请填写关键词。")), Length(max=30)])
+    submit = SubmitField(_l("添加"))
+
+
+class NoteForm(FlaskForm):
+    note = TextAreaField(_l("说明"), validators=[DataRequired(message=_l("请填写说明。")), Length(max=2000)])
+    submit = SubmitField(_l("保存"))

@@ -1,0 +1,704 @@
+"""Resident satisfaction feedback: invitations, answers, follow-ups, soft indicators.
+
+Services flush; the view commits once (or rolls back). Single use of a link holds under races
+through an atomic conditional UPDATE plus the UNIQUE ``resident_response.invitation_id``.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from flask import has_request_context, url_for
+from flask_babel import gettext as _
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from surveys.residents import (
+    CHANNEL_CODES,
+    DISSATISFIED,
+    add_working_days,
+    expires_at,
+    flagged_words,
+    hash_token,
+    is_in_progress,
+    new_token,
+    normalise_comment,
+)
+
+from ..audit import record
+from ..dbutil import flush_or_fail
+from ..errors import DomainError
+from ..extensions import db
+from ..models import (
+    FlagKeyword,
+    FollowUp,
+    Officer,
+    ResidentInvitation,
+    ResidentResponse,
+    ServiceType,
+    Unit,
+    User,
+    utcnow,
+)
+from ..tabular import read_table
+from .settings import local_today, setting
+
+
+class LinkUnavailable(DomainError):
+    """The link cannot take an answer. ``reason`` is 'used' only for a real, spent token;
+    unknown, expired and revoked links all say 'invalid' so that nothing is revealed about them."""
+
+    def __init__(self, reason: str):
+        super().__init__(_("您已经提交过评价，感谢您的反馈。") if reason == "used"
+                         else _("该评价链接无效或已过期。"))
+        self.reason = reason
+
+
+# ---- who sees what -----------------------------------------------------------------------------
+def _descendant_ids(root_ids: set[int]) -> set[int]:
+    """``root_ids`` and every unit below them (one query; the tree is small)."""
+    edges = db.session.execute(select(Unit.id, Unit.parent_id)).all()
+    children: dict[int, list[int]] = {}
+    for unit_id, parent_id in edges:
+        children.setdefault(parent_id, []).append(unit_id)
+    seen, stack = set(), list(root_ids)
+    while stack:
+        unit_id = stack.pop()
+        if unit_id in seen:
+            continue
+        seen.add(unit_id)
+        stack.extend(children.get(unit_id, []))
+    return seen
+
+
+def managed_unit_ids(user: User) -> set[int] | None:
+    """Units whose follow-ups ``user`` handles: None means all (admins); a leader gets their unit
+    and the units below it; everyone else none."""
+    if user.has_role("admin"):
+        return None
+    officer = user.officer
+    if officer is None or not (officer.is_leader or user.has_role("supervisor")):
+        return set()
+    return _descendant_ids({officer.unit_id})
+
+
+def inviting_unit_ids(user: User) -> set[int] | None:
+    """Units a user may invite residents for: None = all (admins), else the user's unit and below."""
+    if user.has_role("admin"):
+        return None
+    if user.officer is None:
+        return set()
+    return _descendant_ids({user.officer.unit_id})
+
+
+def unit_choices_for(user: User) -> dict[int, str]:
+    allowed = inviting_unit_ids(user)
+    query = select(Unit).where(Unit.is_active).order_by(Unit.code)
+    if allowed is not None:
+        query = query.where(Unit.id.in_(allowed or {-1}))
+    return {u.id: f"{u.name}（{u.code}）" for u in db.session.execute(query).scalars()}
+
+
+def service_type_choices(include_sensitive: bool = False) -> dict[int, str]:
+    query = select(ServiceType).where(ServiceType.is_active).order_by(ServiceType.id)
+    if not include_sensitive:
+        query = query.where(ServiceType.is_sensitive.is_(False))
+    return {t.id: t.name for t in db.session.execute(query).scalars()}
+
+
+# ---- invitations -------------------------------------------------------------------------------
+def link_url(token: str, base_url: str | None = None) -> str:
+    """The resident's link: RESIDENT_BASE_URL (or ``base_url``) when set, else this request's host."""
+    base = (base_url or setting("RESIDENT_BASE_URL") or "").rstrip("/")
+    if base:
+        return f"{base}/r/{token}"
+    if has_request_context():
+        return url_for("public.resident_link", token=token, _external=True)
+    return f"http://127.0.0.1:5000/r/{token}"
+
+
+def window_url(unit_code: str) -> str:
+    base = (setting("RESIDENT_BASE_URL") or "").rstrip("/")
+    if base:
+        return f"{base}/q/{unit_code}"
+    return url_for("public.window", code=unit_code, _external=True)
+
+
+def parse_badges(text: str) -> list[str]:
+    return [b for b in re.split(r"[\s,，、;；]+", normalise_comment(text, 500)) if b]
+
+
+def _officers_for(unit: Unit, badges: list[str], field_name: str = "officers") -> list[Officer]:
+    if not badges:
+        return []
+    allowed = _descendant_ids({unit.id})
+    found = db.session.execute(select(Officer).where(Officer.badge_no.in_(badges))).scalars().all()
+    by_badge = {o.badge_no: o for o in found}
+    wrong = [b for b in badges if b not in by_badge or by_badge[b].unit_id not in allowed
+             or not by_badge[b].is_active]
+    if wrong:
+        raise DomainError(_("警号 %(badges)s 不存在，或不属于所选单位。", badges="、".join(wrong)), field=field_name)
+    return [by_badge[b] for b in dict.fromkeys(badges)]
+
+
+def create_invitation(*, service_type: ServiceType | None, unit: Unit | None, badges: list[str], reference: str,
+                      created_by: User | None, source: str = "staff", days: int | None = None,
+                      now: datetime | None = None) -> tuple[ResidentInvitation, str]:
+    """A new single-use invitation and its token (the token is returned once and never stored)."""
+    if service_type is None or not service_type.is_active:
+        raise DomainError(_("请选择有效的业务类型。"), field="service_type_id")
+    if service_type.is_sensitive:
+        raise DomainError(_("“%(name)s”属于敏感业务，不向群众发送评价邀请。", name=service_type.name),
+                          field="service_type_id")
+    if unit is None or not unit.is_active:
+        raise DomainError(_("请选择有效的单位。"), field="unit_id")
+    officers = _officers_for(unit, badges)
+    now = now or utcnow()
+    token = new_token()
+    invitation = ResidentInvitation(
+        token_hash=hash_token(token), service_type=service_type, unit=unit,
+        reference=normalise_comment(reference, 64), source=source, created_by=created_by, created_at=now,
+        expires_at=expires_at(now, days or int(setting("RESIDENT_LINK_DAYS"))), officers=officers,
+    )
+    db.session.add(invitation)
+    flush_or_fail(_("生成链接失败，请重试。"))
+    record("resident_invitation_created", "resident_invitation", invitation.id,
+           after={"unit": unit.code, "service_type": service_type.name, "reference": invitation.reference,
+                  "officers": [o.badge_no for o in officers], "expires_at": str(invitation.expires_at)},
+           user_id=created_by.id if created_by else None)
+    return invitation, token
+
+
+def can_manage_invitation(user: User, invitation: ResidentInvitation) -> bool:
+    if user.has_role("admin") or invitation.created_by_id == user.id:
+        return True
+    managed = managed_unit_ids(user)
+    return managed is None or invitation.unit_id in managed
+
+
+def revoke_invitation(invitation: ResidentInvitation, user: User) -> None:
+    """Revoke an unused link (atomic: a resident submitting at the same moment wins or loses cleanly)."""
+    now = utcnow()
+    result = db.session.execute(
+        update(ResidentInvitation)
+        .where(ResidentInvitation.id == invitation.id, ResidentInvitation.used_at.is_(None),
+               ResidentInvitation.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_by_id=user.id)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise DomainError(_("该链接已被使用或已撤销，不能再撤销。"))
+    db.session.refresh(invitation)
+    record("resident_invitation_revoked", "resident_invitation", invitation.id,
+           before={"revoked_at": None}, after={"revoked_at": str(now)})
+
+
+def invitations_query(user: User, state: str = ""):
+    """Invitations ``user`` may open: their own, and for leaders their units' (admins: all)."""
+    query = select(ResidentInvitation).order_by(ResidentInvitation.id.desc())
+    managed = managed_unit_ids(user)
+    if managed is not None:
+        query = query.where(or_(ResidentInvitation.created_by_id == user.id,
+                                ResidentInvitation.unit_id.in_(managed or {-1})))
+    now = utcnow()
+    if state == "used":
+        query = query.where(ResidentInvitation.used_at.is_not(None))
+    elif state == "revoked":
+        query = query.where(ResidentInvitation.revoked_at.is_not(None))
+    elif state == "pending":
+        query = query.where(ResidentInvitation.used_at.is_(None), ResidentInvitation.revoked_at.is_(None),
+                            ResidentInvitation.expires_at > now)
+    elif state == "expired":
+        query = query.where(ResidentInvitation.used_at.is_(None), ResidentInvitation.revoked_at.is_(None),
+                            ResidentInvitation.expires_at <= now)
+    return query
+
+
+# ---- the public form ---------------------------------------------------------------------------
+def open_invitation(token: str) -> ResidentInvitation:
+    """The invitation a resident may answer now, or LinkUnavailable. Reading never spends a link."""
+    token_hash = hash_token(token)
+    invitation = None
+    if token_hash is not None:
+        invitation = db.session.execute(
+            select(ResidentInvitation).filter_by(token_hash=token_hash)
+        ).scalar_one_or_none()
+    if invitation is None:
+        raise LinkUnavailable("invalid")
+    state = invitation.state(utcnow())
+    if state == "pending":
+        return invitation
+    raise LinkUnavailable("used" if state == "used" else "invalid")
+
+
+def link_state(token: str) -> str:
+    """'used' for a real spent token, else 'invalid' or 'pending' (read-only; after a lost race)."""
+    try:
+        open_invitation(token)
+    except LinkUnavailable as error:
+        return error.reason
+    return "pending"
+
+
+def _answer_values(answers: dict) -> dict:
+    return {
+        "overall": int(answers["overall"]), "attitude": int(answers["attitude"]),
+        "efficiency": int(answers["efficiency"]), "fairness": int(answers["fairness"]),
+        "resolved": answers["resolved"],
+        "comment": normalise_comment(answers.get("comment"), int(setting("RESIDENT_COMMENT_MAX"))),
+    }
+
+
+def submit_link_response(token: str, answers: dict, today: date | None = None) -> ResidentResponse:
+    """Spend the link and store the answer, in one transaction (the view commits).
+
+    The UPDATE claims the link only while it is unused, unrevoked and unexpired; of many racing
+    submits exactly one sees a row change. The UNIQUE invitation_id backs this up.
+    """
+    token_hash = hash_token(token)
+    if token_hash is None:
+        raise LinkUnavailable("invalid")
+    now = utcnow()
+    # The link remembers only the day it was used: with the time, it would date the answer.
+    used_on = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    claimed = db.session.execute(
+        update(ResidentInvitation)
+        .where(ResidentInvitation.token_hash == token_hash, ResidentInvitation.used_at.is_(None),
+               ResidentInvitation.revoked_at.is_(None), ResidentInvitation.expires_at > now)
+        .values(used_at=used_on)
+        .returning(ResidentInvitation.id, ResidentInvitation.unit_id, ResidentInvitation.service_type_id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if claimed is None:
+        db.session.rollback()
+        raise LinkUnavailable(link_state(token))
+    response = ResidentResponse(invitation_id=claimed.id, unit_id=claimed.unit_id,
+                                service_type_id=claimed.service_type_id, channel="link",
+                                answered_on=today or local_today(), **_answer_values(answers))
+    db.session.add(response)
+    try:
+        db.session.flush()
+    except IntegrityError as error:
+        db.session.rollback()
+        raise LinkUnavailable("used") from error
+    open_follow_up_if_needed(response)
+    return response
+
+
+def window_unit(code: str) -> Unit | None:
+    """The active unit behind a window QR code, or None for anything else."""
+    if not isinstance(code, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", code):
+        return None
+    return db.session.execute(select(Unit).filter_by(code=code, is_active=True)).scalar_one_or_none()
+
+
+def submit_window_response(unit: Unit, answers: dict, today: date | None = None) -> ResidentResponse:
+    """A window-QR answer: multi-use, no invitation, channel 'window' (weighted lower by scoring)."""
+    response = ResidentResponse(unit_id=unit.id, channel="window", answered_on=today or local_today(),
+                                **_answer_values(answers))
+    db.session.add(response)
+    flush_or_fail(_("提交失败，请重试。"))
+    open_follow_up_if_needed(response)
+    return response
+
+
+# ---- follow-ups --------------------------------------------------------------------------------
+def active_keywords() -> list[str]:
+    return list(db.session.execute(select(FlagKeyword.word).order_by(FlagKeyword.id)).scalars())
+
+
+def open_follow_up_if_needed(response: ResidentResponse, today: date | None = None) -> FollowUp | None:
+    """A 不满意 answer, or a comment with a flagged keyword, opens an item in the unit's queue."""
+    words = flagged_words(response.comment, active_keywords())
+    if response.overall != DISSATISFIED and not words:
+        return None
+    opened = today or response.answered_on
+    item = FollowUp(response=response, unit_id=response.unit_id, is_dissatisfied=response.overall == DISSATISFIED,
+                    flagged_words="、".join(words)[:200], status="open", opened_on=opened,
+                    due_on=add_working_days(opened, int(setting("RESIDENT_FOLLOW_UP_DAYS"))))
+    db.session.add(item)
+    db.session.flush()
+    # No audit row here: its timestamp would date the resident's answer to the second. The item's
+    # opened_on (a day) starts its history; the leaders' steps are audited.
+    return item
+
+
+def follow_ups_query(user: User, status: str = "", unit_id: int | None = None, overdue_only: bool = False,
+                     today: date | None = None):
+    query = select(FollowUp).order_by(FollowUp.status != "open", FollowUp.due_on, FollowUp.id)
+    managed = managed_unit_ids(user)
+    if managed is not None:
+        query = query.where(FollowUp.unit_id.in_(managed or {-1}))
+    if status in ("open", "checked", "fixed"):
+        query = query.where(FollowUp.status == status)
+    elif status == "unfinished":
+        query = query.where(FollowUp.status != "fixed")
+    if unit_id:
+        query = query.where(FollowUp.unit_id == unit_id)
+    if overdue_only:
+        query = query.where(FollowUp.status != "fixed", FollowUp.due_on < (today or local_today()))
+    return query
+
+
+def can_handle_follow_up(user: User, item: FollowUp) -> bool:
+    managed = managed_unit_ids(user)
+    return managed is None or item.unit_id in managed
+
+
+def _follow_up_snapshot(item: FollowUp) -> dict:
+    return {"status": item.status, "check_note": item.check_note, "fix_note": item.fix_note}
+
+
+def _clean_note(note: str, field_name: str) -> str:
+    text = normalise_comment(note, 2000)
+    if not text:
+        raise DomainError(_("请填写说明。"), field=field_name)
+    return text
+
+
+def check_follow_up(item: FollowUp, note: str, user: User) -> None:
+    """Record the check (核查): open → checked. Atomic, so two leaders cannot both move it."""
+    text = _clean_note(note, "note")
+    before = _follow_up_snapshot(item)
+    result = db.session.execute(
+        update(FollowUp).where(FollowUp.id == item.id, FollowUp.status == "open")
+        .values(status="checked", check_note=text, checked_at=utcnow(), checked_by_id=user.id)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise DomainError(_("该事项已被他人处理，请刷新后查看。"))
+    db.session.refresh(item)
+    record("follow_up_checked", "resident_follow_up", item.id, before=before, after=_follow_up_snapshot(item))
+
+
+def fix_follow_up(item: FollowUp, note: str, user: User) -> None:
+    """Record the fix (整改): checked → fixed. A check must come first."""
+    text = _clean_note(note, "note")
+    if item.status == "open":
+        raise DomainError(_("请先记录核查情况，再记录整改。"), field="note")
+    before = _follow_up_snapshot(item)
+    result = db.session.execute(
+        update(FollowUp).where(FollowUp.id == item.id, FollowUp.status == "checked")
+        .values(status="fixed", fix_note=text, fixed_at=utcnow(), fixed_by_id=user.id)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise DomainError(_("该事项已被他人处理，请刷新后查看。"))
+    db.session.refresh(item)
+    record("follow_up_fixed", "resident_follow_up", item.id, before=before, after=_follow_up_snapshot(item))
+
+
+def follow_up_counts(user: User, today: date | None = None) -> dict:
+    today = today or local_today()
+    managed = managed_unit_ids(user)
+    query = select(FollowUp.status, func.count(FollowUp.id),
+                   func.sum(case((FollowUp.due_on < today, 1), else_=0))).group_by(FollowUp.status)
+    if managed is not None:
+        query = query.where(FollowUp.unit_id.in_(managed or {-1}))
+    counts = {"open": 0, "checked": 0, "fixed": 0, "overdue": 0}
+    for status, n, late in db.session.execute(query):
+        counts[status] = n
+        if status != "fixed":
+            counts["overdue"] += int(late or 0)
+    return counts
+
+
+def home_panel(user: User) -> dict | None:
+    """Landing-page figures for leaders and admins: answers, follow-up counts, overdue items."""
+    if not (user.has_role("admin") or user.has_role("supervisor")):
+        return None
+    today = local_today()
+    counts = follow_up_counts(user, today)
+    overdue = db.session.execute(follow_ups_query(user, overdue_only=True, today=today).limit(5)).scalars().all()
+    managed = managed_unit_ids(user)
+    answers = select(func.count(ResidentResponse.id), func.sum(case((ResidentResponse.overall >= 3, 1), else_=0)))
+    answers = answers.where(ResidentResponse.answered_on >= date(today.year, today.month, 1))
+    if managed is not None:
+        answers = answers.where(ResidentResponse.unit_id.in_(managed or {-1}))
+    n, satisfied = db.session.execute(answers).one()
+    return {"counts": counts, "overdue": overdue, "today": today, "month_answers": n or 0,
+            "month_satisfied": int(satisfied or 0)}
+
+
+# ---- admin lists -------------------------------------------------------------------------------
+def save_service_type(service_type: ServiceType | None, data: dict) -> ServiceType:
+    before = None
+    if service_type is not None:
+        before = {"name": service_type.name, "is_sensitive": service_type.is_sensitive,
+                  "is_active": service_type.is_active}
+    else:
+        service_type = ServiceType()
+        db.session.add(service_type)
+    service_type.name = normalise_comment(data["name"], 50)
+    if not service_type.name:
+        raise DomainError(_("请填写名称。"), field="name")
+    service_type.is_sensitive = bool(data.get("is_sensitive"))
+    service_type.is_active = bool(data.get("is_active", True))
+    flush_or_fail(_("业务类型“%(name)s”已存在。", name=service_type.name), field="name")
+    record("service_type_saved", "service_type", service_type.id, before=before,
+           after={"name": service_type.name, "is_sensitive": service_type.is_sensitive,
+                  "is_active": service_type.is_active})
+    return service_type
+
+
+def add_keyword(word: str) -> FlagKeyword:
+    # Control characters go too: PostgreSQL refuses NUL, and nobody types one on purpose.
+    word = re.sub(r"\s+", "", normalise_comment(word, 30))
+    if not word:
+        raise DomainError(_("请填写关键词。"), field="word")
+    keyword = FlagKeyword(word=word)
+    db.session.add(keyword)
+    flush_or_fail(_("关键词“%(word)s”已在列表中。", word=word), field="word")
+    record("flag_keyword_added", "resident_flag_keyword", keyword.id, after={"word": word})
+    return keyword
+
+
+def delete_keyword(keyword: FlagKeyword) -> None:
+    record("flag_keyword_deleted", "resident_flag_keyword", keyword.id, before={"word": keyword.word})
+    db.session.delete(keyword)
+    db.session.flush()
+
+
+# ---- batch invitations -------------------------------------------------------------------------
+BATCH_REQUIRED = ("业务编号", "业务类型", "单位代码", "手机号")
+BATCH_OPTIONAL = ("民警警号", "办理状态")
+_PHONE = re.compile(r"1[3-9]\d{9}")
+
+
+def _phone(raw: str) -> str | None:
+    digits = re.sub(r"[\s\-()（）]", "", raw or "")
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    elif digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    return digits if _PHONE.fullmatch(digits) else None
+
+
+@dataclass
+class BatchRow:
+    number: int
+    reference: str
+    phone: str
+    service_type: ServiceType
+    unit: Unit
+    badges: list[str]
+
+
+@dataclass
+class BatchPlan:
+    rows: list[BatchRow] = field(default_factory=list)
+    skipped: list[tuple[int, str, str]] = field(default_factory=list)  # (row number, reference, reason)
+
+    @property
+    def reasons(self) -> list[tuple[str, int]]:
+        return Counter(reason for _n, _r, reason in self.skipped).most_common()
+
+    @property
+    def total(self) -> int:
+        return len(self.rows) + len(self.skipped)
+
+
+def plan_batch(filename: str, raw: bytes) -> BatchPlan:
+    """Check an uploaded service-record table; sensitive types and unfinished cases are skipped.
+
+    Reads only; nothing is stored. Phone numbers stay in the plan (for the SMS file) and are never saved.
+    """
+    table = [type(row)(row.number, {k: normalise_comment(v, 200) for k, v in row.values.items()})
+             for row in read_table(filename, raw, required=BATCH_REQUIRED)]
+    types = {t.name: t for t in db.session.execute(select(ServiceType)).scalars()}
+    units = {u.code: u for u in db.session.execute(select(Unit).where(Unit.is_active)).scalars()}
+    officers = {o.badge_no: o for o in db.session.execute(select(Officer).where(Officer.is_active)).scalars()}
+    references = {row.values.get("业务编号", "").strip() for row in table} - {""}
+    invited = set()
+    if references:
+        invited = set(db.session.execute(
+            select(ResidentInvitation.reference).where(ResidentInvitation.reference.in_(references),
+                                                       ResidentInvitation.revoked_at.is_(None))
+        ).scalars())
+    plan, seen = BatchPlan(), set()
+    subtree_cache: dict[int, set[int]] = {}
+    for row in table:
+        v = row.values
+        reference = v.get("业务编号", "").strip()[:64]
+        service_type = types.get(v.get("业务类型", "").strip())
+        unit = units.get(v.get("单位代码", "").strip())
+        badges = parse_badges(v.get("民警警号", ""))
+        phone = _phone(v.get("手机号", ""))
+
+        def skip(reason, number=row.number, reference=reference):
+            plan.skipped.append((number, reference, reason))
+
+        if service_type is not None and service_type.is_sensitive:
+            skip(_("敏感业务类型，不邀请"))
+        elif is_in_progress(v.get("办理状态", "")):
+            skip(_("案件仍在办理中"))
+        elif not reference:
+            skip(_("缺少业务编号"))
+        elif service_type is None or not service_type.is_active:
+            skip(_("业务类型未登记或已停用"))
+        elif unit is None:
+            skip(_("单位代码不存在"))
+        elif phone is None:
+            skip(_("手机号无效"))
+        elif reference in seen:
+            skip(_("文件中业务编号重复"))
+        elif reference in invited:
+            skip(_("该业务已发出过邀请"))
+        else:
+            allowed = subtree_cache.setdefault(unit.id, _descendant_ids({unit.id}))
+            if any(b not in officers or officers[b].unit_id not in allowed for b in badges):
+                skip(_("民警警号不存在或不属于该单位"))
+            else:
+                plan.rows.append(BatchRow(row.number, reference, phone, service_type, unit, badges))
+                seen.add(reference)
+    return plan
+
+
+def create_batch(plan: BatchPlan, created_by: User | None, base_url: str | None = None) -> list[list[str]]:
+    """Invite every planned row; returns [reference, phone, link, expires] rows for the SMS gateway."""
+    out = []
+    for row in plan.rows:
+        invitation, token = create_invitation(service_type=row.service_type, unit=row.unit, badges=row.badges,
+                                              reference=row.reference, created_by=created_by, source="batch")
+        out.append([row.reference, row.phone, link_url(token, base_url),
+                    invitation.expires_at.strftime("%Y-%m-%d %H:%M") + " UTC"])
+    return out
+
+
+def batch_file(links: list[list[str]], plan: BatchPlan, fmt: str = "xlsx") -> tuple[bytes, str, str]:
+    """(content, mimetype, filename): links for the SMS gateway; the xlsx adds a sheet of skipped rows."""
+    header = [_("业务编号"), _("手机号"), _("评价链接"), _("有效期至")]
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(header)
+        writer.writerows(links)
+        return buffer.getvalue().encode("utf-8-sig"), "text/csv", "resident-links.csv"
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "links"
+    skipped_header = [_("行号"), _("业务编号"), _("跳过原因")]
+    for title, rows, columns in ((None, links, header), ("skipped", [list(s) for s in plan.skipped], skipped_header)):
+        if title:
+            sheet = book.create_sheet(title)
+        sheet.append(columns)
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        for r in rows:
+            sheet.append(r)
+        for column in sheet.columns:
+            width = max(len(str(c.value or "")) for c in column)
+            sheet.column_dimensions[column[0].column_letter].width = min(max(10, width + 4), 70)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return (buffer.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "resident-links.xlsx")
+
+
+# ---- soft indicators for the main assessment --------------------------------------------------
+def soft_indicator_values(cycle) -> dict:
+    """Resident satisfaction of units and officers for answers dated inside ``cycle``.
+
+    Returns ``{"soft_residents": {"level": "unit", "values": {unit_id: rate × 100}, "details": {...}},
+    "soft_residents_officer": {"level": "officer", ...}}``. Rates are shrunk toward the subject's
+    prior group (stations: their category; other units: their kind; officers: their unit) by
+    ``scoring.score_residents``; window-QR answers weigh less there. Only subjects with answers appear.
+    """
+    import numpy as np
+
+    from scoring.residents import ResidentSet, score_residents
+
+    answers = db.session.execute(
+        select(ResidentResponse.id, ResidentResponse.unit_id, ResidentResponse.overall, ResidentResponse.channel,
+               ResidentResponse.invitation_id)
+        .where(ResidentResponse.answered_on >= cycle.starts_on, ResidentResponse.answered_on <= cycle.ends_on)
+        .order_by(ResidentResponse.id)
+    ).all()
+    result = {"soft_residents": {"level": "unit", "values": {}, "details": {}},
+              "soft_residents_officer": {"level": "officer", "values": {}, "details": {}}}
+    if not answers:
+        return result
+    unit_ids = np.array([a.unit_id for a in answers], dtype=np.int64)
+    levels = np.array([a.overall for a in answers], dtype=np.int64)
+    channels = np.array([CHANNEL_CODES[a.channel] for a in answers], dtype=np.int64)
+
+    # Units, shrunk toward their category (stations) or their kind (other units).
+    subjects, subject_index = np.unique(unit_ids, return_inverse=True)
+    units = {u.id: u for u in db.session.execute(select(Unit).where(Unit.id.in_(subjects.tolist()))).scalars()}
+    group_keys = [f"station-{units[i].category}" if units[i].kind == "station" else units[i].kind
+                  for i in subjects.tolist()]
+    _keys, groups = np.unique(np.array(group_keys), return_inverse=True)
+    result["soft_residents"] = _scored("unit", subjects, subject_index, levels, channels, groups,
+                                       ResidentSet, score_residents)
+
+    # Officers served, through their invitations (window answers name no officer).
+    answer_rows = {a.invitation_id: i for i, a in enumerate(answers) if a.invitation_id is not None}
+    if answer_rows:
+        from ..models.residents import invitation_officer
+
+        pairs = db.session.execute(
+            select(invitation_officer.c.invitation_id, invitation_officer.c.officer_id, Officer.unit_id)
+            .join(Officer, Officer.id == invitation_officer.c.officer_id)
+            .where(invitation_officer.c.invitation_id.in_(list(answer_rows)))
+        ).all()
+        if pairs:
+            rows = np.array([answer_rows[p.invitation_id] for p in pairs], dtype=np.int64)
+            officer_ids = np.array([p.officer_id for p in pairs], dtype=np.int64)
+            officer_units = np.array([p.unit_id for p in pairs], dtype=np.int64)
+            subjects, subject_index = np.unique(officer_ids, return_inverse=True)
+            first = np.zeros(len(subjects), dtype=np.int64)
+            first[subject_index[::-1]] = np.arange(len(officer_ids))[::-1]
+            _keys, groups = np.unique(officer_units[first], return_inverse=True)
+            result["soft_residents_officer"] = _scored("officer", subjects, subject_index, levels[rows],
+                                                       channels[rows], groups, ResidentSet, score_residents)
+    return result
+
+
+def _scored(level, subjects, subject_index, levels, channels, groups, ResidentSet, score_residents) -> dict:
+    import numpy as np
+
+    scores = score_residents(ResidentSet(subject=subject_index, level=levels, channel=channels,
+                                         n_subjects=len(subjects), prior_group=groups))
+    n_window = np.bincount(subject_index, weights=channels == 1, minlength=len(subjects)).astype(int)
+    values, details = {}, {}
+    for i, subject in enumerate(subjects.tolist()):
+        values[subject] = round(float(scores.rate[i]) * 100, 2)
+        raw = float(scores.raw_rate[i])
+        details[subject] = {
+            "raw_rate": None if np.isnan(raw) else round(raw, 4), "n": int(scores.n[i]),
+            "n_window": int(n_window[i]), "rate": round(float(scores.rate[i]), 4),
+            "low": round(float(scores.low[i]), 4), "high": round(float(scores.high[i]), 4),
+            "prior_rate": round(float(scores.prior_rate[i]), 4),
+        }
+    return {"level": level, "values": values, "details": details}
+
+
+def cycle_summary(cycle) -> dict:
+    """Answers dated inside ``cycle``: counts by channel, satisfied (满意 or better) and follow-ups."""
+    inside = and_(ResidentResponse.answered_on >= cycle.starts_on, ResidentResponse.answered_on <= cycle.ends_on)
+    rows = db.session.execute(
+        select(ResidentResponse.channel, func.count(ResidentResponse.id),
+               func.sum(case((ResidentResponse.overall >= 3, 1), else_=0)))
+        .where(inside).group_by(ResidentResponse.channel)
+    ).all()
+    by_channel = {channel: (n, int(satisfied or 0)) for channel, n, satisfied in rows}
+    follow_ups = db.session.scalar(
+        select(func.count(FollowUp.id)).join(FollowUp.response).where(inside))
+    total = sum(n for n, _s in by_channel.values())
+    return {"total": total, "link": by_channel.get("link", (0, 0))[0], "window": by_channel.get("window", (0, 0))[0],
+            "satisfied": sum(s for _n, s in by_channel.values()), "follow_ups": follow_ups or 0}
+
+
+def responses_query(user: User):
+    managed = managed_unit_ids(user)
+    query = select(ResidentResponse).order_by(ResidentResponse.answered_on.desc(), ResidentResponse.id.desc())
+    if managed is not None:
+        query = query.where(ResidentResponse.unit_id.in_(managed or {-1}))
+    return query
+

@@ -1,0 +1,1 @@
+"""Survey domain without Flask: instruments, assignments, resident-link tokens."""
