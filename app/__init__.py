@@ -25,6 +25,9 @@ def create_app(config: dict | None = None) -> Flask:
     register_errorhandlers(app)
     register_template_helpers(app)
     register_cli(app)
+    if os.environ.get("KAOPING_BENCH_HELLO") == "1":
+        # The load benchmark's baseline: the cheapest response this app can give (benchmarks/bench_web.py).
+        app.add_url_rule("/bench/hello", "bench_hello", lambda: "hello")
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)
     return app
