@@ -1,0 +1,1 @@
+"""Survey domain without Flask: instruments, rater assignment design, anonymity rules, form building."""
