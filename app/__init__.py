@@ -77,11 +77,15 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from .admin.routes import bp as admin_bp
     from .auth.routes import bp as auth_bp
+    from .feedback.admin_routes import admin_bp as feedback_admin_bp
+    from .feedback.routes import bp as feedback_bp
     from .main.routes import bp as main_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(feedback_bp, url_prefix="/feedback")
+    app.register_blueprint(feedback_admin_bp, url_prefix="/admin/feedback")
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -97,6 +97,8 @@ class Assignment(db.Model):
     decline_reason: Mapped[str] = mapped_column(sa.String(500), default="", server_default="")
     # How it came about: the generated design, an admin's manual addition, or an approved nomination.
     source: Mapped[str] = mapped_column(sa.String(12), default="design", server_default="design")
+    # Bumped by every save: a form posted with an older revision (another tab saved first) is refused.
+    revision: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

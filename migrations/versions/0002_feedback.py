@@ -58,6 +58,7 @@ def upgrade():
     sa.Column('status', sa.String(length=10), server_default='pending', nullable=False),
     sa.Column('decline_reason', sa.String(length=500), server_default='', nullable=False),
     sa.Column('source', sa.String(length=12), server_default='design', nullable=False),
+    sa.Column('revision', sa.Integer(), server_default='0', nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.CheckConstraint("(relation = 'self') = (rater_id = ratee_id)", name=op.f('ck_feedback_assignment_self_is_self')),

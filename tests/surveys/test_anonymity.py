@@ -3,7 +3,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from surveys.anonymity import (
-    DEFAULT_THRESHOLDS, NON_SELF, OTHERS, counts_for_competency, gated_means, shuffled_comments, thresholds,
+    DEFAULT_THRESHOLDS,
+    NON_SELF,
+    OTHERS,
+    counts_for_competency,
+    gated_means,
+    shuffled_comments,
+    thresholds,
     visible_groups,
 )
 

@@ -5,7 +5,13 @@ import pytest
 
 from surveys.forms import FormItem, parse_value, rating_form_class
 from surveys.instruments import (
-    COMPETENCIES, RATER_GROUPS, InstrumentFormatError, default_instrument, default_instruments, from_json, to_json,
+    COMPETENCIES,
+    RATER_GROUPS,
+    InstrumentFormatError,
+    default_instrument,
+    default_instruments,
+    from_json,
+    to_json,
 )
 
 
