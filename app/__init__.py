@@ -20,6 +20,7 @@ def create_app(config: dict | None = None) -> Flask:
     finalise_config(app.config, app.instance_path)
 
     register_extensions(app)
+    register_security(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_template_helpers(app)
@@ -72,6 +73,12 @@ def register_extensions(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
     login_manager.login_message = _l("请先登录。")
+
+
+def register_security(app: Flask) -> None:
+    from .security import register_security_headers
+
+    register_security_headers(app)
 
 
 def register_blueprints(app: Flask) -> None:

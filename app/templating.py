@@ -1,6 +1,6 @@
 """Template globals: the navigation by role, languages, display helpers."""
 from flask import current_app, request
-from flask_babel import get_locale
+from flask_babel import format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -14,6 +14,15 @@ ROLE_LABELS = {
 CYCLE_KIND_LABELS = {"month": _l("月自查"), "quarter": _l("季考评"), "year": _l("年总结")}
 CYCLE_STATUS_LABELS = {
     "draft": _l("草稿"), "open": _l("进行中"), "closed": _l("已关闭"), "published": _l("已发布"),
+}
+
+# Audit actions as people read them; features add theirs. Unknown actions show their code.
+ACTION_LABELS = {
+    "unit_saved": _l("保存单位"), "officer_saved": _l("保存民警信息"), "officer_activated": _l("启用民警"),
+    "officer_deactivated": _l("停用民警"), "user_saved": _l("保存账号"), "user_activated": _l("启用账号"),
+    "user_deactivated": _l("停用账号"), "password_changed": _l("修改密码"), "password_reset": _l("重置密码"),
+    "cycle_saved": _l("保存周期"), "cycle_open": _l("开启周期"), "cycle_closed": _l("关闭周期"),
+    "cycle_published": _l("发布结果"), "roster_imported": _l("导入名册"),
 }
 
 # (endpoint, label, roles that see it); features add their entries where they register.
@@ -37,6 +46,8 @@ def nav_items():
 
 
 def register(app) -> None:
+    app.jinja_env.filters["datetime"] = lambda value, fmt="yyyy-MM-dd HH:mm": (
+        format_datetime(value, fmt) if value else "")
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
@@ -52,5 +63,6 @@ def register(app) -> None:
             "ROLE_LABELS": ROLE_LABELS,
             "CYCLE_KIND_LABELS": CYCLE_KIND_LABELS,
             "CYCLE_STATUS_LABELS": CYCLE_STATUS_LABELS,
+            "ACTION_LABELS": ACTION_LABELS,
             "request_path": request.full_path.rstrip("?") if request else "/",
         }

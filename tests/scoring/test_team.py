@@ -48,7 +48,7 @@ def claim_sets(draw, max_claims=12):
         cuts = sorted(draw(st.lists(st.integers(0, 10_000), min_size=len(offs) - 1,
                                     max_size=len(offs) - 1)))
         bps = np.diff([0, *cuts, 10_000])
-        for o, bp in zip(offs, bps):
+        for o, bp in zip(offs, bps, strict=True):
             claim.append(c)
             officer.append(o)
             unit.append(draw(st.integers(0, n_un - 1)))

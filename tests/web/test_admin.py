@@ -162,7 +162,7 @@ def test_cycle_create_open_close_and_frozen(app, client, auth):
         assert db.session.get(Cycle, cycle_id).name == "2026Q4"
     client.post(f"/admin/cycles/{cycle_id}/closed")
     page = client.get(f"/admin/cycles/{cycle_id}").get_data(as_text=True)
-    assert "已关闭" in page and "cycle_open" in page and "cycle_closed" in page
+    assert "已关闭" in page and "开启周期" in page and "关闭周期" in page
 
 
 def test_cycle_status_is_checked_by_the_database(app):

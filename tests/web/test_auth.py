@@ -136,3 +136,36 @@ def test_user_roles_are_checked_by_the_database(app, ctx):
         db.session.execute(sa.text("INSERT INTO user_role (user_id, role) VALUES (:u, 'god')"), {"u": user.id})
     db.session.rollback()
     assert db.session.get(User, user.id).roles == {"officer"}
+
+
+def test_login_throttle_is_shared_by_processes_through_redis(database_url, tmp_path):
+    """Two app instances (as two gunicorn workers) share the failure count when Redis stores it."""
+    import uuid
+
+    import pytest
+    import redis
+
+    from app.extensions import limiter
+
+    from .. import conftest
+
+    try:
+        redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1).ping()
+    except redis.exceptions.ConnectionError:
+        if __import__("os").environ.get("CI"):
+            raise
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    prefix = f"kaoping-test-{uuid.uuid4().hex}"
+    settings = {"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/15", "RATELIMIT_KEY_PREFIX": prefix,
+                "LOGIN_RATE_LIMIT": "3 per minute"}
+    first = conftest.make_test_app(database_url, tmp_path / "a", **settings)
+    second = conftest.make_test_app(database_url, tmp_path / "b", **settings)
+    try:
+        codes = []
+        for worker in (first, second, first, second):
+            codes.append(worker.test_client().post("/login", data={"username": "nobody", "password": "x" * 8})
+                         .status_code)
+        assert codes == [200, 200, 200, 429]
+    finally:
+        with first.app_context():
+            limiter.reset()

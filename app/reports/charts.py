@@ -1,0 +1,91 @@
+"""Charts rendered on the server as SVG (pygal), each with its numbers in a table.
+
+pygal adds a tooltip script to every SVG; it is stripped, since the pages allow no inline scripts
+and the numbers are in the table next to the chart anyway.
+"""
+import math
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+import pygal
+from markupsafe import Markup
+from pygal.etree import etree
+from pygal.style import Style
+
+# pygal installs an import hook for its map plugins (unused here) that warns on every later import.
+sys.meta_path[:] = [finder for finder in sys.meta_path if type(finder).__name__ != "PluginImportFixer"]
+
+FONT = '"Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", sans-serif'
+STYLE = Style(
+    font_family=FONT, label_font_family=FONT, major_label_font_family=FONT, value_font_family=FONT,
+    value_label_font_family=FONT, tooltip_font_family=FONT, title_font_family=FONT, legend_font_family=FONT,
+    no_data_font_family=FONT, background="transparent", plot_background="transparent",
+    colors=("#0d6efd", "#198754", "#fd7e14", "#6f42c1", "#dc3545", "#20c997"),
+    title_font_size=16, label_font_size=13, major_label_font_size=13, legend_font_size=13,
+)
+COMMON = dict(style=STYLE, js=[], disable_xml_declaration=True, explicit_size=False, print_values=False,
+              show_legend=True, legend_at_bottom=True, truncate_legend=-1, truncate_label=-1, margin=12)
+
+
+@dataclass(frozen=True)
+class Chart:
+    """An SVG chart and the same numbers as a table (headers, rows)."""
+
+    title: str
+    svg: Markup
+    headers: list[str]
+    rows: list[list] = field(default_factory=list)
+
+
+def _svg(chart) -> Markup:
+    root = chart.render_tree()
+    for parent in list(root.iter()):
+        for child in list(parent):
+            if str(child.tag).endswith("script"):
+                parent.remove(child)
+    return Markup(etree.tostring(root, encoding="unicode"))
+
+
+def _clean(values):
+    return [None if v is None or (isinstance(v, float) and math.isnan(v)) else round(float(v), 2) for v in values]
+
+
+def _table(labels, series):
+    return [[label] + [values[i] for values in series.values()] for i, label in enumerate(labels)]
+
+
+def radar(title: str, labels: list[str], series: dict[str, list], value_range=(1, 5),
+          first_header: str = "") -> Chart:
+    """One polygon per series over ``labels`` (e.g. competencies); None/NaN values are left out."""
+    series = {name: _clean(values) for name, values in series.items()}
+    chart = pygal.Radar(title=title, range=value_range, fill=False, dots_size=3, width=560, height=440, **COMMON)
+    chart.x_labels = labels
+    for name, values in series.items():
+        chart.add(name, values, allow_interruptions=True)
+    return Chart(title, _svg(chart), [first_header, *series], _table(labels, series))
+
+
+def bars(title: str, labels: list[str], series: dict[str, list], value_range=(0, 100), horizontal=False,
+         first_header: str = "") -> Chart:
+    """Grouped bars: one group per label, one bar per series."""
+    series = {name: _clean(values) for name, values in series.items()}
+    kind = pygal.HorizontalBar if horizontal else pygal.Bar
+    chart = kind(title=title, range=value_range, width=640, height=360 if not horizontal else 120 + 28 * len(labels),
+                 **COMMON)
+    chart.x_labels = labels
+    for name, values in series.items():
+        chart.add(name, values)
+    return Chart(title, _svg(chart), [first_header, *series], _table(labels, series))
+
+
+def histogram(title: str, values, bins: list[float], label: str, first_header: str = "") -> Chart:
+    """Counts of ``values`` in the half-open ``bins`` [b0, b1), …, the last one closed."""
+    data = np.asarray([v for v in values if v is not None and not math.isnan(v)], dtype=float)
+    counts, edges = np.histogram(data, bins=bins)
+    labels = [f"{edges[i]:g}–{edges[i + 1]:g}" for i in range(len(counts))]
+    chart = pygal.Bar(title=title, width=640, height=320, **COMMON)
+    chart.x_labels = labels
+    chart.add(label, [int(c) for c in counts])
+    rows = [[lab, int(c)] for lab, c in zip(labels, counts, strict=True)]
+    return Chart(title, _svg(chart), [first_header, label], rows)

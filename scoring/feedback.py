@@ -1,0 +1,859 @@
+"""Bias-corrected 360-degree feedback scores.
+
+Model, fitted on non-self answers only::
+
+    value = mu + a[ratee] + g[ratee, competency(item)] + l[rater] + d[item] + noise
+
+``a`` is the ratee's general level, ``g`` their competency-specific deviation, ``l`` the
+rater's leniency (positive = lenient) and ``d`` the item's difficulty offset. Every effect
+carries a ridge penalty ``lambda * effect**2``; with ``lambda = noise variance / effect
+variance`` the fit is the BLUP of a crossed random-effects model, and the variances are
+estimated from the data by the method of moments unless the config fixes them.
+
+The fit is block-coordinate (alternating) least squares with closed-form block updates
+computed by ``np.bincount``; the ratee block updates ``a`` and ``g`` jointly and exactly.
+
+Around the fit, iteratively reweighted rounds detect careless raters (straight-lining,
+near-zero variance, random responding = poor fit) and collusive rater-ratee pairs
+(mutually inflated leave-pair-out residuals), down-weight them, and refit.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats
+
+from .common import N_GROUPS, RaterGroup, as_index_array, check_range
+from .reliability import icc_oneway_long
+
+__all__ = [
+    "RatingSet",
+    "FeedbackConfig",
+    "FeedbackScores",
+    "Reliability",
+    "score_feedback",
+    "fit_rater_model",
+    "RaterModelFit",
+]
+
+_MAX_RIDGE = 1e6
+
+
+@dataclass(frozen=True)
+class RatingSet:
+    """360-degree answers, one row per answer.
+
+    rater, ratee: (n_answers,) int in ``[0, n_people)``; ``rater == ratee`` for self ratings.
+    item: (n_answers,) int in ``[0, n_items)``.
+    group: (n_answers,) int, a ``RaterGroup`` (SELF must coincide with ``rater == ratee``).
+    value: (n_answers,) float on the 1-5 scale; NaN for "not applicable".
+    n_people, n_items: sizes of the index spaces.
+    item_competency: (n_items,) int, the competency of each item (default: all in 0).
+    """
+
+    rater: np.ndarray
+    ratee: np.ndarray
+    item: np.ndarray
+    group: np.ndarray
+    value: np.ndarray
+    n_people: int
+    n_items: int
+    item_competency: np.ndarray | None = None
+
+    def __post_init__(self):
+        n_people = int(self.n_people)
+        n_items = int(self.n_items)
+        if n_people < 1 or n_items < 1:
+            raise ValueError("n_people and n_items must be positive")
+        rater = as_index_array("rater", self.rater)
+        n = rater.shape[0]
+        ratee = as_index_array("ratee", self.ratee, n)
+        item = as_index_array("item", self.item, n)
+        group = as_index_array("group", self.group, n)
+        value = np.asarray(self.value, dtype=float)
+        if value.shape != (n,):
+            raise ValueError(f"value must have shape ({n},), got {value.shape}")
+        check_range("rater", rater, 0, n_people)
+        check_range("ratee", ratee, 0, n_people)
+        check_range("item", item, 0, n_items)
+        check_range("group", group, 0, N_GROUPS)
+        if np.isinf(value).any():
+            raise ValueError("value must be finite or NaN")
+        if ((group == RaterGroup.SELF) != (rater == ratee)).any():
+            raise ValueError("group must be SELF exactly when rater == ratee")
+        if self.item_competency is None:
+            comp = np.zeros(n_items, dtype=np.int64)
+        else:
+            comp = as_index_array("item_competency", self.item_competency, n_items)
+            check_range("item_competency", comp, 0, n_items)
+        for name, arr in (("rater", rater), ("ratee", ratee), ("item", item), ("group", group),
+                          ("value", value), ("item_competency", comp)):
+            object.__setattr__(self, name, arr)
+        object.__setattr__(self, "n_people", n_people)
+        object.__setattr__(self, "n_items", n_items)
+
+    @property
+    def n_competencies(self) -> int:
+        """Number of competencies, ``item_competency.max() + 1``."""
+        return int(self.item_competency.max()) + 1
+
+    @property
+    def n_answers(self) -> int:
+        return int(self.rater.shape[0])
+
+
+@dataclass(frozen=True)
+class FeedbackConfig:
+    """Settings of ``score_feedback``; scale points are on the rating scale.
+
+    ``relaxation`` over-relaxes each block update of the alternating least squares
+    (successive over-relaxation; any value in (0, 2) converges, 1 is plain ALS).
+    Ridge penalties (``*_ridge``) of None are estimated from the data (noise variance over
+    effect variance, method of moments); a number fixes them. ``leniency_ridge=0`` treats
+    leniency as a fixed effect: then adding a constant to one rater's answers changes no
+    ratee's score, but raters who rate a single person (typically subordinates rating their
+    leader) carry no information about that person.
+    """
+
+    scale_min: float = 1.0
+    scale_max: float = 5.0
+    ratee_ridge: float | None = None
+    competency_ridge: float | None = None
+    leniency_ridge: float | None = None
+    item_ridge: float | None = None
+    tol: float = 1e-4
+    max_iter: int = 500
+    relaxation: float = 1.4
+    max_rounds: int = 4
+    # careless raters
+    detect_careless: bool = True
+    careless_min_answers: int = 6
+    straight_sd: float = 0.2
+    straight_form_min_items: int = 4
+    straight_form_share: float = 0.8
+    misfit_ratio: float = 2.5
+    misfit_alpha: float = 1e-3
+    careless_weight: float = 0.1
+    # collusion
+    detect_collusion: bool = True
+    collusion_z: float = 2.5
+    collusion_z_single: float = 4.5
+    collusion_min_excess: float = 0.6
+    collusion_weight: float = 0.05
+    # reporting
+    gap_threshold: float = 5.0 / 3.0
+    interval_level: float = 0.9
+
+    def __post_init__(self):
+        if not self.scale_max > self.scale_min:
+            raise ValueError("scale_max must exceed scale_min")
+        for name in ("ratee_ridge", "competency_ridge", "leniency_ridge", "item_ridge"):
+            v = getattr(self, name)
+            if v is not None and not v >= 0:
+                raise ValueError(f"{name} must be None or >= 0")
+        for name in ("careless_weight", "collusion_weight"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} must lie in [0, 1]")
+        if not 0 < self.interval_level < 1:
+            raise ValueError("interval_level must lie in (0, 1)")
+        if not 0 < self.relaxation < 2:
+            raise ValueError("relaxation must lie in (0, 2) for the sweeps to converge")
+        if self.tol <= 0 or self.max_iter < 1 or self.max_rounds < 0:
+            raise ValueError("tol must be positive, max_iter >= 1, max_rounds >= 0")
+
+
+@dataclass(frozen=True)
+class Reliability:
+    """Reliability per competency (rows) and rater group (columns, ``RaterGroup``).
+
+    icc1, icc1k: (n_comp, 4) float, ICC(1) and ICC(1,k) of per-form competency means
+        (targets = ratees), k = adjusted mean number of raters per ratee.
+    alpha: (n_comp, 4) float, Cronbach's alpha of the competency's items over complete forms.
+    n_targets, n_forms: (n_comp, 4) int, ratees and complete forms behind the figures.
+    NaN where undefined (e.g. the SELF column for ICC: one self rating per person).
+    """
+
+    icc1: np.ndarray
+    icc1k: np.ndarray
+    alpha: np.ndarray
+    n_targets: np.ndarray
+    n_forms: np.ndarray
+
+
+@dataclass(frozen=True)
+class FeedbackScores:
+    """Result of ``score_feedback``. Scores are on the rating scale (1-5).
+
+    overall: (n_people,) bias-adjusted score from non-self raters; NaN where none.
+    overall_se, overall_low, overall_high: (n_people,) approximate posterior standard error
+        and ``interval_level`` interval of ``overall``.
+    by_competency, by_competency_se: (n_people, n_comp), NaN where no non-self answer.
+    by_group: (n_people, 4) leniency- and item-adjusted mean per rater group (the SELF column
+        is adjusted for item difficulty only); NaN where the group gave no answer.
+    counts: (n_people, 4) int, distinct raters per group.
+    leniency, leniency_se: (n_people,) each person's leniency as a rater (scale points,
+        positive = lenient); NaN where the person rated nobody else.
+    item_difficulty: (n_items,) item offsets; mean: the fitted grand mean.
+    careless: (n_people,) bool, careless rater (straight-lining or random responding);
+        careless_straight, careless_misfit: (n_people,) bool, the two reasons.
+    rater_sd: (n_people,) sd of each rater's non-self answers; rater_misfit: (n_people,)
+        mean squared residual over the noise variance; rater_weight: (n_people,) weight given.
+    suspect_pairs: (k, 2) int (rater, ratee) judged collusive, sorted; suspect_z,
+        suspect_excess: (k,) standardised and raw leave-pair-out excess (scale points).
+    overall_unweighted: (n_people,) ``overall`` of the same model with no down-weighting;
+        weighting_change: (n_people,) ``overall - overall_unweighted``.
+    self_by_competency: (n_people, n_comp) mean self rating; self_gap = self - others
+        (``by_competency``); blind_spots (gap > gap_threshold), hidden_strengths
+        (gap < -gap_threshold): (n_people, n_comp) bool.
+    reliability: ``Reliability`` per competency and rater group.
+    residual_sd: noise sd; ridges: (ratee, competency, leniency, item) penalties used;
+    n_rounds: reweighting rounds run; n_iterations: total ALS sweeps.
+    """
+
+    overall: np.ndarray
+    overall_se: np.ndarray
+    overall_low: np.ndarray
+    overall_high: np.ndarray
+    by_competency: np.ndarray
+    by_competency_se: np.ndarray
+    by_group: np.ndarray
+    counts: np.ndarray
+    leniency: np.ndarray
+    leniency_se: np.ndarray
+    item_difficulty: np.ndarray
+    mean: float
+    careless: np.ndarray
+    careless_straight: np.ndarray
+    careless_misfit: np.ndarray
+    rater_sd: np.ndarray
+    rater_misfit: np.ndarray
+    rater_weight: np.ndarray
+    suspect_pairs: np.ndarray
+    suspect_z: np.ndarray
+    suspect_excess: np.ndarray
+    overall_unweighted: np.ndarray
+    weighting_change: np.ndarray
+    self_by_competency: np.ndarray
+    self_gap: np.ndarray
+    blind_spots: np.ndarray
+    hidden_strengths: np.ndarray
+    reliability: Reliability
+    residual_sd: float
+    ridges: tuple
+    n_rounds: int
+    n_iterations: int
+
+
+# --------------------------------------------------------------------------- the fit
+
+
+@dataclass(frozen=True)
+class _Design:
+    """Index arrays of the non-self, non-NaN answers, and their sizes."""
+
+    ratee: np.ndarray  # (n,)
+    rater: np.ndarray  # (n,)
+    item: np.ndarray  # (n,)
+    cell: np.ndarray  # (n,) ratee * n_comp + competency
+    n_people: int
+    n_items: int
+    n_comp: int
+
+
+@dataclass(frozen=True)
+class RaterModelFit:
+    """Parameters of one fit of the rater-effects model.
+
+    mu: grand mean; a: (n_people,) ratee level; g: (n_people * n_comp,) competency
+    deviations (ratee-major); l: (n_people,) leniency; d: (n_items,) item offsets;
+    resid: (n,) residuals; ridges: the four penalties; n_iter: sweeps run.
+    """
+
+    mu: float
+    a: np.ndarray
+    g: np.ndarray
+    l: np.ndarray  # noqa: E741 - the model's letter
+    d: np.ndarray
+    resid: np.ndarray
+    ridges: tuple
+    n_iter: int
+    converged: bool = field(default=True)
+
+
+def _als(des: _Design, y, w, ridges, start: RaterModelFit | None, tol: float, max_iter: int,
+         omega: float = 1.0):
+    """Ridge ALS of ``y ~ mu + a + g + l + d`` with answer weights ``w`` (both (n,))."""
+    lam_a, lam_g, lam_l, lam_d = ridges
+    P, C, I = des.n_people, des.n_comp, des.n_items
+    W_cell = np.bincount(des.cell, w, minlength=P * C)
+    W_rater = np.bincount(des.rater, w, minlength=P)
+    W_item = np.bincount(des.item, w, minlength=I)
+    W_tot = W_rater.sum()
+    # g's shrinkage enters a's update through h = W lam_g / (W + lam_g) (exact joint update)
+    lam_g = min(float(lam_g), _MAX_RIDGE)
+    h = W_cell * lam_g / (W_cell + lam_g) if lam_g > 0 else np.zeros_like(W_cell)
+    H = h.reshape(P, C).sum(axis=1)
+    den_a = H + lam_a
+    den_g = W_cell + lam_g
+    den_l = W_rater + lam_l
+    den_d = W_item + lam_d
+    cell_person = np.repeat(np.arange(P), C)
+
+    if start is None:
+        mu = float(np.dot(w, y) / W_tot)
+        a = np.zeros(P)
+        g = np.zeros(P * C)
+        l = np.zeros(P)  # noqa: E741
+        d = np.zeros(I)
+        r = y - mu
+    else:
+        mu, a, g, l, d = start.mu, start.a.copy(), start.g.copy(), start.l.copy(), start.d.copy()
+        r = y - (mu + a[des.ratee] + g[des.cell] + l[des.rater] + d[des.item])
+    converged = False
+    it = 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for it in range(1, max_iter + 1):
+            wr = w * r
+            # ratee block: S = sum of w * (r + a + g) over each (ratee, competency) cell
+            cell_fit = a[cell_person] + g
+            S = np.bincount(des.cell, wr, minlength=P * C) + W_cell * cell_fit
+            if lam_g == 0:
+                a_new = np.zeros(P)
+                g_new = np.where(W_cell > 0, S / W_cell, 0.0)
+            else:
+                a_new = np.where(W_cell > 0, lam_g * S / den_g, 0.0).reshape(P, C).sum(axis=1)
+                a_new = np.where(den_a > 0, a_new / den_a, 0.0)
+                g_new = np.where(W_cell > 0, (S - W_cell * a_new[cell_person]) / den_g, 0.0)
+            if omega != 1.0:
+                a_new = a + omega * (a_new - a)
+                g_new = g + omega * (g_new - g)
+            delta_cell = a_new[cell_person] + g_new - cell_fit
+            r -= delta_cell[des.cell]
+            change = np.abs(delta_cell).max(initial=0.0)
+            a, g = a_new, g_new
+            # rater block
+            S = np.bincount(des.rater, w * r, minlength=P) + W_rater * l
+            l_new = np.where(W_rater > 0, S / den_l, 0.0)
+            if lam_l == 0:
+                # fixed effects: centre (weighted) and move the shift into mu; r is unchanged
+                shift = float(np.dot(W_rater, l_new) / W_tot)
+                l_new -= shift
+                mu += shift
+                l = l - shift  # keep delta consistent with the recentred parameters
+            if omega != 1.0:
+                l_new = l + omega * (l_new - l)
+            dl = l_new - l
+            r -= dl[des.rater]
+            change = max(change, np.abs(dl).max(initial=0.0))
+            l = l_new  # noqa: E741
+            # item block
+            S = np.bincount(des.item, w * r, minlength=I) + W_item * d
+            d_new = np.where(W_item > 0, S / den_d, 0.0)
+            if omega != 1.0:
+                d_new = d + omega * (d_new - d)
+            dd = d_new - d
+            r -= dd[des.item]
+            change = max(change, np.abs(dd).max(initial=0.0))
+            d = d_new
+            # grand mean
+            m = float(np.dot(w, r) / W_tot)
+            mu += m
+            r -= m
+            change = max(change, abs(m))
+            if change < tol:
+                converged = True
+                break
+    return RaterModelFit(mu, a, g, l, d, r, tuple(ridges), it, converged)
+
+
+def _estimate_ridges(des: _Design, w, fit: RaterModelFit, fixed) -> tuple[tuple, float]:
+    """Method-of-moments variance components -> ridge penalties (noise var / effect var).
+
+    For each effect the un-shrunk estimate is recovered from the ridge one
+    (``raw = theta * (W + lam) / W``); its mean square minus the mean sampling variance
+    ``s2 / W`` estimates the effect variance. Returns the ridges and the noise variance.
+    """
+    lam_a, lam_g, lam_l, lam_d = fit.ridges
+    P, C = des.n_people, des.n_comp
+    W_cell = np.bincount(des.cell, w, minlength=P * C)
+    W_rater = np.bincount(des.rater, w, minlength=P)
+    W_item = np.bincount(des.item, w, minlength=des.n_items)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        h = W_cell * lam_g / (W_cell + lam_g) if lam_g > 0 else np.zeros_like(W_cell)
+        H = h.reshape(P, C).sum(axis=1)
+        df = (np.sum(H / (H + lam_a)) + np.sum(np.where(W_cell > 0, W_cell / (W_cell + lam_g), 0))
+              + np.sum(W_rater / (W_rater + lam_l)) + np.sum(W_item / (W_item + lam_d)) + 1)
+    W_tot = W_rater.sum()
+    s2 = float(np.dot(w, fit.resid**2) / max(W_tot - df, 1.0))
+
+    def component(theta, W, lam):
+        ok = W > 0
+        if ok.sum() < 2:
+            return np.inf
+        raw = theta[ok] * (W[ok] + lam) / W[ok]
+        var = np.mean(raw**2) - s2 * np.mean(1.0 / W[ok])
+        floor = 1e-6 * s2
+        return float(np.clip(s2 / max(var, floor), 1e-3, _MAX_RIDGE))
+
+    new = (
+        component(fit.a, H, lam_a),
+        component(fit.g, W_cell, lam_g) if C > 1 else _MAX_RIDGE,
+        component(fit.l, W_rater, lam_l),
+        component(fit.d, W_item, lam_d),
+    )
+    return tuple(f if f is not None else n for f, n in zip(fixed, new)), s2
+
+
+def fit_rater_model(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig(),
+                    weights=None) -> RaterModelFit:
+    """Fit the rater-effects model once (no careless/collusion handling).
+
+    weights: (n_answers,) float or None, per-answer weights (self and NaN rows are ignored).
+    Ridges not fixed by ``config`` are estimated (one moment step after a pilot fit).
+    """
+    des, y, rows = _design(ratings)
+    w = np.ones(y.shape) if weights is None else np.asarray(weights, float)[rows]
+    fixed = (config.ratee_ridge, config.competency_ridge, config.leniency_ridge, config.item_ridge)
+    ridges = _initial_ridges(fixed)
+    fit = _als(des, y, w, ridges, None, config.tol, config.max_iter)
+    if any(f is None for f in fixed):
+        ridges, _ = _estimate_ridges(des, w, fit, fixed)
+        fit = _als(des, y, w, ridges, fit, config.tol, config.max_iter)
+    return fit
+
+
+def _initial_ridges(fixed):
+    pilot = (2.0, 5.0, 5.0, 2.0)
+    return tuple(p if f is None else f for f, p in zip(fixed, pilot))
+
+
+def _design(ratings: RatingSet):
+    """Design of the non-self, answered rows; returns ``(design, y, row_index)``."""
+    rows = np.flatnonzero((ratings.group != RaterGroup.SELF) & ~np.isnan(ratings.value))
+    C = ratings.n_competencies
+    ratee = ratings.ratee[rows]
+    item = ratings.item[rows]
+    des = _Design(
+        ratee=ratee,
+        rater=ratings.rater[rows],
+        item=item,
+        cell=ratee * C + ratings.item_competency[item],
+        n_people=ratings.n_people,
+        n_items=ratings.n_items,
+        n_comp=C,
+    )
+    return des, ratings.value[rows], rows
+
+
+# ------------------------------------------------------------------ detection helpers
+
+
+@dataclass(frozen=True)
+class _Forms:
+    """Forms: distinct (rater, ratee, group) among answered rows, sorted by that key.
+
+    rater, ratee, group: (n_forms,) int; form_of_row: (n_answers,) int, -1 for NaN rows.
+    """
+
+    rater: np.ndarray
+    ratee: np.ndarray
+    group: np.ndarray
+    form_of_row: np.ndarray
+
+
+def _forms(ratings: RatingSet) -> _Forms:
+    """One sort of the answered rows gives every per-form aggregate the scorer needs."""
+    P = ratings.n_people
+    ok = ~np.isnan(ratings.value)
+    key = (ratings.rater[ok] * P + ratings.ratee[ok]) * N_GROUPS + ratings.group[ok]
+    uniq, inv = np.unique(key, return_inverse=True)
+    form_of_row = np.full(ratings.n_answers, -1, dtype=np.int64)
+    form_of_row[ok] = inv
+    pair_key = uniq // N_GROUPS
+    return _Forms(pair_key // P, pair_key % P, uniq % N_GROUPS, form_of_row)
+
+
+def _careless_features(des: _Design, y, pair, n_pairs, config: FeedbackConfig):
+    """Per rater: answer count, sd, share of straight-lined forms; straight-lining flag."""
+    P = des.n_people
+    n_r = np.bincount(des.rater, minlength=P).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m = np.bincount(des.rater, y, minlength=P) / n_r
+        sd = np.sqrt(np.maximum(np.bincount(des.rater, (y - m[des.rater]) ** 2, minlength=P)
+                                / np.maximum(n_r - 1, 1), 0.0))
+    sd = np.where(n_r > 0, sd, np.nan)
+    # a form (one rater-ratee pair) is straight-lined when all its answers are equal
+    n_form = np.bincount(pair, minlength=n_pairs)
+    fmax = np.full(n_pairs, -np.inf)
+    fmin = np.full(n_pairs, np.inf)
+    np.maximum.at(fmax, pair, y)
+    np.minimum.at(fmin, pair, y)
+    long_form = n_form >= config.straight_form_min_items
+    form_rater = np.zeros(n_pairs, dtype=np.int64)
+    form_rater[pair] = des.rater
+    n_long = np.bincount(form_rater, long_form, minlength=P)
+    n_flat = np.bincount(form_rater, long_form & (fmax == fmin), minlength=P)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        flat_share = np.where(n_long > 0, n_flat / np.maximum(n_long, 1), 0.0)
+    enough = n_r >= config.careless_min_answers
+    straight = enough & ((sd < config.straight_sd) | ((n_long >= 2) & (flat_share >= config.straight_form_share)))
+    return n_r, sd, straight
+
+
+def _misfit(des: _Design, resid, pair, n_pairs, n_r, flagged, config: FeedbackConfig):
+    """Per rater within-form misfit ratio and a random-responding flag.
+
+    Residuals are centred within each form (rater-ratee pair), so a rater's genuine or
+    collusive view of one person does not count as misfit; what remains is item-to-item
+    noise, which random responding inflates. The ratio is the rater's within-form mean
+    square over the pooled one of raters not yet flagged; the flag needs both the ratio
+    above ``misfit_ratio`` and a chi-square test below ``misfit_alpha``.
+    """
+    P = des.n_people
+    n_pair = np.bincount(pair, minlength=n_pairs)
+    e_w = resid - (np.bincount(pair, resid, minlength=n_pairs) / np.maximum(n_pair, 1))[pair]
+    ss_r = np.bincount(des.rater, e_w**2, minlength=P)
+    form_rater = np.zeros(n_pairs, dtype=np.int64)
+    form_rater[pair] = des.rater
+    dof_r = n_r - np.bincount(form_rater, minlength=P)
+    ok = ~flagged & (dof_r > 0)
+    s2w = ss_r[ok].sum() / max(dof_r[ok].sum(), 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(dof_r > 0, ss_r / (np.maximum(dof_r, 1) * s2w), np.nan)
+    p = stats.chi2.sf(np.nan_to_num(ratio) * dof_r, np.maximum(dof_r, 1))
+    flag = (n_r >= config.careless_min_answers) & (dof_r > 0) & (
+        np.nan_to_num(ratio) > config.misfit_ratio) & (p < config.misfit_alpha)
+    return ratio, flag
+
+
+def _collusion(des: _Design, w, fit: RaterModelFit, s2, pair, pr, pe, excluded_rater,
+               config: FeedbackConfig):
+    """Leave-pair-out excess of each (rater, ratee) pair and the suspect flag.
+
+    The pair's mean residual is divided by ``1 - leverage``, the share of the ratee's and
+    the rater's fitted effects that the pair itself produced, which approximates the
+    residual of a fit without the pair. A pair is suspect when its standardised excess
+    and that of the reverse pair both exceed ``collusion_z`` (mutual inflation: rings),
+    or its own exceeds ``collusion_z_single``; and the raw excess exceeds
+    ``collusion_min_excess`` scale points.
+    """
+    lam_a, lam_g, lam_l, _ = fit.ridges
+    P = des.n_people
+    n_pairs = pr.shape[0]
+    n_pair = np.bincount(pair, minlength=n_pairs).astype(float)
+    W_pair = np.bincount(pair, w, minlength=n_pairs)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        e_bar = np.bincount(pair, fit.resid, minlength=n_pairs) / n_pair
+    W_ratee = np.bincount(des.ratee, w, minlength=P)
+    W_rater = np.bincount(des.rater, w, minlength=P)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lev = W_pair / (W_ratee[pe] + lam_a) + W_pair / (W_rater[pr] + lam_l)
+        lev = np.clip(lev, 0.0, 0.95)
+        excess = e_bar / (1.0 - lev)
+        var = s2 * (1.0 / n_pair
+                    + 1.0 / np.maximum(W_ratee[pe] - W_pair + lam_a, 1e-9)
+                    + 1.0 / np.maximum(W_rater[pr] - W_pair + lam_l, 1e-9))
+        z = excess / np.sqrt(var)
+    # reverse pair lookup by binary search on the sorted pair keys
+    key = pr * P + pe
+    rkey = pe * P + pr
+    pos = np.clip(np.searchsorted(key, rkey), 0, max(n_pairs - 1, 0))
+    has_rev = key[pos] == rkey if n_pairs else np.zeros(0, bool)
+    z_rev = np.where(has_rev, z[pos], -np.inf)
+    ex_rev = np.where(has_rev, excess[pos], -np.inf)
+    ok = ~excluded_rater[pr] & (n_pair > 0)
+    ok_rev = np.where(has_rev, ~excluded_rater[pe], False)
+    mutual = (ok & ok_rev & (z >= config.collusion_z) & (z_rev >= config.collusion_z)
+              & (excess >= config.collusion_min_excess) & (ex_rev >= config.collusion_min_excess))
+    single = ok & (z >= config.collusion_z_single) & (excess >= config.collusion_min_excess)
+    return mutual | single, z, excess
+
+
+# ------------------------------------------------------------------------ the scorer
+
+
+def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()) -> FeedbackScores:
+    """Score 360-degree feedback with rater-bias correction and careless/collusion handling.
+
+    ratings: a ``RatingSet`` (one row per answer). Self ratings never enter ``overall``;
+    they feed ``by_group[:, SELF]``, ``self_by_competency`` and the self-other gaps.
+    Returns a ``FeedbackScores`` (see its docstring for the fields and their shapes).
+    """
+    if not isinstance(ratings, RatingSet):
+        raise TypeError("ratings must be a RatingSet")
+    if not isinstance(config, FeedbackConfig):
+        raise TypeError("config must be a FeedbackConfig")
+    vals = ratings.value[~np.isnan(ratings.value)]
+    if vals.size and (vals.min() < config.scale_min or vals.max() > config.scale_max):
+        raise ValueError(f"value must lie in [{config.scale_min}, {config.scale_max}] or be NaN")
+    P, C = ratings.n_people, ratings.n_competencies
+    des, y, rows = _design(ratings)
+    nan_p = np.full(P, np.nan)
+    if y.size == 0:
+        return _empty_scores(ratings, config)
+
+    forms = _forms(ratings)
+    pair = forms.form_of_row[rows]  # the model rows' form (rater, ratee, group) ids
+    pr, pe = forms.rater, forms.ratee
+    n_pairs = pr.shape[0]
+    fixed = (config.ratee_ridge, config.competency_ridge, config.leniency_ridge, config.item_ridge)
+    n_iter = 0
+
+    # Pilot fit (loose) for the moment step of the ridges; the ridges then stay fixed so
+    # that the weighted and unweighted fits differ only by the weights. Fits that only
+    # feed detection run at a looser tolerance; the reported fit runs at ``tol``.
+    w = np.ones(y.shape)
+    start = None
+    ridges = fixed
+    if any(f is None for f in fixed):
+        start = _als(des, y, w, _initial_ridges(fixed), None, config.tol * 100, config.max_iter, config.relaxation)
+        n_iter += start.n_iter
+        ridges, _ = _estimate_ridges(des, w, start, fixed)
+    detecting = config.max_rounds > 0 and (config.detect_careless or config.detect_collusion)
+    loose = config.tol * 10 if detecting else config.tol
+    fit = _als(des, y, w, ridges, start, loose, config.max_iter, config.relaxation)
+    n_iter += fit.n_iter
+    fit_tol = loose
+    _, s2 = _estimate_ridges(des, w, fit, ridges)
+    unweighted = fit
+
+    n_r, rater_sd, straight = _careless_features(des, y, pair, n_pairs, config)
+    if not config.detect_careless:
+        straight = np.zeros(P, bool)
+    misfit = np.zeros(P, bool)
+    suspect = np.zeros(n_pairs, bool)
+    z = excess = np.zeros(n_pairs)
+    careless = np.zeros(P, bool)
+    n_rounds = 0
+    for n_rounds in range(1, config.max_rounds + 1):
+        ratio, new_misfit = _misfit(des, fit.resid, pair, n_pairs, n_r, careless, config)
+        if not config.detect_careless:
+            new_misfit = np.zeros(P, bool)
+        new_careless = straight | new_misfit
+        if config.detect_collusion:
+            new_suspect, z, excess = _collusion(des, w, fit, s2, pair, pr, pe, new_careless, config)
+        else:
+            new_suspect, z, excess = np.zeros(n_pairs, bool), np.zeros(n_pairs), np.zeros(n_pairs)
+        if n_rounds > 1 and np.array_equal(new_careless, careless) and np.array_equal(new_suspect, suspect):
+            break  # the flags behind the current fit are confirmed by it
+        careless, misfit, suspect = new_careless, new_misfit, new_suspect
+        if not careless.any() and not suspect.any():
+            break  # nothing flagged: the unweighted fit is the final one
+        w = np.where(careless, config.careless_weight, 1.0)[des.rater] * np.where(
+            suspect, config.collusion_weight, 1.0)[pair]
+        fit = _als(des, y, w, ridges, fit, config.tol, config.max_iter, config.relaxation)
+        n_iter += fit.n_iter
+        fit_tol = config.tol
+        _, s2 = _estimate_ridges(des, w, fit, ridges)
+    if fit_tol > config.tol:
+        fit = _als(des, y, w, ridges, fit, config.tol, config.max_iter, config.relaxation)
+        n_iter += fit.n_iter
+        if fit_tol == loose and unweighted.resid is not None and np.all(w == 1.0):
+            unweighted = fit
+    ratio, _ = _misfit(des, fit.resid, pair, n_pairs, n_r, careless, config)
+
+    # ---- scores from the final fit
+    comp = ratings.item_competency
+    n_items_c = np.bincount(comp, minlength=C).astype(float)
+    share_c = n_items_c / n_items_c.sum()
+    d_c = np.where(n_items_c > 0, np.bincount(comp, fit.d, minlength=C) / np.maximum(n_items_c, 1), 0.0)
+    d_mean = float(fit.d.mean())
+
+    def overall_of(f: RaterModelFit):
+        return f.mu + f.a + f.g.reshape(P, C) @ share_c + float(f.d.mean())
+
+    n_cell = np.bincount(des.cell, minlength=P * C).reshape(P, C)
+    has_any = n_cell.sum(axis=1) > 0
+    overall = np.where(has_any, overall_of(fit), np.nan)
+    overall_unw = np.where(has_any, overall_of(unweighted), np.nan)
+    by_comp = fit.mu + fit.a[:, None] + fit.g.reshape(P, C) + d_c[None, :]
+    by_comp = np.where(n_cell > 0, by_comp, np.nan)
+
+    se_overall, se_comp, se_len = _standard_errors(des, w, fit, s2, pair, pr, pe, share_c)
+    se_overall = np.where(has_any, se_overall, np.nan)
+    se_comp = np.where(n_cell > 0, se_comp, np.nan)
+    zq = stats.norm.ppf(0.5 + config.interval_level / 2)
+
+    rated_any = np.bincount(des.rater, minlength=P) > 0
+    leniency = np.where(rated_any, fit.l, np.nan)
+    se_len = np.where(rated_any, se_len, np.nan)
+
+    by_group, counts = _by_group(ratings, forms, fit, w, rows, d_mean)
+    self_comp = _self_by_competency(ratings)
+    gap = self_comp - by_comp
+    with np.errstate(invalid="ignore"):
+        blind = gap > config.gap_threshold
+        hidden = gap < -config.gap_threshold
+
+    sus_idx = np.flatnonzero(suspect)
+    return FeedbackScores(
+        overall=overall,
+        overall_se=se_overall,
+        overall_low=overall - zq * se_overall,
+        overall_high=overall + zq * se_overall,
+        by_competency=by_comp,
+        by_competency_se=se_comp,
+        by_group=by_group,
+        counts=counts,
+        leniency=leniency,
+        leniency_se=se_len,
+        item_difficulty=fit.d - d_mean,
+        mean=float(fit.mu + d_mean),
+        careless=careless,
+        careless_straight=straight & careless,
+        careless_misfit=misfit & careless,
+        rater_sd=np.where(n_r > 0, rater_sd, nan_p),
+        rater_misfit=ratio,
+        rater_weight=np.where(careless, config.careless_weight, 1.0),
+        suspect_pairs=np.stack([pr[sus_idx], pe[sus_idx]], axis=1).astype(np.int64),
+        suspect_z=z[sus_idx],
+        suspect_excess=excess[sus_idx],
+        overall_unweighted=overall_unw,
+        weighting_change=overall - overall_unw,
+        self_by_competency=self_comp,
+        self_gap=gap,
+        blind_spots=blind,
+        hidden_strengths=hidden,
+        reliability=_reliability(ratings, forms),
+        residual_sd=float(np.sqrt(s2)),
+        ridges=tuple(float(r) for r in ridges),
+        n_rounds=n_rounds,
+        n_iterations=n_iter,
+    )
+
+
+def _standard_errors(des: _Design, w, fit: RaterModelFit, s2, pair, pr, pe, share_c):
+    """Approximate posterior standard errors of overall (P,), by_competency (P, C), leniency (P,).
+
+    Each block's conditional posterior variance (``s2 / (W + lambda)``) plus the variance
+    that the raters' uncertain leniencies pass on to a ratee's score, through the ratee's
+    weighted average of them. Correlations between blocks are otherwise ignored.
+    """
+    lam_a, lam_g, lam_l, _ = fit.ridges
+    P, C = des.n_people, des.n_comp
+    W_cell = np.bincount(des.cell, w, minlength=P * C)
+    W_rater = np.bincount(des.rater, w, minlength=P)
+    W_ratee = np.bincount(des.ratee, w, minlength=P)
+    W_pair = np.bincount(pair, w, minlength=pr.shape[0])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        h = W_cell * lam_g / (W_cell + lam_g) if lam_g > 0 else np.zeros_like(W_cell)
+        H = h.reshape(P, C).sum(axis=1)
+        var_a = s2 / (H + lam_a)
+        var_g = (s2 / (W_cell + lam_g)).reshape(P, C) if lam_g > 0 else np.zeros((P, C))
+        var_l = s2 / (W_rater + lam_l)
+        var_l = np.where(np.isfinite(var_l), var_l, s2)
+        share = W_pair / W_ratee[pe]
+        var_len_pass = np.bincount(pe, np.nan_to_num(share**2 * var_l[pr]), minlength=P)
+    var_overall = var_a + var_g @ (share_c**2) + var_len_pass
+    var_comp = var_a[:, None] + var_g + var_len_pass[:, None]
+    return np.sqrt(var_overall), np.sqrt(var_comp), np.sqrt(var_l)
+
+
+def _by_group(ratings: RatingSet, forms: _Forms, fit: RaterModelFit, w_model, rows, d_mean):
+    """(P, 4) adjusted group means and (P, 4) distinct-rater counts."""
+    P = ratings.n_people
+    ok = ~np.isnan(ratings.value)
+    w = ok.astype(float)
+    w[rows] = w_model
+    lenient = np.where(ratings.group == RaterGroup.SELF, 0.0, fit.l[ratings.rater])
+    adj = np.where(ok, ratings.value - lenient - fit.d[ratings.item] + d_mean, 0.0)
+    idx = ratings.ratee * N_GROUPS + ratings.group
+    W = np.bincount(idx, w, minlength=P * N_GROUPS)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        by_group = np.bincount(idx, w * adj, minlength=P * N_GROUPS) / W
+    by_group = np.where(W > 0, by_group, np.nan).reshape(P, N_GROUPS)
+    counts = np.bincount(forms.ratee * N_GROUPS + forms.group, minlength=P * N_GROUPS)
+    return by_group, counts.reshape(P, N_GROUPS).astype(np.int64)
+
+
+def _self_by_competency(ratings: RatingSet):
+    """(P, C) mean self rating per competency, NaN where none."""
+    P, C = ratings.n_people, ratings.n_competencies
+    m = (ratings.group == RaterGroup.SELF) & ~np.isnan(ratings.value)
+    idx = ratings.ratee[m] * C + ratings.item_competency[ratings.item[m]]
+    n = np.bincount(idx, minlength=P * C)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.bincount(idx, ratings.value[m], minlength=P * C) / n
+    return np.where(n > 0, mean, np.nan).reshape(P, C)
+
+
+def _reliability(ratings: RatingSet, forms: _Forms) -> Reliability:
+    """ICC(1), ICC(1,k) and Cronbach's alpha per (competency, rater group), vectorised.
+
+    A competency form is one rater's answers on one competency for one ratee; its mean is
+    the rating entering the ICC (targets = ratees), and complete competency forms are the
+    observations for alpha.
+    """
+    P, C, G, I = ratings.n_people, ratings.n_competencies, N_GROUPS, ratings.n_items
+    ok = forms.form_of_row >= 0
+    item, y = ratings.item[ok], ratings.value[ok]
+    comp = ratings.item_competency[item]
+    n_f = forms.rater.shape[0]
+    cform = forms.form_of_row[ok] * C + comp  # (form, competency) id, dense in [0, n_f * C)
+    n_cform = np.bincount(cform, minlength=n_f * C)
+    used = np.flatnonzero(n_cform)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cmean = np.bincount(cform, y, minlength=n_f * C)[used] / n_cform[used]
+    c_of = used % C
+    f_of = used // C
+    cblock = c_of * G + forms.group[f_of]
+    icc1, icc1k, n_targets = icc_oneway_long(forms.ratee[f_of], cmean, cblock, C * G)
+
+    n_items_c = np.bincount(ratings.item_competency, minlength=C)
+    complete_c = n_cform == n_items_c[np.arange(n_f * C) % C]
+    complete_c &= n_cform > 0
+    row_ok = complete_c[cform]
+    cf, it, yy = cform[row_ok], item[row_ok], y[row_ok]
+    block_of_cform = (np.arange(n_f * C) % C) * G + np.repeat(forms.group, C)
+    fb = block_of_cform[cf]
+    n_forms = np.bincount(block_of_cform[complete_c], minlength=C * G)
+    bi = fb * I + it
+    nb = np.repeat(n_forms, I).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s1 = np.bincount(bi, yy, minlength=C * G * I)
+        s2 = np.bincount(bi, yy**2, minlength=C * G * I)
+        var_item = np.where(nb > 1, (s2 - s1**2 / nb) / (nb - 1), 0.0)
+        var_items = var_item.reshape(C * G, I).sum(axis=1)
+        total = np.bincount(cf, yy, minlength=n_f * C)[complete_c]
+        tb = block_of_cform[complete_c]
+        t1 = np.bincount(tb, total, minlength=C * G)
+        t2 = np.bincount(tb, total**2, minlength=C * G)
+        var_total = (t2 - t1**2 / n_forms) / (n_forms - 1)
+        k = n_items_c[np.arange(C * G) // G].astype(float)
+        alpha = k / (k - 1) * (1 - var_items / var_total)
+    alpha = np.where((k >= 2) & (n_forms >= 2) & (var_total > 1e-12), alpha, np.nan)
+    shape = (C, G)
+    return Reliability(
+        icc1=icc1.reshape(shape),
+        icc1k=icc1k.reshape(shape),
+        alpha=alpha.reshape(shape),
+        n_targets=n_targets.reshape(shape),
+        n_forms=n_forms.reshape(shape),
+    )
+
+
+def _empty_scores(ratings: RatingSet, config: FeedbackConfig) -> FeedbackScores:
+    """Scores when there is no non-self answer at all: everything NaN, nothing flagged."""
+    P, C, I = ratings.n_people, ratings.n_competencies, ratings.n_items
+    nan_p = np.full(P, np.nan)
+    nan_pc = np.full((P, C), np.nan)
+    dummy = RaterModelFit(float("nan"), np.zeros(P), np.zeros(P * C), np.zeros(P), np.zeros(I),
+                          np.zeros(0), (0, 0, 0, 0), 0)
+    rows = np.zeros(0, dtype=np.int64)
+    forms = _forms(ratings)
+    by_group, counts = _by_group(ratings, forms, dummy, np.zeros(0), rows, 0.0)
+    self_comp = _self_by_competency(ratings)
+    false_pc = np.zeros((P, C), bool)
+    return FeedbackScores(
+        overall=nan_p, overall_se=nan_p, overall_low=nan_p, overall_high=nan_p,
+        by_competency=nan_pc, by_competency_se=nan_pc, by_group=by_group, counts=counts,
+        leniency=nan_p, leniency_se=nan_p, item_difficulty=np.zeros(I), mean=float("nan"),
+        careless=np.zeros(P, bool), careless_straight=np.zeros(P, bool),
+        careless_misfit=np.zeros(P, bool), rater_sd=nan_p, rater_misfit=nan_p,
+        rater_weight=np.ones(P), suspect_pairs=np.zeros((0, 2), np.int64),
+        suspect_z=np.zeros(0), suspect_excess=np.zeros(0), overall_unweighted=nan_p,
+        weighting_change=nan_p, self_by_competency=self_comp, self_gap=nan_pc,
+        blind_spots=false_pc, hidden_strengths=false_pc, reliability=_reliability(ratings, forms),
+        residual_sd=float("nan"), ridges=(np.nan,) * 4, n_rounds=0, n_iterations=0,
+    )

@@ -1,0 +1,92 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scoring import Channel, ResidentConfig, ResidentSet, score_residents
+from tests.scoring.synth import make_residents
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_shrinkage_beats_raw_rate_and_covers_truth(seed):
+    syn = make_residents(n_subjects=2000, seed=seed)
+    s = score_residents(syn.residents)
+    has = s.n > 0
+    mse_raw = np.mean((s.raw_rate[has] - syn.true_rate[has]) ** 2)
+    mse = np.mean((s.rate[has] - syn.true_rate[has]) ** 2)
+    assert mse < 0.6 * mse_raw
+    cover = np.mean((syn.true_rate >= s.low) & (syn.true_rate <= s.high))
+    assert 0.85 <= cover <= 0.95, cover
+    assert 15 < s.prior_strength < 60  # the generator's kappa is 30
+
+
+def test_empty_subject_gets_group_rate_and_wide_interval():
+    syn = make_residents(n_subjects=500, empty_share=0.1, seed=4)
+    s = score_residents(syn.residents)
+    empty = s.n == 0
+    assert empty.any()
+    assert not np.isnan(s.rate).any() and not np.isnan(s.low).any()
+    np.testing.assert_allclose(s.rate[empty], s.prior_rate[empty])
+    assert np.all(np.isnan(s.raw_rate[empty]))
+    width = s.high - s.low
+    assert width[empty].mean() > 1.3 * width[~empty].mean()
+    # within its own group an empty subject's interval is wider than the answered ones' mean
+    g = syn.residents.prior_group
+    G = g.max() + 1
+    mean_answered = np.bincount(g[~empty], width[~empty], G) / np.maximum(np.bincount(g[~empty], minlength=G), 1)
+    assert np.all(width[empty] > mean_answered[g[empty]])
+
+
+def test_credit_and_window_weight():
+    # subject 0: two 很满意 by link, two 不满意 at the window
+    r = ResidentSet([0, 0, 0, 0, 1], [4, 4, 1, 1, 2], [0, 0, 1, 1, 0], 2, [0, 0])
+    s = score_residents(r)
+    assert s.raw_rate[0] == pytest.approx(2 / 3)  # window answers weigh 0.5
+    assert s.raw_rate[1] == pytest.approx(0.5)  # 基本满意 earns half credit
+    s = score_residents(r, ResidentConfig(channel_weight=(1.0, 1.0), credit=(0, 0, 1, 1)))
+    assert s.raw_rate[0] == pytest.approx(0.5) and s.raw_rate[1] == pytest.approx(0.0)
+    assert list(s.n) == [4, 1]
+
+
+def test_fixed_prior_strength_and_groups():
+    r = ResidentSet([0] * 10 + [1] * 10, [4] * 10 + [1] * 10, [0] * 20, 3, [0, 1, 1])
+    s = score_residents(r, ResidentConfig(prior_strength=10.0))
+    assert s.prior_strength == 10.0
+    assert s.rate[0] > s.rate[2] > s.rate[1] - 1e-12  # 2 has no answers: its group's rate
+    assert s.rate[2] == pytest.approx(s.group_rate[1])
+
+
+def test_no_answers_at_all():
+    s = score_residents(ResidentSet([], [], [], 3, [0, 0, 1]))
+    assert np.all(s.rate == 0.5) and np.all(s.n == 0)
+    assert np.all(s.low < 0.5) and np.all(s.high > 0.5)
+
+
+def test_validation_messages():
+    with pytest.raises(ValueError, match="level"):
+        ResidentSet([0], [5], [0], 1, [0])
+    with pytest.raises(ValueError, match="channel"):
+        ResidentSet([0], [4], [2], 1, [0])
+    with pytest.raises(ValueError, match="subject"):
+        ResidentSet([3], [4], [0], 1, [0])
+    with pytest.raises(ValueError, match="prior_group"):
+        ResidentSet([0], [4], [0], 2, [0])
+    with pytest.raises(ValueError, match="credit"):
+        ResidentConfig(credit=(0, 0.5, 1))
+    with pytest.raises(ValueError, match="channel_weight"):
+        ResidentConfig(channel_weight=(1.0, 0.0))
+    assert Channel.WINDOW == 1
+
+
+_SYN = make_residents(n_subjects=300, seed=9)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1))
+def test_permuting_rows_changes_nothing(seed):
+    r = _SYN.residents
+    perm = np.random.default_rng(seed).permutation(r.subject.size)
+    p = ResidentSet(r.subject[perm], r.level[perm], r.channel[perm], r.n_subjects, r.prior_group)
+    a, b = score_residents(r), score_residents(p)
+    np.testing.assert_allclose(a.rate, b.rate, atol=1e-9)
+    np.testing.assert_allclose(a.high, b.high, atol=1e-9)
