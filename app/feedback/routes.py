@@ -254,8 +254,9 @@ def _register_extensions() -> None:
     """Add this feature to the shared registries (once, when this module is first imported)."""
     from ..admin.routes import CYCLE_SECTIONS
     from ..admin.services import BEFORE_TRANSITION
+    from ..demo import STEPS
     from ..main.services import HOME_PANELS
-    from ..templating import ADMIN_LINKS, NAV_ITEMS
+    from ..templating import ACTION_LABELS, ADMIN_LINKS, NAV_ITEMS
 
     NAV_ITEMS.append(("feedback.inbox", NAV_LABEL, ("officer", "supervisor")))
     ADMIN_LINKS.append(("feedback_admin.instruments", _l("360 评价问卷"),
@@ -263,6 +264,18 @@ def _register_extensions() -> None:
     CYCLE_SECTIONS.append("feedback/admin/_cycle_section.html")
     BEFORE_TRANSITION["open"].append(services.freeze_on_open)
     HOME_PANELS.append(("feedback/_home_panel.html", services.ratings_due_panel))
+    from . import demo
+
+    STEPS.append(("feedback_instruments", demo.seed_instruments))
+    STEPS.append(("feedback", demo.seed_feedback))
+    ACTION_LABELS.update({
+        "instrument_created": _l("新建问卷版本"), "instrument_saved": _l("修改问卷"),
+        "feedback_instruments_chosen": _l("选择360问卷"), "feedback_design_generated": _l("生成360评价安排"),
+        "feedback_assignment_added": _l("添加评价安排"), "feedback_assignment_removed": _l("删除评价安排"),
+        "feedback_submitted": _l("提交360评价"), "feedback_declined": _l("拒绝360评价"),
+        "feedback_nominated": _l("提名跨单位评价人"), "feedback_nomination_approved": _l("批准提名"),
+        "feedback_nomination_rejected": _l("驳回提名"),
+    })
 
 
 _register_extensions()

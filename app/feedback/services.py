@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from scoring.common import RaterGroup
 from surveys.anonymity import OTHERS, counts_for_competency, gated_means, shuffled_comments, thresholds
 from surveys.design import DEFAULT_PEERS, OfficerNode, UnitNode, build_design, design_counts
 from surveys.forms import MAX_COMMENT, parse_value
@@ -229,9 +230,24 @@ def freeze_on_open(cycle: Cycle) -> None:
     if missing:
         raise DomainError(_("缺少评价问卷，不能开启周期。"))
     freeze(chosen.values())
-    _update_settings(cycle, instruments={g: i.id for g, i in chosen.items()}, thresholds=thresholds(cycle.config),
-                     frozen_at=utcnow().isoformat(timespec="seconds"))
+    _update_settings(cycle, **_frozen_settings(cycle, chosen))
     db.session.flush()  # the status change refreshes the cycle: write the config first
+
+
+def _frozen_settings(cycle: Cycle, chosen: dict[str, Instrument]) -> dict:
+    return {"instruments": {g: i.id for g, i in chosen.items()}, "thresholds": thresholds(cycle.config),
+            "frozen_at": utcnow().isoformat(timespec="seconds")}
+
+
+def freeze_settings_now(cycle: Cycle) -> None:
+    """Freeze the questionnaires and thresholds of a cycle that is already past draft (demo data)."""
+    ensure_default_instruments()
+    chosen = instruments_for(cycle)
+    freeze(chosen.values())
+    config = dict(cycle.config or {})
+    config["feedback"] = {**(config.get("feedback") or {}), **_frozen_settings(cycle, chosen)}
+    cycle.config = config
+    db.session.flush()
 
 
 # ---- rating ------------------------------------------------------------------------------------
@@ -684,7 +700,9 @@ def result_cycles(officer: Officer) -> list[Cycle]:
 
 
 # ---- scoring: soft indicators for the main assessment ------------------------------------------
-GROUP_INDEX = {"self": 0, "peer": 1, "supervisor": 2, "subordinate": 3, "collaborator": 1}  # RaterGroup values
+# Cross-unit collaborators answer the peer questionnaire and count as peers in scoring.
+GROUP_INDEX = {"self": RaterGroup.SELF, "peer": RaterGroup.PEER, "supervisor": RaterGroup.SUPERVISOR,
+               "subordinate": RaterGroup.SUBORDINATE, "collaborator": RaterGroup.PEER}
 
 
 @dataclass
@@ -731,7 +749,7 @@ def _load_arrays(cycle: Cycle) -> _Arrays | None:
         rater=np.fromiter((person[r] for r in raters), dtype=np.int64, count=len(rows)),
         ratee=np.fromiter((person[r] for r in ratees), dtype=np.int64, count=len(rows)),
         item=np.fromiter((item_index[i] for i in items), dtype=np.int64, count=len(rows)),
-        group=np.fromiter((GROUP_INDEX[r] for r in relations), dtype=np.int64, count=len(rows)),
+        group=np.fromiter((int(GROUP_INDEX[r]) for r in relations), dtype=np.int64, count=len(rows)),
         value=np.array([np.nan if v is None else float(v) for v in values], dtype=float),
         relation_is_collaborator=np.array([r == "collaborator" for r in relations]),
         item_competency=item_competency,
@@ -771,7 +789,7 @@ def soft_indicator_values(cycle: Cycle) -> dict:
     scores = _score(arrays)
     n = len(arrays.officer_ids)
     answered = ~np.isnan(arrays.value)
-    others = answered & (arrays.group != 0)
+    others = answered & (arrays.group != RaterGroup.SELF)
     raw_sum = np.bincount(arrays.ratee[others], arrays.value[others], minlength=n)
     raw_n = np.bincount(arrays.ratee[others], minlength=n)
     raw_mean = np.divide(raw_sum, raw_n, out=np.full(n, np.nan), where=raw_n > 0)
@@ -804,7 +822,7 @@ def soft_indicator_values(cycle: Cycle) -> dict:
     # teamwork: peers and cross-unit collaborators on the 团队协作 items, plain means per ratee
     if TEAMWORK in arrays.competency_codes:
         team = arrays.competency_codes.index(TEAMWORK)
-        mask = answered & (arrays.group == 1) & (arrays.item_competency[arrays.item] == team)
+        mask = answered & (arrays.group == RaterGroup.PEER) & (arrays.item_competency[arrays.item] == team)
         t_sum = np.bincount(arrays.ratee[mask], arrays.value[mask], minlength=n)
         t_n = np.bincount(arrays.ratee[mask], minlength=n)
         pairs = np.unique(np.stack([arrays.rater[mask], arrays.ratee[mask]], axis=1), axis=0) if mask.any() \
