@@ -124,7 +124,8 @@ def _move_to(cycle: Cycle, target: str) -> None:
 
 
 def seed_feedback(rng):
-    current = db.session.execute(select(Cycle).filter_by(kind="quarter", starts_on=date(2026, 10, 1))).scalar_one_or_none()
+    current = db.session.execute(
+        select(Cycle).filter_by(kind="quarter", starts_on=date(2026, 10, 1))).scalar_one_or_none()
     if current is None or db.session.scalar(select(Assignment.id).where(Assignment.cycle_id == current.id).limit(1)):
         return None
     ensure_default_instruments()
