@@ -7,6 +7,7 @@ box. The database keeps versions; this module only knows the content.
 from __future__ import annotations
 
 import json
+import unicodedata
 from dataclasses import asdict, dataclass
 
 RATER_GROUPS = ("self", "peer", "supervisor", "subordinate")
@@ -156,6 +157,8 @@ def _text(value, where: str, max_len: int = MAX_TEXT, required: bool = True) -> 
     if not isinstance(value, str):
         raise InstrumentFormatError(f"{where}: text expected")
     value = value.strip()
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in value):
+        raise InstrumentFormatError(f"{where}: control characters are not allowed")
     if required and not value:
         raise InstrumentFormatError(f"{where}: must not be empty")
     if len(value) > max_len:

@@ -3,6 +3,8 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
+from surveys.anonymity import thresholds
+
 from ..errors import DomainError
 from ..extensions import db
 from ..formutil import select_choices
@@ -20,6 +22,7 @@ from .forms import (
     ImportInstrumentForm,
     InstrumentChoiceForm,
     InstrumentForm,
+    ThresholdForm,
 )
 
 admin_bp = Blueprint("feedback_admin", __name__)
@@ -133,6 +136,8 @@ def design(cycle_id):
     form = DesignForm(prefix="design", data={"seed": settings["seed"], "peers": settings["peers"]})
     add_form = AddAssignmentForm(prefix="add")
     choice_form = InstrumentChoiceForm(prefix="instruments")
+    limits = thresholds(cycle.config)
+    threshold_form = ThresholdForm(prefix="limits", data=limits)
     all_instruments = db.session.execute(
         db.select(Instrument).order_by(Instrument.code, Instrument.version.desc())).scalars().all()
     current = services.instruments_for(cycle)
@@ -153,13 +158,18 @@ def design(cycle_id):
                     add_form.relation.data, form=add_form):
                 flash(_("已添加评价安排。"), "success")
                 return redirect(url_for(".design", cycle_id=cycle.id, q=add_form.ratee_badge.data))
+        elif "limits-submit" in request.form and threshold_form.validate():
+            values = {g: getattr(threshold_form, g).data for g in services.THRESHOLD_GROUPS}
+            if _run(services.set_thresholds, cycle, values, form=threshold_form):
+                flash(_("匿名阈值已保存。"), "success")
+                return redirect(url_for(".design", cycle_id=cycle.id))
         elif "instruments-submit" in request.form and choice_form.validate():
             choice = {g: getattr(choice_form, g).data for g in RATER_GROUPS}
             if _run(services.choose_instruments, cycle, choice, form=choice_form):
                 flash(_("问卷选择已保存。"), "success")
                 return redirect(url_for(".design", cycle_id=cycle.id))
     unit_id = request.args.get("unit", type=int)
-    q = request.args.get("q", "")[:20].strip()
+    q = services.clean_badge(request.args.get("q", ""))
     preview = services.design_preview(cycle, unit_id)
     listed = []
     if q:
@@ -173,7 +183,8 @@ def design(cycle_id):
     units = db.session.execute(db.select(Unit).where(Unit.is_active).order_by(Unit.code)).scalars().all()
     return render_template("feedback/admin/design.html", cycle=cycle, form=form, add_form=add_form,
                            choice_form=choice_form, preview=preview, unit_id=unit_id, units=units, q=q,
-                           listed=listed, current=current, settings=settings, confirm=FlaskForm())
+                           listed=listed, current=current, settings=settings, confirm=FlaskForm(),
+                           threshold_form=threshold_form, limits=limits)
 
 
 @admin_bp.route("/assignments/<int:assignment_id>/remove", methods=["POST"])

@@ -66,3 +66,15 @@ class ImportInstrumentForm(FlaskForm):
     file = FileField(_l("问卷 JSON 文件"),
                      validators=[FileRequired(), FileAllowed(["json"], _l("只支持 .json 文件。"))])
     submit = SubmitField(_l("导入"))
+
+
+class ThresholdForm(FlaskForm):
+    """Anonymity: the fewest raters a group needs before a report shows it."""
+
+    self = IntegerField(GROUP_LABELS["self"], validators=[DataRequired(), NumberRange(min=1, max=50)])
+    supervisor = IntegerField(GROUP_LABELS["supervisor"], validators=[DataRequired(), NumberRange(min=1, max=50)])
+    peer = IntegerField(GROUP_LABELS["peer"], validators=[DataRequired(), NumberRange(min=2, max=50)])
+    subordinate = IntegerField(GROUP_LABELS["subordinate"], validators=[DataRequired(), NumberRange(min=2, max=50)])
+    collaborator = IntegerField(GROUP_LABELS["collaborator"], validators=[DataRequired(), NumberRange(min=1, max=50)])
+    others = IntegerField(GROUP_LABELS["others"], validators=[DataRequired(), NumberRange(min=2, max=50)])
+    submit = SubmitField(_l("保存匿名阈值"))

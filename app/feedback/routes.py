@@ -274,7 +274,7 @@ def _register_extensions() -> None:
         "feedback_assignment_added": _l("添加评价安排"), "feedback_assignment_removed": _l("删除评价安排"),
         "feedback_submitted": _l("提交360评价"), "feedback_declined": _l("拒绝360评价"),
         "feedback_nominated": _l("提名跨单位评价人"), "feedback_nomination_approved": _l("批准提名"),
-        "feedback_nomination_rejected": _l("驳回提名"),
+        "feedback_nomination_rejected": _l("驳回提名"), "feedback_thresholds_set": _l("设置360匿名阈值"),
     })
 
 

@@ -3,6 +3,7 @@ soft indicators for the main assessment. Services flush; views commit."""
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -47,6 +48,15 @@ RELATION_ORDER = {r: i for i, r in enumerate(("self", "supervisor", "peer", "col
 OPEN_STATUSES = ("pending", "draft")
 
 
+def clean_text(value: str | None) -> str:
+    """Free text without control characters (PostgreSQL refuses NUL in text), trimmed."""
+    return "".join(ch for ch in (value or "") if ch in "\n\t" or unicodedata.category(ch) != "Cc").strip()
+
+
+def clean_badge(value: str | None) -> str:
+    return clean_text(value)[:20]
+
+
 # ---- cycle settings ----------------------------------------------------------------------------
 def feedback_settings(cycle: Cycle) -> dict:
     """The cycle's 360 settings (``config["feedback"]``) with defaults filled in."""
@@ -87,6 +97,24 @@ def choose_instruments(cycle: Cycle, choice: Mapping[str, int]) -> None:
         picked[group] = instrument.id
     _update_settings(cycle, instruments=picked)
     record("feedback_instruments_chosen", "cycle", cycle.id, after=picked)
+    db.session.flush()
+
+
+THRESHOLD_GROUPS = ("self", "supervisor", "peer", "subordinate", "collaborator", OTHERS)
+
+
+def set_thresholds(cycle: Cycle, values: Mapping[str, int]) -> None:
+    """Minimum raters per group before a report shows it (draft cycles only; frozen on open)."""
+    limits = {}
+    for group in THRESHOLD_GROUPS:
+        value = values.get(group)
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 50:
+            raise DomainError(_("最少人数应为 1 到 50 之间的整数。"), field=group)
+        limits[group] = value
+    if limits["peer"] < 2 or limits["subordinate"] < 2 or limits[OTHERS] < 2:
+        raise DomainError(_("同事、下属和他评合计至少需要 2 人，否则无法匿名。"), field="peer")
+    _update_settings(cycle, thresholds=limits)
+    record("feedback_thresholds_set", "cycle", cycle.id, after=limits)
     db.session.flush()
 
 
@@ -146,9 +174,9 @@ def add_assignment(cycle: Cycle, rater_badge: str, ratee_badge: str, relation: s
         raise DomainError(_("周期已开启，评价安排已冻结，不能再修改。"))
     people = {}
     for key, badge in (("rater", rater_badge), ("ratee", ratee_badge)):
-        officer = db.session.execute(select(Officer).filter_by(badge_no=(badge or "").strip())).scalar_one_or_none()
+        officer = db.session.execute(select(Officer).filter_by(badge_no=clean_badge(badge))).scalar_one_or_none()
         if officer is None:
-            raise DomainError(_("找不到警号为“%(badge)s”的民警。", badge=badge), field=f"{key}_badge")
+            raise DomainError(_("找不到警号为“%(badge)s”的民警。", badge=clean_badge(badge)), field=f"{key}_badge")
         people[key] = officer
     if relation not in RELATIONS:
         raise DomainError(_("评价关系无效。"), field="relation")
@@ -159,7 +187,7 @@ def add_assignment(cycle: Cycle, rater_badge: str, ratee_badge: str, relation: s
     db.session.add(assignment)
     flush_or_fail(_("该评价安排已存在。"), field="ratee_badge")
     record("feedback_assignment_added", "cycle", cycle.id,
-           after={"rater": rater_badge, "ratee": ratee_badge, "relation": relation})
+           after={"rater": people["rater"].badge_no, "ratee": people["ratee"].badge_no, "relation": relation})
     return assignment
 
 
@@ -333,7 +361,7 @@ def save_response(assignment: Assignment, officer: Officer | None, posted: Mappi
             code = key[len("comment_"):]
             if code not in comment_codes:
                 raise DomainError(tampered)
-            text = (raw or "").strip()
+            text = clean_text(raw)
             if len(text) > MAX_COMMENT:
                 raise DomainError(_("意见最多 %(n)d 个字。", n=MAX_COMMENT), field=key)
             comments[code] = text
@@ -379,7 +407,7 @@ def decline_assignment(assignment: Assignment, officer: Officer | None, reason: 
     _check_own_and_open(assignment, officer)
     if assignment.relation == "self":
         raise DomainError(_("自评不能拒绝。"))
-    reason = (reason or "").strip()
+    reason = clean_text(reason)
     if len(reason) < 2:
         raise DomainError(_("请说明不能评价的原因。"), field="reason")
     if len(reason) > 500:
@@ -469,10 +497,10 @@ def nominate(cycle: Cycle, officer: Officer, badge_no: str, reason: str) -> Nomi
     if cycle.status not in ("draft", "open") or (cycle.status == "open" and closed_reason(cycle)):
         raise DomainError(_("本周期已不能提名。"))
     nominee = db.session.execute(
-        select(Officer).where(Officer.badge_no == (badge_no or "").strip(), Officer.is_active)
+        select(Officer).where(Officer.badge_no == clean_badge(badge_no), Officer.is_active)
     ).scalar_one_or_none()
     if nominee is None:
-        raise DomainError(_("找不到警号为“%(badge)s”的在岗民警。", badge=badge_no), field="badge_no")
+        raise DomainError(_("找不到警号为“%(badge)s”的在岗民警。", badge=clean_badge(badge_no)), field="badge_no")
     if nominee.id == officer.id:
         raise DomainError(_("不能提名自己。"), field="badge_no")
     if nominee.unit_id == officer.unit_id:
@@ -482,7 +510,7 @@ def nominate(cycle: Cycle, officer: Officer, badge_no: str, reason: str) -> Nomi
     if used >= MAX_NOMINATIONS:
         raise DomainError(_("每个周期最多提名 %(n)d 名跨单位协作民警。", n=MAX_NOMINATIONS), field="badge_no")
     nomination = Nomination(cycle_id=cycle.id, officer_id=officer.id, nominee_id=nominee.id,
-                            reason=(reason or "").strip()[:300])
+                            reason=clean_text(reason)[:300])
     db.session.add(nomination)
     flush_or_fail(_("您已提名过这位民警。"), field="badge_no")
     record("feedback_nominated", "feedback_nomination", nomination.id,
@@ -763,12 +791,17 @@ def _num(x) -> float | None:
 
 
 def _score(arrays: _Arrays):
+    import numpy as np
+
     from scoring.feedback import RatingSet, score_feedback
 
     ratings = RatingSet(rater=arrays.rater, ratee=arrays.ratee, item=arrays.item, group=arrays.group,
                         value=arrays.value, n_people=len(arrays.officer_ids), n_items=len(arrays.item_competency),
                         item_competency=arrays.item_competency)
-    return score_feedback(ratings)
+    # Degenerate inputs (every rater straight-lining in a tiny unit) make the engine's misfit test
+    # overflow to infinity, which it then reads correctly as "no misfit evidence"; keep that quiet.
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        return score_feedback(ratings)
 
 
 def soft_indicator_values(cycle: Cycle) -> dict:

@@ -255,3 +255,25 @@ def test_design_counts_service_matches_the_generator(app):
         unit_rows = [u for u in preview.units if u["unit"].id == world.unit_id]
         assert unit_rows[0]["peers_range"][1] == 2
         assert preview.by_relation["supervisor"] == 6 and preview.by_relation["subordinate"] == 6
+
+
+def test_anonymity_thresholds_are_set_per_draft_cycle(app, client, auth):
+    auth.as_role("admin", username="boss", unit_code="BJ")
+    world = build_world(app, members=3, open_cycle=False)
+    data = {"limits-self": "1", "limits-supervisor": "1", "limits-peer": "4", "limits-subordinate": "3",
+            "limits-collaborator": "3", "limits-others": "5", "limits-submit": "1"}
+    assert client.post(f"/admin/feedback/cycles/{world.cycle_id}/design", data=data).status_code == 302
+    bad = client.post(f"/admin/feedback/cycles/{world.cycle_id}/design", data={**data, "limits-peer": "1"})
+    assert bad.status_code == 200
+    with app.app_context():
+        assert db.session.get(Cycle, world.cycle_id).config["feedback"]["thresholds"]["peer"] == 4
+    client.post(f"/admin/cycles/{world.cycle_id}/open")
+    with app.app_context():
+        assert db.session.get(Cycle, world.cycle_id).config["feedback"]["thresholds"]["others"] == 5
+
+
+def test_control_characters_in_free_text_change_nothing_and_never_fail(app, client, auth):
+    build_world(app, members=2)
+    auth.login("m0")
+    page = client.post("/feedback/nominations", data={"badge_no": "12\x0034", "reason": "\x00"})
+    assert page.status_code == 200 and n_rows(app, Nomination) == 0
