@@ -104,7 +104,7 @@ def build_design(units: Iterable[UnitNode], officers: Iterable[OfficerNode], pee
         for pool_name, pool in (("members", members), ("leaders", leaders)):
             for rater, ratee in peer_pairs(pool, peers, f"{seed}:{unit_id}:{pool_name}"):
                 plan.add(Planned(rater, ratee, "peer"))
-    return sorted(plan)
+    return sorted(plan, key=lambda p: (p.rater, p.ratee, p.relation))  # key: dataclass ordering is slow
 
 
 def design_counts(plan: Iterable[Planned]) -> tuple[dict[int, dict[str, int]], dict[int, dict[str, int]]]:

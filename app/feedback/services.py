@@ -14,6 +14,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from scoring.common import RaterGroup
 from surveys.anonymity import OTHERS, counts_for_competency, gated_means, shuffled_comments, thresholds
@@ -461,6 +462,7 @@ def inbox(officer: Officer) -> list[InboxCycle]:
     for cycle in cycles:
         assignments = db.session.execute(
             select(Assignment).where(Assignment.cycle_id == cycle.id, Assignment.rater_id == officer.id)
+            .options(selectinload(Assignment.ratee).selectinload(Officer.unit))
         ).scalars().all()
         assignments.sort(key=lambda a: (a.status in ("submitted", "declined"), RELATION_ORDER[a.relation],
                                         a.ratee.name))
@@ -895,11 +897,3 @@ def weakest_competencies(officer_id: int, cycle: Cycle, n: int = 2) -> list[dict
              "score": _num(by_comp[k]), "self_gap": _num(gap[k]) if k < len(gap) else None}
             for k in order[:n]]
 
-
-__all__ = [
-    "add_assignment", "choose_instruments", "closed_reason", "decide_nomination",
-    "decline_assignment", "design_preview", "feedback_report", "feedback_settings", "freeze_on_open",
-    "generate_design", "inbox", "instruments_for", "nominate", "officers_owing", "owing_rows",
-    "ratings_due_panel", "remove_assignment", "response_rates", "result_cycles", "save_response",
-    "soft_indicator_values", "weakest_competencies", "write_design",
-]
