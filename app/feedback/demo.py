@@ -33,7 +33,8 @@ def seed_instruments(rng):
     return f"{created} questionnaires" if created else None
 
 
-def _answer_cycle(cycle: Cycle, rng, share: float, skip_rater_ids: set[int]) -> tuple[int, int]:
+def _answer_cycle(cycle: Cycle, rng, share: float, skip_rater_ids: set[int],
+                  talkative_about: frozenset = frozenset()) -> tuple[int, int]:
     """Answer ``share`` of the cycle's assignments (all of them when 1); returns (responses, answers)."""
     instruments = services.instruments_for(cycle)
     officers = {o.id: o for o in db.session.execute(select(Officer)).scalars()}
@@ -95,7 +96,8 @@ def _answer_cycle(cycle: Cycle, rng, share: float, skip_rater_ids: set[int]) -> 
                     raw = bias + strength[(row.ratee_id, item.competency)] + rng.gauss(0, 0.55)
                     value = min(5, max(1, round(raw)))
                 answer_rows.append({"response_id": rid, "item_id": item.id, "value": value})
-            if complete and row.relation != "self" and rng.random() < 0.06:
+            chance = 0.5 if row.ratee_id in talkative_about else 0.06
+            if complete and row.relation != "self" and rng.random() < chance:
                 code = rng.choice(sorted(COMMENTS))
                 comment_rows.append({"response_id": rid, "competency": code, "text": rng.choice(COMMENTS[code])})
     db.session.execute(insert(Answer), answer_rows)
@@ -145,7 +147,8 @@ def seed_feedback(rng):
         if past.status == "draft":
             _move_to(past, "open")
         services.freeze_settings_now(past)
-        responses, answers = _answer_cycle(past, rng, 1.0, set())
+        # the demo officer's own results page gets a few comments to show
+        responses, answers = _answer_cycle(past, rng, 1.0, set(), frozenset(skip))
         if past.status == "open":
             _move_to(past, "closed")
         past_summary = f"; {past.name}: {responses} responses, {answers} answers ({past.status})"
