@@ -225,13 +225,7 @@ def from_dict(data) -> InstrumentSpec:
                           version=int(data.get("version", 1)) if str(data.get("version", 1)).isdigit() else 1)
 
 
-def spec_with(spec: InstrumentSpec, **changes) -> InstrumentSpec:
-    """A copy with some fields changed (used by the editor)."""
-    values = {**{f: getattr(spec, f) for f in spec.__dataclass_fields__}, **changes}
-    return InstrumentSpec(**values)
-
-
 __all__ = [
     "COMPETENCIES", "Competency", "InstrumentFormatError", "InstrumentSpec", "Item", "RATER_GROUPS", "TEAMWORK",
-    "default_instrument", "default_instruments", "from_dict", "from_json", "spec_with", "to_json",
+    "default_instrument", "default_instruments", "from_dict", "from_json", "to_json",
 ]

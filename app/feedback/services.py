@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from scoring.common import RaterGroup
 from surveys.anonymity import OTHERS, counts_for_competency, gated_means, shuffled_comments, thresholds
-from surveys.design import DEFAULT_PEERS, OfficerNode, UnitNode, build_design, design_counts
+from surveys.design import DEFAULT_PEERS, OfficerNode, Planned, UnitNode, build_design, design_counts
 from surveys.forms import MAX_COMMENT, parse_value
 from surveys.instruments import COMPETENCIES, TEAMWORK
 
@@ -216,14 +216,7 @@ def design_preview(cycle: Cycle, unit_id: int | None = None) -> DesignPreview:
     rows = db.session.execute(
         select(Assignment.rater_id, Assignment.ratee_id, Assignment.relation).where(Assignment.cycle_id == cycle.id)
     ).all()
-
-    class _P:  # design_counts takes objects with rater, ratee, relation
-        __slots__ = ("rater", "ratee", "relation")
-
-        def __init__(self, rater, ratee, relation):
-            self.rater, self.ratee, self.relation = rater, ratee, relation
-
-    as_ratee, as_rater = design_counts(_P(*r) for r in rows)
+    as_ratee, as_rater = design_counts(Planned(*r) for r in rows)
     preview = DesignPreview(total=len(rows))
     for _rater, _ratee, relation in rows:
         preview.by_relation[relation] = preview.by_relation.get(relation, 0) + 1
