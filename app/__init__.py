@@ -88,6 +88,8 @@ def register_blueprints(app: Flask) -> None:
     from .admin.routes import bp as admin_bp
     from .auth.routes import bp as auth_bp
     from .claims.routes import bp as claims_bp
+    from .feedback.admin_routes import admin_bp as feedback_admin_bp
+    from .feedback.routes import bp as feedback_bp
     from .main.routes import bp as main_bp
     from .public.routes import bp as public_bp
     from .residents.routes import bp as residents_bp
@@ -98,6 +100,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(claims_bp, url_prefix="/claims")
     app.register_blueprint(public_bp)
     app.register_blueprint(residents_bp, url_prefix="/residents")
+    app.register_blueprint(feedback_bp, url_prefix="/feedback")
+    app.register_blueprint(feedback_admin_bp, url_prefix="/admin/feedback")
 
     from .api.routes import bp as api_bp
     from .assessment.routes import bp as assessment_bp

@@ -1,1 +1,2 @@
-"""Survey domain without Flask: instruments, assignments, resident-link tokens."""
+"""Survey domain without Flask: instruments, rater assignment design, anonymity rules, form building
+from an instrument, and resident-link tokens."""

@@ -429,8 +429,10 @@ def register() -> None:
 
     # Soft indicators come from the features that collect them.
     from ..claims.services import soft_indicator_values as team_points
+    from ..feedback.services import soft_indicator_values as feedback_360
     from ..residents.services import soft_indicator_values as resident_satisfaction
 
+    soft.register_provider(feedback_360)
     soft.register_provider(team_points)
     soft.register_provider(resident_satisfaction)
 

@@ -14,6 +14,19 @@ from .claims import (
     CollaborationClaim,
 )
 from .cycle import CYCLE_KINDS, CYCLE_STATUSES, CYCLE_TRANSITIONS, Cycle
+from .feedback import (
+    ASSIGNMENT_STATUSES,
+    NOMINATION_STATUSES,
+    RATER_GROUPS,
+    RELATIONS,
+    Answer,
+    Assignment,
+    Comment,
+    Instrument,
+    InstrumentItem,
+    Nomination,
+    Response,
+)
 from .org import STATION_CATEGORIES, UNIT_KINDS, Officer, Unit
 from .residents import (
     FOLLOW_UP_STATUSES,
@@ -34,4 +47,6 @@ __all__ = [
     "STATION_CATEGORIES", "UNIT_KINDS", "Unit", "User", "UserRole", "utcnow",
     "FOLLOW_UP_STATUSES", "RESIDENT_CHANNELS", "RESOLVED_CHOICES", "FlagKeyword", "FollowUp",
     "ResidentInvitation", "ResidentResponse", "ServiceType",
+    "Answer", "Assignment", "ASSIGNMENT_STATUSES", "Comment", "Instrument", "InstrumentItem", "Nomination",
+    "NOMINATION_STATUSES", "RATER_GROUPS", "RELATIONS", "Response",
 ]

@@ -1,0 +1,213 @@
+"""Assessment office pages for 360-degree feedback: instruments, the rater design, tracking."""
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_wtf import FlaskForm
+
+from surveys.anonymity import thresholds
+
+from ..errors import DomainError
+from ..extensions import db
+from ..formutil import select_choices
+from ..models import RATER_GROUPS, Assignment, Cycle, Instrument, Officer, Unit
+from ..security import role_required
+from ..tabular import xlsx_bytes
+from . import instruments as instrument_services
+from . import services
+from .forms import (
+    GROUP_LABELS,
+    RELATION_LABELS,
+    STATUS_LABELS,
+    AddAssignmentForm,
+    DesignForm,
+    ImportInstrumentForm,
+    InstrumentChoiceForm,
+    InstrumentForm,
+    ThresholdForm,
+)
+
+admin_bp = Blueprint("feedback_admin", __name__)
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@admin_bp.before_request
+@role_required("admin")
+def require_admin():
+    """Every page here is for the assessment office's administrators."""
+
+
+@admin_bp.context_processor
+def labels():
+    return {"RELATION_LABELS": RELATION_LABELS, "STATUS_LABELS": STATUS_LABELS, "GROUP_LABELS": GROUP_LABELS}
+
+
+def _run(action, *args, form=None):
+    """Run a service; commit on success, or roll back and show the message (next to its field)."""
+    try:
+        result = action(*args)
+    except DomainError as error:
+        db.session.rollback()
+        target = getattr(form, error.field, None) if form is not None and error.field else None
+        if target is not None:
+            target.errors = list(target.errors) + [error.message]
+        else:
+            flash(error.message, "danger")
+        return None
+    db.session.commit()
+    return result if result is not None else True
+
+
+# ---- instruments -------------------------------------------------------------------------------
+@admin_bp.route("/instruments")
+def instruments():
+    rows = db.session.execute(
+        db.select(Instrument).order_by(Instrument.rater_group, Instrument.code, Instrument.version.desc())
+    ).scalars().all()
+    return render_template("feedback/admin/instruments.html", rows=rows, form=ImportInstrumentForm(),
+                           confirm=FlaskForm())
+
+
+@admin_bp.route("/instruments/defaults", methods=["POST"])
+def create_defaults():
+    if FlaskForm().validate_on_submit():
+        created = _run(instrument_services.ensure_default_instruments)
+        if created:
+            flash(_("已创建默认问卷。") if created is not True else _("默认问卷已存在。"), "success")
+    return redirect(url_for(".instruments"))
+
+
+@admin_bp.route("/instruments/import", methods=["POST"])
+def import_instrument():
+    form = ImportInstrumentForm()
+    if form.validate_on_submit():
+        instrument = _run(instrument_services.import_instrument, form.file.data.read(), form=form)
+        if instrument:
+            flash(_("已导入问卷“%(title)s”第 %(v)d 版。", title=instrument.title, v=instrument.version), "success")
+            return redirect(url_for(".instruments"))
+    for error in form.file.errors:
+        flash(error, "danger")
+    return redirect(url_for(".instruments"))
+
+
+@admin_bp.route("/instruments/<int:instrument_id>")
+def instrument(instrument_id):
+    row = db.get_or_404(Instrument, instrument_id)
+    return render_template("feedback/admin/instrument.html", instrument=row)
+
+
+@admin_bp.route("/instruments/<int:instrument_id>.json")
+def export_instrument(instrument_id):
+    row = db.get_or_404(Instrument, instrument_id)
+    return Response(instrument_services.export_instrument(row), mimetype="application/json",
+                    headers={"Content-Disposition": f"attachment; filename={row.code}-v{row.version}.json"})
+
+
+@admin_bp.route("/instruments/<int:instrument_id>/edit", methods=["GET", "POST"])
+def edit_instrument(instrument_id):
+    row = db.get_or_404(Instrument, instrument_id)
+    spec = instrument_services.spec_of(row)
+    form = InstrumentForm()
+    if request.method == "GET":
+        form.title.data, form.intro.data = spec.title, spec.intro
+        form.competencies.data, form.items.data = instrument_services.spec_to_lines(spec)
+    if form.validate_on_submit():
+        def save():
+            new_spec = instrument_services.spec_from_lines(spec, form.title.data, form.intro.data,
+                                                           form.competencies.data, form.items.data)
+            return instrument_services.save_instrument(row, new_spec)
+
+        saved = _run(save, form=form)
+        if saved:
+            if saved.id != row.id:
+                flash(_("该版本已被周期使用而冻结，修改已保存为第 %(v)d 版。", v=saved.version), "success")
+            else:
+                flash(_("问卷已保存。"), "success")
+            return redirect(url_for(".instrument", instrument_id=saved.id))
+    hint = _("此版本已冻结：保存时将生成新版本，已使用的周期不受影响。") if row.is_frozen else None
+    return render_template("admin/form.html", form=form, title=_("编辑问卷：%(t)s", t=row.title), hint=hint,
+                           back=url_for(".instrument", instrument_id=row.id))
+
+
+# ---- design ------------------------------------------------------------------------------------
+@admin_bp.route("/cycles/<int:cycle_id>/design", methods=["GET", "POST"])
+def design(cycle_id):
+    cycle = db.get_or_404(Cycle, cycle_id)
+    settings = services.feedback_settings(cycle)
+    form = DesignForm(prefix="design", data={"seed": settings["seed"], "peers": settings["peers"]})
+    add_form = AddAssignmentForm(prefix="add")
+    choice_form = InstrumentChoiceForm(prefix="instruments")
+    limits = thresholds(cycle.config)
+    threshold_form = ThresholdForm(prefix="limits", data=limits)
+    all_instruments = db.session.execute(
+        db.select(Instrument).order_by(Instrument.code, Instrument.version.desc())).scalars().all()
+    current = services.instruments_for(cycle)
+    for group in RATER_GROUPS:
+        field = getattr(choice_form, group)
+        field.choices = select_choices({i.id: f"{i.title}（{i.code} v{i.version}）"
+                                        for i in all_instruments if i.rater_group == group} or {0: "—"})
+        if request.method == "GET" and group in current:
+            field.data = current[group].id
+    if request.method == "POST":
+        if "design-submit" in request.form and form.validate():
+            count = _run(services.generate_design, cycle, form.seed.data, form.peers.data, form=form)
+            if count:
+                flash(_("已生成评价安排：新增 %(n)d 条。", n=count if count is not True else 0), "success")
+                return redirect(url_for(".design", cycle_id=cycle.id))
+        elif "add-submit" in request.form and add_form.validate():
+            if _run(services.add_assignment, cycle, add_form.rater_badge.data, add_form.ratee_badge.data,
+                    add_form.relation.data, form=add_form):
+                flash(_("已添加评价安排。"), "success")
+                return redirect(url_for(".design", cycle_id=cycle.id, q=add_form.ratee_badge.data))
+        elif "limits-submit" in request.form and threshold_form.validate():
+            values = {g: getattr(threshold_form, g).data for g in services.THRESHOLD_GROUPS}
+            if _run(services.set_thresholds, cycle, values, form=threshold_form):
+                flash(_("匿名阈值已保存。"), "success")
+                return redirect(url_for(".design", cycle_id=cycle.id))
+        elif "instruments-submit" in request.form and choice_form.validate():
+            choice = {g: getattr(choice_form, g).data for g in RATER_GROUPS}
+            if _run(services.choose_instruments, cycle, choice, form=choice_form):
+                flash(_("问卷选择已保存。"), "success")
+                return redirect(url_for(".design", cycle_id=cycle.id))
+    unit_id = request.args.get("unit", type=int)
+    q = services.clean_badge(request.args.get("q", ""))
+    preview = services.design_preview(cycle, unit_id)
+    listed = []
+    if q:
+        officer = db.session.execute(db.select(Officer).filter_by(badge_no=q)).scalar_one_or_none()
+        if officer is not None:
+            listed = db.session.execute(
+                db.select(Assignment).where(Assignment.cycle_id == cycle.id,
+                                            (Assignment.rater_id == officer.id) | (Assignment.ratee_id == officer.id))
+                .order_by(Assignment.relation, Assignment.id)
+            ).scalars().all()
+    units = db.session.execute(db.select(Unit).where(Unit.is_active).order_by(Unit.code)).scalars().all()
+    return render_template("feedback/admin/design.html", cycle=cycle, form=form, add_form=add_form,
+                           choice_form=choice_form, preview=preview, unit_id=unit_id, units=units, q=q,
+                           listed=listed, current=current, settings=settings, confirm=FlaskForm(),
+                           threshold_form=threshold_form, limits=limits)
+
+
+@admin_bp.route("/assignments/<int:assignment_id>/remove", methods=["POST"])
+def remove_assignment(assignment_id):
+    assignment = db.get_or_404(Assignment, assignment_id)
+    cycle_id, badge = assignment.cycle_id, assignment.ratee.badge_no
+    if FlaskForm().validate_on_submit() and _run(services.remove_assignment, assignment):
+        flash(_("已删除该评价安排。"), "success")
+    return redirect(url_for(".design", cycle_id=cycle_id, q=request.form.get("q") or badge))
+
+
+# ---- tracking ----------------------------------------------------------------------------------
+@admin_bp.route("/cycles/<int:cycle_id>/tracking")
+def tracking(cycle_id):
+    cycle = db.get_or_404(Cycle, cycle_id)
+    return render_template("feedback/tracking.html", cycle=cycle, rates=services.response_rates(cycle),
+                           owing=services.officers_owing(cycle), title=_("评价进度（全局）"),
+                           export_url=url_for(".tracking_export", cycle_id=cycle.id), admin=True)
+
+
+@admin_bp.route("/cycles/<int:cycle_id>/tracking.xlsx")
+def tracking_export(cycle_id):
+    cycle = db.get_or_404(Cycle, cycle_id)
+    header, rows = services.owing_rows(cycle)
+    return Response(xlsx_bytes(header, rows, title="owing"), mimetype=XLSX,
+                    headers={"Content-Disposition": f"attachment; filename=feedback-owing-{cycle.id}.xlsx"})

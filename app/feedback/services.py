@@ -1,0 +1,892 @@
+"""360-degree feedback services: the rater design, rating, nominations, tracking, results and the
+soft indicators for the main assessment. Services flush; views commit."""
+from __future__ import annotations
+
+import math
+import unicodedata
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from scoring.common import RaterGroup
+from surveys.anonymity import OTHERS, counts_for_competency, gated_means, shuffled_comments, thresholds
+from surveys.design import DEFAULT_PEERS, OfficerNode, Planned, UnitNode, build_design, design_counts
+from surveys.forms import MAX_COMMENT, parse_value
+from surveys.instruments import COMPETENCIES, TEAMWORK
+
+from ..audit import record
+from ..dbutil import flush_or_fail
+from ..errors import DomainError
+from ..extensions import db
+from ..models import (
+    RATER_GROUPS,
+    RELATIONS,
+    Answer,
+    Assignment,
+    Comment,
+    Cycle,
+    Instrument,
+    InstrumentItem,
+    Nomination,
+    Officer,
+    Response,
+    Unit,
+    User,
+    utcnow,
+)
+from .instruments import ensure_default_instruments, freeze, latest_instruments
+
+MAX_NOMINATIONS = 3
+RELATION_ORDER = {r: i for i, r in enumerate(("self", "supervisor", "peer", "collaborator", "subordinate"))}
+OPEN_STATUSES = ("pending", "draft")
+
+
+def clean_text(value: str | None) -> str:
+    """Free text without control characters (PostgreSQL refuses NUL in text), trimmed."""
+    return "".join(ch for ch in (value or "") if ch in "\n\t" or unicodedata.category(ch) != "Cc").strip()
+
+
+def clean_badge(value: str | None) -> str:
+    return clean_text(value)[:20]
+
+
+# ---- cycle settings ----------------------------------------------------------------------------
+def feedback_settings(cycle: Cycle) -> dict:
+    """The cycle's 360 settings (``config["feedback"]``) with defaults filled in."""
+    stored = dict((cycle.config or {}).get("feedback") or {})
+    stored.setdefault("seed", cycle.id or 0)
+    stored.setdefault("peers", DEFAULT_PEERS)
+    stored.setdefault("instruments", {})
+    return stored
+
+
+def _update_settings(cycle: Cycle, **changes) -> None:
+    """Write into the cycle's config; only the draft cycle (or the open hook, still draft) may."""
+    if cycle.status != "draft":
+        raise DomainError(_("周期已开启，评价安排已冻结，不能再修改。"))
+    config = dict(cycle.config or {})
+    config["feedback"] = {**(config.get("feedback") or {}), **changes}
+    cycle.config = config  # a new dict, so that the JSON column is saved
+
+
+def instruments_for(cycle: Cycle) -> dict[str, Instrument]:
+    """The questionnaire each rater group answers in ``cycle``: frozen choice, else the latest."""
+    chosen = feedback_settings(cycle)["instruments"]
+    out = latest_instruments()
+    for group, instrument_id in chosen.items():
+        instrument = db.session.get(Instrument, int(instrument_id))
+        if instrument is not None and instrument.rater_group == group:
+            out[group] = instrument
+    return out
+
+
+def choose_instruments(cycle: Cycle, choice: Mapping[str, int]) -> None:
+    """Pick the questionnaire version per rater group for a draft cycle."""
+    picked = {}
+    for group, instrument_id in choice.items():
+        instrument = db.session.get(Instrument, int(instrument_id)) if instrument_id else None
+        if instrument is None or instrument.rater_group != group or group not in RATER_GROUPS:
+            raise DomainError(_("所选问卷与评价关系不符。"), field=group)
+        picked[group] = instrument.id
+    _update_settings(cycle, instruments=picked)
+    record("feedback_instruments_chosen", "cycle", cycle.id, after=picked)
+    db.session.flush()
+
+
+THRESHOLD_GROUPS = ("self", "supervisor", "peer", "subordinate", "collaborator", OTHERS)
+
+
+def set_thresholds(cycle: Cycle, values: Mapping[str, int]) -> None:
+    """Minimum raters per group before a report shows it (draft cycles only; frozen on open)."""
+    limits = {}
+    for group in THRESHOLD_GROUPS:
+        value = values.get(group)
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 50:
+            raise DomainError(_("最少人数应为 1 到 50 之间的整数。"), field=group)
+        limits[group] = value
+    if limits["peer"] < 2 or limits["subordinate"] < 2 or limits[OTHERS] < 2:
+        raise DomainError(_("同事、下属和他评合计至少需要 2 人，否则无法匿名。"), field="peer")
+    _update_settings(cycle, thresholds=limits)
+    record("feedback_thresholds_set", "cycle", cycle.id, after=limits)
+    db.session.flush()
+
+
+# ---- the design --------------------------------------------------------------------------------
+def _org_nodes():
+    units = [UnitNode(u.id, u.kind, u.parent_id) for u in db.session.execute(
+        select(Unit).where(Unit.is_active)).scalars()]
+    officers = [OfficerNode(o.id, o.unit_id, o.is_leader) for o in db.session.execute(
+        select(Officer).join(Officer.unit).where(Officer.is_active, Unit.is_active)).scalars()]
+    return units, officers
+
+
+def generate_design(cycle: Cycle, seed: int | None = None, peers: int | None = None) -> int:
+    """(Re)generate the cycle's assignments from the org tree; manual and nominated ones stay."""
+    if cycle.status != "draft":
+        raise DomainError(_("周期已开启，评价安排已冻结，不能再修改。"))
+    if peers is not None and not 1 <= peers <= 12:
+        raise DomainError(_("每人的互评人数应在 1 到 12 之间。"), field="peers")
+    count = write_design(cycle, seed, peers)
+    record("feedback_design_generated", "cycle", cycle.id, after={**_design_summary(cycle), "assignments": count})
+    return count
+
+
+def _design_summary(cycle: Cycle) -> dict:
+    settings = feedback_settings(cycle)
+    return {"seed": settings["seed"], "peers": settings["peers"]}
+
+
+def write_design(cycle: Cycle, seed: int | None = None, peers: int | None = None) -> int:
+    """Replace the generated assignments (bulk insert). Used by ``generate_design`` and the demo."""
+    settings = feedback_settings(cycle)
+    seed = settings["seed"] if seed is None else int(seed)
+    peers = settings["peers"] if peers is None else int(peers)
+    units, officers = _org_nodes()
+    plan = build_design(units, officers, peers=peers, seed=seed)
+    db.session.execute(delete(Assignment).where(Assignment.cycle_id == cycle.id, Assignment.source == "design"))
+    kept = set(db.session.execute(
+        select(Assignment.rater_id, Assignment.ratee_id, Assignment.relation).where(Assignment.cycle_id == cycle.id)
+    ))
+    now = utcnow()
+    rows = [{"cycle_id": cycle.id, "rater_id": p.rater, "ratee_id": p.ratee, "relation": p.relation,
+             "status": "pending", "source": "design", "created_at": now, "updated_at": now, "revision": 0,
+             "decline_reason": ""}
+            for p in plan if (p.rater, p.ratee, p.relation) not in kept]
+    if rows:
+        db.session.execute(insert(Assignment), rows)
+    config = dict(cycle.config or {})
+    config["feedback"] = {**(config.get("feedback") or {}), "seed": seed, "peers": peers,
+                          "generated_at": now.isoformat(timespec="seconds")}
+    cycle.config = config
+    db.session.flush()
+    return len(rows)
+
+
+def add_assignment(cycle: Cycle, rater_badge: str, ratee_badge: str, relation: str) -> Assignment:
+    if cycle.status != "draft":
+        raise DomainError(_("周期已开启，评价安排已冻结，不能再修改。"))
+    people = {}
+    for key, badge in (("rater", rater_badge), ("ratee", ratee_badge)):
+        officer = db.session.execute(select(Officer).filter_by(badge_no=clean_badge(badge))).scalar_one_or_none()
+        if officer is None:
+            raise DomainError(_("找不到警号为“%(badge)s”的民警。", badge=clean_badge(badge)), field=f"{key}_badge")
+        people[key] = officer
+    if relation not in RELATIONS:
+        raise DomainError(_("评价关系无效。"), field="relation")
+    if (relation == "self") != (people["rater"].id == people["ratee"].id):
+        raise DomainError(_("只有自评的评价人和被评价人是同一人。"), field="relation")
+    assignment = Assignment(cycle_id=cycle.id, rater_id=people["rater"].id, ratee_id=people["ratee"].id,
+                            relation=relation, source="manual")
+    db.session.add(assignment)
+    flush_or_fail(_("该评价安排已存在。"), field="ratee_badge")
+    record("feedback_assignment_added", "cycle", cycle.id,
+           after={"rater": people["rater"].badge_no, "ratee": people["ratee"].badge_no, "relation": relation})
+    return assignment
+
+
+def remove_assignment(assignment: Assignment) -> None:
+    cycle = db.session.get(Cycle, assignment.cycle_id)
+    if cycle.status != "draft":
+        raise DomainError(_("周期已开启，评价安排已冻结，不能再修改。"))
+    record("feedback_assignment_removed", "cycle", cycle.id,
+           before={"rater": assignment.rater.badge_no, "ratee": assignment.ratee.badge_no,
+                   "relation": assignment.relation})
+    db.session.delete(assignment)
+    db.session.flush()
+
+
+@dataclass
+class DesignPreview:
+    units: list = field(default_factory=list)  # per unit: dict of figures
+    officers: list = field(default_factory=list)  # (officer, {relation: n as ratee}, {relation: n as rater})
+    total: int = 0
+    by_relation: dict = field(default_factory=dict)
+
+
+def design_preview(cycle: Cycle, unit_id: int | None = None) -> DesignPreview:
+    """Counts per ratee and per rater (for one unit's officers), and a summary per unit."""
+    rows = db.session.execute(
+        select(Assignment.rater_id, Assignment.ratee_id, Assignment.relation).where(Assignment.cycle_id == cycle.id)
+    ).all()
+    as_ratee, as_rater = design_counts(Planned(*r) for r in rows)
+    preview = DesignPreview(total=len(rows))
+    for _rater, _ratee, relation in rows:
+        preview.by_relation[relation] = preview.by_relation.get(relation, 0) + 1
+    officers = db.session.execute(
+        select(Officer).join(Officer.unit).where(Officer.is_active).order_by(Unit.code, Officer.badge_no)
+    ).scalars().all()
+    per_unit: dict[int, dict] = {}
+    for officer in officers:
+        figures = per_unit.setdefault(officer.unit_id, {"unit": officer.unit, "officers": 0, "peers": [], "load": []})
+        figures["officers"] += 1
+        figures["peers"].append(as_ratee.get(officer.id, {}).get("peer", 0))
+        figures["load"].append(as_rater.get(officer.id, {}).get("peer", 0))
+        if officer.unit_id == unit_id:
+            preview.officers.append((officer, as_ratee.get(officer.id, {}), as_rater.get(officer.id, {})))
+    for figures in per_unit.values():
+        figures["peers_range"] = (min(figures["peers"]), max(figures["peers"]))
+        figures["load_range"] = (min(figures["load"]), max(figures["load"]))
+        preview.units.append(figures)
+    return preview
+
+
+def freeze_on_open(cycle: Cycle) -> None:
+    """BEFORE_TRANSITION["open"]: freeze the questionnaire versions and the anonymity thresholds.
+
+    A cycle without 360 assignments (e.g. a monthly self-check) is left alone.
+    """
+    has_design = db.session.scalar(select(func.count(Assignment.id)).where(Assignment.cycle_id == cycle.id))
+    if not has_design:
+        return
+    ensure_default_instruments()
+    chosen = instruments_for(cycle)
+    missing = [g for g in RATER_GROUPS if g not in chosen]
+    if missing:
+        raise DomainError(_("缺少评价问卷，不能开启周期。"))
+    freeze(chosen.values())
+    _update_settings(cycle, **_frozen_settings(cycle, chosen))
+    db.session.flush()  # the status change refreshes the cycle: write the config first
+
+
+def _frozen_settings(cycle: Cycle, chosen: dict[str, Instrument]) -> dict:
+    return {"instruments": {g: i.id for g, i in chosen.items()}, "thresholds": thresholds(cycle.config),
+            "frozen_at": utcnow().isoformat(timespec="seconds")}
+
+
+def freeze_settings_now(cycle: Cycle) -> None:
+    """Freeze the questionnaires and thresholds of a cycle that is already past draft (demo data)."""
+    ensure_default_instruments()
+    chosen = instruments_for(cycle)
+    freeze(chosen.values())
+    config = dict(cycle.config or {})
+    config["feedback"] = {**(config.get("feedback") or {}), **_frozen_settings(cycle, chosen)}
+    cycle.config = config
+    db.session.flush()
+
+
+# ---- rating ------------------------------------------------------------------------------------
+def local_today() -> date:
+    return datetime.now(ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai"))).date()
+
+
+def closed_reason(cycle: Cycle) -> str | None:
+    """Why ratings in ``cycle`` can no longer be changed, or None while they can."""
+    if cycle.status == "draft":
+        return _("本周期尚未开启评价。")
+    if cycle.status != "open":
+        return _("本周期已关闭，评价只能查看，不能再修改。")
+    if local_today() > cycle.effective_deadline:
+        return _("评价已于 %(date)s 截止，只能查看，不能再修改。", date=cycle.effective_deadline.isoformat())
+    return None
+
+
+def _check_own_and_open(assignment: Assignment, officer: Officer | None) -> Cycle:
+    if officer is None or assignment.rater_id != officer.id:
+        raise DomainError(_("这不是您的评价任务。"))
+    cycle = db.session.get(Cycle, assignment.cycle_id)
+    reason = closed_reason(cycle)
+    if reason:
+        raise DomainError(reason)
+    return cycle
+
+
+def _bump(assignment: Assignment, revision: int, **values) -> None:
+    """Atomic conditional update: of two tabs posting the same revision, only the first wins."""
+    result = db.session.execute(
+        update(Assignment).where(Assignment.id == assignment.id, Assignment.revision == revision)
+        .values(revision=Assignment.revision + 1, updated_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        raise DomainError(_("这份评价已在其他窗口保存或提交过，本次内容未保存。请刷新页面查看最新内容。"))
+    db.session.expire(assignment)
+
+
+def _get_or_create_response(assignment: Assignment, instrument: Instrument) -> Response:
+    response = db.session.execute(select(Response).filter_by(assignment_id=assignment.id)).scalar_one_or_none()
+    if response is not None:
+        return response
+    try:
+        with db.session.begin_nested():
+            response = Response(assignment_id=assignment.id, instrument_id=instrument.id)
+            db.session.add(response)
+    except IntegrityError:  # the other tab created it a moment ago: the unique key keeps one
+        response = db.session.execute(select(Response).filter_by(assignment_id=assignment.id)).scalar_one()
+    return response
+
+
+def save_response(assignment: Assignment, officer: Officer | None, posted: Mapping[str, str], submit: bool,
+                  revision: int) -> Response:
+    """Save a draft or submit (idempotent upsert of answers and comments, one response per assignment).
+
+    ``posted``: the form's fields ``item_<id>`` ("1".."5", "na" or "") and ``comment_<competency>``.
+    A submit needs every item answered; once submitted, later saves must stay complete.
+    """
+    cycle = _check_own_and_open(assignment, officer)
+    instrument = instruments_for(cycle)[assignment.rater_group]
+    items = {item.id: item for item in instrument.items}
+    tampered = _("提交的内容与问卷不符（页面可能已过期），未保存。请刷新页面后重新填写。")
+    answers: dict[int, int | None] = {}
+    comments: dict[str, str] = {}
+    comment_codes = {c["code"] for c in instrument.competencies if c.get("comment", True)}
+    for key, raw in posted.items():
+        if key.startswith("item_"):
+            item = items.get(int(key[5:])) if key[5:].isdigit() else None
+            if item is None:
+                raise DomainError(tampered)
+            try:
+                answered, value = parse_value(raw)
+            except ValueError:
+                raise DomainError(_("第 %(n)d 题的答案无效，请选择 1–5 分。", n=item.position)) from None
+            if answered and value is None and not item.allow_na:
+                raise DomainError(_("第 %(n)d 题不能选择“无法评价”。", n=item.position))
+            if answered:
+                answers[item.id] = value
+        elif key.startswith("comment_"):
+            code = key[len("comment_"):]
+            if code not in comment_codes:
+                raise DomainError(tampered)
+            text = clean_text(raw)
+            if len(text) > MAX_COMMENT:
+                raise DomainError(_("意见最多 %(n)d 个字。", n=MAX_COMMENT), field=key)
+            comments[code] = text
+    response = db.session.execute(select(Response).filter_by(assignment_id=assignment.id)).scalar_one_or_none()
+    existing = {} if response is None else {
+        a.item_id: a for a in db.session.execute(select(Answer).filter_by(response_id=response.id)).scalars()}
+    final = submit or assignment.status == "submitted"
+    if final:
+        missing = sorted(items[i].position for i in items if i not in answers and i not in existing)
+        if missing:
+            raise DomainError(_("还有 %(n)d 题未作答（第 %(list)s 题），请答完后再提交；也可以先保存草稿。",
+                                n=len(missing), list="、".join(str(p) for p in missing[:10])))
+    if not answers and not any(comments.values()) and response is None and not final:
+        raise DomainError(_("您还没有填写任何内容。"))
+    _bump(assignment, revision, status="submitted" if final else "draft", decline_reason="")
+    response = _get_or_create_response(assignment, instrument)
+    for item_id, value in answers.items():
+        if item_id in existing:
+            existing[item_id].value = value
+        else:
+            db.session.add(Answer(response_id=response.id, item_id=item_id, value=value))
+    current = {c.competency: c
+               for c in db.session.execute(select(Comment).filter_by(response_id=response.id)).scalars()}
+    for code, text in comments.items():
+        if code in current and not text:
+            db.session.delete(current[code])
+        elif code in current:
+            current[code].text = text
+        elif text:
+            db.session.add(Comment(response_id=response.id, competency=code, text=text))
+    now = utcnow()
+    response.updated_at = now
+    if final:
+        response.submitted_at = now
+    flush_or_fail(_("这份评价已在其他窗口保存，本次内容未保存。请刷新页面后重试。"))
+    if final:
+        record("feedback_submitted", "feedback_assignment", assignment.id)
+    return response
+
+
+def decline_assignment(assignment: Assignment, officer: Officer | None, reason: str, revision: int) -> None:
+    """"I don't work with this person": the assignment is closed with the reason."""
+    _check_own_and_open(assignment, officer)
+    if assignment.relation == "self":
+        raise DomainError(_("自评不能拒绝。"))
+    reason = clean_text(reason)
+    if len(reason) < 2:
+        raise DomainError(_("请说明不能评价的原因。"), field="reason")
+    if len(reason) > 500:
+        raise DomainError(_("原因最多 500 个字。"), field="reason")
+    _bump(assignment, revision, status="declined", decline_reason=reason)
+    record("feedback_declined", "feedback_assignment", assignment.id, note=reason)
+    db.session.flush()
+
+
+def saved_answers(assignment: Assignment) -> tuple[dict[int, int | None], dict[str, str]]:
+    """The rater's own saved answers ({item id: value or None for N/A}) and comments."""
+    response = db.session.execute(select(Response).filter_by(assignment_id=assignment.id)).scalar_one_or_none()
+    if response is None:
+        return {}, {}
+    answers = {a.item_id: a.value
+               for a in db.session.execute(select(Answer).filter_by(response_id=response.id)).scalars()}
+    comments = {c.competency: c.text for c in db.session.execute(
+        select(Comment).filter_by(response_id=response.id)).scalars()}
+    return answers, comments
+
+
+@dataclass
+class InboxCycle:
+    cycle: Cycle
+    assignments: list
+    answered: dict  # assignment id -> answered items
+    n_items: dict  # relation group -> items in its questionnaire
+    closed_reason: str | None
+
+    @property
+    def done(self) -> int:
+        return sum(1 for a in self.assignments if a.status in ("submitted", "declined"))
+
+    @property
+    def total(self) -> int:
+        return len(self.assignments)
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / self.total) if self.total else 100
+
+
+def inbox(officer: Officer) -> list[InboxCycle]:
+    """The officer's ratings in open cycles, then in the latest closed ones (read-only)."""
+    cycles = db.session.execute(
+        select(Cycle).join(Assignment, Assignment.cycle_id == Cycle.id)
+        .where(Assignment.rater_id == officer.id, Cycle.status.in_(("open", "closed")))
+        .group_by(Cycle.id).order_by(Cycle.status.desc(), Cycle.starts_on.desc()).limit(3)
+    ).scalars().all()
+    out = []
+    for cycle in cycles:
+        assignments = db.session.execute(
+            select(Assignment).where(Assignment.cycle_id == cycle.id, Assignment.rater_id == officer.id)
+            .options(selectinload(Assignment.ratee).selectinload(Officer.unit))
+        ).scalars().all()
+        assignments.sort(key=lambda a: (a.status in ("submitted", "declined"), RELATION_ORDER[a.relation],
+                                        a.ratee.name))
+        answered = dict(db.session.execute(
+            select(Response.assignment_id, func.count(Answer.id)).join(Answer, Answer.response_id == Response.id)
+            .join(Assignment, Assignment.id == Response.assignment_id)
+            .where(Assignment.cycle_id == cycle.id, Assignment.rater_id == officer.id)
+            .group_by(Response.assignment_id)
+        ).all())
+        n_items = {group: len(instrument.items) for group, instrument in instruments_for(cycle).items()}
+        out.append(InboxCycle(cycle, assignments, answered, n_items, closed_reason(cycle)))
+    return out
+
+
+def ratings_due_panel(user: User):
+    """HOME_PANELS: the officer's open ratings in open cycles."""
+    if user.officer is None:
+        return None
+    rows = db.session.execute(
+        select(Cycle, func.count(Assignment.id), func.sum(Assignment.status.in_(OPEN_STATUSES).cast(db.Integer)))
+        .join(Assignment, Assignment.cycle_id == Cycle.id)
+        .where(Assignment.rater_id == user.officer.id, Cycle.status == "open")
+        .group_by(Cycle.id).order_by(Cycle.starts_on.desc())
+    ).all()
+    if not rows:
+        return None
+    return {"cycles": [{"cycle": c, "total": total, "due": int(due or 0), "closed_reason": closed_reason(c)}
+                       for c, total, due in rows]}
+
+
+# ---- nominations -------------------------------------------------------------------------------
+def nominate(cycle: Cycle, officer: Officer, badge_no: str, reason: str) -> Nomination:
+    """An officer names a colleague from another unit to rate them (up to MAX_NOMINATIONS)."""
+    if cycle.status not in ("draft", "open") or (cycle.status == "open" and closed_reason(cycle)):
+        raise DomainError(_("本周期已不能提名。"))
+    nominee = db.session.execute(
+        select(Officer).where(Officer.badge_no == clean_badge(badge_no), Officer.is_active)
+    ).scalar_one_or_none()
+    if nominee is None:
+        raise DomainError(_("找不到警号为“%(badge)s”的在岗民警。", badge=clean_badge(badge_no)), field="badge_no")
+    if nominee.id == officer.id:
+        raise DomainError(_("不能提名自己。"), field="badge_no")
+    if nominee.unit_id == officer.unit_id:
+        raise DomainError(_("本单位同事已在互评范围内，请提名其他单位与您协作过的民警。"), field="badge_no")
+    used = db.session.scalar(select(func.count(Nomination.id)).where(
+        Nomination.cycle_id == cycle.id, Nomination.officer_id == officer.id, Nomination.status != "rejected"))
+    if used >= MAX_NOMINATIONS:
+        raise DomainError(_("每个周期最多提名 %(n)d 名跨单位协作民警。", n=MAX_NOMINATIONS), field="badge_no")
+    nomination = Nomination(cycle_id=cycle.id, officer_id=officer.id, nominee_id=nominee.id,
+                            reason=clean_text(reason)[:300])
+    db.session.add(nomination)
+    flush_or_fail(_("您已提名过这位民警。"), field="badge_no")
+    record("feedback_nominated", "feedback_nomination", nomination.id,
+           after={"officer": officer.badge_no, "nominee": nominee.badge_no})
+    return nomination
+
+
+def can_decide(nomination: Nomination, leader: Officer | None) -> bool:
+    return bool(leader and leader.is_leader and leader.id != nomination.officer_id
+                and nomination.officer.unit_id in lead_unit_ids(leader))
+
+
+def decide_nomination(nomination: Nomination, leader: Officer | None, approve: bool) -> None:
+    """The nominating officer's leader approves (the nominee gets a collaborator rating) or rejects."""
+    if not can_decide(nomination, leader):
+        raise DomainError(_("只有被提名民警所在单位的领导可以审批。"))
+    cycle = db.session.get(Cycle, nomination.cycle_id)
+    if cycle.status not in ("draft", "open"):
+        raise DomainError(_("本周期已关闭，不能再审批。"))
+    status = "approved" if approve else "rejected"
+    result = db.session.execute(
+        update(Nomination).where(Nomination.id == nomination.id, Nomination.status == "pending")
+        .values(status=status, decided_by_id=leader.id, decided_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        raise DomainError(_("该提名已被处理过。"))
+    db.session.expire(nomination)
+    if approve:
+        exists = db.session.scalar(select(func.count(Assignment.id)).where(
+            Assignment.cycle_id == cycle.id, Assignment.rater_id == nomination.nominee_id,
+            Assignment.ratee_id == nomination.officer_id, Assignment.relation == "collaborator"))
+        if not exists:
+            db.session.add(Assignment(cycle_id=cycle.id, rater_id=nomination.nominee_id,
+                                      ratee_id=nomination.officer_id, relation="collaborator", source="nomination"))
+    flush_or_fail(_("该提名已被处理过。"))
+    record(f"feedback_nomination_{status}", "feedback_nomination", nomination.id)
+
+
+def pending_nominations_for(leader: Officer):
+    return db.session.execute(
+        select(Nomination).join(Officer, Officer.id == Nomination.officer_id)
+        .where(Nomination.status == "pending", Officer.unit_id.in_(lead_unit_ids(leader)),
+               Nomination.officer_id != leader.id)
+        .order_by(Nomination.created_at)
+    ).scalars().all()
+
+
+# ---- tracking ----------------------------------------------------------------------------------
+def lead_unit_ids(leader: Officer | None) -> list[int]:
+    """The units a leader sees: their own and the squads under a police-type unit."""
+    if leader is None or not leader.is_leader:
+        return []
+    ids = [leader.unit_id]
+    ids += db.session.execute(select(Unit.id).where(Unit.parent_id == leader.unit_id, Unit.kind == "squad")).scalars()
+    return ids
+
+
+@dataclass
+class Rate:
+    total: int = 0
+    submitted: int = 0
+    declined: int = 0
+
+    @property
+    def done(self) -> int:
+        return self.submitted + self.declined
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.done / self.total if self.total else 0.0
+
+
+def response_rates(cycle: Cycle, unit_ids: list[int] | None = None) -> dict:
+    """Completion per rater unit, per relation and overall (submitted or declined count as done)."""
+    query = (select(Officer.unit_id, Assignment.relation, Assignment.status, func.count(Assignment.id))
+             .join(Officer, Officer.id == Assignment.rater_id).where(Assignment.cycle_id == cycle.id)
+             .group_by(Officer.unit_id, Assignment.relation, Assignment.status))
+    if unit_ids is not None:
+        query = query.where(Officer.unit_id.in_(unit_ids))
+    by_unit: dict[int, Rate] = defaultdict(Rate)
+    by_relation: dict[str, Rate] = defaultdict(Rate)
+    overall = Rate()
+    for unit_id, relation, status, n in db.session.execute(query):
+        for rate in (by_unit[unit_id], by_relation[relation], overall):
+            rate.total += n
+            rate.submitted += n if status == "submitted" else 0
+            rate.declined += n if status == "declined" else 0
+    units = {u.id: u for u in db.session.execute(select(Unit).where(Unit.id.in_(list(by_unit)))).scalars()}
+    return {
+        "units": sorted(((units[i], r) for i, r in by_unit.items()), key=lambda x: x[0].code),
+        "relations": sorted(by_relation.items(), key=lambda x: RELATION_ORDER[x[0]]),
+        "overall": overall,
+    }
+
+
+def officers_owing(cycle: Cycle, unit_ids: list[int] | None = None) -> list[tuple[Officer, int]]:
+    """Officers who still owe ratings (pending or draft), with how many, by unit and badge."""
+    query = (select(Officer, func.count(Assignment.id)).join(Assignment, Assignment.rater_id == Officer.id)
+             .join(Officer.unit)
+             .where(Assignment.cycle_id == cycle.id, Assignment.status.in_(OPEN_STATUSES))
+             .group_by(Officer.id, Unit.code).order_by(Unit.code, Officer.badge_no))
+    if unit_ids is not None:
+        query = query.where(Officer.unit_id.in_(unit_ids))
+    return [(officer, n) for officer, n in db.session.execute(query)]
+
+
+def owing_rows(cycle: Cycle, unit_ids: list[int] | None = None) -> tuple[list[str], list[list]]:
+    """Header and rows of the reminder list export."""
+    header = [_("单位"), _("警号"), _("姓名"), _("待完成评价数")]
+    return header, [[o.unit.name, o.badge_no, o.name, n] for o, n in officers_owing(cycle, unit_ids)]
+
+
+# ---- results (gated) ---------------------------------------------------------------------------
+REPORT_GROUPS = ("self", "supervisor", "peer", "subordinate", "collaborator", OTHERS)
+
+
+@dataclass
+class ReportRow:
+    code: str
+    name: str
+    cells: dict  # group -> Cell
+
+
+@dataclass
+class FeedbackReport:
+    rows: list
+    overall: dict  # group -> Cell
+    comments: dict  # competency code -> [text] (anonymous, shuffled)
+    limits: dict
+    groups: tuple = REPORT_GROUPS
+
+    @property
+    def has_content(self) -> bool:
+        return any(cell.shown for cell in self.overall.values())
+
+
+def results_visible(cycle: Cycle) -> bool:
+    return cycle.status in ("closed", "published")
+
+
+def _competency_names(cycle: Cycle) -> list[tuple[str, str]]:
+    names: dict[str, str] = {}
+    for instrument in instruments_for(cycle).values():
+        for c in instrument.competencies:
+            names.setdefault(c["code"], c["name"])
+    order = {c.code: i for i, c in enumerate(COMPETENCIES)}
+    return sorted(names.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
+
+
+def feedback_report(officer: Officer, cycle: Cycle) -> FeedbackReport:
+    """What ``officer`` may see of their own ratings in ``cycle``: gated per-competency and per-group
+    means (1–5) and shuffled anonymous comments. Never returns who gave which answer."""
+    limits = thresholds(cycle.config)
+    rows = db.session.execute(
+        select(Response.id, Response.instrument_id, Assignment.relation, InstrumentItem.competency, Answer.value)
+        .join(Assignment, Assignment.id == Response.assignment_id)
+        .join(Answer, Answer.response_id == Response.id)
+        .join(InstrumentItem, InstrumentItem.id == Answer.item_id)
+        .where(Assignment.cycle_id == cycle.id, Assignment.ratee_id == officer.id, Assignment.status == "submitted")
+    ).all()
+    instrument_ids = {r[1] for r in rows}
+    n_items: dict[tuple[int, str], int] = defaultdict(int)
+    total_items: dict[int, int] = defaultdict(int)
+    if instrument_ids:
+        for instrument_id, competency in db.session.execute(
+                select(InstrumentItem.instrument_id, InstrumentItem.competency)
+                .where(InstrumentItem.instrument_id.in_(instrument_ids))):
+            n_items[instrument_id, competency] += 1
+            total_items[instrument_id] += 1
+    # per response and competency: answered values (N/A left out)
+    values: dict[tuple[int, str], list[int]] = defaultdict(list)
+    meta: dict[int, tuple[int, str]] = {}
+    for response_id, instrument_id, relation, competency, value in rows:
+        meta[response_id] = (instrument_id, relation)
+        if value is not None:
+            values[response_id, competency].append(value)
+    out_rows = []
+    for code, name in _competency_names(cycle):
+        scores: dict[str, list[float]] = defaultdict(list)
+        for response_id, (instrument_id, relation) in meta.items():
+            answered = values.get((response_id, code), [])
+            if n_items[instrument_id, code] and counts_for_competency(len(answered), n_items[instrument_id, code]):
+                scores[relation].append(sum(answered) / len(answered))
+        out_rows.append(ReportRow(code, name, gated_means(scores, limits)))
+    overall_scores: dict[str, list[float]] = defaultdict(list)
+    for response_id, (instrument_id, relation) in meta.items():
+        answered = [v for (rid, _c), vals in values.items() if rid == response_id for v in vals]
+        if counts_for_competency(len(answered), total_items[instrument_id]):
+            overall_scores[relation].append(sum(answered) / len(answered))
+    overall = gated_means(overall_scores, limits)
+    comment_rows = db.session.execute(
+        select(Comment.competency, Comment.text).join(Response, Response.id == Comment.response_id)
+        .join(Assignment, Assignment.id == Response.assignment_id)
+        .where(Assignment.cycle_id == cycle.id, Assignment.ratee_id == officer.id, Assignment.status == "submitted",
+               Assignment.relation != "self")
+    ).all()
+    shown_others = {row.code for row in out_rows if row.cells[OTHERS].shown}
+    comments: dict[str, list[str]] = defaultdict(list)
+    for code, text in comment_rows:
+        if code in shown_others:
+            comments[code].append(text)
+    comments = {code: shuffled_comments(texts, f"{cycle.id}:{officer.id}:{code}") for code, texts in comments.items()}
+    return FeedbackReport(out_rows, overall, comments, limits)
+
+
+def result_cycles(officer: Officer) -> list[Cycle]:
+    """Closed or published cycles in which someone rated ``officer``."""
+    return db.session.execute(
+        select(Cycle).join(Assignment, Assignment.cycle_id == Cycle.id)
+        .where(Assignment.ratee_id == officer.id, Cycle.status.in_(("closed", "published")))
+        .group_by(Cycle.id).order_by(Cycle.starts_on.desc())
+    ).scalars().all()
+
+
+# ---- scoring: soft indicators for the main assessment ------------------------------------------
+# Cross-unit collaborators answer the peer questionnaire and count as peers in scoring.
+GROUP_INDEX = {"self": RaterGroup.SELF, "peer": RaterGroup.PEER, "supervisor": RaterGroup.SUPERVISOR,
+               "subordinate": RaterGroup.SUBORDINATE, "collaborator": RaterGroup.PEER}
+
+
+@dataclass
+class _Arrays:
+    officer_ids: list
+    rater: object
+    ratee: object
+    item: object
+    group: object
+    value: object
+    relation_is_collaborator: object
+    item_competency: object
+    competency_codes: list
+
+
+def _load_arrays(cycle: Cycle) -> _Arrays | None:
+    """The cycle's submitted answers as numpy arrays (the only place that reads who rated whom)."""
+    import numpy as np
+
+    rows = db.session.execute(
+        select(Assignment.rater_id, Assignment.ratee_id, Assignment.relation, Answer.item_id, Answer.value,
+               InstrumentItem.competency)
+        .join(Response, Response.assignment_id == Assignment.id)
+        .join(Answer, Answer.response_id == Response.id)
+        .join(InstrumentItem, InstrumentItem.id == Answer.item_id)
+        .where(Assignment.cycle_id == cycle.id, Assignment.status == "submitted")
+        .order_by(Answer.id)
+    ).all()
+    if not rows:
+        return None
+    raters, ratees, relations, items, values, competencies = zip(*rows, strict=True)
+    officer_ids = sorted(set(raters) | set(ratees))
+    person = {oid: i for i, oid in enumerate(officer_ids)}
+    item_ids = sorted(set(items))
+    item_index = {iid: i for i, iid in enumerate(item_ids)}
+    known = [c.code for c in COMPETENCIES]
+    codes = known + sorted(set(competencies) - set(known))
+    code_index = {c: i for i, c in enumerate(codes)}
+    item_competency = np.zeros(len(item_ids), dtype=np.int64)
+    for iid, comp in zip(items, competencies, strict=True):
+        item_competency[item_index[iid]] = code_index[comp]
+    return _Arrays(
+        officer_ids=officer_ids,
+        rater=np.fromiter((person[r] for r in raters), dtype=np.int64, count=len(rows)),
+        ratee=np.fromiter((person[r] for r in ratees), dtype=np.int64, count=len(rows)),
+        item=np.fromiter((item_index[i] for i in items), dtype=np.int64, count=len(rows)),
+        group=np.fromiter((int(GROUP_INDEX[r]) for r in relations), dtype=np.int64, count=len(rows)),
+        value=np.array([np.nan if v is None else float(v) for v in values], dtype=float),
+        relation_is_collaborator=np.array([r == "collaborator" for r in relations]),
+        item_competency=item_competency,
+        competency_codes=codes,
+    )
+
+
+def _num(x) -> float | None:
+    x = float(x)
+    return None if math.isnan(x) else round(x, 4)
+
+
+def _score(arrays: _Arrays):
+    import numpy as np
+
+    from scoring.feedback import RatingSet, score_feedback
+
+    ratings = RatingSet(rater=arrays.rater, ratee=arrays.ratee, item=arrays.item, group=arrays.group,
+                        value=arrays.value, n_people=len(arrays.officer_ids), n_items=len(arrays.item_competency),
+                        item_competency=arrays.item_competency)
+    # Degenerate inputs (every rater straight-lining in a tiny unit) make the engine's misfit test
+    # overflow to infinity, which it then reads correctly as "no misfit evidence"; keep that quiet.
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        return score_feedback(ratings)
+
+
+def soft_indicator_values(cycle: Cycle) -> dict:
+    """Soft indicators (柔性指标) from the cycle's submitted 360 answers, for the main assessment.
+
+    Returns {"soft_360": {"level": "officer", "values": {officer_id: bias-adjusted overall score on the
+    1–5 scale}, "details": {officer_id: {...}}}, "teamwork_peer": {"level": "officer", "values":
+    {officer_id: mean peer (and cross-unit collaborator) rating on the 团队协作 items}, "details": {...}}}.
+    Officers without non-self ratings are left out of ``values``.
+    """
+    import numpy as np
+
+    out = {"soft_360": {"level": "officer", "values": {}, "details": {}},
+           "teamwork_peer": {"level": "officer", "values": {}, "details": {}}}
+    arrays = _load_arrays(cycle)
+    if arrays is None:
+        return out
+    scores = _score(arrays)
+    n = len(arrays.officer_ids)
+    answered = ~np.isnan(arrays.value)
+    others = answered & (arrays.group != RaterGroup.SELF)
+    raw_sum = np.bincount(arrays.ratee[others], arrays.value[others], minlength=n)
+    raw_n = np.bincount(arrays.ratee[others], minlength=n)
+    raw_mean = np.divide(raw_sum, raw_n, out=np.full(n, np.nan), where=raw_n > 0)
+    suspects = np.asarray(scores.suspect_pairs).reshape(-1, 2)
+    suspect_as_ratee = np.bincount(suspects[:, 1], minlength=n) if len(suspects) else np.zeros(n, int)
+    careless = np.asarray(scores.careless, dtype=bool)
+    careless_raters_of = np.zeros(n, dtype=np.int64)
+    if careless.any():
+        pairs = np.unique(np.stack([arrays.rater[others], arrays.ratee[others]], axis=1), axis=0)
+        hit = careless[pairs[:, 0]]
+        careless_raters_of = np.bincount(pairs[hit, 1], minlength=n)
+    counts = np.asarray(scores.counts)
+    for i, officer_id in enumerate(arrays.officer_ids):
+        overall = _num(scores.overall[i])
+        if overall is None:
+            continue
+        out["soft_360"]["values"][officer_id] = overall
+        out["soft_360"]["details"][officer_id] = {
+            "raw_mean": _num(raw_mean[i]),
+            "score": overall,
+            "bias_adjustment": _num(scores.overall[i] - raw_mean[i]),
+            "leniency_correction": _num(scores.overall_unweighted[i] - raw_mean[i]),
+            "own_leniency_as_rater": _num(scores.leniency[i]),
+            "raters": {g: int(counts[i, k]) for k, g in enumerate(("self", "peer", "supervisor", "subordinate"))},
+            "down_weighting_effect": _num(scores.weighting_change[i]),
+            "careless_raters": int(careless_raters_of[i]),
+            "suspect_collusive_raters": int(suspect_as_ratee[i]),
+            "rated_carelessly": bool(careless[i]),
+        }
+    # teamwork: peers and cross-unit collaborators on the 团队协作 items, plain means per ratee
+    if TEAMWORK in arrays.competency_codes:
+        team = arrays.competency_codes.index(TEAMWORK)
+        mask = answered & (arrays.group == RaterGroup.PEER) & (arrays.item_competency[arrays.item] == team)
+        t_sum = np.bincount(arrays.ratee[mask], arrays.value[mask], minlength=n)
+        t_n = np.bincount(arrays.ratee[mask], minlength=n)
+        pairs = np.unique(np.stack([arrays.rater[mask], arrays.ratee[mask]], axis=1), axis=0) if mask.any() \
+            else np.zeros((0, 2), dtype=np.int64)
+        t_raters = np.bincount(pairs[:, 1], minlength=n) if len(pairs) else np.zeros(n, dtype=np.int64)
+        collab = mask & arrays.relation_is_collaborator
+        c_pairs = np.unique(np.stack([arrays.rater[collab], arrays.ratee[collab]], axis=1), axis=0) \
+            if collab.any() else np.zeros((0, 2), dtype=np.int64)
+        c_raters = np.bincount(c_pairs[:, 1], minlength=n) if len(c_pairs) else np.zeros(n, dtype=np.int64)
+        for i in np.flatnonzero(t_n):
+            officer_id = arrays.officer_ids[i]
+            mean = _num(t_sum[i] / t_n[i])
+            out["teamwork_peer"]["values"][officer_id] = mean
+            out["teamwork_peer"]["details"][officer_id] = {
+                "mean": mean, "answers": int(t_n[i]), "raters": int(t_raters[i]),
+                "collaborators": int(c_raters[i]),
+            }
+    return out
+
+
+def weakest_competencies(officer_id: int, cycle: Cycle, n: int = 2) -> list[dict]:
+    """The officer's ``n`` lowest bias-adjusted competencies (for a development plan), lowest first:
+    [{"code", "name", "score", "self_gap"}]; empty without non-self ratings."""
+    import numpy as np
+
+    arrays = _load_arrays(cycle)
+    if arrays is None or officer_id not in arrays.officer_ids:
+        return []
+    scores = _score(arrays)
+    i = arrays.officer_ids.index(officer_id)
+    by_comp = np.asarray(scores.by_competency)[i]
+    gap = np.asarray(scores.self_gap)[i]
+    names = dict(_competency_names(cycle))
+    order = [k for k in np.argsort(by_comp, kind="stable") if not np.isnan(by_comp[k])]
+    return [{"code": arrays.competency_codes[k], "name": names.get(arrays.competency_codes[k],
+                                                                  arrays.competency_codes[k]),
+             "score": _num(by_comp[k]), "self_gap": _num(gap[k]) if k < len(gap) else None}
+            for k in order[:n]]
+
