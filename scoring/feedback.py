@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
+from scipy import sparse, stats
 
 from .common import N_GROUPS, RaterGroup, as_index_array, check_range
 from .reliability import icc_oneway_long
@@ -259,6 +259,9 @@ class _Design:
     n_people: int
     n_items: int
     n_comp: int
+    pair: np.ndarray  # (n,) form (rater, ratee, group) of each answer, see ``_Forms``
+    n_pairs: int
+    cross: "_Cross"  # sparsity pattern of the cross-products
 
 
 @dataclass(frozen=True)
@@ -281,15 +284,126 @@ class RaterModelFit:
     converged: bool = field(default=True)
 
 
+def _compact(key, space: int):
+    """Sorted distinct values of the int array ``key`` in ``[0, space)`` and each entry's index.
+
+    Sort-free (an occupancy count) when the key space is small; ``np.unique`` otherwise.
+    """
+    if space <= max(8 * key.size, 1 << 22):
+        occupied = np.bincount(key, minlength=space) > 0
+        index = np.cumsum(occupied) - 1
+        return np.flatnonzero(occupied), index[key]
+    return np.unique(key, return_inverse=True)
+
+
+def _csr_pattern(rows, cols, n_rows):
+    """(indices, indptr) of a CSR matrix whose entries, sorted by row, have ``rows``/``cols``."""
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+    return cols, indptr
+
+
+@dataclass(frozen=True)
+class _Cross:
+    """Sparsity pattern of the model's cross-products, independent of the weights.
+
+    Each of the three blocks (rater x ratee-competency cell, cell x item, rater x item) has
+    one entry per distinct combination occurring in the answers; ``*_id`` maps each answer
+    to its entry, so a weighted block is one ``bincount`` of the answers' weights.
+    """
+
+    cr_id: np.ndarray
+    cr_pair: np.ndarray  # (nnz_cr,) the form of each rater x cell entry
+    cr: tuple  # (indices, indptr) rows = rater, cols = cell
+    ci_id: np.ndarray
+    ci_row: np.ndarray
+    ci_col: np.ndarray
+    ci: tuple  # rows = cell, cols = item
+    ri_id: np.ndarray
+    ri_row: np.ndarray
+    ri_col: np.ndarray
+    ri: tuple  # rows = rater, cols = item
+
+
+def _cross(ratee, rater, item, comp_of_row, pair, pair_rater, pair_ratee, P, C, I) -> _Cross:
+    # rater x cell through the forms, which are sorted by rater: one entry per (form, competency)
+    fc_key, cr_id = _compact(pair * C + comp_of_row, pair_rater.shape[0] * C)
+    cr_pair = fc_key // C
+    cr = _csr_pattern(pair_rater[cr_pair], pair_ratee[cr_pair] * C + fc_key % C, P)
+    cell = ratee * C + comp_of_row
+    ci_key, ci_id = _compact(cell * I + item, P * C * I)
+    ci_row, ci_col = ci_key // I, ci_key % I
+    ri_key, ri_id = _compact(rater * I + item, P * I)
+    ri_row, ri_col = ri_key // I, ri_key % I
+    return _Cross(cr_id, cr_pair, cr, ci_id, ci_row, ci_col, _csr_pattern(ci_row, ci_col, P * C),
+                  ri_id, ri_row, ri_col, _csr_pattern(ri_row, ri_col, P))
+
+
+@dataclass(frozen=True)
+class _Gram:
+    """Weighted sufficient statistics of the model: totals, right-hand sides, cross blocks."""
+
+    w: np.ndarray
+    W_cell: np.ndarray
+    W_rater: np.ndarray
+    W_item: np.ndarray
+    W_pair: np.ndarray
+    b_cell: np.ndarray
+    b_rater: np.ndarray
+    b_item: np.ndarray
+    CR: sparse.csr_matrix  # (P, P*C) rater x cell
+    CI: sparse.csr_matrix  # (P*C, I) cell x item
+    RI: sparse.csr_matrix  # (P, I) rater x item
+
+    @property
+    def W_ratee(self):
+        return self.W_cell.reshape(-1, self.CI.shape[0] // self.CR.shape[0]).sum(axis=1)
+
+
+def _gram(des: _Design, y, w) -> _Gram:
+    """One pass of ``bincount`` over the answers per statistic; no per-sweep pass needed."""
+    x = des.cross
+    P, C, I = des.n_people, des.n_comp, des.n_items
+    unit = bool(np.all(w == 1.0))
+    wy = y if unit else w * y
+    wts = None if unit else w
+    d_cr = np.bincount(x.cr_id, wts, minlength=x.cr_pair.shape[0]).astype(float, copy=False)
+    d_ci = np.bincount(x.ci_id, wts, minlength=x.ci_row.shape[0]).astype(float, copy=False)
+    b_ci = np.bincount(x.ci_id, wy, minlength=x.ci_row.shape[0])
+    d_ri = np.bincount(x.ri_id, wts, minlength=x.ri_row.shape[0]).astype(float, copy=False)
+    b_ri = np.bincount(x.ri_id, wy, minlength=x.ri_row.shape[0])
+    return _Gram(
+        w=w,
+        W_cell=np.bincount(x.ci_row, d_ci, minlength=P * C),
+        W_rater=np.bincount(x.ri_row, d_ri, minlength=P),
+        W_item=np.bincount(x.ci_col, d_ci, minlength=I),
+        W_pair=np.bincount(x.cr_pair, d_cr, minlength=des.n_pairs),
+        b_cell=np.bincount(x.ci_row, b_ci, minlength=P * C),
+        b_rater=np.bincount(x.ri_row, b_ri, minlength=P),
+        b_item=np.bincount(x.ci_col, b_ci, minlength=I),
+        CR=sparse.csr_matrix((d_cr, *x.cr), shape=(P, P * C)),
+        CI=sparse.csr_matrix((d_ci, *x.ci), shape=(P * C, I)),
+        RI=sparse.csr_matrix((d_ri, *x.ri), shape=(P, I)),
+    )
+
+
 def _als(des: _Design, y, w, ridges, start: RaterModelFit | None, tol: float, max_iter: int,
-         omega: float = 1.0):
-    """Ridge ALS of ``y ~ mu + a + g + l + d`` with answer weights ``w`` (both (n,))."""
+         omega: float = 1.0, gram: _Gram | None = None):
+    """Ridge ALS of ``y ~ mu + a + g + l + d`` with answer weights ``w`` (both (n,)).
+
+    The sweeps run on the weighted cross-products (``_Gram``) rather than on the answers:
+    each block update needs the weighted residual sums of its groups, which equal the
+    right-hand side minus the cross blocks times the other blocks' parameters. The
+    iterates are those of answer-level ALS; the residuals are formed once, at the end.
+    """
     lam_a, lam_g, lam_l, lam_d = ridges
     P, C, I = des.n_people, des.n_comp, des.n_items
-    W_cell = np.bincount(des.cell, w, minlength=P * C)
-    W_rater = np.bincount(des.rater, w, minlength=P)
-    W_item = np.bincount(des.item, w, minlength=I)
+    G = gram if gram is not None else _gram(des, y, w)
+    W_cell, W_rater, W_item = G.W_cell, G.W_rater, G.W_item
+    CR, CI, RI = G.CR, G.CI, G.RI
+    CRt, CIt, RIt = CR.T, CI.T, RI.T
     W_tot = W_rater.sum()
+    B_tot = G.b_rater.sum()
     # g's shrinkage enters a's update through h = W lam_g / (W + lam_g) (exact joint update)
     lam_g = min(float(lam_g), _MAX_RIDGE)
     h = W_cell * lam_g / (W_cell + lam_g) if lam_g > 0 else np.zeros_like(W_cell)
@@ -298,72 +412,70 @@ def _als(des: _Design, y, w, ridges, start: RaterModelFit | None, tol: float, ma
     den_g = W_cell + lam_g
     den_l = W_rater + lam_l
     den_d = W_item + lam_d
-    cell_person = np.repeat(np.arange(P), C)
+    has_cell, has_rater, has_item = W_cell > 0, W_rater > 0, W_item > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        inv_g = np.where(has_cell, 1.0 / den_g, 0.0)
+        inv_a = np.where(den_a > 0, 1.0 / den_a, 0.0)
+        inv_l = np.where(has_rater, 1.0 / den_l, 0.0)
+        inv_d = np.where(has_item, 1.0 / den_d, 0.0)
+        inv_cell = np.where(has_cell, 1.0 / W_cell, 0.0)
 
     if start is None:
-        mu = float(np.dot(w, y) / W_tot)
+        mu = float(B_tot / W_tot)
         a = np.zeros(P)
         g = np.zeros(P * C)
         l = np.zeros(P)  # noqa: E741
         d = np.zeros(I)
-        r = y - mu
     else:
         mu, a, g, l, d = start.mu, start.a.copy(), start.g.copy(), start.l.copy(), start.d.copy()
-        r = y - (mu + a[des.ratee] + g[des.cell] + l[des.rater] + d[des.item])
+    fc = (a[:, None] + g.reshape(P, C)).ravel()  # the cell's fitted a + g
     converged = False
     it = 0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        for it in range(1, max_iter + 1):
-            wr = w * r
-            # ratee block: S = sum of w * (r + a + g) over each (ratee, competency) cell
-            cell_fit = a[cell_person] + g
-            S = np.bincount(des.cell, wr, minlength=P * C) + W_cell * cell_fit
-            if lam_g == 0:
-                a_new = np.zeros(P)
-                g_new = np.where(W_cell > 0, S / W_cell, 0.0)
-            else:
-                a_new = np.where(W_cell > 0, lam_g * S / den_g, 0.0).reshape(P, C).sum(axis=1)
-                a_new = np.where(den_a > 0, a_new / den_a, 0.0)
-                g_new = np.where(W_cell > 0, (S - W_cell * a_new[cell_person]) / den_g, 0.0)
-            if omega != 1.0:
-                a_new = a + omega * (a_new - a)
-                g_new = g + omega * (g_new - g)
-            delta_cell = a_new[cell_person] + g_new - cell_fit
-            r -= delta_cell[des.cell]
-            change = np.abs(delta_cell).max(initial=0.0)
-            a, g = a_new, g_new
-            # rater block
-            S = np.bincount(des.rater, w * r, minlength=P) + W_rater * l
-            l_new = np.where(W_rater > 0, S / den_l, 0.0)
-            if lam_l == 0:
-                # fixed effects: centre (weighted) and move the shift into mu; r is unchanged
-                shift = float(np.dot(W_rater, l_new) / W_tot)
-                l_new -= shift
-                mu += shift
-                l = l - shift  # keep delta consistent with the recentred parameters
-            if omega != 1.0:
-                l_new = l + omega * (l_new - l)
-            dl = l_new - l
-            r -= dl[des.rater]
-            change = max(change, np.abs(dl).max(initial=0.0))
-            l = l_new  # noqa: E741
-            # item block
-            S = np.bincount(des.item, w * r, minlength=I) + W_item * d
-            d_new = np.where(W_item > 0, S / den_d, 0.0)
-            if omega != 1.0:
-                d_new = d + omega * (d_new - d)
-            dd = d_new - d
-            r -= dd[des.item]
-            change = max(change, np.abs(dd).max(initial=0.0))
-            d = d_new
-            # grand mean
-            m = float(np.dot(w, r) / W_tot)
-            mu += m
-            r -= m
-            change = max(change, abs(m))
-            if change < tol:
-                converged = True
-                break
+    for it in range(1, max_iter + 1):
+        # ratee block: S = sum of w * (r + a + g) over each (ratee, competency) cell
+        S = G.b_cell - W_cell * mu - CRt @ l - CI @ d
+        if lam_g == 0:
+            a_new = np.zeros(P)
+            g_new = S * inv_cell
+        else:
+            a_new = (lam_g * S * inv_g).reshape(P, C).sum(axis=1) * inv_a
+            g_new = (S - (W_cell.reshape(P, C) * a_new[:, None]).ravel()) * inv_g
+        if omega != 1.0:
+            a_new = a + omega * (a_new - a)
+            g_new = g + omega * (g_new - g)
+        fc_new = (a_new[:, None] + g_new.reshape(P, C)).ravel()
+        change = np.abs(fc_new - fc).max(initial=0.0)
+        a, g, fc = a_new, g_new, fc_new
+        # rater block
+        S = G.b_rater - W_rater * mu - CR @ fc - RI @ d
+        l_new = S * inv_l
+        if lam_l == 0:
+            # fixed effects: centre (weighted) and move the shift into mu; r is unchanged
+            shift = float(np.dot(W_rater, l_new) / W_tot)
+            l_new -= shift
+            mu += shift
+            l = l - shift  # keep delta consistent with the recentred parameters
+        if omega != 1.0:
+            l_new = l + omega * (l_new - l)
+        change = max(change, np.abs(l_new - l).max(initial=0.0))
+        l = l_new  # noqa: E741
+        # item block
+        S = G.b_item - W_item * mu - CIt @ fc - RIt @ l
+        d_new = S * inv_d
+        if omega != 1.0:
+            d_new = d + omega * (d_new - d)
+        change = max(change, np.abs(d_new - d).max(initial=0.0))
+        d = d_new
+        # grand mean: the weighted mean residual
+        m = float((B_tot - W_tot * mu - np.dot(W_cell, fc) - np.dot(W_rater, l) - np.dot(W_item, d)) / W_tot)
+        mu += m
+        change = max(change, abs(m))
+        if change < tol:
+            converged = True
+            break
+    r = y - mu - fc[des.cell]
+    r -= l[des.rater]
+    r -= d[des.item]
     return RaterModelFit(mu, a, g, l, d, r, tuple(ridges), it, converged)
 
 
@@ -428,20 +540,28 @@ def _initial_ridges(fixed):
     return tuple(p if f is None else f for f, p in zip(fixed, pilot))
 
 
-def _design(ratings: RatingSet):
+def _design(ratings: RatingSet, forms: "_Forms | None" = None):
     """Design of the non-self, answered rows; returns ``(design, y, row_index)``."""
+    if forms is None:
+        forms = _forms(ratings)
     rows = np.flatnonzero((ratings.group != RaterGroup.SELF) & ~np.isnan(ratings.value))
-    C = ratings.n_competencies
+    P, C, I = ratings.n_people, ratings.n_competencies, ratings.n_items
     ratee = ratings.ratee[rows]
+    rater = ratings.rater[rows]
     item = ratings.item[rows]
+    comp = ratings.item_competency[item]
+    pair = forms.form_of_row[rows]
     des = _Design(
         ratee=ratee,
-        rater=ratings.rater[rows],
+        rater=rater,
         item=item,
-        cell=ratee * C + ratings.item_competency[item],
-        n_people=ratings.n_people,
-        n_items=ratings.n_items,
+        cell=ratee * C + comp,
+        n_people=P,
+        n_items=I,
         n_comp=C,
+        pair=pair,
+        n_pairs=forms.rater.shape[0],
+        cross=_cross(ratee, rater, item, comp, pair, forms.rater, forms.ratee, P, C, I),
     )
     return des, ratings.value[rows], rows
 
@@ -588,13 +708,13 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
     if vals.size and (vals.min() < config.scale_min or vals.max() > config.scale_max):
         raise ValueError(f"value must lie in [{config.scale_min}, {config.scale_max}] or be NaN")
     P, C = ratings.n_people, ratings.n_competencies
-    des, y, rows = _design(ratings)
+    forms = _forms(ratings)
+    des, y, rows = _design(ratings, forms)
     nan_p = np.full(P, np.nan)
     if y.size == 0:
         return _empty_scores(ratings, config)
 
-    forms = _forms(ratings)
-    pair = forms.form_of_row[rows]  # the model rows' form (rater, ratee, group) ids
+    pair = des.pair  # the model rows' form (rater, ratee, group) ids
     pr, pe = forms.rater, forms.ratee
     n_pairs = pr.shape[0]
     fixed = (config.ratee_ridge, config.competency_ridge, config.leniency_ridge, config.item_ridge)
