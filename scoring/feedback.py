@@ -38,6 +38,7 @@ __all__ = [
 ]
 
 _MAX_RIDGE = 1e6
+_ANDERSON = 5  # past sweeps that Anderson acceleration extrapolates from (0 = plain sweeps)
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,8 @@ class FeedbackConfig:
     """Settings of ``score_feedback``; scale points are on the rating scale.
 
     ``relaxation`` over-relaxes each block update of the alternating least squares
-    (successive over-relaxation; any value in (0, 2) converges, 1 is plain ALS).
+    (successive over-relaxation; any value in (0, 2) converges, 1 is plain ALS). The
+    sweeps are Anderson-accelerated, which does better without over-relaxation, hence 1.
     Ridge penalties (``*_ridge``) of None are estimated from the data (noise variance over
     effect variance, method of moments); a number fixes them. ``leniency_ridge=0`` treats
     leniency as a fixed effect: then adding a constant to one rater's answers changes no
@@ -124,7 +126,7 @@ class FeedbackConfig:
     item_ridge: float | None = None
     tol: float = 1e-4
     max_iter: int = 500
-    relaxation: float = 1.4
+    relaxation: float = 1.0
     max_rounds: int = 4
     # careless raters
     detect_careless: bool = True
@@ -261,7 +263,8 @@ class _Design:
     n_comp: int
     pair: np.ndarray  # (n,) form (rater, ratee, group) of each answer, see ``_Forms``
     n_pairs: int
-    cross: "_Cross"  # sparsity pattern of the cross-products
+    item_competency: np.ndarray  # (n_items,)
+    cross: "_Cross"  # pattern of the cross-products
 
 
 @dataclass(frozen=True)
@@ -343,7 +346,6 @@ def _cross(ratee, rater, item, comp_of_row, pair, pair_rater, pair_ratee, P, C, 
 class _Gram:
     """Weighted sufficient statistics of the model: totals, right-hand sides, cross blocks."""
 
-    w: np.ndarray
     W_cell: np.ndarray
     W_rater: np.ndarray
     W_item: np.ndarray
@@ -357,11 +359,11 @@ class _Gram:
 
     @property
     def W_ratee(self):
-        return self.W_cell.reshape(-1, self.CI.shape[0] // self.CR.shape[0]).sum(axis=1)
+        return self.W_cell.reshape(self.CR.shape[0], -1).sum(axis=1)
 
 
 def _gram(des: _Design, y, w) -> _Gram:
-    """One pass of ``bincount`` over the answers per statistic; no per-sweep pass needed."""
+    """The statistics in one ``bincount`` over the answers each; no per-sweep pass needed."""
     x = des.cross
     P, C, I = des.n_people, des.n_comp, des.n_items
     unit = bool(np.all(w == 1.0))
@@ -371,15 +373,13 @@ def _gram(des: _Design, y, w) -> _Gram:
     d_ci = np.bincount(x.ci_id, wts, minlength=x.ci_row.shape[0]).astype(float, copy=False)
     b_ci = np.bincount(x.ci_id, wy, minlength=x.ci_row.shape[0])
     d_ri = np.bincount(x.ri_id, wts, minlength=x.ri_row.shape[0]).astype(float, copy=False)
-    b_ri = np.bincount(x.ri_id, wy, minlength=x.ri_row.shape[0])
     return _Gram(
-        w=w,
         W_cell=np.bincount(x.ci_row, d_ci, minlength=P * C),
         W_rater=np.bincount(x.ri_row, d_ri, minlength=P),
         W_item=np.bincount(x.ci_col, d_ci, minlength=I),
         W_pair=np.bincount(x.cr_pair, d_cr, minlength=des.n_pairs),
         b_cell=np.bincount(x.ci_row, b_ci, minlength=P * C),
-        b_rater=np.bincount(x.ri_row, b_ri, minlength=P),
+        b_rater=np.bincount(des.rater, wy, minlength=P),
         b_item=np.bincount(x.ci_col, b_ci, minlength=I),
         CR=sparse.csr_matrix((d_cr, *x.cr), shape=(P, P * C)),
         CI=sparse.csr_matrix((d_ci, *x.ci), shape=(P * C, I)),
@@ -388,20 +388,24 @@ def _gram(des: _Design, y, w) -> _Gram:
 
 
 def _als(des: _Design, y, w, ridges, start: RaterModelFit | None, tol: float, max_iter: int,
-         omega: float = 1.0, gram: _Gram | None = None):
+         omega: float = 1.0, gram: _Gram | None = None, accelerate: int = 0):
     """Ridge ALS of ``y ~ mu + a + g + l + d`` with answer weights ``w`` (both (n,)).
 
     The sweeps run on the weighted cross-products (``_Gram``) rather than on the answers:
     each block update needs the weighted residual sums of its groups, which equal the
     right-hand side minus the cross blocks times the other blocks' parameters. The
     iterates are those of answer-level ALS; the residuals are formed once, at the end.
+
+    ``accelerate`` > 0 applies Anderson acceleration with that many past sweeps to the
+    sweep map (each iterate extrapolated from the recent sweeps); the stopping rule is
+    unchanged: a sweep that moves no parameter by ``tol`` or more ends the fit.
     """
     lam_a, lam_g, lam_l, lam_d = ridges
     P, C, I = des.n_people, des.n_comp, des.n_items
     G = gram if gram is not None else _gram(des, y, w)
     W_cell, W_rater, W_item = G.W_cell, G.W_rater, G.W_item
-    CR, CI, RI = G.CR, G.CI, G.RI
-    CRt, CIt, RIt = CR.T, CI.T, RI.T
+    W_cell2 = W_cell.reshape(P, C)
+    CR, CRt, CI, CIt, RI, RIt = G.CR, G.CR.T, G.CI, G.CI.T, G.RI, G.RI.T
     W_tot = W_rater.sum()
     B_tot = G.b_rater.sum()
     # g's shrinkage enters a's update through h = W lam_g / (W + lam_g) (exact joint update)
@@ -409,71 +413,112 @@ def _als(des: _Design, y, w, ridges, start: RaterModelFit | None, tol: float, ma
     h = W_cell * lam_g / (W_cell + lam_g) if lam_g > 0 else np.zeros_like(W_cell)
     H = h.reshape(P, C).sum(axis=1)
     den_a = H + lam_a
-    den_g = W_cell + lam_g
-    den_l = W_rater + lam_l
-    den_d = W_item + lam_d
-    has_cell, has_rater, has_item = W_cell > 0, W_rater > 0, W_item > 0
     with np.errstate(invalid="ignore", divide="ignore"):
-        inv_g = np.where(has_cell, 1.0 / den_g, 0.0)
+        inv_g = np.where(W_cell > 0, 1.0 / (W_cell + lam_g), 0.0).reshape(P, C)
         inv_a = np.where(den_a > 0, 1.0 / den_a, 0.0)
-        inv_l = np.where(has_rater, 1.0 / den_l, 0.0)
-        inv_d = np.where(has_item, 1.0 / den_d, 0.0)
-        inv_cell = np.where(has_cell, 1.0 / W_cell, 0.0)
+        inv_l = np.where(W_rater > 0, 1.0 / (W_rater + lam_l), 0.0)
+        inv_d = np.where(W_item > 0, 1.0 / (W_item + lam_d), 0.0)
+        inv_cell = np.where(W_cell > 0, 1.0 / W_cell, 0.0).reshape(P, C)
+    coef_a = lam_g * inv_g
+    b_cell = G.b_cell.reshape(P, C)
 
-    if start is None:
-        mu = float(B_tot / W_tot)
-        a = np.zeros(P)
-        g = np.zeros(P * C)
-        l = np.zeros(P)  # noqa: E741
-        d = np.zeros(I)
-    else:
-        mu, a, g, l, d = start.mu, start.a.copy(), start.g.copy(), start.l.copy(), start.d.copy()
-    fc = (a[:, None] + g.reshape(P, C)).ravel()  # the cell's fitted a + g
-    converged = False
-    it = 0
-    for it in range(1, max_iter + 1):
+    # the state is one flat vector: a (P), g (P*C), l (P), d (I), mu (1)
+    ia, ig, il, id_ = P, P + P * C, 2 * P + P * C, 2 * P + P * C + I
+
+    def sweep(x):
+        """One block Gauss-Seidel (SOR) sweep from state ``x``: the new state and its change."""
+        a, g, l, d, mu = x[:ia], x[ia:ig].reshape(P, C), x[ig:il], x[il:id_], x[id_]  # noqa: E741
+        out = np.empty_like(x)
+        fc = a[:, None] + g
         # ratee block: S = sum of w * (r + a + g) over each (ratee, competency) cell
-        S = G.b_cell - W_cell * mu - CRt @ l - CI @ d
+        S = b_cell - W_cell2 * mu - (CRt @ l + CI @ d).reshape(P, C)
+        a_new, g_new = out[:ia], out[ia:ig].reshape(P, C)
         if lam_g == 0:
-            a_new = np.zeros(P)
-            g_new = S * inv_cell
+            a_new[:] = 0.0
+            np.multiply(S, inv_cell, out=g_new)
         else:
-            a_new = (lam_g * S * inv_g).reshape(P, C).sum(axis=1) * inv_a
-            g_new = (S - (W_cell.reshape(P, C) * a_new[:, None]).ravel()) * inv_g
+            np.multiply(np.einsum("pc,pc->p", S, coef_a), inv_a, out=a_new)
+            np.multiply(S - W_cell2 * a_new[:, None], inv_g, out=g_new)
         if omega != 1.0:
-            a_new = a + omega * (a_new - a)
-            g_new = g + omega * (g_new - g)
-        fc_new = (a_new[:, None] + g_new.reshape(P, C)).ravel()
+            a_new += (omega - 1.0) * (a_new - a)
+            g_new += (omega - 1.0) * (g_new - g)
+        fc_new = a_new[:, None] + g_new
         change = np.abs(fc_new - fc).max(initial=0.0)
-        a, g, fc = a_new, g_new, fc_new
         # rater block
-        S = G.b_rater - W_rater * mu - CR @ fc - RI @ d
-        l_new = S * inv_l
+        S = G.b_rater - W_rater * mu - CR @ fc_new.ravel() - RI @ d
+        l_new = out[ig:il]
+        np.multiply(S, inv_l, out=l_new)
         if lam_l == 0:
-            # fixed effects: centre (weighted) and move the shift into mu; r is unchanged
+            # fixed effects: centre (weighted) and move the shift into mu; fitted values unchanged
             shift = float(np.dot(W_rater, l_new) / W_tot)
             l_new -= shift
             mu += shift
-            l = l - shift  # keep delta consistent with the recentred parameters
+            l = l - shift  # keep the change consistent with the recentred parameters  # noqa: E741
         if omega != 1.0:
-            l_new = l + omega * (l_new - l)
+            l_new += (omega - 1.0) * (l_new - l)
         change = max(change, np.abs(l_new - l).max(initial=0.0))
-        l = l_new  # noqa: E741
         # item block
-        S = G.b_item - W_item * mu - CIt @ fc - RIt @ l
-        d_new = S * inv_d
+        S = G.b_item - W_item * mu - CIt @ fc_new.ravel() - RIt @ l_new
+        d_new = out[il:id_]
+        np.multiply(S, inv_d, out=d_new)
         if omega != 1.0:
-            d_new = d + omega * (d_new - d)
+            d_new += (omega - 1.0) * (d_new - d)
         change = max(change, np.abs(d_new - d).max(initial=0.0))
-        d = d_new
         # grand mean: the weighted mean residual
-        m = float((B_tot - W_tot * mu - np.dot(W_cell, fc) - np.dot(W_rater, l) - np.dot(W_item, d)) / W_tot)
-        mu += m
-        change = max(change, abs(m))
+        m = float((B_tot - W_tot * mu - np.vdot(W_cell2, fc_new) - np.dot(W_rater, l_new)
+                   - np.dot(W_item, d_new)) / W_tot)
+        out[id_] = mu + m
+        return out, max(change, abs(m))
+
+    x = np.empty(id_ + 1)
+    if start is None:
+        x[:id_] = 0.0
+        x[id_] = B_tot / W_tot
+    else:
+        x[:ia], x[ia:ig], x[ig:il], x[il:id_], x[id_] = start.a, start.g, start.l, start.d, start.mu
+    # Anderson acceleration mixes the recent sweeps. Without relaxation a sweep's result
+    # depends on its start only through (l, d, mu) (the ratee block is solved exactly), so
+    # the mixing weights are fitted to that tail of the sweep's change; with relaxation,
+    # to the whole change. The weights then mix the whole state.
+    m_hist = max(int(accelerate), 0)
+    lo = ig if omega == 1.0 else 0
+    dF = np.empty((m_hist, x.size - lo))
+    dG = np.empty((m_hist, x.size))
+    n_hist = 0
+    gx_prev = f_prev = None
+    converged = False
+    it = 0
+    for it in range(1, max_iter + 1):
+        gx, change = sweep(x)
         if change < tol:
+            x = gx
             converged = True
             break
-    r = y - mu - fc[des.cell]
+        if m_hist == 0:
+            x = gx
+            continue
+        f = gx[lo:] - x[lo:]
+        if f_prev is not None:
+            slot = n_hist % m_hist
+            np.subtract(f, f_prev, out=dF[slot])
+            np.subtract(gx, gx_prev, out=dG[slot])
+            n_hist += 1
+        gx_prev, f_prev = gx, f
+        k = min(n_hist, m_hist)
+        x = gx
+        if k == 0:
+            continue
+        Fk = dF[:k]
+        A = np.einsum("ij,kj->ik", Fk, Fk)
+        A[np.diag_indices(k)] += 1e-12 * max(np.trace(A), 1e-300)
+        try:
+            gamma = np.linalg.solve(A, np.einsum("ij,j->i", Fk, f))
+        except np.linalg.LinAlgError:
+            n_hist, f_prev = 0, None  # restart the history
+            continue
+        x = gx - np.einsum("i,ij->j", gamma, dG[:k])
+    mu, a, g, l, d = float(x[id_]), x[:ia].copy(), x[ia:ig].copy(), x[ig:il].copy(), x[il:id_].copy()  # noqa: E741
+    r = y - mu - (a[:, None] + g.reshape(P, C)).ravel()[des.cell]
     r -= l[des.rater]
     r -= d[des.item]
     return RaterModelFit(mu, a, g, l, d, r, tuple(ridges), it, converged)
@@ -561,6 +606,7 @@ def _design(ratings: RatingSet, forms: "_Forms | None" = None):
         n_comp=C,
         pair=pair,
         n_pairs=forms.rater.shape[0],
+        item_competency=ratings.item_competency,
         cross=_cross(ratee, rater, item, comp, pair, forms.rater, forms.ratee, P, C, I),
     )
     return des, ratings.value[rows], rows
@@ -727,12 +773,12 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
     start = None
     ridges = fixed
     if any(f is None for f in fixed):
-        start = _als(des, y, w, _initial_ridges(fixed), None, config.tol * 100, config.max_iter, config.relaxation)
+        start = _als(des, y, w, _initial_ridges(fixed), None, config.tol * 100, config.max_iter, config.relaxation, accelerate=_ANDERSON)
         n_iter += start.n_iter
         ridges, _ = _estimate_ridges(des, w, start, fixed)
     detecting = config.max_rounds > 0 and (config.detect_careless or config.detect_collusion)
     loose = config.tol * 10 if detecting else config.tol
-    fit = _als(des, y, w, ridges, start, loose, config.max_iter, config.relaxation)
+    fit = _als(des, y, w, ridges, start, loose, config.max_iter, config.relaxation, accelerate=_ANDERSON)
     n_iter += fit.n_iter
     fit_tol = loose
     _, s2 = _estimate_ridges(des, w, fit, ridges)
@@ -762,12 +808,12 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
             break  # nothing flagged: the unweighted fit is the final one
         w = np.where(careless, config.careless_weight, 1.0)[des.rater] * np.where(
             suspect, config.collusion_weight, 1.0)[pair]
-        fit = _als(des, y, w, ridges, fit, config.tol, config.max_iter, config.relaxation)
+        fit = _als(des, y, w, ridges, fit, config.tol, config.max_iter, config.relaxation, accelerate=_ANDERSON)
         n_iter += fit.n_iter
         fit_tol = config.tol
         _, s2 = _estimate_ridges(des, w, fit, ridges)
     if fit_tol > config.tol:
-        fit = _als(des, y, w, ridges, fit, config.tol, config.max_iter, config.relaxation)
+        fit = _als(des, y, w, ridges, fit, config.tol, config.max_iter, config.relaxation, accelerate=_ANDERSON)
         n_iter += fit.n_iter
         if fit_tol == loose and unweighted.resid is not None and np.all(w == 1.0):
             unweighted = fit
