@@ -524,7 +524,8 @@ def _als(des: _Design, y, w, ridges, start: RaterModelFit | None, tol: float, ma
     return RaterModelFit(mu, a, g, l, d, r, tuple(ridges), it, converged)
 
 
-def _estimate_ridges(des: _Design, w, fit: RaterModelFit, fixed) -> tuple[tuple, float]:
+def _estimate_ridges(des: _Design, w, fit: RaterModelFit, fixed, gram: _Gram | None = None,
+                     wrss: float | None = None) -> tuple[tuple, float]:
     """Method-of-moments variance components -> ridge penalties (noise var / effect var).
 
     For each effect the un-shrunk estimate is recovered from the ridge one
@@ -533,16 +534,21 @@ def _estimate_ridges(des: _Design, w, fit: RaterModelFit, fixed) -> tuple[tuple,
     """
     lam_a, lam_g, lam_l, lam_d = fit.ridges
     P, C = des.n_people, des.n_comp
-    W_cell = np.bincount(des.cell, w, minlength=P * C)
-    W_rater = np.bincount(des.rater, w, minlength=P)
-    W_item = np.bincount(des.item, w, minlength=des.n_items)
+    if gram is None:
+        W_cell = np.bincount(des.cell, w, minlength=P * C)
+        W_rater = np.bincount(des.rater, w, minlength=P)
+        W_item = np.bincount(des.item, w, minlength=des.n_items)
+    else:
+        W_cell, W_rater, W_item = gram.W_cell, gram.W_rater, gram.W_item
     with np.errstate(invalid="ignore", divide="ignore"):
         h = W_cell * lam_g / (W_cell + lam_g) if lam_g > 0 else np.zeros_like(W_cell)
         H = h.reshape(P, C).sum(axis=1)
         df = (np.sum(H / (H + lam_a)) + np.sum(np.where(W_cell > 0, W_cell / (W_cell + lam_g), 0))
               + np.sum(W_rater / (W_rater + lam_l)) + np.sum(W_item / (W_item + lam_d)) + 1)
     W_tot = W_rater.sum()
-    s2 = float(np.dot(w, fit.resid**2) / max(W_tot - df, 1.0))
+    if wrss is None:
+        wrss = float(np.dot(w, fit.resid**2))
+    s2 = float(wrss / max(W_tot - df, 1.0))
 
     def component(theta, W, lam):
         ok = W > 0
@@ -640,7 +646,7 @@ def _forms(ratings: RatingSet) -> _Forms:
     return _Forms(pair_key // P, pair_key % P, uniq % N_GROUPS, form_of_row)
 
 
-def _careless_features(des: _Design, y, pair, n_pairs, config: FeedbackConfig):
+def _careless_features(des: _Design, y, pair, n_pairs, pair_rater, config: FeedbackConfig):
     """Per rater: answer count, sd, share of straight-lined forms; straight-lining flag."""
     P = des.n_people
     n_r = np.bincount(des.rater, minlength=P).astype(float)
@@ -656,10 +662,8 @@ def _careless_features(des: _Design, y, pair, n_pairs, config: FeedbackConfig):
     np.maximum.at(fmax, pair, y)
     np.minimum.at(fmin, pair, y)
     long_form = n_form >= config.straight_form_min_items
-    form_rater = np.zeros(n_pairs, dtype=np.int64)
-    form_rater[pair] = des.rater
-    n_long = np.bincount(form_rater, long_form, minlength=P)
-    n_flat = np.bincount(form_rater, long_form & (fmax == fmin), minlength=P)
+    n_long = np.bincount(pair_rater, long_form, minlength=P)
+    n_flat = np.bincount(pair_rater, long_form & (fmax == fmin), minlength=P)
     with np.errstate(invalid="ignore", divide="ignore"):
         flat_share = np.where(n_long > 0, n_flat / np.maximum(n_long, 1), 0.0)
     enough = n_r >= config.careless_min_answers
@@ -667,7 +671,13 @@ def _careless_features(des: _Design, y, pair, n_pairs, config: FeedbackConfig):
     return n_r, sd, straight
 
 
-def _misfit(des: _Design, resid, pair, n_pairs, n_r, flagged, config: FeedbackConfig):
+def _pair_resid(des: _Design, resid):
+    """Per form: sum and sum of squares of the residuals, (n_pairs,) each."""
+    return (np.bincount(des.pair, resid, minlength=des.n_pairs),
+            np.bincount(des.pair, resid * resid, minlength=des.n_pairs))
+
+
+def _misfit(pair_rater, n_pair, pair_sum, pair_ss, n_r, flagged, config: FeedbackConfig):
     """Per rater within-form misfit ratio and a random-responding flag.
 
     Residuals are centred within each form (rater-ratee pair), so a rater's genuine or
@@ -675,25 +685,34 @@ def _misfit(des: _Design, resid, pair, n_pairs, n_r, flagged, config: FeedbackCo
     noise, which random responding inflates. The ratio is the rater's within-form mean
     square over the pooled one of raters not yet flagged; the flag needs both the ratio
     above ``misfit_ratio`` and a chi-square test below ``misfit_alpha``.
+    ``pair_sum``/``pair_ss``: the forms' residual sums and sums of squares (``_pair_resid``).
     """
-    P = des.n_people
-    n_pair = np.bincount(pair, minlength=n_pairs)
-    e_w = resid - (np.bincount(pair, resid, minlength=n_pairs) / np.maximum(n_pair, 1))[pair]
-    ss_r = np.bincount(des.rater, e_w**2, minlength=P)
-    form_rater = np.zeros(n_pairs, dtype=np.int64)
-    form_rater[pair] = des.rater
-    dof_r = n_r - np.bincount(form_rater, minlength=P)
+    P = n_r.shape[0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        within = np.where(n_pair > 0, pair_ss - pair_sum**2 / np.maximum(n_pair, 1), 0.0)
+    ss_r = np.bincount(pair_rater, np.maximum(within, 0.0), minlength=P)
+    dof_r = n_r - np.bincount(pair_rater, n_pair > 0, minlength=P)
     ok = ~flagged & (dof_r > 0)
     s2w = ss_r[ok].sum() / max(dof_r[ok].sum(), 1)
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.where(dof_r > 0, ss_r / (np.maximum(dof_r, 1) * s2w), np.nan)
-    p = stats.chi2.sf(np.nan_to_num(ratio) * dof_r, np.maximum(dof_r, 1))
-    flag = (n_r >= config.careless_min_answers) & (dof_r > 0) & (
-        np.nan_to_num(ratio) > config.misfit_ratio) & (p < config.misfit_alpha)
+    flag = (n_r >= config.careless_min_answers) & (dof_r > 0) & (np.nan_to_num(ratio) > config.misfit_ratio)
+    cand = np.flatnonzero(flag)  # the chi-square test only where the ratio already exceeds
+    flag[cand] = stats.chi2.sf(ratio[cand] * dof_r[cand], dof_r[cand]) < config.misfit_alpha
     return ratio, flag
 
 
-def _collusion(des: _Design, w, fit: RaterModelFit, s2, pair, pr, pe, excluded_rater,
+def _reverse_pairs(pr, pe, P):
+    """Index of each form's reverse (ratee, rater) form, by binary search on the sorted keys."""
+    n_pairs = pr.shape[0]
+    key = pr * P + pe
+    rkey = pe * P + pr
+    pos = np.clip(np.searchsorted(key, rkey), 0, max(n_pairs - 1, 0))
+    has_rev = key[pos] == rkey if n_pairs else np.zeros(0, bool)
+    return pos, has_rev
+
+
+def _collusion(G: _Gram, fit: RaterModelFit, s2, n_pair, pair_sum, pr, pe, rev, excluded_rater,
                config: FeedbackConfig):
     """Leave-pair-out excess of each (rater, ratee) pair and the suspect flag.
 
@@ -705,15 +724,9 @@ def _collusion(des: _Design, w, fit: RaterModelFit, s2, pair, pr, pe, excluded_r
     ``collusion_min_excess`` scale points.
     """
     lam_a, lam_g, lam_l, _ = fit.ridges
-    P = des.n_people
-    n_pairs = pr.shape[0]
-    n_pair = np.bincount(pair, minlength=n_pairs).astype(float)
-    W_pair = np.bincount(pair, w, minlength=n_pairs)
+    W_pair, W_ratee, W_rater = G.W_pair, G.W_ratee, G.W_rater
     with np.errstate(invalid="ignore", divide="ignore"):
-        e_bar = np.bincount(pair, fit.resid, minlength=n_pairs) / n_pair
-    W_ratee = np.bincount(des.ratee, w, minlength=P)
-    W_rater = np.bincount(des.rater, w, minlength=P)
-    with np.errstate(invalid="ignore", divide="ignore"):
+        e_bar = pair_sum / n_pair
         lev = W_pair / (W_ratee[pe] + lam_a) + W_pair / (W_rater[pr] + lam_l)
         lev = np.clip(lev, 0.0, 0.95)
         excess = e_bar / (1.0 - lev)
@@ -721,11 +734,7 @@ def _collusion(des: _Design, w, fit: RaterModelFit, s2, pair, pr, pe, excluded_r
                     + 1.0 / np.maximum(W_ratee[pe] - W_pair + lam_a, 1e-9)
                     + 1.0 / np.maximum(W_rater[pr] - W_pair + lam_l, 1e-9))
         z = excess / np.sqrt(var)
-    # reverse pair lookup by binary search on the sorted pair keys
-    key = pr * P + pe
-    rkey = pe * P + pr
-    pos = np.clip(np.searchsorted(key, rkey), 0, max(n_pairs - 1, 0))
-    has_rev = key[pos] == rkey if n_pairs else np.zeros(0, bool)
+    pos, has_rev = rev
     z_rev = np.where(has_rev, z[pos], -np.inf)
     ex_rev = np.where(has_rev, excess[pos], -np.inf)
     ok = ~excluded_rater[pr] & (n_pair > 0)
@@ -763,28 +772,44 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
     pair = des.pair  # the model rows' form (rater, ratee, group) ids
     pr, pe = forms.rater, forms.ratee
     n_pairs = pr.shape[0]
+    n_pair = np.bincount(pair, minlength=n_pairs).astype(float)
+    rev = _reverse_pairs(pr, pe, P)
     fixed = (config.ratee_ridge, config.competency_ridge, config.leniency_ridge, config.item_ridge)
     n_iter = 0
+
+    def als(w, gram, ridges, start, tol):
+        nonlocal n_iter
+        f = _als(des, y, w, ridges, start, tol, config.max_iter, config.relaxation, gram=gram,
+                 accelerate=_ANDERSON)
+        n_iter += f.n_iter
+        return f
+
+    def resid_stats(f, wf):
+        """Per-form residual sums and sums of squares, and the weighted residual sum of squares."""
+        p_sum, p_ss = _pair_resid(des, f.resid)
+        return p_sum, p_ss, float(np.dot(wf, p_ss))
 
     # Pilot fit (loose) for the moment step of the ridges; the ridges then stay fixed so
     # that the weighted and unweighted fits differ only by the weights. Fits that only
     # feed detection run at a looser tolerance; the reported fit runs at ``tol``.
+    # Weights are per form (a careless rater's forms, a suspect pair's form): ``wf``.
+    wf = np.ones(n_pairs)
     w = np.ones(y.shape)
+    G = _gram(des, y, w)
     start = None
     ridges = fixed
     if any(f is None for f in fixed):
-        start = _als(des, y, w, _initial_ridges(fixed), None, config.tol * 100, config.max_iter, config.relaxation, accelerate=_ANDERSON)
-        n_iter += start.n_iter
-        ridges, _ = _estimate_ridges(des, w, start, fixed)
+        start = als(w, G, _initial_ridges(fixed), None, config.tol * 100)
+        ridges, _ = _estimate_ridges(des, w, start, fixed, G, resid_stats(start, wf)[2])
     detecting = config.max_rounds > 0 and (config.detect_careless or config.detect_collusion)
     loose = config.tol * 10 if detecting else config.tol
-    fit = _als(des, y, w, ridges, start, loose, config.max_iter, config.relaxation, accelerate=_ANDERSON)
-    n_iter += fit.n_iter
+    fit = als(w, G, ridges, start, loose)
     fit_tol = loose
-    _, s2 = _estimate_ridges(des, w, fit, ridges)
+    p_sum, p_ss, wrss = resid_stats(fit, wf)
+    _, s2 = _estimate_ridges(des, w, fit, ridges, G, wrss)
     unweighted = fit
 
-    n_r, rater_sd, straight = _careless_features(des, y, pair, n_pairs, config)
+    n_r, rater_sd, straight = _careless_features(des, y, pair, n_pairs, pr, config)
     if not config.detect_careless:
         straight = np.zeros(P, bool)
     misfit = np.zeros(P, bool)
@@ -793,12 +818,12 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
     careless = np.zeros(P, bool)
     n_rounds = 0
     for n_rounds in range(1, config.max_rounds + 1):
-        ratio, new_misfit = _misfit(des, fit.resid, pair, n_pairs, n_r, careless, config)
+        ratio, new_misfit = _misfit(pr, n_pair, p_sum, p_ss, n_r, careless, config)
         if not config.detect_careless:
             new_misfit = np.zeros(P, bool)
         new_careless = straight | new_misfit
         if config.detect_collusion:
-            new_suspect, z, excess = _collusion(des, w, fit, s2, pair, pr, pe, new_careless, config)
+            new_suspect, z, excess = _collusion(G, fit, s2, n_pair, p_sum, pr, pe, rev, new_careless, config)
         else:
             new_suspect, z, excess = np.zeros(n_pairs, bool), np.zeros(n_pairs), np.zeros(n_pairs)
         if n_rounds > 1 and np.array_equal(new_careless, careless) and np.array_equal(new_suspect, suspect):
@@ -806,18 +831,19 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
         careless, misfit, suspect = new_careless, new_misfit, new_suspect
         if not careless.any() and not suspect.any():
             break  # nothing flagged: the unweighted fit is the final one
-        w = np.where(careless, config.careless_weight, 1.0)[des.rater] * np.where(
-            suspect, config.collusion_weight, 1.0)[pair]
-        fit = _als(des, y, w, ridges, fit, config.tol, config.max_iter, config.relaxation, accelerate=_ANDERSON)
-        n_iter += fit.n_iter
+        wf = np.where(careless, config.careless_weight, 1.0)[pr] * np.where(suspect, config.collusion_weight, 1.0)
+        w = wf[pair]
+        G = _gram(des, y, w)
+        fit = als(w, G, ridges, fit, config.tol)
         fit_tol = config.tol
-        _, s2 = _estimate_ridges(des, w, fit, ridges)
+        p_sum, p_ss, wrss = resid_stats(fit, wf)
+        _, s2 = _estimate_ridges(des, w, fit, ridges, G, wrss)
     if fit_tol > config.tol:
-        fit = _als(des, y, w, ridges, fit, config.tol, config.max_iter, config.relaxation, accelerate=_ANDERSON)
-        n_iter += fit.n_iter
+        fit = als(w, G, ridges, fit, config.tol)
+        p_sum, p_ss, wrss = resid_stats(fit, wf)
         if fit_tol == loose and unweighted.resid is not None and np.all(w == 1.0):
             unweighted = fit
-    ratio, _ = _misfit(des, fit.resid, pair, n_pairs, n_r, careless, config)
+    ratio, _ = _misfit(pr, n_pair, p_sum, p_ss, n_r, careless, config)
 
     # ---- scores from the final fit
     comp = ratings.item_competency
@@ -836,7 +862,7 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
     by_comp = fit.mu + fit.a[:, None] + fit.g.reshape(P, C) + d_c[None, :]
     by_comp = np.where(n_cell > 0, by_comp, np.nan)
 
-    se_overall, se_comp, se_len = _standard_errors(des, w, fit, s2, pair, pr, pe, share_c)
+    se_overall, se_comp, se_len = _standard_errors(des, G, fit, s2, pr, pe, share_c)
     se_overall = np.where(has_any, se_overall, np.nan)
     se_comp = np.where(n_cell > 0, se_comp, np.nan)
     zq = stats.norm.ppf(0.5 + config.interval_level / 2)
@@ -889,7 +915,7 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
     )
 
 
-def _standard_errors(des: _Design, w, fit: RaterModelFit, s2, pair, pr, pe, share_c):
+def _standard_errors(des: _Design, G: _Gram, fit: RaterModelFit, s2, pr, pe, share_c):
     """Approximate posterior standard errors of overall (P,), by_competency (P, C), leniency (P,).
 
     Each block's conditional posterior variance (``s2 / (W + lambda)``) plus the variance
@@ -898,10 +924,7 @@ def _standard_errors(des: _Design, w, fit: RaterModelFit, s2, pair, pr, pe, shar
     """
     lam_a, lam_g, lam_l, _ = fit.ridges
     P, C = des.n_people, des.n_comp
-    W_cell = np.bincount(des.cell, w, minlength=P * C)
-    W_rater = np.bincount(des.rater, w, minlength=P)
-    W_ratee = np.bincount(des.ratee, w, minlength=P)
-    W_pair = np.bincount(pair, w, minlength=pr.shape[0])
+    W_cell, W_rater, W_ratee, W_pair = G.W_cell, G.W_rater, G.W_ratee, G.W_pair
     with np.errstate(invalid="ignore", divide="ignore"):
         h = W_cell * lam_g / (W_cell + lam_g) if lam_g > 0 else np.zeros_like(W_cell)
         H = h.reshape(P, C).sum(axis=1)
