@@ -626,12 +626,18 @@ class _Forms:
     """Forms: distinct (rater, ratee, group) among answered rows, sorted by that key.
 
     rater, ratee, group: (n_forms,) int; form_of_row: (n_answers,) int, -1 for NaN rows.
+    ok_form, ok_item, ok_value: (n_ok,) form, item and value of the answered rows, in row
+    order; n_ok: (n_forms,) answered rows per form.
     """
 
     rater: np.ndarray
     ratee: np.ndarray
     group: np.ndarray
     form_of_row: np.ndarray
+    ok_form: np.ndarray
+    ok_item: np.ndarray
+    ok_value: np.ndarray
+    n_ok: np.ndarray
 
 
 def _forms(ratings: RatingSet) -> _Forms:
@@ -643,7 +649,8 @@ def _forms(ratings: RatingSet) -> _Forms:
     form_of_row = np.full(ratings.n_answers, -1, dtype=np.int64)
     form_of_row[ok] = inv
     pair_key = uniq // N_GROUPS
-    return _Forms(pair_key // P, pair_key % P, uniq % N_GROUPS, form_of_row)
+    return _Forms(pair_key // P, pair_key % P, uniq % N_GROUPS, form_of_row, inv,
+                  ratings.item[ok], ratings.value[ok], np.bincount(inv, minlength=uniq.shape[0]))
 
 
 def _careless_features(des: _Design, y, pair, n_pairs, pair_rater, config: FeedbackConfig):
@@ -871,7 +878,7 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
     leniency = np.where(rated_any, fit.l, np.nan)
     se_len = np.where(rated_any, se_len, np.nan)
 
-    by_group, counts = _by_group(ratings, forms, fit, w, rows, d_mean)
+    by_group, counts = _by_group(ratings, forms, fit, np.where(forms.group == RaterGroup.SELF, 1.0, wf), d_mean)
     self_comp = _self_by_competency(ratings)
     gap = self_comp - by_comp
     with np.errstate(invalid="ignore"):
@@ -939,20 +946,23 @@ def _standard_errors(des: _Design, G: _Gram, fit: RaterModelFit, s2, pr, pe, sha
     return np.sqrt(var_overall), np.sqrt(var_comp), np.sqrt(var_l)
 
 
-def _by_group(ratings: RatingSet, forms: _Forms, fit: RaterModelFit, w_model, rows, d_mean):
-    """(P, 4) adjusted group means and (P, 4) distinct-rater counts."""
+def _by_group(ratings: RatingSet, forms: _Forms, fit: RaterModelFit, w_form, d_mean):
+    """(P, 4) adjusted group means and (P, 4) distinct-rater counts.
+
+    w_form: (n_forms,) weight of each form's answers (1 for self forms). The answers enter
+    per form: a form's rater, ratee and group are fixed, so its adjusted sum is its sum of
+    ``value - d[item]`` less its answer count times the rater's leniency (none for self).
+    """
     P = ratings.n_people
-    ok = ~np.isnan(ratings.value)
-    w = ok.astype(float)
-    w[rows] = w_model
-    lenient = np.where(ratings.group == RaterGroup.SELF, 0.0, fit.l[ratings.rater])
-    adj = np.where(ok, ratings.value - lenient - fit.d[ratings.item] + d_mean, 0.0)
-    idx = ratings.ratee * N_GROUPS + ratings.group
-    W = np.bincount(idx, w, minlength=P * N_GROUPS)
+    n_f = forms.n_ok.astype(float)
+    s_f = np.bincount(forms.ok_form, forms.ok_value - fit.d[forms.ok_item], minlength=n_f.shape[0])
+    lenient = np.where(forms.group == RaterGroup.SELF, 0.0, fit.l[forms.rater])
+    idx = forms.ratee * N_GROUPS + forms.group
+    W = np.bincount(idx, w_form * n_f, minlength=P * N_GROUPS)
     with np.errstate(invalid="ignore", divide="ignore"):
-        by_group = np.bincount(idx, w * adj, minlength=P * N_GROUPS) / W
+        by_group = np.bincount(idx, w_form * (s_f - n_f * (lenient - d_mean)), minlength=P * N_GROUPS) / W
     by_group = np.where(W > 0, by_group, np.nan).reshape(P, N_GROUPS)
-    counts = np.bincount(forms.ratee * N_GROUPS + forms.group, minlength=P * N_GROUPS)
+    counts = np.bincount(idx, minlength=P * N_GROUPS)
     return by_group, counts.reshape(P, N_GROUPS).astype(np.int64)
 
 
@@ -974,37 +984,39 @@ def _reliability(ratings: RatingSet, forms: _Forms) -> Reliability:
     the rating entering the ICC (targets = ratees), and complete competency forms are the
     observations for alpha.
     """
-    P, C, G, I = ratings.n_people, ratings.n_competencies, N_GROUPS, ratings.n_items
-    ok = forms.form_of_row >= 0
-    item, y = ratings.item[ok], ratings.value[ok]
-    comp = ratings.item_competency[item]
+    C, G, I = ratings.n_competencies, N_GROUPS, ratings.n_items
+    item, y = forms.ok_item, forms.ok_value
+    comp_of_item = ratings.item_competency
     n_f = forms.rater.shape[0]
-    cform = forms.form_of_row[ok] * C + comp  # (form, competency) id, dense in [0, n_f * C)
+    cform = forms.ok_form * C + comp_of_item[item]  # (form, competency) id, dense in [0, n_f * C)
     n_cform = np.bincount(cform, minlength=n_f * C)
+    sum_cform = np.bincount(cform, y, minlength=n_f * C)
     used = np.flatnonzero(n_cform)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cmean = np.bincount(cform, y, minlength=n_f * C)[used] / n_cform[used]
+    cmean = sum_cform[used] / n_cform[used]
     c_of = used % C
     f_of = used // C
     cblock = c_of * G + forms.group[f_of]
     icc1, icc1k, n_targets = icc_oneway_long(forms.ratee[f_of], cmean, cblock, C * G)
 
-    n_items_c = np.bincount(ratings.item_competency, minlength=C)
-    complete_c = n_cform == n_items_c[np.arange(n_f * C) % C]
-    complete_c &= n_cform > 0
+    # alpha over complete competency forms; an item's block is (its competency, the group)
+    n_items_c = np.bincount(comp_of_item, minlength=C)
+    complete_c = (n_cform == np.tile(n_items_c, n_f)) & (n_cform > 0)
     row_ok = complete_c[cform]
-    cf, it, yy = cform[row_ok], item[row_ok], y[row_ok]
-    block_of_cform = (np.arange(n_f * C) % C) * G + np.repeat(forms.group, C)
-    fb = block_of_cform[cf]
+    gi = forms.group[forms.ok_form] * I + item  # (group, item)
+    yy = np.where(row_ok, y, 0.0)
+    s1 = np.bincount(gi, yy, minlength=G * I).reshape(G, I)
+    s2 = np.bincount(gi, yy * yy, minlength=G * I).reshape(G, I)
+    block_of_cform = np.tile(np.arange(C) * G, n_f) + np.repeat(forms.group, C)
     n_forms = np.bincount(block_of_cform[complete_c], minlength=C * G)
-    bi = fb * I + it
-    nb = np.repeat(n_forms, I).astype(float)
+    # (C * G, I) tables: entry (c * G + g, i) is (g, i) for items of competency c, else empty
+    in_comp = (comp_of_item[None, :] == np.arange(C)[:, None])  # (C, I)
+    s1 = (in_comp[:, None, :] * s1[None, :, :]).reshape(C * G, I)
+    s2 = (in_comp[:, None, :] * s2[None, :, :]).reshape(C * G, I)
+    nb = n_forms[:, None].astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        s1 = np.bincount(bi, yy, minlength=C * G * I)
-        s2 = np.bincount(bi, yy**2, minlength=C * G * I)
         var_item = np.where(nb > 1, (s2 - s1**2 / nb) / (nb - 1), 0.0)
-        var_items = var_item.reshape(C * G, I).sum(axis=1)
-        total = np.bincount(cf, yy, minlength=n_f * C)[complete_c]
+        var_items = var_item.sum(axis=1)
+        total = sum_cform[complete_c]
         tb = block_of_cform[complete_c]
         t1 = np.bincount(tb, total, minlength=C * G)
         t2 = np.bincount(tb, total**2, minlength=C * G)
@@ -1029,9 +1041,8 @@ def _empty_scores(ratings: RatingSet, config: FeedbackConfig) -> FeedbackScores:
     nan_pc = np.full((P, C), np.nan)
     dummy = RaterModelFit(float("nan"), np.zeros(P), np.zeros(P * C), np.zeros(P), np.zeros(I),
                           np.zeros(0), (0, 0, 0, 0), 0)
-    rows = np.zeros(0, dtype=np.int64)
     forms = _forms(ratings)
-    by_group, counts = _by_group(ratings, forms, dummy, np.zeros(0), rows, 0.0)
+    by_group, counts = _by_group(ratings, forms, dummy, np.ones(forms.rater.shape[0]), 0.0)
     self_comp = _self_by_competency(ratings)
     false_pc = np.zeros((P, C), bool)
     return FeedbackScores(
