@@ -344,7 +344,11 @@ def _cross(ratee, rater, item, comp_of_row, pair, pair_rater, pair_ratee, P, C, 
 
 @dataclass(frozen=True)
 class _Gram:
-    """Weighted sufficient statistics of the model: totals, right-hand sides, cross blocks."""
+    """Weighted sufficient statistics of the model: totals, right-hand sides, cross blocks.
+
+    d_ci, b_ci, d_ri: per-entry weights and weighted sums of the cell x item and rater x
+    item blocks, kept so that a reweighting can be applied as a change (``_reweighted``).
+    """
 
     W_cell: np.ndarray
     W_rater: np.ndarray
@@ -356,34 +360,64 @@ class _Gram:
     CR: sparse.csr_matrix  # (P, P*C) rater x cell
     CI: sparse.csr_matrix  # (P*C, I) cell x item
     RI: sparse.csr_matrix  # (P, I) rater x item
+    b_ci: np.ndarray
 
     @property
     def W_ratee(self):
         return self.W_cell.reshape(self.CR.shape[0], -1).sum(axis=1)
 
 
-def _gram(des: _Design, y, w) -> _Gram:
-    """The statistics in one ``bincount`` over the answers each; no per-sweep pass needed."""
+def _gram_from(des: _Design, d_cr, d_ci, b_ci, d_ri, b_rater) -> _Gram:
     x = des.cross
     P, C, I = des.n_people, des.n_comp, des.n_items
-    unit = bool(np.all(w == 1.0))
-    wy = y if unit else w * y
-    wts = None if unit else w
-    d_cr = np.bincount(x.cr_id, wts, minlength=x.cr_pair.shape[0]).astype(float, copy=False)
-    d_ci = np.bincount(x.ci_id, wts, minlength=x.ci_row.shape[0]).astype(float, copy=False)
-    b_ci = np.bincount(x.ci_id, wy, minlength=x.ci_row.shape[0])
-    d_ri = np.bincount(x.ri_id, wts, minlength=x.ri_row.shape[0]).astype(float, copy=False)
     return _Gram(
         W_cell=np.bincount(x.ci_row, d_ci, minlength=P * C),
         W_rater=np.bincount(x.ri_row, d_ri, minlength=P),
         W_item=np.bincount(x.ci_col, d_ci, minlength=I),
         W_pair=np.bincount(x.cr_pair, d_cr, minlength=des.n_pairs),
         b_cell=np.bincount(x.ci_row, b_ci, minlength=P * C),
-        b_rater=np.bincount(des.rater, wy, minlength=P),
+        b_rater=b_rater,
         b_item=np.bincount(x.ci_col, b_ci, minlength=I),
         CR=sparse.csr_matrix((d_cr, *x.cr), shape=(P, P * C)),
         CI=sparse.csr_matrix((d_ci, *x.ci), shape=(P * C, I)),
         RI=sparse.csr_matrix((d_ri, *x.ri), shape=(P, I)),
+        b_ci=b_ci,
+    )
+
+
+def _gram(des: _Design, y, w) -> _Gram:
+    """The statistics in one ``bincount`` over the answers each; no per-sweep pass needed."""
+    x = des.cross
+    unit = bool(np.all(w == 1.0))
+    wy = y if unit else w * y
+    wts = None if unit else w
+    return _gram_from(
+        des,
+        np.bincount(x.cr_id, wts, minlength=x.cr_pair.shape[0]).astype(float, copy=False),
+        np.bincount(x.ci_id, wts, minlength=x.ci_row.shape[0]).astype(float, copy=False),
+        np.bincount(x.ci_id, wy, minlength=x.ci_row.shape[0]),
+        np.bincount(x.ri_id, wts, minlength=x.ri_row.shape[0]).astype(float, copy=False),
+        np.bincount(des.rater, wy, minlength=des.n_people),
+    )
+
+
+def _reweighted(des: _Design, y, base: _Gram, w_form) -> _Gram:
+    """The statistics under per-form weights ``w_form``, from those of unit weights (``base``).
+
+    Only the answers of forms whose weight is not 1 are visited (the flagged few).
+    """
+    x = des.cross
+    sel = np.flatnonzero((w_form != 1.0)[des.pair])
+    dw = w_form[des.pair[sel]] - 1.0
+    dwy = dw * y[sel]
+    ci = x.ci_id[sel]
+    return _gram_from(
+        des,
+        base.CR.data + np.bincount(x.cr_id[sel], dw, minlength=x.cr_pair.shape[0]),
+        base.CI.data + np.bincount(ci, dw, minlength=x.ci_row.shape[0]),
+        base.b_ci + np.bincount(ci, dwy, minlength=x.ci_row.shape[0]),
+        base.RI.data + np.bincount(x.ri_id[sel], dw, minlength=x.ri_row.shape[0]),
+        base.b_rater + np.bincount(des.rater[sel], dwy, minlength=des.n_people),
     )
 
 
@@ -802,7 +836,7 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
     # Weights are per form (a careless rater's forms, a suspect pair's form): ``wf``.
     wf = np.ones(n_pairs)
     w = np.ones(y.shape)
-    G = _gram(des, y, w)
+    G = G_unit = _gram(des, y, w)
     start = None
     ridges = fixed
     if any(f is None for f in fixed):
@@ -839,8 +873,8 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
         if not careless.any() and not suspect.any():
             break  # nothing flagged: the unweighted fit is the final one
         wf = np.where(careless, config.careless_weight, 1.0)[pr] * np.where(suspect, config.collusion_weight, 1.0)
-        w = wf[pair]
-        G = _gram(des, y, w)
+        w = None  # the answers' weights are wf[pair]; the fit needs only the statistics
+        G = _reweighted(des, y, G_unit, wf)
         fit = als(w, G, ridges, fit, config.tol)
         fit_tol = config.tol
         p_sum, p_ss, wrss = resid_stats(fit, wf)
@@ -848,7 +882,7 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
     if fit_tol > config.tol:
         fit = als(w, G, ridges, fit, config.tol)
         p_sum, p_ss, wrss = resid_stats(fit, wf)
-        if fit_tol == loose and unweighted.resid is not None and np.all(w == 1.0):
+        if fit_tol == loose and unweighted.resid is not None and np.all(wf == 1.0):
             unweighted = fit
     ratio, _ = _misfit(pr, n_pair, p_sum, p_ss, n_r, careless, config)
 
