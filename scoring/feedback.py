@@ -454,7 +454,10 @@ def _als(des: _Design, y, w, ridges, start: RaterModelFit | None, tol: float, ma
         inv_d = np.where(W_item > 0, 1.0 / (W_item + lam_d), 0.0)
         inv_cell = np.where(W_cell > 0, 1.0 / W_cell, 0.0).reshape(P, C)
     coef_a = lam_g * inv_g
+    w_inv_g = W_cell2 * inv_g
     b_cell = G.b_cell.reshape(P, C)
+    # W_cell * mu + CI @ d = CI @ (d + mu) and W_rater * mu + RI @ d = RI @ (d + mu): the
+    # grand mean rides along with the item offsets
 
     # the state is one flat vector: a (P), g (P*C), l (P), d (I), mu (1)
     ia, ig, il, id_ = P, P + P * C, 2 * P + P * C, 2 * P + P * C + I
@@ -463,23 +466,32 @@ def _als(des: _Design, y, w, ridges, start: RaterModelFit | None, tol: float, ma
         """One block Gauss-Seidel (SOR) sweep from state ``x``: the new state and its change."""
         a, g, l, d, mu = x[:ia], x[ia:ig].reshape(P, C), x[ig:il], x[il:id_], x[id_]  # noqa: E741
         out = np.empty_like(x)
-        fc = a[:, None] + g
+        d_mu = d + mu
         # ratee block: S = sum of w * (r + a + g) over each (ratee, competency) cell
-        S = b_cell - W_cell2 * mu - (CRt @ l + CI @ d).reshape(P, C)
+        S = CRt @ l
+        S += CI @ d_mu
+        np.subtract(G.b_cell, S, out=S)
+        S = S.reshape(P, C)
         a_new, g_new = out[:ia], out[ia:ig].reshape(P, C)
         if lam_g == 0:
             a_new[:] = 0.0
             np.multiply(S, inv_cell, out=g_new)
         else:
             np.multiply(np.einsum("pc,pc->p", S, coef_a), inv_a, out=a_new)
-            np.multiply(S - W_cell2 * a_new[:, None], inv_g, out=g_new)
+            np.multiply(S, inv_g, out=g_new)
+            np.multiply(w_inv_g, a_new[:, None], out=S)
+            g_new -= S
         if omega != 1.0:
             a_new += (omega - 1.0) * (a_new - a)
             g_new += (omega - 1.0) * (g_new - g)
-        fc_new = a_new[:, None] + g_new
-        change = np.abs(fc_new - fc).max(initial=0.0)
+        fc_new = np.add(a_new[:, None], g_new)
+        np.subtract(fc_new, g, out=S)
+        S -= a[:, None]
+        change = max(S.max(initial=0.0), -S.min(initial=0.0))
         # rater block
-        S = G.b_rater - W_rater * mu - CR @ fc_new.ravel() - RI @ d
+        S = CR @ fc_new.ravel()
+        S += RI @ d_mu
+        S = G.b_rater - S
         l_new = out[ig:il]
         np.multiply(S, inv_l, out=l_new)
         if lam_l == 0:
@@ -552,9 +564,11 @@ def _als(des: _Design, y, w, ridges, start: RaterModelFit | None, tol: float, ma
             continue
         x = gx - np.einsum("i,ij->j", gamma, dG[:k])
     mu, a, g, l, d = float(x[id_]), x[:ia].copy(), x[ia:ig].copy(), x[ig:il].copy(), x[il:id_].copy()  # noqa: E741
-    r = y - mu - (a[:, None] + g.reshape(P, C)).ravel()[des.cell]
-    r -= l[des.rater]
-    r -= d[des.item]
+    r = np.take((a[:, None] + g.reshape(P, C)).ravel(), des.cell)
+    tmp = np.take(l, des.rater)
+    r += tmp
+    r += np.take(d + mu, des.item, out=tmp)
+    np.subtract(y, r, out=r)
     return RaterModelFit(mu, a, g, l, d, r, tuple(ridges), it, converged)
 
 
