@@ -10,8 +10,11 @@ carries a ridge penalty ``lambda * effect**2``; with ``lambda = noise variance /
 variance`` the fit is the BLUP of a crossed random-effects model, and the variances are
 estimated from the data by the method of moments unless the config fixes them.
 
-The fit is block-coordinate (alternating) least squares with closed-form block updates
-computed by ``np.bincount``; the ratee block updates ``a`` and ``g`` jointly and exactly.
+The fit is block-coordinate (alternating) least squares with closed-form block updates;
+the ratee block updates ``a`` and ``g`` jointly and exactly. The sweeps run on the weighted
+cross-products of the blocks (sparse rater x cell, cell x item and rater x item matrices,
+built once per weight set with ``np.bincount``), not on the answers, and are
+Anderson-accelerated; the answers are visited once per fit, for the residuals.
 
 Around the fit, iteratively reweighted rounds detect careless raters (straight-lining,
 near-zero variance, random responding = poor fit) and collusive rater-ratee pairs
