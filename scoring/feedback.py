@@ -630,10 +630,11 @@ def fit_rater_model(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig(
     w = np.ones(y.shape) if weights is None else np.asarray(weights, float)[rows]
     fixed = (config.ratee_ridge, config.competency_ridge, config.leniency_ridge, config.item_ridge)
     ridges = _initial_ridges(fixed)
-    fit = _als(des, y, w, ridges, None, config.tol, config.max_iter)
+    gram = _gram(des, y, w)
+    fit = _als(des, y, w, ridges, None, config.tol, config.max_iter, gram=gram, accelerate=_ANDERSON)
     if any(f is None for f in fixed):
-        ridges, _ = _estimate_ridges(des, w, fit, fixed)
-        fit = _als(des, y, w, ridges, fit, config.tol, config.max_iter)
+        ridges, _ = _estimate_ridges(des, w, fit, fixed, gram)
+        fit = _als(des, y, w, ridges, fit, config.tol, config.max_iter, gram=gram, accelerate=_ANDERSON)
     return fit
 
 
@@ -822,7 +823,7 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
         raise ValueError(f"value must lie in [{config.scale_min}, {config.scale_max}] or be NaN")
     P, C = ratings.n_people, ratings.n_competencies
     forms = _forms(ratings)
-    des, y, rows = _design(ratings, forms)
+    des, y, _ = _design(ratings, forms)
     nan_p = np.full(P, np.nan)
     if y.size == 0:
         return _empty_scores(ratings, config)
