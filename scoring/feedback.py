@@ -306,6 +306,8 @@ def _csr_pattern(rows, cols, n_rows):
     """(indices, indptr) of a CSR matrix whose entries, sorted by row, have ``rows``/``cols``."""
     indptr = np.zeros(n_rows + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+    if indptr[-1] < 2**31 - 1 and (cols.size == 0 or cols.max() < 2**31 - 1):
+        return cols.astype(np.int32), indptr.astype(np.int32)  # scipy's own choice, made once
     return cols, indptr
 
 
@@ -320,6 +322,8 @@ class _Cross:
 
     cr_id: np.ndarray
     cr_pair: np.ndarray  # (nnz_cr,) the form of each rater x cell entry
+    cr_rater: np.ndarray  # (nnz_cr,) its rater
+    cr_cell: np.ndarray  # (nnz_cr,) its cell
     cr: tuple  # (indices, indptr) rows = rater, cols = cell
     ci_id: np.ndarray
     ci_row: np.ndarray
@@ -335,13 +339,14 @@ def _cross(ratee, rater, item, comp_of_row, pair, pair_rater, pair_ratee, P, C, 
     # rater x cell through the forms, which are sorted by rater: one entry per (form, competency)
     fc_key, cr_id = _compact(pair * C + comp_of_row, pair_rater.shape[0] * C)
     cr_pair = fc_key // C
-    cr = _csr_pattern(pair_rater[cr_pair], pair_ratee[cr_pair] * C + fc_key % C, P)
+    cr_rater, cr_cell = pair_rater[cr_pair], pair_ratee[cr_pair] * C + fc_key % C
+    cr = _csr_pattern(cr_rater, cr_cell, P)
     cell = ratee * C + comp_of_row
     ci_key, ci_id = _compact(cell * I + item, P * C * I)
     ci_row, ci_col = ci_key // I, ci_key % I
     ri_key, ri_id = _compact(rater * I + item, P * I)
     ri_row, ri_col = ri_key // I, ri_key % I
-    return _Cross(cr_id, cr_pair, cr, ci_id, ci_row, ci_col, _csr_pattern(ci_row, ci_col, P * C),
+    return _Cross(cr_id, cr_pair, cr_rater, cr_cell, cr, ci_id, ci_row, ci_col, _csr_pattern(ci_row, ci_col, P * C),
                   ri_id, ri_row, ri_col, _csr_pattern(ri_row, ri_col, P))
 
 
@@ -567,10 +572,12 @@ def _als(des: _Design, y, w, ridges, start: RaterModelFit | None, tol: float, ma
             continue
         x = gx - np.einsum("i,ij->j", gamma, dG[:k])
     mu, a, g, l, d = float(x[id_]), x[:ia].copy(), x[ia:ig].copy(), x[ig:il].copy(), x[il:id_].copy()  # noqa: E741
-    r = np.take((a[:, None] + g.reshape(P, C)).ravel(), des.cell)
-    tmp = np.take(l, des.rater)
-    r += tmp
-    r += np.take(d + mu, des.item, out=tmp)
+    # residuals: a + g + l is constant on each (form, competency) entry of the rater x cell block
+    x_cr = des.cross
+    v = (a[:, None] + g.reshape(P, C)).ravel()[x_cr.cr_cell]
+    v += l[x_cr.cr_rater]
+    r = np.take(v, x_cr.cr_id)
+    r += np.take(d + mu, des.item)
     np.subtract(y, r, out=r)
     return RaterModelFit(mu, a, g, l, d, r, tuple(ridges), it, converged)
 
@@ -859,7 +866,7 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
     ridges = fixed
     if any(f is None for f in fixed):
         start = als(w, G, _initial_ridges(fixed), None, config.tol * 100)
-        ridges, _ = _estimate_ridges(des, w, start, fixed, G, resid_stats(start, wf)[2])
+        ridges, _ = _estimate_ridges(des, w, start, fixed, G, float(np.dot(start.resid, start.resid)))
     detecting = config.max_rounds > 0 and (config.detect_careless or config.detect_collusion)
     loose = config.tol * 10 if detecting else config.tol
     fit = als(w, G, ridges, start, loose)
