@@ -22,7 +22,7 @@ near-zero variance, random responding = poor fit) and collusive rater-ratee pair
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import sparse, stats
@@ -257,10 +257,8 @@ class FeedbackScores:
 class _Design:
     """Index arrays of the non-self, non-NaN answers, and their sizes."""
 
-    ratee: np.ndarray  # (n,)
     rater: np.ndarray  # (n,)
     item: np.ndarray  # (n,)
-    cell: np.ndarray  # (n,) ratee * n_comp + competency
     n_people: int
     n_items: int
     n_comp: int
@@ -582,7 +580,7 @@ def _als(des: _Design, y, w, ridges, start: RaterModelFit | None, tol: float, ma
     return RaterModelFit(mu, a, g, l, d, r, tuple(ridges), it, converged)
 
 
-def _estimate_ridges(des: _Design, w, fit: RaterModelFit, fixed, gram: _Gram | None = None,
+def _estimate_ridges(des: _Design, w, fit: RaterModelFit, fixed, gram: _Gram,
                      wrss: float | None = None) -> tuple[tuple, float]:
     """Method-of-moments variance components -> ridge penalties (noise var / effect var).
 
@@ -592,12 +590,7 @@ def _estimate_ridges(des: _Design, w, fit: RaterModelFit, fixed, gram: _Gram | N
     """
     lam_a, lam_g, lam_l, lam_d = fit.ridges
     P, C = des.n_people, des.n_comp
-    if gram is None:
-        W_cell = np.bincount(des.cell, w, minlength=P * C)
-        W_rater = np.bincount(des.rater, w, minlength=P)
-        W_item = np.bincount(des.item, w, minlength=des.n_items)
-    else:
-        W_cell, W_rater, W_item = gram.W_cell, gram.W_rater, gram.W_item
+    W_cell, W_rater, W_item = gram.W_cell, gram.W_rater, gram.W_item
     with np.errstate(invalid="ignore", divide="ignore"):
         h = W_cell * lam_g / (W_cell + lam_g) if lam_g > 0 else np.zeros_like(W_cell)
         H = h.reshape(P, C).sum(axis=1)
@@ -662,10 +655,8 @@ def _design(ratings: RatingSet, forms: "_Forms | None" = None):
     comp = ratings.item_competency[item]
     pair = forms.form_of_row[rows]
     des = _Design(
-        ratee=ratee,
         rater=rater,
         item=item,
-        cell=ratee * C + comp,
         n_people=P,
         n_items=I,
         n_comp=C,
@@ -686,7 +677,8 @@ class _Forms:
 
     rater, ratee, group: (n_forms,) int; form_of_row: (n_answers,) int, -1 for NaN rows.
     ok_form, ok_item, ok_value: (n_ok,) form, item and value of the answered rows, in row
-    order; n_ok: (n_forms,) answered rows per form.
+    order; n_ok, sum_value: (n_forms,) answered rows and their sum per form. The scorer
+    drops the row arrays once the design and the reliability are built.
     """
 
     rater: np.ndarray
@@ -697,6 +689,7 @@ class _Forms:
     ok_item: np.ndarray
     ok_value: np.ndarray
     n_ok: np.ndarray
+    sum_value: np.ndarray
 
 
 def _forms(ratings: RatingSet) -> _Forms:
@@ -708,8 +701,9 @@ def _forms(ratings: RatingSet) -> _Forms:
     form_of_row = np.full(ratings.n_answers, -1, dtype=np.int64)
     form_of_row[ok] = inv
     pair_key = uniq // N_GROUPS
-    return _Forms(pair_key // P, pair_key % P, uniq % N_GROUPS, form_of_row, inv,
-                  ratings.item[ok], ratings.value[ok], np.bincount(inv, minlength=uniq.shape[0]))
+    value = ratings.value[ok]
+    return _Forms(pair_key // P, pair_key % P, uniq % N_GROUPS, form_of_row, inv, ratings.item[ok], value,
+                  np.bincount(inv, minlength=uniq.shape[0]), np.bincount(inv, value, minlength=uniq.shape[0]))
 
 
 def _careless_features(des: _Design, y, pair, n_pairs, pair_rater, config: FeedbackConfig):
@@ -825,15 +819,21 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
         raise TypeError("ratings must be a RatingSet")
     if not isinstance(config, FeedbackConfig):
         raise TypeError("config must be a FeedbackConfig")
-    vals = ratings.value[~np.isnan(ratings.value)]
-    if vals.size and (vals.min() < config.scale_min or vals.max() > config.scale_max):
+    if ratings.value.size and (np.fmin.reduce(ratings.value) < config.scale_min
+                               or np.fmax.reduce(ratings.value) > config.scale_max):  # NaN-blind
         raise ValueError(f"value must lie in [{config.scale_min}, {config.scale_max}] or be NaN")
     P, C = ratings.n_people, ratings.n_competencies
     forms = _forms(ratings)
-    des, y, _ = _design(ratings, forms)
+    reliability = _reliability(ratings, forms)  # first: its temporaries do not meet the design's
+    des, y = _design(ratings, forms)[:2]
     nan_p = np.full(P, np.nan)
     if y.size == 0:
         return _empty_scores(ratings, config)
+    # the self answers' forms and items, for by_group; then the row arrays can go
+    self_rows = np.flatnonzero((ratings.group == RaterGroup.SELF) & (forms.form_of_row >= 0))
+    self_form, self_item = forms.form_of_row[self_rows], ratings.item[self_rows]
+    del self_rows
+    forms = replace(forms, form_of_row=None, ok_form=None, ok_item=None, ok_value=None)
 
     pair = des.pair  # the model rows' form (rater, ratee, group) ids
     pr, pe = forms.rater, forms.ratee
@@ -860,20 +860,22 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
     # feed detection run at a looser tolerance; the reported fit runs at ``tol``.
     # Weights are per form (a careless rater's forms, a suspect pair's form): ``wf``.
     wf = np.ones(n_pairs)
-    w = np.ones(y.shape)
-    G = G_unit = _gram(des, y, w)
+    G = G_unit = _gram(des, y, np.ones(y.shape))
+    w = None  # the answers' weights are wf[pair]; the fits need only the statistics
     start = None
     ridges = fixed
     if any(f is None for f in fixed):
         start = als(w, G, _initial_ridges(fixed), None, config.tol * 100)
         ridges, _ = _estimate_ridges(des, w, start, fixed, G, float(np.dot(start.resid, start.resid)))
+        start = replace(start, resid=None)
     detecting = config.max_rounds > 0 and (config.detect_careless or config.detect_collusion)
     loose = config.tol * 10 if detecting else config.tol
     fit = als(w, G, ridges, start, loose)
     fit_tol = loose
     p_sum, p_ss, wrss = resid_stats(fit, wf)
     _, s2 = _estimate_ridges(des, w, fit, ridges, G, wrss)
-    unweighted = fit
+    del start
+    unweighted = replace(fit, resid=None)  # its parameters, for overall_unweighted
 
     n_r, rater_sd, straight = _careless_features(des, y, pair, n_pairs, pr, config)
     if not config.detect_careless:
@@ -898,7 +900,6 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
         if not careless.any() and not suspect.any():
             break  # nothing flagged: the unweighted fit is the final one
         wf = np.where(careless, config.careless_weight, 1.0)[pr] * np.where(suspect, config.collusion_weight, 1.0)
-        w = None  # the answers' weights are wf[pair]; the fit needs only the statistics
         G = _reweighted(des, y, G_unit, wf)
         fit = als(w, G, ridges, fit, config.tol)
         fit_tol = config.tol
@@ -907,8 +908,8 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
     if fit_tol > config.tol:
         fit = als(w, G, ridges, fit, config.tol)
         p_sum, p_ss, wrss = resid_stats(fit, wf)
-        if fit_tol == loose and unweighted.resid is not None and np.all(wf == 1.0):
-            unweighted = fit
+        if fit_tol == loose and np.all(wf == 1.0):
+            unweighted = replace(fit, resid=None)
     ratio, _ = _misfit(pr, n_pair, p_sum, p_ss, n_r, careless, config)
 
     # ---- scores from the final fit
@@ -921,7 +922,7 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
     def overall_of(f: RaterModelFit):
         return f.mu + f.a + f.g.reshape(P, C) @ share_c + float(f.d.mean())
 
-    n_cell = np.bincount(des.cell, minlength=P * C).reshape(P, C)
+    n_cell = G_unit.W_cell.reshape(P, C)  # answers per cell
     has_any = n_cell.sum(axis=1) > 0
     overall = np.where(has_any, overall_of(fit), np.nan)
     overall_unw = np.where(has_any, overall_of(unweighted), np.nan)
@@ -937,7 +938,10 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
     leniency = np.where(rated_any, fit.l, np.nan)
     se_len = np.where(rated_any, se_len, np.nan)
 
-    by_group, counts = _by_group(ratings, forms, fit, np.where(forms.group == RaterGroup.SELF, 1.0, wf), d_mean)
+    d_sum = (np.bincount(des.pair, fit.d[des.item], minlength=n_pairs)
+             + np.bincount(self_form, fit.d[self_item], minlength=n_pairs))
+    by_group, counts = _by_group(ratings, forms, fit, np.where(forms.group == RaterGroup.SELF, 1.0, wf),
+                                 d_mean, d_sum)
     self_comp = _self_by_competency(ratings)
     gap = self_comp - by_comp
     with np.errstate(invalid="ignore"):
@@ -973,7 +977,7 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
         self_gap=gap,
         blind_spots=blind,
         hidden_strengths=hidden,
-        reliability=_reliability(ratings, forms),
+        reliability=reliability,
         residual_sd=float(np.sqrt(s2)),
         ridges=tuple(float(r) for r in ridges),
         n_rounds=n_rounds,
@@ -1005,16 +1009,17 @@ def _standard_errors(des: _Design, G: _Gram, fit: RaterModelFit, s2, pr, pe, sha
     return np.sqrt(var_overall), np.sqrt(var_comp), np.sqrt(var_l)
 
 
-def _by_group(ratings: RatingSet, forms: _Forms, fit: RaterModelFit, w_form, d_mean):
+def _by_group(ratings: RatingSet, forms: _Forms, fit: RaterModelFit, w_form, d_mean, d_sum):
     """(P, 4) adjusted group means and (P, 4) distinct-rater counts.
 
-    w_form: (n_forms,) weight of each form's answers (1 for self forms). The answers enter
-    per form: a form's rater, ratee and group are fixed, so its adjusted sum is its sum of
-    ``value - d[item]`` less its answer count times the rater's leniency (none for self).
+    w_form: (n_forms,) weight of each form's answers (1 for self forms); d_sum: (n_forms,)
+    sum of ``fit.d`` over each form's answered items. The answers enter per form: a form's
+    rater, ratee and group are fixed, so its adjusted sum is its sum of ``value - d[item]``
+    less its answer count times the rater's leniency (none for self).
     """
     P = ratings.n_people
     n_f = forms.n_ok.astype(float)
-    s_f = np.bincount(forms.ok_form, forms.ok_value - fit.d[forms.ok_item], minlength=n_f.shape[0])
+    s_f = forms.sum_value - d_sum
     lenient = np.where(forms.group == RaterGroup.SELF, 0.0, fit.l[forms.rater])
     idx = forms.ratee * N_GROUPS + forms.group
     W = np.bincount(idx, w_form * n_f, minlength=P * N_GROUPS)
@@ -1101,7 +1106,7 @@ def _empty_scores(ratings: RatingSet, config: FeedbackConfig) -> FeedbackScores:
     dummy = RaterModelFit(float("nan"), np.zeros(P), np.zeros(P * C), np.zeros(P), np.zeros(I),
                           np.zeros(0), (0, 0, 0, 0), 0)
     forms = _forms(ratings)
-    by_group, counts = _by_group(ratings, forms, dummy, np.ones(forms.rater.shape[0]), 0.0)
+    by_group, counts = _by_group(ratings, forms, dummy, np.ones(forms.rater.shape[0]), 0.0, 0.0)
     self_comp = _self_by_competency(ratings)
     false_pc = np.zeros((P, C), bool)
     return FeedbackScores(
