@@ -41,6 +41,12 @@ __all__ = [
 ]
 
 _MAX_RIDGE = 1e6
+
+
+def _dot(a, b) -> float:
+    """Inner product without BLAS: a threaded BLAS call stalls when the cores are busy."""
+    return float(np.einsum("i,i->", np.ravel(a), np.ravel(b)))
+
 _ANDERSON = 5  # past sweeps that Anderson acceleration extrapolates from (0 = plain sweeps)
 
 
@@ -502,7 +508,7 @@ def _als(des: _Design, y, w, ridges, start: RaterModelFit | None, tol: float, ma
         np.multiply(S, inv_l, out=l_new)
         if lam_l == 0:
             # fixed effects: centre (weighted) and move the shift into mu; fitted values unchanged
-            shift = float(np.dot(W_rater, l_new) / W_tot)
+            shift = _dot(W_rater, l_new) / W_tot
             l_new -= shift
             mu += shift
             l = l - shift  # keep the change consistent with the recentred parameters  # noqa: E741
@@ -517,8 +523,7 @@ def _als(des: _Design, y, w, ridges, start: RaterModelFit | None, tol: float, ma
             d_new += (omega - 1.0) * (d_new - d)
         change = max(change, np.abs(d_new - d).max(initial=0.0))
         # grand mean: the weighted mean residual
-        m = float((B_tot - W_tot * mu - np.vdot(W_cell2, fc_new) - np.dot(W_rater, l_new)
-                   - np.dot(W_item, d_new)) / W_tot)
+        m = (B_tot - W_tot * mu - _dot(W_cell2, fc_new) - _dot(W_rater, l_new) - _dot(W_item, d_new)) / W_tot
         out[id_] = mu + m
         return out, max(change, abs(m))
 
@@ -598,7 +603,7 @@ def _estimate_ridges(des: _Design, w, fit: RaterModelFit, fixed, gram: _Gram,
               + np.sum(W_rater / (W_rater + lam_l)) + np.sum(W_item / (W_item + lam_d)) + 1)
     W_tot = W_rater.sum()
     if wrss is None:
-        wrss = float(np.dot(w, fit.resid**2))
+        wrss = _dot(w, fit.resid**2)
     s2 = float(wrss / max(W_tot - df, 1.0))
 
     def component(theta, W, lam):
@@ -853,7 +858,7 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
     def resid_stats(f, wf):
         """Per-form residual sums and sums of squares, and the weighted residual sum of squares."""
         p_sum, p_ss = _pair_resid(des, f.resid)
-        return p_sum, p_ss, float(np.dot(wf, p_ss))
+        return p_sum, p_ss, _dot(wf, p_ss)
 
     # Pilot fit (loose) for the moment step of the ridges; the ridges then stay fixed so
     # that the weighted and unweighted fits differ only by the weights. Fits that only
@@ -866,7 +871,7 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
     ridges = fixed
     if any(f is None for f in fixed):
         start = als(w, G, _initial_ridges(fixed), None, config.tol * 100)
-        ridges, _ = _estimate_ridges(des, w, start, fixed, G, float(np.dot(start.resid, start.resid)))
+        ridges, _ = _estimate_ridges(des, w, start, fixed, G, _dot(start.resid, start.resid))
         start = replace(start, resid=None)
     detecting = config.max_rounds > 0 and (config.detect_careless or config.detect_collusion)
     loose = config.tol * 10 if detecting else config.tol
@@ -920,7 +925,7 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
     d_mean = float(fit.d.mean())
 
     def overall_of(f: RaterModelFit):
-        return f.mu + f.a + f.g.reshape(P, C) @ share_c + float(f.d.mean())
+        return f.mu + f.a + np.einsum("pc,c->p", f.g.reshape(P, C), share_c) + float(f.d.mean())
 
     n_cell = G_unit.W_cell.reshape(P, C)  # answers per cell
     has_any = n_cell.sum(axis=1) > 0
@@ -1004,7 +1009,7 @@ def _standard_errors(des: _Design, G: _Gram, fit: RaterModelFit, s2, pr, pe, sha
         var_l = np.where(np.isfinite(var_l), var_l, s2)
         share = W_pair / W_ratee[pe]
         var_len_pass = np.bincount(pe, np.nan_to_num(share**2 * var_l[pr]), minlength=P)
-    var_overall = var_a + var_g @ (share_c**2) + var_len_pass
+    var_overall = var_a + np.einsum("pc,c->p", var_g, share_c**2) + var_len_pass
     var_comp = var_a[:, None] + var_g + var_len_pass[:, None]
     return np.sqrt(var_overall), np.sqrt(var_comp), np.sqrt(var_l)
 
