@@ -102,7 +102,10 @@ def main():
     print(f"bare numpy ALS:   {t_als:6.2f} s  ({iters} sweeps, peak {peak_als / 2**20:,.0f} MiB)")
     iters_sor, t_sor, _ = measure(bare_als, *args_als, omega=1.4)
     print(f"bare ALS, SOR 1.4:{t_sor:6.2f} s  ({iters_sor} sweeps; over-relaxed baseline, for reference)")
-    # the engine's own solver on the same single fit (sweeps on the weighted cross-products,
+
+    scores, t_fb, peak_fb = measure(score_feedback, r)
+    # (after score_feedback, so that its allocations do not warm the heap for it) the engine's
+    # own solver on the same single fit (sweeps on the weighted cross-products,
     # Anderson-accelerated): how much of the ratio is the solver and how much the rest
     from scoring.feedback import _ANDERSON, _als, _design
 
@@ -113,8 +116,6 @@ def main():
 
     iters_eng, t_eng, _ = measure(engine_als)
     print(f"engine ALS, 1 fit:{t_eng:6.2f} s  ({iters_eng} sweeps incl. design setup; Gram sweeps + Anderson)")
-
-    scores, t_fb, peak_fb = measure(score_feedback, r)
     print(f"score_feedback:   {t_fb:6.2f} s  ({scores.n_iterations} sweeps in {scores.n_rounds} rounds, "
           f"peak {peak_fb / 2**20:,.0f} MiB)")
     print(f"ratio score_feedback / bare ALS: {t_fb / t_als:.2f}  (target <= 3); "
