@@ -10,8 +10,11 @@ carries a ridge penalty ``lambda * effect**2``; with ``lambda = noise variance /
 variance`` the fit is the BLUP of a crossed random-effects model, and the variances are
 estimated from the data by the method of moments unless the config fixes them.
 
-The fit is block-coordinate (alternating) least squares with closed-form block updates
-computed by ``np.bincount``; the ratee block updates ``a`` and ``g`` jointly and exactly.
+The fit is block-coordinate (alternating) least squares with closed-form block updates;
+the ratee block updates ``a`` and ``g`` jointly and exactly. The sweeps run on the weighted
+cross-products of the blocks (sparse rater x cell, cell x item and rater x item matrices,
+built once per weight set with ``np.bincount``), not on the answers, and are
+Anderson-accelerated; the answers are visited once per fit, for the residuals.
 
 Around the fit, iteratively reweighted rounds detect careless raters (straight-lining,
 near-zero variance, random responding = poor fit) and collusive rater-ratee pairs
@@ -19,10 +22,10 @@ near-zero variance, random responding = poor fit) and collusive rater-ratee pair
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
-from scipy import stats
+from scipy import sparse, stats
 
 from .common import N_GROUPS, RaterGroup, as_index_array, check_range
 from .reliability import icc_oneway_long
@@ -38,6 +41,13 @@ __all__ = [
 ]
 
 _MAX_RIDGE = 1e6
+
+
+def _dot(a, b) -> float:
+    """Inner product without BLAS: a threaded BLAS call stalls when the cores are busy."""
+    return float(np.einsum("i,i->", np.ravel(a), np.ravel(b)))
+
+_ANDERSON = 5  # past sweeps that Anderson acceleration extrapolates from (0 = plain sweeps)
 
 
 @dataclass(frozen=True)
@@ -108,7 +118,8 @@ class FeedbackConfig:
     """Settings of ``score_feedback``; scale points are on the rating scale.
 
     ``relaxation`` over-relaxes each block update of the alternating least squares
-    (successive over-relaxation; any value in (0, 2) converges, 1 is plain ALS).
+    (successive over-relaxation; any value in (0, 2) converges, 1 is plain ALS). The
+    sweeps are Anderson-accelerated, which does better without over-relaxation, hence 1.
     Ridge penalties (``*_ridge``) of None are estimated from the data (noise variance over
     effect variance, method of moments); a number fixes them. ``leniency_ridge=0`` treats
     leniency as a fixed effect: then adding a constant to one rater's answers changes no
@@ -124,7 +135,7 @@ class FeedbackConfig:
     item_ridge: float | None = None
     tol: float = 1e-4
     max_iter: int = 500
-    relaxation: float = 1.4
+    relaxation: float = 1.0
     max_rounds: int = 4
     # careless raters
     detect_careless: bool = True
@@ -252,13 +263,15 @@ class FeedbackScores:
 class _Design:
     """Index arrays of the non-self, non-NaN answers, and their sizes."""
 
-    ratee: np.ndarray  # (n,)
     rater: np.ndarray  # (n,)
     item: np.ndarray  # (n,)
-    cell: np.ndarray  # (n,) ratee * n_comp + competency
     n_people: int
     n_items: int
     n_comp: int
+    pair: np.ndarray  # (n,) form (rater, ratee, group) of each answer, see ``_Forms``
+    n_pairs: int
+    item_competency: np.ndarray  # (n_items,)
+    cross: "_Cross"  # pattern of the cross-products
 
 
 @dataclass(frozen=True)
@@ -281,93 +294,299 @@ class RaterModelFit:
     converged: bool = field(default=True)
 
 
+def _compact(key, space: int):
+    """Sorted distinct values of the int array ``key`` in ``[0, space)`` and each entry's index.
+
+    Sort-free (an occupancy count) when the key space is small; ``np.unique`` otherwise.
+    """
+    if space <= max(8 * key.size, 1 << 22):
+        occupied = np.bincount(key, minlength=space) > 0
+        index = np.cumsum(occupied) - 1
+        return np.flatnonzero(occupied), index[key]
+    return np.unique(key, return_inverse=True)
+
+
+def _csr_pattern(rows, cols, n_rows):
+    """(indices, indptr) of a CSR matrix whose entries, sorted by row, have ``rows``/``cols``."""
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+    if indptr[-1] < 2**31 - 1 and (cols.size == 0 or cols.max() < 2**31 - 1):
+        return cols.astype(np.int32), indptr.astype(np.int32)  # scipy's own choice, made once
+    return cols, indptr
+
+
+@dataclass(frozen=True)
+class _Cross:
+    """Sparsity pattern of the model's cross-products, independent of the weights.
+
+    Each of the three blocks (rater x ratee-competency cell, cell x item, rater x item) has
+    one entry per distinct combination occurring in the answers; ``*_id`` maps each answer
+    to its entry, so a weighted block is one ``bincount`` of the answers' weights.
+    """
+
+    cr_id: np.ndarray
+    cr_pair: np.ndarray  # (nnz_cr,) the form of each rater x cell entry
+    cr_rater: np.ndarray  # (nnz_cr,) its rater
+    cr_cell: np.ndarray  # (nnz_cr,) its cell
+    cr: tuple  # (indices, indptr) rows = rater, cols = cell
+    ci_id: np.ndarray
+    ci_row: np.ndarray
+    ci_col: np.ndarray
+    ci: tuple  # rows = cell, cols = item
+    ri_id: np.ndarray
+    ri_row: np.ndarray
+    ri_col: np.ndarray
+    ri: tuple  # rows = rater, cols = item
+
+
+def _cross(ratee, rater, item, comp_of_row, pair, pair_rater, pair_ratee, P, C, I) -> _Cross:
+    # rater x cell through the forms, which are sorted by rater: one entry per (form, competency)
+    fc_key, cr_id = _compact(pair * C + comp_of_row, pair_rater.shape[0] * C)
+    cr_pair = fc_key // C
+    cr_rater, cr_cell = pair_rater[cr_pair], pair_ratee[cr_pair] * C + fc_key % C
+    cr = _csr_pattern(cr_rater, cr_cell, P)
+    cell = ratee * C + comp_of_row
+    ci_key, ci_id = _compact(cell * I + item, P * C * I)
+    ci_row, ci_col = ci_key // I, ci_key % I
+    ri_key, ri_id = _compact(rater * I + item, P * I)
+    ri_row, ri_col = ri_key // I, ri_key % I
+    return _Cross(cr_id, cr_pair, cr_rater, cr_cell, cr, ci_id, ci_row, ci_col, _csr_pattern(ci_row, ci_col, P * C),
+                  ri_id, ri_row, ri_col, _csr_pattern(ri_row, ri_col, P))
+
+
+@dataclass(frozen=True)
+class _Gram:
+    """Weighted sufficient statistics of the model: totals, right-hand sides, cross blocks.
+
+    d_ci, b_ci, d_ri: per-entry weights and weighted sums of the cell x item and rater x
+    item blocks, kept so that a reweighting can be applied as a change (``_reweighted``).
+    """
+
+    W_cell: np.ndarray
+    W_rater: np.ndarray
+    W_item: np.ndarray
+    W_pair: np.ndarray
+    b_cell: np.ndarray
+    b_rater: np.ndarray
+    b_item: np.ndarray
+    CR: sparse.csr_matrix  # (P, P*C) rater x cell
+    CI: sparse.csr_matrix  # (P*C, I) cell x item
+    RI: sparse.csr_matrix  # (P, I) rater x item
+    b_ci: np.ndarray
+
+    @property
+    def W_ratee(self):
+        return self.W_cell.reshape(self.CR.shape[0], -1).sum(axis=1)
+
+
+def _gram_from(des: _Design, d_cr, d_ci, b_ci, d_ri, b_rater) -> _Gram:
+    x = des.cross
+    P, C, I = des.n_people, des.n_comp, des.n_items
+    return _Gram(
+        W_cell=np.bincount(x.ci_row, d_ci, minlength=P * C),
+        W_rater=np.bincount(x.ri_row, d_ri, minlength=P),
+        W_item=np.bincount(x.ci_col, d_ci, minlength=I),
+        W_pair=np.bincount(x.cr_pair, d_cr, minlength=des.n_pairs),
+        b_cell=np.bincount(x.ci_row, b_ci, minlength=P * C),
+        b_rater=b_rater,
+        b_item=np.bincount(x.ci_col, b_ci, minlength=I),
+        CR=sparse.csr_matrix((d_cr, *x.cr), shape=(P, P * C)),
+        CI=sparse.csr_matrix((d_ci, *x.ci), shape=(P * C, I)),
+        RI=sparse.csr_matrix((d_ri, *x.ri), shape=(P, I)),
+        b_ci=b_ci,
+    )
+
+
+def _gram(des: _Design, y, w) -> _Gram:
+    """The statistics in one ``bincount`` over the answers each; no per-sweep pass needed."""
+    x = des.cross
+    unit = bool(np.all(w == 1.0))
+    wy = y if unit else w * y
+    wts = None if unit else w
+    return _gram_from(
+        des,
+        np.bincount(x.cr_id, wts, minlength=x.cr_pair.shape[0]).astype(float, copy=False),
+        np.bincount(x.ci_id, wts, minlength=x.ci_row.shape[0]).astype(float, copy=False),
+        np.bincount(x.ci_id, wy, minlength=x.ci_row.shape[0]),
+        np.bincount(x.ri_id, wts, minlength=x.ri_row.shape[0]).astype(float, copy=False),
+        np.bincount(des.rater, wy, minlength=des.n_people),
+    )
+
+
+def _reweighted(des: _Design, y, base: _Gram, w_form) -> _Gram:
+    """The statistics under per-form weights ``w_form``, from those of unit weights (``base``).
+
+    Only the answers of forms whose weight is not 1 are visited (the flagged few).
+    """
+    x = des.cross
+    sel = np.flatnonzero((w_form != 1.0)[des.pair])
+    dw = w_form[des.pair[sel]] - 1.0
+    dwy = dw * y[sel]
+    ci = x.ci_id[sel]
+    return _gram_from(
+        des,
+        base.CR.data + np.bincount(x.cr_id[sel], dw, minlength=x.cr_pair.shape[0]),
+        base.CI.data + np.bincount(ci, dw, minlength=x.ci_row.shape[0]),
+        base.b_ci + np.bincount(ci, dwy, minlength=x.ci_row.shape[0]),
+        base.RI.data + np.bincount(x.ri_id[sel], dw, minlength=x.ri_row.shape[0]),
+        base.b_rater + np.bincount(des.rater[sel], dwy, minlength=des.n_people),
+    )
+
+
 def _als(des: _Design, y, w, ridges, start: RaterModelFit | None, tol: float, max_iter: int,
-         omega: float = 1.0):
-    """Ridge ALS of ``y ~ mu + a + g + l + d`` with answer weights ``w`` (both (n,))."""
+         omega: float = 1.0, gram: _Gram | None = None, accelerate: int = 0):
+    """Ridge ALS of ``y ~ mu + a + g + l + d`` with answer weights ``w`` (both (n,)).
+
+    The sweeps run on the weighted cross-products (``_Gram``) rather than on the answers:
+    each block update needs the weighted residual sums of its groups, which equal the
+    right-hand side minus the cross blocks times the other blocks' parameters. The
+    iterates are those of answer-level ALS; the residuals are formed once, at the end.
+
+    ``accelerate`` > 0 applies Anderson acceleration with that many past sweeps to the
+    sweep map (each iterate extrapolated from the recent sweeps); the stopping rule is
+    unchanged: a sweep that moves no parameter by ``tol`` or more ends the fit.
+    """
     lam_a, lam_g, lam_l, lam_d = ridges
     P, C, I = des.n_people, des.n_comp, des.n_items
-    W_cell = np.bincount(des.cell, w, minlength=P * C)
-    W_rater = np.bincount(des.rater, w, minlength=P)
-    W_item = np.bincount(des.item, w, minlength=I)
+    G = gram if gram is not None else _gram(des, y, w)
+    W_cell, W_rater, W_item = G.W_cell, G.W_rater, G.W_item
+    W_cell2 = W_cell.reshape(P, C)
+    CR, CRt, CI, CIt, RI, RIt = G.CR, G.CR.T, G.CI, G.CI.T, G.RI, G.RI.T
     W_tot = W_rater.sum()
+    B_tot = G.b_rater.sum()
     # g's shrinkage enters a's update through h = W lam_g / (W + lam_g) (exact joint update)
     lam_g = min(float(lam_g), _MAX_RIDGE)
     h = W_cell * lam_g / (W_cell + lam_g) if lam_g > 0 else np.zeros_like(W_cell)
     H = h.reshape(P, C).sum(axis=1)
     den_a = H + lam_a
-    den_g = W_cell + lam_g
-    den_l = W_rater + lam_l
-    den_d = W_item + lam_d
-    cell_person = np.repeat(np.arange(P), C)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        inv_g = np.where(W_cell > 0, 1.0 / (W_cell + lam_g), 0.0).reshape(P, C)
+        inv_a = np.where(den_a > 0, 1.0 / den_a, 0.0)
+        inv_l = np.where(W_rater > 0, 1.0 / (W_rater + lam_l), 0.0)
+        inv_d = np.where(W_item > 0, 1.0 / (W_item + lam_d), 0.0)
+        inv_cell = np.where(W_cell > 0, 1.0 / W_cell, 0.0).reshape(P, C)
+    coef_a = lam_g * inv_g
+    w_inv_g = W_cell2 * inv_g
+    b_cell = G.b_cell.reshape(P, C)
+    # W_cell * mu + CI @ d = CI @ (d + mu) and W_rater * mu + RI @ d = RI @ (d + mu): the
+    # grand mean rides along with the item offsets
 
+    # the state is one flat vector: a (P), g (P*C), l (P), d (I), mu (1)
+    ia, ig, il, id_ = P, P + P * C, 2 * P + P * C, 2 * P + P * C + I
+
+    def sweep(x):
+        """One block Gauss-Seidel (SOR) sweep from state ``x``: the new state and its change."""
+        a, g, l, d, mu = x[:ia], x[ia:ig].reshape(P, C), x[ig:il], x[il:id_], x[id_]  # noqa: E741
+        out = np.empty_like(x)
+        d_mu = d + mu
+        # ratee block: S = sum of w * (r + a + g) over each (ratee, competency) cell
+        S = CRt @ l
+        S += CI @ d_mu
+        np.subtract(G.b_cell, S, out=S)
+        S = S.reshape(P, C)
+        a_new, g_new = out[:ia], out[ia:ig].reshape(P, C)
+        if lam_g == 0:
+            a_new[:] = 0.0
+            np.multiply(S, inv_cell, out=g_new)
+        else:
+            np.multiply(np.einsum("pc,pc->p", S, coef_a), inv_a, out=a_new)
+            np.multiply(S, inv_g, out=g_new)
+            np.multiply(w_inv_g, a_new[:, None], out=S)
+            g_new -= S
+        if omega != 1.0:
+            a_new += (omega - 1.0) * (a_new - a)
+            g_new += (omega - 1.0) * (g_new - g)
+        fc_new = np.add(a_new[:, None], g_new)
+        np.subtract(fc_new, g, out=S)
+        S -= a[:, None]
+        change = max(S.max(initial=0.0), -S.min(initial=0.0))
+        # rater block
+        S = CR @ fc_new.ravel()
+        S += RI @ d_mu
+        S = G.b_rater - S
+        l_new = out[ig:il]
+        np.multiply(S, inv_l, out=l_new)
+        if lam_l == 0:
+            # fixed effects: centre (weighted) and move the shift into mu; fitted values unchanged
+            shift = _dot(W_rater, l_new) / W_tot
+            l_new -= shift
+            mu += shift
+            l = l - shift  # keep the change consistent with the recentred parameters  # noqa: E741
+        if omega != 1.0:
+            l_new += (omega - 1.0) * (l_new - l)
+        change = max(change, np.abs(l_new - l).max(initial=0.0))
+        # item block
+        S = G.b_item - W_item * mu - CIt @ fc_new.ravel() - RIt @ l_new
+        d_new = out[il:id_]
+        np.multiply(S, inv_d, out=d_new)
+        if omega != 1.0:
+            d_new += (omega - 1.0) * (d_new - d)
+        change = max(change, np.abs(d_new - d).max(initial=0.0))
+        # grand mean: the weighted mean residual
+        m = (B_tot - W_tot * mu - _dot(W_cell2, fc_new) - _dot(W_rater, l_new) - _dot(W_item, d_new)) / W_tot
+        out[id_] = mu + m
+        return out, max(change, abs(m))
+
+    x = np.empty(id_ + 1)
     if start is None:
-        mu = float(np.dot(w, y) / W_tot)
-        a = np.zeros(P)
-        g = np.zeros(P * C)
-        l = np.zeros(P)  # noqa: E741
-        d = np.zeros(I)
-        r = y - mu
+        x[:id_] = 0.0
+        x[id_] = B_tot / W_tot
     else:
-        mu, a, g, l, d = start.mu, start.a.copy(), start.g.copy(), start.l.copy(), start.d.copy()
-        r = y - (mu + a[des.ratee] + g[des.cell] + l[des.rater] + d[des.item])
+        x[:ia], x[ia:ig], x[ig:il], x[il:id_], x[id_] = start.a, start.g, start.l, start.d, start.mu
+    # Anderson acceleration mixes the recent sweeps. Without relaxation a sweep's result
+    # depends on its start only through (l, d, mu) (the ratee block is solved exactly), so
+    # the mixing weights are fitted to that tail of the sweep's change; with relaxation,
+    # to the whole change. The weights then mix the whole state.
+    m_hist = max(int(accelerate), 0)
+    lo = ig if omega == 1.0 else 0
+    dF = np.empty((m_hist, x.size - lo))
+    dG = np.empty((m_hist, x.size))
+    n_hist = 0
+    gx_prev = f_prev = None
     converged = False
     it = 0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        for it in range(1, max_iter + 1):
-            wr = w * r
-            # ratee block: S = sum of w * (r + a + g) over each (ratee, competency) cell
-            cell_fit = a[cell_person] + g
-            S = np.bincount(des.cell, wr, minlength=P * C) + W_cell * cell_fit
-            if lam_g == 0:
-                a_new = np.zeros(P)
-                g_new = np.where(W_cell > 0, S / W_cell, 0.0)
-            else:
-                a_new = np.where(W_cell > 0, lam_g * S / den_g, 0.0).reshape(P, C).sum(axis=1)
-                a_new = np.where(den_a > 0, a_new / den_a, 0.0)
-                g_new = np.where(W_cell > 0, (S - W_cell * a_new[cell_person]) / den_g, 0.0)
-            if omega != 1.0:
-                a_new = a + omega * (a_new - a)
-                g_new = g + omega * (g_new - g)
-            delta_cell = a_new[cell_person] + g_new - cell_fit
-            r -= delta_cell[des.cell]
-            change = np.abs(delta_cell).max(initial=0.0)
-            a, g = a_new, g_new
-            # rater block
-            S = np.bincount(des.rater, w * r, minlength=P) + W_rater * l
-            l_new = np.where(W_rater > 0, S / den_l, 0.0)
-            if lam_l == 0:
-                # fixed effects: centre (weighted) and move the shift into mu; r is unchanged
-                shift = float(np.dot(W_rater, l_new) / W_tot)
-                l_new -= shift
-                mu += shift
-                l = l - shift  # keep delta consistent with the recentred parameters
-            if omega != 1.0:
-                l_new = l + omega * (l_new - l)
-            dl = l_new - l
-            r -= dl[des.rater]
-            change = max(change, np.abs(dl).max(initial=0.0))
-            l = l_new  # noqa: E741
-            # item block
-            S = np.bincount(des.item, w * r, minlength=I) + W_item * d
-            d_new = np.where(W_item > 0, S / den_d, 0.0)
-            if omega != 1.0:
-                d_new = d + omega * (d_new - d)
-            dd = d_new - d
-            r -= dd[des.item]
-            change = max(change, np.abs(dd).max(initial=0.0))
-            d = d_new
-            # grand mean
-            m = float(np.dot(w, r) / W_tot)
-            mu += m
-            r -= m
-            change = max(change, abs(m))
-            if change < tol:
-                converged = True
-                break
+    for it in range(1, max_iter + 1):
+        gx, change = sweep(x)
+        if change < tol:
+            x = gx
+            converged = True
+            break
+        if m_hist == 0:
+            x = gx
+            continue
+        f = gx[lo:] - x[lo:]
+        if f_prev is not None:
+            slot = n_hist % m_hist
+            np.subtract(f, f_prev, out=dF[slot])
+            np.subtract(gx, gx_prev, out=dG[slot])
+            n_hist += 1
+        gx_prev, f_prev = gx, f
+        k = min(n_hist, m_hist)
+        x = gx
+        if k == 0:
+            continue
+        Fk = dF[:k]
+        A = np.einsum("ij,kj->ik", Fk, Fk)
+        A[np.diag_indices(k)] += 1e-12 * max(np.trace(A), 1e-300)
+        try:
+            gamma = np.linalg.solve(A, np.einsum("ij,j->i", Fk, f))
+        except np.linalg.LinAlgError:
+            n_hist, f_prev = 0, None  # restart the history
+            continue
+        x = gx - np.einsum("i,ij->j", gamma, dG[:k])
+    mu, a, g, l, d = float(x[id_]), x[:ia].copy(), x[ia:ig].copy(), x[ig:il].copy(), x[il:id_].copy()  # noqa: E741
+    # residuals: a + g + l is constant on each (form, competency) entry of the rater x cell block
+    x_cr = des.cross
+    v = (a[:, None] + g.reshape(P, C)).ravel()[x_cr.cr_cell]
+    v += l[x_cr.cr_rater]
+    r = np.take(v, x_cr.cr_id)
+    r += np.take(d + mu, des.item)
+    np.subtract(y, r, out=r)
     return RaterModelFit(mu, a, g, l, d, r, tuple(ridges), it, converged)
 
 
-def _estimate_ridges(des: _Design, w, fit: RaterModelFit, fixed) -> tuple[tuple, float]:
+def _estimate_ridges(des: _Design, w, fit: RaterModelFit, fixed, gram: _Gram,
+                     wrss: float | None = None) -> tuple[tuple, float]:
     """Method-of-moments variance components -> ridge penalties (noise var / effect var).
 
     For each effect the un-shrunk estimate is recovered from the ridge one
@@ -376,16 +595,16 @@ def _estimate_ridges(des: _Design, w, fit: RaterModelFit, fixed) -> tuple[tuple,
     """
     lam_a, lam_g, lam_l, lam_d = fit.ridges
     P, C = des.n_people, des.n_comp
-    W_cell = np.bincount(des.cell, w, minlength=P * C)
-    W_rater = np.bincount(des.rater, w, minlength=P)
-    W_item = np.bincount(des.item, w, minlength=des.n_items)
+    W_cell, W_rater, W_item = gram.W_cell, gram.W_rater, gram.W_item
     with np.errstate(invalid="ignore", divide="ignore"):
         h = W_cell * lam_g / (W_cell + lam_g) if lam_g > 0 else np.zeros_like(W_cell)
         H = h.reshape(P, C).sum(axis=1)
         df = (np.sum(H / (H + lam_a)) + np.sum(np.where(W_cell > 0, W_cell / (W_cell + lam_g), 0))
               + np.sum(W_rater / (W_rater + lam_l)) + np.sum(W_item / (W_item + lam_d)) + 1)
     W_tot = W_rater.sum()
-    s2 = float(np.dot(w, fit.resid**2) / max(W_tot - df, 1.0))
+    if wrss is None:
+        wrss = _dot(w, fit.resid**2)
+    s2 = float(wrss / max(W_tot - df, 1.0))
 
     def component(theta, W, lam):
         ok = W > 0
@@ -416,10 +635,11 @@ def fit_rater_model(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig(
     w = np.ones(y.shape) if weights is None else np.asarray(weights, float)[rows]
     fixed = (config.ratee_ridge, config.competency_ridge, config.leniency_ridge, config.item_ridge)
     ridges = _initial_ridges(fixed)
-    fit = _als(des, y, w, ridges, None, config.tol, config.max_iter)
+    gram = _gram(des, y, w)
+    fit = _als(des, y, w, ridges, None, config.tol, config.max_iter, gram=gram, accelerate=_ANDERSON)
     if any(f is None for f in fixed):
-        ridges, _ = _estimate_ridges(des, w, fit, fixed)
-        fit = _als(des, y, w, ridges, fit, config.tol, config.max_iter)
+        ridges, _ = _estimate_ridges(des, w, fit, fixed, gram)
+        fit = _als(des, y, w, ridges, fit, config.tol, config.max_iter, gram=gram, accelerate=_ANDERSON)
     return fit
 
 
@@ -428,20 +648,27 @@ def _initial_ridges(fixed):
     return tuple(p if f is None else f for f, p in zip(fixed, pilot))
 
 
-def _design(ratings: RatingSet):
+def _design(ratings: RatingSet, forms: "_Forms | None" = None):
     """Design of the non-self, answered rows; returns ``(design, y, row_index)``."""
+    if forms is None:
+        forms = _forms(ratings)
     rows = np.flatnonzero((ratings.group != RaterGroup.SELF) & ~np.isnan(ratings.value))
-    C = ratings.n_competencies
+    P, C, I = ratings.n_people, ratings.n_competencies, ratings.n_items
     ratee = ratings.ratee[rows]
+    rater = ratings.rater[rows]
     item = ratings.item[rows]
+    comp = ratings.item_competency[item]
+    pair = forms.form_of_row[rows]
     des = _Design(
-        ratee=ratee,
-        rater=ratings.rater[rows],
+        rater=rater,
         item=item,
-        cell=ratee * C + ratings.item_competency[item],
-        n_people=ratings.n_people,
-        n_items=ratings.n_items,
+        n_people=P,
+        n_items=I,
         n_comp=C,
+        pair=pair,
+        n_pairs=forms.rater.shape[0],
+        item_competency=ratings.item_competency,
+        cross=_cross(ratee, rater, item, comp, pair, forms.rater, forms.ratee, P, C, I),
     )
     return des, ratings.value[rows], rows
 
@@ -454,12 +681,20 @@ class _Forms:
     """Forms: distinct (rater, ratee, group) among answered rows, sorted by that key.
 
     rater, ratee, group: (n_forms,) int; form_of_row: (n_answers,) int, -1 for NaN rows.
+    ok_form, ok_item, ok_value: (n_ok,) form, item and value of the answered rows, in row
+    order; n_ok, sum_value: (n_forms,) answered rows and their sum per form. The scorer
+    drops the row arrays once the design and the reliability are built.
     """
 
     rater: np.ndarray
     ratee: np.ndarray
     group: np.ndarray
     form_of_row: np.ndarray
+    ok_form: np.ndarray
+    ok_item: np.ndarray
+    ok_value: np.ndarray
+    n_ok: np.ndarray
+    sum_value: np.ndarray
 
 
 def _forms(ratings: RatingSet) -> _Forms:
@@ -471,10 +706,12 @@ def _forms(ratings: RatingSet) -> _Forms:
     form_of_row = np.full(ratings.n_answers, -1, dtype=np.int64)
     form_of_row[ok] = inv
     pair_key = uniq // N_GROUPS
-    return _Forms(pair_key // P, pair_key % P, uniq % N_GROUPS, form_of_row)
+    value = ratings.value[ok]
+    return _Forms(pair_key // P, pair_key % P, uniq % N_GROUPS, form_of_row, inv, ratings.item[ok], value,
+                  np.bincount(inv, minlength=uniq.shape[0]), np.bincount(inv, value, minlength=uniq.shape[0]))
 
 
-def _careless_features(des: _Design, y, pair, n_pairs, config: FeedbackConfig):
+def _careless_features(des: _Design, y, pair, n_pairs, pair_rater, config: FeedbackConfig):
     """Per rater: answer count, sd, share of straight-lined forms; straight-lining flag."""
     P = des.n_people
     n_r = np.bincount(des.rater, minlength=P).astype(float)
@@ -490,10 +727,8 @@ def _careless_features(des: _Design, y, pair, n_pairs, config: FeedbackConfig):
     np.maximum.at(fmax, pair, y)
     np.minimum.at(fmin, pair, y)
     long_form = n_form >= config.straight_form_min_items
-    form_rater = np.zeros(n_pairs, dtype=np.int64)
-    form_rater[pair] = des.rater
-    n_long = np.bincount(form_rater, long_form, minlength=P)
-    n_flat = np.bincount(form_rater, long_form & (fmax == fmin), minlength=P)
+    n_long = np.bincount(pair_rater, long_form, minlength=P)
+    n_flat = np.bincount(pair_rater, long_form & (fmax == fmin), minlength=P)
     with np.errstate(invalid="ignore", divide="ignore"):
         flat_share = np.where(n_long > 0, n_flat / np.maximum(n_long, 1), 0.0)
     enough = n_r >= config.careless_min_answers
@@ -501,7 +736,13 @@ def _careless_features(des: _Design, y, pair, n_pairs, config: FeedbackConfig):
     return n_r, sd, straight
 
 
-def _misfit(des: _Design, resid, pair, n_pairs, n_r, flagged, config: FeedbackConfig):
+def _pair_resid(des: _Design, resid):
+    """Per form: sum and sum of squares of the residuals, (n_pairs,) each."""
+    return (np.bincount(des.pair, resid, minlength=des.n_pairs),
+            np.bincount(des.pair, resid * resid, minlength=des.n_pairs))
+
+
+def _misfit(pair_rater, n_pair, pair_sum, pair_ss, n_r, flagged, config: FeedbackConfig):
     """Per rater within-form misfit ratio and a random-responding flag.
 
     Residuals are centred within each form (rater-ratee pair), so a rater's genuine or
@@ -509,25 +750,34 @@ def _misfit(des: _Design, resid, pair, n_pairs, n_r, flagged, config: FeedbackCo
     noise, which random responding inflates. The ratio is the rater's within-form mean
     square over the pooled one of raters not yet flagged; the flag needs both the ratio
     above ``misfit_ratio`` and a chi-square test below ``misfit_alpha``.
+    ``pair_sum``/``pair_ss``: the forms' residual sums and sums of squares (``_pair_resid``).
     """
-    P = des.n_people
-    n_pair = np.bincount(pair, minlength=n_pairs)
-    e_w = resid - (np.bincount(pair, resid, minlength=n_pairs) / np.maximum(n_pair, 1))[pair]
-    ss_r = np.bincount(des.rater, e_w**2, minlength=P)
-    form_rater = np.zeros(n_pairs, dtype=np.int64)
-    form_rater[pair] = des.rater
-    dof_r = n_r - np.bincount(form_rater, minlength=P)
+    P = n_r.shape[0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        within = np.where(n_pair > 0, pair_ss - pair_sum**2 / np.maximum(n_pair, 1), 0.0)
+    ss_r = np.bincount(pair_rater, np.maximum(within, 0.0), minlength=P)
+    dof_r = n_r - np.bincount(pair_rater, n_pair > 0, minlength=P)
     ok = ~flagged & (dof_r > 0)
     s2w = ss_r[ok].sum() / max(dof_r[ok].sum(), 1)
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.where(dof_r > 0, ss_r / (np.maximum(dof_r, 1) * s2w), np.nan)
-    p = stats.chi2.sf(np.nan_to_num(ratio) * dof_r, np.maximum(dof_r, 1))
-    flag = (n_r >= config.careless_min_answers) & (dof_r > 0) & (
-        np.nan_to_num(ratio) > config.misfit_ratio) & (p < config.misfit_alpha)
+    flag = (n_r >= config.careless_min_answers) & (dof_r > 0) & (np.nan_to_num(ratio) > config.misfit_ratio)
+    cand = np.flatnonzero(flag)  # the chi-square test only where the ratio already exceeds
+    flag[cand] = stats.chi2.sf(ratio[cand] * dof_r[cand], dof_r[cand]) < config.misfit_alpha
     return ratio, flag
 
 
-def _collusion(des: _Design, w, fit: RaterModelFit, s2, pair, pr, pe, excluded_rater,
+def _reverse_pairs(pr, pe, P):
+    """Index of each form's reverse (ratee, rater) form, by binary search on the sorted keys."""
+    n_pairs = pr.shape[0]
+    key = pr * P + pe
+    rkey = pe * P + pr
+    pos = np.clip(np.searchsorted(key, rkey), 0, max(n_pairs - 1, 0))
+    has_rev = key[pos] == rkey if n_pairs else np.zeros(0, bool)
+    return pos, has_rev
+
+
+def _collusion(G: _Gram, fit: RaterModelFit, s2, n_pair, pair_sum, pr, pe, rev, excluded_rater,
                config: FeedbackConfig):
     """Leave-pair-out excess of each (rater, ratee) pair and the suspect flag.
 
@@ -539,15 +789,9 @@ def _collusion(des: _Design, w, fit: RaterModelFit, s2, pair, pr, pe, excluded_r
     ``collusion_min_excess`` scale points.
     """
     lam_a, lam_g, lam_l, _ = fit.ridges
-    P = des.n_people
-    n_pairs = pr.shape[0]
-    n_pair = np.bincount(pair, minlength=n_pairs).astype(float)
-    W_pair = np.bincount(pair, w, minlength=n_pairs)
+    W_pair, W_ratee, W_rater = G.W_pair, G.W_ratee, G.W_rater
     with np.errstate(invalid="ignore", divide="ignore"):
-        e_bar = np.bincount(pair, fit.resid, minlength=n_pairs) / n_pair
-    W_ratee = np.bincount(des.ratee, w, minlength=P)
-    W_rater = np.bincount(des.rater, w, minlength=P)
-    with np.errstate(invalid="ignore", divide="ignore"):
+        e_bar = pair_sum / n_pair
         lev = W_pair / (W_ratee[pe] + lam_a) + W_pair / (W_rater[pr] + lam_l)
         lev = np.clip(lev, 0.0, 0.95)
         excess = e_bar / (1.0 - lev)
@@ -555,11 +799,7 @@ def _collusion(des: _Design, w, fit: RaterModelFit, s2, pair, pr, pe, excluded_r
                     + 1.0 / np.maximum(W_ratee[pe] - W_pair + lam_a, 1e-9)
                     + 1.0 / np.maximum(W_rater[pr] - W_pair + lam_l, 1e-9))
         z = excess / np.sqrt(var)
-    # reverse pair lookup by binary search on the sorted pair keys
-    key = pr * P + pe
-    rkey = pe * P + pr
-    pos = np.clip(np.searchsorted(key, rkey), 0, max(n_pairs - 1, 0))
-    has_rev = key[pos] == rkey if n_pairs else np.zeros(0, bool)
+    pos, has_rev = rev
     z_rev = np.where(has_rev, z[pos], -np.inf)
     ex_rev = np.where(has_rev, excess[pos], -np.inf)
     ok = ~excluded_rater[pr] & (n_pair > 0)
@@ -584,41 +824,65 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
         raise TypeError("ratings must be a RatingSet")
     if not isinstance(config, FeedbackConfig):
         raise TypeError("config must be a FeedbackConfig")
-    vals = ratings.value[~np.isnan(ratings.value)]
-    if vals.size and (vals.min() < config.scale_min or vals.max() > config.scale_max):
+    if ratings.value.size and (np.fmin.reduce(ratings.value) < config.scale_min
+                               or np.fmax.reduce(ratings.value) > config.scale_max):  # NaN-blind
         raise ValueError(f"value must lie in [{config.scale_min}, {config.scale_max}] or be NaN")
     P, C = ratings.n_people, ratings.n_competencies
-    des, y, rows = _design(ratings)
+    forms = _forms(ratings)
+    reliability = _reliability(ratings, forms)  # first: its temporaries do not meet the design's
+    des, y = _design(ratings, forms)[:2]
     nan_p = np.full(P, np.nan)
     if y.size == 0:
         return _empty_scores(ratings, config)
+    # the self answers' forms and items, for by_group; then the row arrays can go
+    self_rows = np.flatnonzero((ratings.group == RaterGroup.SELF) & (forms.form_of_row >= 0))
+    self_form, self_item = forms.form_of_row[self_rows], ratings.item[self_rows]
+    del self_rows
+    forms = replace(forms, form_of_row=None, ok_form=None, ok_item=None, ok_value=None)
 
-    forms = _forms(ratings)
-    pair = forms.form_of_row[rows]  # the model rows' form (rater, ratee, group) ids
+    pair = des.pair  # the model rows' form (rater, ratee, group) ids
     pr, pe = forms.rater, forms.ratee
     n_pairs = pr.shape[0]
+    n_pair = np.bincount(pair, minlength=n_pairs).astype(float)
+    rev = _reverse_pairs(pr, pe, P)
     fixed = (config.ratee_ridge, config.competency_ridge, config.leniency_ridge, config.item_ridge)
     n_iter = 0
+
+    def als(w, gram, ridges, start, tol):
+        nonlocal n_iter
+        f = _als(des, y, w, ridges, start, tol, config.max_iter, config.relaxation, gram=gram,
+                 accelerate=_ANDERSON)
+        n_iter += f.n_iter
+        return f
+
+    def resid_stats(f, wf):
+        """Per-form residual sums and sums of squares, and the weighted residual sum of squares."""
+        p_sum, p_ss = _pair_resid(des, f.resid)
+        return p_sum, p_ss, _dot(wf, p_ss)
 
     # Pilot fit (loose) for the moment step of the ridges; the ridges then stay fixed so
     # that the weighted and unweighted fits differ only by the weights. Fits that only
     # feed detection run at a looser tolerance; the reported fit runs at ``tol``.
-    w = np.ones(y.shape)
+    # Weights are per form (a careless rater's forms, a suspect pair's form): ``wf``.
+    wf = np.ones(n_pairs)
+    G = G_unit = _gram(des, y, np.ones(y.shape))
+    w = None  # the answers' weights are wf[pair]; the fits need only the statistics
     start = None
     ridges = fixed
     if any(f is None for f in fixed):
-        start = _als(des, y, w, _initial_ridges(fixed), None, config.tol * 100, config.max_iter, config.relaxation)
-        n_iter += start.n_iter
-        ridges, _ = _estimate_ridges(des, w, start, fixed)
+        start = als(w, G, _initial_ridges(fixed), None, config.tol * 100)
+        ridges, _ = _estimate_ridges(des, w, start, fixed, G, _dot(start.resid, start.resid))
+        start = replace(start, resid=None)
     detecting = config.max_rounds > 0 and (config.detect_careless or config.detect_collusion)
     loose = config.tol * 10 if detecting else config.tol
-    fit = _als(des, y, w, ridges, start, loose, config.max_iter, config.relaxation)
-    n_iter += fit.n_iter
+    fit = als(w, G, ridges, start, loose)
     fit_tol = loose
-    _, s2 = _estimate_ridges(des, w, fit, ridges)
-    unweighted = fit
+    p_sum, p_ss, wrss = resid_stats(fit, wf)
+    _, s2 = _estimate_ridges(des, w, fit, ridges, G, wrss)
+    del start
+    unweighted = replace(fit, resid=None)  # its parameters, for overall_unweighted
 
-    n_r, rater_sd, straight = _careless_features(des, y, pair, n_pairs, config)
+    n_r, rater_sd, straight = _careless_features(des, y, pair, n_pairs, pr, config)
     if not config.detect_careless:
         straight = np.zeros(P, bool)
     misfit = np.zeros(P, bool)
@@ -627,12 +891,12 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
     careless = np.zeros(P, bool)
     n_rounds = 0
     for n_rounds in range(1, config.max_rounds + 1):
-        ratio, new_misfit = _misfit(des, fit.resid, pair, n_pairs, n_r, careless, config)
+        ratio, new_misfit = _misfit(pr, n_pair, p_sum, p_ss, n_r, careless, config)
         if not config.detect_careless:
             new_misfit = np.zeros(P, bool)
         new_careless = straight | new_misfit
         if config.detect_collusion:
-            new_suspect, z, excess = _collusion(des, w, fit, s2, pair, pr, pe, new_careless, config)
+            new_suspect, z, excess = _collusion(G, fit, s2, n_pair, p_sum, pr, pe, rev, new_careless, config)
         else:
             new_suspect, z, excess = np.zeros(n_pairs, bool), np.zeros(n_pairs), np.zeros(n_pairs)
         if n_rounds > 1 and np.array_equal(new_careless, careless) and np.array_equal(new_suspect, suspect):
@@ -640,18 +904,18 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
         careless, misfit, suspect = new_careless, new_misfit, new_suspect
         if not careless.any() and not suspect.any():
             break  # nothing flagged: the unweighted fit is the final one
-        w = np.where(careless, config.careless_weight, 1.0)[des.rater] * np.where(
-            suspect, config.collusion_weight, 1.0)[pair]
-        fit = _als(des, y, w, ridges, fit, config.tol, config.max_iter, config.relaxation)
-        n_iter += fit.n_iter
+        wf = np.where(careless, config.careless_weight, 1.0)[pr] * np.where(suspect, config.collusion_weight, 1.0)
+        G = _reweighted(des, y, G_unit, wf)
+        fit = als(w, G, ridges, fit, config.tol)
         fit_tol = config.tol
-        _, s2 = _estimate_ridges(des, w, fit, ridges)
+        p_sum, p_ss, wrss = resid_stats(fit, wf)
+        _, s2 = _estimate_ridges(des, w, fit, ridges, G, wrss)
     if fit_tol > config.tol:
-        fit = _als(des, y, w, ridges, fit, config.tol, config.max_iter, config.relaxation)
-        n_iter += fit.n_iter
-        if fit_tol == loose and unweighted.resid is not None and np.all(w == 1.0):
-            unweighted = fit
-    ratio, _ = _misfit(des, fit.resid, pair, n_pairs, n_r, careless, config)
+        fit = als(w, G, ridges, fit, config.tol)
+        p_sum, p_ss, wrss = resid_stats(fit, wf)
+        if fit_tol == loose and np.all(wf == 1.0):
+            unweighted = replace(fit, resid=None)
+    ratio, _ = _misfit(pr, n_pair, p_sum, p_ss, n_r, careless, config)
 
     # ---- scores from the final fit
     comp = ratings.item_competency
@@ -661,16 +925,16 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
     d_mean = float(fit.d.mean())
 
     def overall_of(f: RaterModelFit):
-        return f.mu + f.a + f.g.reshape(P, C) @ share_c + float(f.d.mean())
+        return f.mu + f.a + np.einsum("pc,c->p", f.g.reshape(P, C), share_c) + float(f.d.mean())
 
-    n_cell = np.bincount(des.cell, minlength=P * C).reshape(P, C)
+    n_cell = G_unit.W_cell.reshape(P, C)  # answers per cell
     has_any = n_cell.sum(axis=1) > 0
     overall = np.where(has_any, overall_of(fit), np.nan)
     overall_unw = np.where(has_any, overall_of(unweighted), np.nan)
     by_comp = fit.mu + fit.a[:, None] + fit.g.reshape(P, C) + d_c[None, :]
     by_comp = np.where(n_cell > 0, by_comp, np.nan)
 
-    se_overall, se_comp, se_len = _standard_errors(des, w, fit, s2, pair, pr, pe, share_c)
+    se_overall, se_comp, se_len = _standard_errors(des, G, fit, s2, pr, pe, share_c)
     se_overall = np.where(has_any, se_overall, np.nan)
     se_comp = np.where(n_cell > 0, se_comp, np.nan)
     zq = stats.norm.ppf(0.5 + config.interval_level / 2)
@@ -679,7 +943,10 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
     leniency = np.where(rated_any, fit.l, np.nan)
     se_len = np.where(rated_any, se_len, np.nan)
 
-    by_group, counts = _by_group(ratings, forms, fit, w, rows, d_mean)
+    d_sum = (np.bincount(des.pair, fit.d[des.item], minlength=n_pairs)
+             + np.bincount(self_form, fit.d[self_item], minlength=n_pairs))
+    by_group, counts = _by_group(ratings, forms, fit, np.where(forms.group == RaterGroup.SELF, 1.0, wf),
+                                 d_mean, d_sum)
     self_comp = _self_by_competency(ratings)
     gap = self_comp - by_comp
     with np.errstate(invalid="ignore"):
@@ -715,7 +982,7 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
         self_gap=gap,
         blind_spots=blind,
         hidden_strengths=hidden,
-        reliability=_reliability(ratings, forms),
+        reliability=reliability,
         residual_sd=float(np.sqrt(s2)),
         ridges=tuple(float(r) for r in ridges),
         n_rounds=n_rounds,
@@ -723,7 +990,7 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
     )
 
 
-def _standard_errors(des: _Design, w, fit: RaterModelFit, s2, pair, pr, pe, share_c):
+def _standard_errors(des: _Design, G: _Gram, fit: RaterModelFit, s2, pr, pe, share_c):
     """Approximate posterior standard errors of overall (P,), by_competency (P, C), leniency (P,).
 
     Each block's conditional posterior variance (``s2 / (W + lambda)``) plus the variance
@@ -732,10 +999,7 @@ def _standard_errors(des: _Design, w, fit: RaterModelFit, s2, pair, pr, pe, shar
     """
     lam_a, lam_g, lam_l, _ = fit.ridges
     P, C = des.n_people, des.n_comp
-    W_cell = np.bincount(des.cell, w, minlength=P * C)
-    W_rater = np.bincount(des.rater, w, minlength=P)
-    W_ratee = np.bincount(des.ratee, w, minlength=P)
-    W_pair = np.bincount(pair, w, minlength=pr.shape[0])
+    W_cell, W_rater, W_ratee, W_pair = G.W_cell, G.W_rater, G.W_ratee, G.W_pair
     with np.errstate(invalid="ignore", divide="ignore"):
         h = W_cell * lam_g / (W_cell + lam_g) if lam_g > 0 else np.zeros_like(W_cell)
         H = h.reshape(P, C).sum(axis=1)
@@ -745,25 +1009,29 @@ def _standard_errors(des: _Design, w, fit: RaterModelFit, s2, pair, pr, pe, shar
         var_l = np.where(np.isfinite(var_l), var_l, s2)
         share = W_pair / W_ratee[pe]
         var_len_pass = np.bincount(pe, np.nan_to_num(share**2 * var_l[pr]), minlength=P)
-    var_overall = var_a + var_g @ (share_c**2) + var_len_pass
+    var_overall = var_a + np.einsum("pc,c->p", var_g, share_c**2) + var_len_pass
     var_comp = var_a[:, None] + var_g + var_len_pass[:, None]
     return np.sqrt(var_overall), np.sqrt(var_comp), np.sqrt(var_l)
 
 
-def _by_group(ratings: RatingSet, forms: _Forms, fit: RaterModelFit, w_model, rows, d_mean):
-    """(P, 4) adjusted group means and (P, 4) distinct-rater counts."""
+def _by_group(ratings: RatingSet, forms: _Forms, fit: RaterModelFit, w_form, d_mean, d_sum):
+    """(P, 4) adjusted group means and (P, 4) distinct-rater counts.
+
+    w_form: (n_forms,) weight of each form's answers (1 for self forms); d_sum: (n_forms,)
+    sum of ``fit.d`` over each form's answered items. The answers enter per form: a form's
+    rater, ratee and group are fixed, so its adjusted sum is its sum of ``value - d[item]``
+    less its answer count times the rater's leniency (none for self).
+    """
     P = ratings.n_people
-    ok = ~np.isnan(ratings.value)
-    w = ok.astype(float)
-    w[rows] = w_model
-    lenient = np.where(ratings.group == RaterGroup.SELF, 0.0, fit.l[ratings.rater])
-    adj = np.where(ok, ratings.value - lenient - fit.d[ratings.item] + d_mean, 0.0)
-    idx = ratings.ratee * N_GROUPS + ratings.group
-    W = np.bincount(idx, w, minlength=P * N_GROUPS)
+    n_f = forms.n_ok.astype(float)
+    s_f = forms.sum_value - d_sum
+    lenient = np.where(forms.group == RaterGroup.SELF, 0.0, fit.l[forms.rater])
+    idx = forms.ratee * N_GROUPS + forms.group
+    W = np.bincount(idx, w_form * n_f, minlength=P * N_GROUPS)
     with np.errstate(invalid="ignore", divide="ignore"):
-        by_group = np.bincount(idx, w * adj, minlength=P * N_GROUPS) / W
+        by_group = np.bincount(idx, w_form * (s_f - n_f * (lenient - d_mean)), minlength=P * N_GROUPS) / W
     by_group = np.where(W > 0, by_group, np.nan).reshape(P, N_GROUPS)
-    counts = np.bincount(forms.ratee * N_GROUPS + forms.group, minlength=P * N_GROUPS)
+    counts = np.bincount(idx, minlength=P * N_GROUPS)
     return by_group, counts.reshape(P, N_GROUPS).astype(np.int64)
 
 
@@ -785,37 +1053,39 @@ def _reliability(ratings: RatingSet, forms: _Forms) -> Reliability:
     the rating entering the ICC (targets = ratees), and complete competency forms are the
     observations for alpha.
     """
-    P, C, G, I = ratings.n_people, ratings.n_competencies, N_GROUPS, ratings.n_items
-    ok = forms.form_of_row >= 0
-    item, y = ratings.item[ok], ratings.value[ok]
-    comp = ratings.item_competency[item]
+    C, G, I = ratings.n_competencies, N_GROUPS, ratings.n_items
+    item, y = forms.ok_item, forms.ok_value
+    comp_of_item = ratings.item_competency
     n_f = forms.rater.shape[0]
-    cform = forms.form_of_row[ok] * C + comp  # (form, competency) id, dense in [0, n_f * C)
+    cform = forms.ok_form * C + comp_of_item[item]  # (form, competency) id, dense in [0, n_f * C)
     n_cform = np.bincount(cform, minlength=n_f * C)
+    sum_cform = np.bincount(cform, y, minlength=n_f * C)
     used = np.flatnonzero(n_cform)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cmean = np.bincount(cform, y, minlength=n_f * C)[used] / n_cform[used]
+    cmean = sum_cform[used] / n_cform[used]
     c_of = used % C
     f_of = used // C
     cblock = c_of * G + forms.group[f_of]
     icc1, icc1k, n_targets = icc_oneway_long(forms.ratee[f_of], cmean, cblock, C * G)
 
-    n_items_c = np.bincount(ratings.item_competency, minlength=C)
-    complete_c = n_cform == n_items_c[np.arange(n_f * C) % C]
-    complete_c &= n_cform > 0
+    # alpha over complete competency forms; an item's block is (its competency, the group)
+    n_items_c = np.bincount(comp_of_item, minlength=C)
+    complete_c = (n_cform == np.tile(n_items_c, n_f)) & (n_cform > 0)
     row_ok = complete_c[cform]
-    cf, it, yy = cform[row_ok], item[row_ok], y[row_ok]
-    block_of_cform = (np.arange(n_f * C) % C) * G + np.repeat(forms.group, C)
-    fb = block_of_cform[cf]
+    gi = forms.group[forms.ok_form] * I + item  # (group, item)
+    yy = np.where(row_ok, y, 0.0)
+    s1 = np.bincount(gi, yy, minlength=G * I).reshape(G, I)
+    s2 = np.bincount(gi, yy * yy, minlength=G * I).reshape(G, I)
+    block_of_cform = np.tile(np.arange(C) * G, n_f) + np.repeat(forms.group, C)
     n_forms = np.bincount(block_of_cform[complete_c], minlength=C * G)
-    bi = fb * I + it
-    nb = np.repeat(n_forms, I).astype(float)
+    # (C * G, I) tables: entry (c * G + g, i) is (g, i) for items of competency c, else empty
+    in_comp = (comp_of_item[None, :] == np.arange(C)[:, None])  # (C, I)
+    s1 = (in_comp[:, None, :] * s1[None, :, :]).reshape(C * G, I)
+    s2 = (in_comp[:, None, :] * s2[None, :, :]).reshape(C * G, I)
+    nb = n_forms[:, None].astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        s1 = np.bincount(bi, yy, minlength=C * G * I)
-        s2 = np.bincount(bi, yy**2, minlength=C * G * I)
         var_item = np.where(nb > 1, (s2 - s1**2 / nb) / (nb - 1), 0.0)
-        var_items = var_item.reshape(C * G, I).sum(axis=1)
-        total = np.bincount(cf, yy, minlength=n_f * C)[complete_c]
+        var_items = var_item.sum(axis=1)
+        total = sum_cform[complete_c]
         tb = block_of_cform[complete_c]
         t1 = np.bincount(tb, total, minlength=C * G)
         t2 = np.bincount(tb, total**2, minlength=C * G)
@@ -840,9 +1110,8 @@ def _empty_scores(ratings: RatingSet, config: FeedbackConfig) -> FeedbackScores:
     nan_pc = np.full((P, C), np.nan)
     dummy = RaterModelFit(float("nan"), np.zeros(P), np.zeros(P * C), np.zeros(P), np.zeros(I),
                           np.zeros(0), (0, 0, 0, 0), 0)
-    rows = np.zeros(0, dtype=np.int64)
     forms = _forms(ratings)
-    by_group, counts = _by_group(ratings, forms, dummy, np.zeros(0), rows, 0.0)
+    by_group, counts = _by_group(ratings, forms, dummy, np.ones(forms.rater.shape[0]), 0.0, 0.0)
     self_comp = _self_by_competency(ratings)
     false_pc = np.zeros((P, C), bool)
     return FeedbackScores(

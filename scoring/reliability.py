@@ -61,9 +61,16 @@ def icc_oneway_long(target, value, block=None, n_blocks: int | None = None):
     if n_blocks is None:
         n_blocks = int(block.max()) + 1 if block.size else 1
     # A cell is one (block, target); compact ids keep the bincounts small.
-    keys = block * (int(target.max()) + 1 if target.size else 1) + target
-    cell_key, cell = np.unique(keys, return_inverse=True)
-    cell_block = block[np.unique(cell, return_index=True)[1]] if cell.size else np.zeros(0, np.int64)
+    n_t = int(target.max()) + 1 if target.size else 1
+    keys = block * n_t + target
+    space = n_blocks * n_t
+    if space <= max(8 * keys.size, 1 << 22):  # sort-free: occupancy count of the key space
+        occupied = np.bincount(keys, minlength=space) > 0
+        cell_key = np.flatnonzero(occupied)
+        cell = (np.cumsum(occupied) - 1)[keys]
+    else:
+        cell_key, cell = np.unique(keys, return_inverse=True)
+    cell_block = cell_key // n_t
     n_cell = np.bincount(cell, minlength=cell_key.size).astype(float)
     sum_cell = np.bincount(cell, value, minlength=cell_key.size)
     mean_cell = sum_cell / n_cell
