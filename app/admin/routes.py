@@ -5,6 +5,7 @@ from flask_login import current_user
 from ..errors import DomainError
 from ..extensions import db
 from ..formutil import select_choices
+from ..imports import run_upload
 from ..models import AuditLog, Cycle, Officer, Unit, User
 from ..security import role_required
 from ..tabular import xlsx_bytes
@@ -221,18 +222,8 @@ def import_roster():
     form = ImportForm()
     report = None
     if form.validate_on_submit():
-        upload = form.file.data
-        try:
-            report = services.import_roster(upload.filename, upload.read())
-        except DomainError as error:
-            db.session.rollback()
-            form.file.errors = list(form.file.errors) + [error.message]
-        else:
-            if report.ok:
-                db.session.commit()
-                flash(_("导入成功：新增 %(c)d 人，更新 %(u)d 人。", c=report.created, u=report.updated), "success")
-            else:
-                db.session.rollback()
+        report = run_upload(form, services.import_roster,
+                            lambda r: _("导入成功：新增 %(c)d 人，更新 %(u)d 人。", c=r.created, u=r.updated))
     return render_template("admin/import_roster.html", form=form, report=report)
 
 

@@ -8,6 +8,7 @@ from ..admin.services import unit_choices
 from ..errors import DomainError
 from ..extensions import db
 from ..formutil import select_choices
+from ..imports import run_upload
 from ..models import CollaborationClaim, Cycle, Unit
 from ..security import role_required
 from ..tabular import xlsx_bytes
@@ -315,18 +316,8 @@ def cases():
     form = CaseImportForm()
     report = None
     if form.validate_on_submit():
-        upload = form.file.data
-        try:
-            report = services.import_case_records_file(upload.filename, upload.read(), current_user)
-        except DomainError as error:
-            db.session.rollback()
-            form.file.errors = list(form.file.errors) + [error.message]
-        else:
-            if report.ok:
-                db.session.commit()
-                flash(_("导入成功：新增 %(c)d 条，更新 %(u)d 条。", c=report.created, u=report.updated), "success")
-            else:
-                db.session.rollback()
+        report = run_upload(form, lambda name, raw: services.import_case_records_file(name, raw, current_user),
+                            lambda r: _("导入成功：新增 %(c)d 条，更新 %(u)d 条。", c=r.created, u=r.updated))
     return render_template("claims/cases.html", form=form, report=report, summary=services.case_record_summary())
 
 
