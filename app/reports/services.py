@@ -607,7 +607,9 @@ def bureau_overview(cycle: Cycle | None, completeness_limit: int = 30) -> Bureau
     rows = completeness_rows(run, data_cycle)
     view.completeness_total = len(rows)
     view.completeness = rows[:completeness_limit] if completeness_limit else rows
-    rel_cycle = data_cycle if data_cycle is not None and _has_360(data_cycle) else _latest_360_cycle()
+    # an open cycle's answers are still coming in: its reliability waits until it closes
+    rel_cycle = data_cycle if (data_cycle is not None and feedback.results_visible(data_cycle)
+                               and _has_360(data_cycle)) else _latest_360_cycle()
     view.reliability_cycle = rel_cycle
     if rel_cycle is not None:
         stored = db.session.execute(select(ReliabilityReport).filter_by(cycle_id=rel_cycle.id)).scalar_one_or_none()
