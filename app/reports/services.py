@@ -504,8 +504,11 @@ class BureauOverview:
 
 
 def ranking_rows(run: ScoreRun) -> dict[int, list[dict]]:
-    """Category → stations by rank, with the rank the plain total would have given (before the
-    difficulty coefficient). Columns only, no breakdown JSON: one query."""
+    """Category → stations by rank. A category shares one difficulty coefficient, so ranks inside
+    a category never move; the coefficients matter when stations of different categories are
+    compared: ``overall_before`` ranks every station by its plain total, ``overall`` by the
+    adjusted total, and ``moved`` is the difference (positive = moved up). Columns only, no
+    breakdown JSON: one query."""
     rows = db.session.execute(
         select(ScoreResult.unit_id, Unit.code, Unit.name, ScoreResult.category, ScoreResult.total,
                ScoreResult.coefficient, ScoreResult.adjusted_total, ScoreResult.rank, ScoreResult.grade,
@@ -516,16 +519,15 @@ def ranking_rows(run: ScoreRun) -> dict[int, list[dict]]:
     if not rows:
         return {}
     totals = np.array([np.nan if r.total is None else r.total for r in rows])
-    cats = np.array([r.category for r in rows], dtype=np.int64)
-    before = rank_within(totals, cats)
+    adjusted = np.array([np.nan if r.adjusted_total is None else r.adjusted_total for r in rows])
+    before, after = rank_within(totals), rank_within(adjusted)
     out: dict[int, list[dict]] = defaultdict(list)
-    for r, b in zip(rows, before.tolist(), strict=True):
-        rank_before = b if b > 0 else None
+    for r, b, a in zip(rows, before.tolist(), after.tolist(), strict=True):
+        b, a = (b if b > 0 else None), (a if a > 0 else None)
         out[r.category].append({
             "unit_id": r.unit_id, "code": r.code, "name": r.name, "category": r.category, "total": _r(r.total),
             "coefficient": r.coefficient, "adjusted": _r(r.adjusted_total), "rank": r.rank,
-            "rank_before": rank_before,
-            "moved": (rank_before - r.rank) if (rank_before and r.rank) else None,
+            "overall_before": b, "overall": a, "moved": (b - a) if (a and b) else None,
             "grade": r.grade, "grade_label": str(GRADE_LABELS[r.grade]) if r.grade else "",
             "bonus": None if r.bonus_cents is None else r.bonus_cents / 100, "coverage": _r(100 * r.coverage, 1),
             "excluded": r.excluded})
@@ -657,6 +659,7 @@ def compute_reliability(cycle: Cycle, user_id: int | None = None) -> Reliability
         raise DomainError(_("该周期没有已提交的 360 评价，无法计算信度。"))
     scores = feedback._score(arrays)
     rel = scores.reliability
+    alpha = _alpha_by_block(arrays)
     names = dict(feedback._competency_names(cycle))
     rows = []
     for k, code in enumerate(arrays.competency_codes):
@@ -669,8 +672,7 @@ def compute_reliability(cycle: Cycle, user_id: int | None = None) -> Reliability
                 continue
             rows.append({"code": code, "name": names.get(code, code), "group": group,
                          "icc1": _r(rel.icc1[k, g], 3), "icc1k": _r(rel.icc1k[k, g], 3),
-                         "alpha": _r(rel.alpha[k, g], 3), "n_targets": n_targets,
-                         "n_forms": int(rel.n_forms[k, g])})
+                         "alpha": _r(alpha[k, g][0], 3), "n_targets": n_targets, "n_forms": alpha[k, g][1]})
     stored = db.session.execute(select(ReliabilityReport).filter_by(cycle_id=cycle.id)).scalar_one_or_none()
     if stored is None:
         stored = ReliabilityReport(cycle_id=cycle.id, answers=0)
@@ -681,6 +683,33 @@ def compute_reliability(cycle: Cycle, user_id: int | None = None) -> Reliability
     stored.computed_by_id = user_id
     db.session.flush()
     return stored
+
+
+def _alpha_by_block(arrays) -> dict[tuple[int, int], tuple[float, int]]:
+    """Cronbach's alpha per (competency, rater group) over complete forms (one rater's answers about
+    one ratee) on the items that group was asked. (scoring's own alpha counts a form complete only
+    with every item of the competency across all questionnaires, which no form is when each rater
+    group has its own questionnaire.)"""
+    from scoring.reliability import cronbach_alpha
+
+    n_people = len(arrays.officer_ids)
+    answered = ~np.isnan(arrays.value)
+    comp = arrays.item_competency[arrays.item]
+    out = {}
+    for k in range(len(arrays.competency_codes)):
+        for group in RELIABILITY_GROUPS:
+            g = int(feedback.GROUP_INDEX[group])
+            mask = answered & (arrays.group == g) & (comp == k)
+            items, item_idx = np.unique(arrays.item[mask], return_inverse=True)
+            forms, form_idx = np.unique(arrays.rater[mask] * n_people + arrays.ratee[mask], return_inverse=True)
+            if len(items) < 2 or len(forms) < 2:
+                out[k, g] = (float("nan"), 0)
+                continue
+            table = np.full((len(forms), len(items)), np.nan)
+            table[form_idx, item_idx] = arrays.value[mask]
+            complete = table[~np.isnan(table).any(axis=1)]
+            out[k, g] = (cronbach_alpha(complete) if len(complete) >= 2 else float("nan"), int(len(complete)))
+    return out
 
 
 def _reading(value, good: float, acceptable: float) -> str:
@@ -707,13 +736,14 @@ def ranking_sheet(view: BureauOverview) -> tuple[list[str], list[list]]:
     from ..templating import CATEGORY_LABELS
 
     header = [_("类别"), _("类别内排名"), _("单位代码"), _("单位"), _("总分"), _("难度系数"), _("调整后总分"),
-              _("未计难度系数时的排名"), _("名次变化"), _("等次"), _("奖金（元）"), _("指标覆盖率（%）")]
+              _("全局排名（按总分）"), _("全局排名（按调整后总分）"), _("难度系数带来的名次变化"), _("等次"),
+              _("奖金（元）"), _("指标覆盖率（%）")]
     rows = []
     for category, items in sorted(view.categories.items()):
         for r in items:
             rows.append([str(CATEGORY_LABELS.get(category, category)), r["rank"], r["code"], r["name"], r["total"],
-                         r["coefficient"], r["adjusted"], r["rank_before"], r["moved"], r["grade_label"], r["bonus"],
-                         r["coverage"]])
+                         r["coefficient"], r["adjusted"], r["overall_before"], r["overall"], r["moved"],
+                         r["grade_label"], r["bonus"], r["coverage"]])
     return header, rows
 
 

@@ -95,6 +95,9 @@ def test_each_roles_landing_page_and_report_pages_show_real_figures(app, client,
     assert "石桥派出所" in page  # the 约谈 flag of the two past years
     assert 'id="reliability-table"' in page and "ICC(1,k)" in page
     assert re.search(r"badge text-bg-\w+\">(良好|可接受|较差)</span>", page)
+    alphas = re.findall(r'<td class="text-end">(\d\.\d\d|—)</td>\s*<td class="text-end">\d+</td>',
+                        page.split('id="reliability-table"')[1])
+    assert alphas and all(a != "—" for a in alphas)  # alpha per competency and group
     _charts_have_tables(page, 2)  # grades per category, officers' distribution
 
 
@@ -120,11 +123,14 @@ def test_the_exports_have_the_same_numbers_as_the_pages(app, client, demo):
         assert rows[0][:7] == ("类别", "类别内排名", "单位代码", "单位", "总分", "难度系数", "调整后总分")
         shown = _page_ranking(page)
         assert len(rows) - 1 == len(shown) == 12
-        for _cat, rank, code, name, total, _coef, adjusted, before, _moved, grade, _bonus, coverage in rows[1:]:
+        for _cat, rank, code, name, total, coef, adjusted, before, after, moved, grade, _bonus, coverage in rows[1:]:
             cells = shown[code]
             assert cells[0] == str(rank) and cells[1] == name
-            assert cells[2] == f"{total:.2f}" and cells[4] == f"{adjusted:.2f}"
-            assert cells[5] == str(before) and cells[7] == grade and cells[8] == f"{coverage:.1f}%"
+            assert cells[2] == f"{total:.2f}" and cells[3] == f"{coef:g}" and cells[4] == f"{adjusted:.2f}"
+            assert cells[5] == str(before) and cells[6] == str(after) and cells[7] == (f"{moved:+d}" if moved else "")
+            assert cells[8] == grade and cells[9] == f"{coverage:.1f}%"
+        # the difficulty coefficients (1.1 / 1.05 / 1) move some stations in the bureau-wide ranking
+        assert any(r[9] for r in rows[1:])
         completeness = {r[0]: r for r in list(book["数据完整性"].values)[1:]}
         assert len(completeness) == 12
         tail = page.split('id="completeness"')[1]
@@ -342,4 +348,5 @@ def test_the_bureau_overview_without_any_results(app, client):
     assert "还没有计算结果" in page and "还没有已关闭的 360 评价周期" in page and "空所" in page
     book = load_workbook(io.BytesIO(client.get("/reports/bureau.xlsx").data))
     assert list(book["排名"].values) == [("类别", "类别内排名", "单位代码", "单位", "总分", "难度系数", "调整后总分",
-                                         "未计难度系数时的排名", "名次变化", "等次", "奖金（元）", "指标覆盖率（%）")]
+                                         "全局排名（按总分）", "全局排名（按调整后总分）", "难度系数带来的名次变化",
+                                         "等次", "奖金（元）", "指标覆盖率（%）")]
