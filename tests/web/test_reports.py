@@ -43,7 +43,7 @@ def _inline_scripts(page: str) -> list[str]:
 def demo(app):
     result = app.test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output
-    assert "reports: reliability of 2026年第三季度考评" in result.output
+    assert "reliability of 2026年第三季度考评" in result.output and "2026年第二季度考评" in result.output
 
 
 def test_each_roles_landing_page_and_report_pages_show_real_figures(app, client, demo):
@@ -59,6 +59,8 @@ def test_each_roles_landing_page_and_report_pages_show_real_figures(app, client,
     for section in ("盲点", "潜在优势", "匿名意见", "历次对比", "群众满意度", "团队贡献积分", "考评结果与发展计划"):
         assert section in page
     _charts_have_tables(page, 2)  # radar + trend
+    trend = page.split('id="trend"')[1].split("</section>")[0]
+    assert "2026年第二季度考评" in trend and "2026年第三季度考评" in trend
     assert "另存为 PDF" in page and "data-print" in page
     assert 'href="/static/css/reports.css' in page and 'src="/static/js/reports.js' in page
     assert _inline_scripts(page) == []
