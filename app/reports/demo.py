@@ -1,17 +1,16 @@
 """Demo data of the reports (a step of `flask seed-demo`, after the feedback and assessment steps).
 
 Adds an earlier closed quarter with its 360 answered in full (2026年第二季度考评), so that an
-officer's report has a trend to show; stores the 360 reliability of the latest closed cycle with
-answers; and computes (without publishing) a trial run of the open cycle from its imported
-indicator values, so that the admin's bureau overview has current figures, labelled unpublished.
+officer's report has a trend to show, and stores the 360 reliability of the latest closed cycle
+with answers. (The open cycle gets no run here: the admin computes it, as the assessment demo
+expects.)
 """
 from __future__ import annotations
 
 from datetime import date
 
-from ..errors import DomainError
 from ..extensions import db
-from ..models import Assignment, Cycle, ReliabilityReport, ScoreRun
+from ..models import Assignment, Cycle, ReliabilityReport
 
 EARLIER = ("2026年第二季度考评", date(2026, 4, 1), date(2026, 6, 30), date(2026, 6, 25))
 
@@ -38,7 +37,6 @@ def _earlier_quarter(rng) -> str | None:
 
 
 def seed_reports(rng):
-    from ..assessment.runs import compute_run
     from .services import _has_360, compute_reliability
 
     summary = []
@@ -52,14 +50,4 @@ def seed_reports(rng):
             db.select(ReliabilityReport.id).filter_by(cycle_id=closed[0].id)).scalar_one_or_none() is None:
         stored = compute_reliability(closed[0])
         summary.append(f"reliability of {closed[0].name} ({stored.answers} answers)")
-    current = db.session.execute(db.select(Cycle).filter_by(status="open").order_by(Cycle.starts_on.desc())
-                                 ).scalars().first()
-    if current is not None and summary and not db.session.scalar(
-            db.select(ScoreRun.id).filter_by(cycle_id=current.id).limit(1)):
-        try:
-            run = compute_run(current, reason="")
-        except DomainError:
-            pass  # no indicator data in the open cycle: nothing to preview
-        else:
-            summary.append(f"trial run v{run.version} of {current.name} (not published)")
     return "; ".join(summary) or None

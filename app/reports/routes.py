@@ -94,17 +94,23 @@ def unit_export(unit_id):
                     headers={"Content-Disposition": f"attachment; filename=station-{target.code}.xlsx"})
 
 
+def _bureau_cycle() -> Cycle | None:
+    from ..main.services import current_cycle
+
+    return _cycle_arg() or current_cycle()
+
+
 @bp.route("/bureau")
 @role_required("admin")
 def bureau():
-    view = services.bureau_overview(_cycle_arg())
+    view = services.bureau_overview(_bureau_cycle())
     return render_template("reports/bureau.html", view=view, confirm=ConfirmForm())
 
 
 @bp.route("/bureau.xlsx")
 @role_required("admin")
 def bureau_export():
-    view = services.bureau_overview(_cycle_arg(), completeness_limit=0)
+    view = services.bureau_overview(_bureau_cycle(), completeness_limit=0)
     name = f"bureau-{view.run.cycle_id}-v{view.run.version}.xlsx" if view.run is not None else "bureau.xlsx"
     return Response(services.bureau_workbook(view), mimetype=XLSX,
                     headers={"Content-Disposition": f"attachment; filename={name}"})

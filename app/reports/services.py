@@ -29,6 +29,8 @@ from ..models import (
     Assignment,
     Cycle,
     FollowUp,
+    Indicator,
+    IndicatorValue,
     Officer,
     ReliabilityReport,
     ResidentResponse,
@@ -55,7 +57,7 @@ def _r(x, digits=2):
     if x is None:
         return None
     x = float(x)
-    return None if math.isnan(x) else round(x, digits)
+    return round(x, digits) if math.isfinite(x) else None  # NaN and ±inf (a degenerate ICC) → None
 
 
 # ---- who sees what -----------------------------------------------------------------------------
@@ -491,6 +493,7 @@ class BureauOverview:
     categories: dict = field(default_factory=dict)  # category → [ranking row]
     moved: int = 0  # stations whose rank the coefficients changed
     grade_chart: charts.Chart | None = None
+    category_chart: charts.Chart | None = None
     officer_histogram: charts.Chart | None = None
     officers_scored: int = 0
     team: object | None = None
@@ -501,6 +504,7 @@ class BureauOverview:
     reliability: ReliabilityReport | None = None
     reliability_rows: list = field(default_factory=list)
     reliability_stale: bool = False
+    data_cycle: Cycle | None = None  # the cycle of the completeness, award and response figures
 
 
 def ranking_rows(run: ScoreRun) -> dict[int, list[dict]]:
@@ -534,18 +538,24 @@ def ranking_rows(run: ScoreRun) -> dict[int, list[dict]]:
     return dict(out)
 
 
-def completeness_rows(run: ScoreRun | None, cycle: Cycle | None) -> list[dict]:
-    """Per active station: indicator coverage (from the run), 360 response rate and resident answers
-    in the cycle. Three aggregate queries."""
+def completeness_rows(cycle: Cycle | None) -> list[dict]:
+    """Per active station, for the cycle: indicator coverage of the data pool (the share of the
+    active unit-level indicators fed by business systems that have a current value), 360 response
+    rate of its officers, and resident answers. Three aggregate queries."""
     stations = db.session.execute(select(Unit.id, Unit.code, Unit.name, Unit.category)
                                   .where(Unit.kind == "station", Unit.is_active).order_by(Unit.code)).all()
-    coverage = {}
-    if run is not None:
-        coverage = dict(db.session.execute(select(ScoreResult.unit_id, ScoreResult.coverage).where(
-            ScoreResult.run_id == run.id, ScoreResult.level == "unit")).all())
+    hard = (Indicator.level == "unit", Indicator.is_active, Indicator.is_soft.is_(False))
+    expected = db.session.scalar(select(func.count(Indicator.id)).where(*hard)) or 0
+    values: dict[int, int] = {}
     rates: dict[int, tuple[int, int]] = {}
     answers: dict[int, int] = {}
     if cycle is not None:
+        values = dict(db.session.execute(
+            select(IndicatorValue.unit_id, func.count(func.distinct(IndicatorValue.indicator_id)))
+            .join(Indicator, Indicator.id == IndicatorValue.indicator_id)
+            .where(IndicatorValue.cycle_id == cycle.id, IndicatorValue.is_current, IndicatorValue.unit_id.is_not(None),
+                   *hard)
+            .group_by(IndicatorValue.unit_id)).all())
         done = func.sum(case((Assignment.status.in_(("submitted", "declined")), 1), else_=0))
         rates = {uid: (int(total), int(d or 0)) for uid, total, d in db.session.execute(
             select(Officer.unit_id, func.count(Assignment.id), done).join(Officer, Officer.id == Assignment.rater_id)
@@ -557,12 +567,11 @@ def completeness_rows(run: ScoreRun | None, cycle: Cycle | None) -> list[dict]:
     out = []
     for uid, code, name, category in stations:
         total, done = rates.get(uid, (0, 0))
-        cov = coverage.get(uid)
         out.append({"unit_id": uid, "code": code, "name": name, "category": category,
-                    "coverage": None if cov is None else _r(100 * cov, 1),
+                    "coverage": _r(100 * values.get(uid, 0) / expected, 1) if expected else None,
                     "assignments": total, "response_rate": _r(100 * done / total, 1) if total else None,
                     "resident_answers": answers.get(uid, 0)})
-    # the least complete first: missing coverage, low coverage, low response rate, few answers
+    # the least complete first: low coverage, low response rate, few answers
     out.sort(key=lambda r: (r["coverage"] if r["coverage"] is not None else -1,
                             r["response_rate"] if r["response_rate"] is not None else -1,
                             r["resident_answers"], r["code"]))
@@ -580,6 +589,8 @@ def bureau_overview(cycle: Cycle | None, completeness_limit: int = 30) -> Bureau
     if run is not None:
         view.categories = ranking_rows(run)
         view.moved = sum(1 for rows in view.categories.values() for r in rows if r["moved"])
+        if view.categories:
+            view.category_chart = category_chart(view.categories)
         grade_codes = list(GRADE_LABELS)
         counts = {c: [sum(1 for r in rows if r["grade"] == g) for g in grade_codes]
                   for c, rows in view.categories.items()}
@@ -598,7 +609,8 @@ def bureau_overview(cycle: Cycle | None, completeness_limit: int = 30) -> Bureau
             bins = [b for b in HIST_BINS_100 if b < top] + [top]
             view.officer_histogram = charts.histogram(_("民警考评得分分布（调整后总分）"), totals, bins, _("人数"),
                                                       first_header=_("得分区间"))
-    data_cycle = run.cycle if run is not None and cycle is None else cycle
+    data_cycle = cycle if cycle is not None else (run.cycle if run is not None else None)
+    view.data_cycle = data_cycle
     if data_cycle is not None:
         from ..claims.services import team_standing
 
@@ -606,7 +618,7 @@ def bureau_overview(cycle: Cycle | None, completeness_limit: int = 30) -> Bureau
     from ..assessment.runs import consecutive_last_flags
 
     view.flags = consecutive_last_flags()
-    rows = completeness_rows(run, data_cycle)
+    rows = completeness_rows(data_cycle)
     view.completeness_total = len(rows)
     view.completeness = rows[:completeness_limit] if completeness_limit else rows
     # an open cycle's answers are still coming in: its reliability waits until it closes
@@ -622,21 +634,26 @@ def bureau_overview(cycle: Cycle | None, completeness_limit: int = 30) -> Bureau
     return view
 
 
+def category_chart(categories: dict[int, list[dict]]) -> charts.Chart:
+    """Mean, best and worst adjusted total of each category."""
+    from ..templating import CATEGORY_LABELS
+
+    labels = [str(CATEGORY_LABELS.get(c, c)) for c in sorted(categories)]
+    scored = [[r["adjusted"] for r in rows if r["adjusted"] is not None] for _c, rows in sorted(categories.items())]
+    means = [sum(v) / len(v) if v else None for v in scored]
+    best = [max(v, default=None) for v in scored]
+    worst = [min(v, default=None) for v in scored]
+    return charts.bars(_("各类别调整后总分"), labels, {_("最高"): best, _("平均"): means, _("最低"): worst},
+                       value_range=(0, max([100.0] + [b for b in best if b is not None])), first_header=_("类别"))
+
+
 def bureau_summary() -> dict | None:
     """The landing page's bureau figures for admins."""
     run = latest_visible_run(True, level="unit")
     if run is None:
         return None
     categories = ranking_rows(run)
-    from ..templating import CATEGORY_LABELS
-
-    labels = [str(CATEGORY_LABELS.get(c, c)) for c in sorted(categories)]
-    means = [sum(r["adjusted"] for r in rows if r["adjusted"] is not None)
-             / max(1, sum(1 for r in rows if r["adjusted"] is not None)) for _c, rows in sorted(categories.items())]
-    best = [max((r["adjusted"] for r in rows if r["adjusted"] is not None), default=None)
-            for _c, rows in sorted(categories.items())]
-    chart = charts.bars(_("各类别调整后总分"), labels, {_("平均"): means, _("最高"): best},
-                        value_range=(0, max(100, *(b or 0 for b in best))), first_header=_("类别"))
+    chart = category_chart(categories)
     leaders = {c: rows[0] for c, rows in categories.items() if rows}
     return {"run": run, "label": run_label(run), "chart": chart, "leaders": leaders,
             "stations": sum(len(v) for v in categories.values())}
@@ -768,8 +785,8 @@ def breakdown_sheet(run: ScoreRun) -> tuple[list[str], list[list]]:
 
 
 def completeness_sheet(rows: list[dict]) -> tuple[list[str], list[list]]:
-    header = [_("单位代码"), _("单位"), _("类别"), _("指标覆盖率（%）"), _("360 评价任务数"), _("360 完成率（%）"),
-              _("群众评价数")]
+    header = [_("单位代码"), _("单位"), _("类别"), _("数据池指标覆盖率（%）"), _("360 评价任务数"),
+              _("360 完成率（%）"), _("群众评价数")]
     return header, [[r["code"], r["name"], r["category"], r["coverage"], r["assignments"], r["response_rate"],
                      r["resident_answers"]] for r in rows]
 
@@ -811,7 +828,7 @@ def bureau_workbook(view: BureauOverview) -> bytes:
     sheets = [(_("排名"), *ranking_sheet(view))]
     if view.run is not None:
         sheets.append((_("维度得分"), *breakdown_sheet(view.run)))
-    full = completeness_rows(view.run, view.run.cycle if view.run is not None and view.cycle is None else view.cycle)
+    full = completeness_rows(view.cycle or (view.run.cycle if view.run is not None else None))
     sheets.append((_("数据完整性"), *completeness_sheet(full)))
     rate_cycle = view.cycle or (view.run.cycle if view.run is not None else None)
     if rate_cycle is not None:

@@ -1,8 +1,10 @@
 """Reports in a real browser: the officer opens their report and sees the chart; the leader's station
 dashboard and the admin's bureau overview render with their charts. Screenshots of each."""
+import re
+
 import pytest
 
-from .conftest import login, screenshot
+from .conftest import SCREENSHOTS, login, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -27,11 +29,19 @@ def test_officer_opens_their_report_and_sees_the_chart(app, demo, page):
     assert page.locator("[data-print]").is_visible()
     screenshot(page, "reports-officer-report")
     # the print view: navigation and buttons are gone, the chart stays
+    page.set_viewport_size({"width": 794, "height": 1123})  # A4 at 96 dpi
     page.emulate_media(media="print")
     assert not page.locator("nav.navbar").is_visible()
     assert not page.locator("[data-print]").is_visible()
     assert radar.is_visible()
     screenshot(page, "reports-officer-report-print")
+    # Chromium's print to PDF, as the help text tells the officer to do: A4 pages
+    pdf = page.pdf(prefer_css_page_size=True, print_background=True)
+    assert pdf.startswith(b"%PDF")
+    sizes = re.findall(rb"/MediaBox \[0 0 ([\d.]+) ([\d.]+)\]", pdf)
+    assert sizes and all(abs(float(w) - 595.3) < 2 and abs(float(h) - 841.9) < 2 for w, h in sizes)  # A4 points
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    (SCREENSHOTS / "reports-officer-report.pdf").write_bytes(pdf)
 
 
 def test_leader_dashboard_and_admin_overview(app, demo, page):

@@ -92,7 +92,8 @@ def test_each_roles_landing_page_and_report_pages_show_real_figures(app, client,
     assert 'id="home-bureau"' in home
     _charts_have_tables(home)
     page = client.get("/reports/bureau").get_data(as_text=True)
-    assert "2026年第四季度考评" in page and "未发布的试算结果" in page  # the demo's trial run, labelled
+    assert "2025年度考评 · 第 1 版（已发布）" in page  # the open cycle has no run yet: the latest published
+    assert "2026年第四季度考评：按完整程度" in page  # completeness of the current cycle
     assert 'id="ranking-1"' in page and 'id="ranking-3"' in page
     assert "石桥派出所" in page  # the 约谈 flag of the two past years
     assert 'id="reliability-table"' in page and "ICC(1,k)" in page
@@ -100,7 +101,7 @@ def test_each_roles_landing_page_and_report_pages_show_real_figures(app, client,
     alphas = re.findall(r'<td class="text-end">(\d\.\d\d|—)</td>\s*<td class="text-end">\d+</td>',
                         page.split('id="reliability-table"')[1])
     assert alphas and all(a != "—" for a in alphas)  # alpha per competency and group
-    _charts_have_tables(page, 2)  # grades per category, officers' distribution
+    _charts_have_tables(page, 2)  # totals per category, grades per category
 
 
 def _page_ranking(page: str) -> dict[str, list]:
@@ -352,3 +353,38 @@ def test_the_bureau_overview_without_any_results(app, client):
     assert list(book["排名"].values) == [("类别", "类别内排名", "单位代码", "单位", "总分", "难度系数", "调整后总分",
                                          "全局排名（按总分）", "全局排名（按调整后总分）", "难度系数带来的名次变化",
                                          "等次", "奖金（元）", "指标覆盖率（%）")]
+
+
+def test_an_unpublished_run_is_shown_to_admins_only_and_labelled(app, client, demo):
+    from app.models import ScoreResult, ScoreRun
+
+    with app.app_context():
+        current = db.session.execute(sa.select(Cycle).filter_by(status="open")).scalar_one()
+        cycle_id = current.id
+    _login(client, "admin")
+    assert client.post(f"/assessment/cycles/{cycle_id}/compute", data={"reason": ""}).status_code == 302
+    page = client.get("/reports/bureau").get_data(as_text=True)
+    assert "2026年第四季度考评 · 第 1 版（未发布的试算结果，仅供参考）" in page
+    assert "民警考评得分分布" in page  # the open cycle's run scores officers too
+    officer_id, _unit = _ids(app, "officer")
+    admin_view = client.get(f"/reports/officers/{officer_id}?cycle={cycle_id}").get_data(as_text=True)
+    assert "未发布的试算结果，仅供参考" in admin_view
+    # someone in the bottom group gets an improvement plan naming their weakest indicators
+    with app.app_context():
+        run = db.session.execute(sa.select(ScoreRun).filter_by(cycle_id=cycle_id)).scalar_one()
+        from app.assessment.runs import dual_track_groups
+
+        bottom = dual_track_groups(run)["bottom"][0]["result"]
+        weakest = dual_track_groups(run)["bottom"][0]["indicators"][0]["name"]
+        assert db.session.get(ScoreResult, bottom.id).officer_id
+        bottom_officer = bottom.officer_id
+    plan = client.get(f"/reports/officers/{bottom_officer}?cycle={cycle_id}").get_data(as_text=True)
+    assert "个人提升计划" in plan and weakest in plan
+
+    _login(client, "officer")
+    own = client.get(f"/reports/officers/{officer_id}?cycle={cycle_id}").get_data(as_text=True)
+    assert "未发布" not in own and "本周期还没有发布的个人考评结果" in own
+    _login(client, "leader")
+    _leader, ps01 = _ids(app, "leader")
+    dash = client.get(f"/reports/units/{ps01}?cycle={cycle_id}").get_data(as_text=True)
+    assert "未发布" not in dash and "2025年度考评 · 第 1 版（已发布）" in dash
