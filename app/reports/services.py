@@ -327,6 +327,9 @@ def _category_dimension_means(run: ScoreRun, category: int) -> dict[str, float]:
 def station_dashboard(unit: Unit, cycle: Cycle | None, include_unpublished: bool) -> StationDashboard:
     """A station's figures; each block names its source (the run and cycle it comes from)."""
     dash = StationDashboard(unit=unit, cycle=cycle, cycles=report_cycles())
+    # a police-type unit's figures include its squads, as its leader's tracking does
+    members = [unit.id] + list(db.session.execute(
+        select(Unit.id).where(Unit.parent_id == unit.id, Unit.kind == "squad")).scalars())
     run = visible_run(cycle, include_unpublished) if cycle is not None else None
     if run is None or not db.session.scalar(select(ScoreResult.id).filter_by(run_id=run.id, unit_id=unit.id)):
         run = _latest_run_for_unit(unit, include_unpublished)
@@ -349,7 +352,7 @@ def station_dashboard(unit: Unit, cycle: Cycle | None, include_unpublished: bool
                  _("同类别平均"): [d["mean"] for d in dash.dimensions]}, first_header=_("维度"))
         dash.changes = changes_since_last(unit, run, result)
     if cycle is not None:
-        rates = feedback.response_rates(cycle, [unit.id])
+        rates = feedback.response_rates(cycle, members)
         if rates["overall"].total:
             dash.rates = rates
             dash.rate_chart = charts.bars(
@@ -357,12 +360,12 @@ def station_dashboard(unit: Unit, cycle: Cycle | None, include_unpublished: bool
                 {_("完成率"): [rate.percent for _r_, rate in rates["relations"]]}, horizontal=True,
                 first_header=_("评价关系"))
         dash.team = unit_team_points(unit, cycle)
-    dash.follow_ups = follow_up_status([unit.id], cycle)
+    dash.follow_ups = follow_up_status(members, cycle)
     hist_cycle = cycle if cycle is not None and feedback.results_visible(cycle) else None
     if hist_cycle is None or not _has_360(hist_cycle):
         hist_cycle = _latest_360_cycle()
     if hist_cycle is not None:
-        values = officer_360_means(hist_cycle, [unit.id])
+        values = officer_360_means(hist_cycle, members)
         dash.histogram_cycle, dash.histogram_n = hist_cycle, len(values)
         if values:
             dash.histogram = charts.histogram(_("民警 360 他评得分分布"), values, HIST_BINS_360, _("人数"),
