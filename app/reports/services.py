@@ -357,7 +357,7 @@ def station_dashboard(unit: Unit, cycle: Cycle | None, include_unpublished: bool
             dash.rates = rates
             dash.rate_chart = charts.bars(
                 _("360 评价完成率（%）"), [_relation_label(r) for r, _rate in rates["relations"]],
-                {_("完成率"): [rate.percent for _r_, rate in rates["relations"]]}, horizontal=True,
+                {_("完成率"): [rate.percent for _r_, rate in rates["relations"]]},
                 first_header=_("评价关系"))
         dash.team = unit_team_points(unit, cycle)
     dash.follow_ups = follow_up_status(members, cycle)
