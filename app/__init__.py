@@ -111,6 +111,12 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     register_assessment()
 
+    from .reports.routes import bp as reports_bp
+    from .reports.routes import register as register_reports
+
+    app.register_blueprint(reports_bp, url_prefix="/reports")
+    register_reports()
+
 
 def register_errorhandlers(app: Flask) -> None:
     from .errors import register

@@ -28,6 +28,7 @@ from .feedback import (
     Response,
 )
 from .org import STATION_CATEGORIES, UNIT_KINDS, Officer, Unit
+from .reports import ReliabilityReport
 from .residents import (
     FOLLOW_UP_STATUSES,
     RESIDENT_CHANNELS,
@@ -48,5 +49,5 @@ __all__ = [
     "FOLLOW_UP_STATUSES", "RESIDENT_CHANNELS", "RESOLVED_CHOICES", "FlagKeyword", "FollowUp",
     "ResidentInvitation", "ResidentResponse", "ServiceType",
     "Answer", "Assignment", "ASSIGNMENT_STATUSES", "Comment", "Instrument", "InstrumentItem", "Nomination",
-    "NOMINATION_STATUSES", "RATER_GROUPS", "RELATIONS", "Response",
+    "NOMINATION_STATUSES", "RATER_GROUPS", "RELATIONS", "Response", "ReliabilityReport",
 ]

@@ -48,7 +48,10 @@ def _svg(chart) -> Markup:
 
 
 def _clean(values):
-    return [None if v is None or (isinstance(v, float) and math.isnan(v)) else round(float(v), 2) for v in values]
+    """Numbers for the chart and its table: NaN → None, counts stay whole, the rest to 2 decimals."""
+    return [None if v is None or (isinstance(v, float) and math.isnan(v))
+            else int(v) if isinstance(v, (int, np.integer)) and not isinstance(v, bool) else round(float(v), 2)
+            for v in values]
 
 
 def _table(labels, series):

@@ -1,0 +1,859 @@
+"""Reports and dashboards: the individual 360 report, the station dashboard and the bureau overview,
+their exports, and the stored 360 reliability figures.
+
+Everything here reads. The bureau overview works from stored run results and aggregate queries
+(never every answer), so that it stays fast for a province; the only function that reads a cycle's
+answers is ``compute_reliability``, whose figures are stored (ReliabilityReport) for the page.
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import case, func, select
+
+from scoring.assessment import dual_track, rank_within, weakest
+from surveys.anonymity import OTHERS, thresholds
+
+from ..assessment.catalogue import DIMENSION_LABELS, GRADE_LABELS
+from ..assessment.runs import latest_run, published_run
+from ..extensions import db
+from ..feedback import services as feedback
+from ..models import (
+    Answer,
+    Assignment,
+    Cycle,
+    FollowUp,
+    Indicator,
+    IndicatorValue,
+    Officer,
+    ReliabilityReport,
+    ResidentResponse,
+    Response,
+    ScoreResult,
+    ScoreRun,
+    Unit,
+    User,
+    utcnow,
+)
+from . import charts
+
+# The rater groups of the chart, in the order people read them.
+CHART_GROUPS = ("self", "peer", "supervisor", "subordinate")
+GROUP_LABELS = {"self": _l("自评"), "peer": _l("同事"), "supervisor": _l("领导"), "subordinate": _l("下属"),
+                "collaborator": _l("跨单位协作"), OTHERS: _l("他评合计")}
+RELIABILITY_GROUPS = ("peer", "supervisor", "subordinate")  # self has one rating per person: no ICC
+READING_LABELS = {"good": _l("良好"), "acceptable": _l("可接受"), "poor": _l("较差"), "none": _l("数据不足")}
+HIST_BINS_360 = [1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5]
+HIST_BINS_100 = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100]
+
+
+def _r(x, digits=2):
+    if x is None:
+        return None
+    x = float(x)
+    return round(x, digits) if math.isfinite(x) else None  # NaN and ±inf (a degenerate ICC) → None
+
+
+# ---- who sees what -----------------------------------------------------------------------------
+def led_unit_ids(user: User) -> list[int]:
+    """Units whose dashboards and officers' reports ``user`` may open as a leader."""
+    return feedback.lead_unit_ids(user.officer) if user.officer is not None else []
+
+
+def can_view_officer(user: User, officer: Officer) -> bool:
+    """Officers see their own report; leaders their unit's officers; admins everyone."""
+    if user.has_role("admin"):
+        return True
+    if user.officer is not None and user.officer.id == officer.id:
+        return True
+    return officer.unit_id in led_unit_ids(user)
+
+
+def can_view_unit(user: User, unit: Unit) -> bool:
+    return user.has_role("admin") or unit.id in led_unit_ids(user)
+
+
+def report_cycles() -> list[Cycle]:
+    """Cycles a report can be about (not drafts), newest first."""
+    return db.session.execute(select(Cycle).where(Cycle.status != "draft")
+                              .order_by(Cycle.starts_on.desc(), Cycle.kind)).scalars().all()
+
+
+def visible_run(cycle: Cycle, include_unpublished: bool) -> ScoreRun | None:
+    """The cycle's published run; for admins, else its latest computed run (labelled a preview)."""
+    run = published_run(cycle)
+    if run is None and include_unpublished:
+        run = latest_run(cycle)
+    return run
+
+
+def latest_visible_run(include_unpublished: bool, level: str | None = None) -> ScoreRun | None:
+    """The newest cycle's visible run (optionally one that has results at ``level``)."""
+    for cycle in report_cycles():
+        run = visible_run(cycle, include_unpublished)
+        if run is None:
+            continue
+        if level and not db.session.scalar(select(ScoreResult.id).where(ScoreResult.run_id == run.id,
+                                                                         ScoreResult.level == level).limit(1)):
+            continue
+        return run
+    return None
+
+
+def run_label(run: ScoreRun | None) -> str:
+    if run is None:
+        return _("暂无计算结果")
+    if run.status == "published":
+        return _("%(cycle)s · 第 %(v)d 版（已发布）", cycle=run.cycle.name, v=run.version)
+    return _("%(cycle)s · 第 %(v)d 版（未发布的试算结果，仅供参考）", cycle=run.cycle.name, v=run.version)
+
+
+def gap_threshold(cycle: Cycle) -> float:
+    """Self − others gap (scale points) beyond which a competency is a blind spot or hidden strength:
+    the cycle's ``config["feedback"]["gap_threshold"]``, else REPORT_GAP_THRESHOLD (default 1.0)."""
+    value = ((cycle.config or {}).get("feedback") or {}).get("gap_threshold")
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return float(current_app.config.get("REPORT_GAP_THRESHOLD", 1.0))
+
+
+# ---- individual report -------------------------------------------------------------------------
+@dataclass
+class IndividualReport:
+    officer: Officer
+    cycle: Cycle
+    cycles: list
+    visible: bool  # the cycle's 360 results may be shown (closed or published)
+    feedback: object | None = None  # feedback.FeedbackReport
+    chart: charts.Chart | None = None
+    threshold: float = 1.0
+    gaps: list = field(default_factory=list)  # per competency: name, self, others, gap
+    blind_spots: list = field(default_factory=list)
+    hidden_strengths: list = field(default_factory=list)
+    trend: list = field(default_factory=list)  # per cycle: cycle, self, others, total
+    trend_chart: charts.Chart | None = None
+    residents: dict | None = None
+    team: dict | None = None
+    run: ScoreRun | None = None
+    result: ScoreResult | None = None
+    plan: dict | None = None
+
+
+def default_report_cycle(officer: Officer) -> Cycle | None:
+    """The latest cycle with 360 results for the officer, else the current cycle."""
+    cycles = feedback.result_cycles(officer)
+    if cycles:
+        return cycles[0]
+    from ..main.services import current_cycle
+
+    return current_cycle()
+
+
+def individual_report(officer: Officer, cycle: Cycle, include_unpublished: bool = False) -> IndividualReport:
+    """What the officer's report shows for ``cycle``: every figure passes the 360 anonymity gates
+    (``feedback_report``); the assessment result comes from the cycle's published run (admins may
+    see an unpublished one, labelled)."""
+    report = IndividualReport(officer=officer, cycle=cycle, cycles=report_cycles(),
+                              visible=feedback.results_visible(cycle), threshold=gap_threshold(cycle))
+    if report.visible:
+        fb = feedback.feedback_report(officer, cycle)
+        report.feedback = fb
+        if fb.has_content:
+            labels = [row.name for row in fb.rows]
+            series = {str(GROUP_LABELS[g]): [row.cells[g].mean if row.cells[g].shown else None for row in fb.rows]
+                      for g in CHART_GROUPS if any(row.cells[g].shown for row in fb.rows)}
+            report.chart = charts.radar(_("各能力项得分（1–5 分）"), labels, series, first_header=_("能力项"))
+        for row in fb.rows:
+            mine, others = row.cells["self"], row.cells[OTHERS]
+            if not (mine.shown and others.shown):
+                continue
+            gap = mine.mean - others.mean
+            entry = {"code": row.code, "name": row.name, "self": _r(mine.mean), "others": _r(others.mean),
+                     "gap": _r(gap)}
+            report.gaps.append(entry)
+            if gap > report.threshold:
+                report.blind_spots.append(entry)
+            elif gap < -report.threshold:
+                report.hidden_strengths.append(entry)
+    report.trend = officer_trend(officer)
+    if len(report.trend) >= 1:
+        labels = [t["cycle"].name for t in report.trend]
+        report.trend_chart = charts.bars(
+            _("历次 360 评价总体得分（1–5 分）"), labels,
+            {str(GROUP_LABELS["self"]): [t["self"] for t in report.trend],
+             str(GROUP_LABELS[OTHERS]): [t["others"] for t in report.trend]},
+            value_range=(1, 5), first_header=_("周期"))
+    report.residents = officer_residents(officer, cycle)
+    report.team = officer_team_points(officer, cycle)
+    run = visible_run(cycle, include_unpublished)
+    if run is not None:
+        report.run = run
+        report.result = db.session.execute(select(ScoreResult).filter_by(run_id=run.id, officer_id=officer.id)
+                                           ).scalar_one_or_none()
+        if report.result is not None:
+            report.plan = development_plan(run, report.result, report.feedback)
+    return report
+
+
+def officer_trend(officer: Officer) -> list[dict]:
+    """The officer's overall self and others scores in each closed or published cycle, oldest first,
+    with their assessment total where a published run scored them."""
+    out = []
+    for cycle in reversed(feedback.result_cycles(officer)):
+        fb = feedback.feedback_report(officer, cycle)
+        run = published_run(cycle)
+        total = None
+        if run is not None:
+            total = db.session.scalar(select(ScoreResult.total).filter_by(run_id=run.id, officer_id=officer.id))
+        mine, others = fb.overall["self"], fb.overall[OTHERS]
+        out.append({"cycle": cycle, "self": _r(mine.mean) if mine.shown else None,
+                    "others": _r(others.mean) if others.shown else None, "total": _r(total)})
+    return out
+
+
+def officer_residents(officer: Officer, cycle: Cycle) -> dict | None:
+    """Residents' satisfaction with the officer in the cycle (shrunk rate with its interval), or None."""
+    from ..residents.services import soft_indicator_values
+
+    details = soft_indicator_values(cycle)["soft_residents_officer"]["details"].get(officer.id)
+    if not details:
+        return None
+    return {"rate": _r(100 * details["rate"], 1), "low": _r(100 * details["low"], 1),
+            "high": _r(100 * details["high"], 1), "n": details["n"],
+            "raw_rate": None if details["raw_rate"] is None else _r(100 * details["raw_rate"], 1)}
+
+
+def officer_team_points(officer: Officer, cycle: Cycle) -> dict | None:
+    from ..claims.services import team_standing
+
+    standing = team_standing(cycle)
+    mine = standing.officers.get(officer.id)
+    if mine is None:
+        return None
+    rank = next((i + 1 for i, row in enumerate(standing.top_officers) if row["officer"].id == officer.id), None)
+    return {"points": mine["cents"] / 100, "uncapped": mine["uncapped"] / 100, "capped": mine["capped"],
+            "claims": mine["claims"], "rank": rank, "of": len(standing.top_officers)}
+
+
+def development_plan(run: ScoreRun, result: ScoreResult, fb=None) -> dict | None:
+    """The dual track for one officer: "top" (priority training) or "bottom" with a plan naming the
+    weakest indicators (and competencies); None when the officer is in neither group."""
+    shares = (run.options or {}).get("dual_track") or {"top_share": 10.0, "bottom_share": 10.0}
+    rows = db.session.execute(
+        select(ScoreResult.id, ScoreResult.adjusted_total, ScoreResult.category)
+        .where(ScoreResult.run_id == run.id, ScoreResult.level == result.level).order_by(ScoreResult.id)).all()
+    ids = [r.id for r in rows]
+    scores = np.array([np.nan if r.adjusted_total is None else r.adjusted_total for r in rows])
+    top, bottom = dual_track(scores, float(shares["top_share"]) / 100, float(shares["bottom_share"]) / 100,
+                             groups=np.array([r.category for r in rows], dtype=np.int64))
+    i = ids.index(result.id)
+    if top[i]:
+        return {"group": "top", "share": shares["top_share"]}
+    if not bottom[i]:
+        return None
+    inds = list((result.breakdown or {}).get("indicators", []))
+    weak_inds = []
+    if inds:
+        normalised = np.array([[np.nan if x["normalised"] is None else x["normalised"] for x in inds]])
+        weak_inds = [inds[j] for j in weakest(normalised, 3)[0] if j >= 0]
+    competencies = []
+    if fb is not None:
+        shown = [(row.cells[OTHERS].mean, row.name) for row in fb.rows if row.cells[OTHERS].shown]
+        competencies = [{"name": name, "score": _r(mean)} for mean, name in sorted(shown)[:2]]
+    return {"group": "bottom", "share": shares["bottom_share"], "indicators": weak_inds,
+            "competencies": competencies}
+
+
+def report_summary(officer: Officer) -> dict | None:
+    """The landing page's summary of the officer's latest report (gated like the report)."""
+    cycles = feedback.result_cycles(officer)
+    if not cycles:
+        return None
+    cycle = cycles[0]
+    fb = feedback.feedback_report(officer, cycle)
+    if not fb.has_content:
+        return {"cycle": cycle, "feedback": fb, "chart": None}
+    labels = [row.name for row in fb.rows]
+    series = {str(GROUP_LABELS[g]): [row.cells[g].mean if row.cells[g].shown else None for row in fb.rows]
+              for g in ("self", OTHERS) if any(row.cells[g].shown for row in fb.rows)}
+    chart = charts.radar(_("我的各能力项得分（1–5 分）"), labels, series, first_header=_("能力项"))
+    return {"cycle": cycle, "feedback": fb, "chart": chart, "self": fb.overall["self"],
+            "others": fb.overall[OTHERS]}
+
+
+# ---- station dashboard --------------------------------------------------------------------------
+@dataclass
+class StationDashboard:
+    unit: Unit
+    cycle: Cycle | None
+    cycles: list
+    run: ScoreRun | None = None
+    run_label: str = ""
+    result: ScoreResult | None = None
+    in_category: int = 0
+    dimensions: list = field(default_factory=list)  # code, label, score, category mean, weight
+    dimension_chart: charts.Chart | None = None
+    rates: dict | None = None
+    rate_chart: charts.Chart | None = None
+    follow_ups: dict = field(default_factory=dict)
+    team: dict | None = None
+    histogram_cycle: Cycle | None = None
+    histogram: charts.Chart | None = None
+    histogram_n: int = 0
+    changes: dict | None = None
+
+
+def _dimension_rows(result: ScoreResult) -> dict[str, dict]:
+    return {d["code"]: d for d in (result.breakdown or {}).get("dimensions", [])}
+
+
+def _category_dimension_means(run: ScoreRun, category: int) -> dict[str, float]:
+    sums: dict[str, list[float]] = defaultdict(list)
+    for (breakdown,) in db.session.execute(
+            select(ScoreResult.breakdown).where(ScoreResult.run_id == run.id, ScoreResult.level == "unit",
+                                                ScoreResult.category == category)):
+        for d in (breakdown or {}).get("dimensions", []):
+            if d.get("score") is not None:
+                sums[d["code"]].append(d["score"])
+    return {code: sum(v) / len(v) for code, v in sums.items()}
+
+
+def station_dashboard(unit: Unit, cycle: Cycle | None, include_unpublished: bool) -> StationDashboard:
+    """A station's figures; each block names its source (the run and cycle it comes from)."""
+    dash = StationDashboard(unit=unit, cycle=cycle, cycles=report_cycles())
+    # a police-type unit's figures include its squads, as its leader's tracking does
+    members = [unit.id] + list(db.session.execute(
+        select(Unit.id).where(Unit.parent_id == unit.id, Unit.kind == "squad")).scalars())
+    run = visible_run(cycle, include_unpublished) if cycle is not None else None
+    if run is None or not db.session.scalar(select(ScoreResult.id).filter_by(run_id=run.id, unit_id=unit.id)):
+        run = _latest_run_for_unit(unit, include_unpublished)
+    dash.run, dash.run_label = run, run_label(run)
+    if run is not None:
+        result = db.session.execute(select(ScoreResult).filter_by(run_id=run.id, unit_id=unit.id)).scalar_one()
+        dash.result = result
+        dash.in_category = db.session.scalar(select(func.count(ScoreResult.id)).where(
+            ScoreResult.run_id == run.id, ScoreResult.level == "unit", ScoreResult.category == result.category,
+            ScoreResult.rank.is_not(None)))
+        means = _category_dimension_means(run, result.category)
+        for code, d in _dimension_rows(result).items():
+            dash.dimensions.append({"code": code, "label": str(DIMENSION_LABELS.get(code, code)),
+                                    "score": _r(d.get("score")), "mean": _r(means.get(code)),
+                                    "weight": _r(d.get("weight")), "shown": d.get("shown")})
+        if dash.dimensions:
+            dash.dimension_chart = charts.bars(
+                _("各维度得分（0–100）"), [d["label"] for d in dash.dimensions],
+                {unit.name: [d["score"] for d in dash.dimensions],
+                 _("同类别平均"): [d["mean"] for d in dash.dimensions]}, first_header=_("维度"))
+        dash.changes = changes_since_last(unit, run, result)
+    if cycle is not None:
+        rates = feedback.response_rates(cycle, members)
+        if rates["overall"].total:
+            dash.rates = rates
+            dash.rate_chart = charts.bars(
+                _("360 评价完成率（%）"), [_relation_label(r) for r, _rate in rates["relations"]],
+                {_("完成率"): [rate.percent for _r_, rate in rates["relations"]]},
+                first_header=_("评价关系"))
+        dash.team = unit_team_points(unit, cycle)
+    dash.follow_ups = follow_up_status(members, cycle)
+    hist_cycle = cycle if cycle is not None and feedback.results_visible(cycle) else None
+    if hist_cycle is None or not _has_360(hist_cycle):
+        hist_cycle = _latest_360_cycle()
+    if hist_cycle is not None:
+        values = officer_360_means(hist_cycle, members)
+        dash.histogram_cycle, dash.histogram_n = hist_cycle, len(values)
+        if values:
+            dash.histogram = charts.histogram(_("民警 360 他评得分分布"), values, HIST_BINS_360, _("人数"),
+                                              first_header=_("得分区间"))
+    return dash
+
+
+def _relation_label(relation: str) -> str:
+    from ..feedback.forms import RELATION_LABELS
+
+    return str(RELATION_LABELS.get(relation, relation))
+
+
+def _latest_run_for_unit(unit: Unit, include_unpublished: bool) -> ScoreRun | None:
+    for cycle in report_cycles():
+        run = visible_run(cycle, include_unpublished)
+        if run is not None and db.session.scalar(select(ScoreResult.id).filter_by(run_id=run.id, unit_id=unit.id)):
+            return run
+    return None
+
+
+def _has_360(cycle: Cycle) -> bool:
+    return bool(db.session.scalar(select(Assignment.id).where(Assignment.cycle_id == cycle.id,
+                                                              Assignment.status == "submitted").limit(1)))
+
+
+def _latest_360_cycle() -> Cycle | None:
+    has = select(Assignment.id).where(Assignment.cycle_id == Cycle.id, Assignment.status == "submitted").exists()
+    return db.session.execute(select(Cycle).where(Cycle.status.in_(("closed", "published")), has)
+                              .order_by(Cycle.starts_on.desc())).scalars().first()
+
+
+def officer_360_means(cycle: Cycle, unit_ids: list[int] | None = None) -> list[float]:
+    """Each officer's mean non-self rating (1–5) in a closed cycle: one aggregate query. Officers with
+    fewer distinct raters than the anonymity threshold for "others" are left out."""
+    limit = thresholds(cycle.config)[OTHERS]
+    query = (select(Assignment.ratee_id, func.avg(Answer.value), func.count(func.distinct(Assignment.rater_id)))
+             .join(Response, Response.assignment_id == Assignment.id).join(Answer, Answer.response_id == Response.id)
+             .where(Assignment.cycle_id == cycle.id, Assignment.status == "submitted",
+                    Assignment.relation != "self", Answer.value.is_not(None))
+             .group_by(Assignment.ratee_id))
+    if unit_ids is not None:
+        query = query.join(Officer, Officer.id == Assignment.ratee_id).where(Officer.unit_id.in_(unit_ids))
+    return [round(float(mean), 2) for _id, mean, raters in db.session.execute(query) if raters >= limit]
+
+
+def unit_team_points(unit: Unit, cycle: Cycle) -> dict | None:
+    from ..claims.services import team_standing
+
+    standing = team_standing(cycle)
+    row = next((r for r in standing.units if r["unit"].id == unit.id), None)
+    if row is None:
+        return None
+    return {"points": row["cents"] / 100, "rank": row["rank"], "of": len(standing.units), "claims": row["claims"]}
+
+
+def follow_up_status(unit_ids: list[int] | None, cycle: Cycle | None = None) -> dict:
+    """The follow-up queue now: open / checked / fixed and overdue (not fixed past their due day)."""
+    from ..residents.settings import local_today
+
+    today = local_today()
+    query = select(FollowUp.status, func.count(FollowUp.id),
+                   func.sum(case((FollowUp.due_on < today, 1), else_=0))).group_by(FollowUp.status)
+    if unit_ids is not None:
+        query = query.where(FollowUp.unit_id.in_(unit_ids))
+    counts = {"open": 0, "checked": 0, "fixed": 0, "overdue": 0}
+    for status, n, late in db.session.execute(query):
+        counts[status] = n
+        if status != "fixed":
+            counts["overdue"] += int(late or 0)
+    counts["total"] = counts["open"] + counts["checked"] + counts["fixed"]
+    return counts
+
+
+def changes_since_last(unit: Unit, run: ScoreRun, result: ScoreResult) -> dict | None:
+    """Total, rank and dimension scores against the previous cycle of the same kind with a
+    published run (or None when there is none)."""
+    previous = db.session.execute(
+        select(Cycle).where(Cycle.kind == run.cycle.kind, Cycle.starts_on < run.cycle.starts_on)
+        .order_by(Cycle.starts_on.desc())).scalars().all()
+    for cycle in previous:
+        prev_run = published_run(cycle)
+        if prev_run is None:
+            continue
+        before = db.session.execute(select(ScoreResult).filter_by(run_id=prev_run.id, unit_id=unit.id)
+                                    ).scalar_one_or_none()
+        if before is None:
+            continue
+        dims = []
+        old = _dimension_rows(before)
+        for code, d in _dimension_rows(result).items():
+            was = old.get(code, {}).get("score")
+            now = d.get("score")
+            dims.append({"label": str(DIMENSION_LABELS.get(code, code)), "before": _r(was), "now": _r(now),
+                         "delta": _r(now - was) if now is not None and was is not None else None})
+        return {"cycle": cycle, "total_before": _r(before.total), "total_now": _r(result.total),
+                "total_delta": _r(result.total - before.total) if None not in (result.total, before.total) else None,
+                "rank_before": before.rank, "rank_now": result.rank,
+                "grade_before": before.grade, "grade_now": result.grade, "dimensions": dims}
+    return None
+
+
+def unit_summary(unit: Unit, include_unpublished: bool = False) -> dict | None:
+    """The landing page's station summary for a leader."""
+    run = _latest_run_for_unit(unit, include_unpublished)
+    if run is None:
+        return {"unit": unit, "run": None}
+    result = db.session.execute(select(ScoreResult).filter_by(run_id=run.id, unit_id=unit.id)).scalar_one()
+    in_category = db.session.scalar(select(func.count(ScoreResult.id)).where(
+        ScoreResult.run_id == run.id, ScoreResult.level == "unit", ScoreResult.category == result.category,
+        ScoreResult.rank.is_not(None)))
+    means = _category_dimension_means(run, result.category)
+    dims = list(_dimension_rows(result).items())
+    chart = charts.bars(_("各维度得分（0–100）"), [str(DIMENSION_LABELS.get(c, c)) for c, _d in dims],
+                        {unit.name: [d.get("score") for _c, d in dims],
+                         _("同类别平均"): [means.get(c) for c, _d in dims]}, first_header=_("维度"))
+    return {"unit": unit, "run": run, "label": run_label(run), "result": result, "in_category": in_category,
+            "chart": chart}
+
+
+# ---- bureau overview ---------------------------------------------------------------------------
+@dataclass
+class BureauOverview:
+    cycle: Cycle | None
+    cycles: list
+    run: ScoreRun | None = None
+    run_label: str = ""
+    categories: dict = field(default_factory=dict)  # category → [ranking row]
+    moved: int = 0  # stations whose rank the coefficients changed
+    grade_chart: charts.Chart | None = None
+    category_chart: charts.Chart | None = None
+    officer_histogram: charts.Chart | None = None
+    officers_scored: int = 0
+    team: object | None = None
+    flags: list = field(default_factory=list)
+    completeness: list = field(default_factory=list)
+    completeness_total: int = 0
+    reliability_cycle: Cycle | None = None
+    reliability: ReliabilityReport | None = None
+    reliability_rows: list = field(default_factory=list)
+    reliability_stale: bool = False
+    data_cycle: Cycle | None = None  # the cycle of the completeness, award and response figures
+
+
+def ranking_rows(run: ScoreRun) -> dict[int, list[dict]]:
+    """Category → stations by rank. A category shares one difficulty coefficient, so ranks inside
+    a category never move; the coefficients matter when stations of different categories are
+    compared: ``overall_before`` ranks every station by its plain total, ``overall`` by the
+    adjusted total, and ``moved`` is the difference (positive = moved up). Columns only, no
+    breakdown JSON: one query."""
+    rows = db.session.execute(
+        select(ScoreResult.unit_id, Unit.code, Unit.name, ScoreResult.category, ScoreResult.total,
+               ScoreResult.coefficient, ScoreResult.adjusted_total, ScoreResult.rank, ScoreResult.grade,
+               ScoreResult.bonus_cents, ScoreResult.coverage, ScoreResult.excluded)
+        .join(Unit, Unit.id == ScoreResult.unit_id)
+        .where(ScoreResult.run_id == run.id, ScoreResult.level == "unit")
+        .order_by(ScoreResult.category, ScoreResult.rank.is_(None), ScoreResult.rank, Unit.code)).all()
+    if not rows:
+        return {}
+    totals = np.array([np.nan if r.total is None else r.total for r in rows])
+    adjusted = np.array([np.nan if r.adjusted_total is None else r.adjusted_total for r in rows])
+    before, after = rank_within(totals), rank_within(adjusted)
+    out: dict[int, list[dict]] = defaultdict(list)
+    for r, b, a in zip(rows, before.tolist(), after.tolist(), strict=True):
+        b, a = (b if b > 0 else None), (a if a > 0 else None)
+        out[r.category].append({
+            "unit_id": r.unit_id, "code": r.code, "name": r.name, "category": r.category, "total": _r(r.total),
+            "coefficient": r.coefficient, "adjusted": _r(r.adjusted_total), "rank": r.rank,
+            "overall_before": b, "overall": a, "moved": (b - a) if (a and b) else None,
+            "grade": r.grade, "grade_label": str(GRADE_LABELS[r.grade]) if r.grade else "",
+            "bonus": None if r.bonus_cents is None else r.bonus_cents / 100, "coverage": _r(100 * r.coverage, 1),
+            "excluded": r.excluded})
+    return dict(out)
+
+
+def completeness_rows(cycle: Cycle | None) -> list[dict]:
+    """Per active station, for the cycle: indicator coverage of the data pool (the share of the
+    active unit-level indicators fed by business systems that have a current value), 360 response
+    rate of its officers, and resident answers. Three aggregate queries."""
+    stations = db.session.execute(select(Unit.id, Unit.code, Unit.name, Unit.category)
+                                  .where(Unit.kind == "station", Unit.is_active).order_by(Unit.code)).all()
+    hard = (Indicator.level == "unit", Indicator.is_active, Indicator.is_soft.is_(False))
+    expected = db.session.scalar(select(func.count(Indicator.id)).where(*hard)) or 0
+    values: dict[int, int] = {}
+    rates: dict[int, tuple[int, int]] = {}
+    answers: dict[int, int] = {}
+    if cycle is not None:
+        values = dict(db.session.execute(
+            select(IndicatorValue.unit_id, func.count(func.distinct(IndicatorValue.indicator_id)))
+            .join(Indicator, Indicator.id == IndicatorValue.indicator_id)
+            .where(IndicatorValue.cycle_id == cycle.id, IndicatorValue.is_current, IndicatorValue.unit_id.is_not(None),
+                   *hard)
+            .group_by(IndicatorValue.unit_id)).all())
+        done = func.sum(case((Assignment.status.in_(("submitted", "declined")), 1), else_=0))
+        rates = {uid: (int(total), int(d or 0)) for uid, total, d in db.session.execute(
+            select(Officer.unit_id, func.count(Assignment.id), done).join(Officer, Officer.id == Assignment.rater_id)
+            .where(Assignment.cycle_id == cycle.id).group_by(Officer.unit_id))}
+        answers = dict(db.session.execute(
+            select(ResidentResponse.unit_id, func.count(ResidentResponse.id))
+            .where(ResidentResponse.answered_on >= cycle.starts_on, ResidentResponse.answered_on <= cycle.ends_on)
+            .group_by(ResidentResponse.unit_id)).all())
+    out = []
+    for uid, code, name, category in stations:
+        total, done = rates.get(uid, (0, 0))
+        out.append({"unit_id": uid, "code": code, "name": name, "category": category,
+                    "coverage": _r(100 * values.get(uid, 0) / expected, 1) if expected else None,
+                    "assignments": total, "response_rate": _r(100 * done / total, 1) if total else None,
+                    "resident_answers": answers.get(uid, 0)})
+    # the least complete first: low coverage, low response rate, few answers
+    out.sort(key=lambda r: (r["coverage"] if r["coverage"] is not None else -1,
+                            r["response_rate"] if r["response_rate"] is not None else -1,
+                            r["resident_answers"], r["code"]))
+    return out
+
+
+def bureau_overview(cycle: Cycle | None, completeness_limit: int = 30) -> BureauOverview:
+    """The admin's view of the whole bureau, from stored results and aggregate queries."""
+    view = BureauOverview(cycle=cycle, cycles=report_cycles())
+    run = visible_run(cycle, True) if cycle is not None else None
+    if run is None or not db.session.scalar(select(ScoreResult.id).where(ScoreResult.run_id == run.id,
+                                                                         ScoreResult.level == "unit").limit(1)):
+        run = latest_visible_run(True, level="unit")
+    view.run, view.run_label = run, run_label(run)
+    if run is not None:
+        view.categories = ranking_rows(run)
+        view.moved = sum(1 for rows in view.categories.values() for r in rows if r["moved"])
+        if view.categories:
+            view.category_chart = category_chart(view.categories)
+        grade_codes = list(GRADE_LABELS)
+        counts = {c: [sum(1 for r in rows if r["grade"] == g) for g in grade_codes]
+                  for c, rows in view.categories.items()}
+        from ..templating import CATEGORY_LABELS
+
+        view.grade_chart = charts.bars(
+            _("各类别等次分布（个）"), [str(GRADE_LABELS[g]) for g in grade_codes],
+            {str(CATEGORY_LABELS.get(c, c)): counts[c] for c in sorted(counts)},
+            value_range=(0, max([1] + [n for v in counts.values() for n in v])), first_header=_("等次"))
+        totals = db.session.execute(select(ScoreResult.adjusted_total).where(
+            ScoreResult.run_id == run.id, ScoreResult.level == "officer",
+            ScoreResult.adjusted_total.is_not(None))).scalars().all()
+        view.officers_scored = len(totals)
+        if totals:
+            top = max(100.0, math.ceil(max(totals) / 10) * 10)
+            bins = [b for b in HIST_BINS_100 if b < top] + [top]
+            view.officer_histogram = charts.histogram(_("民警考评得分分布（调整后总分）"), totals, bins, _("人数"),
+                                                      first_header=_("得分区间"))
+    data_cycle = cycle if cycle is not None else (run.cycle if run is not None else None)
+    view.data_cycle = data_cycle
+    if data_cycle is not None:
+        from ..claims.services import team_standing
+
+        view.team = team_standing(data_cycle)
+    from ..assessment.runs import consecutive_last_flags
+
+    view.flags = consecutive_last_flags()
+    rows = completeness_rows(data_cycle)
+    view.completeness_total = len(rows)
+    view.completeness = rows[:completeness_limit] if completeness_limit else rows
+    # an open cycle's answers are still coming in: its reliability waits until it closes
+    rel_cycle = data_cycle if (data_cycle is not None and feedback.results_visible(data_cycle)
+                               and _has_360(data_cycle)) else _latest_360_cycle()
+    view.reliability_cycle = rel_cycle
+    if rel_cycle is not None:
+        stored = db.session.execute(select(ReliabilityReport).filter_by(cycle_id=rel_cycle.id)).scalar_one_or_none()
+        view.reliability = stored
+        if stored is not None:
+            view.reliability_rows = [{**row, **reliability_reading(row)} for row in stored.data.get("rows", [])]
+            view.reliability_stale = stored.answers != count_answers(rel_cycle)
+    return view
+
+
+def category_chart(categories: dict[int, list[dict]]) -> charts.Chart:
+    """Mean, best and worst adjusted total of each category."""
+    from ..templating import CATEGORY_LABELS
+
+    labels = [str(CATEGORY_LABELS.get(c, c)) for c in sorted(categories)]
+    scored = [[r["adjusted"] for r in rows if r["adjusted"] is not None] for _c, rows in sorted(categories.items())]
+    means = [sum(v) / len(v) if v else None for v in scored]
+    best = [max(v, default=None) for v in scored]
+    worst = [min(v, default=None) for v in scored]
+    return charts.bars(_("各类别调整后总分"), labels, {_("最高"): best, _("平均"): means, _("最低"): worst},
+                       value_range=(0, max([100.0] + [b for b in best if b is not None])), first_header=_("类别"))
+
+
+def bureau_summary() -> dict | None:
+    """The landing page's bureau figures for admins."""
+    run = latest_visible_run(True, level="unit")
+    if run is None:
+        return None
+    categories = ranking_rows(run)
+    chart = category_chart(categories)
+    leaders = {c: rows[0] for c, rows in categories.items() if rows}
+    return {"run": run, "label": run_label(run), "chart": chart, "leaders": leaders,
+            "stations": sum(len(v) for v in categories.values())}
+
+
+# ---- reliability -------------------------------------------------------------------------------
+def count_answers(cycle: Cycle) -> int:
+    return db.session.scalar(select(func.count(Answer.id)).join(Response, Response.id == Answer.response_id)
+                             .join(Assignment, Assignment.id == Response.assignment_id)
+                             .where(Assignment.cycle_id == cycle.id, Assignment.status == "submitted")) or 0
+
+
+def compute_reliability(cycle: Cycle, user_id: int | None = None) -> ReliabilityReport:
+    """Score the cycle's 360 answers (scoring.score_feedback) and store ICC(1), ICC(1,k) and alpha per
+    competency × rater group, replacing the cycle's earlier figures."""
+    from ..errors import DomainError
+
+    arrays = feedback._load_arrays(cycle)
+    if arrays is None:
+        raise DomainError(_("该周期没有已提交的 360 评价，无法计算信度。"))
+    scores = feedback._score(arrays)
+    rel = scores.reliability
+    alpha = _alpha_by_block(arrays)
+    names = dict(feedback._competency_names(cycle))
+    rows = []
+    for k, code in enumerate(arrays.competency_codes):
+        if k >= rel.icc1.shape[0]:
+            break
+        for group in RELIABILITY_GROUPS:
+            g = int(feedback.GROUP_INDEX[group])
+            n_targets = int(rel.n_targets[k, g])
+            if not n_targets:
+                continue
+            rows.append({"code": code, "name": names.get(code, code), "group": group,
+                         "icc1": _r(rel.icc1[k, g], 3), "icc1k": _r(rel.icc1k[k, g], 3),
+                         "alpha": _r(alpha[k, g][0], 3), "n_targets": n_targets, "n_forms": alpha[k, g][1]})
+    stored = db.session.execute(select(ReliabilityReport).filter_by(cycle_id=cycle.id)).scalar_one_or_none()
+    if stored is None:
+        stored = ReliabilityReport(cycle_id=cycle.id, answers=0)
+        db.session.add(stored)
+    stored.answers = len(arrays.value)
+    stored.data = {"rows": rows}
+    stored.computed_at = utcnow()
+    stored.computed_by_id = user_id
+    db.session.flush()
+    return stored
+
+
+def _alpha_by_block(arrays) -> dict[tuple[int, int], tuple[float, int]]:
+    """Cronbach's alpha per (competency, rater group) over complete forms (one rater's answers about
+    one ratee) on the items that group was asked. (scoring's own alpha counts a form complete only
+    with every item of the competency across all questionnaires, which no form is when each rater
+    group has its own questionnaire.)"""
+    from scoring.reliability import cronbach_alpha
+
+    n_people = len(arrays.officer_ids)
+    answered = ~np.isnan(arrays.value)
+    comp = arrays.item_competency[arrays.item]
+    out = {}
+    for k in range(len(arrays.competency_codes)):
+        for group in RELIABILITY_GROUPS:
+            g = int(feedback.GROUP_INDEX[group])
+            mask = answered & (arrays.group == g) & (comp == k)
+            items, item_idx = np.unique(arrays.item[mask], return_inverse=True)
+            forms, form_idx = np.unique(arrays.rater[mask] * n_people + arrays.ratee[mask], return_inverse=True)
+            if len(items) < 2 or len(forms) < 2:
+                out[k, g] = (float("nan"), 0)
+                continue
+            table = np.full((len(forms), len(items)), np.nan)
+            table[form_idx, item_idx] = arrays.value[mask]
+            complete = table[~np.isnan(table).any(axis=1)]
+            out[k, g] = (cronbach_alpha(complete) if len(complete) >= 2 else float("nan"), int(len(complete)))
+    return out
+
+
+def _reading(value, good: float, acceptable: float) -> str:
+    if value is None:
+        return "none"
+    return "good" if value >= good else "acceptable" if value >= acceptable else "poor"
+
+
+def reliability_reading(row: dict) -> dict:
+    """Plain-language readings: ICC(1,k) (how far the averaged score of the group can be trusted)
+    good ≥ 0.75, acceptable ≥ 0.60; alpha (do the items of a competency measure one thing) good ≥
+    0.80, acceptable ≥ 0.70."""
+    icc = _reading(row.get("icc1k"), 0.75, 0.60)
+    alpha = _reading(row.get("alpha"), 0.80, 0.70)
+    sentences = {
+        "good": _("多人评价的平均分稳定可信"), "acceptable": _("平均分基本可信，宜结合其他信息使用"),
+        "poor": _("评价人之间分歧较大，平均分只能作参考"), "none": _("人数太少，无法判断"),
+    }
+    return {"icc_reading": icc, "alpha_reading": alpha, "sentence": sentences[icc]}
+
+
+# ---- exports -----------------------------------------------------------------------------------
+def ranking_sheet(view: BureauOverview) -> tuple[list[str], list[list]]:
+    from ..templating import CATEGORY_LABELS
+
+    header = [_("类别"), _("类别内排名"), _("单位代码"), _("单位"), _("总分"), _("难度系数"), _("调整后总分"),
+              _("全局排名（按总分）"), _("全局排名（按调整后总分）"), _("难度系数带来的名次变化"), _("等次"),
+              _("奖金（元）"), _("指标覆盖率（%）")]
+    rows = []
+    for category, items in sorted(view.categories.items()):
+        for r in items:
+            rows.append([str(CATEGORY_LABELS.get(category, category)), r["rank"], r["code"], r["name"], r["total"],
+                         r["coefficient"], r["adjusted"], r["overall_before"], r["overall"], r["moved"],
+                         r["grade_label"], r["bonus"], r["coverage"]])
+    return header, rows
+
+
+def breakdown_sheet(run: ScoreRun) -> tuple[list[str], list[list]]:
+    """Per station: every dimension's score and contribution (from the stored breakdown)."""
+    dims = list(DIMENSION_LABELS)
+    header = [_("单位代码"), _("单位"), _("类别")]
+    for d in dims:
+        header += [_("%(dim)s得分", dim=DIMENSION_LABELS[d]), _("%(dim)s贡献", dim=DIMENSION_LABELS[d])]
+    header += [_("总分")]
+    rows = []
+    for code, name, category, total, breakdown in db.session.execute(
+            select(Unit.code, Unit.name, ScoreResult.category, ScoreResult.total, ScoreResult.breakdown)
+            .join(Unit, Unit.id == ScoreResult.unit_id)
+            .where(ScoreResult.run_id == run.id, ScoreResult.level == "unit").order_by(Unit.code)):
+        by_code = {d["code"]: d for d in (breakdown or {}).get("dimensions", [])}
+        row = [code, name, category]
+        for d in dims:
+            row += [_r(by_code.get(d, {}).get("score")), _r(by_code.get(d, {}).get("shown"))]
+        rows.append(row + [_r(total)])
+    return header, rows
+
+
+def completeness_sheet(rows: list[dict]) -> tuple[list[str], list[list]]:
+    header = [_("单位代码"), _("单位"), _("类别"), _("数据池指标覆盖率（%）"), _("360 评价任务数"),
+              _("360 完成率（%）"), _("群众评价数")]
+    return header, [[r["code"], r["name"], r["category"], r["coverage"], r["assignments"], r["response_rate"],
+                     r["resident_answers"]] for r in rows]
+
+
+def response_rate_sheet(cycle: Cycle, unit_ids: list[int] | None = None) -> tuple[list[str], list[list]]:
+    rates = feedback.response_rates(cycle, unit_ids)
+    header = [_("单位代码"), _("单位"), _("评价任务数"), _("已提交"), _("已拒绝"), _("完成率（%）")]
+    return header, [[u.code, u.name, r.total, r.submitted, r.declined, _r(r.percent, 1)] for u, r in rates["units"]]
+
+
+def workbook_bytes(sheets: list[tuple[str, list[str], list[list]]]) -> bytes:
+    """Several sheets (title, header, rows) in one .xlsx, written in openpyxl's streaming mode."""
+    import io
+
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    book = Workbook(write_only=True)
+    bold = Font(bold=True)
+    for title, header, rows in sheets:
+        sheet = book.create_sheet(title=title[:31])
+        for i, h in enumerate(header):
+            sheet.column_dimensions[chr(ord("A") + i) if i < 26 else "A"].width = min(40, max(10, 2 * len(str(h)) + 2))
+        cells = []
+        for h in header:
+            cell = WriteOnlyCell(sheet, value=str(h))
+            cell.font = bold
+            cells.append(cell)
+        sheet.append(cells)
+        for row in rows:
+            sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def bureau_workbook(view: BureauOverview) -> bytes:
+    sheets = [(_("排名"), *ranking_sheet(view))]
+    if view.run is not None:
+        sheets.append((_("维度得分"), *breakdown_sheet(view.run)))
+    full = completeness_rows(view.cycle or (view.run.cycle if view.run is not None else None))
+    sheets.append((_("数据完整性"), *completeness_sheet(full)))
+    rate_cycle = view.cycle or (view.run.cycle if view.run is not None else None)
+    if rate_cycle is not None:
+        sheets.append((_("评价完成率"), *response_rate_sheet(rate_cycle)))
+    return workbook_bytes(sheets)
+
+
+def unit_workbook(dash: StationDashboard) -> bytes:
+    sheets = []
+    dim_header = [_("维度"), _("得分"), _("同类别平均"), _("权重")]
+    sheets.append((_("维度得分"), dim_header, [[d["label"], d["score"], d["mean"], d["weight"]]
+                                              for d in dash.dimensions]))
+    ind_header = [_("指标"), _("维度"), _("原始值"), _("标准化得分"), _("权重"), _("贡献")]
+    ind_rows = []
+    if dash.result is not None:
+        for x in (dash.result.breakdown or {}).get("indicators", []):
+            ind_rows.append([x["name"], str(DIMENSION_LABELS.get(x["dimension"], x["dimension"])), _r(x["raw"]),
+                             _r(x["normalised"]), _r(x["weight"]), _r(x["shown"])])
+    sheets.append((_("指标明细"), ind_header, ind_rows))
+    if dash.rates is not None:
+        sheets.append((_("评价完成率"), [_("评价关系"), _("评价任务数"), _("已提交"), _("已拒绝"), _("完成率（%）")],
+                       [[_relation_label(rel), r.total, r.submitted, r.declined, _r(r.percent, 1)]
+                        for rel, r in dash.rates["relations"]]))
+    return workbook_bytes(sheets)
+

@@ -1,0 +1,390 @@
+"""Reports: real figures from the demo, charts with their tables, who sees what, exports equal to the
+pages, the print stylesheet, the anonymity gates on the individual report, stored reliability."""
+import io
+import re
+
+import pytest
+import sqlalchemy as sa
+from openpyxl import load_workbook
+
+from app.extensions import db
+from app.models import Cycle, Officer, ReliabilityReport, Unit, User
+
+from ..factories import make_cycle, make_user
+from .feedback_helpers import build_world
+from .test_feedback_results import answer, close, peers_of
+
+
+def _login(client, username, password="demo1234"):
+    client.post("/logout")
+    assert client.post("/login", data={"username": username, "password": password}).status_code == 302
+
+
+def _ids(app, username):
+    with app.app_context():
+        user = db.session.execute(sa.select(User).filter_by(username=username)).scalar_one()
+        return user.officer.id, user.officer.unit_id
+
+
+def _charts_have_tables(page: str, at_least: int = 1):
+    """Every chart is an <svg> inside a figure with a table of its numbers; no chart script."""
+    figures = re.findall(r'<figure class="row g-3 align-items-center chart">(.*?)</figure>', page, re.S)
+    assert len(figures) >= at_least
+    for figure in figures:
+        assert "<svg" in figure and "<table" in figure and "<td" in figure
+    assert "<script" not in "".join(figures)
+
+
+def _inline_scripts(page: str) -> list[str]:
+    return [tag for tag in re.findall(r"<script[^>]*>", page) if "src=" not in tag]
+
+
+@pytest.fixture
+def demo(app):
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    assert "reliability of 2026年第三季度考评" in result.output and "2026年第二季度考评" in result.output
+
+
+def test_each_roles_landing_page_and_report_pages_show_real_figures(app, client, demo):
+    # the officer: own latest 360 report on the landing page, with its chart
+    _login(client, "officer")
+    officer_id, unit_id = _ids(app, "officer")
+    home = client.get("/").get_data(as_text=True)
+    assert 'id="home-report"' in home and "2026年第三季度考评" in home
+    _charts_have_tables(home)
+    page = client.get(f"/reports/officers/{officer_id}").get_data(as_text=True)
+    assert "2026年第三季度考评" in page and 'id="item-table"' in page
+    assert re.search(r"<td class=\"text-end\">[1-5]\.\d\d <span", page)  # gated means with their counts
+    for section in ("盲点", "潜在优势", "匿名意见", "历次对比", "群众满意度", "团队贡献积分", "考评结果与发展计划"):
+        assert section in page
+    _charts_have_tables(page, 2)  # radar + trend
+    trend = page.split('id="trend"')[1].split("</section>")[0]
+    assert "2026年第二季度考评" in trend and "2026年第三季度考评" in trend
+    assert "另存为 PDF" in page and "data-print" in page
+    assert 'href="/static/css/reports.css' in page and 'src="/static/js/reports.js' in page
+    assert _inline_scripts(page) == []
+    # the open cycle's report shows the running resident satisfaction and team points of the officer
+    with app.app_context():
+        current = db.session.execute(sa.select(Cycle).filter_by(status="open")).scalar_one()
+    page = client.get(f"/reports/officers/{officer_id}?cycle={current.id}").get_data(as_text=True)
+    assert "尚未关闭" in page
+
+    # the leader: the station's result on the landing page and the dashboard
+    _login(client, "leader")
+    _leader_id, ps01 = _ids(app, "leader")
+    home = client.get("/").get_data(as_text=True)
+    assert 'id="home-unit"' in home and "2025年度考评" in home and "已发布" in home
+    _charts_have_tables(home)
+    dash = client.get(f"/reports/units/{ps01}").get_data(as_text=True)
+    assert re.search(r'id="unit-total">\d+\.\d\d<', dash)
+    assert re.search(r'id="unit-rank">\d+ <span class="h6 text-muted">/ \d+', dash)
+    assert re.search(r'id="unit-rate">\d+\.\d%', dash)  # the open cycle's 360 completion
+    assert "与上一周期相比（2024年度考评）" in dash  # 2025 against 2024
+    assert 'id="overdue"' in dash and "民警 360 得分分布" in dash
+    _charts_have_tables(dash, 3)  # dimensions, response rates, histogram
+    # a leader never sees an unpublished run
+    assert "未发布" not in dash
+
+    # the admin: the bureau overview on the landing page and in full
+    _login(client, "admin")
+    home = client.get("/").get_data(as_text=True)
+    assert 'id="home-bureau"' in home
+    _charts_have_tables(home)
+    page = client.get("/reports/bureau").get_data(as_text=True)
+    assert "2025年度考评 · 第 1 版（已发布）" in page  # the open cycle has no run yet: the latest published
+    assert "2026年第四季度考评：按完整程度" in page  # completeness of the current cycle
+    assert 'id="ranking-1"' in page and 'id="ranking-3"' in page
+    assert "石桥派出所" in page  # the 约谈 flag of the two past years
+    assert 'id="reliability-table"' in page and "ICC(1,k)" in page
+    assert re.search(r"badge text-bg-\w+\">(良好|可接受|较差)</span>", page)
+    alphas = re.findall(r'<td class="text-end">(\d\.\d\d|—)</td>\s*<td class="text-end">\d+</td>',
+                        page.split('id="reliability-table"')[1])
+    assert alphas and all(a != "—" for a in alphas)  # alpha per competency and group
+    _charts_have_tables(page, 2)  # totals per category, grades per category
+
+
+def _page_ranking(page: str) -> dict[str, list]:
+    out = {}
+    for code, body in re.findall(r'<tr data-unit="([^"]+)">(.*?)</tr>', page.split('id="completeness"')[0], re.S):
+        cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", body, re.S)]
+        out[code] = cells
+    return out
+
+
+def test_the_exports_have_the_same_numbers_as_the_pages(app, client, demo):
+    _login(client, "admin")
+    with app.app_context():
+        past = db.session.execute(sa.select(Cycle).filter_by(name="2025年度考评")).scalar_one()
+    for query in ("", f"?cycle={past.id}"):
+        page = client.get(f"/reports/bureau{query}").get_data(as_text=True)
+        response = client.get(f"/reports/bureau.xlsx{query}")
+        assert response.status_code == 200 and response.mimetype.endswith("spreadsheetml.sheet")
+        book = load_workbook(io.BytesIO(response.data))
+        assert book.sheetnames == ["排名", "维度得分", "数据完整性", "评价完成率"]
+        rows = list(book["排名"].values)
+        assert rows[0][:7] == ("类别", "类别内排名", "单位代码", "单位", "总分", "难度系数", "调整后总分")
+        shown = _page_ranking(page)
+        assert len(rows) - 1 == len(shown) == 12
+        for _cat, rank, code, name, total, coef, adjusted, before, after, moved, grade, _bonus, coverage in rows[1:]:
+            cells = shown[code]
+            assert cells[0] == str(rank) and cells[1] == name
+            assert cells[2] == f"{total:.2f}" and cells[3] == f"{coef:g}" and cells[4] == f"{adjusted:.2f}"
+            assert cells[5] == str(before) and cells[6] == str(after) and cells[7] == (f"{moved:+d}" if moved else "")
+            assert cells[8] == grade and cells[9] == f"{coverage:.1f}%"
+        # the difficulty coefficients (1.1 / 1.05 / 1) move some stations in the bureau-wide ranking
+        assert any(r[9] for r in rows[1:])
+        completeness = {r[0]: r for r in list(book["数据完整性"].values)[1:]}
+        assert len(completeness) == 12
+        tail = page.split('id="completeness"')[1]
+        for code, body in re.findall(r'<tr data-unit="([^"]+)">(.*?)</tr>', tail, re.S):
+            cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", body, re.S)]
+            row = completeness[code]
+            assert cells[2] == (f"{row[3]:.1f}%" if row[3] is not None else "—")
+            assert cells[3] == (f"{row[5]:.1f}%" if row[5] is not None else "—")
+            assert cells[4] == str(row[6])
+
+    # the station export matches its dashboard
+    _login(client, "leader")
+    _leader_id, ps01 = _ids(app, "leader")
+    dash = client.get(f"/reports/units/{ps01}").get_data(as_text=True)
+    book = load_workbook(io.BytesIO(client.get(f"/reports/units/{ps01}.xlsx").data))
+    dims = list(book["维度得分"].values)
+    assert dims[0] == ("维度", "得分", "同类别平均", "权重")
+    for label, score, mean, _weight in dims[1:]:
+        cells = rf'<th scope="row">{label}</th><td class="text-end">{score}</td><td class="text-end">{mean}</td>'
+        assert re.search(cells, dash), label
+    rates = list(book["评价完成率"].values)
+    total = sum(r[1] for r in rates[1:])
+    done = sum(r[2] + r[3] for r in rates[1:])
+    assert f"{100 * done / total:.1f}%" in dash
+
+
+def test_the_print_stylesheet_is_a4(client):
+    response = client.get("/static/css/reports.css")
+    css = response.get_data(as_text=True)
+    response.close()
+    assert "@media print" in css and "@page" in css and "size: A4" in css
+    assert "nav.navbar" in css  # the navigation is not printed
+    response = client.get("/static/js/reports.js")
+    js = response.get_data(as_text=True)
+    response.close()
+    assert "window.print()" in js
+
+
+# ---- who sees what -----------------------------------------------------------------------------
+def test_the_role_page_matrix(app, client):
+    world = build_world(app, members=3)
+    with app.app_context():
+        make_user("admin", roles={"admin"})
+        make_user("coordinator", roles={"coordinator"})
+        db.session.commit()
+        member, other_member = world.member_ids[0], world.member_ids[1]
+    pages = {
+        "own": f"/reports/officers/{member}",
+        "colleague": f"/reports/officers/{other_member}",
+        "leader_report": f"/reports/officers/{world.leader_id}",
+        "outsider": f"/reports/officers/{world.outsider_id}",
+        "unit": f"/reports/units/{world.unit_id}",
+        "unit_xlsx": f"/reports/units/{world.unit_id}.xlsx",
+        "other_unit": f"/reports/units/{world.other_unit_id}",
+        "other_unit_xlsx": f"/reports/units/{world.other_unit_id}.xlsx",
+        "bureau": "/reports/bureau",
+        "bureau_xlsx": "/reports/bureau.xlsx",
+        "index": "/reports/",
+        "no_officer": "/reports/officers/999999",
+        "no_unit": "/reports/units/999999",
+        "no_unit_xlsx": "/reports/units/999999.xlsx",
+        "no_cycle": f"/reports/officers/{member}?cycle=999999",
+    }
+    allowed = {
+        "m0": {"own", "index"},
+        "leader": {"own", "colleague", "leader_report", "unit", "unit_xlsx", "index"},
+        "outsider": {"own", "outsider", "index"},
+        "coordinator": {"index"},
+        "admin": set(pages) - {"no_officer", "no_unit", "no_unit_xlsx", "no_cycle"},
+    }
+    missing = {"no_officer", "no_unit", "no_unit_xlsx"}
+    for username, ok in allowed.items():
+        client.post("/logout")
+        assert client.post("/login", data={"username": username, "password": "password123"}).status_code == 302
+        me = {"m0": member, "leader": world.leader_id, "outsider": world.outsider_id}.get(username)
+        for name, url in pages.items():
+            if name == "own":
+                if me is None:
+                    continue
+                url = f"/reports/officers/{me}"
+            status = client.get(url).status_code
+            if name in ok:
+                expected = 200
+            elif name in missing or (name == "no_cycle" and username in ("m0", "leader", "admin")):
+                expected = 404
+            else:
+                expected = 403
+            assert status == expected, (username, name, url, status)
+    client.post("/logout")
+    for url in pages.values():
+        response = client.get(url)
+        assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_nav_and_landing_panels_by_role(app, client):
+    world = build_world(app, members=3)
+    with app.app_context():
+        make_user("admin", roles={"admin"})
+        db.session.commit()
+    client.post("/login", data={"username": "m0", "password": "password123"})
+    home = client.get("/").get_data(as_text=True)
+    assert 'href="/reports/"' in home  # the navigation entry
+    assert "home-bureau" not in home and "home-unit" not in home
+    client.post("/logout")
+    client.post("/login", data={"username": "leader", "password": "password123"})
+    home = client.get("/").get_data(as_text=True)
+    assert 'id="home-unit"' in home and "本单位还没有考评结果" in home
+    page = client.get("/reports/").get_data(as_text=True)
+    assert f"/reports/units/{world.unit_id}" in page and f"/reports/officers/{world.member_ids[0]}" in page
+
+
+# ---- the individual report keeps the anonymity gates ------------------------------------------------
+def test_the_individual_report_never_shows_a_group_below_its_threshold(app, client):
+    world = build_world(app, members=6, peers=3)
+    me = world.member_ids[0]
+    answer(app, me, me, "self", 5)
+    answer(app, world.leader_id, me, "supervisor", 3)
+    raters = peers_of(app, me)
+    answer(app, raters[0], me, "peer", 4, comment="配合很好")
+    answer(app, raters[1], me, "peer", 2, comment="需要多沟通")
+    close(app, world.cycle_id)
+    for username in ("m0", "leader"):
+        client.post("/logout")
+        client.post("/login", data={"username": username, "password": "password123"})
+        page = client.get(f"/reports/officers/{me}?cycle={world.cycle_id}").get_data(as_text=True)
+        table = page.split('id="item-table"')[1].split("</table>")[0]
+        assert "5.00" in table and "3.00" in table
+        # two peers (< 3) and three others (< 4): hidden, and so are their comments
+        assert "4.00" not in page and "2.00" not in page and "配合很好" not in page
+        radar_table = page.split('<figure class="row g-3 align-items-center chart">')[1].split("</figure>")[0]
+        assert "同事" not in radar_table and "自评" in radar_table and "领导" in radar_table
+        for rater in raters:
+            with app.app_context():
+                assert db.session.get(Officer, rater).name not in page
+        # the self − others gap needs "others": nothing to call a blind spot
+        assert "没有明显的盲点" in page
+
+
+def test_blind_spots_and_hidden_strengths_use_the_configured_threshold(app, client):
+    world = build_world(app, members=6, peers=3)
+    me = world.member_ids[0]
+
+    def by_competency(item):
+        return 5 if item.competency == "dispute" else 2 if item.competency == "public" else 3
+
+    def others(item):
+        return 3 if item.competency == "dispute" else 4 if item.competency == "public" else 3
+
+    answer(app, me, me, "self", by_competency)
+    answer(app, world.leader_id, me, "supervisor", others)
+    for rater in peers_of(app, me):
+        answer(app, rater, me, "peer", others)
+    close(app, world.cycle_id)
+    client.post("/login", data={"username": "m0", "password": "password123"})
+    page = client.get(f"/reports/officers/{me}?cycle={world.cycle_id}").get_data(as_text=True)
+    gaps = page.split('id="gaps"')[1].split("</section>")[0]
+    blind, hidden = gaps.split("潜在优势</h3>")
+    assert "矛盾化解：自评 5.0，他评 3.0，相差 +2.00" in blind
+    assert "群众工作：自评 2.0，他评 4.0，相差 -2.00" in hidden
+    assert "1.0 分以上" in gaps
+    # a cycle's own threshold wins
+    with app.app_context():
+        cycle = db.session.get(Cycle, world.cycle_id)
+        cycle.config = {**cycle.config, "feedback": {**cycle.config["feedback"], "gap_threshold": 2.5}}
+        db.session.commit()
+    page = client.get(f"/reports/officers/{me}?cycle={world.cycle_id}").get_data(as_text=True)
+    assert "没有明显的盲点" in page and "没有明显的潜在优势" in page and "2.5 分以上" in page
+
+
+# ---- reliability ---------------------------------------------------------------------------------
+def test_reliability_is_computed_on_request_and_stored(app, client):
+    world = build_world(app, members=6, peers=3)
+    for me in world.member_ids:
+        for i, rater in enumerate(peers_of(app, me)):
+            answer(app, rater, me, "peer", lambda item, r=i, m=me: 2 + (m + r + item.position) % 3)
+    close(app, world.cycle_id)
+    with app.app_context():
+        make_user("admin", roles={"admin"})
+        empty = make_cycle(name="空周期", starts_on=world_start(), ends_on=world_start(), status="closed")
+        db.session.commit()
+        empty_id = empty.id
+    client.post("/login", data={"username": "admin", "password": "password123"})
+    page = client.get(f"/reports/bureau?cycle={world.cycle_id}").get_data(as_text=True)
+    assert "尚未计算" in page
+    # a cycle without answers: a clear message and nothing stored
+    response = client.post(f"/reports/cycles/{empty_id}/reliability", follow_redirects=True)
+    assert "没有已提交的 360 评价，无法计算信度" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(ReliabilityReport.id))) == 0
+    response = client.post(f"/reports/cycles/{world.cycle_id}/reliability", follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "已计算" in page and 'id="reliability-table"' in page
+    with app.app_context():
+        stored = db.session.execute(sa.select(ReliabilityReport)).scalar_one()
+        assert stored.answers > 0 and {r["group"] for r in stored.data["rows"]} == {"peer"}
+    # only admins may compute
+    client.post("/logout")
+    client.post("/login", data={"username": "leader", "password": "password123"})
+    assert client.post(f"/reports/cycles/{world.cycle_id}/reliability").status_code == 403
+
+
+def world_start():
+    from datetime import date
+
+    return date(2020, 1, 1)
+
+
+def test_the_bureau_overview_without_any_results(app, client):
+    with app.app_context():
+        make_user("admin", roles={"admin"})
+        db.session.add(Unit(code="PS09", name="空所", kind="station", category=2))
+        db.session.commit()
+    client.post("/login", data={"username": "admin", "password": "password123"})
+    page = client.get("/reports/bureau").get_data(as_text=True)
+    assert "还没有计算结果" in page and "还没有已关闭的 360 评价周期" in page and "空所" in page
+    book = load_workbook(io.BytesIO(client.get("/reports/bureau.xlsx").data))
+    assert list(book["排名"].values) == [("类别", "类别内排名", "单位代码", "单位", "总分", "难度系数", "调整后总分",
+                                         "全局排名（按总分）", "全局排名（按调整后总分）", "难度系数带来的名次变化",
+                                         "等次", "奖金（元）", "指标覆盖率（%）")]
+
+
+def test_an_unpublished_run_is_shown_to_admins_only_and_labelled(app, client, demo):
+    from app.models import ScoreResult, ScoreRun
+
+    with app.app_context():
+        current = db.session.execute(sa.select(Cycle).filter_by(status="open")).scalar_one()
+        cycle_id = current.id
+    _login(client, "admin")
+    assert client.post(f"/assessment/cycles/{cycle_id}/compute", data={"reason": ""}).status_code == 302
+    page = client.get("/reports/bureau").get_data(as_text=True)
+    assert "2026年第四季度考评 · 第 1 版（未发布的试算结果，仅供参考）" in page
+    assert "民警考评得分分布" in page  # the open cycle's run scores officers too
+    officer_id, _unit = _ids(app, "officer")
+    admin_view = client.get(f"/reports/officers/{officer_id}?cycle={cycle_id}").get_data(as_text=True)
+    assert "未发布的试算结果，仅供参考" in admin_view
+    # someone in the bottom group gets an improvement plan naming their weakest indicators
+    with app.app_context():
+        run = db.session.execute(sa.select(ScoreRun).filter_by(cycle_id=cycle_id)).scalar_one()
+        from app.assessment.runs import dual_track_groups
+
+        bottom = dual_track_groups(run)["bottom"][0]["result"]
+        weakest = dual_track_groups(run)["bottom"][0]["indicators"][0]["name"]
+        assert db.session.get(ScoreResult, bottom.id).officer_id
+        bottom_officer = bottom.officer_id
+    plan = client.get(f"/reports/officers/{bottom_officer}?cycle={cycle_id}").get_data(as_text=True)
+    assert "个人提升计划" in plan and weakest in plan
+
+    _login(client, "officer")
+    own = client.get(f"/reports/officers/{officer_id}?cycle={cycle_id}").get_data(as_text=True)
+    assert "未发布" not in own and "本周期还没有发布的个人考评结果" in own
+    _login(client, "leader")
+    _leader, ps01 = _ids(app, "leader")
+    dash = client.get(f"/reports/units/{ps01}?cycle={cycle_id}").get_data(as_text=True)
+    assert "未发布" not in dash and "2025年度考评 · 第 1 版（已发布）" in dash
