@@ -180,8 +180,10 @@ class Reliability:
 
     icc1, icc1k: (n_comp, 4) float, ICC(1) and ICC(1,k) of per-form competency means
         (targets = ratees), k = adjusted mean number of raters per ratee.
-    alpha: (n_comp, 4) float, Cronbach's alpha of the competency's items over complete forms.
-    n_targets, n_forms: (n_comp, 4) int, ratees and complete forms behind the figures.
+    alpha: (n_comp, 4) float, Cronbach's alpha of the competency's items that the group was
+        asked (those it answered at least once), over the group's complete forms.
+    n_targets, n_forms: (n_comp, 4) int, ratees and complete forms (used for alpha) behind
+        the figures.
     NaN where undefined (e.g. the SELF column for ICC: one self rating per person).
     """
 
@@ -1052,6 +1054,13 @@ def _reliability(ratings: RatingSet, forms: _Forms) -> Reliability:
     A competency form is one rater's answers on one competency for one ratee; its mean is
     the rating entering the ICC (targets = ratees), and complete competency forms are the
     observations for alpha.
+
+    Each rater group answers its own questionnaire, so the items of a competency differ by
+    group. The items of block (competency c, group g) are taken from the data: the items of
+    c that received at least one answered (non-N/A) value from group g. A competency form
+    is complete when it answers every item of its block (an N/A counts as not answered);
+    alpha of a block is computed over its complete forms and its items only, and
+    ``n_forms`` counts those complete forms.
     """
     C, G, I = ratings.n_competencies, N_GROUPS, ratings.n_items
     item, y = forms.ok_item, forms.ok_value
@@ -1067,30 +1076,30 @@ def _reliability(ratings: RatingSet, forms: _Forms) -> Reliability:
     cblock = c_of * G + forms.group[f_of]
     icc1, icc1k, n_targets = icc_oneway_long(forms.ratee[f_of], cmean, cblock, C * G)
 
-    # alpha over complete competency forms; an item's block is (its competency, the group)
-    n_items_c = np.bincount(comp_of_item, minlength=C)
-    complete_c = (n_cform == np.tile(n_items_c, n_f)) & (n_cform > 0)
+    # alpha over complete competency forms of each block (competency, group); an item
+    # belongs to the block of its competency and of every group that answered it
+    gi = forms.group[forms.ok_form] * I + item  # (group, item) of each answered row
+    asked = np.bincount(gi, minlength=G * I) > 0  # (G * I,) the group answered the item
+    block_of_gi = (comp_of_item[None, :] * G + np.arange(G)[:, None]).ravel()  # (G * I,)
+    k_block = np.bincount(block_of_gi[asked], minlength=C * G)  # items per block
+    block_of_cform = (np.arange(C) * G)[None, :] + forms.group[:, None]  # (n_f, C)
+    block_of_cform = block_of_cform.ravel()
+    complete_c = (n_cform == k_block[block_of_cform]) & (n_cform > 0)
     row_ok = complete_c[cform]
-    gi = forms.group[forms.ok_form] * I + item  # (group, item)
     yy = np.where(row_ok, y, 0.0)
-    s1 = np.bincount(gi, yy, minlength=G * I).reshape(G, I)
-    s2 = np.bincount(gi, yy * yy, minlength=G * I).reshape(G, I)
-    block_of_cform = np.tile(np.arange(C) * G, n_f) + np.repeat(forms.group, C)
+    s1 = np.bincount(gi, yy, minlength=G * I)
+    s2 = np.bincount(gi, yy * yy, minlength=G * I)
     n_forms = np.bincount(block_of_cform[complete_c], minlength=C * G)
-    # (C * G, I) tables: entry (c * G + g, i) is (g, i) for items of competency c, else empty
-    in_comp = (comp_of_item[None, :] == np.arange(C)[:, None])  # (C, I)
-    s1 = (in_comp[:, None, :] * s1[None, :, :]).reshape(C * G, I)
-    s2 = (in_comp[:, None, :] * s2[None, :, :]).reshape(C * G, I)
-    nb = n_forms[:, None].astype(float)
+    nb = n_forms[block_of_gi].astype(float)  # complete forms behind each (group, item)
     with np.errstate(invalid="ignore", divide="ignore"):
-        var_item = np.where(nb > 1, (s2 - s1**2 / nb) / (nb - 1), 0.0)
-        var_items = var_item.sum(axis=1)
+        var_gi = np.where(nb > 1, (s2 - s1**2 / nb) / (nb - 1), 0.0)
+        var_items = np.bincount(block_of_gi, var_gi, minlength=C * G)
         total = sum_cform[complete_c]
         tb = block_of_cform[complete_c]
         t1 = np.bincount(tb, total, minlength=C * G)
         t2 = np.bincount(tb, total**2, minlength=C * G)
         var_total = (t2 - t1**2 / n_forms) / (n_forms - 1)
-        k = n_items_c[np.arange(C * G) // G].astype(float)
+        k = k_block.astype(float)
         alpha = k / (k - 1) * (1 - var_items / var_total)
     alpha = np.where((k >= 2) & (n_forms >= 2) & (var_total > 1e-12), alpha, np.nan)
     shape = (C, G)
