@@ -679,7 +679,6 @@ def compute_reliability(cycle: Cycle, user_id: int | None = None) -> Reliability
         raise DomainError(_("该周期没有已提交的 360 评价，无法计算信度。"))
     scores = feedback._score(arrays)
     rel = scores.reliability
-    alpha = _alpha_by_block(arrays)
     names = dict(feedback._competency_names(cycle))
     rows = []
     for k, code in enumerate(arrays.competency_codes):
@@ -692,7 +691,8 @@ def compute_reliability(cycle: Cycle, user_id: int | None = None) -> Reliability
                 continue
             rows.append({"code": code, "name": names.get(code, code), "group": group,
                          "icc1": _r(rel.icc1[k, g], 3), "icc1k": _r(rel.icc1k[k, g], 3),
-                         "alpha": _r(alpha[k, g][0], 3), "n_targets": n_targets, "n_forms": alpha[k, g][1]})
+                         "alpha": _r(rel.alpha[k, g], 3), "n_targets": n_targets,
+                         "n_forms": int(rel.n_forms[k, g])})
     stored = db.session.execute(select(ReliabilityReport).filter_by(cycle_id=cycle.id)).scalar_one_or_none()
     if stored is None:
         stored = ReliabilityReport(cycle_id=cycle.id, answers=0)
@@ -703,33 +703,6 @@ def compute_reliability(cycle: Cycle, user_id: int | None = None) -> Reliability
     stored.computed_by_id = user_id
     db.session.flush()
     return stored
-
-
-def _alpha_by_block(arrays) -> dict[tuple[int, int], tuple[float, int]]:
-    """Cronbach's alpha per (competency, rater group) over complete forms (one rater's answers about
-    one ratee) on the items that group was asked. (scoring's own alpha counts a form complete only
-    with every item of the competency across all questionnaires, which no form is when each rater
-    group has its own questionnaire.)"""
-    from scoring.reliability import cronbach_alpha
-
-    n_people = len(arrays.officer_ids)
-    answered = ~np.isnan(arrays.value)
-    comp = arrays.item_competency[arrays.item]
-    out = {}
-    for k in range(len(arrays.competency_codes)):
-        for group in RELIABILITY_GROUPS:
-            g = int(feedback.GROUP_INDEX[group])
-            mask = answered & (arrays.group == g) & (comp == k)
-            items, item_idx = np.unique(arrays.item[mask], return_inverse=True)
-            forms, form_idx = np.unique(arrays.rater[mask] * n_people + arrays.ratee[mask], return_inverse=True)
-            if len(items) < 2 or len(forms) < 2:
-                out[k, g] = (float("nan"), 0)
-                continue
-            table = np.full((len(forms), len(items)), np.nan)
-            table[form_idx, item_idx] = arrays.value[mask]
-            complete = table[~np.isnan(table).any(axis=1)]
-            out[k, g] = (cronbach_alpha(complete) if len(complete) >= 2 else float("nan"), int(len(complete)))
-    return out
 
 
 def _reading(value, good: float, acceptable: float) -> str:
