@@ -13,6 +13,9 @@ from .extensions import babel, bootstrap, csrf, db, limiter, login_manager, migr
 def create_app(config: dict | None = None) -> Flask:
     """Create the app. ``config`` overrides what the environment says (tests use it)."""
     app = Flask(__name__, instance_relative_config=True)
+    from .dbutil import DatabaseIdConverter
+
+    app.url_map.converters["int"] = DatabaseIdConverter  # before any route is added
     app.config.update(load_config(app.instance_path))
     if config:
         app.config.update(config)

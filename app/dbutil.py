@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError, IntegrityError
+from werkzeug.routing import IntegerConverter
 
 from .errors import DomainError
 from .extensions import db
@@ -65,3 +66,12 @@ def ping_after_idle(engine: Engine, seconds: float) -> None:
             dbapi_connection.rollback()  # the ping may have opened a transaction (psycopg)
         except engine.dialect.loaded_dbapi.Error as error:
             raise DisconnectionError(str(error)) from error
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """``<int:...>`` in URLs, limited to what a database integer column holds: a larger number in a
+    URL is a 404 like any unknown id, instead of an overflow error from the database driver."""
+
+    def __init__(self, map, *args, **kwargs):  # noqa: A002  (werkzeug's name)
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
