@@ -167,3 +167,9 @@ def test_every_get_page_survives_hostile_query_strings(app, client, world):
     # Reading pages changes nothing, however odd the query (the audit log included).
     with app.app_context():
         assert _table_counts() == before
+
+
+def test_ids_beyond_a_database_integer_are_not_found(client, world):
+    for path in ("/claims/99999999999999999999", "/admin/cycles/2147483648", "/assessment/runs/9223372036854775808",
+                 "/residents/follow-ups/99999999999999999999"):
+        assert client.get(path).status_code == 404, path
