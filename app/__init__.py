@@ -13,6 +13,9 @@ from .extensions import babel, bootstrap, csrf, db, limiter, login_manager, migr
 def create_app(config: dict | None = None) -> Flask:
     """Create the app. ``config`` overrides what the environment says (tests use it)."""
     app = Flask(__name__, instance_relative_config=True)
+    from .dbutil import DatabaseIdConverter
+
+    app.url_map.converters["int"] = DatabaseIdConverter  # before any route is added
     app.config.update(load_config(app.instance_path))
     if config:
         app.config.update(config)
@@ -60,6 +63,11 @@ def register_extensions(app: Flask) -> None:
     from . import models  # noqa: F401  (so that Alembic and create_all see every table)
 
     db.init_app(app)
+    from .dbutil import ping_after_idle
+
+    with app.app_context():
+        for engine in db.engines.values():
+            ping_after_idle(engine, float(app.config.get("DATABASE_PING_AFTER_IDLE", 10)))
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"),
                      render_as_batch=True, compare_type=True)
     login_manager.init_app(app)

@@ -33,7 +33,12 @@ def load_config(instance_path: str) -> dict:
         "KAOPING_ENV": env,
         "SECRET_KEY": os.environ.get("SECRET_KEY"),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # No ping on every checkout (it cost one round trip per request): connections are replaced
+        # after DATABASE_POOL_RECYCLE seconds, and one idle longer than DATABASE_PING_AFTER_IDLE
+        # seconds is pinged before use (app.dbutil.ping_after_idle) — the case where a firewall or a
+        # database restart may have dropped it. A connection busy serving requests is not pinged.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": int(os.environ.get("DATABASE_POOL_RECYCLE", "1800") or 1800)},
+        "DATABASE_PING_AFTER_IDLE": float(os.environ.get("DATABASE_PING_AFTER_IDLE", "10") or 10),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "kaoping"),
         "RATELIMIT_HEADERS_ENABLED": True,

@@ -1,6 +1,11 @@
 """Database helpers shared by the services."""
+import time
+
 from flask_babel import gettext as _
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError, IntegrityError
+from werkzeug.routing import IntegerConverter
 
 from .errors import DomainError
 from .extensions import db
@@ -25,3 +30,48 @@ def flush_or_fail(message: str, field: str | None = None) -> None:
         if is_unique_violation(error):
             raise DomainError(message, field) from error
         raise DomainError(_("数据不符合规则，未保存。请检查后重试。")) from error
+
+
+def read_without_transaction() -> None:
+    """Run this request's queries outside a transaction (autocommit), for a view that only reads
+    with one statement: it saves the BEGIN and ROLLBACK round trips. Call it before the first query
+    of the request; a session already in a transaction is left as it is."""
+    if not db.session().in_transaction():
+        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
+def ping_after_idle(engine: Engine, seconds: float) -> None:
+    """Ping a pooled connection before use only when it sat idle in the pool for over ``seconds``.
+
+    SQLAlchemy's ``pool_pre_ping`` pings on every checkout: one more round trip for every request.
+    Under load, connections go back and forth within milliseconds and a dead one is unlikely; after
+    a quiet spell (a restarted database, a firewall that dropped idle connections) it is likely, and
+    then this ping finds it and the pool replaces it (DisconnectionError makes the pool reconnect).
+    A connection lost while busy still fails its request, as it would with ``pool_pre_ping``.
+    """
+    if seconds < 0:
+        return
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_connection, record):
+        record.info["kp_checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection, record, proxy):
+        since = record.info.get("kp_checked_in_at")
+        if since is None or time.monotonic() - since <= seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+            dbapi_connection.rollback()  # the ping may have opened a transaction (psycopg)
+        except engine.dialect.loaded_dbapi.Error as error:
+            raise DisconnectionError(str(error)) from error
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """``<int:...>`` in URLs, limited to what a database integer column holds: a larger number in a
+    URL is a 404 like any unknown id, instead of an overflow error from the database driver."""
+
+    def __init__(self, map, *args, **kwargs):  # noqa: A002  (werkzeug's name)
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)

@@ -33,6 +33,21 @@ def is_safe_redirect(target: str | None) -> bool:
     return not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//")
 
 
+def safe_referrer(default: str) -> str:
+    """The page the request came from, as a path on this site, else ``default``.
+
+    The Referer header is the client's to write: only a URL on our own host is followed back, and
+    then only its path and query (never a scheme or host taken from the header)."""
+    referrer = request.referrer
+    if not referrer or not isinstance(referrer, str):
+        return default
+    parts = urlsplit(referrer)
+    if parts.scheme not in ("http", "https") or parts.netloc != request.host:
+        return default
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    return target if is_safe_redirect(target) else default
+
+
 def client_key() -> str:
     """A hashed client address for rate limits; the raw IP is never stored."""
     address = request.remote_addr or "unknown"

@@ -7,7 +7,7 @@ from ..extensions import db
 from ..formutil import select_choices
 from ..imports import run_upload
 from ..models import AuditLog, Cycle, Officer, Unit, User
-from ..security import role_required
+from ..security import role_required, safe_referrer
 from ..tabular import xlsx_bytes
 from . import services
 from .forms import ConfirmForm, CycleForm, ImportForm, OfficerForm, ResetPasswordForm, UnitForm, UserForm
@@ -108,8 +108,7 @@ def set_officer_active(officer_id, action):
         db.session.commit()
         flash(_("已启用 %(name)s。", name=officer.name) if action == "activate"
               else _("已停用 %(name)s，其历史数据保留。", name=officer.name), "success")
-    return redirect(request.referrer if request.referrer and request.referrer.startswith(request.host_url)
-                    else url_for(".officers"))
+    return redirect(safe_referrer(url_for(".officers")))
 
 
 # ---- users -------------------------------------------------------------------------------------

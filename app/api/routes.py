@@ -160,7 +160,10 @@ def cycle_results(cycle_id):
 
 
 def _rows_from_body():
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # "[[[[…" nested deeper than the JSON decoder goes; silent= catches only ValueError
+        return None
     rows = body.get("rows") if isinstance(body, dict) else body
     if not isinstance(rows, list):
         return None
@@ -173,6 +176,10 @@ def _run_import(importer: Importer, cycle: Cycle | None):
         return _error(400, _("请求体应为 JSON：{\"rows\": [...]}。"))
     if len(rows) > MAX_ROWS:
         return _error(413, _("一次最多提交 %(n)d 行。", n=MAX_ROWS))
+    not_objects = [number for number, row in rows if not isinstance(row, dict)]
+    if not_objects:
+        return _error(400, _("每一行应为 JSON 对象（第 %(rows)s 行不是）。",
+                             rows="、".join(str(n) for n in not_objects[:10])))
     try:
         report = importer.run(rows, cycle, g.api_client)
     except DomainError as error:

@@ -71,16 +71,23 @@ class ResidentInvitation(db.Model):
 
     def state(self, now: datetime) -> str:
         """'used', 'revoked', 'expired' or 'pending' at ``now`` (naive UTC)."""
-        if self.used_at is not None:
-            return "used"
-        if self.revoked_at is not None:
-            return "revoked"
-        if self.expires_at <= now:
-            return "expired"
-        return "pending"
+        return invitation_state(self.used_at, self.revoked_at, self.expires_at, now)
 
     def __repr__(self) -> str:
         return f"<ResidentInvitation {self.id}>"
+
+
+def invitation_state(used_at: datetime | None, revoked_at: datetime | None, expires_at: datetime,
+                     now: datetime) -> str:
+    """'used', 'revoked', 'expired' or 'pending' at ``now`` (naive UTC), from the columns alone
+    (the resident page reads them without loading the ORM object)."""
+    if used_at is not None:
+        return "used"
+    if revoked_at is not None:
+        return "revoked"
+    if expires_at <= now:
+        return "expired"
+    return "pending"
 
 
 class ResidentResponse(db.Model):

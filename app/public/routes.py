@@ -4,14 +4,17 @@ Nothing about the client is stored with an answer: the rate limit keys on a hash
 only by the limiter's storage, and the window cookie holds unit codes, signed, in the browser.
 """
 from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from markupsafe import Markup
 from sqlalchemy.exc import OperationalError
 
+from ..dbutil import read_without_transaction
 from ..extensions import db, limiter
 from ..residents import services
-from ..residents.forms import ResidentForm
+from ..residents.forms import ResidentForm, page_texts
 from ..residents.services import LinkUnavailable
 from ..residents.settings import setting
 from ..security import client_key
@@ -39,21 +42,49 @@ def _thanked():
 
 
 # ---- single-use links --------------------------------------------------------------------------
+def _form_page(unit_name: str, service_name: str, officer_names=(), form: ResidentForm | None = None):
+    """The answer page; ``form`` (after a refused POST) gives the values chosen and the messages."""
+    locale = str(get_locale())
+    texts = page_texts(locale)
+    return render_template("public/form.html", unit_name=unit_name, service_name=service_name,
+                           officer_names=officer_names, errors=form.errors if form else {}, action=request.path,
+                           questions=_questions(locale, texts, form), submit_label=texts["submit_label"])
+
+
+_PRISTINE_QUESTIONS: dict[tuple, Markup] = {}
+
+
+def _questions(locale: str, texts: dict, form: ResidentForm | None) -> Markup:
+    """The questions' HTML. Unanswered, it depends only on the language and the comment limit: it is
+    rendered once per process for each and kept (most pages a resident opens are unanswered)."""
+    comment_max = int(setting("RESIDENT_COMMENT_MAX"))
+    if form is None:
+        key = (locale, comment_max)
+        html = _PRISTINE_QUESTIONS.get(key)
+        if html is None:
+            html = _PRISTINE_QUESTIONS[key] = Markup(render_template(
+                "public/_questions.html", values={}, errors={}, comment_max=comment_max, **texts))
+        return html
+    return Markup(render_template("public/_questions.html", values=form.data, errors=form.errors,
+                                  comment_max=comment_max, **texts))
+
+
 @bp.route("/r/<path:token>", methods=["GET", "POST"])
 def resident_link(token):
-    form = ResidentForm()
+    form = None
     if request.method == "POST":
+        form = ResidentForm()
         if form.is_bot():
             return redirect(url_for(".thanks"))
         if form.validate_on_submit():
             return _submit_link(token, form)
+    # One SELECT and no transaction around it: no BEGIN/ROLLBACK round trips for a page view.
+    read_without_transaction()
     try:
-        invitation = services.open_invitation(token)
+        link = services.open_invitation(token)
     except LinkUnavailable as error:
         return _unavailable(error.reason)
-    return render_template("public/form.html", form=form, unit=invitation.unit,
-                           service_name=invitation.service_type.name, officers=invitation.officers,
-                           action=request.path, comment_max=setting("RESIDENT_COMMENT_MAX"))
+    return _form_page(link.unit_name, link.service_name, link.officer_names, form)
 
 
 def _submit_link(token: str, form: ResidentForm):
@@ -131,8 +162,7 @@ def window(code):
                                 max_age=int(setting("RESIDENT_WINDOW_COOKIE_HOURS")) * 3600, path="/q/",
                                 httponly=True, samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"])
             return response
-    return render_template("public/form.html", form=form, unit=unit, service_name=_("窗口办事"), officers=[],
-                           action=request.path, comment_max=setting("RESIDENT_COMMENT_MAX"))
+    return _form_page(unit.name, _("窗口办事"), form=form if request.method == "POST" else None)
 
 
 # ---- errors on these pages use the resident layout, never the staff one ------------------------

@@ -29,20 +29,29 @@ def _level_field(label):
                                   AnyOf([1, 2, 3, 4], message=_l("请从给出的选项中选择。"))])
 
 
-class ResidentForm(FlaskForm):
-    """The phone-first answer form behind /r/<token> and /q/<unit code>."""
+LEVEL_QUESTIONS = {"overall": _l("总体而言，您对这次服务满意吗？"), "attitude": _l("民警的服务态度"),
+                   "efficiency": _l("办事效率"), "fairness": _l("办事是否公正")}
+RESOLVED_QUESTION = _l("您的问题解决了吗？")
+COMMENT_LABEL = _l("意见或建议（选填）")
+HONEYPOT_LABEL = _l("请勿填写此项")
+SUBMIT_LABEL = _l("提交评价")
 
-    overall = _level_field(_l("总体而言，您对这次服务满意吗？"))
-    attitude = _level_field(_l("民警的服务态度"))
-    efficiency = _level_field(_l("办事效率"))
-    fairness = _level_field(_l("办事是否公正"))
-    resolved = RadioField(_l("您的问题解决了吗？"), choices=select_choices(RESOLVED_LABELS), validate_choice=False,
+
+class ResidentForm(FlaskForm):
+    """The phone-first answer form behind /r/<token> and /q/<unit code> (validation; the page itself
+    is public/form.html, written out by hand with the texts of ``page_texts``)."""
+
+    overall = _level_field(LEVEL_QUESTIONS["overall"])
+    attitude = _level_field(LEVEL_QUESTIONS["attitude"])
+    efficiency = _level_field(LEVEL_QUESTIONS["efficiency"])
+    fairness = _level_field(LEVEL_QUESTIONS["fairness"])
+    resolved = RadioField(RESOLVED_QUESTION, choices=select_choices(RESOLVED_LABELS), validate_choice=False,
                           validators=[InputRequired(message=_l("请选择一项。")),
                                       AnyOf(list(RESOLVED_LABELS), message=_l("请从给出的选项中选择。"))])
-    comment = TextAreaField(_l("意见或建议（选填）"), validators=[Optional()])
+    comment = TextAreaField(COMMENT_LABEL, validators=[Optional()])
     # Honeypot: hidden from people by CSS; bots that fill every field are dropped silently.
-    website = StringField(_l("请勿填写此项"), validators=[Optional()])
-    submit = SubmitField(_l("提交评价"))
+    website = StringField(HONEYPOT_LABEL, validators=[Optional()])
+    submit = SubmitField(SUBMIT_LABEL)
 
     def validate_comment(self, field):
         limit = int(setting("RESIDENT_COMMENT_MAX"))
@@ -55,6 +64,26 @@ class ResidentForm(FlaskForm):
     def answers(self) -> dict:
         return {name: getattr(self, name).data
                 for name in ("overall", "attitude", "efficiency", "fairness", "resolved", "comment")}
+
+
+_PAGE_TEXTS: dict[str, dict] = {}
+
+
+def page_texts(locale: str) -> dict:
+    """The public form's questions and options in ``locale``, translated once per process: they are
+    fixed strings, and the resident page is the busiest page of the site."""
+    texts = _PAGE_TEXTS.get(locale)
+    if texts is None:
+        texts = {
+            "level_questions": tuple((name, str(label)) for name, label in LEVEL_QUESTIONS.items()),
+            "level_options": tuple((value, str(label)) for value, label in LEVEL_LABELS.items()),
+            "resolved_label": str(RESOLVED_QUESTION),
+            "resolved_options": tuple((value, str(label)) for value, label in RESOLVED_LABELS.items()),
+            "comment_label": str(COMMENT_LABEL), "website_label": str(HONEYPOT_LABEL),
+            "submit_label": str(SUBMIT_LABEL),
+        }
+        _PAGE_TEXTS[locale] = texts
+    return texts
 
 
 class InvitationForm(FlaskForm):

@@ -58,7 +58,8 @@ DEMO_STEPS.extend([("resident-types", demo.seed_service_types), ("residents", de
 
 @bp.app_context_processor
 def labels():
-    return {"LEVEL_LABELS": LEVEL_LABELS, "RESOLVED_LABELS": RESOLVED_LABELS, "CHANNEL_LABELS": CHANNEL_LABELS,
+    # SATISFACTION_LABELS, not LEVEL_LABELS: the assessment's labels of unit/officer levels use that name.
+    return {"SATISFACTION_LABELS": LEVEL_LABELS, "RESOLVED_LABELS": RESOLVED_LABELS, "CHANNEL_LABELS": CHANNEL_LABELS,
             "FOLLOW_UP_STATUS_LABELS": FOLLOW_UP_STATUS_LABELS, "resident_cycle_summary": services.cycle_summary}
 
 

@@ -16,7 +16,7 @@ from flask import has_request_context, url_for
 from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from surveys.residents import (
@@ -35,6 +35,7 @@ from ..audit import record
 from ..dbutil import flush_or_fail
 from ..errors import DomainError
 from ..extensions import db
+from ..faults import fault_point
 from ..models import (
     FlagKeyword,
     FollowUp,
@@ -46,6 +47,7 @@ from ..models import (
     User,
     utcnow,
 )
+from ..models.residents import invitation_officer, invitation_state
 from ..tabular import read_table
 from .settings import local_today, setting
 
@@ -221,20 +223,34 @@ def invitations_query(user: User, state: str = ""):
 
 
 # ---- the public form ---------------------------------------------------------------------------
-def open_invitation(token: str) -> ResidentInvitation:
-    """The invitation a resident may answer now, or LinkUnavailable. Reading never spends a link."""
+@dataclass(frozen=True)
+class OpenLink:
+    """What the resident's page shows about a pending link (no ORM objects: one query, plain values)."""
+
+    invitation_id: int
+    unit_name: str
+    service_name: str
+    officer_names: tuple[str, ...]
+
+
+def open_invitation(token: str) -> OpenLink:
+    """The invitation a resident may answer now, or LinkUnavailable. Reading never spends a link.
+
+    One round trip: the invitation, its unit and service names and the officers served come back
+    from one SELECT (one row per officer), run outside a transaction by the caller when it can.
+    """
     token_hash = hash_token(token)
-    invitation = None
-    if token_hash is not None:
-        invitation = db.session.execute(
-            select(ResidentInvitation).filter_by(token_hash=token_hash)
-        ).scalar_one_or_none()
-    if invitation is None:
+    if token_hash is None:
         raise LinkUnavailable("invalid")
-    state = invitation.state(utcnow())
-    if state == "pending":
-        return invitation
-    raise LinkUnavailable("used" if state == "used" else "invalid")
+    rows = db.session.execute(_OPEN_LINK, {"token_hash": token_hash}).all()
+    if not rows:
+        raise LinkUnavailable("invalid")
+    first = rows[0]
+    state = invitation_state(first.used_at, first.revoked_at, first.expires_at, utcnow())
+    if state != "pending":
+        raise LinkUnavailable("used" if state == "used" else "invalid")
+    return OpenLink(first.id, first.unit_name, first.service_name,
+                    tuple(row.officer_name for row in rows if row.officer_name is not None))
 
 
 def link_state(token: str) -> str:
@@ -255,11 +271,13 @@ def _answer_values(answers: dict) -> dict:
     }
 
 
-def submit_link_response(token: str, answers: dict, today: date | None = None) -> ResidentResponse:
-    """Spend the link and store the answer, in one transaction (the view commits).
+def submit_link_response(token: str, answers: dict, today: date | None = None) -> int:
+    """Spend the link and store the answer, in one transaction (the view commits); the answer's id.
 
-    The UPDATE claims the link only while it is unused, unrevoked and unexpired; of many racing
-    submits exactly one sees a row change. The UNIQUE invitation_id backs this up.
+    Two statements: the UPDATE claims the link only while it is unused, unrevoked and unexpired
+    (of many racing submits exactly one sees a row change) and returns what the answer needs; the
+    INSERT stores the answer. The UNIQUE invitation_id backs the UPDATE up. A follow-up adds one
+    more INSERT, and a comment one SELECT of the flag keywords.
     """
     token_hash = hash_token(token)
     if token_hash is None:
@@ -267,28 +285,46 @@ def submit_link_response(token: str, answers: dict, today: date | None = None) -
     now = utcnow()
     # The link remembers only the day it was used: with the time, it would date the answer.
     used_on = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    claimed = db.session.execute(
-        update(ResidentInvitation)
-        .where(ResidentInvitation.token_hash == token_hash, ResidentInvitation.used_at.is_(None),
-               ResidentInvitation.revoked_at.is_(None), ResidentInvitation.expires_at > now)
-        .values(used_at=used_on)
-        .returning(ResidentInvitation.id, ResidentInvitation.unit_id, ResidentInvitation.service_type_id)
-        .execution_options(synchronize_session=False)
-    ).first()
+    claimed = db.session.execute(_CLAIM_LINK, {"b_token_hash": token_hash, "b_now": now, "b_used_on": used_on}).first()
     if claimed is None:
         db.session.rollback()
         raise LinkUnavailable(link_state(token))
-    response = ResidentResponse(invitation_id=claimed.id, unit_id=claimed.unit_id,
-                                service_type_id=claimed.service_type_id, channel="link",
-                                answered_on=today or local_today(), **_answer_values(answers))
-    db.session.add(response)
+    values = dict(invitation_id=claimed.id, unit_id=claimed.unit_id, service_type_id=claimed.service_type_id,
+                  channel="link", answered_on=today or local_today(), **_answer_values(answers))
     try:
-        db.session.flush()
+        response_id = db.session.execute(_INSERT_ANSWER, values).scalar_one()
     except IntegrityError as error:
         db.session.rollback()
         raise LinkUnavailable("used") from error
-    open_follow_up_if_needed(response)
-    return response
+    _open_follow_up(response_id, values)
+    fault_point("resident_submit")  # tests only (KAOPING_FAULT_INJECT): a worker dies before COMMIT
+    return response_id
+
+
+# The resident's three statements, built once with bound parameters on the tables (Core, no ORM
+# entities): per request SQLAlchemy only finds the compiled form instead of building and keying a
+# new statement, which cost more CPU than the rest of the submit together.
+_invitations, _units, _types, _officers = (ResidentInvitation.__table__, Unit.__table__, ServiceType.__table__,
+                                           Officer.__table__)
+_OPEN_LINK = (
+    select(_invitations.c.id, _invitations.c.used_at, _invitations.c.revoked_at, _invitations.c.expires_at,
+           _units.c.name.label("unit_name"), _types.c.name.label("service_name"),
+           _officers.c.name.label("officer_name"))
+    .join(_units, _units.c.id == _invitations.c.unit_id)
+    .join(_types, _types.c.id == _invitations.c.service_type_id)
+    .outerjoin(invitation_officer, invitation_officer.c.invitation_id == _invitations.c.id)
+    .outerjoin(_officers, _officers.c.id == invitation_officer.c.officer_id)
+    .where(_invitations.c.token_hash == bindparam("token_hash"))
+    .order_by(_officers.c.badge_no)
+)
+_CLAIM_LINK = (
+    update(_invitations)
+    .where(_invitations.c.token_hash == bindparam("b_token_hash"), _invitations.c.used_at.is_(None),
+           _invitations.c.revoked_at.is_(None), _invitations.c.expires_at > bindparam("b_now"))
+    .values(used_at=bindparam("b_used_on"))
+    .returning(_invitations.c.id, _invitations.c.unit_id, _invitations.c.service_type_id)
+)
+_INSERT_ANSWER = insert(ResidentResponse.__table__).returning(ResidentResponse.__table__.c.id)
 
 
 def window_unit(code: str) -> Unit | None:
@@ -313,13 +349,14 @@ def active_keywords() -> list[str]:
     return list(db.session.execute(select(FlagKeyword.word).order_by(FlagKeyword.id)).scalars())
 
 
-def open_follow_up_if_needed(response: ResidentResponse, today: date | None = None) -> FollowUp | None:
-    """A 不满意 answer, or a comment with a flagged keyword, opens an item in the unit's queue."""
-    words = flagged_words(response.comment, active_keywords())
-    if response.overall != DISSATISFIED and not words:
-        return None
-    opened = today or response.answered_on
-    item = FollowUp(response=response, unit_id=response.unit_id, is_dissatisfied=response.overall == DISSATISFIED,
+def _follow_up_reason(overall: int, comment: str) -> tuple[bool, list[str]]:
+    """(dissatisfied, flagged words); the keyword list is read only when there is a comment."""
+    words = flagged_words(comment, active_keywords()) if comment else []
+    return overall == DISSATISFIED, words
+
+
+def _follow_up(response_id: int, unit_id: int, dissatisfied: bool, words: list[str], opened: date) -> FollowUp:
+    item = FollowUp(response_id=response_id, unit_id=unit_id, is_dissatisfied=dissatisfied,
                     flagged_words="、".join(words)[:200], status="open", opened_on=opened,
                     due_on=add_working_days(opened, int(setting("RESIDENT_FOLLOW_UP_DAYS"))))
     db.session.add(item)
@@ -327,6 +364,21 @@ def open_follow_up_if_needed(response: ResidentResponse, today: date | None = No
     # No audit row here: its timestamp would date the resident's answer to the second. The item's
     # opened_on (a day) starts its history; the leaders' steps are audited.
     return item
+
+
+def _open_follow_up(response_id: int, values: dict) -> FollowUp | None:
+    dissatisfied, words = _follow_up_reason(values["overall"], values["comment"])
+    if not dissatisfied and not words:
+        return None
+    return _follow_up(response_id, values["unit_id"], dissatisfied, words, values["answered_on"])
+
+
+def open_follow_up_if_needed(response: ResidentResponse, today: date | None = None) -> FollowUp | None:
+    """A 不满意 answer, or a comment with a flagged keyword, opens an item in the unit's queue."""
+    dissatisfied, words = _follow_up_reason(response.overall, response.comment)
+    if not dissatisfied and not words:
+        return None
+    return _follow_up(response.id, response.unit_id, dissatisfied, words, today or response.answered_on)
 
 
 def follow_ups_query(user: User, status: str = "", unit_id: int | None = None, overdue_only: bool = False,
@@ -640,8 +692,6 @@ def soft_indicator_values(cycle) -> dict:
     # Officers served, through their invitations (window answers name no officer).
     answer_rows = {a.invitation_id: i for i, a in enumerate(answers) if a.invitation_id is not None}
     if answer_rows:
-        from ..models.residents import invitation_officer
-
         pairs = db.session.execute(
             select(invitation_officer.c.invitation_id, invitation_officer.c.officer_id, Officer.unit_id)
             .join(Officer, Officer.id == invitation_officer.c.officer_id)

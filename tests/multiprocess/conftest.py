@@ -23,16 +23,12 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def gunicorn(app, database_url, tmp_path_factory):
-    """Base URL of a 2-worker gunicorn serving the test database (the `app` fixture made its tables)."""
-    if not database_url.startswith("postgresql"):
-        pytest.skip("multi-process tests run on PostgreSQL (set TEST_DATABASE_URL)")
+def start_gunicorn(database_url: str, log, **env_extra) -> tuple[subprocess.Popen, str]:
+    """A 2-worker gunicorn (4 threads each) serving ``database_url``; (process, base URL)."""
     port = _free_port()
     env = dict(os.environ, DATABASE_URL=database_url, SECRET_KEY="multiprocess-test-secret",
                KAOPING_ENV="production", RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/14",
-               RATELIMIT_KEY_PREFIX=f"kaoping-mp-{port}")
-    log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
+               RATELIMIT_KEY_PREFIX=f"kaoping-mp-{port}", **env_extra)
     with log.open("w") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-w", "2", "--threads", "4", "-b", f"127.0.0.1:{port}",
@@ -45,18 +41,29 @@ def gunicorn(app, database_url, tmp_path_factory):
         try:
             with urllib.request.urlopen(base + "/healthz", timeout=2) as response:
                 if response.status == 200:
-                    break
+                    return process, base
         except OSError:
             time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail("gunicorn did not start:\n" + log.read_text())
-    yield base
+    process.kill()
+    pytest.fail("gunicorn did not start:\n" + log.read_text())
+
+
+def stop_gunicorn(process: subprocess.Popen) -> None:
     process.terminate()
     try:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+@pytest.fixture(scope="session")
+def gunicorn(app, database_url, tmp_path_factory):
+    """Base URL of a 2-worker gunicorn serving the test database (the `app` fixture made its tables)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("multi-process tests run on PostgreSQL (set TEST_DATABASE_URL)")
+    process, base = start_gunicorn(database_url, tmp_path_factory.mktemp("gunicorn") / "gunicorn.log")
+    yield base
+    stop_gunicorn(process)
 
 
 class Browser:

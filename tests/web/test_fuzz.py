@@ -112,3 +112,64 @@ def _fuzz_route(app, client, user_id, url, fields, fragile):
                 assert _table_counts() == before, (url, payload)
 
     fuzz()
+
+
+# ---- GET pages with hostile query strings ------------------------------------------------------
+def _query_names():
+    """Every query-string name the views read (request.args.get("...")), found in the code."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "app"
+    names = set()
+    for path in root.rglob("*.py"):
+        names.update(re.findall(r"""args\.get\(\s*["']([a-z_]+)["']""", path.read_text(encoding="utf-8")))
+    return sorted(names)
+
+
+def _get_routes(app):
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or rule.endpoint == "static" or rule.rule.startswith("/api/"):
+            continue
+        values = {}
+        for name, converter in rule._converters.items():  # noqa: SLF001
+            kind = type(converter).__name__
+            values[name] = (sorted(converter.items)[0] if kind == "AnyConverter" and hasattr(converter, "items")
+                            else 1 if "Integer" in kind or "DatabaseId" in kind else "PS01")
+        yield rule, values
+
+
+def test_every_get_page_survives_hostile_query_strings(app, client, world):
+    names = _query_names()
+    assert {"page", "q", "cycle", "status"} <= set(names)
+    _log_in_again(app, client, world)
+    with app.app_context():
+        before = _table_counts()
+    urls = []
+    for rule, values in _get_routes(app):
+        with app.test_request_context():
+            from flask import url_for
+
+            try:
+                urls.append(url_for(rule.endpoint, **values))
+            except Exception:  # a converter we cannot satisfy generically
+                continue
+    assert len(urls) >= 20
+
+    @settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @given(st.dictionaries(st.sampled_from(names), HOSTILE, min_size=1, max_size=len(names)))
+    def fuzz(query):
+        for url in urls:
+            response = client.get(url, query_string=query)
+            assert response.status_code < 500, (url, query)
+            response.close()
+
+    fuzz()
+    # Reading pages changes nothing, however odd the query (the audit log included).
+    with app.app_context():
+        assert _table_counts() == before
+
+
+def test_ids_beyond_a_database_integer_are_not_found(client, world):
+    for path in ("/claims/99999999999999999999", "/admin/cycles/2147483648", "/assessment/runs/9223372036854775808",
+                 "/residents/follow-ups/99999999999999999999"):
+        assert client.get(path).status_code == 404, path

@@ -603,3 +603,18 @@ def test_window_honeypot_stores_nothing(app, client):
         db.session.commit()
     response = client.post("/q/PS01", data={**ANSWERS, "website": "x"})
     assert response.status_code == 302 and response_count(app) == 0
+
+
+def test_follow_up_and_answer_list_show_the_satisfaction_words(app, client, auth):
+    """The levels are shown in words (很满意 … 不满意), whatever other features call their labels."""
+    _id, token = make_invitation(app)
+    client.post(f"/r/{token}", data={**ANSWERS, "overall": "1", "attitude": "2", "efficiency": "3",
+                                     "fairness": "4"})
+    auth.as_role("admin", unit_code="BJ")
+    with app.app_context():
+        item_id = db.session.execute(sa.select(FollowUp.id)).scalar_one()
+    page = client.get(f"/residents/follow-ups/{item_id}").get_data(as_text=True)
+    for word in ("不满意", "基本满意", "满意", "很满意"):
+        assert f'<dd class="col-7">{word}</dd>' in page, word
+    listing = client.get("/residents/responses").get_data(as_text=True)
+    assert "<td>不满意</td><td>基本满意</td><td>满意</td><td>很满意</td>" in listing
