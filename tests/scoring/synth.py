@@ -85,7 +85,7 @@ def make_feedback(
     ring_sizes = rng.integers(3, 5, size=ring_units.size)
     ring_sizes = np.minimum(ring_sizes, np.bincount(unit)[ring_units] - 1)
     r_members = []
-    for ring_id, (u, s) in enumerate(zip(ring_units, ring_sizes)):  # a handful of rings
+    for ring_id, (u, s) in enumerate(zip(ring_units, ring_sizes, strict=True)):  # a handful of rings
         m = u * unit_size + 1 + rng.choice(np.bincount(unit)[u] - 1, size=s, replace=False)
         ring_of[m] = ring_id
         r_members.append(m)

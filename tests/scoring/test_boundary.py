@@ -39,7 +39,7 @@ def test_scoring_imports_only_stdlib_numpy_scipy():
 def test_relative_imports_stay_inside_scoring():
     for path in PACKAGE_DIR.rglob("*.py"):
         depth = len(path.relative_to(PACKAGE_DIR).parts) - 1
-        for lineno, module, level in _imports(path):
+        for lineno, _module, level in _imports(path):
             assert level <= depth + 1, f"{path}:{lineno} climbs out of scoring/"
 
 

@@ -129,7 +129,7 @@ def test_na_answer_makes_a_form_incomplete():
         rows += [(1 + f, 0, i, RaterGroup.PEER, v) for i, v in enumerate(vals)]
     rows += [(0, 1, 3, RaterGroup.SUPERVISOR, 4.0), (0, 1, 4, RaterGroup.SUPERVISOR, 5.0)]
     rows += [(0, 0, 5, RaterGroup.SELF, 4.0)]
-    rater, ratee, item, group, value = (np.array(x) for x in zip(*rows))
+    rater, ratee, item, group, value = (np.array(x) for x in zip(*rows, strict=True))
 
     def rel(value):
         return score_feedback(RatingSet(rater=rater, ratee=ratee, item=item, group=group, value=value,

@@ -6,7 +6,7 @@ import pytest
 pd = pytest.importorskip("pandas")
 pg = pytest.importorskip("pingouin")
 
-from scoring import cronbach_alpha, icc_oneway, icc_oneway_long
+from scoring import cronbach_alpha, icc_oneway, icc_oneway_long  # noqa: E402  (after the skips)
 
 # Shrout & Fleiss (1979), Table 2: 6 targets rated by 4 judges
 SHROUT_FLEISS = np.array([[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8],
