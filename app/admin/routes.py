@@ -2,13 +2,13 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..errors import DomainError
 from ..extensions import db
 from ..formutil import select_choices
 from ..imports import run_upload
 from ..models import AuditLog, Cycle, Officer, Unit, User
 from ..security import role_required, safe_referrer
 from ..tabular import xlsx_bytes
+from ..views import run_service
 from . import services
 from .forms import ConfirmForm, CycleForm, ImportForm, OfficerForm, ResetPasswordForm, UnitForm, UserForm
 
@@ -23,22 +23,6 @@ def require_admin():
 
 def _get_or_404(model, ident):
     return db.get_or_404(model, ident)
-
-
-def _save(form, save, *args):
-    """Run a save service; on a domain error put the message next to its field and roll back."""
-    try:
-        obj = save(*args)
-    except DomainError as error:
-        db.session.rollback()
-        target = getattr(form, error.field, None) if error.field else None
-        if target is not None:
-            target.errors = list(target.errors) + [error.message]
-        else:
-            flash(error.message, "danger")
-        return None
-    db.session.commit()
-    return obj
 
 
 def _page(query):
@@ -69,7 +53,7 @@ def edit_unit(unit_id=None):
     if request.method == "GET" and unit is not None:
         form.category.data = str(unit.category) if unit.category else ""
         form.parent_id.data = unit.parent_id or 0
-    if form.validate_on_submit() and _save(form, services.save_unit, unit, form.data):
+    if form.validate_on_submit() and run_service(services.save_unit, unit, form.data, form=form):
         flash(_("单位已保存。"), "success")
         return redirect(url_for(".units"))
     return render_template("admin/form.html", form=form,
@@ -93,7 +77,7 @@ def edit_officer(officer_id=None):
     officer = _get_or_404(Officer, officer_id) if officer_id else None
     form = OfficerForm(obj=officer)
     form.unit_id.choices = select_choices(services.unit_choices())
-    if form.validate_on_submit() and _save(form, services.save_officer, officer, form.data):
+    if form.validate_on_submit() and run_service(services.save_officer, officer, form.data, form=form):
         flash(_("民警信息已保存。"), "success")
         return redirect(url_for(".officers", q=form.badge_no.data))
     return render_template("admin/form.html", form=form,
@@ -127,7 +111,7 @@ def edit_user(user_id=None):
     if request.method == "GET" and user is not None:
         form.roles.data = sorted(user.roles)
         form.badge_no.data = user.officer.badge_no if user.officer else ""
-    if form.validate_on_submit() and _save(form, services.save_user, user, form.data):
+    if form.validate_on_submit() and run_service(services.save_user, user, form.data, form=form):
         flash(_("账号已保存。"), "success")
         return redirect(url_for(".users", q=form.username.data))
     return render_template("admin/form.html", form=form,
@@ -140,7 +124,7 @@ def reset_password(user_id):
 
     user = _get_or_404(User, user_id)
     form = ResetPasswordForm()
-    if form.validate_on_submit() and _save(form, reset, user, form.password.data):
+    if form.validate_on_submit() and run_service(reset, user, form.password.data, form=form):
         flash(_("已重置 %(name)s 的密码，请告知本人尽快修改。", name=user.username), "success")
         return redirect(url_for(".users", q=user.username))
     return render_template("admin/form.html", form=form, title=_("重置密码：%(name)s", name=user.username),
@@ -151,14 +135,7 @@ def reset_password(user_id):
 def set_user_active(user_id, action):
     user = _get_or_404(User, user_id)
     if ConfirmForm().validate_on_submit():
-        try:
-            services.set_user_active(user, action == "activate", current_user)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-        else:
-            db.session.commit()
-            flash(_("账号已更新。"), "success")
+        run_service(services.set_user_active, user, action == "activate", current_user, success=_("账号已更新。"))
     return redirect(url_for(".users", q=user.username))
 
 
@@ -177,7 +154,7 @@ def edit_cycle(cycle_id=None):
         flash(_("周期已开启，设置已冻结，不能再修改。"), "warning")
         return redirect(url_for(".cycle", cycle_id=cycle.id))
     form = CycleForm(obj=cycle)
-    saved = form.validate_on_submit() and _save(form, services.save_cycle, cycle, form.data)
+    saved = form.validate_on_submit() and run_service(services.save_cycle, cycle, form.data, form=form)
     if saved:
         flash(_("周期已保存。"), "success")
         return redirect(url_for(".cycle", cycle_id=saved.id))
@@ -204,14 +181,7 @@ def transition_cycle(cycle_id, target):
     cycle = _get_or_404(Cycle, cycle_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        services.transition_cycle(cycle, target)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash(_("周期状态已更新。"), "success")
+    run_service(services.transition_cycle, cycle, target, success=_("周期状态已更新。"))
     return redirect(url_for(".cycle", cycle_id=cycle_id))
 
 

@@ -15,6 +15,7 @@ from ..extensions import db
 from ..models import ApiClient, Cycle, Indicator, ScoreResult, ScoreRun
 from ..security import role_required
 from ..tabular import xlsx_bytes
+from ..views import run_service, show_error
 from . import datapool, runs, services, soft
 from .catalogue import (
     DIMENSION_LABELS,
@@ -55,15 +56,6 @@ def cycle_panel(cycle: Cycle) -> dict:
             "names": names, "base_code": base_code}
 
 
-def _fail(form, error: DomainError) -> None:
-    db.session.rollback()
-    target = getattr(form, error.field, None) if (form is not None and error.field) else None
-    if target is not None:
-        target.errors = list(target.errors) + [error.message]
-    else:
-        flash(error.message, "danger")
-
-
 # ---- catalogue ---------------------------------------------------------------------------------
 @bp.route("/indicators")
 @role_required("admin")
@@ -79,7 +71,7 @@ def seed_indicators():
         try:
             added = services.seed_catalogue()
         except DomainError as error:
-            _fail(None, error)
+            show_error(error, None)
         else:
             db.session.commit()
             flash(_("已载入 %(n)d 个默认指标。", n=added), "success")
@@ -101,7 +93,7 @@ def edit_indicator(indicator_id=None):
         try:
             services.save_indicator(indicator, data)
         except DomainError as error:
-            _fail(form, error)
+            show_error(error, form)
         else:
             db.session.commit()
             flash(_("指标已保存。已开启的周期仍使用其冻结的设置。"), "success")
@@ -186,7 +178,7 @@ def settings(cycle_id):
         try:
             services.save_settings(cycle, _settings_data(form))
         except DomainError as error:
-            _fail(form, error)
+            show_error(error, form)
         else:
             db.session.commit()
             flash(_("考评设置已保存。"), "success")
@@ -209,7 +201,7 @@ def import_values(cycle_id):
         try:
             report = datapool.import_indicator_file(cycle, upload.filename, upload.read(), user_id=current_user.id)
         except DomainError as error:
-            _fail(form, error)
+            show_error(error, form)
         else:
             if report.ok:
                 db.session.commit()
@@ -268,14 +260,8 @@ def publish(run_id):
     run = db.get_or_404(ScoreRun, run_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        runs.publish_run(run, user_id=current_user.id)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash(_("第 %(v)d 版已发布为周期结果。", v=run.version), "success")
+    run_service(runs.publish_run, run, user_id=current_user.id,
+                success=_("第 %(v)d 版已发布为周期结果。", v=run.version))
     return redirect(url_for(".run", run_id=run_id))
 
 
@@ -360,7 +346,7 @@ def api_clients():
         try:
             client, token = api_services.create_client(form.name.data, user_id=current_user.id)
         except DomainError as error:
-            _fail(form, error)
+            show_error(error, form)
         else:
             db.session.commit()
             flash(_("已为“%(name)s”生成令牌。令牌只显示这一次，请立即复制保存。", name=client.name), "success")
@@ -377,14 +363,7 @@ def revoke_api_client(client_id):
 
     client = db.get_or_404(ApiClient, client_id)
     if ConfirmForm().validate_on_submit():
-        try:
-            api_services.revoke_client(client)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-        else:
-            db.session.commit()
-            flash(_("已吊销“%(name)s”的令牌。", name=client.name), "success")
+        run_service(api_services.revoke_client, client, success=_("已吊销“%(name)s”的令牌。", name=client.name))
     return redirect(url_for(".api_clients"))
 
 

@@ -12,6 +12,7 @@ from ..imports import run_upload
 from ..models import CollaborationClaim, Cycle, Unit
 from ..security import role_required
 from ..tabular import xlsx_bytes
+from ..views import run_service
 from . import demo, services
 from .forms import CaseImportForm, ClaimForm, MergeForm, PointsRulesForm, ReasonForm
 
@@ -185,14 +186,7 @@ def detail(claim_id):
 
 
 def _act(claim, action, *args, success=""):
-    try:
-        action(claim, current_user, *args)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash(success, "success")
+    run_service(action, claim, current_user, *args, success=success)
     return redirect(url_for(".detail", claim_id=claim.id))
 
 

@@ -5,12 +5,12 @@ from flask_wtf import FlaskForm
 
 from surveys.anonymity import thresholds
 
-from ..errors import DomainError
 from ..extensions import db
 from ..formutil import select_choices
 from ..models import RATER_GROUPS, Assignment, Cycle, Instrument, Officer, Unit
 from ..security import role_required
 from ..tabular import xlsx_bytes
+from ..views import run_service
 from . import instruments as instrument_services
 from . import services
 from .forms import (
@@ -41,22 +41,6 @@ def labels():
     return {"RELATION_LABELS": RELATION_LABELS, "STATUS_LABELS": STATUS_LABELS, "GROUP_LABELS": GROUP_LABELS}
 
 
-def _run(action, *args, form=None):
-    """Run a service; commit on success, or roll back and show the message (next to its field)."""
-    try:
-        result = action(*args)
-    except DomainError as error:
-        db.session.rollback()
-        target = getattr(form, error.field, None) if form is not None and error.field else None
-        if target is not None:
-            target.errors = list(target.errors) + [error.message]
-        else:
-            flash(error.message, "danger")
-        return None
-    db.session.commit()
-    return result if result is not None else True
-
-
 # ---- instruments -------------------------------------------------------------------------------
 @admin_bp.route("/instruments")
 def instruments():
@@ -70,7 +54,7 @@ def instruments():
 @admin_bp.route("/instruments/defaults", methods=["POST"])
 def create_defaults():
     if FlaskForm().validate_on_submit():
-        created = _run(instrument_services.ensure_default_instruments)
+        created = run_service(instrument_services.ensure_default_instruments)
         if created:
             flash(_("已创建默认问卷。") if created is not True else _("默认问卷已存在。"), "success")
     return redirect(url_for(".instruments"))
@@ -80,7 +64,7 @@ def create_defaults():
 def import_instrument():
     form = ImportInstrumentForm()
     if form.validate_on_submit():
-        instrument = _run(instrument_services.import_instrument, form.file.data.read(), form=form)
+        instrument = run_service(instrument_services.import_instrument, form.file.data.read(), form=form)
         if instrument:
             flash(_("已导入问卷“%(title)s”第 %(v)d 版。", title=instrument.title, v=instrument.version), "success")
             return redirect(url_for(".instruments"))
@@ -116,7 +100,7 @@ def edit_instrument(instrument_id):
                                                            form.competencies.data, form.items.data)
             return instrument_services.save_instrument(row, new_spec)
 
-        saved = _run(save, form=form)
+        saved = run_service(save, form=form)
         if saved:
             if saved.id != row.id:
                 flash(_("该版本已被周期使用而冻结，修改已保存为第 %(v)d 版。", v=saved.version), "success")
@@ -149,23 +133,23 @@ def design(cycle_id):
             field.data = current[group].id
     if request.method == "POST":
         if "design-submit" in request.form and form.validate():
-            count = _run(services.generate_design, cycle, form.seed.data, form.peers.data, form=form)
+            count = run_service(services.generate_design, cycle, form.seed.data, form.peers.data, form=form)
             if count:
                 flash(_("已生成评价安排：新增 %(n)d 条。", n=count if count is not True else 0), "success")
                 return redirect(url_for(".design", cycle_id=cycle.id))
         elif "add-submit" in request.form and add_form.validate():
-            if _run(services.add_assignment, cycle, add_form.rater_badge.data, add_form.ratee_badge.data,
+            if run_service(services.add_assignment, cycle, add_form.rater_badge.data, add_form.ratee_badge.data,
                     add_form.relation.data, form=add_form):
                 flash(_("已添加评价安排。"), "success")
                 return redirect(url_for(".design", cycle_id=cycle.id, q=add_form.ratee_badge.data))
         elif "limits-submit" in request.form and threshold_form.validate():
             values = {g: getattr(threshold_form, g).data for g in services.THRESHOLD_GROUPS}
-            if _run(services.set_thresholds, cycle, values, form=threshold_form):
+            if run_service(services.set_thresholds, cycle, values, form=threshold_form):
                 flash(_("匿名阈值已保存。"), "success")
                 return redirect(url_for(".design", cycle_id=cycle.id))
         elif "instruments-submit" in request.form and choice_form.validate():
             choice = {g: getattr(choice_form, g).data for g in RATER_GROUPS}
-            if _run(services.choose_instruments, cycle, choice, form=choice_form):
+            if run_service(services.choose_instruments, cycle, choice, form=choice_form):
                 flash(_("问卷选择已保存。"), "success")
                 return redirect(url_for(".design", cycle_id=cycle.id))
     unit_id = request.args.get("unit", type=int)
@@ -191,7 +175,7 @@ def design(cycle_id):
 def remove_assignment(assignment_id):
     assignment = db.get_or_404(Assignment, assignment_id)
     cycle_id, badge = assignment.cycle_id, assignment.ratee.badge_no
-    if FlaskForm().validate_on_submit() and _run(services.remove_assignment, assignment):
+    if FlaskForm().validate_on_submit() and run_service(services.remove_assignment, assignment):
         flash(_("已删除该评价安排。"), "success")
     return redirect(url_for(".design", cycle_id=cycle_id, q=request.form.get("q") or badge))
 

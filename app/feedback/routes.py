@@ -11,6 +11,7 @@ from ..errors import DomainError
 from ..extensions import db
 from ..models import Assignment, Cycle, Nomination
 from ..tabular import xlsx_bytes
+from ..views import run_service
 from . import services
 from .forms import GROUP_LABELS, RELATION_LABELS, STATUS_LABELS, DeclineForm, NominationForm
 
@@ -179,14 +180,8 @@ def decide(nomination_id, decision):
         abort(403)
     if not FlaskForm().validate_on_submit():
         abort(400)
-    try:
-        services.decide_nomination(nomination, leader, decision == "approve")
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash(_("已批准提名。") if decision == "approve" else _("已驳回提名。"), "success")
+    run_service(services.decide_nomination, nomination, leader, decision == "approve",
+                success=_("已批准提名。") if decision == "approve" else _("已驳回提名。"))
     return redirect(url_for(".approvals"))
 
 

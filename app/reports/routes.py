@@ -2,16 +2,16 @@
 exports. Views check who may see what, call a service and render."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from ..admin.forms import ConfirmForm
-from ..errors import DomainError
 from ..extensions import db
 from ..models import Cycle, Officer, Unit
 from ..security import role_required
+from ..views import run_service
 from . import services
 
 bp = Blueprint("reports", __name__)
@@ -122,14 +122,8 @@ def reliability(cycle_id):
     cycle = db.get_or_404(Cycle, cycle_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        services.compute_reliability(cycle, user_id=current_user.id)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash(_("已计算“%(c)s”的 360 评价信度。", c=cycle.name), "success")
+    run_service(services.compute_reliability, cycle, user_id=current_user.id,
+                success=_("已计算“%(c)s”的 360 评价信度。", c=cycle.name))
     return redirect(url_for(".bureau", cycle=request.args.get("back", type=int)) if request.args.get("back")
                     else url_for(".bureau"))
 
