@@ -70,28 +70,26 @@ def officer(officer_id):
 @bp.route("/units/<int:unit_id>")
 @login_required
 def unit(unit_id):
-    target = db.get_or_404(Unit, unit_id)
-    if not services.can_view_unit(current_user, target):
-        abort(403)
-    from ..main.services import current_cycle
-
-    cycle = _cycle_arg() or current_cycle()
-    dash = services.station_dashboard(target, cycle, include_unpublished=current_user.has_role("admin"))
-    return render_template("reports/unit.html", dash=dash)
+    return render_template("reports/unit.html", dash=_dashboard(unit_id))
 
 
 @bp.route("/units/<int:unit_id>.xlsx")
 @login_required
 def unit_export(unit_id):
+    dash = _dashboard(unit_id)
+    return Response(services.unit_workbook(dash), mimetype=XLSX,
+                    headers={"Content-Disposition": f"attachment; filename=station-{dash.unit.code}.xlsx"})
+
+
+def _dashboard(unit_id):
+    """The station dashboard the current user may see (403 otherwise), for the asked or current cycle."""
+    from ..main.services import current_cycle
+
     target = db.get_or_404(Unit, unit_id)
     if not services.can_view_unit(current_user, target):
         abort(403)
-    from ..main.services import current_cycle
-
     cycle = _cycle_arg() or current_cycle()
-    dash = services.station_dashboard(target, cycle, include_unpublished=current_user.has_role("admin"))
-    return Response(services.unit_workbook(dash), mimetype=XLSX,
-                    headers={"Content-Disposition": f"attachment; filename=station-{target.code}.xlsx"})
+    return services.station_dashboard(target, cycle, include_unpublished=current_user.has_role("admin"))
 
 
 def _bureau_cycle() -> Cycle | None:
