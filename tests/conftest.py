@@ -8,6 +8,7 @@ from app import create_app
 from app.config import normalise_database_url
 from app.extensions import db as _db
 from app.extensions import limiter
+from app.models import Unit
 
 from .factories import PASSWORD, make_officer, make_unit, make_user
 
@@ -106,7 +107,7 @@ class Auth:
         """Create a user holding ``roles`` (with an officer when needed) and log in as them."""
         username = username or "_".join(roles) + "_user"
         with self.app.app_context():
-            unit = _db.session.execute(_db.select(make_unit.model).filter_by(code=unit_code)).scalar_one_or_none()
+            unit = _db.session.execute(_db.select(Unit).filter_by(code=unit_code)).scalar_one_or_none()
             unit = unit or make_unit(code=unit_code)
             officer = make_officer(unit, is_leader=is_leader or "supervisor" in roles)
             make_user(username, roles=set(roles), officer=officer)

@@ -21,8 +21,6 @@ def make_unit(code="PS01", name=None, kind="station", category=1, parent=None) -
     return unit
 
 
-make_unit.model = Unit
-
 
 def make_officer(unit, name="测试民警", badge_no=None, is_leader=False, position="") -> Officer:
     officer = Officer(badge_no=badge_no or str(next(_badge)), name=name, unit=unit, is_leader=is_leader,

@@ -162,7 +162,7 @@ def edit_cycle(cycle_id=None):
                            title=_("编辑周期") if cycle else _("新建周期"), back=url_for(".cycles"))
 
 
-# Sections that features add to a cycle's page: (template name, roles). Filled at registration.
+# Templates that features add to a cycle's page (each gets `cycle`); filled when they register.
 CYCLE_SECTIONS: list[str] = []
 
 
