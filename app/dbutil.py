@@ -1,8 +1,9 @@
 """Database helpers shared by the services."""
 import time
 
+from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import event
+from sqlalchemy import Connection, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError, IntegrityError
 from werkzeug.routing import IntegerConverter
@@ -32,12 +33,16 @@ def flush_or_fail(message: str, field: str | None = None) -> None:
         raise DomainError(_("数据不符合规则，未保存。请检查后重试。")) from error
 
 
-def read_without_transaction() -> None:
-    """Run this request's queries outside a transaction (autocommit), for a view that only reads
-    with one statement: it saves the BEGIN and ROLLBACK round trips. Call it before the first query
-    of the request; a session already in a transaction is left as it is."""
-    if not db.session().in_transaction():
-        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+def autocommit_connection() -> Connection:
+    """A pooled connection of the app's engine in autocommit mode, outside the request's ORM
+    session, for a view whose database work is one statement: no BEGIN and ROLLBACK round trips and
+    none of the session's bookkeeping. Use it in a ``with`` block (the connection goes back)."""
+    engines = current_app.extensions.setdefault("kaoping.autocommit_engines", {})
+    engine = db.engine
+    autocommit = engines.get(engine)
+    if autocommit is None:
+        autocommit = engines[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return autocommit.connect()
 
 
 def ping_after_idle(engine: Engine, seconds: float) -> None:

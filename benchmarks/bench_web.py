@@ -131,14 +131,17 @@ def _resident_visit(port, token):
         response = conn.getresponse()
         page = response.read().decode()
         latencies = [time.perf_counter() - start]
-        cookie = response.getheader("Set-Cookie", "").split(";")[0]
-        match = CSRF.search(page)
-        if response.status != 200 or not match:
+        if response.status != 200 or 'name="overall"' not in page:
             return latencies, False
-        body = urllib.parse.urlencode({**ANSWER, "csrf_token": match.group(1)})
+        # A browser posts back what the page holds: a CSRF token and the session cookie if it has them.
+        match = CSRF.search(page)
+        body = urllib.parse.urlencode({**ANSWER, **({"csrf_token": match.group(1)} if match else {})})
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        cookie = response.getheader("Set-Cookie", "").split(";")[0]
+        if cookie:
+            headers["Cookie"] = cookie
         start = time.perf_counter()
-        conn.request("POST", f"/r/{token}", body=body, headers={
-            "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
+        conn.request("POST", f"/r/{token}", body=body, headers=headers)
         response = conn.getresponse()
         response.read()
         latencies.append(time.perf_counter() - start)
@@ -248,16 +251,24 @@ def run(kind, port, seconds, clients, procs, server_pid, tokens=None):
         "clients": (usage.ru_utime + usage.ru_stime) - (cpu_before[2].ru_utime + cpu_before[2].ru_stime),
         "machine": (busy_after[0] - busy_before[0]) / max(1, busy_after[1] - busy_before[1]),
     }
-    latencies = sorted(x for r in results for x in r["latencies"])
-    visits = sum(r["visits"] for r in results)
-    errors = sum(r["errors"] for r in results)
+    return {"latencies": [x for r in results for x in r["latencies"]], "visits": sum(r["visits"] for r in results),
+            "errors": sum(r["errors"] for r in results), "elapsed": elapsed, "cpu": cpu}
+
+
+def summarise(rounds: list[dict]) -> dict:
+    """Rates, latency percentiles and CPU of one kind over all its rounds, pooled."""
+    latencies = sorted(x for r in rounds for x in r["latencies"])
+    elapsed = sum(r["elapsed"] for r in rounds)
+    visits = sum(r["visits"] for r in rounds)
 
     def pct(q):
         return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else float("nan")
 
-    requests = len(latencies)
-    return {"rate": visits / elapsed, "requests": requests / elapsed, "p50": pct(0.50), "p99": pct(0.99),
-            "errors": errors, "count": visits, "n_requests": requests, "elapsed": elapsed, "cpu": cpu}
+    cpu = {key: sum(r["cpu"][key] for r in rounds) for key in ("server", "postgres", "clients")}
+    cpu["machine"] = sum(r["cpu"]["machine"] * r["elapsed"] for r in rounds) / elapsed
+    return {"rate": visits / elapsed, "requests": len(latencies) / elapsed, "p50": pct(0.50), "p99": pct(0.99),
+            "errors": sum(r["errors"] for r in rounds), "count": visits, "n_requests": len(latencies),
+            "elapsed": elapsed, "cpu": cpu}
 
 
 def _report(name, r):
@@ -276,27 +287,40 @@ def main():
     # 4 threads per worker, as in tests/multiprocess and the README: with 16, requests that wait on the
     # database queue again for the GIL behind the others and p99 grows 3-5 times for no more throughput.
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (0: sync workers)")
+    parser.add_argument("--rounds", type=int, default=5, help="turns each kind takes (seconds split between them)")
     args = parser.parse_args()
     url, tokens = prepare_database(n_tokens=60_000)
     port = _free_port()
     server = start_gunicorn(url, port, args.threads)
     warm, tokens = tokens[:2000], tokens[2000:]
+    # The two kinds take turns in short rounds, so that a machine that slows down or speeds up in the
+    # middle of the run (a shared host) weighs on both alike; the figures pool all rounds.
+    step = args.seconds / args.rounds
+    per_round = len(tokens) // args.rounds
+    hello_rounds, resident_rounds = [], []
     try:
         run("hello", port, 2, args.clients, args.procs, server.pid)  # warm up both routes
         run("resident", port, 2, args.clients, args.procs, server.pid, warm)
-        hello = run("hello", port, args.seconds, args.clients, args.procs, server.pid)
-        resident = run("resident", port, args.seconds, args.clients, args.procs, server.pid, tokens)
+        for i in range(args.rounds):
+            hello_rounds.append(run("hello", port, step, args.clients, args.procs, server.pid))
+            resident_rounds.append(run("resident", port, step, args.clients, args.procs, server.pid,
+                                       tokens[i * per_round:(i + 1) * per_round]))
     finally:
         server.terminate()
         server.wait(timeout=10)
+    hello, resident = summarise(hello_rounds), summarise(resident_rounds)
     print(f"gunicorn 2 workers (gthread, {args.threads} threads) on PostgreSQL; {args.clients} concurrent clients "
-          f"in {args.procs} processes; {args.seconds:g} s each; a new connection per visit; {os.cpu_count()} CPUs")
+          f"in {args.procs} processes; {args.seconds:g} s each in {args.rounds} alternating rounds; "
+          f"a new connection per visit; {os.cpu_count()} CPUs")
     print(f"{'':<26}{'visits/s':>9}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
           f"{'CPU ms per request: server':>28}{'postgres':>9}{'clients':>9}{'busy':>8}")
     _report("hello route", hello)
     _report("resident cycle (GET+POST)", resident)
     print(f"ratio resident cycles / hello requests: {resident['rate'] / hello['rate']:.2f} "
           f"(resident requests / hello requests: {resident['requests'] / hello['requests']:.2f})")
+    spread = [(len(r["latencies"]) / r["elapsed"]) / max(1e-9, len(h["latencies"]) / h["elapsed"])
+              for r, h in zip(resident_rounds, hello_rounds, strict=True)]
+    print("resident requests / hello requests by round: " + ", ".join(f"{x:.2f}" for x in spread))
     print(f"answers stored in the run: {resident['count']}")
 
 

@@ -11,10 +11,10 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from markupsafe import Markup
 from sqlalchemy.exc import OperationalError
 
-from ..dbutil import read_without_transaction
-from ..extensions import db, limiter
+from ..dbutil import autocommit_connection
+from ..extensions import csrf, db, limiter
 from ..residents import services
-from ..residents.forms import ResidentForm, page_texts
+from ..residents.forms import ResidentAnswer, page_texts
 from ..residents.services import LinkUnavailable
 from ..residents.settings import setting
 from ..security import client_key
@@ -42,19 +42,44 @@ def _thanked():
 
 
 # ---- single-use links --------------------------------------------------------------------------
-def _form_page(unit_name: str, service_name: str, officer_names=(), form: ResidentForm | None = None):
+# The link's token guards its form against cross-site posting: a CSRF token proves that a post
+# comes from a page this site served, and the 192-bit link token in the URL proves more, that the
+# poster holds the link. The route uses no cookie, session or login, so a forged post could only
+# spend a link the forger already holds, which they could do themselves. The page therefore needs
+# no session and no per-visitor token, and is the same for every resident of a unit, service and
+# officers: it is rendered once per process for each and kept (_link_page). Browsers that say a
+# post is cross-site (Sec-Fetch-Site) are refused all the same.
+LINK_PAGE_CACHE = "kaoping.resident_link_pages"
+LINK_PAGE_CACHE_SIZE = 512
+
+
+def _form_page(unit_name: str, service_name: str, officer_names=(), form: ResidentAnswer | None = None,
+               with_csrf: bool = True) -> str:
     """The answer page; ``form`` (after a refused POST) gives the values chosen and the messages."""
     locale = str(get_locale())
     texts = page_texts(locale)
     return render_template("public/form.html", unit_name=unit_name, service_name=service_name,
-                           officer_names=officer_names, errors=form.errors if form else {}, action=request.path,
+                           officer_names=officer_names, errors=form.errors if form else {}, with_csrf=with_csrf,
                            questions=_questions(locale, texts, form), submit_label=texts["submit_label"])
+
+
+def _link_page(link: services.OpenLink) -> str:
+    """The unanswered page of a link, from the process's cache (cleared whole when full)."""
+    key = (str(get_locale()), request.script_root, link.unit_name, link.service_name, link.officer_names,
+           int(setting("RESIDENT_COMMENT_MAX")))
+    pages = current_app.extensions.setdefault(LINK_PAGE_CACHE, {})
+    page = pages.get(key)
+    if page is None:
+        if len(pages) >= LINK_PAGE_CACHE_SIZE:
+            pages.clear()
+        page = pages[key] = _form_page(link.unit_name, link.service_name, link.officer_names, with_csrf=False)
+    return page
 
 
 _PRISTINE_QUESTIONS: dict[tuple, Markup] = {}
 
 
-def _questions(locale: str, texts: dict, form: ResidentForm | None) -> Markup:
+def _questions(locale: str, texts: dict, form: ResidentAnswer | None) -> Markup:
     """The questions' HTML. Unanswered, it depends only on the language and the comment limit: it is
     rendered once per process for each and kept (most pages a resident opens are unanswered)."""
     comment_max = int(setting("RESIDENT_COMMENT_MAX"))
@@ -70,39 +95,42 @@ def _questions(locale: str, texts: dict, form: ResidentForm | None) -> Markup:
 
 
 @bp.route("/r/<path:token>", methods=["GET", "POST"])
+@csrf.exempt  # the token is the form's protection: see above
 def resident_link(token):
     form = None
     if request.method == "POST":
-        form = ResidentForm()
+        if request.headers.get("Sec-Fetch-Site") == "cross-site":
+            return _message(_("无法提交"), _("请直接打开评价链接后在该页面提交。"), 403, "warning")
+        form = ResidentAnswer(request.form)
         if form.is_bot():
             return redirect(url_for(".thanks"))
-        if form.validate_on_submit():
+        if form.validate():
             return _submit_link(token, form)
-    # One SELECT and no transaction around it: no BEGIN/ROLLBACK round trips for a page view.
-    read_without_transaction()
     try:
-        link = services.open_invitation(token)
+        with autocommit_connection() as connection:  # one SELECT, no transaction around it
+            link = services.open_invitation(token, connection)
     except LinkUnavailable as error:
         return _unavailable(error.reason)
-    return _form_page(link.unit_name, link.service_name, link.officer_names, form)
+    if form is None:
+        return _link_page(link)
+    return _form_page(link.unit_name, link.service_name, link.officer_names, form, with_csrf=False)
 
 
-def _submit_link(token: str, form: ResidentForm):
+def _submit_link(token: str, form: ResidentAnswer):
     for _attempt in range(SUBMIT_ATTEMPTS):
         try:
-            services.submit_link_response(token, form.answers())
-            db.session.commit()
+            with db.engine.begin() as connection:  # commits at the end of the block, else rolls back
+                services.submit_link_response(token, form.answers(), connection)
         except LinkUnavailable as error:
-            db.session.rollback()
             return _unavailable(error.reason)
         except OperationalError:
             # SQLite: racing writers can outlast the busy timeout ("database is locked"). Start
             # again; a lost race then reads as "already answered".
-            db.session.rollback()
             current_app.logger.info("resident link submit: database busy, retrying")
             continue
         return redirect(url_for(".thanks"))
-    state = services.link_state(token)
+    with autocommit_connection() as connection:
+        state = services.link_state(token, connection)
     if state == "pending":
         return _message(_("系统繁忙"), _("提交的人较多，请稍后再提交一次。"), 503, "warning")
     return _unavailable(state)
@@ -150,11 +178,12 @@ def window(code):
     answered = _answered_units()
     if unit.code in answered:
         return _message(_("您已经评价过了"), _("您今天已经评价过本窗口的服务，感谢您的反馈。"), 200, "success")
-    form = ResidentForm()
-    if request.method == "POST":
+    form = None
+    if request.method == "POST":  # CSRF checked by the app's CSRFProtect before this view runs
+        form = ResidentAnswer(request.form)
         if form.is_bot():
             return redirect(url_for(".thanks"))
-        if form.validate_on_submit():
+        if form.validate():
             services.submit_window_response(unit, form.answers())
             db.session.commit()
             response = make_response(redirect(url_for(".thanks")))
@@ -162,7 +191,7 @@ def window(code):
                                 max_age=int(setting("RESIDENT_WINDOW_COOKIE_HOURS")) * 3600, path="/q/",
                                 httponly=True, samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"])
             return response
-    return _form_page(unit.name, _("窗口办事"), form=form if request.method == "POST" else None)
+    return _form_page(unit.name, _("窗口办事"), form=form)
 
 
 # ---- errors on these pages use the resident layout, never the staff one ------------------------

@@ -1,9 +1,10 @@
 """Forms of the resident feedback: the public answer form and the staff pages."""
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import BooleanField, RadioField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
 
 from ..formutil import select_choices
 from .settings import setting
@@ -23,12 +24,6 @@ def _level(value):
     return number if 0 <= number < 2**31 else None  # beyond a database integer: no such row
 
 
-def _level_field(label):
-    return RadioField(label, choices=select_choices(LEVEL_LABELS), coerce=_level, validate_choice=False,
-                      validators=[InputRequired(message=_l("请选择一项。")),
-                                  AnyOf([1, 2, 3, 4], message=_l("请从给出的选项中选择。"))])
-
-
 LEVEL_QUESTIONS = {"overall": _l("总体而言，您对这次服务满意吗？"), "attitude": _l("民警的服务态度"),
                    "efficiency": _l("办事效率"), "fairness": _l("办事是否公正")}
 RESOLVED_QUESTION = _l("您的问题解决了吗？")
@@ -37,33 +32,47 @@ HONEYPOT_LABEL = _l("请勿填写此项")
 SUBMIT_LABEL = _l("提交评价")
 
 
-class ResidentForm(FlaskForm):
-    """The phone-first answer form behind /r/<token> and /q/<unit code> (validation; the page itself
-    is public/form.html, written out by hand with the texts of ``page_texts``)."""
+class ResidentAnswer:
+    """The answer posted from /r/<token> or /q/<unit code>, checked field by field.
 
-    overall = _level_field(LEVEL_QUESTIONS["overall"])
-    attitude = _level_field(LEVEL_QUESTIONS["attitude"])
-    efficiency = _level_field(LEVEL_QUESTIONS["efficiency"])
-    fairness = _level_field(LEVEL_QUESTIONS["fairness"])
-    resolved = RadioField(RESOLVED_QUESTION, choices=select_choices(RESOLVED_LABELS), validate_choice=False,
-                          validators=[InputRequired(message=_l("请选择一项。")),
-                                      AnyOf(list(RESOLVED_LABELS), message=_l("请从给出的选项中选择。"))])
-    comment = TextAreaField(COMMENT_LABEL, validators=[Optional()])
-    # Honeypot: hidden from people by CSS; bots that fill every field are dropped silently.
-    website = StringField(HONEYPOT_LABEL, validators=[Optional()])
-    submit = SubmitField(SUBMIT_LABEL)
+    Not a WTForms form, on purpose: the page is written out by hand (public/form.html with the texts
+    of ``page_texts``), and this is the busiest POST of the site, where building and binding a form
+    object of eight fields took more server CPU than storing the answer. The rules are few and fixed:
+    four levels 1-4, a resolved state, an optional comment of at most RESIDENT_COMMENT_MAX
+    characters, and a honeypot. CSRF is the app's (CSRFProtect) for the window form and the link's
+    token for the link form (see public.routes).
+    """
 
-    def validate_comment(self, field):
+    def __init__(self, formdata):
+        self.data: dict = {}
+        self.errors: dict[str, list[str]] = {}
+        self._website = (formdata.get("website") or "").strip()
+        for name in LEVEL_QUESTIONS:
+            self._choose(name, formdata.get(name), {str(v): v for v in LEVEL_LABELS})
+        self._choose("resolved", formdata.get("resolved"), {v: v for v in RESOLVED_LABELS})
+        comment = formdata.get("comment") or ""
+        self.data["comment"] = comment
         limit = int(setting("RESIDENT_COMMENT_MAX"))
-        if field.data and len(field.data.strip()) > limit:
-            raise ValidationError(_l("意见或建议最多 %(n)d 字。", n=limit))
+        if len(comment.strip()) > limit:
+            self.errors["comment"] = [_("意见或建议最多 %(n)d 字。", n=limit)]
+
+    def _choose(self, name: str, raw, options: dict) -> None:
+        raw = (raw or "").strip()
+        self.data[name] = options.get(raw)
+        if not raw:
+            self.errors[name] = [_("请选择一项。")]
+        elif self.data[name] is None:
+            self.errors[name] = [_("请从给出的选项中选择。")]
+
+    def validate(self) -> bool:
+        return not self.errors
 
     def is_bot(self) -> bool:
-        return bool((self.website.data or "").strip())
+        """Bots that fill every field fill the honeypot, hidden from people by CSS."""
+        return bool(self._website)
 
     def answers(self) -> dict:
-        return {name: getattr(self, name).data
-                for name in ("overall", "attitude", "efficiency", "fairness", "resolved", "comment")}
+        return dict(self.data)
 
 
 _PAGE_TEXTS: dict[str, dict] = {}

@@ -557,22 +557,75 @@ def test_soft_indicator_values_shrink_unit_and_officer_rates(app):
         assert empty["soft_residents"]["values"] == {} and empty["soft_residents_officer"]["values"] == {}
 
 
-def test_public_form_is_csrf_protected(app, database_url, tmp_path):
+def test_link_form_needs_no_session_and_refuses_cross_site_posts(app, database_url, tmp_path):
+    """The link's token protects its form: no cookie, no CSRF token; a cross-site post is refused."""
     from ..conftest import make_test_app
 
     _id, token = make_invitation(app)
     guarded = make_test_app(database_url, tmp_path, WTF_CSRF_ENABLED=True)
     client = guarded.test_client()
-    forged = client.post(f"/r/{token}", data=ANSWERS)
-    assert forged.status_code == 400 and "页面停留时间过长" in forged.get_data(as_text=True)
+    page = client.get(f"/r/{token}")
+    assert page.status_code == 200 and "Set-Cookie" not in page.headers
+    assert "csrf_token" not in page.get_data(as_text=True)
+
+    forged = client.post(f"/r/{token}", data=ANSWERS, headers={"Sec-Fetch-Site": "cross-site"})
+    assert forged.status_code == 403 and "请直接打开评价链接" in forged.get_data(as_text=True)
     assert "navbar" not in forged.get_data(as_text=True)
     assert response_count(app) == 0
-    page = client.get(f"/r/{token}").get_data(as_text=True)
+
+    answered = client.post(f"/r/{token}", data=ANSWERS, headers={"Sec-Fetch-Site": "same-origin"})
+    assert answered.status_code == 302 and "Set-Cookie" not in answered.headers
+    assert response_count(app) == 1
+    again = client.get(f"/r/{token}").get_data(as_text=True)
+    assert "您已经提交过评价" in again
+    with guarded.app_context():
+        db.engine.dispose()
+
+
+def test_window_form_keeps_its_csrf_token(app, database_url, tmp_path):
+    """The window QR's address is public: its form is protected by the session's CSRF token."""
+    from ..conftest import make_test_app
+
+    with app.app_context():
+        make_unit("PS01")
+        db.session.commit()
+    guarded = make_test_app(database_url, tmp_path, WTF_CSRF_ENABLED=True)
+    client = guarded.test_client()
+    forged = client.post("/q/PS01", data=ANSWERS)
+    assert forged.status_code == 400 and "页面停留时间过长" in forged.get_data(as_text=True)
+    assert response_count(app) == 0
+    page = client.get("/q/PS01").get_data(as_text=True)
     csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    assert client.post(f"/r/{token}", data={**ANSWERS, "csrf_token": csrf}).status_code == 302
+    assert client.post("/q/PS01", data={**ANSWERS, "csrf_token": csrf}).status_code == 302
     assert response_count(app) == 1
     with guarded.app_context():
         db.engine.dispose()
+
+
+def test_link_page_is_kept_per_unit_service_and_officers(app, client):
+    """Unanswered pages are rendered once and kept: the same bytes for every link of a unit and
+    service, and a renamed unit shows its new name at once (the name is part of the key)."""
+    make_invitation(app)  # makes PS01
+    with app.app_context():
+        unit = db.session.execute(sa.select(Unit).filter_by(code="PS01")).scalar_one()
+        officer = make_officer(unit, badge_no="070001", name="李明")
+        db.session.commit()
+        badge = officer.badge_no
+    first, second = make_invitation(app)[1], make_invitation(app)[1]
+    with_officer = make_invitation(app, badges=[badge])[1]
+    page = client.get(f"/r/{first}").get_data()
+    assert page == client.get(f"/r/{second}").get_data()
+    assert first.encode() not in page  # nothing of the token in the page: it posts back to its address
+    assert "李明".encode() in client.get(f"/r/{with_officer}").get_data()
+    with app.app_context():
+        db.session.execute(sa.update(Unit).where(Unit.code == "PS01").values(name="新名派出所"))
+        db.session.commit()
+    assert "新名派出所" in client.get(f"/r/{second}").get_data(as_text=True)
+    refused = client.post(f"/r/{first}", data={**ANSWERS, "overall": "9", "comment": "门口太挤"})
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 200 and "请从给出的选项中选择" in text and "门口太挤" in text
+    assert response_count(app) == 0
+    assert client.get(f"/r/{first}").get_data() == client.get(f"/r/{second}").get_data()
 
 
 def test_a_locked_database_gives_a_friendly_page_never_a_500(app, client, monkeypatch):
