@@ -6,14 +6,17 @@ ratio, and the CPU each request cost the server (gunicorn workers), PostgreSQL a
 how busy the machine was. Target: the resident cycle reaches at least half the hello route's rate,
 with no errors and p99 under 150 ms.
 
-    python benchmarks/bench_web.py [--seconds 15] [--clients 32] [--procs 2] [--threads 4]
+    python benchmarks/bench_web.py [--seconds 15] [--rounds 5] [--clients 32] [--procs 2] [--threads 4]
 
 Measured the same way: every visit is a new client on a new connection; a resident's visit is GET +
 POST on it, a hello visit one GET. The 32 clients are threads in ``--procs`` processes (not one
 process each), so that on a small machine they leave the server its share; their CPU is printed.
 With a closed loop of 32 clients on a saturated machine, latency follows from throughput (Little's
-law: mean latency = clients / requests per second), so p99 and the rate move together. Figures and
-what they mean: see the issue-9 report; the CPU per request is the steadiest of them.
+law: mean latency = clients / requests per second), so p99 and the rate move together. The two
+kinds take turns in short rounds (``--rounds``) so that a shared host speeding up or slowing down
+weighs on both alike; the ratio of each round is printed too. The CPU per request is the steadiest
+figure: on a machine where clients, PostgreSQL and gunicorn share the cores, the rate ratio is close
+to the ratio of what a request of each kind costs all of them together.
 
 Needs PostgreSQL at 127.0.0.1:5432 (user postgres) and Redis; it makes its own database
 (kaoping_bench_web, dropped and made again on every run).
