@@ -77,6 +77,13 @@ def register_security_headers(app) -> None:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
+    @app.before_request
+    def refuse_nul_in_query():
+        """A NUL character in the query string is never meant (PostgreSQL cannot even compare text
+        with one, so a search or filter would fail): the request is refused as invalid (400)."""
+        if b"%00" in request.query_string or b"\x00" in request.query_string:
+            abort(400)
+
     @app.after_request
     def add_headers(response):
         headers = response.headers
