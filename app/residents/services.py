@@ -16,7 +16,7 @@ from flask import has_request_context, url_for
 from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
-from sqlalchemy import Connection, and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from surveys.residents import (
@@ -233,27 +233,27 @@ class OpenLink:
     officer_names: tuple[str, ...]
 
 
-def open_invitation(token: str, connection: Connection) -> OpenLink:
+def open_invitation(token: str, connection) -> OpenLink:
     """The invitation a resident may answer now, or LinkUnavailable. Reading never spends a link.
 
     One round trip: the invitation, its unit and service names and the officers served come back
-    from one SELECT (one row per officer).
+    from one SELECT (one row per officer). ``connection`` is a dbutil.lean_connection.
     """
     token_hash = hash_token(token)
     if token_hash is None:
         raise LinkUnavailable("invalid")
-    rows = connection.execute(_OPEN_LINK, {"token_hash": token_hash}).all()
+    rows = connection.execute(_OPEN_LINK, {"token_hash": token_hash}).fetchall()
     if not rows:
         raise LinkUnavailable("invalid")
-    first = rows[0]
-    state = invitation_state(first.used_at, first.revoked_at, first.expires_at, utcnow())
+    invitation_id, used_at, revoked_at, expires_at_, unit_name, service_name, _officer = rows[0]
+    state = invitation_state(used_at, revoked_at, expires_at_, utcnow())
     if state != "pending":
         raise LinkUnavailable("used" if state == "used" else "invalid")
-    return OpenLink(first.id, first.unit_name, first.service_name,
-                    tuple(row.officer_name for row in rows if row.officer_name is not None))
+    return OpenLink(invitation_id, unit_name, service_name,
+                    tuple(row[-1] for row in rows if row[-1] is not None))
 
 
-def link_state(token: str, connection: Connection) -> str:
+def link_state(token: str, connection) -> str:
     """'used' for a real spent token, else 'invalid' or 'pending' (read-only; after a lost race)."""
     try:
         open_invitation(token, connection)
@@ -271,17 +271,15 @@ def _answer_values(answers: dict) -> dict:
     }
 
 
-def submit_link_response(token: str, answers: dict, connection: Connection, today: date | None = None) -> int:
-    """Spend the link and store the answer on ``connection``, inside the caller's transaction; the
-    answer's id. Raises LinkUnavailable (the caller rolls back).
+def submit_link_response(token: str, answers: dict, connection, today: date | None = None) -> int:
+    """Spend the link and store the answer on ``connection`` (a dbutil.lean_connection in a
+    transaction, which the caller owns); the answer's id. Raises LinkUnavailable.
 
     The UPDATE claims the link only while it is unused, unrevoked and unexpired (of many racing
     submits exactly one sees a row change) and returns what the answer needs; the INSERT stores the
     answer; the UNIQUE invitation_id backs the UPDATE up. On PostgreSQL both are one statement (the
     UPDATE a CTE feeding the INSERT): one round trip to the database instead of two on the busiest
     write of the site. A follow-up adds one more INSERT, and a comment one SELECT of the keywords.
-    The statements run on a Core connection, not the ORM session: the link page and its answer are
-    the busiest requests, and the session's bookkeeping cost as much CPU as the statements.
     """
     token_hash = hash_token(token)
     if token_hash is None:
@@ -293,22 +291,22 @@ def submit_link_response(token: str, answers: dict, connection: Connection, toda
     values = dict(channel="link", answered_on=today or local_today(), **_answer_values(answers))
     try:
         if connection.dialect.name == "postgresql":
-            stored = connection.execute(_CLAIM_AND_ANSWER, {**claim, **values}).first()
+            stored = connection.execute(_CLAIM_AND_ANSWER, {**claim, **values}).fetchone()
         else:
-            claimed = connection.execute(_CLAIM_LINK, claim).first()
+            claimed = connection.execute(_CLAIM_LINK, claim).fetchone()
             stored = claimed and connection.execute(_INSERT_ANSWER, dict(
-                invitation_id=claimed.id, unit_id=claimed.unit_id, service_type_id=claimed.service_type_id,
-                **values)).first()
+                zip(("invitation_id", "unit_id", "service_type_id"), claimed, strict=True), **values)).fetchone()
     except IntegrityError as error:  # a racing submit won (the UNIQUE invitation_id)
         raise LinkUnavailable("used") from error
     if stored is None:
         raise LinkUnavailable(link_state(token, connection))
+    response_id, unit_id = stored
     dissatisfied, words = _follow_up_reason(values["overall"], values["comment"], connection)
     if dissatisfied or words:
-        connection.execute(insert(FollowUp.__table__), _follow_up_row(
-            stored.id, stored.unit_id, dissatisfied, words, values["answered_on"]))
+        connection.execute(_INSERT_FOLLOW_UP, _follow_up_row(response_id, unit_id, dissatisfied, words,
+                                                             values["answered_on"]))
     fault_point("resident_submit")  # tests only (KAOPING_FAULT_INJECT): a worker dies before COMMIT
-    return stored.id
+    return response_id
 
 
 # The resident's statements, built once with bound parameters on the tables (Core, no ORM
@@ -335,8 +333,15 @@ _CLAIM_LINK = (
     .values(used_at=bindparam("b_used_on"))
     .returning(_invitations.c.id, _invitations.c.unit_id, _invitations.c.service_type_id)
 )
-_INSERT_ANSWER = insert(_responses).returning(_responses.c.id, _responses.c.unit_id)
 _ANSWER_COLUMNS = ("channel", "answered_on", "overall", "attitude", "efficiency", "fairness", "resolved", "comment")
+_INSERT_ANSWER = (insert(_responses)
+                  .values({name: bindparam(name) for name in ("invitation_id", "unit_id", "service_type_id",
+                                                              *_ANSWER_COLUMNS)})
+                  .returning(_responses.c.id, _responses.c.unit_id))
+_FOLLOW_UP_COLUMNS = ("response_id", "unit_id", "is_dissatisfied", "flagged_words", "status", "opened_on", "due_on",
+                      "check_note", "fix_note")
+_INSERT_FOLLOW_UP = insert(FollowUp.__table__).values({name: bindparam(name) for name in _FOLLOW_UP_COLUMNS})
+_ACTIVE_KEYWORDS = select(FlagKeyword.__table__.c.word).order_by(FlagKeyword.__table__.c.id)
 _claimed = _CLAIM_LINK.cte("claimed")
 _CLAIM_AND_ANSWER = (
     insert(_responses)
@@ -365,12 +370,12 @@ def submit_window_response(unit: Unit, answers: dict, today: date | None = None)
 
 
 # ---- follow-ups --------------------------------------------------------------------------------
-def active_keywords(connection: Connection | None = None) -> list[str]:
-    query = select(FlagKeyword.word).order_by(FlagKeyword.id)
-    return list((connection or db.session).execute(query).scalars())
+def active_keywords(connection=None) -> list[str]:
+    """The flag keywords, read through ``connection`` (a dbutil.lean_connection) or the session."""
+    return [row[0] for row in (connection or db.session).execute(_ACTIVE_KEYWORDS).fetchall()]
 
 
-def _follow_up_reason(overall: int, comment: str, connection: Connection | None = None) -> tuple[bool, list[str]]:
+def _follow_up_reason(overall: int, comment: str, connection=None) -> tuple[bool, list[str]]:
     """(dissatisfied, flagged words); the keyword list is read only when there is a comment."""
     words = flagged_words(comment, active_keywords(connection)) if comment else []
     return overall == DISSATISFIED, words
@@ -381,7 +386,7 @@ def _follow_up_row(response_id: int, unit_id: int, dissatisfied: bool, words: li
     # opened_on (a day) starts its history; the leaders' steps are audited.
     return dict(response_id=response_id, unit_id=unit_id, is_dissatisfied=dissatisfied,
                 flagged_words="、".join(words)[:200], status="open", opened_on=opened,
-                due_on=add_working_days(opened, int(setting("RESIDENT_FOLLOW_UP_DAYS"))))
+                due_on=add_working_days(opened, int(setting("RESIDENT_FOLLOW_UP_DAYS"))), check_note="", fix_note="")
 
 
 def open_follow_up_if_needed(response: ResidentResponse, today: date | None = None) -> FollowUp | None:
