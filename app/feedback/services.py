@@ -648,7 +648,7 @@ def results_visible(cycle: Cycle) -> bool:
     return cycle.status in ("closed", "published")
 
 
-def _competency_names(cycle: Cycle) -> list[tuple[str, str]]:
+def competency_names(cycle: Cycle) -> list[tuple[str, str]]:
     names: dict[str, str] = {}
     for instrument in instruments_for(cycle).values():
         for c in instrument.competencies:
@@ -685,7 +685,7 @@ def feedback_report(officer: Officer, cycle: Cycle) -> FeedbackReport:
         if value is not None:
             values[response_id, competency].append(value)
     out_rows = []
-    for code, name in _competency_names(cycle):
+    for code, name in competency_names(cycle):
         scores: dict[str, list[float]] = defaultdict(list)
         for response_id, (instrument_id, relation) in meta.items():
             answered = values.get((response_id, code), [])
@@ -729,7 +729,10 @@ GROUP_INDEX = {"self": RaterGroup.SELF, "peer": RaterGroup.PEER, "supervisor": R
 
 
 @dataclass
-class _Arrays:
+class CycleRatings:
+    """A cycle's submitted answers as arrays for scoring: one entry per answer, people and items as
+    indexes into ``officer_ids`` and ``item_competency`` (the competency index of each item)."""
+
     officer_ids: list
     rater: object
     ratee: object
@@ -741,7 +744,7 @@ class _Arrays:
     competency_codes: list
 
 
-def _load_arrays(cycle: Cycle) -> _Arrays | None:
+def load_ratings(cycle: Cycle) -> CycleRatings | None:
     """The cycle's submitted answers as numpy arrays (the only place that reads who rated whom)."""
     import numpy as np
 
@@ -767,7 +770,7 @@ def _load_arrays(cycle: Cycle) -> _Arrays | None:
     item_competency = np.zeros(len(item_ids), dtype=np.int64)
     for iid, comp in zip(items, competencies, strict=True):
         item_competency[item_index[iid]] = code_index[comp]
-    return _Arrays(
+    return CycleRatings(
         officer_ids=officer_ids,
         rater=np.fromiter((person[r] for r in raters), dtype=np.int64, count=len(rows)),
         ratee=np.fromiter((person[r] for r in ratees), dtype=np.int64, count=len(rows)),
@@ -785,7 +788,8 @@ def _num(x) -> float | None:
     return None if math.isnan(x) else round(x, 4)
 
 
-def _score(arrays: _Arrays):
+def score_ratings(arrays: CycleRatings):
+    """scoring.score_feedback on a cycle's ratings: bias-adjusted scores, flags and reliability."""
     import numpy as np
 
     from scoring.feedback import RatingSet, score_feedback
@@ -811,10 +815,10 @@ def soft_indicator_values(cycle: Cycle) -> dict:
 
     out = {"soft_360": {"level": "officer", "values": {}, "details": {}},
            "teamwork_peer": {"level": "officer", "values": {}, "details": {}}}
-    arrays = _load_arrays(cycle)
+    arrays = load_ratings(cycle)
     if arrays is None:
         return out
-    scores = _score(arrays)
+    scores = score_ratings(arrays)
     n = len(arrays.officer_ids)
     answered = ~np.isnan(arrays.value)
     others = answered & (arrays.group != RaterGroup.SELF)
@@ -876,14 +880,14 @@ def weakest_competencies(officer_id: int, cycle: Cycle, n: int = 2) -> list[dict
     [{"code", "name", "score", "self_gap"}]; empty without non-self ratings."""
     import numpy as np
 
-    arrays = _load_arrays(cycle)
+    arrays = load_ratings(cycle)
     if arrays is None or officer_id not in arrays.officer_ids:
         return []
-    scores = _score(arrays)
+    scores = score_ratings(arrays)
     i = arrays.officer_ids.index(officer_id)
     by_comp = np.asarray(scores.by_competency)[i]
     gap = np.asarray(scores.self_gap)[i]
-    names = dict(_competency_names(cycle))
+    names = dict(competency_names(cycle))
     order = [k for k in np.argsort(by_comp, kind="stable") if not np.isnan(by_comp[k])]
     return [{"code": arrays.competency_codes[k], "name": names.get(arrays.competency_codes[k],
                                                                   arrays.competency_codes[k]),

@@ -674,12 +674,12 @@ def compute_reliability(cycle: Cycle, user_id: int | None = None) -> Reliability
     competency × rater group, replacing the cycle's earlier figures."""
     from ..errors import DomainError
 
-    arrays = feedback._load_arrays(cycle)
+    arrays = feedback.load_ratings(cycle)
     if arrays is None:
         raise DomainError(_("该周期没有已提交的 360 评价，无法计算信度。"))
-    scores = feedback._score(arrays)
+    scores = feedback.score_ratings(arrays)
     rel = scores.reliability
-    names = dict(feedback._competency_names(cycle))
+    names = dict(feedback.competency_names(cycle))
     rows = []
     for k, code in enumerate(arrays.competency_codes):
         if k >= rel.icc1.shape[0]:
