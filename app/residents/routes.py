@@ -19,6 +19,7 @@ from ..main.services import HOME_PANELS
 from ..models import AuditLog, FlagKeyword, FollowUp, ResidentInvitation, ServiceType, Unit
 from ..security import role_required
 from ..templating import ACTION_LABELS, ADMIN_LINKS, NAV_ITEMS
+from ..views import run_service, show_error
 from . import demo, services
 from .forms import (
     CHANNEL_LABELS,
@@ -69,14 +70,6 @@ def _page(query):
     return db.paginate(query, page=page, per_page=current_app.config["PER_PAGE"], error_out=False)
 
 
-def _field_error(form, error: DomainError) -> None:
-    target = getattr(form, error.field, None) if error.field else None
-    if target is not None:
-        target.errors = list(target.errors) + [error.message]
-    else:
-        flash(error.message, "danger")
-
-
 def qr_svg(url: str, scale: int = 5) -> str:
     """An inline SVG QR code of ``url`` (segno output: markup we generate, safe to embed)."""
     return segno.make(url, error="m").svg_inline(scale=scale, border=2)
@@ -110,21 +103,16 @@ def new_invitation():
         unit = db.session.get(Unit, form.unit_id.data)
         if allowed is not None and (unit is None or unit.id not in allowed):
             unit = None
-        try:
-            invitation, token = services.create_invitation(
-                service_type=db.session.get(ServiceType, form.service_type_id.data), unit=unit,
-                badges=services.parse_badges(form.officers.data), reference=form.reference.data or "",
-                created_by=current_user)
-        except DomainError as error:
-            db.session.rollback()
-            _field_error(form, error)
-        else:
-            db.session.commit()
+        made = run_service(
+            services.create_invitation, service_type=db.session.get(ServiceType, form.service_type_id.data),
+            unit=unit, badges=services.parse_badges(form.officers.data), reference=form.reference.data or "",
+            created_by=current_user, form=form, success=_("评价链接已生成。请发送给群众或打印评价卡；链接只在此显示。"))
+        if made:
+            invitation, token = made
             # The token is shown to its maker right away (PRG via the signed session) and never stored.
             tokens = dict(list(session.get(SESSION_TOKENS, {}).items())[-4:])
             tokens[str(invitation.id)] = token
             session[SESSION_TOKENS] = tokens
-            flash(_("评价链接已生成。请发送给群众或打印评价卡；链接只在此显示。"), "success")
             return redirect(url_for(".invitation", invitation_id=invitation.id))
     return render_template("residents/form.html", form=form, title=_("生成评价邀请"), back=url_for(".index"))
 
@@ -160,14 +148,8 @@ def revoke(invitation_id):
     invitation = _own_invitation(invitation_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        services.revoke_invitation(invitation, current_user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash(_("链接已撤销，群众将无法再用它评价。"), "success")
+    run_service(services.revoke_invitation, invitation, current_user,
+                success=_("链接已撤销，群众将无法再用它评价。"))
     return redirect(url_for(".invitation", invitation_id=invitation_id))
 
 
@@ -188,8 +170,7 @@ def batch():
                 plan.skipped.extend((r.number, r.reference, _("不是本单位的业务")) for r in outside)
                 plan.skipped.sort()
         except DomainError as error:
-            db.session.rollback()
-            _field_error(form, error)
+            show_error(error, form)
             plan = None
         else:
             if form.submit.data and plan.rows:
@@ -294,14 +275,9 @@ def follow_up_step(item_id, step):
     if not form.validate_on_submit():
         return _follow_up_page(item, form, 200)
     action = services.check_follow_up if step == "check" else services.fix_follow_up
-    try:
-        action(item, form.note.data, current_user)
-    except DomainError as error:
-        db.session.rollback()
-        _field_error(form, error)
+    done = _("核查情况已记录。") if step == "check" else _("整改情况已记录，事项已办结。")
+    if not run_service(action, item, form.note.data, current_user, form=form, success=done):
         return _follow_up_page(db.session.get(FollowUp, item_id), form, 200)
-    db.session.commit()
-    flash(_("核查情况已记录。") if step == "check" else _("整改情况已记录，事项已办结。"), "success")
     return redirect(url_for(".follow_up", item_id=item_id))
 
 
@@ -325,16 +301,9 @@ def service_types():
 def edit_service_type(type_id=None):
     row = db.get_or_404(ServiceType, type_id) if type_id else None
     form = ServiceTypeForm(obj=row)
-    if form.validate_on_submit():
-        try:
-            services.save_service_type(row, form.data)
-        except DomainError as error:
-            db.session.rollback()
-            _field_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("业务类型已保存。"), "success")
-            return redirect(url_for(".service_types"))
+    if form.validate_on_submit() and run_service(services.save_service_type, row, form.data, form=form,
+                                                 success=_("业务类型已保存。")):
+        return redirect(url_for(".service_types"))
     return render_template("residents/form.html", form=form, back=url_for(".service_types"),
                            title=_("编辑业务类型") if row else _("新增业务类型"))
 
@@ -343,16 +312,9 @@ def edit_service_type(type_id=None):
 @role_required("admin")
 def keywords():
     form = KeywordForm()
-    if form.validate_on_submit():
-        try:
-            services.add_keyword(form.word.data)
-        except DomainError as error:
-            db.session.rollback()
-            _field_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("关键词已添加。"), "success")
-            return redirect(url_for(".keywords"))
+    if form.validate_on_submit() and run_service(services.add_keyword, form.word.data, form=form,
+                                                 success=_("关键词已添加。")):
+        return redirect(url_for(".keywords"))
     rows = db.session.execute(select(FlagKeyword).order_by(FlagKeyword.id)).scalars().all()
     return render_template("residents/keywords.html", form=form, rows=rows, confirm=ConfirmForm())
 
@@ -362,7 +324,5 @@ def keywords():
 def delete_keyword(keyword_id):
     keyword = db.get_or_404(FlagKeyword, keyword_id)
     if ConfirmForm().validate_on_submit():
-        services.delete_keyword(keyword)
-        db.session.commit()
-        flash(_("关键词已删除。"), "success")
+        run_service(services.delete_keyword, keyword, success=_("关键词已删除。"))
     return redirect(url_for(".keywords"))

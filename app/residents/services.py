@@ -435,18 +435,9 @@ def _clean_note(note: str, field_name: str) -> str:
 
 
 def check_follow_up(item: FollowUp, note: str, user: User) -> None:
-    """Record the check (核查): open → checked. Atomic, so two leaders cannot both move it."""
-    text = _clean_note(note, "note")
-    before = _follow_up_snapshot(item)
-    result = db.session.execute(
-        update(FollowUp).where(FollowUp.id == item.id, FollowUp.status == "open")
-        .values(status="checked", check_note=text, checked_at=utcnow(), checked_by_id=user.id)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        raise DomainError(_("该事项已被他人处理，请刷新后查看。"))
-    db.session.refresh(item)
-    record("follow_up_checked", "resident_follow_up", item.id, before=before, after=_follow_up_snapshot(item))
+    """Record the check (核查): open → checked."""
+    _move_follow_up(item, "open", "checked", "follow_up_checked",
+                    check_note=_clean_note(note, "note"), checked_at=utcnow(), checked_by_id=user.id)
 
 
 def fix_follow_up(item: FollowUp, note: str, user: User) -> None:
@@ -454,16 +445,23 @@ def fix_follow_up(item: FollowUp, note: str, user: User) -> None:
     text = _clean_note(note, "note")
     if item.status == "open":
         raise DomainError(_("请先记录核查情况，再记录整改。"), field="note")
+    _move_follow_up(item, "checked", "fixed", "follow_up_fixed", fix_note=text, fixed_at=utcnow(),
+                    fixed_by_id=user.id)
+
+
+def _move_follow_up(item: FollowUp, from_status: str, to_status: str, action: str, **values) -> None:
+    """Move ``item`` on only while it is still ``from_status`` (one conditional UPDATE, so two
+    leaders cannot both move it), and audit the step."""
     before = _follow_up_snapshot(item)
     result = db.session.execute(
-        update(FollowUp).where(FollowUp.id == item.id, FollowUp.status == "checked")
-        .values(status="fixed", fix_note=text, fixed_at=utcnow(), fixed_by_id=user.id)
+        update(FollowUp).where(FollowUp.id == item.id, FollowUp.status == from_status)
+        .values(status=to_status, **values)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
         raise DomainError(_("该事项已被他人处理，请刷新后查看。"))
     db.session.refresh(item)
-    record("follow_up_fixed", "resident_follow_up", item.id, before=before, after=_follow_up_snapshot(item))
+    record(action, "resident_follow_up", item.id, before=before, after=_follow_up_snapshot(item))
 
 
 def follow_up_counts(user: User, today: date | None = None) -> dict:
