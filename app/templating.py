@@ -36,6 +36,13 @@ NAV_ITEMS: list[tuple[str, object, tuple[str, ...]]] = [
 ADMIN_LINKS: list[tuple[str, object, object]] = []
 
 
+def add_once(registry: list, entry) -> None:
+    """Append ``entry`` to one of the plain-list registries (these, HOME_PANELS, CYCLE_SECTIONS,
+    BEFORE_TRANSITION, demo STEPS) unless it is there: a feature's register() runs per app."""
+    if entry not in registry:
+        registry.append(entry)
+
+
 def nav_items():
     if not current_user.is_authenticated:
         return []

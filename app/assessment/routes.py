@@ -391,20 +391,17 @@ def register() -> None:
     from ..admin.routes import CYCLE_SECTIONS
     from ..admin.services import BEFORE_TRANSITION
     from ..main.services import HOME_PANELS
-    from ..templating import ADMIN_LINKS, NAV_ITEMS
+    from ..templating import ADMIN_LINKS, NAV_ITEMS, add_once
 
-    def add(registry, entry):
-        if entry not in registry:
-            registry.append(entry)
 
-    add(NAV_ITEMS, ("assessment.index", _l("考评结果"), ()))
-    add(ADMIN_LINKS, ("assessment.indicators", _l("考评指标库"), _l("指标、维度、权重、计分方法")))
-    add(ADMIN_LINKS, ("assessment.flags", _l("约谈提示"), _l("连续两年在类别中排名末位的单位")))
-    add(ADMIN_LINKS, ("assessment.api_clients", _l("数据接口令牌"), _l("业务系统调用 /api/v1 的令牌")))
-    add(HOME_PANELS, ("assessment/_home_panel.html", home_panel))
-    add(CYCLE_SECTIONS, "assessment/_cycle_section.html")
-    add(BEFORE_TRANSITION["open"], services.freeze_on_open)
-    add(BEFORE_TRANSITION["published"], runs.require_published_run)
+    add_once(NAV_ITEMS, ("assessment.index", _l("考评结果"), ()))
+    add_once(ADMIN_LINKS, ("assessment.indicators", _l("考评指标库"), _l("指标、维度、权重、计分方法")))
+    add_once(ADMIN_LINKS, ("assessment.flags", _l("约谈提示"), _l("连续两年在类别中排名末位的单位")))
+    add_once(ADMIN_LINKS, ("assessment.api_clients", _l("数据接口令牌"), _l("业务系统调用 /api/v1 的令牌")))
+    add_once(HOME_PANELS, ("assessment/_home_panel.html", home_panel))
+    add_once(CYCLE_SECTIONS, "assessment/_cycle_section.html")
+    add_once(BEFORE_TRANSITION["open"], services.freeze_on_open)
+    add_once(BEFORE_TRANSITION["published"], runs.require_published_run)
 
     # Soft indicators come from the features that collect them.
     from ..claims.services import soft_indicator_values as team_points
@@ -418,4 +415,4 @@ def register() -> None:
     from ..demo import STEPS
     from .demo import seed_assessment
 
-    add(STEPS, ("assessment", seed_assessment))
+    add_once(STEPS, ("assessment", seed_assessment))

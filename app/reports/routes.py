@@ -147,14 +147,11 @@ def register() -> None:
     """Add this feature's entries to the foundation's registries (idempotent)."""
     from ..demo import STEPS
     from ..main.services import HOME_PANELS
-    from ..templating import ADMIN_LINKS, NAV_ITEMS
+    from ..templating import ADMIN_LINKS, NAV_ITEMS, add_once
     from .demo import seed_reports
 
-    def add(registry, entry):
-        if entry not in registry:
-            registry.append(entry)
 
-    add(NAV_ITEMS, ("reports.index", _l("报表"), ()))
-    add(ADMIN_LINKS, ("reports.bureau", _l("全局概览"), _l("各类别排名、难度系数影响、数据完整性、评价信度")))
-    add(HOME_PANELS, ("reports/_home_panel.html", home_panel))
-    add(STEPS, ("reports", seed_reports))
+    add_once(NAV_ITEMS, ("reports.index", _l("报表"), ()))
+    add_once(ADMIN_LINKS, ("reports.bureau", _l("全局概览"), _l("各类别排名、难度系数影响、数据完整性、评价信度")))
+    add_once(HOME_PANELS, ("reports/_home_panel.html", home_panel))
+    add_once(STEPS, ("reports", seed_reports))
