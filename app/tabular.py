@@ -71,17 +71,23 @@ def read_table(filename: str, raw: bytes, required: tuple[str, ...]) -> list[Row
 
 def xlsx_bytes(header: list[str], rows: list[list], title: str = "Sheet1") -> bytes:
     """A one-sheet workbook with a bold header row."""
+    return xlsx_workbook([(title, header, rows)])
+
+
+def xlsx_workbook(sheets: list[tuple[str, list[str], list[list]]]) -> bytes:
+    """A workbook of (title, header, rows) sheets, each with a bold header row and fitted columns."""
     book = Workbook()
-    sheet = book.active
-    sheet.title = title
-    sheet.append(header)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        sheet.append(row)
-    for column in sheet.columns:
-        width = max(len(str(c.value or "")) for c in column)
-        sheet.column_dimensions[column[0].column_letter].width = min(max(10, width * 2 + 2), 60)
+    book.remove(book.active)
+    for title, header, rows in sheets:
+        sheet = book.create_sheet(title)
+        sheet.append(header)
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        for row in rows:
+            sheet.append(row)
+        for column in sheet.columns:
+            width = max(len(str(c.value or "")) for c in column)
+            sheet.column_dimensions[column[0].column_letter].width = min(max(10, width * 2 + 2), 60)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

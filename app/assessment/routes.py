@@ -393,7 +393,6 @@ def register() -> None:
     from ..main.services import HOME_PANELS
     from ..templating import ADMIN_LINKS, NAV_ITEMS, add_once
 
-
     add_once(NAV_ITEMS, ("assessment.index", _l("考评结果"), ()))
     add_once(ADMIN_LINKS, ("assessment.indicators", _l("考评指标库"), _l("指标、维度、权重、计分方法")))
     add_once(ADMIN_LINKS, ("assessment.flags", _l("约谈提示"), _l("连续两年在类别中排名末位的单位")))

@@ -150,7 +150,6 @@ def register() -> None:
     from ..templating import ADMIN_LINKS, NAV_ITEMS, add_once
     from .demo import seed_reports
 
-
     add_once(NAV_ITEMS, ("reports.index", _l("报表"), ()))
     add_once(ADMIN_LINKS, ("reports.bureau", _l("全局概览"), _l("各类别排名、难度系数影响、数据完整性、评价信度")))
     add_once(HOME_PANELS, ("reports/_home_panel.html", home_panel))

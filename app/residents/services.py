@@ -14,8 +14,6 @@ from datetime import date, datetime
 
 from flask import has_request_context, url_for
 from flask_babel import gettext as _
-from openpyxl import Workbook
-from openpyxl.styles import Font
 from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -48,7 +46,7 @@ from ..models import (
     utcnow,
 )
 from ..models.residents import invitation_officer, invitation_state
-from ..tabular import read_table
+from ..tabular import read_table, xlsx_workbook
 from .settings import local_today, setting
 
 
@@ -650,25 +648,9 @@ def batch_file(links: list[list[str]], plan: BatchPlan, fmt: str = "xlsx") -> tu
         writer.writerow(header)
         writer.writerows(links)
         return buffer.getvalue().encode("utf-8-sig"), "text/csv", "resident-links.csv"
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "links"
     skipped_header = [_("行号"), _("业务编号"), _("跳过原因")]
-    for title, rows, columns in ((None, links, header), ("skipped", [list(s) for s in plan.skipped], skipped_header)):
-        if title:
-            sheet = book.create_sheet(title)
-        sheet.append(columns)
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        for r in rows:
-            sheet.append(r)
-        for column in sheet.columns:
-            width = max(len(str(c.value or "")) for c in column)
-            sheet.column_dimensions[column[0].column_letter].width = min(max(10, width + 4), 70)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return (buffer.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            "resident-links.xlsx")
+    content = xlsx_workbook([("links", header, links), ("skipped", skipped_header, [list(s) for s in plan.skipped])])
+    return content, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "resident-links.xlsx"
 
 
 # ---- soft indicators for the main assessment --------------------------------------------------
