@@ -32,6 +32,10 @@ HONEYPOT_LABEL = _l("请勿填写此项")
 SUBMIT_LABEL = _l("提交评价")
 
 
+_LEVEL_CHOICES = {str(level): level for level in LEVEL_LABELS}  # posted text → stored value
+_RESOLVED_CHOICES = {state: state for state in RESOLVED_LABELS}
+
+
 class ResidentAnswer:
     """The answer posted from /r/<token> or /q/<unit code>, checked field by field.
 
@@ -48,8 +52,8 @@ class ResidentAnswer:
         self.errors: dict[str, list[str]] = {}
         self._website = (formdata.get("website") or "").strip()
         for name in LEVEL_QUESTIONS:
-            self._choose(name, formdata.get(name), {str(v): v for v in LEVEL_LABELS})
-        self._choose("resolved", formdata.get("resolved"), {v: v for v in RESOLVED_LABELS})
+            self._choose(name, formdata.get(name), _LEVEL_CHOICES)
+        self._choose("resolved", formdata.get("resolved"), _RESOLVED_CHOICES)
         comment = formdata.get("comment") or ""
         self.data["comment"] = comment
         limit = int(setting("RESIDENT_COMMENT_MAX"))
