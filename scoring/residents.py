@@ -6,22 +6,27 @@ A subject's weighted credit sum ``s`` over weighted count ``m`` is treated as a
 quasi-binomial observation: ``s / phi`` successes in ``m / phi`` trials, where ``phi``
 (<= 1) is the pooled ratio of the per-answer credit variance to ``p (1 - p)``, because
 half credits carry less variance than 0/1 answers. The true rate of a subject in prior
-group ``k`` is Beta(kappa * mu_k, kappa * (1 - mu_k)); ``mu_k`` is the group's pooled rate
-and ``kappa`` is chosen by maximising the beta-binomial marginal likelihood. The posterior
-mean is the shrunk ``rate`` and its quantiles give ``low`` and ``high``.
+group ``k`` is Beta(kappa * mu_k, kappa * (1 - mu_k)). The spread of true rates within groups
+(``1 / (kappa + 1)`` of ``mu (1 - mu)``) is measured by the method of moments around the
+groups' means, with its standard error; the group rates ``mu_k`` are empirical-Bayes mixes
+of the group's mean and the overall rate. The posterior is averaged over the uncertainty of
+kappa (a log grid), and the interval also carries the error of the estimated group rate:
+with two or three answers per subject, a single best kappa would often claim that true
+rates do not differ at all and print intervals far narrower than the truth allows.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, special, stats
+from scipy import stats
 
 from .common import Channel, as_index_array, check_range
 
 __all__ = ["ResidentSet", "ResidentConfig", "ResidentScores", "score_residents"]
 
 _LEVEL_NAMES = {4: "很满意", 3: "满意", 2: "基本满意", 1: "不满意"}
+_KAPPA_GRID = 48  # log-spaced points of the kappa posterior
 
 
 @dataclass(frozen=True)
@@ -121,11 +126,100 @@ class ResidentScores:
     overall_rate: float
 
 
-def _neg_marginal(log_kappa, s, f, mu):
-    """Negative beta-binomial log marginal likelihood (up to a constant) at kappa = e^x."""
-    kappa = np.exp(log_kappa)
-    a, b = kappa * mu, kappa * (1 - mu)
-    return -np.sum(special.betaln(a + s, b + f) - special.betaln(a, b))
+def _spread(raw, mu, n_kish, m, group, wg, tau2, has):
+    """Share ``rho = 1 / (kappa + 1)`` of ``mu (1 - mu)`` that true rates spread around their
+    group's rate, and its standard error: ``(rho, se)``.
+
+    Method of moments, which stays unbiased however few answers a subject has (a
+    likelihood of fractional quasi-binomial counts does not: with one or two answers it
+    takes spread for noise). The group rate ``mu`` is the empirical-Bayes mix
+    ``wg * ybar_g + (1 - wg) * overall`` of the group's weighted mean, to which subject i
+    contributes the share ``h_i = m_i / m_g``; with ``D_j = rho + (1 - rho) / n_j`` (true
+    spread plus sampling, in units of ``mu (1 - mu)``; n_j = n_kish) the scaled squared
+    deviation ``e_i = (raw_i - mu_i)^2 / (mu_i (1 - mu_i))`` has expectation
+    ``(1 - 2 wg h_i) D_i + wg^2 sum_j h_j^2 D_j + (1 - wg)^2 tau2 / (mu_i (1 - mu_i))``,
+    linear in rho: ``A_i + rho B_i``. Weighted least squares of ``e - A`` on ``B`` through
+    the origin, weights ~ 1 / E[e]^2, iterated; the standard error is the sandwich (robust)
+    one, from the data's own scatter. Without this exact accounting the group rate, fitted
+    to the same answers, swallows the spread when subjects have two or three answers.
+    """
+    G = wg.shape[0]
+    m_g = np.bincount(group, m, minlength=G)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        h = np.where(has, m / np.where(m_g[group] > 0, m_g[group], 1.0), 0.0)
+        inv_n = np.where(has, 1.0 / np.where(has, n_kish, 1.0), 0.0)
+    H2 = np.bincount(group, h * h, minlength=G)[group]
+    K = np.bincount(group, h * h * inv_n, minlength=G)[group]
+    w = wg[group]
+    mq = mu * (1 - mu)
+    A = (1 - 2 * w * h) * inv_n + w * w * K + (1 - w) ** 2 * tau2 / mq
+    B = (1 - 2 * w * h) * (1 - inv_n) + w * w * (H2 - K)
+    use = has & (B > 1e-6)
+    if use.sum() < 2:
+        return 0.0, np.inf
+    A, B = A[use], B[use]
+    e = (raw[use] - mu[use]) ** 2 / mq[use]
+    rho = new = 0.05
+    for _ in range(30):  # a scalar fixed point; a few steps suffice
+        wgt = B / (A + max(rho, 1e-4) * B) ** 2
+        new = max(float(np.sum(wgt * (e - A)) / np.sum(wgt * B)), 0.0)
+        if abs(new - rho) < 1e-7:
+            break
+        rho = new
+    wgt = B / (A + max(new, 1e-4) * B) ** 2
+    se = float(np.sqrt(np.sum(wgt**2 * (e - A - new * B) ** 2)) / np.sum(wgt * B))
+    return new, se
+
+
+def _group_rates(raw, m, m2, s_g, m_g, group, overall, rho, phi, has):
+    """Empirical-Bayes group rates: ``(group_rate (G,), mse (G,), wg (G,), tau2)``.
+
+    A group's weighted mean credit has variance ``V_g`` (sampling plus the spread ``rho`` of
+    its subjects' true rates); true group rates spread ``tau2`` around the overall rate
+    (method of moments over groups). The group rate is the precision-weighted mean of the
+    two; ``mse`` is its error variance, which for a group without answers is ``tau2``:
+    its rate is the overall rate, and it is no better known than any group's.
+    wg: weight of the group's own mean in its rate; tau2: spread of true group rates.
+    """
+    G = m_g.shape[0]
+    oq = overall * (1 - overall)
+    # per-subject variance of the raw rate around the group's true rate, times m^2
+    var_i = np.where(has, oq * (rho * m * m + phi * (1 - rho) * m2), 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        V = np.bincount(group, var_i, minlength=G) / np.where(m_g > 0, m_g, 1.0) ** 2
+        ybar = np.where(m_g > 0, s_g / np.where(m_g > 0, m_g, 1.0), overall)
+    ok = m_g > 0
+    if ok.sum() >= 2:
+        tau2 = float(np.sum((ybar[ok] - overall) ** 2 - V[ok]) / ok.sum())
+        tau2 = max(tau2, 0.05 * float(np.mean(V[ok])), 1e-6)
+    else:
+        tau2 = oq
+    wg = np.where(ok, tau2 / (tau2 + np.where(ok, V, 1.0)), 0.0)
+    rate = wg * ybar + (1 - wg) * overall
+    mse = np.where(ok, wg * V, tau2)
+    return rate, mse, wg, tau2
+
+
+def _kappa_posterior(rho, rho_se, config: "ResidentConfig"):
+    """Weights of a log grid of kappa within ``kappa_bounds``: ``(kappas (J,), weights (J,))``.
+
+    The spread ``rho = 1 / (kappa + 1)`` is taken as normal around its moment estimate with
+    its standard error (truncated to the bounds), read on the log-kappa grid (Jacobian
+    ``rho (1 - rho)``). Without an estimate (fewer than two subjects with two answers) the
+    weights are flat in rho.
+    """
+    lo, hi = np.log(config.kappa_bounds[0]), np.log(config.kappa_bounds[1])
+    kappas = np.exp(np.linspace(lo, hi, _KAPPA_GRID))
+    r = 1.0 / (kappas + 1.0)
+    jac = r * (1 - r)
+    if np.isfinite(rho_se) and rho_se > 0:
+        w = np.exp(-0.5 * ((r - rho) / rho_se) ** 2) * jac
+    else:
+        w = jac
+    if not w.sum() > 0:  # the estimate lies far outside the grid: its nearest end
+        w = np.zeros_like(r)
+        w[np.argmin(np.abs(r - rho))] = 1.0
+    return kappas, w / w.sum()
 
 
 def _dispersion(subject, credit, n_subjects) -> float:
@@ -179,59 +273,57 @@ def score_residents(residents: ResidentSet, config: ResidentConfig = ResidentCon
     m_tot = m.sum()
     overall = float(s.sum() / m_tot) if m_tot > 0 else 0.5
 
-    # the pooled overall rate steadies small groups: one subject's worth of pseudo-answers
-    m_g = np.bincount(group, m, minlength=G)
-    s_g = np.bincount(group, s, minlength=G)
-    pseudo = max(float(np.median(m[m > 0])) if np.any(m > 0) else 1.0, 1.0)
-    group_rate = (s_g + pseudo * overall) / (m_g + pseudo)
-    eps = 1e-4
-    mu = np.clip(group_rate[group], eps, 1 - eps)
-
     phi = _dispersion(residents.subject, credit, S)
-    # Two counts of evidence. The weighted mean's sampling variance is phi p q / n_kish
-    # (Kish's effective size), so kappa, a property of how true rates spread, is estimated
-    # with n_kish. The posterior then counts a window answer as ``channel_weight`` of an
-    # answer (discounted evidence), which widens the interval of window-heavy subjects.
+    # Two counts of evidence. The weighted mean's sampling variance is p q / n_kish
+    # (Kish's effective size over phi), so the spread of true rates is estimated with
+    # n_kish. The posterior then counts a window answer as ``channel_weight`` of an answer
+    # (discounted evidence), which widens the interval of window-heavy subjects.
+    has = m > 0
     with np.errstate(invalid="ignore", divide="ignore"):
-        n_kish = np.where(m2 > 0, m * m / m2, 0.0) / phi
+        n_kish = np.where(has, m * m / np.where(has, m2, 1.0), 0.0) / phi
     raw0 = np.nan_to_num(raw)
     n_eff = m / phi
     s_eff = raw0 * n_eff
     f_eff = n_eff - s_eff
+    m_g = np.bincount(group, m, minlength=G)
+    s_g = np.bincount(group, s, minlength=G)
+    eps = 1e-4
+
+    # The spread of true rates within groups is measured around the groups' plain means
+    # (their errors are exactly accounted for, see ``_spread``); it then sets how far
+    # each group's mean is trusted against the overall rate (empirical Bayes, ``_group_rates``).
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ybar = np.where(m_g > 0, s_g / np.where(m_g > 0, m_g, 1.0), overall)
+    rho, rho_se = _spread(raw0, np.clip(ybar[group], eps, 1 - eps), n_kish, m, group, np.ones(G), 0.0, has)
+    group_rate, var_group, _, _ = _group_rates(raw0, m, m2, s_g, m_g, group, overall, rho, phi, has)
+    mu = np.clip(group_rate[group], eps, 1 - eps)
 
     if config.prior_strength is not None:
-        kappa = float(config.prior_strength)
+        kappas = np.array([float(config.prior_strength)])
+        post = np.ones(1)
     else:
-        has = m > 0
-        lo, hi = np.log(config.kappa_bounds[0]), np.log(config.kappa_bounds[1])
-        if has.sum() >= 2:
-            res = optimize.minimize_scalar(_neg_marginal, bounds=(lo, hi), method="bounded",
-                                           args=(raw0[has] * n_kish[has], (1 - raw0[has]) * n_kish[has], mu[has]),
-                                           options={"xatol": 1e-4})
-            kappa = float(np.exp(res.x))
-            # the group rates were fitted to the same subjects, which hides part of the
-            # spread of true rates; restore it as REML does for a variance (n / (n - groups))
-            n_has = float(has.sum())
-            n_grp = float(np.unique(group[has]).size)
-            if n_has > n_grp:
-                kappa = float(np.clip((kappa + 1.0) * (n_has - n_grp) / n_has - 1.0, *config.kappa_bounds))
-        else:
-            kappa = float(np.exp(hi))
-    a_post = kappa * mu + s_eff
-    b_post = kappa * (1 - mu) + f_eff
-    rate = a_post / (a_post + b_post)
-    # The group rate is itself estimated; its sampling variance passes to a subject in
-    # proportion to the shrinkage weight B. The interval is that of a beta with the
-    # posterior mean and the widened variance (moment matched).
-    var_p = mu * (1 - mu) * (1.0 / (kappa + 1) + phi / np.maximum(m, 1e-12) * kappa / (kappa + 1))
-    m_g_sq = np.bincount(group, np.where(m > 0, m**2 * var_p, 0.0), minlength=G)
-    var_group = m_g_sq / np.maximum(m_g + pseudo, 1e-12) ** 2
-    B = kappa / (kappa + n_eff)
-    var_post = rate * (1 - rate) / (a_post + b_post + 1) + B**2 * var_group[group]
+        kappas, post = _kappa_posterior(rho, rho_se, config)
+    # Every quantity below is averaged over the uncertainty of kappa (a (J,) grid): with
+    # few answers per subject the data hardly tell a small spread of true rates from none,
+    # and a single best kappa then often runs to the upper bound, claiming far more
+    # certainty than the data give.
+    kap = kappas[:, None]
+    a_post = kap * mu + s_eff  # (J, S)
+    b_post = kap * (1 - mu) + f_eff
+    tot = a_post + b_post
+    mean_j = a_post / tot
+    rate = np.where(has, post @ mean_j, mu)  # without answers every kappa gives the group rate
+    var_within = post @ (mean_j * (1 - mean_j) / (tot + 1)) + post @ (mean_j - rate) ** 2
+    # The group rate is itself estimated; its error passes to a subject in proportion to
+    # the shrinkage weight B. The interval is that of a beta with the posterior mean and
+    # this total variance (moment matched).
+    B2 = post @ (kap / (kap + n_eff)) ** 2
+    var_post = var_within + B2 * var_group[group]
     total = np.maximum(rate * (1 - rate) / np.maximum(var_post, 1e-15) - 1.0, 1e-6)
     tail = (1 - config.interval_level) / 2
     low = stats.beta.ppf(tail, rate * total, (1 - rate) * total)
     high = stats.beta.ppf(1 - tail, rate * total, (1 - rate) * total)
+    kappa = float(kappas[0]) if kappas.size == 1 else float(np.exp(post @ np.log(kappas)))
     return ResidentScores(
         rate=rate, raw_rate=raw, n=n.astype(np.int64), n_effective=n_eff, low=low, high=high,
         prior_rate=mu, group_rate=group_rate, prior_strength=kappa, dispersion=phi,
