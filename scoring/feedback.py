@@ -18,7 +18,8 @@ Anderson-accelerated; the answers are visited once per fit, for the residuals.
 
 Around the fit, iteratively reweighted rounds detect careless raters (straight-lining,
 near-zero variance, random responding = poor fit) and collusive rater-ratee pairs
-(mutually inflated leave-pair-out residuals), down-weight them, and refit.
+(mutually inflated leave-pair-out residuals, and rings: cliques of three or four who rate
+each other above how each rates, and is rated by, everyone else), down-weight them, and refit.
 """
 from __future__ import annotations
 
@@ -151,6 +152,13 @@ class FeedbackConfig:
     collusion_z: float = 2.5
     collusion_z_single: float = 4.5
     collusion_min_excess: float = 0.6
+    # rings (``_ring_pairs``): a triangle or four-clique of mutual raters is suspect when
+    # its contrast reaches z ``collusion_z_triangle`` and ``collusion_min_excess_ring``
+    # points (each member at least half that); a pair joins two suspect pairs it closes
+    # into a triangle when it rates ``collusion_min_close`` points above the rest
+    collusion_z_triangle: float = 4.0
+    collusion_min_excess_ring: float = 0.4
+    collusion_min_close: float = 0.0
     collusion_weight: float = 0.05
     # reporting
     gap_threshold: float = 5.0 / 3.0
@@ -788,7 +796,8 @@ def _collusion(G: _Gram, fit: RaterModelFit, s2, n_pair, pair_sum, pr, pe, rev, 
     residual of a fit without the pair. A pair is suspect when its standardised excess
     and that of the reverse pair both exceed ``collusion_z`` (mutual inflation: rings),
     or its own exceeds ``collusion_z_single``; and the raw excess exceeds
-    ``collusion_min_excess`` scale points.
+    ``collusion_min_excess`` scale points. Pairs inside a suspect ring are added by
+    ``_ring_pairs``.
     """
     lam_a, lam_g, lam_l, _ = fit.ridges
     W_pair, W_ratee, W_rater = G.W_pair, G.W_ratee, G.W_rater
@@ -806,10 +815,140 @@ def _collusion(G: _Gram, fit: RaterModelFit, s2, n_pair, pair_sum, pr, pe, rev, 
     ex_rev = np.where(has_rev, excess[pos], -np.inf)
     ok = ~excluded_rater[pr] & (n_pair > 0)
     ok_rev = np.where(has_rev, ~excluded_rater[pe], False)
-    mutual = (ok & ok_rev & (z >= config.collusion_z) & (z_rev >= config.collusion_z)
-              & (excess >= config.collusion_min_excess) & (ex_rev >= config.collusion_min_excess))
+    both = ok & ok_rev
+    z_min, ex_min = np.minimum(z, z_rev), np.minimum(excess, ex_rev)
+    mutual = both & (z_min >= config.collusion_z) & (ex_min >= config.collusion_min_excess)
     single = ok & (z >= config.collusion_z_single) & (excess >= config.collusion_min_excess)
-    return mutual | single, z, excess
+    # the structural test sees careless raters too: a ring member who gives the ring
+    # nothing but top marks can look like a straight-liner
+    rated_both = (n_pair > 0) & has_rev & (n_pair[pos] > 0)
+    ring = _ring_pairs(pr, pe, pos, mutual & rated_both, rated_both, pair_sum, n_pair, s2, config)
+    return mutual | single | ring, z, excess
+
+
+def _clique_contrast(clique, key, P, pr, pe, pair_sum, n_pair, totals, s2):
+    """Contrast of cliques of mutual raters for (K, k) members: ``(z (K,), mean (K,), least (K,))``.
+
+    Each of the ``k (k - 1)`` ratings inside a clique is compared with how its rater rates
+    outside the clique and how its ratee is rated from outside it: pair mean residual -
+    rater's outside mean - ratee's outside mean. ``z`` and ``mean`` are over all of them
+    (sampling variance ``s2 (sum 1 / n_pair + (k - 1)^2 sum_members (1 / n_out_rater +
+    1 / n_out_ratee))``, each member rating ``k - 1`` of them and rated in ``k - 1``);
+    ``least`` is the smallest mean over the ratings one member gives or receives, so that a
+    clique is not carried by a ring inside it while one member has no part in it.
+    """
+    k = clique.shape[1]
+    S_r, N_r, S_e, N_e = totals
+    order = [(i, j) for i in range(k) for j in range(k) if i != j]
+    f = np.stack([np.searchsorted(key, clique[:, i] * P + clique[:, j]) for i, j in order], axis=1)
+    ps, npr = pair_sum[f], n_pair[f]
+    c = ps / np.maximum(npr, 1)  # (K, k (k - 1)) contrasts, built up below
+    var = np.sum(1.0 / np.maximum(npr, 1), axis=1)
+    for m in range(k):
+        x = clique[:, m]
+        for S, N, side in ((S_r, N_r, pr[f]), (S_e, N_e, pe[f])):
+            mine = side == x[:, None]
+            n_out = N[x] - np.where(mine, npr, 0).sum(1)
+            out = np.where(n_out > 0, (S[x] - np.where(mine, ps, 0).sum(1)) / np.maximum(n_out, 1), 0.0)
+            c -= np.where(mine, out[:, None], 0.0)
+            var += (k - 1) ** 2 / np.maximum(n_out, 1)
+    total = c.sum(axis=1)
+    rater_idx = np.array([i for i, _ in order])
+    ratee_idx = np.array([j for _, j in order])
+    least = np.min(np.stack([c[:, (rater_idx == m) | (ratee_idx == m)].mean(axis=1) for m in range(k)], axis=1),
+                   axis=1)
+    return total / np.sqrt(s2 * var), total / len(order), least
+
+
+def _ring_pairs(pr, pe, rev_pos, strong, rated_both, pair_sum, n_pair, s2, config: FeedbackConfig):
+    """Pairs suspect by the structure of rings: (n_pairs,) bool.
+
+    Members of a ring rate each other, so their pairs come in triangles of mutual ratings.
+    Every triangle of mutually rated pairs (careless raters included) is tested
+    as a whole, by contrast: how its three members rate each other against how each rates
+    everyone else and is rated by everyone else. A ring member's own leniency and level are
+    inflated by the ring's ratings (often half of what they give and get), which hides
+    each single pair; leaving the whole triangle out of the comparison does not. The mean
+    contrast over the six ratings has a known sampling variance; the triangle is suspect
+    when its z reaches ``collusion_z_triangle`` and its mean contrast
+    ``collusion_min_excess_ring``. Then a mutually rated pair both of whose other triangle
+    edges are suspect joins them when, in both directions, it rates above the rater's and
+    ratee's pairs not suspect by ``collusion_min_close`` (two members of one ring who rate
+    each other with any excess are part of it), repeated so that a ring of four completes
+    edge by edge.
+    """
+    n_pairs = pr.shape[0]
+    flag = np.zeros(n_pairs, bool)
+    cand = np.flatnonzero((pr < pe) & rated_both)  # one direction stands for the undirected edge
+    if cand.size == 0:
+        return flag
+    P = int(max(pr.max(), pe.max())) + 1
+    u, v = pr[cand], pe[cand]
+
+    def adjacency(sel):
+        a, b = u[sel], v[sel]
+        return sparse.csr_matrix((np.ones(2 * a.size), (np.concatenate([a, b]), np.concatenate([b, a]))),
+                                 shape=(P, P))
+
+    # triangles (u < v < w) and four-cliques (u < v < w < x) of mutually rated pairs
+    A = adjacency(np.ones(cand.size, bool))
+    M = A[u].multiply(A[v]).tocoo()
+    keep = M.col > v[M.row]
+    tri = np.stack([u[M.row[keep]], v[M.row[keep]], M.col[keep]], axis=1)  # (T, 3)
+    tri = tri[np.argsort((tri[:, 0] * P + tri[:, 1]) * P + tri[:, 2], kind="stable")]
+    sus = strong[cand].copy()
+    if tri.shape[0]:
+        M4 = A[tri[:, 0]].multiply(A[tri[:, 1]]).multiply(A[tri[:, 2]]).tocoo()
+        keep = M4.col > tri[M4.row, 2]
+        quad = np.concatenate([tri[M4.row[keep]], M4.col[keep][:, None]], axis=1)  # (Q, 4)
+        key = pr * P + pe
+        edge_key = u * P + v  # ascending, as the forms are sorted by (rater, ratee)
+        totals = (np.bincount(pr, pair_sum, minlength=P), np.bincount(pr, n_pair, minlength=P),
+                  np.bincount(pe, pair_sum, minlength=P), np.bincount(pe, n_pair, minlength=P))
+        tri_key = (tri[:, 0] * P + tri[:, 1]) * P + tri[:, 2]  # ascending
+        tri_part = None
+        for clique in (tri, quad):
+            if clique.shape[0] == 0:
+                continue
+            z_k, contrast, least = _clique_contrast(clique, key, P, pr, pe, pair_sum, n_pair, totals, s2)
+            hit = ((z_k >= config.collusion_z_triangle) & (contrast >= config.collusion_min_excess_ring)
+                   & (least >= config.collusion_min_excess_ring / 2))
+            k = clique.shape[1]
+            if k == 3:
+                # every member of the triangle leans toward the other two
+                tri_part = (contrast > 0) & (least > 0)
+            else:
+                # a four-clique must not be carried by a ring of three inside it: each of its
+                # four triangles must show every member's part
+                for drop in range(4):
+                    sub = np.delete(clique, drop, axis=1)
+                    pos_t = np.searchsorted(tri_key, (sub[:, 0] * P + sub[:, 1]) * P + sub[:, 2])
+                    hit &= tri_part[np.minimum(pos_t, tri_key.size - 1)]
+            for i in range(k):
+                for j in range(i + 1, k):
+                    sus[np.searchsorted(edge_key, clique[hit, i] * P + clique[hit, j])] = True
+    for _ in range(3):  # a ring of four closes in at most a few steps
+        q = np.flatnonzero(~sus)
+        if q.size == 0 or not sus.any():
+            break
+        # contrast of every pair against its rater's and ratee's pairs not yet suspect
+        out = np.ones(n_pairs, bool)
+        out[cand[sus]] = False
+        out[rev_pos[cand[sus]]] = False
+        with np.errstate(invalid="ignore", divide="ignore"):
+            m_r = np.bincount(pr, pair_sum * out, minlength=P) / np.bincount(pr, n_pair * out, minlength=P)
+            m_e = np.bincount(pe, pair_sum * out, minlength=P) / np.bincount(pe, n_pair * out, minlength=P)
+            c = pair_sum / n_pair - np.nan_to_num(m_r)[pr] - np.nan_to_num(m_e)[pe]
+        S = adjacency(sus)
+        closes = np.asarray(S[u[q]].multiply(S[v[q]]).sum(axis=1)).ravel() > 0
+        closes &= (c[cand[q]] >= config.collusion_min_close) & (c[rev_pos[cand[q]]] >= config.collusion_min_close)
+        if not closes.any():
+            break
+        sus[q[closes]] = True
+    idx = cand[sus]
+    flag[idx] = True
+    flag[rev_pos[idx]] = True
+    return flag
 
 
 # ------------------------------------------------------------------------ the scorer

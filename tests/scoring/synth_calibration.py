@@ -67,9 +67,9 @@ class RingCase:
     unit: np.ndarray  # (P,)
 
 
-def ring_case(n_people: int = 2000, unit_size: tuple = (8, 16), n_peers: int = 5, n_other: int = 2,
+def ring_case(n_people: int = 2000, unit_size: tuple = (8, 16), n_peers: int = 3, n_other: int = 1,
               n_items: int = 10, ring_share: float = 0.03, leniency_sd: float = 0.6,
-              unit_leniency_sd: float = 0.4, noise_sd: float = 0.7, seed: int = 0) -> RingCase:
+              unit_leniency_sd: float = 0.5, noise_sd: float = 0.8, seed: int = 0) -> RingCase:
     """A bureau of units of ``unit_size`` officers (the first leads). Each officer rates
     ``n_peers`` unit peers and ``n_other`` officers of other units; the leader rates the unit
     and every member rates the leader. A share ``ring_share`` of officers sit in rings of
