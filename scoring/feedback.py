@@ -819,10 +819,10 @@ def _collusion(G: _Gram, fit: RaterModelFit, s2, n_pair, pair_sum, pr, pe, rev, 
     z_min, ex_min = np.minimum(z, z_rev), np.minimum(excess, ex_rev)
     mutual = both & (z_min >= config.collusion_z) & (ex_min >= config.collusion_min_excess)
     single = ok & (z >= config.collusion_z_single) & (excess >= config.collusion_min_excess)
-    # the structural test sees careless raters too: a ring member who gives the ring
-    # nothing but top marks can look like a straight-liner
-    rated_both = (n_pair > 0) & has_rev & (n_pair[pos] > 0)
-    ring = _ring_pairs(pr, pe, pos, mutual & rated_both, rated_both, pair_sum, n_pair, s2, config)
+    # careless raters stay out of the structural test too: the pair means of random
+    # responders and straight-liners scatter far more than the pooled noise allows
+    rated_both = both & (n_pair[pos] > 0)
+    ring = _ring_pairs(pr, pe, pos, mutual, rated_both, pair_sum, n_pair, s2, config)
     return mutual | single | ring, z, excess
 
 
@@ -864,7 +864,7 @@ def _ring_pairs(pr, pe, rev_pos, strong, rated_both, pair_sum, n_pair, s2, confi
     """Pairs suspect by the structure of rings: (n_pairs,) bool.
 
     Members of a ring rate each other, so their pairs come in triangles of mutual ratings.
-    Every triangle of mutually rated pairs (careless raters included) is tested
+    Every triangle of mutually rated pairs (``rated_both``) is tested
     as a whole, by contrast: how its three members rate each other against how each rates
     everyone else and is rated by everyone else. A ring member's own leniency and level are
     inflated by the ring's ratings (often half of what they give and get), which hides

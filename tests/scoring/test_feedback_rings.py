@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from scoring import RaterGroup, RatingSet, score_feedback
+from tests.scoring.synth import make_feedback
 from tests.scoring.synth_calibration import ring_case
 
 
@@ -66,11 +67,27 @@ def test_no_false_rings_on_clean_data(seed):
     s = score_feedback(case.ratings)
     flagged = {tuple(p) for p in s.suspect_pairs.tolist()}
     assert len(flagged) <= 3
-    # no three officers flagged as rating each other
+    assert _triangles(flagged) == []  # no three officers flagged as rating each other
+
+
+def _triangles(flagged):
+    """Sets of three people who all rate each other as flagged pairs."""
     people = sorted({x for p in flagged for x in p})
+    found = []
     for i, a in enumerate(people):
         for b in people[i + 1:]:
+            if (a, b) not in flagged or (b, a) not in flagged:
+                continue
             for c in people:
-                if c in (a, b):
-                    continue
-                assert not {(a, b), (b, a), (a, c), (c, a), (b, c), (c, b)} <= flagged
+                if c > b and {(a, c), (c, a), (b, c), (c, b)} <= flagged:
+                    found.append((a, b, c))
+    return found
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_careless_raters_make_no_false_rings(seed):
+    # random responders and straight-liners scatter their pair means far beyond the noise
+    # of ordinary answers; three of them (or a leader with two) must not look like a ring
+    syn = make_feedback(n_people=4000, n_peers=3, n_rings=0, share_random=0.1, share_straight=0.02, seed=seed)
+    s = score_feedback(syn.ratings)
+    assert _triangles({tuple(p) for p in s.suspect_pairs.tolist()}) == []
