@@ -1,5 +1,6 @@
 """Demo claims for `flask seed-demo`: a few dozen claims in every state of the open cycle, a duplicate
-pair, a unit pair that claims together suspiciously often, and case records for most references.
+pair, a unit pair that claims together suspiciously often, one case split into two claims, a claim
+with a token third unit, and case records for most references.
 
 Everything goes through the services (as the officers, leaders and the coordinator would), so the
 timelines and the audit log look like real use. Deterministic for a given ``rng``.
@@ -76,20 +77,23 @@ def seed_claims(rng):
     serial = iter(range(1, 1000))
     made: list[tuple[CollaborationClaim, str]] = []
 
-    def file(codes_: list[str], outcome: str, ref: str | None = None, filer: User | None = None):
+    def file(codes_: list[str], outcome: str, ref: str | None = None, filer: User | None = None,
+             people: list[tuple[Unit, Officer]] | None = None, shares: list | None = None,
+             case_date: date | None = None, kind: tuple[str, str] | None = None):
         lead = units[codes_[0]]
-        people: list[tuple[Unit, Officer]] = []
-        for code in codes_:
-            pool = members[units[code].id]
-            for officer in rng.sample(pool, min(len(pool), rng.choice((1, 1, 2)))):
-                people.append((units[code], officer))
+        if people is None:
+            people = []
+            for code in codes_:
+                pool = members[units[code].id]
+                for officer in rng.sample(pool, min(len(pool), rng.choice((1, 1, 2)))):
+                    people.append((units[code], officer))
         if filer is not None and filer.officer is not None and filer.officer.unit_id == lead.id:
             if all(o.id != filer.officer_id for _u, o in people):
                 people[0] = (lead, filer.officer)
         filer = filer or people[0][1].user
-        shares = _split(rng, len(people))
-        case_date = cycle.starts_on + timedelta(days=rng.randrange(days))
-        case_type, severity = rng.choice(combos)
+        shares = shares or _split(rng, len(people))
+        case_date = case_date or cycle.starts_on + timedelta(days=rng.randrange(days))
+        case_type, severity = kind or rng.choice(combos)
         ref = ref or f"A{case_date:%Y%m%d}{next(serial):04d}"
         claim = services.save_claim(None, {
             "case_ref": ref, "case_type": case_type, "severity": severity, "case_date": case_date,
@@ -154,6 +158,24 @@ def seed_claims(rng):
     # Two claims for the same case from different sides: the coordinator must merge one.
     first = file(pick_units(2), "confirmed")
     file(pick_units(2), "confirmed", ref=first.case_ref)
+
+    # One case filed as two claims (A…-1, A…-2) by the same officers on the same day: flagged 疑似拆分.
+    # A pair of units that has not claimed together yet, so the split does not look reciprocal too.
+    fresh = [(a, b) for i, a in enumerate(codes) for b in codes[i + 1:]
+             if not pair_counts.get(frozenset((a, b))) and frozenset((a, b)) != frozenset(RECIPROCAL)]
+    if fresh:
+        a, b = fresh[rng.randrange(len(fresh))]
+        pair_counts[frozenset((a, b))] = 2
+        team = [(units[a], members[units[a].id][0]), (units[b], members[units[b].id][0])]
+        split_date = cycle.starts_on + timedelta(days=rng.randrange(days))
+        base = f"A{split_date:%Y%m%d}{next(serial):04d}"
+        kind = ("刑事", "较大") if ("刑事", "较大") in combos else combos[0]
+        for part in (1, 2):
+            file([a, b], "confirmed", ref=f"{base}-{part}", people=list(team), shares=[60, 40],
+                 case_date=split_date, kind=kind)
+    # A token third unit with 1 %: below the 10 % threshold, it does not raise the multiplier.
+    trio = pick_units(3)
+    file(trio, "approved", people=[(units[c], members[units[c].id][0]) for c in trio], shares=[60, 39, 1])
 
     # Case records for most references; a few missing and one dated outside the cycle → 未核实.
     rows = []

@@ -6,8 +6,9 @@ their transaction is rolled back, so nothing they did is kept.
 """
 from __future__ import annotations
 
+import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
@@ -17,6 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import joinedload
 
 from scoring.team import ClaimSet, PointsRules, pair_affinity, score_team
 
@@ -54,7 +56,8 @@ ACTION_LABELS = {
     "merge": _l("合并到另一条申报"), "merge_in": _l("并入重复申报"),
 }
 CASE_STATUS_LABELS = {"open": _l("在办"), "closed": _l("已结")}
-FLAG_LABELS = {"duplicate": _l("编号重复"), "reciprocal": _l("互报频繁"), "unverified": _l("未核实")}
+FLAG_LABELS = {"duplicate": _l("编号重复"), "split": _l("疑似拆分"), "reciprocal": _l("互报频繁"),
+               "unverified": _l("未核实")}
 
 # Claims that still count: the others were closed without points.
 ACTIVE_STATUSES = ("draft", "submitted", "confirmed", "disputed", "returned", "approved")
@@ -72,6 +75,7 @@ DEFAULT_POINTS_RULES = PointsRules(
     multiplier_step=0.25,
     multiplier_cap=2.0,
     officer_cap=60.0,
+    min_unit_share=10.0,
 )
 DEFAULT_RECIPROCITY = {"min_claims": 3, "ratio": 3.0, "z": 3.0}
 
@@ -130,13 +134,14 @@ def _parse_rules_text(text: str) -> dict[tuple[str, str], float]:
 
 def save_points_rules(cycle: Cycle, data: dict, user: User | None = None) -> PointsRules:
     """Store a cycle's points rules (only while it is a draft). ``data``: base_points text,
-    multiplier_step, multiplier_cap, officer_cap (None = no cap)."""
+    multiplier_step, multiplier_cap, officer_cap (None = no cap), min_unit_share (percent, default 10)."""
     if cycle.is_frozen:
         raise DomainError(_("周期已开启，积分规则已冻结，不能再修改。"))
     table = _parse_rules_text(data.get("base_points", ""))
     try:
         rules = PointsRules(base_points=table, multiplier_step=data["multiplier_step"],
-                            multiplier_cap=data["multiplier_cap"], officer_cap=data.get("officer_cap"))
+                            multiplier_cap=data["multiplier_cap"], officer_cap=data.get("officer_cap"),
+                            min_unit_share=data.get("min_unit_share", DEFAULT_POINTS_RULES.min_unit_share))
     except (TypeError, ValueError) as error:
         raise DomainError(_("积分规则无效：%(e)s", e=str(error))) from error
     before = (cycle.config or {}).get("points_rules")
@@ -520,6 +525,11 @@ def approve_claim(claim: CollaborationClaim, user: User, final_shares: dict | No
     if others:
         raise DomainError(_("本周期还有案件编号相同的申报（%(ids)s），请先合并或驳回其中一条。",
                             ids="、".join(f"#{c.id}" for c in others)))
+    parts = split_partners(claim)
+    if parts and not reason:
+        raise DomainError(_("此申报与 %(ids)s 同日、同单位、同民警且案件编号相近，可能是同一案件拆分申报；"
+                            "确认不是拆分时请在批准说明中写明理由。",
+                            ids="、".join(f"#{c.id} {c.case_ref}" for c in parts)), field="reason")
     final: dict[int, int] = {}
     for p in claim.participants:
         given = (final_shares or {}).get(p.id, (final_shares or {}).get(str(p.id)))
@@ -644,6 +654,7 @@ def counts(query) -> dict:
 @dataclass
 class CycleFlags:
     duplicates: dict[int, list[int]] = field(default_factory=dict)  # claim id → other claim ids
+    splits: dict[int, list[int]] = field(default_factory=dict)  # claim id → its possible split partners
     reciprocal_pairs: list[dict] = field(default_factory=list)  # flagged unit pairs
     reciprocal_claims: set[int] = field(default_factory=set)
     verified: dict[int, bool] = field(default_factory=dict)  # empty when no case records exist
@@ -653,6 +664,8 @@ class CycleFlags:
         flags = []
         if claim_id in self.duplicates:
             flags.append("duplicate")
+        if claim_id in self.splits:
+            flags.append("split")
         if claim_id in self.reciprocal_claims:
             flags.append("reciprocal")
         if self.has_case_records and not self.verified.get(claim_id, False):
@@ -677,6 +690,75 @@ def verify_refs(cycle: Cycle, refs: list[str]) -> dict[str, CaseRecord | None]:
     return found
 
 
+# ---- possible splits: one case filed as several claims -----------------------------------------
+# Claims that left the filer's hands (or are approved): a draft cannot be a split yet.
+SPLIT_STATUSES = ("submitted", "confirmed", "disputed", "returned", "approved")
+# Trailing part numbers: A001-1, A001_2, A001/3, A001.4, A001#5, A001-B, A001(1), A001（2）, A001之一, and a
+# letter straight after the number (A001A, A001B).
+_PART_SUFFIX = re.compile(r"(?:[-_/.#](?:[1-9]\d?|[A-Z])|[(（][1-9]\d?[)）]|之[一二三四五六七八九十])+$|(?<=\d)[A-Z]$")
+
+
+def ref_stem(ref: str) -> str:
+    """A case reference without its trailing part numbers: 'A001-1' and 'A001(2)' → 'A001'."""
+    ref = normalise_ref(ref)
+    stem = _PART_SUFFIX.sub("", ref)
+    return stem or ref
+
+
+def refs_alike(a: str, b: str) -> bool:
+    """Near-identical references: the same once their part numbers are dropped (A001-1, A001-2, A001B).
+
+    Consecutive case numbers (A…0001, A…0002) are distinct cases and are not alike.
+    """
+    return ref_stem(a) == ref_stem(b)
+
+
+def _split_groups(rows) -> dict[int, list[int]]:
+    """rows: (claim id, case_ref, case_date, unit id, officer id), one per participant.
+
+    Claims with the same date, the same units and the same officers whose references are alike
+    are possible splits of one case: {claim id: [partner ids]}.
+    """
+    claims: dict[int, dict] = {}
+    for claim_id, ref, case_date, unit_id, officer_id in rows:
+        c = claims.setdefault(claim_id, {"ref": ref, "date": case_date, "units": set(), "officers": set()})
+        c["units"].add(unit_id)
+        c["officers"].add(officer_id)
+    same_team: dict[tuple, list[int]] = {}
+    for claim_id, c in sorted(claims.items()):
+        same_team.setdefault((c["date"], frozenset(c["units"]), frozenset(c["officers"])), []).append(claim_id)
+    partners: dict[int, list[int]] = {}
+    for ids in same_team.values():
+        for k, a in enumerate(ids):
+            for b in ids[k + 1:]:
+                if claims[a]["ref"] != claims[b]["ref"] and refs_alike(claims[a]["ref"], claims[b]["ref"]):
+                    partners.setdefault(a, []).append(b)
+                    partners.setdefault(b, []).append(a)
+    return {claim_id: sorted(ids) for claim_id, ids in partners.items()}
+
+
+def _split_rows(cycle_id: int, case_date: date | None = None):
+    query = (select(CollaborationClaim.id, CollaborationClaim.case_ref, CollaborationClaim.case_date,
+                    ClaimParticipant.unit_id, ClaimParticipant.officer_id)
+             .join(ClaimParticipant, ClaimParticipant.claim_id == CollaborationClaim.id)
+             .where(CollaborationClaim.cycle_id == cycle_id, CollaborationClaim.status.in_(SPLIT_STATUSES)))
+    if case_date is not None:
+        query = query.where(CollaborationClaim.case_date == case_date)
+    return db.session.execute(query).all()
+
+
+def split_partners(claim: CollaborationClaim) -> list[CollaborationClaim]:
+    """Other claims of the cycle that may be parts of the same case as ``claim`` (see _split_groups)."""
+    rows = _split_rows(claim.cycle_id, claim.case_date)
+    if claim.status not in SPLIT_STATUSES:  # a draft is compared as if it were submitted
+        rows += [(claim.id, claim.case_ref, claim.case_date, p.unit_id, p.officer_id) for p in claim.participants]
+    ids = _split_groups(rows).get(claim.id, [])
+    if not ids:
+        return []
+    return db.session.execute(select(CollaborationClaim).where(CollaborationClaim.id.in_(ids))
+                              .order_by(CollaborationClaim.id)).scalars().all()
+
+
 def cycle_flags(cycle: Cycle) -> CycleFlags:
     """Duplicate references, reciprocal unit pairs and verification for every claim of a cycle."""
     flags = CycleFlags()
@@ -691,6 +773,7 @@ def cycle_flags(cycle: Cycle) -> CycleFlags:
         if len(ids) > 1:
             for claim_id in ids:
                 flags.duplicates[claim_id] = [other for other in ids if other != claim_id]
+    flags.splits = _split_groups(_split_rows(cycle.id))
     flags.has_case_records = has_case_records()
     if flags.has_case_records:
         found = verify_refs(cycle, [ref for _id, ref, _s in rows])
@@ -765,6 +848,94 @@ class TeamStanding:
     top_officers: list[dict] = field(default_factory=list)  # best first: officer, cents, uncapped, capped
 
 
+@dataclass
+class ClaimPoints:
+    """How one claim's points come about, for the claim page and the review queue (cents = 0.01 point).
+
+    ``units``: [{unit_id, bp (the unit's summed share), counted (reaches the threshold)}];
+    ``rows``: {officer id: cents}; ``tie_start``: 1-based place (badge order) whose turn it is
+    first when remainders tie. The officer cap is not applied here (it is per officer and cycle).
+    """
+
+    claim_id: int
+    base_cents: int
+    multiplier: float
+    cents: int
+    units_counted: int
+    units: list[dict]
+    rows: dict[int, int]
+    participants: int
+    tie_start: int
+
+
+def _claim_set(rules: PointsRules, claims: list[CollaborationClaim], rows) -> tuple[ClaimSet, list[int]]:
+    """A ClaimSet of ``claims`` and their participant ``rows``; officers are indexed in badge order
+    (tied cents take turns in that order) and the claim ids are the claim keys."""
+    claim_index = {c.id: i for i, c in enumerate(claims)}
+    badge = {r.officer_id: r.officer.badge_no for r in rows}
+    officer_ids = sorted(badge, key=lambda o: (badge[o], o))
+    unit_ids = sorted({r.unit_id for r in rows})
+    oi = {o: i for i, o in enumerate(officer_ids)}
+    ui = {u: i for i, u in enumerate(unit_ids)}
+    claim_set = ClaimSet(
+        case_type=np.array([c.case_type for c in claims]), severity=np.array([c.severity for c in claims]),
+        claim=np.array([claim_index[r.claim_id] for r in rows], dtype=np.int64),
+        officer=np.array([oi[r.officer_id] for r in rows], dtype=np.int64),
+        unit=np.array([ui[r.unit_id] for r in rows], dtype=np.int64),
+        share=np.array([(r.final_bp if r.final_bp is not None else r.proposed_bp) / 100 for r in rows]),
+        n_officers=len(officer_ids), n_units=len(unit_ids),
+        claim_key=np.array([c.id for c in claims], dtype=np.int64),
+    )
+    return claim_set, officer_ids
+
+
+def _participants_of(claim_ids: list[int]) -> list[ClaimParticipant]:
+    rows: list[ClaimParticipant] = []
+    for start in range(0, len(claim_ids), 500):
+        rows += db.session.execute(
+            select(ClaimParticipant).where(ClaimParticipant.claim_id.in_(claim_ids[start:start + 500]))
+            .options(joinedload(ClaimParticipant.officer))
+        ).scalars().all()
+    rows.sort(key=lambda r: (r.claim_id, r.id))
+    return rows
+
+
+def claim_points(cycle: Cycle, claims: list[CollaborationClaim]) -> dict[int, ClaimPoints]:
+    """Points of each claim by the cycle's rules, as if approved with its current shares (the final
+    shares once approved, else the proposed ones). A claim's split depends on the claim alone, so
+    these are the points the award counts, before the per-officer cap. Claims whose category has
+    no points in the rules are left out."""
+    rules = points_rules(cycle)
+    kept = sorted((c for c in claims if (c.case_type, c.severity) in rules.base_points), key=lambda c: c.id)
+    if not kept:
+        return {}
+    rows = _participants_of([c.id for c in kept])
+    claim_set, officer_ids = _claim_set(rules, kept, rows)
+    result = score_team(claim_set, replace(rules, officer_cap=None))
+    threshold_bp = int(np.ceil(round(rules.min_unit_share * 100.0, 6)))
+    out: dict[int, ClaimPoints] = {}
+    unit_bp: dict[int, dict[int, int]] = {}
+    for k, r in enumerate(rows):
+        i = int(claim_set.claim[k])
+        c = kept[i]
+        entry = out.get(c.id)
+        if entry is None:
+            entry = out[c.id] = ClaimPoints(
+                claim_id=c.id, base_cents=int(result.claim_base_cents[i]),
+                multiplier=float(result.claim_multiplier[i]), cents=int(result.claim_cents[i]),
+                units_counted=int(result.claim_units_counted[i]), units=[], rows={}, participants=0, tie_start=0)
+        entry.rows[r.officer_id] = int(result.row_cents[k])
+        entry.participants += 1
+        share = r.final_bp if r.final_bp is not None else r.proposed_bp
+        unit_bp.setdefault(c.id, {})
+        unit_bp[c.id][r.unit_id] = unit_bp[c.id].get(r.unit_id, 0) + share
+    for claim_id, entry in out.items():
+        entry.units = [{"unit_id": u, "bp": bp, "counted": bp >= threshold_bp}
+                       for u, bp in sorted(unit_bp[claim_id].items(), key=lambda kv: (-kv[1], kv[0]))]
+        entry.tie_start = claim_id % entry.participants + 1
+    return out
+
+
 def team_standing(cycle: Cycle) -> TeamStanding:
     rules = points_rules(cycle)
     standing = TeamStanding(cycle=cycle, rules=rules)
@@ -781,23 +952,11 @@ def team_standing(cycle: Cycle) -> TeamStanding:
             standing.skipped.append(c.id)
     if not kept:
         return standing
-    rows = db.session.execute(
-        select(ClaimParticipant).where(ClaimParticipant.claim_id.in_([c.id for c in kept]))
-        .order_by(ClaimParticipant.claim_id, ClaimParticipant.id)
-    ).scalars().all()
+    rows = _participants_of([c.id for c in kept])
     claim_index = {c.id: i for i, c in enumerate(kept)}
-    officer_ids = sorted({r.officer_id for r in rows})
-    unit_ids = sorted({r.unit_id for r in rows})
+    claim_set, officer_ids = _claim_set(rules, kept, rows)
     oi = {o: i for i, o in enumerate(officer_ids)}
-    ui = {u: i for i, u in enumerate(unit_ids)}
-    claim_set = ClaimSet(
-        case_type=np.array([c.case_type for c in kept]), severity=np.array([c.severity for c in kept]),
-        claim=np.array([claim_index[r.claim_id] for r in rows], dtype=np.int64),
-        officer=np.array([oi[r.officer_id] for r in rows], dtype=np.int64),
-        unit=np.array([ui[r.unit_id] for r in rows], dtype=np.int64),
-        share=np.array([(r.final_bp if r.final_bp is not None else r.proposed_bp) / 100 for r in rows]),
-        n_officers=len(officer_ids), n_units=len(unit_ids),
-    )
+    unit_ids = sorted({r.unit_id for r in rows})
     result = score_team(claim_set, rules)
     units = {u.id: u for u in db.session.execute(select(Unit).where(Unit.id.in_(unit_ids))).scalars()}
     unit_claims: dict[int, set[int]] = {}
@@ -820,7 +979,7 @@ def team_standing(cycle: Cycle) -> TeamStanding:
         standing.units.append({"unit": units[uid], "cents": int(result.unit_cents[i]),
                                "uncapped": int(result.unit_cents_uncapped[i]), "rank": int(result.unit_rank[i]),
                                "claims": len(unit_claims.get(uid, ()))})
-    named = {o.id: o for o in db.session.execute(select(Officer).where(Officer.id.in_(officer_ids))).scalars()}
+    named = {r.officer_id: r.officer for r in rows}
     for i in np.lexsort((np.arange(len(officer_ids)), -result.officer_cents)):
         oid = officer_ids[int(i)]
         standing.top_officers.append({"officer": named[oid], "cents": int(result.officer_cents[i]),
@@ -857,6 +1016,79 @@ def soft_indicator_values(cycle: Cycle) -> dict:
         "team_points": {"level": "officer", "values": officer_values, "details": officer_details},
         "team_points_unit": {"level": "unit", "values": unit_values, "details": unit_details},
     }
+
+
+def _to_0_100(score_1_5: float) -> float:
+    return max(0.0, min(100.0, (score_1_5 - 1.0) * 25.0))
+
+
+def _normalised_within(points: dict[int, float], category: dict[int, int]) -> dict[int, float]:
+    """Points of everyone in ``category`` (absent = 0) → 0–100, the category's highest = 100
+    (a category where nobody has points: everyone 0)."""
+    best: dict[int, float] = {}
+    for sid, cat in category.items():
+        best[cat] = max(best.get(cat, 0.0), points.get(sid, 0.0))
+    return {sid: (100.0 * points.get(sid, 0.0) / best[cat] if best[cat] > 0 else 0.0)
+            for sid, cat in category.items()}
+
+
+def teamwork_indicator(provided: dict[str, dict], unit_category: dict[int, int],
+                       officer_unit: dict[int, int]) -> dict[tuple[str, str], dict]:
+    """The 团队协作 soft indicator (officers and units) from team points and the peers' teamwork rating.
+
+    ``团队协作 = (积分分 + 同事评价分) / 2``, where 积分分 = 100 × points / the highest points in the
+    station category, and 同事评价分 = (mean peer rating on the teamwork items − 1) × 25. An officer
+    (unit) without approved claims has **0 points**, never "not applicable": otherwise one who never
+    collaborated would be scored on the peer rating alone and joining one small cross-unit case
+    would lower the score (90 → 57.5). So more points never lower anyone's own score. In a cycle
+    with peer ratings, an officer without one has the indicator missing (the assessment's rule for
+    a soft indicator without enough answers applies), whatever the points: points alone would
+    again let a small case cost. In a cycle without any peer rating, the indicator is the points
+    part for everyone (absent = 0); without a team-points provider, the peer part alone.
+
+    ``provided``: the soft providers' blocks (``team_points``, ``team_points_unit``,
+    ``teamwork_peer``); unit_category: station id → category; officer_unit: officer id → station.
+    Returns {("officer", "soft_teamwork"): {"values", "details"}, ("unit", "soft_teamwork@unit"): ...}.
+    """
+    def values(code):
+        return (provided.get(code) or {}).get("values") or {}
+
+    with_points = "team_points" in provided
+    officer_category = {o: unit_category[u] for o, u in officer_unit.items() if u in unit_category}
+    points_raw, unit_points_raw = values("team_points"), values("team_points_unit")
+    points = _normalised_within(points_raw, officer_category)
+    unit_points = _normalised_within(unit_points_raw, unit_category)
+    peer_raw = values("teamwork_peer")
+    peer = {o: _to_0_100(v) for o, v in peer_raw.items() if o in officer_category}
+
+    officer_values, officer_details = {}, {}
+    for oid in sorted(peer if peer else (officer_category if with_points else ())):
+        parts = ([peer[oid]] if peer else []) + ([points[oid]] if with_points else [])
+        officer_values[oid] = sum(parts) / len(parts)
+        officer_details[oid] = {"rule": "points_absent_zero"}
+        if peer:
+            officer_details[oid].update(teamwork_peer=peer_raw[oid], teamwork_peer_scaled=peer[oid])
+        if with_points:
+            officer_details[oid].update(team_points=float(points_raw.get(oid, 0.0)),
+                                        team_points_normalised=points[oid])
+
+    unit_peer: dict[int, list[float]] = {}
+    for oid, v in peer.items():
+        unit_peer.setdefault(officer_unit[oid], []).append(v)
+    unit_values, unit_details = {}, {}
+    for uid in sorted(unit_peer if peer else (unit_category if with_points else ())):
+        unit_details[uid] = {"rule": "points_absent_zero"}
+        parts = [unit_points[uid]] if with_points else []
+        if peer:
+            peer_mean = sum(unit_peer[uid]) / len(unit_peer[uid])
+            parts.append(peer_mean)
+            unit_details[uid].update(teamwork_peer_scaled=peer_mean, officers=len(unit_peer[uid]))
+        unit_values[uid] = sum(parts) / len(parts)
+        if with_points:
+            unit_details[uid].update(team_points=float(unit_points_raw.get(uid, 0.0)),
+                                     team_points_normalised=unit_points[uid])
+    return {("officer", "soft_teamwork"): {"values": officer_values, "details": officer_details},
+            ("unit", "soft_teamwork@unit"): {"values": unit_values, "details": unit_details}}
 
 
 # ---- case records (the data pool) ----------------------------------------------------------------
