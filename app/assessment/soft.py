@@ -26,7 +26,7 @@ How provider codes map onto the catalogue (:func:`soft_indicator_values`):
 * ``soft_residents`` ← ``soft_residents`` (units); ``soft_residents_officer`` likewise (officers).
 * ``soft_360`` (officers) = (score − 1) × 25, the 1–5 scale mapped onto 0–100; for units
   (``soft_360@unit``) the mean of the unit's officers.
-* ``soft_teamwork`` and ``soft_teamwork@unit``: :func:`app.claims.services.teamwork_indicator`
+* ``soft_teamwork`` and ``soft_teamwork@unit``: :func:`app.claims.points.teamwork_indicator`
   (team points normalised within the category, absent = 0, averaged with the mapped peer rating).
 """
 from __future__ import annotations
@@ -98,7 +98,7 @@ def soft_indicator_values(provided: dict[str, dict], unit_category: dict[int, in
                                                       means.items()}}
 
     if "team_points" in provided or "teamwork_peer" in provided:
-        from ..claims.services import teamwork_indicator  # the rule lives with the team points
+        from ..claims.points import teamwork_indicator  # the rule lives with the team points
 
         out.update(teamwork_indicator(provided, unit_category, officer_unit))
     return out

@@ -16,7 +16,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from ..formutil import select_choices
-from .services import ROLE_LABELS
+from .states import ROLE_LABELS
 
 PARTICIPANT_ROWS = 8
 SHARE_RULE = Regexp(r"^\s*\d{1,3}(\.\d{1,2})?\s*$", message=_l("请填写 0–100 的数字，最多两位小数。"))
