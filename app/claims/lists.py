@@ -3,6 +3,7 @@ status counts, and the landing-page panels."""
 from __future__ import annotations
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import (
@@ -68,6 +69,19 @@ def counts(query) -> dict:
     return {"total": sum(by_status.values()), "by_status": by_status}
 
 
+def with_table_rows(query):
+    """``query`` with what a claims table shows (participants and their units, confirmations) loaded
+    alongside, so a page takes the same few statements however many claims it lists."""
+    return query.options(selectinload(CollaborationClaim.participants).joinedload(ClaimParticipant.unit),
+                         selectinload(CollaborationClaim.confirmations))
+
+
+def review_count(cycle: Cycle) -> int:
+    """Claims of the cycle waiting on the review queue (its default filter)."""
+    return db.session.scalar(select(func.count(CollaborationClaim.id)).where(
+        CollaborationClaim.cycle_id == cycle.id, CollaborationClaim.status.in_(REVIEW_STATUSES))) or 0
+
+
 def review_queue(cycle: Cycle, statuses: tuple[str, ...] = REVIEW_STATUSES, unit_id: int | None = None,
                  flag: str | None = None, flags: CycleFlags | None = None) -> list[CollaborationClaim]:
     """The coordinator's list with filters (state, participating unit, flag)."""
@@ -78,7 +92,7 @@ def review_queue(cycle: Cycle, statuses: tuple[str, ...] = REVIEW_STATUSES, unit
         query = query.where(CollaborationClaim.id.in_(
             select(ClaimParticipant.claim_id).where(ClaimParticipant.unit_id == unit_id)))
     claims = db.session.execute(
-        query.order_by(CollaborationClaim.submitted_at, CollaborationClaim.id)).scalars().all()
+        with_table_rows(query.order_by(CollaborationClaim.submitted_at, CollaborationClaim.id))).scalars().all()
     if flag:
         flags = flags or cycle_flags(cycle)
         claims = [c for c in claims if flag in flags.of(c.id)]

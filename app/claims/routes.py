@@ -42,7 +42,7 @@ def _tabs(cycle) -> dict:
             "confirm": services.counts(to_confirm)["total"] if to_confirm is not None else None,
             "review": None}
     if current_user.has_role("coordinator", "admin") and cycle is not None:
-        tabs["review"] = len(services.review_queue(cycle))
+        tabs["review"] = services.review_count(cycle)
     return tabs
 
 
@@ -59,7 +59,7 @@ def _points(cycle, claims) -> dict:
 def index():
     cycle = _cycle_arg()
     query = services.my_claims_query(current_user, cycle)
-    pagination = _page(query)
+    pagination = _page(services.with_table_rows(query))
     flags = services.cycle_flags(cycle) if cycle else services.CycleFlags()
     return render_template("claims/list.html", tab="mine", cycle=cycle, cycles=services.cycles(),
                            claims=pagination.items, pagination=pagination, stats=services.counts(query),
@@ -74,7 +74,7 @@ def to_confirm():
     query = services.to_confirm_query(current_user, cycle)
     if query is None:
         abort(403)
-    pagination = _page(query)
+    pagination = _page(services.with_table_rows(query))
     flags = services.cycle_flags(cycle) if cycle else services.CycleFlags()
     return render_template("claims/list.html", tab="confirm", cycle=cycle, cycles=services.cycles(),
                            claims=pagination.items, pagination=pagination, stats=services.counts(query),

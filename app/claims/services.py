@@ -54,8 +54,10 @@ from .lists import (  # noqa: F401
     home_award,
     home_todo,
     my_claims_query,
+    review_count,
     review_queue,
     to_confirm_query,
+    with_table_rows,
 )
 from .points import (  # noqa: F401
     DEFAULT_POINTS_RULES,

@@ -4,6 +4,7 @@ the coordinator's queue, the 团队协作 indicator where absent claims mean 0 p
 from datetime import date
 
 import pytest
+import sqlalchemy as sa
 
 from app.claims import services
 from app.extensions import db
@@ -31,7 +32,7 @@ def test_token_third_unit_does_not_raise_the_multiplier_and_the_pages_say_why(ap
     queue = client.get("/claims/review").get_data(as_text=True)
     assert "25.00 × 1.25 = <strong>31.25</strong>" in queue
     assert "计入 2/3 个单位" in queue
-    assert "一个单位的民警比例合计达到 10.0% 才计入" in queue
+    assert "一个单位的民警比例合计达到 10% 才计入" in queue
     approve(app, claim_id)
     page = client.get(f"/claims/{claim_id}").get_data(as_text=True)
     assert "基础分 25.00（刑事 · 重大）× 跨单位系数 1.25 = 31.25 分" in page
@@ -65,7 +66,7 @@ def test_admin_sets_the_threshold_and_bad_values_change_nothing(app, client, aut
     assert ok.status_code == 302
     with app.app_context():
         assert services.points_rules(db.session.get(Cycle, draft_id)).min_unit_share == 15.0
-    assert "一个单位的民警比例合计达到 15.0% 才计入" in client.get(f"/claims/rules/{draft_id}").get_data(as_text=True)
+    assert "一个单位的民警比例合计达到 15% 才计入" in client.get(f"/claims/rules/{draft_id}").get_data(as_text=True)
 
 
 # ---- item 11: possible splits on the coordinator's queue ---------------------------------------------
@@ -189,3 +190,38 @@ def test_tied_cent_goes_by_turn_and_the_page_names_the_turn(app, client, auth, w
     as_user(auth, "filer")
     page = client.get(f"/claims/{ids[0]}").get_data(as_text=True)
     assert f"本申报（#{ids[0]}，2 人）从第 {ids[0] % 2 + 1} 位开始" in page
+
+
+# ---- the queue's cost does not grow with it ----------------------------------------------------------
+def _statements(app, client, path):
+    seen = []
+
+    def count(*_args):
+        seen.append(1)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert client.get(path).status_code == 200
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    return len(seen)
+
+
+def test_queue_and_lists_take_the_same_statements_for_three_or_nine_claims(app, client, auth, world):
+    three_units = [("PS01", "filer", "lead", "50"), ("PS02", "mate2", "assist", "30"),
+                   ("PS03", "mate3", "support", "20")]
+
+    def measure():
+        as_user(auth, "coord")
+        queue = _statements(app, client, "/claims/review")
+        as_user(auth, "filer")
+        return queue, _statements(app, client, "/claims/")
+
+    for k in range(3):
+        file_claim(app, world, three_units, case_ref=f"Q{k}X", confirm=("lead1", "lead2"))
+    small = measure()
+    for k in range(3, 9):
+        file_claim(app, world, three_units, case_ref=f"Q{k}X", confirm=("lead1", "lead2"))
+    assert measure() == small
