@@ -360,6 +360,11 @@ class PointsRules:
                 raise ValueError(f"officer_cap must be >= 0 or None, got {oc}")
             object.__setattr__(self, "officer_cap", oc)
 
+    @property
+    def min_unit_share_bp(self) -> int:
+        """The threshold in basis points (10 % → 1000), compared exactly with a unit's summed shares."""
+        return int(np.ceil(round(self.min_unit_share * 100.0, 6)))
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form: ``{"base_points": {case_type: {severity: points}}, ...}``."""
         nested: dict[str, dict[str, float]] = {}
@@ -616,8 +621,7 @@ def score_team(claims: ClaimSet, rules: PointsRules) -> TeamPoints:
     cu_bp = np.zeros(cu_key.shape[0], dtype=np.int64)
     np.add.at(cu_bp, cu_inv, claims.share_bp)
     n_units_claim = np.bincount(cu_claim, minlength=n_claims).astype(np.int64)
-    # Basis points compared exactly: 10 % = 1000 bp (a float threshold like 12.345 % rounds up).
-    cu_counted = cu_bp >= int(np.ceil(round(rules.min_unit_share * 100.0, 6)))
+    cu_counted = cu_bp >= rules.min_unit_share_bp
     n_counted = np.maximum(np.bincount(cu_claim[cu_counted], minlength=n_claims), 1).astype(np.int64)
     multiplier = np.minimum(1.0 + rules.multiplier_step * (n_counted - 1), rules.multiplier_cap)
     claim_cents = _round_half_up(base_cents * multiplier)

@@ -199,7 +199,6 @@ def claim_points(cycle: Cycle, claims: list[CollaborationClaim]) -> dict[int, Cl
     rows = _participants_of([c.id for c in kept])
     claim_set, officer_ids = _claim_set(rules, kept, rows)
     result = score_team(claim_set, replace(rules, officer_cap=None))
-    threshold_bp = int(np.ceil(round(rules.min_unit_share * 100.0, 6)))
     out: dict[int, ClaimPoints] = {}
     unit_bp: dict[int, dict[int, int]] = {}
     for k, r in enumerate(rows):
@@ -217,7 +216,7 @@ def claim_points(cycle: Cycle, claims: list[CollaborationClaim]) -> dict[int, Cl
         unit_bp.setdefault(c.id, {})
         unit_bp[c.id][r.unit_id] = unit_bp[c.id].get(r.unit_id, 0) + share
     for claim_id, entry in out.items():
-        entry.units = [{"unit_id": u, "bp": bp, "counted": bp >= threshold_bp}
+        entry.units = [{"unit_id": u, "bp": bp, "counted": bp >= rules.min_unit_share_bp}
                        for u, bp in sorted(unit_bp[claim_id].items(), key=lambda kv: (-kv[1], kv[0]))]
         entry.tie_start = claim_id % entry.participants + 1
     return out
@@ -331,7 +330,9 @@ def teamwork_indicator(provided: dict[str, dict], unit_category: dict[int, int],
     with peer ratings, an officer without one has the indicator missing (the assessment's rule for
     a soft indicator without enough answers applies), whatever the points: points alone would
     again let a small case cost. In a cycle without any peer rating, the indicator is the points
-    part for everyone (absent = 0); without a team-points provider, the peer part alone.
+    part for everyone (absent = 0). In a cycle where nobody has points (no approved claims, or no
+    claims feature) it is the peer part alone, the same rule for everyone; with neither, it is
+    missing (never a column of zeros).
 
     ``provided``: the soft providers' blocks (``team_points``, ``team_points_unit``,
     ``teamwork_peer``); unit_category: station id → category; officer_unit: officer id → station.
@@ -340,7 +341,8 @@ def teamwork_indicator(provided: dict[str, dict], unit_category: dict[int, int],
     def values(code):
         return (provided.get(code) or {}).get("values") or {}
 
-    with_points = "team_points" in provided
+    with_points = bool(values("team_points"))
+    with_unit_points = bool(values("team_points_unit"))
     officer_category = {o: unit_category[u] for o, u in officer_unit.items() if u in unit_category}
     points_raw, unit_points_raw = values("team_points"), values("team_points_unit")
     points = _normalised_within(points_raw, officer_category)
@@ -363,15 +365,15 @@ def teamwork_indicator(provided: dict[str, dict], unit_category: dict[int, int],
     for oid, v in peer.items():
         unit_peer.setdefault(officer_unit[oid], []).append(v)
     unit_values, unit_details = {}, {}
-    for uid in sorted(unit_peer if peer else (unit_category if with_points else ())):
+    for uid in sorted(unit_peer if peer else (unit_category if with_unit_points else ())):
         unit_details[uid] = {"rule": "points_absent_zero"}
-        parts = [unit_points[uid]] if with_points else []
+        parts = [unit_points[uid]] if with_unit_points else []
         if peer:
             peer_mean = sum(unit_peer[uid]) / len(unit_peer[uid])
             parts.append(peer_mean)
             unit_details[uid].update(teamwork_peer_scaled=peer_mean, officers=len(unit_peer[uid]))
         unit_values[uid] = sum(parts) / len(parts)
-        if with_points:
+        if with_unit_points:
             unit_details[uid].update(team_points=float(unit_points_raw.get(uid, 0.0)),
                                      team_points_normalised=unit_points[uid])
     return {("officer", "soft_teamwork"): {"values": officer_values, "details": officer_details},

@@ -423,6 +423,8 @@ def test_min_unit_share_rules_round_trip_and_legacy_default():
     rules = PointsRules(RULES.base_points, min_unit_share=12.5)
     assert PointsRules.from_dict(rules.to_dict()).min_unit_share == 12.5
     assert PointsRules(RULES.base_points).min_unit_share == 10.0
+    assert PointsRules(RULES.base_points).min_unit_share_bp == 1000
+    assert PointsRules(RULES.base_points, min_unit_share=12.345).min_unit_share_bp == 1235  # 12.345 % → 12.35 %
     # A cycle frozen before the threshold existed keeps the rule it opened with (every unit counts).
     legacy = {"base_points": {"刑事": {"一般": 10}}, "multiplier_step": 0.25, "multiplier_cap": 2.0}
     assert PointsRules.from_dict(legacy).min_unit_share == 0.0

@@ -163,6 +163,18 @@ def test_without_peer_ratings_the_points_alone_count_and_without_points_the_peer
     assert out["values"] == pytest.approx({1: 90.0, 2: 90.0, 3: 50.0, 5: 100.0})
 
 
+def test_a_cycle_without_points_or_without_anything_is_not_a_column_of_zeros():
+    no_claims = {"teamwork_peer": PROVIDED["teamwork_peer"], "team_points": {"values": {}},
+                 "team_points_unit": {"values": {}}}
+    out = services.teamwork_indicator(no_claims, UNIT_CATEGORY, OFFICER_UNIT)
+    # Nobody has points: the peer part alone, the same rule for everyone.
+    assert out[("officer", "soft_teamwork")]["values"] == pytest.approx({1: 90.0, 2: 90.0, 3: 50.0, 5: 100.0})
+    assert out[("unit", "soft_teamwork@unit")]["values"] == pytest.approx({10: 230 / 3, 20: 100.0})
+    nothing = {"teamwork_peer": {"values": {}}, "team_points": {"values": {}}, "team_points_unit": {"values": {}}}
+    out = services.teamwork_indicator(nothing, UNIT_CATEGORY, OFFICER_UNIT)
+    assert out[("officer", "soft_teamwork")]["values"] == {} and out[("unit", "soft_teamwork@unit")]["values"] == {}
+
+
 def test_award_page_explains_the_teamwork_indicator(app, client, auth, world):
     as_user(auth, "filer")
     page = client.get("/claims/award").get_data(as_text=True)
