@@ -245,7 +245,12 @@ def rotating_tiebreak(segments: Any, turn: Any, order: Any = None) -> np.ndarray
     o = np.arange(n) if order is None else np.asarray(order)
     if o.shape != (n,):
         raise ValueError(f"order: expected shape ({n},), got {o.shape}")
-    rows = np.lexsort((np.arange(n), o, seg))
+    if o.dtype.kind in "iub" and n_seg * (int(o.max()) - int(o.min()) + 1) < _INT_SAFE:
+        # One integer key and a stable sort (ties by row position): several times faster than lexsort.
+        rows = np.argsort(seg * (int(o.max()) - int(o.min()) + 1) + (o.astype(np.int64) - int(o.min())),
+                          kind="stable")
+    else:
+        rows = np.lexsort((np.arange(n), o, seg))
     seg_sorted = seg[rows]
     place = np.arange(n) - _segment_starts(seg_sorted, n_seg)[seg_sorted]
     k = np.bincount(seg, minlength=n_seg)[seg_sorted]

@@ -472,3 +472,20 @@ def test_rotating_tiebreak_keys():
     for cycle_id, winner in ((9, 0), (10, 1), (11, 2)):
         out = largest_remainder(100, [1, 1, 1], tiebreak=rotating_tiebreak([0, 0, 0], cycle_id))
         assert out.tolist() == [34 if i == winner else 33 for i in range(3)]
+
+
+@SETTINGS
+@given(data=st.data())
+def test_rotating_tiebreak_integer_fast_path_matches_the_general_one(data):
+    from scoring.team import rotating_tiebreak
+
+    n = data.draw(st.integers(0, 40))
+    seg = np.array(data.draw(st.lists(st.integers(0, 5), min_size=n, max_size=n)), dtype=np.int64)
+    order = np.array(data.draw(st.lists(st.integers(-3, 9), min_size=n, max_size=n)), dtype=np.int64)
+    turn = np.array(data.draw(st.lists(st.integers(0, 50), min_size=6, max_size=6)), dtype=np.int64)
+    fast = rotating_tiebreak(seg, turn, order=order)
+    general = rotating_tiebreak(seg, turn, order=order.astype(float))
+    assert np.array_equal(fast, general)
+    # Within each segment the keys are a permutation of 0 … k−1.
+    for g in np.unique(seg):
+        assert sorted(fast[seg == g].tolist()) == list(range(int((seg == g).sum())))
