@@ -66,61 +66,48 @@ def parse_date(value) -> date | None:
     return None
 
 
-def import_case_records(rows: list[dict], row_numbers: list[int] | None = None, source: str = "api",
-                        user: User | None = None) -> CaseImportReport:
-    """Create or update case records: all rows or none, with a row-by-row report.
+def _preventable(value) -> bool | None:
+    """True/False from a bool or 是/否 (and the like); None when it cannot be read."""
+    if isinstance(value, bool):
+        return value
+    word = str(value or "").strip().lower()
+    return word in YES if word in YES | NO else None
 
-    Each row: case_ref, case_date (YYYY-MM-DD), case_type, unit_code, is_preventable (bool or 是/否),
-    status (在办/已结 or open/closed); the Chinese column names of the upload file work too. An
-    existing reference is updated. The caller commits when ``report.ok``, else rolls back.
-    """
-    report = CaseImportReport(rows=len(rows), batch=uuid.uuid4().hex[:16])
-    numbers = row_numbers or list(range(1, len(rows) + 1))
-    units = {u.code: u for u in db.session.execute(select(Unit)).scalars()}
-    seen: dict[str, int] = {}
-    parsed = []
-    for number, raw in zip(numbers, rows, strict=True):
-        v = {CASE_KEYS.get(k, k): val for k, val in dict(raw).items()}
-        problems = []
-        ref = normalise_ref(str(v.get("case_ref") or ""))
-        if not ref:
-            problems.append(_("缺少案件编号"))
-        elif len(ref) > 50:
-            problems.append(_("案件编号过长（最多 50 个字符）"))
-        elif ref in seen:
-            problems.append(_("案件编号 %(ref)s 与第 %(row)d 行重复", ref=ref, row=seen[ref]))
-        case_date = parse_date(v.get("case_date"))
-        if case_date is None:
-            problems.append(_("案发日期“%(d)s”无法识别（应为 2026-10-01 这样的日期）", d=v.get("case_date") or ""))
-        case_type = str(v.get("case_type") or "").strip()
-        if not case_type:
-            problems.append(_("缺少案件类别"))
-        elif len(case_type) > 20:
-            problems.append(_("案件类别过长"))
-        code = str(v.get("unit_code") or "").strip()
-        if code not in units:
-            problems.append(_("未知的单位代码“%(code)s”", code=code) if code else _("缺少单位代码"))
-        prev = v.get("is_preventable")
-        if isinstance(prev, bool):
-            preventable = prev
-        elif str(prev or "").strip().lower() in YES | NO:
-            preventable = str(prev or "").strip().lower() in YES
-        else:
-            preventable = None
-            problems.append(_("“可防性”应填“是”或“否”"))
-        status = CASE_STATUS_WORDS.get(str(v.get("status") or "").strip().lower())
-        if status is None:
-            problems.append(_("“案件状态”应填“在办”或“已结”"))
-        if ref and ref not in seen:
-            seen[ref] = number
-        if problems:
-            report.errors.append((number, "；".join(problems)))
-        else:
-            parsed.append((ref, case_date, case_type, units[code], preventable, status))
-    if not rows:
-        report.errors.append((1, _("没有数据行。")))
-    if report.errors:
-        return report
+
+def _check_case_row(raw: dict, units: dict[str, Unit], seen: dict[str, int]) -> tuple[tuple, list[str]]:
+    """One row read and checked: ((ref, case_date, case_type, unit, preventable, status), problems).
+    ``seen``: references of the rows before, by row number (a repeat is a problem)."""
+    v = {CASE_KEYS.get(k, k): val for k, val in dict(raw).items()}
+    problems = []
+    ref = normalise_ref(str(v.get("case_ref") or ""))
+    if not ref:
+        problems.append(_("缺少案件编号"))
+    elif len(ref) > 50:
+        problems.append(_("案件编号过长（最多 50 个字符）"))
+    elif ref in seen:
+        problems.append(_("案件编号 %(ref)s 与第 %(row)d 行重复", ref=ref, row=seen[ref]))
+    case_date = parse_date(v.get("case_date"))
+    if case_date is None:
+        problems.append(_("案发日期“%(d)s”无法识别（应为 2026-10-01 这样的日期）", d=v.get("case_date") or ""))
+    case_type = str(v.get("case_type") or "").strip()
+    if not case_type:
+        problems.append(_("缺少案件类别"))
+    elif len(case_type) > 20:
+        problems.append(_("案件类别过长"))
+    code = str(v.get("unit_code") or "").strip()
+    if code not in units:
+        problems.append(_("未知的单位代码“%(code)s”", code=code) if code else _("缺少单位代码"))
+    preventable = _preventable(v.get("is_preventable"))
+    if preventable is None:
+        problems.append(_("“可防性”应填“是”或“否”"))
+    status = CASE_STATUS_WORDS.get(str(v.get("status") or "").strip().lower())
+    if status is None:
+        problems.append(_("“案件状态”应填“在办”或“已结”"))
+    return (ref, case_date, case_type, units.get(code), preventable, status), problems
+
+
+def _store_case_records(parsed: list[tuple], report: CaseImportReport) -> None:
+    """Create or update a record per checked row (existing references looked up 500 at a time)."""
     existing = {}
     refs = [p[0] for p in parsed]
     for start in range(0, len(refs), 500):
@@ -140,6 +127,35 @@ def import_case_records(rows: list[dict], row_numbers: list[int] | None = None, 
         rec.is_preventable, rec.status = preventable, status
         rec.import_batch, rec.imported_at = report.batch, now
     flush_or_fail(_("导入时发现重复的案件编号（可能有人同时导入），请重试。"), field="file")
+
+
+def import_case_records(rows: list[dict], row_numbers: list[int] | None = None, source: str = "api",
+                        user: User | None = None) -> CaseImportReport:
+    """Create or update case records: all rows or none, with a row-by-row report.
+
+    Each row: case_ref, case_date (YYYY-MM-DD), case_type, unit_code, is_preventable (bool or 是/否),
+    status (在办/已结 or open/closed); the Chinese column names of the upload file work too. An
+    existing reference is updated. The caller commits when ``report.ok``, else rolls back.
+    """
+    report = CaseImportReport(rows=len(rows), batch=uuid.uuid4().hex[:16])
+    numbers = row_numbers or list(range(1, len(rows) + 1))
+    units = {u.code: u for u in db.session.execute(select(Unit)).scalars()}
+    seen: dict[str, int] = {}
+    parsed = []
+    for number, raw in zip(numbers, rows, strict=True):
+        row, problems = _check_case_row(raw, units, seen)
+        ref = row[0]
+        if ref and ref not in seen:
+            seen[ref] = number
+        if problems:
+            report.errors.append((number, "；".join(problems)))
+        else:
+            parsed.append(row)
+    if not rows:
+        report.errors.append((1, _("没有数据行。")))
+    if report.errors:
+        return report
+    _store_case_records(parsed, report)
     record("case_records_imported", "case_record", report.batch,
            after={"created": report.created, "updated": report.updated, "source": source},
            user_id=user.id if user else None)

@@ -152,58 +152,67 @@ def split_partners(claim: CollaborationClaim) -> list[CollaborationClaim]:
                               .order_by(CollaborationClaim.id)).scalars().all()
 
 
-def cycle_flags(cycle: Cycle) -> CycleFlags:
-    """Duplicate references, reciprocal unit pairs and verification for every claim of a cycle."""
-    flags = CycleFlags()
-    rows = db.session.execute(
-        select(CollaborationClaim.id, CollaborationClaim.case_ref, CollaborationClaim.status)
-        .where(CollaborationClaim.cycle_id == cycle.id, CollaborationClaim.status.in_(ACTIVE_STATUSES))
-    ).all()
+def _duplicates(rows) -> dict[int, list[int]]:
+    """rows: (claim id, case_ref, status). {claim id: the other claims with its reference}."""
     by_ref: dict[str, list[int]] = {}
     for claim_id, ref, _status in rows:
         by_ref.setdefault(ref, []).append(claim_id)
-    for ids in by_ref.values():
-        if len(ids) > 1:
-            for claim_id in ids:
-                flags.duplicates[claim_id] = [other for other in ids if other != claim_id]
-    flags.splits = _split_groups(_split_rows(cycle.id))
-    flags.has_case_records = has_case_records()
-    if flags.has_case_records:
-        found = verify_refs(cycle, [ref for _id, ref, _s in rows])
-        flags.verified = {claim_id: found.get(ref) is not None for claim_id, ref, _s in rows}
+    return {claim_id: [other for other in ids if other != claim_id]
+            for ids in by_ref.values() if len(ids) > 1 for claim_id in ids}
 
-    # Reciprocity over claims that left the filer's hands.
+
+def _reciprocal(cycle: Cycle, flags: CycleFlags) -> None:
+    """Unit pairs that claim together far more than their volumes suggest, and the claims they share,
+    over the claims that left the filer's hands (into ``flags``)."""
     parts = db.session.execute(
         select(ClaimParticipant.claim_id, ClaimParticipant.unit_id).join(CollaborationClaim)
         .where(CollaborationClaim.cycle_id == cycle.id,
                CollaborationClaim.status.in_(("submitted", "confirmed", "disputed", "approved")))
     ).all()
-    if parts:
-        claim_ids = sorted({c for c, _u in parts})
-        unit_ids = sorted({u for _c, u in parts})
-        ci = {c: i for i, c in enumerate(claim_ids)}
-        ui = {u: i for i, u in enumerate(unit_ids)}
-        claim_idx = np.array([ci[c] for c, _u in parts])
-        unit_idx = np.array([ui[u] for _c, u in parts])
-        affinity = pair_affinity(claim_idx, unit_idx, len(unit_ids))
-        settings = reciprocity_settings(cycle)
-        hit = (affinity.count >= settings["min_claims"]) & (
-            (affinity.ratio >= settings["ratio"]) | (affinity.z >= settings["z"]))
-        units = {u.id: u for u in db.session.execute(select(Unit).where(Unit.id.in_(unit_ids))).scalars()}
-        flagged_pairs = set()
-        for k in np.flatnonzero(hit):
-            a, b = (unit_ids[int(i)] for i in affinity.pairs[k])
-            flagged_pairs.add((a, b))
-            flags.reciprocal_pairs.append({
-                "units": (units[a], units[b]), "count": int(affinity.count[k]),
-                "expected": float(affinity.expected[k]), "ratio": float(affinity.ratio[k]),
-                "z": float(affinity.z[k]),
-            })
-        if flagged_pairs:
-            units_of: dict[int, set[int]] = {}
-            for c, u in parts:
-                units_of.setdefault(c, set()).add(u)
-            for c, us in units_of.items():
-                if any(a in us and b in us for a, b in flagged_pairs):
-                    flags.reciprocal_claims.add(c)
+    if not parts:
+        return
+    claim_ids = sorted({c for c, _u in parts})
+    unit_ids = sorted({u for _c, u in parts})
+    ci = {c: i for i, c in enumerate(claim_ids)}
+    ui = {u: i for i, u in enumerate(unit_ids)}
+    claim_idx = np.array([ci[c] for c, _u in parts])
+    unit_idx = np.array([ui[u] for _c, u in parts])
+    affinity = pair_affinity(claim_idx, unit_idx, len(unit_ids))
+    settings = reciprocity_settings(cycle)
+    hit = (affinity.count >= settings["min_claims"]) & (
+        (affinity.ratio >= settings["ratio"]) | (affinity.z >= settings["z"]))
+    units = {u.id: u for u in db.session.execute(select(Unit).where(Unit.id.in_(unit_ids))).scalars()}
+    flagged_pairs = set()
+    for k in np.flatnonzero(hit):
+        a, b = (unit_ids[int(i)] for i in affinity.pairs[k])
+        flagged_pairs.add((a, b))
+        flags.reciprocal_pairs.append({
+            "units": (units[a], units[b]), "count": int(affinity.count[k]),
+            "expected": float(affinity.expected[k]), "ratio": float(affinity.ratio[k]),
+            "z": float(affinity.z[k]),
+        })
+    if flagged_pairs:
+        units_of: dict[int, set[int]] = {}
+        for c, u in parts:
+            units_of.setdefault(c, set()).add(u)
+        for c, us in units_of.items():
+            if any(a in us and b in us for a, b in flagged_pairs):
+                flags.reciprocal_claims.add(c)
+
+
+def cycle_flags(cycle: Cycle) -> CycleFlags:
+    """Duplicate references, possible splits, reciprocal unit pairs and verification for every claim
+    of a cycle."""
+    flags = CycleFlags()
+    rows = db.session.execute(
+        select(CollaborationClaim.id, CollaborationClaim.case_ref, CollaborationClaim.status)
+        .where(CollaborationClaim.cycle_id == cycle.id, CollaborationClaim.status.in_(ACTIVE_STATUSES))
+    ).all()
+    flags.duplicates = _duplicates(rows)
+    flags.splits = _split_groups(_split_rows(cycle.id))
+    flags.has_case_records = has_case_records()
+    if flags.has_case_records:
+        found = verify_refs(cycle, [ref for _id, ref, _s in rows])
+        flags.verified = {claim_id: found.get(ref) is not None for claim_id, ref, _s in rows}
+    _reciprocal(cycle, flags)
     return flags

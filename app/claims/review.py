@@ -103,13 +103,8 @@ def _check_reviewer(claim: CollaborationClaim, user: User) -> None:
     _require_active_cycle(claim)
 
 
-def approve_claim(claim: CollaborationClaim, user: User, final_shares: dict | None = None, reason: str = "") -> None:
-    """A coordinator approves: the final shares (default: as proposed) are fixed and the claim is locked.
-
-    ``final_shares``: {participant id: '40.5'}; changing any share needs a reason.
-    """
-    reason = (reason or "").strip()
-    _check_reviewer(claim, user)
+def _check_approvable(claim: CollaborationClaim, reason: str) -> None:
+    """The claim's state, and the guards (duplicates, possible splits) that block or need a reason."""
     if claim.status == "approved":
         raise DomainError(_("该申报已批准并锁定，不能再更改。"))
     if claim.status not in ("confirmed", "disputed"):
@@ -125,18 +120,35 @@ def approve_claim(claim: CollaborationClaim, user: User, final_shares: dict | No
         raise DomainError(_("此申报与 %(ids)s 同日、同单位、同民警且案件编号相近，可能是同一案件拆分申报；"
                             "确认不是拆分时请在批准说明中写明理由。",
                             ids="、".join(f"#{c.id} {c.case_ref}" for c in parts)), field="reason")
+
+
+def _final_shares(claim: CollaborationClaim, final_shares: dict | None) -> dict[int, int]:
+    """{participant id: basis points}: the given share, or the proposed one; they must add up to 100 %."""
+    given_shares = final_shares or {}
     final: dict[int, int] = {}
     for p in claim.participants:
-        given = (final_shares or {}).get(p.id, (final_shares or {}).get(str(p.id)))
+        given = given_shares.get(p.id, given_shares.get(str(p.id)))
         final[p.id] = p.proposed_bp if given in (None, "") else parse_share(given, p.officer.name)
     total = sum(final.values())
     if total != FULL_SHARE_BP:
         raise DomainError(_("最终比例之和应为 100%%，现为 %(t)s%%。", t=format_bp(total)), field="final_shares")
+    return final
+
+
+def approve_claim(claim: CollaborationClaim, user: User, final_shares: dict | None = None, reason: str = "") -> None:
+    """A coordinator approves: the final shares (default: as proposed) are fixed and the claim is locked.
+
+    ``final_shares``: {participant id: '40.5'}; changing any share needs a reason.
+    """
+    reason = (reason or "").strip()
+    _check_reviewer(claim, user)
+    _check_approvable(claim, reason)
+    final = _final_shares(claim, final_shares)
     adjusted = any(final[p.id] != p.proposed_bp for p in claim.participants)
     if adjusted and not reason:
         raise DomainError(_("调整分配比例时请说明理由。"), field="reason")
     move_claim(claim, ("confirmed", "disputed"), "approved", user, "approve", reason,
-          decided_at=utcnow(), decision_reason=reason)
+               decided_at=utcnow(), decision_reason=reason)
     for p in claim.participants:
         p.final_bp = final[p.id]
     db.session.flush()
@@ -172,7 +184,7 @@ def reject_claim(claim: CollaborationClaim, user: User, reason: str) -> None:
     if not reason:
         raise DomainError(_("驳回时请说明理由。"), field="reason")
     move_claim(claim, REVIEW_STATUSES + ("returned",), "rejected", user, "reject", reason,
-          decided_at=utcnow(), decision_reason=reason)
+               decided_at=utcnow(), decision_reason=reason)
 
 
 def merge_claim(claim: CollaborationClaim, user: User, target_id: int, reason: str = "") -> None:
@@ -189,6 +201,6 @@ def merge_claim(claim: CollaborationClaim, user: User, target_id: int, reason: s
     if claim.status not in REVIEW_STATUSES + ("returned",):
         raise DomainError(_("该申报当前状态不能合并。"))
     move_claim(claim, REVIEW_STATUSES + ("returned",), "merged", user, "merge", reason,
-          merged_into_id=target.id, decided_at=utcnow(), decision_reason=reason)
+               merged_into_id=target.id, decided_at=utcnow(), decision_reason=reason)
     claim_event(target, user, "merge_in", target.status, target.status,
-           _("并入申报 #%(id)d。", id=claim.id) + (f" {reason}" if reason else ""))
+                _("并入申报 #%(id)d。", id=claim.id) + (f" {reason}" if reason else ""))

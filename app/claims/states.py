@@ -80,7 +80,7 @@ def refuse_moved(claim: CollaborationClaim):
 
 
 def move_claim(claim: CollaborationClaim, from_statuses: tuple[str, ...], to_status: str, user: User, action: str,
-          reason: str = "", unit_id: int | None = None, **values) -> None:
+               reason: str = "", unit_id: int | None = None, **values) -> None:
     """The atomic state move: UPDATE ... WHERE status IN from_statuses; exactly one racer wins."""
     before = claim.status
     try:
