@@ -27,6 +27,7 @@ __all__ = [
     "TeamPoints",
     "score_team",
     "largest_remainder",
+    "rotating_tiebreak",
     "rank_within",
     "PairAffinity",
     "pair_affinity",
@@ -210,6 +211,54 @@ def largest_remainder(
     return out * sign[seg]
 
 
+def rotating_tiebreak(segments: Any, turn: Any, order: Any = None) -> np.ndarray:
+    """Tie-break keys for :func:`largest_remainder` that take turns instead of always
+    favouring the first row.
+
+    Within each segment the rows are placed in the order of ``order`` (ties by row position),
+    places 0 … k−1; the row at place ``p`` gets the key ``(p − turn[segment]) mod k``. So the
+    first extra cent of a segment goes to the row at place ``turn mod k``, the next to the row
+    after it, wrapping round. With ``turn`` a stable id (a claim id, a cycle id) every place
+    comes first equally often across segments, and nobody is favoured by their position.
+
+    Parameters
+    ----------
+    segments : (n,) int >= 0, the segment of each row.
+    turn : (n_segments,) int, indexed by segment id (or a scalar for every segment).
+    order : (n,) int or float, optional: the order of rows within a segment (e.g. badge rank).
+
+    Returns (n,) int64 keys; pass them as ``tiebreak``.
+    """
+    seg = _as_int_array(segments, "segments")
+    n = seg.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    if seg.min() < 0:
+        raise ValueError("segments: ids must be >= 0")
+    n_seg = int(seg.max()) + 1
+    t = np.asarray(turn)
+    if t.ndim == 0:
+        t = np.full(n_seg, t)
+    t = _as_int_array(t, "turn")
+    if t.shape[0] < n_seg:
+        raise ValueError(f"turn: expected at least {n_seg} entries (one per segment), got {t.shape[0]}")
+    o = np.arange(n) if order is None else np.asarray(order)
+    if o.shape != (n,):
+        raise ValueError(f"order: expected shape ({n},), got {o.shape}")
+    if o.dtype.kind in "iub" and n_seg * (int(o.max()) - int(o.min()) + 1) < _INT_SAFE:
+        # One integer key and a stable sort (ties by row position): several times faster than lexsort.
+        rows = np.argsort(seg * (int(o.max()) - int(o.min()) + 1) + (o.astype(np.int64) - int(o.min())),
+                          kind="stable")
+    else:
+        rows = np.lexsort((np.arange(n), o, seg))
+    seg_sorted = seg[rows]
+    place = np.arange(n) - _segment_starts(seg_sorted, n_seg)[seg_sorted]
+    k = np.bincount(seg, minlength=n_seg)[seg_sorted]
+    keys = np.empty(n, dtype=np.int64)
+    keys[rows] = np.mod(place - t[seg_sorted], k)
+    return keys
+
+
 def rank_within(scores: Any, groups: Any = None, *, higher_is_better: bool = True,
                 decimals: int | None = 9) -> np.ndarray:
     """Competition ranks ("1224") within groups: 1 = best; ties share the best rank.
@@ -268,9 +317,14 @@ class PointsRules:
         Base points of a claim by its case type and severity, both strings (e.g.
         ``("刑事", "重大") -> 20.0``). Points are rounded to 0.01.
     multiplier_step : float
-        Cross-unit multiplier: ``1 + multiplier_step * (distinct units - 1)``.
+        Cross-unit multiplier: ``1 + multiplier_step * (units counted - 1)``.
     multiplier_cap : float
         ... capped at this value (default 2.0; at least 1).
+    min_unit_share : float
+        Percent (0–100, default 10). A unit counts toward the multiplier only when its
+        officers' final shares in the claim add up to at least this much, so a token third
+        unit with 0.01 % does not raise everyone's points. A claim always counts at least one
+        unit (when more than ten units each hold less than 10 %, the multiplier is 1).
     officer_cap : float or None
         Most points one officer can earn in the cycle; None = no cap. The excess of a
         capped officer is cut, not redistributed (their teammates keep exactly what they had).
@@ -280,6 +334,7 @@ class PointsRules:
     multiplier_step: float = 0.25
     multiplier_cap: float = 2.0
     officer_cap: float | None = None
+    min_unit_share: float = 10.0
 
     def __post_init__(self) -> None:
         table: dict[tuple[str, str], float] = {}
@@ -300,11 +355,20 @@ class PointsRules:
             raise ValueError(f"multiplier_cap must be >= 1, got {cap}")
         object.__setattr__(self, "multiplier_step", step)
         object.__setattr__(self, "multiplier_cap", cap)
+        share = float(self.min_unit_share)
+        if not np.isfinite(share) or not 0 <= share <= 100:
+            raise ValueError(f"min_unit_share must be a percentage in [0, 100], got {share}")
+        object.__setattr__(self, "min_unit_share", share)
         if self.officer_cap is not None:
             oc = float(self.officer_cap)
             if not np.isfinite(oc) or oc < 0:
                 raise ValueError(f"officer_cap must be >= 0 or None, got {oc}")
             object.__setattr__(self, "officer_cap", oc)
+
+    @property
+    def min_unit_share_bp(self) -> int:
+        """The threshold in basis points (10 % → 1000), compared exactly with a unit's summed shares."""
+        return int(np.ceil(round(self.min_unit_share * 100.0, 6)))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form: ``{"base_points": {case_type: {severity: points}}, ...}``."""
@@ -316,12 +380,18 @@ class PointsRules:
             "multiplier_step": self.multiplier_step,
             "multiplier_cap": self.multiplier_cap,
             "officer_cap": self.officer_cap,
+            "min_unit_share": self.min_unit_share,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PointsRules:
-        """Inverse of :meth:`to_dict`; ValueError on unknown keys or a malformed table."""
-        unknown = set(data) - {"base_points", "multiplier_step", "multiplier_cap", "officer_cap"}
+        """Inverse of :meth:`to_dict`; ValueError on unknown keys or a malformed table.
+
+        Rules frozen into a cycle before ``min_unit_share`` existed have no such key: they are
+        read with 0 (every unit counted), the rule the cycle opened with.
+        """
+        unknown = set(data) - {"base_points", "multiplier_step", "multiplier_cap", "officer_cap",
+                               "min_unit_share"}
         if unknown:
             raise ValueError(f"PointsRules: unknown keys {sorted(unknown)}")
         nested = data.get("base_points")
@@ -338,6 +408,7 @@ class PointsRules:
             multiplier_step=data.get("multiplier_step", 0.25),
             multiplier_cap=data.get("multiplier_cap", 2.0),
             officer_cap=data.get("officer_cap"),
+            min_unit_share=data.get("min_unit_share", 0.0),
         )
 
 
@@ -353,8 +424,13 @@ class ClaimSet:
       the unit the officer took part for; ``share``: the final share in percent (at most two
       decimals; a claim's shares add up to exactly 100).
     ``n_officers``, ``n_units``: sizes of the officer and unit index spaces.
+    ``claim_key``: optional (n_claims,) int, a stable id per claim (the database id); it decides
+    whose turn it is when cents tie (see :func:`score_team`). Default: the claim index, which
+    makes tie-breaks depend on claim order; pass ids for order-independent results.
 
     An officer appears at most once per claim. Every claim has at least one participant.
+    Officer indices should follow a visible order (the web layer uses badge-number order),
+    since tied participants take turns in that order.
     """
 
     case_type: np.ndarray
@@ -365,6 +441,7 @@ class ClaimSet:
     share: np.ndarray
     n_officers: int
     n_units: int
+    claim_key: Any = None
 
     def __post_init__(self) -> None:
         ct = _frozen_array(np.asarray(self.case_type).astype(str), np.str_, "case_type")
@@ -410,6 +487,11 @@ class ClaimSet:
             object.__setattr__(self, name, a)
         object.__setattr__(self, "n_officers", n_off)
         object.__setattr__(self, "n_units", n_un)
+        key = np.arange(n_claims) if self.claim_key is None else self.claim_key
+        key = _as_int_array(key, "claim_key")
+        if key.shape != (n_claims,):
+            raise ValueError(f"claim_key: expected shape ({n_claims},) like case_type, got {key.shape}")
+        object.__setattr__(self, "claim_key", key)
 
     @property
     def n_claims(self) -> int:
@@ -428,7 +510,8 @@ class TeamPoints:
     Per claim (n_claims,):
       ``claim_base_cents``: base points of its (case_type, severity);
       ``claim_units``: number of distinct participating units;
-      ``claim_multiplier``: float cross-unit multiplier;
+      ``claim_units_counted``: units whose share reaches ``rules.min_unit_share`` (at least 1);
+      ``claim_multiplier``: float cross-unit multiplier from the units counted;
       ``claim_cents``: ``round(base × multiplier)`` (half up), the claim's points;
       ``claim_team``: index into the team arrays, -1 for a single-unit claim.
     Per participant row (n_rows,):
@@ -440,7 +523,8 @@ class TeamPoints:
       ``unit_cents``: exact sum of its officers' capped cents (points earned for that unit);
       ``unit_cents_uncapped``: the same before the cap;
       ``unit_rank``: 1 = most points, ties share the best rank (every unit is ranked).
-    Per cross-unit team (n_teams,), a team being the set of units of a claim with ≥ 2 units,
+    Per cross-unit team (n_teams,), a team being the set of units *counted* in a claim (units
+    below the share threshold ride along but are not team members) when there are ≥ 2 of them,
     ordered best first (most points; ties by unit indices):
       ``team_units``: (n_teams, max_team_size) int unit indices ascending, padded with -1;
       ``team_size``: units in the team; ``team_claims``: number of claims;
@@ -450,6 +534,7 @@ class TeamPoints:
 
     claim_base_cents: np.ndarray
     claim_units: np.ndarray
+    claim_units_counted: np.ndarray
     claim_multiplier: np.ndarray
     claim_cents: np.ndarray
     claim_team: np.ndarray
@@ -499,11 +584,17 @@ def score_team(claims: ClaimSet, rules: PointsRules) -> TeamPoints:
     """Points of every claim, officer, unit and cross-unit team for one cycle.
 
     Steps: a claim's points are ``base(case_type, severity) × min(1 + step·(units − 1), cap)``
-    rounded half up to 0.01; they are split over its participants by final share with the
-    largest-remainder method in integer cents (ties go to the lower officer index, so the
-    result does not depend on row or claim order); an officer's total is the sum over their
-    claims, then cut to ``rules.officer_cap`` if set — the cut is not redistributed; a unit's
-    total is the exact sum of its officers' (capped) cents for that unit.
+    rounded half up to 0.01, where *units* counts the units whose officers' shares add up to at
+    least ``rules.min_unit_share`` percent (at least one unit); they are split over its
+    participants by final share with the largest-remainder method in integer cents. When
+    remainders tie, the participants take turns: in badge (officer index) order, the first
+    extra cent of the claim with key ``c`` goes to the participant at place ``c mod k`` (k
+    participants), the next to the one after (:func:`rotating_tiebreak`), so no one is favoured
+    claim after claim, and a claim's split depends on nothing but the claim itself. An officer's
+    total is the sum over their claims, then cut to ``rules.officer_cap`` if set — the cut is
+    not redistributed; a unit's total is the exact sum of its officers' (capped) cents for that
+    unit (a capped officer's total is spread over their units the same way, the units taking
+    turns by officer).
 
     Raises ValueError if a claim's (case_type, severity) has no base points in the rules.
     """
@@ -528,15 +619,20 @@ def score_team(claims: ClaimSet, rules: PointsRules) -> TeamPoints:
         raise ValueError(f"no base points in the rules for case type/severity {', '.join(unknown)}")
     base_cents = base_table[inv] if n_claims else np.zeros(0, dtype=np.int64)
 
-    # Distinct units per claim and the multiplier.
-    cu = _sorted_unique(claims.claim * max(n_un, 1) + claims.unit)
-    cu_claim, cu_unit = cu // max(n_un, 1), cu % max(n_un, 1)
+    # Distinct units per claim, their summed shares, and the multiplier from the units that count.
+    cu_key, cu_inv = np.unique(claims.claim * max(n_un, 1) + claims.unit, return_inverse=True)
+    cu_inv = np.asarray(cu_inv).reshape(-1)
+    cu_claim, cu_unit = cu_key // max(n_un, 1), cu_key % max(n_un, 1)
+    cu_bp = np.zeros(cu_key.shape[0], dtype=np.int64)
+    np.add.at(cu_bp, cu_inv, claims.share_bp)
     n_units_claim = np.bincount(cu_claim, minlength=n_claims).astype(np.int64)
-    multiplier = np.minimum(1.0 + rules.multiplier_step * (n_units_claim - 1), rules.multiplier_cap)
+    cu_counted = cu_bp >= rules.min_unit_share_bp
+    n_counted = np.maximum(np.bincount(cu_claim[cu_counted], minlength=n_claims), 1).astype(np.int64)
+    multiplier = np.minimum(1.0 + rules.multiplier_step * (n_counted - 1), rules.multiplier_cap)
     claim_cents = _round_half_up(base_cents * multiplier)
 
-    row_cents = largest_remainder(claim_cents, claims.share_bp, segments=claims.claim,
-                                  tiebreak=claims.officer)
+    turns = rotating_tiebreak(claims.claim, claims.claim_key, order=claims.officer)
+    row_cents = largest_remainder(claim_cents, claims.share_bp, segments=claims.claim, tiebreak=turns)
 
     officer_uncapped = np.zeros(n_off, dtype=np.int64)
     np.add.at(officer_uncapped, claims.officer, row_cents)
@@ -548,7 +644,7 @@ def score_team(claims: ClaimSet, rules: PointsRules) -> TeamPoints:
     capped = officer_cents < officer_uncapped
 
     # Units: aggregate (officer, unit) pairs; a capped officer's total is spread over the
-    # units they served in proportion to what they earned there (ties to the lower unit).
+    # units they served in proportion to what they earned there (tied units take turns by officer).
     ou_key = claims.officer * max(n_un, 1) + claims.unit
     ou, ou_inv = np.unique(ou_key, return_inverse=True)
     ou_inv = np.asarray(ou_inv).reshape(-1)
@@ -559,20 +655,22 @@ def score_team(claims: ClaimSet, rules: PointsRules) -> TeamPoints:
     sel = np.flatnonzero(capped[ou_off])
     if sel.size:
         capped_ids, seg = np.unique(ou_off[sel], return_inverse=True)
-        ou_after[sel] = largest_remainder(officer_cents[capped_ids], ou_cents[sel],
-                                          segments=np.asarray(seg).reshape(-1),
-                                          tiebreak=ou_unit[sel])
+        seg = np.asarray(seg).reshape(-1)
+        ou_after[sel] = largest_remainder(officer_cents[capped_ids], ou_cents[sel], segments=seg,
+                                          tiebreak=rotating_tiebreak(seg, capped_ids, order=ou_unit[sel]))
     unit_uncapped = np.zeros(n_un, dtype=np.int64)
     np.add.at(unit_uncapped, ou_unit, ou_cents)
     unit_cents = np.zeros(n_un, dtype=np.int64)
     np.add.at(unit_cents, ou_unit, ou_after)
     unit_rank = rank_within(unit_cents.astype(np.float64), decimals=None)
 
-    team = _teams(n_claims, cu_claim, cu_unit, n_units_claim, claim_cents)
+    counted_claims = np.bincount(cu_claim[cu_counted], minlength=n_claims).astype(np.int64)
+    team = _teams(n_claims, cu_claim[cu_counted], cu_unit[cu_counted], counted_claims, claim_cents)
 
     return TeamPoints(
         claim_base_cents=base_cents,
         claim_units=n_units_claim,
+        claim_units_counted=n_counted,
         claim_multiplier=multiplier,
         claim_cents=claim_cents,
         claim_team=team["claim_team"],

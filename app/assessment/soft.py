@@ -26,10 +26,8 @@ How provider codes map onto the catalogue (:func:`soft_indicator_values`):
 * ``soft_residents`` ← ``soft_residents`` (units); ``soft_residents_officer`` likewise (officers).
 * ``soft_360`` (officers) = (score − 1) × 25, the 1–5 scale mapped onto 0–100; for units
   (``soft_360@unit``) the mean of the unit's officers.
-* ``soft_teamwork`` (officers) = mean of the parts present of: team points normalised within the
-  station category (the category's highest = 100, everyone 0 → 0) and ``teamwork_peer`` mapped
-  (score − 1) × 25. For units (``soft_teamwork@unit``): ``team_points_unit`` normalised within
-  the category, and the mean of the unit's officers' mapped ``teamwork_peer``, averaged.
+* ``soft_teamwork`` and ``soft_teamwork@unit``: :func:`app.claims.points.teamwork_indicator`
+  (team points normalised within the category, absent = 0, averaged with the mapped peer rating).
 """
 from __future__ import annotations
 
@@ -61,16 +59,6 @@ def _scale_1_5(v: float) -> float:
     return max(0.0, min(100.0, (v - 1.0) * 25.0))
 
 
-def _normalise_within(values: dict[int, float], category: dict[int, int]) -> dict[int, float]:
-    """Points → 0–100, the highest of the category = 100 (a category all at 0 → 0)."""
-    best: dict[int, float] = defaultdict(float)
-    for sid, v in values.items():
-        if sid in category:
-            best[category[sid]] = max(best[category[sid]], v)
-    return {sid: (100.0 * v / best[category[sid]] if best[category[sid]] > 0 else 0.0)
-            for sid, v in values.items() if sid in category}
-
-
 def _mean_by_unit(values: dict[int, float], officer_unit: dict[int, int]) -> dict[int, tuple[float, int]]:
     sums: dict[int, list[float]] = defaultdict(list)
     for oid, v in values.items():
@@ -87,7 +75,6 @@ def soft_indicator_values(provided: dict[str, dict], unit_category: dict[int, in
     outside stations are not scored). Returns {(level, spec code): {"values": {id: 0–100},
     "details": {id: dict}}}; a code nobody provided is absent (reported missing, never zero).
     """
-    officer_category = {oid: unit_category[uid] for oid, uid in officer_unit.items() if uid in unit_category}
     out: dict[tuple[str, str], dict] = {}
 
     def block(code):
@@ -111,26 +98,7 @@ def soft_indicator_values(provided: dict[str, dict], unit_category: dict[int, in
                                                       means.items()}}
 
     if "team_points" in provided or "teamwork_peer" in provided:
-        points = _normalise_within(block("team_points")["values"], officer_category)
-        peer_raw = block("teamwork_peer")["values"]
-        peer = {oid: _scale_1_5(v) for oid, v in peer_raw.items() if oid in officer_unit}
-        values, details = {}, {}
-        for oid in sorted(set(points) | set(peer)):
-            parts = [p for p in (points.get(oid), peer.get(oid)) if p is not None]
-            values[oid] = sum(parts) / len(parts)
-            details[oid] = {"team_points": block("team_points")["values"].get(oid),
-                            "team_points_normalised": points.get(oid),
-                            "teamwork_peer": peer_raw.get(oid), "teamwork_peer_scaled": peer.get(oid)}
-        out[("officer", "soft_teamwork")] = {"values": values, "details": details}
+        from ..claims.points import teamwork_indicator  # the rule lives with the team points
 
-        unit_points_raw = block("team_points_unit")["values"]
-        unit_points = _normalise_within(unit_points_raw, unit_category)
-        unit_peer = _mean_by_unit(peer, officer_unit)
-        uvalues, udetails = {}, {}
-        for uid in sorted(set(unit_points) | set(unit_peer)):
-            parts = [p for p in (unit_points.get(uid), unit_peer.get(uid, (None, 0))[0]) if p is not None]
-            uvalues[uid] = sum(parts) / len(parts)
-            udetails[uid] = {"team_points": unit_points_raw.get(uid), "team_points_normalised": unit_points.get(uid),
-                             "teamwork_peer_scaled": unit_peer.get(uid, (None, 0))[0]}
-        out[("unit", "soft_teamwork@unit")] = {"values": uvalues, "details": udetails}
+        out.update(teamwork_indicator(provided, unit_category, officer_unit))
     return out

@@ -16,7 +16,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from ..formutil import select_choices
-from .services import ROLE_LABELS
+from .states import ROLE_LABELS
 
 PARTICIPANT_ROWS = 8
 SHARE_RULE = Regexp(r"^\s*\d{1,3}(\.\d{1,2})?\s*$", message=_l("请填写 0–100 的数字，最多两位小数。"))
@@ -80,6 +80,8 @@ class PointsRulesForm(FlaskForm):
     multiplier_step = DecimalField(_l("每多一个单位加乘"), places=2,
                                    validators=[InputRequired(), NumberRange(min=0, max=5)])
     multiplier_cap = DecimalField(_l("加乘上限"), places=2, validators=[InputRequired(), NumberRange(min=1, max=10)])
+    min_unit_share = DecimalField(_l("单位计入加乘的最低比例（%，该单位民警比例合计）"), places=2,
+                                  validators=[InputRequired(), NumberRange(min=0, max=100)])
     officer_cap = DecimalField(_l("每名民警每周期积分上限（留空为不设上限）"), places=2,
                                validators=[Optional(), NumberRange(min=0, max=100000)])
     submit = SubmitField(_l("保存积分规则"))

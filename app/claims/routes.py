@@ -42,8 +42,15 @@ def _tabs(cycle) -> dict:
             "confirm": services.counts(to_confirm)["total"] if to_confirm is not None else None,
             "review": None}
     if current_user.has_role("coordinator", "admin") and cycle is not None:
-        tabs["review"] = len(services.review_queue(cycle))
+        tabs["review"] = services.review_count(cycle)
     return tabs
+
+
+def _points(cycle, claims) -> dict:
+    """Each listed claim's points and formula (claims of the shown cycle only)."""
+    if cycle is None:
+        return {}
+    return services.claim_points(cycle, [c for c in claims if c.cycle_id == cycle.id])
 
 
 # ---- lists -------------------------------------------------------------------------------------
@@ -52,11 +59,12 @@ def _tabs(cycle) -> dict:
 def index():
     cycle = _cycle_arg()
     query = services.my_claims_query(current_user, cycle)
-    pagination = _page(query)
+    pagination = _page(services.with_table_rows(query))
     flags = services.cycle_flags(cycle) if cycle else services.CycleFlags()
     return render_template("claims/list.html", tab="mine", cycle=cycle, cycles=services.cycles(),
                            claims=pagination.items, pagination=pagination, stats=services.counts(query),
-                           tabs=_tabs(cycle), flags=flags, open_cycle=services.open_cycle())
+                           tabs=_tabs(cycle), flags=flags, open_cycle=services.open_cycle(),
+                           points=_points(cycle, pagination.items))
 
 
 @bp.route("/confirm")
@@ -66,11 +74,12 @@ def to_confirm():
     query = services.to_confirm_query(current_user, cycle)
     if query is None:
         abort(403)
-    pagination = _page(query)
+    pagination = _page(services.with_table_rows(query))
     flags = services.cycle_flags(cycle) if cycle else services.CycleFlags()
     return render_template("claims/list.html", tab="confirm", cycle=cycle, cycles=services.cycles(),
                            claims=pagination.items, pagination=pagination, stats=services.counts(query),
-                           tabs=_tabs(cycle), flags=flags, open_cycle=services.open_cycle())
+                           tabs=_tabs(cycle), flags=flags, open_cycle=services.open_cycle(),
+                           points=_points(cycle, pagination.items))
 
 
 @bp.route("/review")
@@ -91,7 +100,8 @@ def review():
         by_status = services.counts(db.select(CollaborationClaim).where(CollaborationClaim.cycle_id == cycle.id))
     return render_template("claims/review.html", tab="review", cycle=cycle, cycles=services.cycles(),
                            claims=claims, flags=flags, status=status, unit_id=unit_id, flag=flag,
-                           units=unit_choices(), stats=by_status, tabs=_tabs(cycle))
+                           units=unit_choices(), stats=by_status, tabs=_tabs(cycle), points=_points(cycle, claims),
+                           rules=services.points_rules(cycle) if cycle else None)
 
 
 # ---- filing ------------------------------------------------------------------------------------
@@ -174,13 +184,13 @@ def detail(claim_id):
     duplicates = services.duplicates_of(claim)
     merge_form = MergeForm()
     merge_form.target.choices = select_choices({c.id: f"#{c.id} {c.case_ref}" for c in duplicates})
-    standing = services.team_standing(claim.cycle) if claim.status == "approved" else None
     return render_template(
         "claims/detail.html", claim=claim, flags=flags.of(claim.id), flag_data=flags, record=record,
         duplicates=duplicates, reason_form=ReasonForm(), merge_form=merge_form,
         my_units=services.leader_units(claim, current_user), pending=services.pending_units(claim),
         conflict=services.review_conflict(claim, current_user),
-        points=standing.claims.get(claim.id) if standing else None,
+        points=services.claim_points(claim.cycle, [claim]).get(claim.id), rules=services.points_rules(claim.cycle),
+        splits=services.split_partners(claim) if "split" in flags.of(claim.id) else [],
         units={u.id: u for u in db.session.execute(db.select(Unit).where(Unit.id.in_(claim.unit_ids))).scalars()},
     )
 
@@ -278,13 +288,15 @@ def rules(cycle_id):
         form.multiplier_step.data = current.multiplier_step
         form.multiplier_cap.data = current.multiplier_cap
         form.officer_cap.data = current.officer_cap
+        form.min_unit_share.data = current.min_unit_share
     if cycle.is_frozen and request.method == "POST":
         flash(_("周期已开启，积分规则已冻结，不能再修改。"), "warning")
         return redirect(url_for(".rules", cycle_id=cycle.id))
     if form.validate_on_submit():
         data = {"base_points": form.base_points.data, "multiplier_step": float(form.multiplier_step.data),
                 "multiplier_cap": float(form.multiplier_cap.data),
-                "officer_cap": float(form.officer_cap.data) if form.officer_cap.data is not None else None}
+                "officer_cap": float(form.officer_cap.data) if form.officer_cap.data is not None else None,
+                "min_unit_share": float(form.min_unit_share.data)}
         try:
             services.save_points_rules(cycle, data, current_user)
         except DomainError as error:

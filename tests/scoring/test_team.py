@@ -260,7 +260,8 @@ def test_cap_cuts_only_the_capped_officer(claims, cap):
 @SETTINGS
 @given(claims=claim_sets(), data=st.data())
 def test_order_independence(claims, data):
-    """Permuting the claims and the participant rows changes no officer, unit or team total."""
+    """Permuting the claims (each keeping its id) and the participant rows changes no officer,
+    unit or team total, and no participant's cents."""
     n_claims, n_rows = claims.n_claims, claims.claim.shape[0]
     claim_perm = np.array(data.draw(st.permutations(range(n_claims)))) if n_claims else np.zeros(0, int)
     row_perm = np.array(data.draw(st.permutations(range(n_rows)))) if n_rows else np.zeros(0, int)
@@ -270,7 +271,7 @@ def test_order_independence(claims, data):
         case_type=claims.case_type[claim_perm], severity=claims.severity[claim_perm],
         claim=new_claim_of_old[claims.claim[row_perm]], officer=claims.officer[row_perm],
         unit=claims.unit[row_perm], share=claims.share[row_perm],
-        n_officers=claims.n_officers, n_units=claims.n_units,
+        n_officers=claims.n_officers, n_units=claims.n_units, claim_key=claims.claim_key[claim_perm],
     )
     rules = with_cap(12.5)
     a, b = score_team(claims, rules), score_team(shuffled, rules)
@@ -281,6 +282,7 @@ def test_order_independence(claims, data):
     assert np.array_equal(a.team_units, b.team_units)
     assert np.array_equal(a.team_cents, b.team_cents)
     assert np.array_equal(a.claim_cents[claim_perm], b.claim_cents)
+    assert np.array_equal(a.row_cents[row_perm], b.row_cents)
 
 
 # --- ranks ----------------------------------------------------------------------------------
@@ -362,3 +364,128 @@ def test_pair_affinity_is_independent_of_claim_order(claims):
                           strict=True))
 
     assert run(list(range(len(claims)))) == run(list(reversed(range(len(claims)))))
+
+
+# --- issue 14: meaningful share, fair ties ---------------------------------------------------
+
+
+def test_a_token_unit_does_not_raise_the_multiplier():
+    """Two real officers (A 50 %, B 49.99 %) and a token third unit C with 0.01 %."""
+    claims = ClaimSet(case_type=["刑事"], severity=["重大"], claim=[0, 0, 0], officer=[0, 1, 2],
+                      unit=[0, 1, 2], share=[50, 49.99, 0.01], n_officers=3, n_units=3)
+    # Old rule (every unit counts): 20 × (1 + 0.25 × 2) = 30 points.
+    old = score_team(claims, PointsRules(RULES.base_points, min_unit_share=0))
+    assert old.claim_cents.tolist() == [3000]
+    # Default rule: C holds 0.01 % < 10 %, so two units count: 20 × 1.25 = 25 points.
+    new = score_team(claims, RULES)
+    assert new.claim_units.tolist() == [3]
+    assert new.claim_units_counted.tolist() == [2]
+    assert new.claim_multiplier.tolist() == [1.25]
+    assert new.claim_cents.tolist() == [2500]
+    # 2500 × 50 % = 1250, × 49.99 % = 1249.75, × 0.01 % = 0.25 → 1250, 1249 + 1 (largest remainder), 0.
+    assert new.row_cents.tolist() == [1250, 1250, 0]
+    # The team is A + B; C rides along but is not a team member.
+    assert new.team_units.tolist() == [[0, 1]]
+
+
+def test_three_token_units_no_longer_reach_the_cap():
+    """A 50, B 49.97 and three token units of 0.01 % each: ×2.0 (cap) before, ×1.25 now."""
+    claims = ClaimSet(case_type=["刑事"], severity=["一般"], claim=[0] * 5, officer=range(5),
+                      unit=range(5), share=[50, 49.97, 0.01, 0.01, 0.01], n_officers=5, n_units=5)
+    assert score_team(claims, PointsRules(RULES.base_points, min_unit_share=0)).claim_cents.tolist() == [2000]
+    assert score_team(claims, RULES).claim_cents.tolist() == [1250]
+
+
+def test_share_threshold_is_met_by_a_unit_total_and_is_configurable():
+    # Unit 1 has two officers at 6 % each = 12 % ≥ 10 %: it counts. At a 15 % threshold it does not.
+    claims = ClaimSet(case_type=["治安"], severity=["一般"], claim=[0, 0, 0], officer=[0, 1, 2],
+                      unit=[0, 1, 1], share=[88, 6, 6], n_officers=3, n_units=2)
+    assert score_team(claims, RULES).claim_multiplier.tolist() == [1.25]
+    strict = PointsRules(RULES.base_points, min_unit_share=15)
+    assert score_team(claims, strict).claim_multiplier.tolist() == [1.0]
+    assert score_team(claims, strict).team_units.shape[0] == 0
+    # Exactly at the threshold counts (10.00 % ≥ 10 %).
+    edge = ClaimSet(case_type=["治安"], severity=["一般"], claim=[0, 0], officer=[0, 1], unit=[0, 1],
+                    share=[90, 10], n_officers=2, n_units=2)
+    assert score_team(edge, RULES).claim_multiplier.tolist() == [1.25]
+
+
+def test_eleven_small_units_count_as_one():
+    shares = [9.1] * 10 + [9.0]
+    claims = ClaimSet(case_type=["刑事"], severity=["一般"], claim=[0] * 11, officer=range(11),
+                      unit=range(11), share=shares, n_officers=11, n_units=11)
+    result = score_team(claims, RULES)
+    assert result.claim_units_counted.tolist() == [1]
+    assert result.claim_cents.tolist() == [1000]
+
+
+def test_min_unit_share_rules_round_trip_and_legacy_default():
+    rules = PointsRules(RULES.base_points, min_unit_share=12.5)
+    assert PointsRules.from_dict(rules.to_dict()).min_unit_share == 12.5
+    assert PointsRules(RULES.base_points).min_unit_share == 10.0
+    assert PointsRules(RULES.base_points).min_unit_share_bp == 1000
+    assert PointsRules(RULES.base_points, min_unit_share=12.345).min_unit_share_bp == 1235  # 12.345 % → 12.35 %
+    # A cycle frozen before the threshold existed keeps the rule it opened with (every unit counts).
+    legacy = {"base_points": {"刑事": {"一般": 10}}, "multiplier_step": 0.25, "multiplier_cap": 2.0}
+    assert PointsRules.from_dict(legacy).min_unit_share == 0.0
+    with pytest.raises(ValueError, match="min_unit_share"):
+        PointsRules(RULES.base_points, min_unit_share=101)
+
+
+def test_tied_cents_take_turns_by_claim_id():
+    """5 points × 1.25 = 6.25 split 50/50: 312.5 each, one officer gets 313. Claim #7 (k = 2):
+    the turn starts at place 7 mod 2 = 1, the second officer in badge order; claim #8 at place 0."""
+    claims = ClaimSet(case_type=["治安", "治安"], severity=["一般", "一般"], claim=[0, 0, 1, 1],
+                      officer=[0, 1, 0, 1], unit=[0, 1, 0, 1], share=[50, 50, 50, 50],
+                      n_officers=2, n_units=2, claim_key=[7, 8])
+    result = score_team(claims, RULES)
+    assert result.claim_cents.tolist() == [625, 625]
+    assert result.row_cents.tolist() == [312, 313, 313, 312]
+    # Over the two claims each officer got one extra cent: 6.25 each, not 6.26 and 6.24.
+    assert result.officer_cents.tolist() == [625, 625]
+
+
+def test_three_way_tie_rotates_through_every_place():
+    """2 cents over three 33.33 % shares and one 0.01 % share, in claims #3, #4, #5: quotas
+    0.6666, 0.6666, 0.6666, 0.0002 → floors 0; the two cents go to two of the three tied
+    officers, starting at place (claim id mod 4) in badge order."""
+    rules = PointsRules({("x", "y"): 0.02}, min_unit_share=0)
+    claims = ClaimSet(case_type=["x"] * 3, severity=["y"] * 3, claim=[0] * 4 + [1] * 4 + [2] * 4,
+                      officer=[0, 1, 2, 3] * 3, unit=[0] * 12, share=[33.33, 33.33, 33.33, 0.01] * 3,
+                      n_officers=4, n_units=1, claim_key=[3, 4, 5])
+    result = score_team(claims, rules)
+    # k = 4 participants; the 0.01 % one has the smallest remainder and never ties with the others.
+    # claim 3: start at place 3 (officer 3, not tied) → among the tied, officers 0, 1 come next.
+    # claim 4: start at place 0 → officers 0, 1. claim 5: place 1 → officers 1, 2.
+    assert result.row_cents.reshape(3, 4).tolist() == [[1, 1, 0, 0], [1, 1, 0, 0], [0, 1, 1, 0]]
+
+
+def test_rotating_tiebreak_keys():
+    from scoring.team import rotating_tiebreak
+
+    # Two segments of three rows; turn 1 and 5: places (1, 2, 0) go first, then (2, 0, 1).
+    keys = rotating_tiebreak([0, 0, 0, 1, 1, 1], [1, 5])
+    assert keys.tolist() == [2, 0, 1, 1, 2, 0]
+    # The order argument decides the places, not row position.
+    assert rotating_tiebreak([0, 0, 0], 0, order=[30, 10, 20]).tolist() == [2, 0, 1]
+    # Bonus rounding: one pool (one segment), turn = the cycle id; 1 cent over 3 equal stations.
+    for cycle_id, winner in ((9, 0), (10, 1), (11, 2)):
+        out = largest_remainder(100, [1, 1, 1], tiebreak=rotating_tiebreak([0, 0, 0], cycle_id))
+        assert out.tolist() == [34 if i == winner else 33 for i in range(3)]
+
+
+@SETTINGS
+@given(data=st.data())
+def test_rotating_tiebreak_integer_fast_path_matches_the_general_one(data):
+    from scoring.team import rotating_tiebreak
+
+    n = data.draw(st.integers(0, 40))
+    seg = np.array(data.draw(st.lists(st.integers(0, 5), min_size=n, max_size=n)), dtype=np.int64)
+    order = np.array(data.draw(st.lists(st.integers(-3, 9), min_size=n, max_size=n)), dtype=np.int64)
+    turn = np.array(data.draw(st.lists(st.integers(0, 50), min_size=6, max_size=6)), dtype=np.int64)
+    fast = rotating_tiebreak(seg, turn, order=order)
+    general = rotating_tiebreak(seg, turn, order=order.astype(float))
+    assert np.array_equal(fast, general)
+    # Within each segment the keys are a permutation of 0 … k−1.
+    for g in np.unique(seg):
+        assert sorted(fast[seg == g].tolist()) == list(range(int((seg == g).sum())))

@@ -49,10 +49,10 @@ def test_mapping_of_provider_codes_onto_the_catalogue():
     out = soft.soft_indicator_values(provided, unit_category={10: 1, 20: 1}, officer_unit={1: 10, 2: 10, 3: 20})
     assert out[("officer", "soft_360")]["values"] == {1: 100.0, 2: 50.0, 3: 0.0}
     assert out[("unit", "soft_360@unit")]["values"] == {10: 75.0, 20: 0.0}
-    # officer 1: points 10 → 100 (best of category), peer 5 → 100; officer 2: points only → 50.
-    assert out[("officer", "soft_teamwork")]["values"] == {1: 100.0, 2: 50.0}
-    # unit 10: points 8 → 100 and the peer mean of its officers (officer 1: 100) → 100; unit 20: 50.
-    assert out[("unit", "soft_teamwork@unit")]["values"] == {10: 100.0, 20: 50.0}
+    # officer 1: points 10 → 100 (best of category), peer 5 → 100; officers 2, 3: no peer rating → missing.
+    assert out[("officer", "soft_teamwork")]["values"] == {1: 100.0}
+    # unit 10: points 8 → 100 and the peer mean of its officers (officer 1: 100) → 100; unit 20: no peer → missing.
+    assert out[("unit", "soft_teamwork@unit")]["values"] == {10: 100.0}
     assert ("unit", "soft_residents") not in out  # nobody provided it: missing, never zero
 
 

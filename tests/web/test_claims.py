@@ -484,13 +484,13 @@ def test_admin_edits_points_rules_while_draft_and_they_freeze_on_open(app, clien
     page = client.get(f"/claims/rules/{draft_id}").get_data(as_text=True)
     assert "刑事 重大 25" in page
     bad = client.post(f"/claims/rules/{draft_id}", data={"base_points": "刑事 重大 abc", "multiplier_step": "0.5",
-                                                         "multiplier_cap": "3"})
+                                                         "multiplier_cap": "3", "min_unit_share": "10"})
     assert "第 1 行的分值不是数字" in bad.get_data(as_text=True)
     with app.app_context():
         assert "points_rules" not in db.session.get(Cycle, draft_id).config
     ok = client.post(f"/claims/rules/{draft_id}", data={"base_points": "刑事 重大 30\n治安 一般 6",
                                                         "multiplier_step": "0.5", "multiplier_cap": "3",
-                                                        "officer_cap": ""})
+                                                        "officer_cap": "", "min_unit_share": "10"})
     assert ok.status_code == 302
     with app.app_context():
         rules = services.points_rules(db.session.get(Cycle, draft_id))
@@ -657,6 +657,9 @@ def test_demo_holds_claims_in_every_state_and_is_idempotent(app):
         assert cycle.config["points_rules"] == services.DEFAULT_POINTS_RULES.to_dict()
         flags = services.cycle_flags(cycle)
         assert len(flags.duplicates) == 2
+        assert len(flags.splits) == 2  # one case filed as A…-1 and A…-2
+        points = services.claim_points(cycle, db.session.execute(sa.select(CollaborationClaim)).scalars().all())
+        assert any(p.units_counted < len(p.units) for p in points.values())  # the token third unit
         assert [(p["units"][0].code, p["units"][1].code) for p in flags.reciprocal_pairs] == [("PS03", "XZ-1")]
         assert 0 < sum(not v for v in flags.verified.values()) < n / 4
         assert services.team_standing(cycle).units
@@ -712,7 +715,10 @@ def test_approved_points_are_conserved_whatever_the_shares(app, world, case):
         values = services.soft_indicator_values(cycle)
         officer_cents = {o: round(v * 100) for o, v in values["team_points"]["values"].items()}
         unit_cents = {u: round(v * 100) for u, v in values["team_points_unit"]["values"].items()}
-        n_units = len({UNIT_OF[p] for p in people})
+        unit_bp: dict[str, int] = {}
+        for p, bp in zip(people, final, strict=True):
+            unit_bp[UNIT_OF[p]] = unit_bp.get(UNIT_OF[p], 0) + bp
+        n_units = max(sum(bp >= 1000 for bp in unit_bp.values()), 1)  # units with at least 10 % count
         claim_cents = round(1500 * min(1 + 0.25 * (n_units - 1), 2.0))
         assert sum(officer_cents.values()) == claim_cents == sum(unit_cents.values())
         for p, bp in zip(people, final, strict=True):
