@@ -15,7 +15,9 @@ provider code                      level    value
 ``team_points_unit``               unit     Team Contribution Award points (>= 0)
 ================================  ======== =====================================================
 
-Details are shown on the breakdown page as they come; these keys are shown as the steps of the
+Details are shown on the breakdown page as they come, after the 360 anonymity gate
+(``feedback.services.gated_breakdown``: a 360-based figure from too few raters other than the viewer is
+hidden, and rater counts, careless and collusion flags are for admins only); these keys are shown as the steps of the
 soft indicator's own arithmetic when present: ``raw`` (before adjustment), ``bias_adjusted``
 (after the rater-bias correction), ``shrunk`` (after shrinkage towards the group mean), ``n``
 (raters or answers). ``soft_360`` details may carry ``competencies``: {name: score 1–5}, which the
@@ -113,6 +115,7 @@ def soft_indicator_values(provided: dict[str, dict], unit_category: dict[int, in
     if "team_points" in provided or "teamwork_peer" in provided:
         points = _normalise_within(block("team_points")["values"], officer_category)
         peer_raw = block("teamwork_peer")["values"]
+        peer_details = block("teamwork_peer")["details"]
         peer = {oid: _scale_1_5(v) for oid, v in peer_raw.items() if oid in officer_unit}
         values, details = {}, {}
         for oid in sorted(set(points) | set(peer)):
@@ -120,7 +123,9 @@ def soft_indicator_values(provided: dict[str, dict], unit_category: dict[int, in
             values[oid] = sum(parts) / len(parts)
             details[oid] = {"team_points": block("team_points")["values"].get(oid),
                             "team_points_normalised": points.get(oid),
-                            "teamwork_peer": peer_raw.get(oid), "teamwork_peer_scaled": peer.get(oid)}
+                            "teamwork_peer": peer_raw.get(oid), "teamwork_peer_scaled": peer.get(oid),
+                            # for the anonymity gate of whoever views the result (feedback.gated_breakdown)
+                            "teamwork_peer_raters": (peer_details.get(oid) or {}).get("raters")}
         out[("officer", "soft_teamwork")] = {"values": values, "details": details}
 
         unit_points_raw = block("team_points_unit")["values"]
