@@ -18,7 +18,6 @@ from sqlalchemy.orm import selectinload
 
 from scoring.common import RaterGroup
 from surveys.anonymity import (
-    NON_SELF,
     OTHERS,
     RATEE,
     Viewer,
@@ -27,7 +26,6 @@ from surveys.anonymity import (
     pooled_visible,
     shuffled_comments,
     thresholds,
-    visible_groups,
 )
 from surveys.design import DEFAULT_PEERS, OfficerNode, Planned, UnitNode, build_design, design_counts
 from surveys.forms import MAX_COMMENT, parse_value
