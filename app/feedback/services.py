@@ -800,7 +800,8 @@ def gated_breakdown(result, viewer: Viewer, limits: Mapping[str, int]) -> dict:
         base = x["code"].split("@", 1)[0]
         if result.level == "officer" and not indicator_360_visible(base, details, viewer, limits):
             x.update(raw=None, normalised=None, contribution=None, shown=None, hidden_360=True)
-            details = {k: v for k, v in details.items() if base == "soft_teamwork" and k in TEAMWORK_NON_360}
+            details = {k: v for k, v in details.items()
+                       if (base == "soft_teamwork" and k in TEAMWORK_NON_360) or k in ADMIN_DETAILS}
         if not viewer.sees_details:
             details = {k: v for k, v in details.items() if k not in ADMIN_DETAILS}
         x["details"] = details
