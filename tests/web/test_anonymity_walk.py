@@ -238,7 +238,6 @@ ROLES = {"admin": None, "coord": None, "a": "A", "b": "B", "r1": "R1", "r2": "R2
 
 def test_no_page_or_export_shows_a_figure_of_one_rater_the_rule_forbids(app, client):
     world = _seed(app)
-    ids = world["ids"]
     walked = 0
     for username, person in ROLES.items():
         forbidden = _forbidden(app, world, person)
