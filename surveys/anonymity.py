@@ -86,47 +86,92 @@ def counts_for_competency(answered: int, n_items: int) -> bool:
     return answered >= min_items(n_items)
 
 
-def visible_groups(counts: Mapping[str, int], limits: Mapping[str, int] | None = None,
-                   viewer: Viewer | None = None) -> dict[str, bool]:
-    """Which groups (and "others") ``viewer`` may see, given the counted raters per group.
+COLLEAGUES = "colleagues"
+# Figures pooled over several groups that some page shows besides the groups and "others": the peers'
+# and cross-unit collaborators' mean on the teamwork items (a score run's breakdown). The 360 score of
+# a run pools every non-self group, like "others".
+POOLS = {OTHERS: NON_SELF, COLLEAGUES: ("peer", "collaborator")}
+
+
+def _safe(family: set, n: Mapping[str, int], limits: Mapping[str, int]) -> bool:
+    """Can no set of groups that the figures in ``family`` give away (by subtracting a figure from one
+    that contains it, or adding disjoint ones) isolate fewer raters than its groups' minimum?
+
+    ``family``: frozensets of the groups each figure pools (groups without raters other than the
+    viewer left out); ``n``: raters per group other than the viewer.
+    """
+    closure = set(family)
+    grown = True
+    while grown:
+        grown = False
+        for a in list(closure):
+            for b in list(closure):
+                derived = a - b if b < a else (a | b if not a & b else None)
+                if derived and derived not in closure:
+                    closure.add(derived)
+                    grown = True
+    for groups in closure:
+        k = sum(n[g] for g in groups)
+        if 0 < k < max(limits.get(g, 1) for g in groups):
+            return False
+    return True
+
+
+def visible_figures(counts: Mapping[str, int], limits: Mapping[str, int] | None = None,
+                    viewer: Viewer | None = None) -> dict[str, bool]:
+    """Which of a ratee's figures ``viewer`` may see: every group, OTHERS and each pool in POOLS.
 
     ``counts``: {group: counted raters}; missing groups count 0. ``viewer`` defaults to the ratee.
-    Returns {group: shown} for every group in GROUPS plus OTHERS. An empty group is never "shown".
+    Each figure needs its minimum of raters other than the viewer; then the figures are admitted in
+    order (groups, "others", pools) only while no combination of the admitted ones isolates a set of
+    raters below its minimum. An empty figure is never "shown".
     """
     viewer = viewer or RATEE
-    limits = viewer_limits(limits, viewer)
+    lim = viewer_limits(limits, viewer)
     total = {g: int(counts.get(g, 0)) for g in GROUPS}
     n = _others_than_viewer(total, viewer)
-    shown = {g: total[g] > 0 and n[g] >= limits.get(g, 1) for g in GROUPS}
-    n_others = sum(n[g] for g in NON_SELF)
-    shown[OTHERS] = sum(total[g] for g in NON_SELF) > 0 and n_others >= limits[OTHERS]
-    if shown[OTHERS]:
-        # others minus the shown groups (minus the viewer's own answers) = the hidden ones together:
-        # fine only if that pool is itself large enough for each group in it.
-        hidden = [g for g in NON_SELF if n[g] > 0 and not shown[g]]
-        remainder = sum(n[g] for g in hidden)
-        if hidden and remainder < max(limits.get(g, 1) for g in hidden):
-            shown[OTHERS] = False
+
+    def atoms(groups):
+        return frozenset(g for g in groups if n[g] > 0)
+
+    shown = {"self": total["self"] > 0 and n["self"] >= lim.get("self", 1)}
+    family: set = set()
+    candidates = [(g, (g,), lim.get(g, 1)) for g in NON_SELF]
+    for name, pool in POOLS.items():
+        present = [g for g in pool if total[g] > 0]
+        # one group present: that group's figure under another name; else a pool like "others"
+        single = len(present) == 1 and name != OTHERS
+        need = lim.get(present[0], 1) if single else max([lim[OTHERS]] + [lim.get(g, 1) for g in present])
+        candidates.append((name, pool, need))
+    for name, pool, need in candidates:
+        ok = sum(total[g] for g in pool) > 0 and sum(n[g] for g in pool) >= need
+        figure = atoms(pool)
+        if ok and figure and not _safe(family | {figure}, n, lim):
+            ok = False
+        if ok and figure:
+            family.add(figure)
+        shown[name] = ok
     return shown
+
+
+def visible_groups(counts: Mapping[str, int], limits: Mapping[str, int] | None = None,
+                   viewer: Viewer | None = None) -> dict[str, bool]:
+    """Which groups (and "others") ``viewer`` may see (see :func:`visible_figures`)."""
+    shown = visible_figures(counts, limits, viewer)
+    return {g: shown[g] for g in (*GROUPS, OTHERS)}
 
 
 def pooled_visible(counts: Mapping[str, int], pool: Sequence[str], limits: Mapping[str, int] | None = None,
                    viewer: Viewer | None = None) -> bool:
-    """May ``viewer`` see one figure pooled from the raters of the groups in ``pool``?
-
-    One group: that group's gate (so a ratee sees a single supervisor). Several groups: at least the
-    "others" minimum and the largest minimum of the groups in it, raters other than the viewer, and
-    never fewer than ``ANONYMOUS_MIN``.
-    """
-    viewer = viewer or RATEE
-    pool = tuple(pool)
+    """May ``viewer`` see one figure pooled from the raters of the groups in ``pool`` (one group, or a
+    pool named in POOLS)? Decided together with every other figure (:func:`visible_figures`)."""
+    shown = visible_figures(counts, limits, viewer)
     if len(pool) == 1:
-        return visible_groups(counts, limits, viewer)[pool[0]]
-    lim = viewer_limits(limits, viewer)
-    n = _others_than_viewer(counts, viewer)
-    total = sum(int(counts.get(g, 0)) for g in pool)
-    need = max([lim[OTHERS]] + [lim.get(g, 1) for g in pool if g in NON_SELF])
-    return total > 0 and sum(n[g] for g in pool) >= need
+        return shown[pool[0]]
+    for name, groups in POOLS.items():
+        if set(groups) == set(pool):
+            return shown[name]
+    raise ValueError(f"no gate for a figure pooling {sorted(pool)}")
 
 
 @dataclass(frozen=True)

@@ -125,7 +125,7 @@ def soft_indicator_values(provided: dict[str, dict], unit_category: dict[int, in
                             "team_points_normalised": points.get(oid),
                             "teamwork_peer": peer_raw.get(oid), "teamwork_peer_scaled": peer.get(oid),
                             # for the anonymity gate of whoever views the result (feedback.gated_breakdown)
-                            "teamwork_peer_raters": (peer_details.get(oid) or {}).get("raters")}
+                            "teamwork_peer_raters": (peer_details.get(oid) or {}).get("rater_groups")}
         out[("officer", "soft_teamwork")] = {"values": values, "details": details}
 
         unit_points_raw = block("team_points_unit")["values"]

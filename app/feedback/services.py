@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from scoring.common import RaterGroup
 from surveys.anonymity import (
+    NON_SELF,
     OTHERS,
     RATEE,
     Viewer,
@@ -754,18 +755,12 @@ def feedback_report(officer: Officer, cycle: Cycle, viewer: Viewer = RATEE) -> F
 # ---- 360 figures inside score-run results -------------------------------------------------------
 # Officer-level indicators built from 360 answers and the rater groups each pools (scoring counts
 # cross-unit collaborators as peers). Their figures pass the same gate as the report's cells.
-RESULT_360_POOLS = {"soft_360": ("peer", "supervisor", "subordinate"), "soft_teamwork": ("peer",)}
+RESULT_360_POOLS = {"soft_360": NON_SELF, "soft_teamwork": ("peer", "collaborator")}
 # Details only admins see: who many raters of which kind, careless and collusion flags.
 ADMIN_DETAILS = ("raters", "careless_raters", "suspect_collusive_raters", "rated_carelessly",
-                 "teamwork_peer_raters", "answers", "collaborators")
+                 "teamwork_peer_raters", "answers", "collaborators", "rater_groups")
 # What a hidden 360 indicator still shows: nothing derived from the ratings.
 TEAMWORK_NON_360 = ("team_points", "team_points_normalised")
-
-
-def _scoring_viewer(viewer: Viewer) -> Viewer:
-    """The viewer in scoring's groups (a cross-unit collaborator rated as a peer)."""
-    groups = frozenset("peer" if g == "collaborator" else g for g in viewer.rated_as)
-    return Viewer(is_ratee=viewer.is_ratee, rated_as=groups, sees_details=viewer.sees_details)
 
 
 def indicator_360_visible(code: str, details: Mapping, viewer: Viewer, limits: Mapping[str, int]) -> bool:
@@ -778,13 +773,13 @@ def indicator_360_visible(code: str, details: Mapping, viewer: Viewer, limits: M
         if details.get("teamwork_peer") is None:
             return True  # team points only: nothing from the ratings
         n = details.get("teamwork_peer_raters")
-        counts = {"peer": n} if isinstance(n, int) else None
+        counts = n if isinstance(n, Mapping) else None
     else:
         raw = details.get("raters")
         counts = raw if isinstance(raw, Mapping) else None
     if counts is None:
         return False
-    return pooled_visible(counts, RESULT_360_POOLS[code], limits, _scoring_viewer(viewer))
+    return pooled_visible(counts, RESULT_360_POOLS[code], limits, viewer)
 
 
 def gated_breakdown(result, viewer: Viewer, limits: Mapping[str, int]) -> dict:
@@ -907,6 +902,16 @@ def score_ratings(arrays: CycleRatings):
         return score_feedback(ratings)
 
 
+def _distinct_raters(arrays: CycleRatings, mask, n: int):
+    """(n,) int: distinct raters per ratee among the answers selected by ``mask``."""
+    import numpy as np
+
+    if not mask.any():
+        return np.zeros(n, dtype=np.int64)
+    pairs = np.unique(np.stack([arrays.rater[mask], arrays.ratee[mask]], axis=1), axis=0)
+    return np.bincount(pairs[:, 1], minlength=n)
+
+
 def soft_indicator_values(cycle: Cycle) -> dict:
     """Soft indicators (柔性指标) from the cycle's submitted 360 answers, for the main assessment.
 
@@ -937,7 +942,13 @@ def soft_indicator_values(cycle: Cycle) -> dict:
         pairs = np.unique(np.stack([arrays.rater[others], arrays.ratee[others]], axis=1), axis=0)
         hit = careless[pairs[:, 0]]
         careless_raters_of = np.bincount(pairs[hit, 1], minlength=n)
-    counts = np.asarray(scores.counts)
+    # raters per group as the report counts them (collaborators apart from peers), for the anonymity
+    # gate of whoever later views these figures
+    collab = arrays.relation_is_collaborator
+    selects = {"self": arrays.group == RaterGroup.SELF, "peer": (arrays.group == RaterGroup.PEER) & ~collab,
+               "collaborator": collab, "supervisor": arrays.group == RaterGroup.SUPERVISOR,
+               "subordinate": arrays.group == RaterGroup.SUBORDINATE}
+    rater_counts = {g: _distinct_raters(arrays, answered & sel, n) for g, sel in selects.items()}
     for i, officer_id in enumerate(arrays.officer_ids):
         overall = _num(scores.overall[i])
         if overall is None:
@@ -949,7 +960,7 @@ def soft_indicator_values(cycle: Cycle) -> dict:
             "bias_adjustment": _num(scores.overall[i] - raw_mean[i]),
             "leniency_correction": _num(scores.overall_unweighted[i] - raw_mean[i]),
             "own_leniency_as_rater": _num(scores.leniency[i]),
-            "raters": {g: int(counts[i, k]) for k, g in enumerate(("self", "peer", "supervisor", "subordinate"))},
+            "raters": {g: int(rater_counts[g][i]) for g in selects},
             "down_weighting_effect": _num(scores.weighting_change[i]),
             "careless_raters": int(careless_raters_of[i]),
             "suspect_collusive_raters": int(suspect_as_ratee[i]),
@@ -975,6 +986,7 @@ def soft_indicator_values(cycle: Cycle) -> dict:
             out["teamwork_peer"]["details"][officer_id] = {
                 "mean": mean, "answers": int(t_n[i]), "raters": int(t_raters[i]),
                 "collaborators": int(c_raters[i]),
+                "rater_groups": {"peer": int(t_raters[i] - c_raters[i]), "collaborator": int(c_raters[i])},
             }
     return out
 

@@ -1,5 +1,5 @@
 """Anonymity gates: thresholds per group, the half-the-items rule, subtraction, shuffled comments."""
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from surveys.anonymity import (
@@ -103,6 +103,14 @@ def _recoverable(counts: dict, viewer: Viewer) -> set[tuple[str, int]]:
             if group == OTHERS or g == group:
                 row[k] = 1
         rows.append(row)
+    # pooled figures shown elsewhere (a result breakdown): the 360 score and the peers' teamwork mean
+    for pool in (NON_SELF, ("peer", "collaborator")):
+        if pooled_visible(counts, pool, None, viewer):
+            row = np.zeros(len(people))
+            for (g, _i), k in index.items():
+                if g in pool:
+                    row[k] = 1
+            rows.append(row)
     if not rows:
         return set()
     matrix = np.array(rows)
@@ -125,6 +133,7 @@ viewers = st.one_of(
 )
 
 
+@settings(max_examples=300)
 @given(st.dictionaries(st.sampled_from(NON_SELF), st.integers(0, 6)), viewers)
 def test_no_viewer_recovers_one_raters_answers_from_what_they_see(counts, viewer):
     leaked = _recoverable(counts, viewer)
@@ -157,9 +166,12 @@ def test_a_peer_viewer_does_not_count_towards_the_peer_threshold():
 
 
 def test_pooled_figures_need_the_others_threshold_without_the_viewer():
-    pool = ("peer", "supervisor", "subordinate")
+    pool = NON_SELF
     assert pooled_visible({"peer": 3, "supervisor": 1}, pool, None, RATEE)
     assert not pooled_visible({"peer": 3, "supervisor": 1}, pool, None, Viewer(rated_as=frozenset({"supervisor"})))
     assert not pooled_visible({"peer": 1}, ("peer",), None, RATEE)  # one peer's teamwork mean
+    # three peers shown in the report and one collaborator: their pooled mean would give the collaborator
+    assert not pooled_visible({"peer": 3, "collaborator": 1}, ("peer", "collaborator"), None, RATEE)
+    assert pooled_visible({"peer": 2, "collaborator": 2}, ("peer", "collaborator"), None, RATEE)
     assert pooled_visible({"peer": 3}, ("peer",), None, Viewer())
     assert not pooled_visible({"peer": 3}, ("peer",), None, Viewer(rated_as=frozenset({"peer"})))

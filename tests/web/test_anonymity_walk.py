@@ -283,7 +283,7 @@ def test_the_walk_finds_what_the_rule_allows(app, client):
     with app.app_context():
         result = db.session.get(ScoreResult, world["results"][ids["R1"]])
         team = next(i for i in result.breakdown["indicators"] if i["code"] == "soft_teamwork")
-        assert team["details"]["teamwork_peer_raters"] == 1
+        assert team["details"]["teamwork_peer_raters"] == {"peer": 1, "collaborator": 0}
         lone_peer = _rater_figures(app, c, ids["R1"])[ids["P1"]][1]
         assert round(team["details"]["teamwork_peer"], 2) in lone_peer
     for username in ("admin", "a", "r1"):
