@@ -45,6 +45,16 @@ class Viewer:
     sees_details: bool = False
 
 
+# A unit's mean of its officers' 360 figures shows only over at least this many officers, so that it
+# never stands for one officer's figure (nor, with the viewer's own, for one other officer's).
+MIN_OFFICERS = 3
+
+
+def unit_mean_visible(officers: int | None) -> bool:
+    """May a unit's mean of its officers' 360 figures, over ``officers`` officers, be shown?"""
+    return isinstance(officers, int) and officers >= MIN_OFFICERS
+
+
 RATEE = Viewer(is_ratee=True)  # the ratee looking at their own results
 OUTSIDER = Viewer()  # someone who rated nobody in the figure and is not the ratee
 

@@ -136,6 +136,7 @@ def soft_indicator_values(provided: dict[str, dict], unit_category: dict[int, in
             parts = [p for p in (unit_points.get(uid), unit_peer.get(uid, (None, 0))[0]) if p is not None]
             uvalues[uid] = sum(parts) / len(parts)
             udetails[uid] = {"team_points": unit_points_raw.get(uid), "team_points_normalised": unit_points.get(uid),
-                             "teamwork_peer_scaled": unit_peer.get(uid, (None, 0))[0]}
+                             "teamwork_peer_scaled": unit_peer.get(uid, (None, 0))[0],
+                             "teamwork_officers": unit_peer.get(uid, (None, 0))[1]}
         out[("unit", "soft_teamwork@unit")] = {"values": uvalues, "details": udetails}
     return out

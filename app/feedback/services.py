@@ -27,6 +27,7 @@ from surveys.anonymity import (
     pooled_visible,
     shuffled_comments,
     thresholds,
+    unit_mean_visible,
 )
 from surveys.design import DEFAULT_PEERS, OfficerNode, Planned, UnitNode, build_design, design_counts
 from surveys.forms import MAX_COMMENT, parse_value
@@ -782,9 +783,19 @@ def indicator_360_visible(code: str, details: Mapping, viewer: Viewer, limits: M
     return pooled_visible(counts, RESULT_360_POOLS[code], limits, viewer)
 
 
+def unit_indicator_360_visible(code: str, details: Mapping) -> bool:
+    """May a unit's mean of its officers' 360 figures (soft_360@unit, soft_teamwork@unit) be shown?"""
+    if code == "soft_360":
+        return unit_mean_visible(details.get("officers"))
+    if code == "soft_teamwork" and details.get("teamwork_peer_scaled") is not None:
+        return unit_mean_visible(details.get("teamwork_officers"))
+    return True
+
+
 def gated_breakdown(result, viewer: Viewer, limits: Mapping[str, int]) -> dict:
-    """A score result's breakdown as ``viewer`` may see it: an officer's 360-based indicator whose
-    figures fail the anonymity gate carries ``hidden_360`` and no raw value, score or contribution
+    """A score result's breakdown as ``viewer`` may see it: a 360-based indicator whose figures fail the
+    anonymity gate (an officer's: too few raters other than the viewer; a unit's mean: too few
+    officers) carries ``hidden_360`` and no raw value, score or contribution
     (the total still includes it: scoring uses every answer); admin-only details are removed for
     everyone else."""
     breakdown = dict(result.breakdown or {})
@@ -793,7 +804,8 @@ def gated_breakdown(result, viewer: Viewer, limits: Mapping[str, int]) -> dict:
         x = dict(x)
         details = dict(x.get("details") or {})
         base = x["code"].split("@", 1)[0]
-        if result.level == "officer" and not indicator_360_visible(base, details, viewer, limits):
+        if not (indicator_360_visible(base, details, viewer, limits) if result.level == "officer"
+                else unit_indicator_360_visible(base, details)):
             x.update(raw=None, normalised=None, contribution=None, shown=None, hidden_360=True)
             details = {k: v for k, v in details.items()
                        if (base == "soft_teamwork" and k in TEAMWORK_NON_360) or k in ADMIN_DETAILS}

@@ -822,7 +822,14 @@ def unit_workbook(dash: StationDashboard) -> bytes:
     ind_header = [_("指标"), _("维度"), _("原始值"), _("标准化得分"), _("权重"), _("贡献")]
     ind_rows = []
     if dash.result is not None:
-        for x in (dash.result.breakdown or {}).get("indicators", []):
+        from surveys.anonymity import Viewer
+
+        gated = feedback.gated_breakdown(dash.result, Viewer(), thresholds(dash.result.run.cycle.config))
+        for x in gated.get("indicators", []):
+            if x.get("hidden_360"):
+                ind_rows.append([x["name"], str(DIMENSION_LABELS.get(x["dimension"], x["dimension"])),
+                                 _("评价人数不足，为保护匿名不显示"), None, _r(x["weight"]), None])
+                continue
             ind_rows.append([x["name"], str(DIMENSION_LABELS.get(x["dimension"], x["dimension"])), _r(x["raw"]),
                              _r(x["normalised"]), _r(x["weight"]), _r(x["shown"])])
     sheets.append((_("指标明细"), ind_header, ind_rows))

@@ -83,10 +83,12 @@ def _seed(app):
         db.session.commit()
         results = dict(db.session.execute(sa.select(ScoreResult.officer_id, ScoreResult.id).where(
             ScoreResult.run_id == run.id, ScoreResult.level == "officer")).all())
+        unit_result = db.session.execute(sa.select(ScoreResult.id).filter_by(run_id=run.id, unit_id=unit_id)
+                                         ).scalar_one()
         _client, token = create_client("考评对接")
         db.session.commit()
-        return {"ids": ids, "cycle": cycle_id, "unit": unit_id, "run": run.id, "results": results, "token": token,
-                "relations": plan}
+        return {"ids": ids, "cycle": cycle_id, "unit": unit_id, "run": run.id, "results": results,
+                "unit_result": unit_result, "token": token, "relations": plan}
 
 
 def _rater_figures(app, cycle_id, ratee_id) -> dict[int, tuple[str, set[float]]]:
@@ -207,6 +209,7 @@ def _urls(world) -> list[str]:
             f"/assessment/runs/{run}/dual-track?level=unit", f"/feedback/tracking?cycle={c}",
             f"/feedback/tracking.xlsx?cycle={c}", f"/admin/feedback/cycles/{c}/tracking",
             f"/admin/feedback/cycles/{c}/tracking.xlsx", f"/admin/feedback/cycles/{c}/design", f"/admin/cycles/{c}"]
+    urls.append(f"/assessment/results/{world['unit_result']}")
     for ratee in ("R1", "R2"):
         oid = world["ids"][ratee]
         urls += [f"/reports/officers/{oid}", f"/reports/officers/{oid}?cycle={c}",
@@ -291,6 +294,15 @@ def test_the_walk_finds_what_the_rule_allows(app, client):
         page = pages[f"/assessment/results/{world['results'][ids['R1']]}"]
         assert "评价人数不足，为保护匿名不显示" in page
         assert ("teamwork_peer_raters" in page) == (username == "admin")
+    # the station's mean of its officers' 360 scores rests on two officers: hidden, and said so
+    with app.app_context():
+        unit = db.session.get(ScoreResult, world["unit_result"])
+        soft = next(i for i in unit.breakdown["indicators"] if i["code"] == "soft_360@unit")
+        assert soft["details"]["officers"] == 2 and soft["raw"] is not None
+    _seen, pages = _walk(client, world, "r1")
+    page = pages[f"/assessment/results/{world['unit_result']}"]
+    row = page.split("360 综合")[1].split("</tr>")[0]
+    assert "评价人数不足，为保护匿名不显示" in row and "%.2f" % soft["raw"] not in row
     # two supervisors: R1 and the admin see their pooled mean; neither supervisor sees it
     with app.app_context():
         officer = db.session.get(Officer, ids["R1"])
