@@ -811,6 +811,8 @@ def gated_breakdown(result, viewer: Viewer, limits: Mapping[str, int]) -> dict:
                        if (base == "soft_teamwork" and k in TEAMWORK_NON_360) or k in ADMIN_DETAILS}
         if not viewer.sees_details:
             details = {k: v for k, v in details.items() if k not in ADMIN_DETAILS}
+            if not viewer.is_ratee:  # how the officer rated others: theirs and the admins' to know
+                details.pop("own_leniency_as_rater", None)
         x["details"] = details
         out.append(x)
     breakdown["indicators"] = out
