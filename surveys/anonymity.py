@@ -12,8 +12,11 @@ looks. The rule:
   neither may see the supervisor figure.
   Self is the ratee's own rating, attributed and shown from one rater.
 - A rater counts for a competency only if they answered (not N/A) at least half of its items.
-- A group that could be worked out by subtraction ("others" minus the shown groups leaving fewer
-  raters than a hidden group's minimum) is protected by hiding "others" too.
+- A ratee's figures (each group, "others", and pools other pages show, such as the colleagues'
+  teamwork mean) are decided together: one is admitted only while no sum or difference of the
+  admitted ones isolates fewer raters than their minimum ("others" minus the shown groups leaving one
+  hidden rater, say, hides "others"). Rater counts are never shown to anyone but admins.
+- A unit's mean of its officers' 360 figures shows only over at least ``MIN_OFFICERS`` officers.
 - Comments are shown without names, shuffled, and only where "others" is shown for that competency.
 """
 from __future__ import annotations
