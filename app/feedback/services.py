@@ -754,10 +754,10 @@ def feedback_report(officer: Officer, cycle: Cycle, viewer: Viewer = RATEE) -> F
 
 
 # ---- 360 figures inside score-run results -------------------------------------------------------
-# Officer-level indicators built from 360 answers and the rater groups each pools (scoring counts
-# cross-unit collaborators as peers). Their figures pass the same gate as the report's cells.
+# Officer-level indicators built from 360 answers and the rater groups each pools; their figures pass
+# the same gate as the report's cells, decided together with them (surveys.anonymity.POOLS).
 RESULT_360_POOLS = {"soft_360": NON_SELF, "soft_teamwork": ("peer", "collaborator")}
-# Details only admins see: who many raters of which kind, careless and collusion flags.
+# Details only admins see: how many raters of which kind, careless and collusion flags.
 ADMIN_DETAILS = ("raters", "careless_raters", "suspect_collusive_raters", "rated_carelessly",
                  "teamwork_peer_raters", "answers", "collaborators", "rater_groups")
 # What a hidden 360 indicator still shows: nothing derived from the ratings.
