@@ -69,25 +69,64 @@ def read_table(filename: str, raw: bytes, required: tuple[str, ...]) -> list[Row
     return rows
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (or, for tab and CR, may
+# shift it into one when the file is pasted or re-imported as CSV).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value):
+    """What every export writes for ``value``: text that a spreadsheet would run as a formula gets a
+    leading single quote; numbers, dates and None stay as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def safe_row(row) -> list:
+    return [safe_cell(v) for v in row]
+
+
 def xlsx_bytes(header: list[str], rows: list[list], title: str = "Sheet1") -> bytes:
     """A one-sheet workbook with a bold header row."""
     return xlsx_workbook([(title, header, rows)])
 
 
 def xlsx_workbook(sheets: list[tuple[str, list[str], list[list]]]) -> bytes:
-    """A workbook of (title, header, rows) sheets, each with a bold header row and fitted columns."""
-    book = Workbook()
-    book.remove(book.active)
+    """A workbook of (title, header, rows) sheets, each with a bold header row and fitted columns,
+    written in openpyxl's streaming mode. The one xlsx writer of every export: text cells pass
+    ``safe_cell``."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook(write_only=True)
+    bold = Font(bold=True)
     for title, header, rows in sheets:
-        sheet = book.create_sheet(title)
-        sheet.append(header)
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        for row in rows:
+        sheet = book.create_sheet(title=str(title)[:31])
+        body = [safe_row(row) for row in rows]
+        head = safe_row(str(h) for h in header)
+        widths: dict[int, int] = {}
+        for line in (head, *body):
+            for i, v in enumerate(line):
+                widths[i] = max(widths.get(i, 0), len(str(v if v is not None else "")))
+        for i, width in widths.items():
+            sheet.column_dimensions[get_column_letter(i + 1)].width = min(max(10, width * 2 + 2), 60)
+        cells = []
+        for h in head:
+            cell = WriteOnlyCell(sheet, value=h)
+            cell.font = bold
+            cells.append(cell)
+        sheet.append(cells)
+        for row in body:
             sheet.append(row)
-        for column in sheet.columns:
-            width = max(len(str(c.value or "")) for c in column)
-            sheet.column_dimensions[column[0].column_letter].width = min(max(10, width * 2 + 2), 60)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def csv_bytes(header: list[str], rows: list[list]) -> bytes:
+    """A CSV file (UTF-8 with BOM, which Excel in China opens correctly); text cells pass ``safe_cell``."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(safe_row(str(h) for h in header))
+    writer.writerows(safe_row(row) for row in rows)
+    return buffer.getvalue().encode("utf-8-sig")

@@ -305,7 +305,12 @@ def result(result_id):
     row = db.get_or_404(ScoreResult, result_id)
     if not runs.can_view_result(current_user, row):
         abort(403)
-    return render_template("assessment/result.html", r=row, run=row.run, cycle=row.run.cycle)
+    from surveys.anonymity import thresholds
+
+    from ..feedback.services import gated_breakdown, result_viewer
+
+    breakdown = gated_breakdown(row, result_viewer(current_user, row), thresholds(row.run.cycle.config))
+    return render_template("assessment/result.html", r=row, run=row.run, cycle=row.run.cycle, breakdown=breakdown)
 
 
 @bp.route("/runs/<int:run_id>/dual-track")

@@ -348,6 +348,7 @@ def teamwork_indicator(provided: dict[str, dict], unit_category: dict[int, int],
     points = _normalised_within(points_raw, officer_category)
     unit_points = _normalised_within(unit_points_raw, unit_category)
     peer_raw = values("teamwork_peer")
+    peer_details = (provided.get("teamwork_peer") or {}).get("details") or {}
     peer = {o: _to_0_100(v) for o, v in peer_raw.items() if o in officer_category}
 
     officer_values, officer_details = {}, {}
@@ -356,7 +357,10 @@ def teamwork_indicator(provided: dict[str, dict], unit_category: dict[int, int],
         officer_values[oid] = sum(parts) / len(parts)
         officer_details[oid] = {"rule": "points_absent_zero"}
         if peer:
-            officer_details[oid].update(teamwork_peer=peer_raw[oid], teamwork_peer_scaled=peer[oid])
+            officer_details[oid].update(
+                teamwork_peer=peer_raw[oid], teamwork_peer_scaled=peer[oid],
+                # for the anonymity gate of whoever views the result (feedback.gated_breakdown)
+                teamwork_peer_raters=(peer_details.get(oid) or {}).get("rater_groups"))
         if with_points:
             officer_details[oid].update(team_points=float(points_raw.get(oid, 0.0)),
                                         team_points_normalised=points[oid])
@@ -371,7 +375,8 @@ def teamwork_indicator(provided: dict[str, dict], unit_category: dict[int, int],
         if peer:
             peer_mean = sum(unit_peer[uid]) / len(unit_peer[uid])
             parts.append(peer_mean)
-            unit_details[uid].update(teamwork_peer_scaled=peer_mean, officers=len(unit_peer[uid]))
+            unit_details[uid].update(teamwork_peer_scaled=peer_mean, officers=len(unit_peer[uid]),
+                                     teamwork_officers=len(unit_peer[uid]))
         unit_values[uid] = sum(parts) / len(parts)
         if with_unit_points:
             unit_details[uid].update(team_points=float(unit_points_raw.get(uid, 0.0)),

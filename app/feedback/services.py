@@ -17,7 +17,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from scoring.common import RaterGroup
-from surveys.anonymity import OTHERS, counts_for_competency, gated_means, shuffled_comments, thresholds
+from surveys.anonymity import (
+    NON_SELF,
+    OUTSIDER,
+    OTHERS,
+    RATEE,
+    Viewer,
+    counts_for_competency,
+    gated_means,
+    pooled_visible,
+    shuffled_comments,
+    thresholds,
+    unit_mean_visible,
+)
 from surveys.design import DEFAULT_PEERS, OfficerNode, Planned, UnitNode, build_design, design_counts
 from surveys.forms import MAX_COMMENT, parse_value
 from surveys.instruments import COMPETENCIES, TEAMWORK
@@ -638,6 +650,7 @@ class FeedbackReport:
     comments: dict  # competency code -> [text] (anonymous, shuffled)
     limits: dict
     groups: tuple = REPORT_GROUPS
+    show_counts: bool = False  # raters per cell: admins only
 
     @property
     def has_content(self) -> bool:
@@ -657,9 +670,37 @@ def competency_names(cycle: Cycle) -> list[tuple[str, str]]:
     return sorted(names.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
 
 
-def feedback_report(officer: Officer, cycle: Cycle) -> FeedbackReport:
-    """What ``officer`` may see of their own ratings in ``cycle``: gated per-competency and per-group
-    means (1–5) and shuffled anonymous comments. Never returns who gave which answer."""
+def viewer_for(user, ratee_id: int, cycle: Cycle) -> Viewer:
+    """Who ``user`` is to ratee ``ratee_id``'s 360 figures in ``cycle``: the ratee, one of their raters
+    (in which groups), or neither; admins may see raw details."""
+    officer = getattr(user, "officer", None)
+    sees_details = bool(user is not None and user.has_role("admin"))
+    if officer is None:
+        return Viewer(sees_details=sees_details)
+    if officer.id == ratee_id:
+        return Viewer(is_ratee=True, sees_details=sees_details)
+    rated = db.session.execute(select(Assignment.relation).where(
+        Assignment.cycle_id == cycle.id, Assignment.rater_id == officer.id, Assignment.ratee_id == ratee_id,
+        Assignment.status == "submitted")).scalars().all()
+    return Viewer(rated_as=frozenset(rated), sees_details=sees_details)
+
+
+def rated_by(user, cycle: Cycle) -> dict[int, frozenset]:
+    """{ratee id: the groups in which ``user`` rated them in ``cycle``} (one query)."""
+    officer = getattr(user, "officer", None)
+    if officer is None:
+        return {}
+    out: dict[int, set] = defaultdict(set)
+    for ratee_id, relation in db.session.execute(select(Assignment.ratee_id, Assignment.relation).where(
+            Assignment.cycle_id == cycle.id, Assignment.rater_id == officer.id, Assignment.status == "submitted")):
+        out[ratee_id].add(relation)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def feedback_report(officer: Officer, cycle: Cycle, viewer: Viewer = RATEE) -> FeedbackReport:
+    """What ``viewer`` (by default the ratee, ``officer``) may see of ``officer``'s ratings in ``cycle``:
+    per-competency and per-group means (1–5) that pass the anonymity gate for this viewer, and shuffled
+    anonymous comments. Never returns who gave which answer."""
     limits = thresholds(cycle.config)
     rows = db.session.execute(
         select(Response.id, Response.instrument_id, Assignment.relation, InstrumentItem.competency, Answer.value)
@@ -691,13 +732,13 @@ def feedback_report(officer: Officer, cycle: Cycle) -> FeedbackReport:
             answered = values.get((response_id, code), [])
             if n_items[instrument_id, code] and counts_for_competency(len(answered), n_items[instrument_id, code]):
                 scores[relation].append(sum(answered) / len(answered))
-        out_rows.append(ReportRow(code, name, gated_means(scores, limits)))
+        out_rows.append(ReportRow(code, name, gated_means(scores, limits, viewer)))
     overall_scores: dict[str, list[float]] = defaultdict(list)
     for response_id, (instrument_id, relation) in meta.items():
         answered = [v for (rid, _c), vals in values.items() if rid == response_id for v in vals]
         if counts_for_competency(len(answered), total_items[instrument_id]):
             overall_scores[relation].append(sum(answered) / len(answered))
-    overall = gated_means(overall_scores, limits)
+    overall = gated_means(overall_scores, limits, viewer)
     comment_rows = db.session.execute(
         select(Comment.competency, Comment.text).join(Response, Response.id == Comment.response_id)
         .join(Assignment, Assignment.id == Response.assignment_id)
@@ -710,7 +751,80 @@ def feedback_report(officer: Officer, cycle: Cycle) -> FeedbackReport:
         if code in shown_others:
             comments[code].append(text)
     comments = {code: shuffled_comments(texts, f"{cycle.id}:{officer.id}:{code}") for code, texts in comments.items()}
-    return FeedbackReport(out_rows, overall, comments, limits)
+    return FeedbackReport(out_rows, overall, comments, limits, show_counts=viewer.sees_details)
+
+
+# ---- 360 figures inside score-run results -------------------------------------------------------
+# Officer-level indicators built from 360 answers and the rater groups each pools; their figures pass
+# the same gate as the report's cells, decided together with them (surveys.anonymity.POOLS).
+RESULT_360_POOLS = {"soft_360": NON_SELF, "soft_teamwork": ("peer", "collaborator")}
+# Details only admins see: how many raters of which kind, careless and collusion flags.
+ADMIN_DETAILS = ("raters", "careless_raters", "suspect_collusive_raters", "rated_carelessly",
+                 "teamwork_peer_raters", "answers", "collaborators", "rater_groups")
+# What a hidden 360 indicator still shows: nothing derived from the ratings.
+TEAMWORK_NON_360 = ("team_points", "team_points_normalised")
+
+
+def indicator_360_visible(code: str, details: Mapping, viewer: Viewer, limits: Mapping[str, int]) -> bool:
+    """May ``viewer`` see the figures of an officer's 360-based indicator ``code`` (soft_360,
+    soft_teamwork)? Decided by the anonymity gate from the rater counts stored in its details; a
+    figure whose counts are unknown is hidden."""
+    if code not in RESULT_360_POOLS:
+        return True
+    if code == "soft_teamwork":
+        if details.get("teamwork_peer") is None:
+            return True  # team points only: nothing from the ratings
+        n = details.get("teamwork_peer_raters")
+        counts = n if isinstance(n, Mapping) else None
+    else:
+        raw = details.get("raters")
+        counts = raw if isinstance(raw, Mapping) else None
+    if counts is None:
+        return False
+    return pooled_visible(counts, RESULT_360_POOLS[code], limits, viewer)
+
+
+def unit_indicator_360_visible(code: str, details: Mapping) -> bool:
+    """May a unit's mean of its officers' 360 figures (soft_360@unit, soft_teamwork@unit) be shown?"""
+    if code == "soft_360":
+        return unit_mean_visible(details.get("officers"))
+    if code == "soft_teamwork" and details.get("teamwork_peer_scaled") is not None:
+        return unit_mean_visible(details.get("teamwork_officers"))
+    return True
+
+
+def gated_breakdown(result, viewer: Viewer, limits: Mapping[str, int]) -> dict:
+    """A score result's breakdown as ``viewer`` may see it: a 360-based indicator whose figures fail the
+    anonymity gate (an officer's: too few raters other than the viewer; a unit's mean: too few
+    officers) carries ``hidden_360`` and no raw value, score or contribution
+    (the total still includes it: scoring uses every answer); admin-only details are removed for
+    everyone else."""
+    breakdown = dict(result.breakdown or {})
+    out = []
+    for x in breakdown.get("indicators", []):
+        x = dict(x)
+        details = dict(x.get("details") or {})
+        base = x["code"].split("@", 1)[0]
+        if not (indicator_360_visible(base, details, viewer, limits) if result.level == "officer"
+                else unit_indicator_360_visible(base, details)):
+            x.update(raw=None, normalised=None, contribution=None, shown=None, hidden_360=True)
+            details = {k: v for k, v in details.items()
+                       if (base == "soft_teamwork" and k in TEAMWORK_NON_360) or k in ADMIN_DETAILS}
+        if not viewer.sees_details:
+            details = {k: v for k, v in details.items() if k not in ADMIN_DETAILS}
+            if not viewer.is_ratee:  # how the officer rated others: theirs and the admins' to know
+                details.pop("own_leniency_as_rater", None)
+        x["details"] = details
+        out.append(x)
+    breakdown["indicators"] = out
+    return breakdown
+
+
+def result_viewer(user, result) -> Viewer:
+    """The anonymity viewer of ``user`` for a score result (an officer's: who they are to that officer)."""
+    if result.level != "officer" or result.officer_id is None:
+        return Viewer(sees_details=bool(user is not None and user.has_role("admin")))
+    return viewer_for(user, result.officer_id, result.run.cycle)
 
 
 def result_cycles(officer: Officer) -> list[Cycle]:
@@ -803,6 +917,16 @@ def score_ratings(arrays: CycleRatings):
         return score_feedback(ratings)
 
 
+def _distinct_raters(arrays: CycleRatings, mask, n: int):
+    """(n,) int: distinct raters per ratee among the answers selected by ``mask``."""
+    import numpy as np
+
+    if not mask.any():
+        return np.zeros(n, dtype=np.int64)
+    pairs = np.unique(np.stack([arrays.rater[mask], arrays.ratee[mask]], axis=1), axis=0)
+    return np.bincount(pairs[:, 1], minlength=n)
+
+
 def soft_indicator_values(cycle: Cycle) -> dict:
     """Soft indicators (柔性指标) from the cycle's submitted 360 answers, for the main assessment.
 
@@ -833,7 +957,13 @@ def soft_indicator_values(cycle: Cycle) -> dict:
         pairs = np.unique(np.stack([arrays.rater[others], arrays.ratee[others]], axis=1), axis=0)
         hit = careless[pairs[:, 0]]
         careless_raters_of = np.bincount(pairs[hit, 1], minlength=n)
-    counts = np.asarray(scores.counts)
+    # raters per group as the report counts them (collaborators apart from peers), for the anonymity
+    # gate of whoever later views these figures
+    collab = arrays.relation_is_collaborator
+    selects = {"self": arrays.group == RaterGroup.SELF, "peer": (arrays.group == RaterGroup.PEER) & ~collab,
+               "collaborator": collab, "supervisor": arrays.group == RaterGroup.SUPERVISOR,
+               "subordinate": arrays.group == RaterGroup.SUBORDINATE}
+    rater_counts = {g: _distinct_raters(arrays, answered & sel, n) for g, sel in selects.items()}
     for i, officer_id in enumerate(arrays.officer_ids):
         overall = _num(scores.overall[i])
         if overall is None:
@@ -845,7 +975,7 @@ def soft_indicator_values(cycle: Cycle) -> dict:
             "bias_adjustment": _num(scores.overall[i] - raw_mean[i]),
             "leniency_correction": _num(scores.overall_unweighted[i] - raw_mean[i]),
             "own_leniency_as_rater": _num(scores.leniency[i]),
-            "raters": {g: int(counts[i, k]) for k, g in enumerate(("self", "peer", "supervisor", "subordinate"))},
+            "raters": {g: int(rater_counts[g][i]) for g in selects},
             "down_weighting_effect": _num(scores.weighting_change[i]),
             "careless_raters": int(careless_raters_of[i]),
             "suspect_collusive_raters": int(suspect_as_ratee[i]),
@@ -864,13 +994,19 @@ def soft_indicator_values(cycle: Cycle) -> dict:
         c_pairs = np.unique(np.stack([arrays.rater[collab], arrays.ratee[collab]], axis=1), axis=0) \
             if collab.any() else np.zeros((0, 2), dtype=np.int64)
         c_raters = np.bincount(c_pairs[:, 1], minlength=n) if len(c_pairs) else np.zeros(n, dtype=np.int64)
+        # A mean that no outsider may see does not enter the score either: otherwise the total, less
+        # the figures shown beside it, would give it away (one peer's teamwork rating, say).
+        limits = thresholds(cycle.config)
         for i in np.flatnonzero(t_n):
             officer_id = arrays.officer_ids[i]
+            groups = {"peer": int(t_raters[i] - c_raters[i]), "collaborator": int(c_raters[i])}
+            if not pooled_visible(groups, ("peer", "collaborator"), limits, OUTSIDER):
+                continue
             mean = _num(t_sum[i] / t_n[i])
             out["teamwork_peer"]["values"][officer_id] = mean
             out["teamwork_peer"]["details"][officer_id] = {
                 "mean": mean, "answers": int(t_n[i]), "raters": int(t_raters[i]),
-                "collaborators": int(c_raters[i]),
+                "collaborators": int(c_raters[i]), "rater_groups": groups,
             }
     return out
 

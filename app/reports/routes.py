@@ -63,7 +63,8 @@ def officer(officer_id):
     cycle = _cycle_arg() or services.default_report_cycle(person)
     if cycle is None:
         return render_template("reports/officer.html", report=None, officer=person)
-    report = services.individual_report(person, cycle, include_unpublished=current_user.has_role("admin"))
+    report = services.individual_report(person, cycle, include_unpublished=current_user.has_role("admin"),
+                                        user=current_user)
     return render_template("reports/officer.html", report=report, officer=person)
 
 
@@ -89,7 +90,8 @@ def _dashboard(unit_id):
     if not services.can_view_unit(current_user, target):
         abort(403)
     cycle = _cycle_arg() or current_cycle()
-    return services.station_dashboard(target, cycle, include_unpublished=current_user.has_role("admin"))
+    return services.station_dashboard(target, cycle, include_unpublished=current_user.has_role("admin"),
+                                      user=current_user)
 
 
 def _bureau_cycle() -> Cycle | None:

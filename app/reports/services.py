@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
 
 from scoring.assessment import dual_track, rank_within, weakest
-from surveys.anonymity import OTHERS, thresholds
+from surveys.anonymity import OTHERS, RATEE, thresholds, visible_groups
 
 from ..assessment.catalogue import DIMENSION_LABELS, GRADE_LABELS
 from ..assessment.runs import latest_run, published_run
@@ -41,6 +41,7 @@ from ..models import (
     User,
     utcnow,
 )
+from ..tabular import xlsx_workbook
 from . import charts
 
 # The rater groups of the chart, in the order people read them.
@@ -155,14 +156,20 @@ def default_report_cycle(officer: Officer) -> Cycle | None:
     return current_cycle()
 
 
-def individual_report(officer: Officer, cycle: Cycle, include_unpublished: bool = False) -> IndividualReport:
-    """What the officer's report shows for ``cycle``: every figure passes the 360 anonymity gates
-    (``feedback_report``); the assessment result comes from the cycle's published run (admins may
-    see an unpublished one, labelled)."""
+def _viewer(user, officer: Officer, cycle: Cycle):
+    """The anonymity viewer: ``user`` as the ratee, one of their raters, or neither (None = the ratee)."""
+    return RATEE if user is None else feedback.viewer_for(user, officer.id, cycle)
+
+
+def individual_report(officer: Officer, cycle: Cycle, include_unpublished: bool = False,
+                      user: User | None = None) -> IndividualReport:
+    """What ``user`` (by default the officer) sees of the officer's report for ``cycle``: every 360
+    figure passes the anonymity gate for that viewer (``surveys.anonymity``); the assessment result
+    comes from the cycle's published run (admins may see an unpublished one, labelled)."""
     report = IndividualReport(officer=officer, cycle=cycle, cycles=report_cycles(),
                               visible=feedback.results_visible(cycle), threshold=gap_threshold(cycle))
     if report.visible:
-        fb = feedback.feedback_report(officer, cycle)
+        fb = feedback.feedback_report(officer, cycle, _viewer(user, officer, cycle))
         report.feedback = fb
         if fb.has_content:
             labels = [row.name for row in fb.rows]
@@ -181,7 +188,7 @@ def individual_report(officer: Officer, cycle: Cycle, include_unpublished: bool 
                 report.blind_spots.append(entry)
             elif gap < -report.threshold:
                 report.hidden_strengths.append(entry)
-    report.trend = officer_trend(officer)
+    report.trend = officer_trend(officer, user)
     if len(report.trend) >= 1:
         labels = [t["cycle"].name for t in report.trend]
         report.trend_chart = charts.bars(
@@ -197,16 +204,17 @@ def individual_report(officer: Officer, cycle: Cycle, include_unpublished: bool 
         report.result = db.session.execute(select(ScoreResult).filter_by(run_id=run.id, officer_id=officer.id)
                                            ).scalar_one_or_none()
         if report.result is not None:
-            report.plan = development_plan(run, report.result, report.feedback)
+            report.plan = development_plan(run, report.result, report.feedback,
+                                           _viewer(user, officer, run.cycle))
     return report
 
 
-def officer_trend(officer: Officer) -> list[dict]:
+def officer_trend(officer: Officer, user: User | None = None) -> list[dict]:
     """The officer's overall self and others scores in each closed or published cycle, oldest first,
-    with their assessment total where a published run scored them."""
+    as ``user`` may see them, with their assessment total where a published run scored them."""
     out = []
     for cycle in reversed(feedback.result_cycles(officer)):
-        fb = feedback.feedback_report(officer, cycle)
+        fb = feedback.feedback_report(officer, cycle, _viewer(user, officer, cycle))
         run = published_run(cycle)
         total = None
         if run is not None:
@@ -241,9 +249,10 @@ def officer_team_points(officer: Officer, cycle: Cycle) -> dict | None:
             "claims": mine["claims"], "rank": rank, "of": len(standing.top_officers)}
 
 
-def development_plan(run: ScoreRun, result: ScoreResult, fb=None) -> dict | None:
+def development_plan(run: ScoreRun, result: ScoreResult, fb=None, viewer=RATEE) -> dict | None:
     """The dual track for one officer: "top" (priority training) or "bottom" with a plan naming the
-    weakest indicators (and competencies); None when the officer is in neither group."""
+    weakest indicators (and competencies); None when the officer is in neither group. A 360-based
+    indicator hidden from ``viewer`` by the anonymity gate is not named."""
     shares = (run.options or {}).get("dual_track") or {"top_share": 10.0, "bottom_share": 10.0}
     rows = db.session.execute(
         select(ScoreResult.id, ScoreResult.adjusted_total, ScoreResult.category)
@@ -257,7 +266,8 @@ def development_plan(run: ScoreRun, result: ScoreResult, fb=None) -> dict | None
         return {"group": "top", "share": shares["top_share"]}
     if not bottom[i]:
         return None
-    inds = list((result.breakdown or {}).get("indicators", []))
+    inds = [x for x in feedback.gated_breakdown(result, viewer, thresholds(run.cycle.config)).get("indicators", [])
+            if not x.get("hidden_360")]
     weak_inds = []
     if inds:
         normalised = np.array([[np.nan if x["normalised"] is None else x["normalised"] for x in inds]])
@@ -324,7 +334,8 @@ def _category_dimension_means(run: ScoreRun, category: int) -> dict[str, float]:
     return {code: sum(v) / len(v) for code, v in sums.items()}
 
 
-def station_dashboard(unit: Unit, cycle: Cycle | None, include_unpublished: bool) -> StationDashboard:
+def station_dashboard(unit: Unit, cycle: Cycle | None, include_unpublished: bool,
+                      user: User | None = None) -> StationDashboard:
     """A station's figures; each block names its source (the run and cycle it comes from)."""
     dash = StationDashboard(unit=unit, cycle=cycle, cycles=report_cycles())
     # a police-type unit's figures include its squads, as its leader's tracking does
@@ -365,7 +376,7 @@ def station_dashboard(unit: Unit, cycle: Cycle | None, include_unpublished: bool
     if hist_cycle is None or not _has_360(hist_cycle):
         hist_cycle = _latest_360_cycle()
     if hist_cycle is not None:
-        values = officer_360_means(hist_cycle, members)
+        values = officer_360_means(hist_cycle, members, user)
         dash.histogram_cycle, dash.histogram_n = hist_cycle, len(values)
         if values:
             dash.histogram = charts.histogram(_("民警 360 他评得分分布"), values, HIST_BINS_360, _("人数"),
@@ -398,18 +409,36 @@ def _latest_360_cycle() -> Cycle | None:
                               .order_by(Cycle.starts_on.desc())).scalars().first()
 
 
-def officer_360_means(cycle: Cycle, unit_ids: list[int] | None = None) -> list[float]:
-    """Each officer's mean non-self rating (1–5) in a closed cycle: one aggregate query. Officers with
-    fewer distinct raters than the anonymity threshold for "others" are left out."""
-    limit = thresholds(cycle.config)[OTHERS]
-    query = (select(Assignment.ratee_id, func.avg(Answer.value), func.count(func.distinct(Assignment.rater_id)))
-             .join(Response, Response.assignment_id == Assignment.id).join(Answer, Answer.response_id == Response.id)
-             .where(Assignment.cycle_id == cycle.id, Assignment.status == "submitted",
-                    Assignment.relation != "self", Answer.value.is_not(None))
-             .group_by(Assignment.ratee_id))
+def officer_360_means(cycle: Cycle, unit_ids: list[int] | None = None, user: User | None = None) -> list[float]:
+    """Each officer's mean non-self rating (1–5) in a closed cycle, two aggregate queries. An officer
+    is left out unless their "others" figure passes the anonymity gate for ``user`` (the viewer: their
+    own ratings do not count towards anyone's anonymity; None = someone who rated nobody)."""
+    from surveys.anonymity import Viewer
+
+    limits = thresholds(cycle.config)
+    base = (Assignment.cycle_id == cycle.id, Assignment.status == "submitted", Assignment.relation != "self",
+            Answer.value.is_not(None))
+    mean_q = (select(Assignment.ratee_id, func.avg(Answer.value))
+              .join(Response, Response.assignment_id == Assignment.id).join(Answer, Answer.response_id == Response.id)
+              .where(*base).group_by(Assignment.ratee_id))
+    count_q = (select(Assignment.ratee_id, Assignment.relation, func.count(func.distinct(Assignment.rater_id)))
+               .join(Response, Response.assignment_id == Assignment.id).join(Answer, Answer.response_id == Response.id)
+               .where(*base).group_by(Assignment.ratee_id, Assignment.relation))
     if unit_ids is not None:
-        query = query.join(Officer, Officer.id == Assignment.ratee_id).where(Officer.unit_id.in_(unit_ids))
-    return [round(float(mean), 2) for _id, mean, raters in db.session.execute(query) if raters >= limit]
+        mean_q = mean_q.join(Officer, Officer.id == Assignment.ratee_id).where(Officer.unit_id.in_(unit_ids))
+        count_q = count_q.join(Officer, Officer.id == Assignment.ratee_id).where(Officer.unit_id.in_(unit_ids))
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    for ratee_id, relation, n in db.session.execute(count_q):
+        counts[ratee_id][relation] = int(n)
+    mine = feedback.rated_by(user, cycle) if user is not None else {}
+    is_admin = user is not None and user.has_role("admin")
+    own = user.officer.id if user is not None and user.officer is not None else None
+    out = []
+    for ratee_id, mean in db.session.execute(mean_q):
+        viewer = Viewer(is_ratee=ratee_id == own, rated_as=mine.get(ratee_id, frozenset()), sees_details=is_admin)
+        if visible_groups(counts[ratee_id], limits, viewer)[OTHERS]:
+            out.append(round(float(mean), 2))
+    return out
 
 
 def unit_team_points(unit: Unit, cycle: Cycle) -> dict | None:
@@ -773,33 +802,6 @@ def response_rate_sheet(cycle: Cycle, unit_ids: list[int] | None = None) -> tupl
     return header, [[u.code, u.name, r.total, r.submitted, r.declined, _r(r.percent, 1)] for u, r in rates["units"]]
 
 
-def workbook_bytes(sheets: list[tuple[str, list[str], list[list]]]) -> bytes:
-    """Several sheets (title, header, rows) in one .xlsx, written in openpyxl's streaming mode."""
-    import io
-
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-
-    book = Workbook(write_only=True)
-    bold = Font(bold=True)
-    for title, header, rows in sheets:
-        sheet = book.create_sheet(title=title[:31])
-        for i, h in enumerate(header):
-            sheet.column_dimensions[chr(ord("A") + i) if i < 26 else "A"].width = min(40, max(10, 2 * len(str(h)) + 2))
-        cells = []
-        for h in header:
-            cell = WriteOnlyCell(sheet, value=str(h))
-            cell.font = bold
-            cells.append(cell)
-        sheet.append(cells)
-        for row in rows:
-            sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
 def bureau_workbook(view: BureauOverview) -> bytes:
     sheets = [(_("排名"), *ranking_sheet(view))]
     if view.run is not None:
@@ -809,7 +811,7 @@ def bureau_workbook(view: BureauOverview) -> bytes:
     rate_cycle = view.cycle or (view.run.cycle if view.run is not None else None)
     if rate_cycle is not None:
         sheets.append((_("评价完成率"), *response_rate_sheet(rate_cycle)))
-    return workbook_bytes(sheets)
+    return xlsx_workbook(sheets)
 
 
 def unit_workbook(dash: StationDashboard) -> bytes:
@@ -820,7 +822,14 @@ def unit_workbook(dash: StationDashboard) -> bytes:
     ind_header = [_("指标"), _("维度"), _("原始值"), _("标准化得分"), _("权重"), _("贡献")]
     ind_rows = []
     if dash.result is not None:
-        for x in (dash.result.breakdown or {}).get("indicators", []):
+        from surveys.anonymity import Viewer
+
+        gated = feedback.gated_breakdown(dash.result, Viewer(), thresholds(dash.result.run.cycle.config))
+        for x in gated.get("indicators", []):
+            if x.get("hidden_360"):
+                ind_rows.append([x["name"], str(DIMENSION_LABELS.get(x["dimension"], x["dimension"])),
+                                 _("评价人数不足，为保护匿名不显示"), None, _r(x["weight"]), None])
+                continue
             ind_rows.append([x["name"], str(DIMENSION_LABELS.get(x["dimension"], x["dimension"])), _r(x["raw"]),
                              _r(x["normalised"]), _r(x["weight"]), _r(x["shown"])])
     sheets.append((_("指标明细"), ind_header, ind_rows))
@@ -828,5 +837,5 @@ def unit_workbook(dash: StationDashboard) -> bytes:
         sheets.append((_("评价完成率"), [_("评价关系"), _("评价任务数"), _("已提交"), _("已拒绝"), _("完成率（%）")],
                        [[_relation_label(rel), r.total, r.submitted, r.declined, _r(r.percent, 1)]
                         for rel, r in dash.rates["relations"]]))
-    return workbook_bytes(sheets)
+    return xlsx_workbook(sheets)
 

@@ -5,8 +5,6 @@ through an atomic conditional UPDATE plus the UNIQUE ``resident_response.invitat
 """
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -46,7 +44,7 @@ from ..models import (
     utcnow,
 )
 from ..models.residents import invitation_officer, invitation_state
-from ..tabular import read_table, xlsx_workbook
+from ..tabular import csv_bytes, read_table, xlsx_workbook
 from .settings import local_today, setting
 
 
@@ -643,11 +641,7 @@ def batch_file(links: list[list[str]], plan: BatchPlan, fmt: str = "xlsx") -> tu
     """(content, mimetype, filename): links for the SMS gateway; the xlsx adds a sheet of skipped rows."""
     header = [_("业务编号"), _("手机号"), _("评价链接"), _("有效期至")]
     if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(header)
-        writer.writerows(links)
-        return buffer.getvalue().encode("utf-8-sig"), "text/csv", "resident-links.csv"
+        return csv_bytes(header, links), "text/csv", "resident-links.csv"
     skipped_header = [_("行号"), _("业务编号"), _("跳过原因")]
     content = xlsx_workbook([("links", header, links), ("skipped", skipped_header, [list(s) for s in plan.skipped])])
     return content, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "resident-links.xlsx"

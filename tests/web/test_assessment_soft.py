@@ -27,9 +27,11 @@ def fake_provider(ids):
         return {
             "soft_360": {"level": "officer", "values": {oid: 3.0 + 0.25 * k for k, oid in enumerate(officers)},
                          "details": {oid: {"raw": 3.1, "bias_adjusted": 3.05, "shrunk": 3.0, "n": 6,
+                                           "raters": {"self": 1, "peer": 4, "supervisor": 2, "subordinate": 0},
                                            "competencies": {"矛盾化解": 2.5, "要素管控": 3.5, "处警办案": 4.0,
                                                             "群众工作": 3.0}} for oid in officers}},
-            "teamwork_peer": {"level": "officer", "values": {oid: 4.0 for oid in officers}},
+            "teamwork_peer": {"level": "officer", "values": {oid: 4.0 for oid in officers},
+                              "details": {oid: {"rater_groups": {"peer": 4}} for oid in officers}},
             "team_points": {"level": "officer", "values": {o["B00"]: 10.0, o["B01"]: 5.0}},
             "team_points_unit": {"level": "unit", "values": {u["PS01"]: 40.0, u["PS02"]: 20.0}},
             "soft_residents": {"level": "unit", "values": {uid: 90.0 for uid in u.values()},
