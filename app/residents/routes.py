@@ -61,7 +61,8 @@ DEMO_STEPS.extend([("resident-types", demo.seed_service_types), ("residents", de
 def labels():
     # SATISFACTION_LABELS, not LEVEL_LABELS: the assessment's labels of unit/officer levels use that name.
     return {"SATISFACTION_LABELS": LEVEL_LABELS, "RESOLVED_LABELS": RESOLVED_LABELS, "CHANNEL_LABELS": CHANNEL_LABELS,
-            "FOLLOW_UP_STATUS_LABELS": FOLLOW_UP_STATUS_LABELS, "resident_cycle_summary": services.cycle_summary}
+            "FOLLOW_UP_STATUS_LABELS": FOLLOW_UP_STATUS_LABELS, "resident_cycle_summary": services.cycle_summary,
+            "resident_week": services.week_label}
 
 
 def _page(query):

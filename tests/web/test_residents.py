@@ -285,7 +285,9 @@ def test_dissatisfied_answer_opens_a_follow_up_for_the_units_leader(app, client,
     with app.app_context():
         item = db.session.execute(sa.select(FollowUp)).scalar_one()
         assert item.is_dissatisfied and item.status == "open"
-        assert item.due_on == services.add_working_days(item.opened_on, 5)
+        # No consent to contact: the item is dated by its week (opens Monday, 5 working days from Sunday).
+        assert item.opened_on.weekday() == 0
+        assert item.due_on == services.add_working_days(item.opened_on + timedelta(days=6), 5)
         item_id = item.id
     auth.as_role("supervisor", username="other_leader", unit_code="PS02")
     assert "没有需要处理的事项" in client.get("/residents/follow-ups").get_data(as_text=True)
