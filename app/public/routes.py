@@ -167,6 +167,16 @@ def _window_key() -> str:
     return f"{client_key()}:window:{code}"
 
 
+def _all_windows_limit() -> str:
+    return setting("RESIDENT_WINDOW_ADDRESS_RATE_LIMIT")
+
+
+def _all_windows_key() -> str:
+    """Hashed client address across every window: one address cannot multiply the per-window limit
+    by the number of windows (25 windows × 10 an hour was 250 answers an hour from one phone)."""
+    return f"{client_key()}:window-any"
+
+
 def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="resident-window")
 
@@ -185,6 +195,7 @@ def _answered_units() -> list[str]:
 
 @bp.route("/q/<path:code>", methods=["GET", "POST"])
 @limiter.limit(_window_limit, key_func=_window_key, methods=["POST"])
+@limiter.limit(_all_windows_limit, key_func=_all_windows_key, methods=["POST"])
 def window(code):
     unit = services.window_unit(code)
     if unit is None:
