@@ -89,8 +89,9 @@ def require_own_password():
 
     Residents' pages and the token-authenticated API carry no staff session and are left alone (the
     resident page is the busiest of the site: no session lookup there)."""
-    if (request.blueprint in ("public", "api") or request.endpoint is None
-            or request.endpoint in PASSWORD_CHANGE_ALLOWED):
+    endpoint = request.endpoint
+    if (endpoint is None or request.blueprint in ("public", "api") or endpoint in PASSWORD_CHANGE_ALLOWED
+            or endpoint.rsplit(".", 1)[-1] == "static"):  # app and Bootstrap files: no session lookup
         return None
     if current_user.is_authenticated and current_user.must_change_password:
         return redirect(url_for("auth.change_password"))
