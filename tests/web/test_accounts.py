@@ -183,7 +183,9 @@ def test_create_admin_must_change_password_at_first_login(app):
     response = _login(client, "chief", STRONG)
     assert response.headers["Location"] == "/account/password"
     assert client.get("/admin/").headers["Location"] == "/account/password"  # nothing else first
-    assert client.get("/static/css/kaoping.css").status_code == 200  # the page's own files still load
+    static = client.get("/static/css/kaoping.css")
+    assert static.status_code == 200  # the page's own files still load
+    static.close()
     page = client.get("/account/password").get_data(as_text=True)
     assert "您的密码由管理员设置" in page
     new = "velvet-harbor-93"
