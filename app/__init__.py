@@ -87,9 +87,10 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_security(app: Flask) -> None:
-    from .security import register_security_headers
+    from .security import register_rate_limit_alarm, register_security_headers
 
     register_security_headers(app)
+    register_rate_limit_alarm(app)
 
 
 def register_blueprints(app: Flask) -> None:

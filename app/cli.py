@@ -42,18 +42,20 @@ def seed_demo(if_empty):
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @with_appcontext
 def create_admin(username, password):
-    """Create an administrator account (or give an existing account the admin role)."""
+    """Create an administrator account (or give an existing account the admin role).
+
+    A new account must change this password at its first login (whoever ran the command knows it)."""
     from .auth.services import check_password_strength
     from .errors import DomainError
     from .models import User
 
     try:
-        check_password_strength(password)
+        check_password_strength(password, (username,))
     except DomainError as error:
         raise click.ClickException(error.message) from error
     user = db.session.execute(db.select(User).filter_by(username=username)).scalar_one_or_none()
     if user is None:
-        user = User(username=username)
+        user = User(username=username, must_change_password=True)
         user.set_password(password)
         db.session.add(user)
     user.roles = user.roles | {"admin"}

@@ -43,7 +43,14 @@ def load_config(instance_path: str) -> dict:
         "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "kaoping"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_SWALLOW_ERRORS": True,
+        # Failed logins (app.auth.throttle): per address and username, per address, and per username
+        # from all addresses together, past which attempts on that username are slowed, not refused.
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "5 per 15 minutes"),
+        "LOGIN_ADDRESS_RATE_LIMIT": os.environ.get("LOGIN_ADDRESS_RATE_LIMIT", "20 per 15 minutes"),
+        "LOGIN_USERNAME_SLOWDOWN": os.environ.get("LOGIN_USERNAME_SLOWDOWN", "10 per 15 minutes"),
+        "LOGIN_SLOWDOWN_SECONDS": float(os.environ.get("LOGIN_SLOWDOWN_SECONDS", "2") or 2),
+        # Redis unreachable: keep every limit, counted in each process's memory (logged as an error).
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE"),

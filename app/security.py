@@ -1,5 +1,6 @@
 """Access control helpers: role checks, safe redirects, client keys for rate limits."""
 import hashlib
+import logging
 from functools import wraps
 from urllib.parse import urlsplit
 
@@ -95,3 +96,44 @@ def register_security_headers(app) -> None:
         if app.config.get("SESSION_COOKIE_SECURE"):
             headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
+
+
+RATE_LIMIT_DOWN = ("RATE LIMITS DEGRADED: the rate-limit storage (%s) is unreachable; login and window-QR "
+                   "limits are now counted in each app process's memory, so N processes allow N times the "
+                   "limit. Restore Redis; the limiter switches back on its own.")
+
+
+class _StorageDownAlarm(logging.Filter):
+    """Flask-Limiter says "falling back to in-memory storage" as a mere warning: make it an error that
+    names the storage and the consequence, so that monitoring sees it."""
+
+    def __init__(self, uri: str):
+        super().__init__()
+        self.uri = uri
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "falling back to in-memory" in record.getMessage():
+            record.msg, record.args = RATE_LIMIT_DOWN, (self.uri,)
+            record.levelno, record.levelname = logging.ERROR, "ERROR"
+        return True
+
+
+def register_rate_limit_alarm(app) -> None:
+    """Log loudly when the shared rate-limit storage is down (at start and whenever the limiter falls back).
+
+    With RATELIMIT_IN_MEMORY_FALLBACK_ENABLED the limits keep working per process meanwhile."""
+    uri = app.config.get("RATELIMIT_STORAGE_URI") or "memory://"
+    if uri.startswith("memory://"):
+        return
+    limiter_log = logging.getLogger("flask-limiter")
+    if not any(isinstance(f, _StorageDownAlarm) for f in limiter_log.filters):
+        limiter_log.addFilter(_StorageDownAlarm(uri))
+    from .extensions import limiter
+
+    with app.app_context():
+        try:
+            healthy = limiter.storage.check()
+        except Exception:  # noqa: BLE001 (any driver error means the same: unreachable)
+            healthy = False
+    if not healthy:
+        app.logger.error(RATE_LIMIT_DOWN, uri)

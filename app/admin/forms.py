@@ -48,12 +48,12 @@ class UserForm(FlaskForm):
     badge_no = StringField(_l("关联民警警号"), validators=[Optional(), Length(max=20)])
     roles = MultiCheckboxField(_l("角色"), choices=select_choices({r: ROLE_LABELS[r] for r in ROLES}),
                                validators=[DataRequired(message=_l("请至少选择一个角色。"))])
-    password = PasswordField(_l("初始密码"), validators=[Optional(), Length(min=8, max=200)])
+    password = PasswordField(_l("初始密码"), validators=[Optional(), Length(max=200)])
     submit = SubmitField(_l("保存"))
 
 
 class ResetPasswordForm(FlaskForm):
-    password = PasswordField(_l("新密码"), validators=[DataRequired(), Length(min=8, max=200)])
+    password = PasswordField(_l("新密码"), validators=[DataRequired(), Length(max=200)])
     submit = SubmitField(_l("重置密码"))
 
 

@@ -134,16 +134,20 @@ def save_user(user: User | None, data: dict) -> User:
     if roles & {"officer", "supervisor"} and officer is None:
         raise DomainError(_("民警和所队领导账号必须关联一名民警。"), field="badge_no")
     before = {"username": user.username, "roles": sorted(user.roles), "officer_id": user.officer_id} if user else None
+    if data.get("password"):  # checked before the new row exists (no autoflush of a half-made user)
+        words = [data["username"]] + ([officer.name, officer.badge_no, officer.unit.name, officer.unit.code]
+                                      if officer is not None else [])
+        check_password_strength(data["password"], words)
     if user is None:
         if not data.get("password"):
             raise DomainError(_("新账号需要设置初始密码。"), field="password")
         user = User(username=data["username"])
         db.session.add(user)
-    if data.get("password"):
-        check_password_strength(data["password"])
-        user.set_password(data["password"])
     user.username = data["username"]
     user.officer = officer
+    if data.get("password"):
+        user.set_password(data["password"])
+        user.must_change_password = True  # the admin knows it: the user chooses their own at first login
     user.roles = roles
     flush_or_fail(_("用户名已存在，或该民警已有账号。"), field="username")
     record("user_saved", "user", user.id, before=before,
@@ -155,7 +159,7 @@ def set_user_active(user: User, active: bool, acting: User) -> None:
     if user.id == acting.id and not active:
         raise DomainError(_("不能停用自己的账号。"))
     user.is_active_account = active
-    user.session_version += 1  # end their sessions
+    user.end_sessions()
     record("user_activated" if active else "user_deactivated", "user", user.id)
     db.session.flush()
 

@@ -13,7 +13,7 @@ class LoginForm(FlaskForm):
 
 class ChangePasswordForm(FlaskForm):
     current_password = PasswordField(_l("当前密码"), validators=[DataRequired(), Length(max=200)])
-    password = PasswordField(_l("新密码"), validators=[DataRequired(), Length(min=8, max=200)])
+    password = PasswordField(_l("新密码"), validators=[DataRequired(), Length(max=200)])
     confirm = PasswordField(
         _l("确认新密码"), validators=[DataRequired(), EqualTo("password", message=_l("两次输入的密码不一致。"))]
     )

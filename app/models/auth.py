@@ -38,8 +38,11 @@ class User(UserMixin, db.Model):
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
-    # Bumped on password change so that other sessions of this user stop working.
+    # Bumped on logout, password change and deactivation: every session and remember cookie of
+    # this user carries the version it was issued with (get_id) and stops working once it differs.
     session_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # Set when someone else chose the password (create-admin, an admin): the user must choose their own.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=sa.text("false"))
 
     officer: Mapped["Officer | None"] = relationship(back_populates="user")  # noqa: F821
     role_rows: Mapped[list[UserRole]] = relationship(
@@ -72,6 +75,10 @@ class User(UserMixin, db.Model):
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
+        self.end_sessions()
+
+    def end_sessions(self) -> None:
+        """Every session and remember cookie issued before this call stops working."""
         self.session_version = (self.session_version or 0) + 1
 
     def check_password(self, password: str) -> bool:

@@ -120,6 +120,9 @@ class ResidentResponse(db.Model):
     fairness: Mapped[int] = mapped_column(sa.SmallInteger)
     resolved: Mapped[str] = mapped_column(sa.String(10))
     comment: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    # The resident's own choice on the form (default no): only then may staff see which business
+    # (reference, officers served, day) the answer is about and contact them about it.
+    may_contact: Mapped[bool] = mapped_column(default=False, server_default=sa.text("false"))
 
     invitation: Mapped[ResidentInvitation | None] = relationship()
     unit: Mapped["Unit"] = relationship()  # noqa: F821

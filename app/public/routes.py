@@ -63,13 +63,18 @@ LINK_PAGE_CACHE_SIZE = 512
 
 
 def _form_page(unit_name: str, service_name: str, officer_names=(), form: ResidentAnswer | None = None,
-               with_csrf: bool = True) -> str:
-    """The answer page; ``form`` (after a refused POST) gives the values chosen and the messages."""
+               with_csrf: bool = True, is_link: bool = False) -> str:
+    """The answer page; ``form`` (after a refused POST) gives the values chosen and the messages.
+
+    A link's page asks whether the station may contact the resident about this matter (a window
+    answer names no business and nobody to contact) and says what is kept and who sees it."""
     locale = str(get_locale())
     texts = page_texts(locale)
     return render_template("public/form.html", unit_name=unit_name, service_name=service_name,
                            officer_names=officer_names, errors=form.errors if form else {}, with_csrf=with_csrf,
-                           questions=_questions(locale, texts, form), submit_label=texts["submit_label"])
+                           questions=_questions(locale, texts, form), submit_label=texts["submit_label"],
+                           is_link=is_link, texts=texts, may_contact=bool(form and form.data.get("may_contact")),
+                           officer_minimum=int(setting("RESIDENT_OFFICER_MIN_ANSWERS")))
 
 
 def _link_page(link: services.OpenLink) -> str:
@@ -81,7 +86,8 @@ def _link_page(link: services.OpenLink) -> str:
     if page is None:
         if len(pages) >= LINK_PAGE_CACHE_SIZE:
             pages.clear()
-        page = pages[key] = _form_page(link.unit_name, link.service_name, link.officer_names, with_csrf=False)
+        page = pages[key] = _form_page(link.unit_name, link.service_name, link.officer_names, with_csrf=False,
+                                       is_link=True)
     return page
 
 
@@ -122,7 +128,7 @@ def resident_link(token):
         return _unavailable(error.reason)
     if form is None:
         return _link_page(link)
-    return _form_page(link.unit_name, link.service_name, link.officer_names, form, with_csrf=False)
+    return _form_page(link.unit_name, link.service_name, link.officer_names, form, with_csrf=False, is_link=True)
 
 
 def _submit_link(token: str, form: ResidentAnswer):
@@ -161,6 +167,16 @@ def _window_key() -> str:
     return f"{client_key()}:window:{code}"
 
 
+def _all_windows_limit() -> str:
+    return setting("RESIDENT_WINDOW_ADDRESS_RATE_LIMIT")
+
+
+def _all_windows_key() -> str:
+    """Hashed client address across every window: one address cannot multiply the per-window limit
+    by the number of windows (25 windows × 10 an hour was 250 answers an hour from one phone)."""
+    return f"{client_key()}:window-any"
+
+
 def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="resident-window")
 
@@ -179,6 +195,7 @@ def _answered_units() -> list[str]:
 
 @bp.route("/q/<path:code>", methods=["GET", "POST"])
 @limiter.limit(_window_limit, key_func=_window_key, methods=["POST"])
+@limiter.limit(_all_windows_limit, key_func=_all_windows_key, methods=["POST"])
 def window(code):
     unit = services.window_unit(code)
     if unit is None:

@@ -96,6 +96,7 @@ def seed_residents(rng):
             invitation.used_at = datetime.combine(answered_on, time())  # day precision, as in real use
             response = _answer(rng, unit.id, _level(rng, quality[unit.id]), answered_on, invitation=invitation,
                                service_type_id=service.id)
+            response.may_contact = i % 5 < 2  # two in five residents agree to be contacted
             db.session.add(response)
             responses.append(response)
         elif roll < 0.90:
@@ -120,7 +121,9 @@ def seed_residents(rng):
             continue
         checked_at = datetime.combine(add_working_days(item.opened_on, 1), time(3))
         before = {"status": item.status}
-        item.status, item.check_note, item.checked_at = "checked", "已电话回访当事群众，核实情况属实。", checked_at
+        note = ("已电话回访当事群众，核实情况属实。" if item.response.may_contact
+                else "群众未同意联系；已对照当周该类业务的办理情况核查，问题属实。")
+        item.status, item.check_note, item.checked_at = "checked", note, checked_at
         if roll < 0.75:
             item.status, item.fix_note = "fixed", "已约谈相关民警并向群众反馈处理结果，群众表示认可。"
             item.fixed_at = checked_at + timedelta(days=2)

@@ -28,6 +28,8 @@ LEVEL_QUESTIONS = {"overall": _l("总体而言，您对这次服务满意吗？"
                    "efficiency": _l("办事效率"), "fairness": _l("办事是否公正")}
 RESOLVED_QUESTION = _l("您的问题解决了吗？")
 COMMENT_LABEL = _l("意见或建议（选填）")
+CONTACT_QUESTION = _l("是否同意本单位就这次评价的事情联系您？")
+CONTACT_LABELS = {"no": _l("不同意（默认）"), "yes": _l("同意")}
 HONEYPOT_LABEL = _l("请勿填写此项")
 SUBMIT_LABEL = _l("提交评价")
 
@@ -43,8 +45,9 @@ class ResidentAnswer:
     of ``page_texts``), and this is the busiest POST of the site, where building and binding a form
     object of eight fields took more server CPU than storing the answer. The rules are few and fixed:
     four levels 1-4, a resolved state, an optional comment of at most RESIDENT_COMMENT_MAX
-    characters, and a honeypot. CSRF is the app's (CSRFProtect) for the window form and the link's
-    token for the link form (see public.routes).
+    characters, the consent to be contacted (link answers only; no unless chosen), and a honeypot.
+    CSRF is the app's (CSRFProtect) for the window form and the link's token for the link form (see
+    public.routes).
     """
 
     def __init__(self, formdata):
@@ -54,6 +57,8 @@ class ResidentAnswer:
         for name in LEVEL_QUESTIONS:
             self._choose(name, formdata.get(name), _LEVEL_CHOICES)
         self._choose("resolved", formdata.get("resolved"), _RESOLVED_CHOICES)
+        # Consent to be contacted is "yes" only when chosen; anything else, or nothing, is no.
+        self.data["may_contact"] = (formdata.get("contact") or "").strip() == "yes"
         comment = formdata.get("comment") or ""
         self.data["comment"] = comment
         limit = int(setting("RESIDENT_COMMENT_MAX"))
@@ -93,7 +98,8 @@ def page_texts(locale: str) -> dict:
             "resolved_label": str(RESOLVED_QUESTION),
             "resolved_options": tuple((value, str(label)) for value, label in RESOLVED_LABELS.items()),
             "comment_label": str(COMMENT_LABEL), "website_label": str(HONEYPOT_LABEL),
-            "submit_label": str(SUBMIT_LABEL),
+            "submit_label": str(SUBMIT_LABEL), "contact_label": str(CONTACT_QUESTION),
+            "contact_options": tuple((value, str(label)) for value, label in CONTACT_LABELS.items()),
         }
         _PAGE_TEXTS[locale] = texts
     return texts

@@ -3,7 +3,18 @@ and the admin lists (service types, flag keywords)."""
 import io
 
 import segno
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -38,7 +49,6 @@ bp = Blueprint("residents", __name__)
 
 STAFF = ("admin", "supervisor", "officer")
 LEADERS = ("admin", "supervisor")
-SESSION_TOKENS = "resident_tokens"  # the last few links this user made, to show their slips again
 
 NAV_ITEMS.append(("residents.index", _l("群众评价"), STAFF))
 ADMIN_LINKS.extend([
@@ -61,7 +71,8 @@ DEMO_STEPS.extend([("resident-types", demo.seed_service_types), ("residents", de
 def labels():
     # SATISFACTION_LABELS, not LEVEL_LABELS: the assessment's labels of unit/officer levels use that name.
     return {"SATISFACTION_LABELS": LEVEL_LABELS, "RESOLVED_LABELS": RESOLVED_LABELS, "CHANNEL_LABELS": CHANNEL_LABELS,
-            "FOLLOW_UP_STATUS_LABELS": FOLLOW_UP_STATUS_LABELS, "resident_cycle_summary": services.cycle_summary}
+            "FOLLOW_UP_STATUS_LABELS": FOLLOW_UP_STATUS_LABELS, "resident_cycle_summary": services.cycle_summary,
+            "resident_week": services.week_label}
 
 
 def _page(query):
@@ -109,11 +120,12 @@ def new_invitation():
             created_by=current_user, form=form, success=_("评价链接已生成。请发送给群众或打印评价卡；链接只在此显示。"))
         if made:
             invitation, token = made
-            # The token is shown to its maker right away (PRG via the signed session) and never stored.
-            tokens = dict(list(session.get(SESSION_TOKENS, {}).items())[-4:])
-            tokens[str(invitation.id)] = token
-            session[SESSION_TOKENS] = tokens
-            return redirect(url_for(".invitation", invitation_id=invitation.id))
+            # The token is shown once, in this response, and kept nowhere: not in the database (only
+            # its hash), not in the session cookie (signed, not encrypted: readable by whoever holds
+            # it), not in a cache on the way (no-store).
+            response = make_response(_invitation_page(invitation, token))
+            response.headers["Cache-Control"] = "no-store"
+            return response
     return render_template("residents/form.html", form=form, title=_("生成评价邀请"), back=url_for(".index"))
 
 
@@ -127,11 +139,14 @@ def _own_invitation(invitation_id: int) -> ResidentInvitation:
 @bp.route("/invitations/<int:invitation_id>")
 @role_required(*STAFF)
 def invitation(invitation_id):
-    invitation = _own_invitation(invitation_id)
-    token = session.get(SESSION_TOKENS, {}).get(str(invitation.id))
+    return _invitation_page(_own_invitation(invitation_id))
+
+
+def _invitation_page(invitation: ResidentInvitation, token: str | None = None):
+    """The invitation; with ``token`` (only in the response that made it) also its link, QR and slip."""
     link = qr = None
     state = invitation.state(services.utcnow())
-    if token and services.hash_token(token) == invitation.token_hash and state == "pending":
+    if token and state == "pending":
         link = services.link_url(token)
         qr = qr_svg(link)
     history = db.session.execute(
@@ -208,8 +223,9 @@ def _window_unit_or_404(code: str) -> Unit:
 @bp.route("/windows")
 @role_required(*LEADERS)
 def windows():
-    return render_template("residents/windows.html", units=_window_units(),
-                           limit=setting("RESIDENT_WINDOW_RATE_LIMIT"))
+    limit = _("每个窗口 %(one)s，所有窗口合计 %(all)s", one=setting("RESIDENT_WINDOW_RATE_LIMIT"),
+              all=setting("RESIDENT_WINDOW_ADDRESS_RATE_LIMIT"))
+    return render_template("residents/windows.html", units=_window_units(), limit=limit)
 
 
 @bp.route("/windows/<code>/poster")

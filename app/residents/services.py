@@ -8,12 +8,13 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from flask import has_request_context, url_for
 from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from surveys.residents import (
     CHANNEL_CODES,
@@ -258,12 +259,13 @@ def link_state(token: str, connection) -> str:
     return "pending"
 
 
-def _answer_values(answers: dict) -> dict:
+def _answer_values(answers: dict, may_contact: bool) -> dict:
     return {
         "overall": int(answers["overall"]), "attitude": int(answers["attitude"]),
         "efficiency": int(answers["efficiency"]), "fairness": int(answers["fairness"]),
         "resolved": answers["resolved"],
         "comment": normalise_comment(answers.get("comment"), int(setting("RESIDENT_COMMENT_MAX"))),
+        "may_contact": may_contact,
     }
 
 
@@ -284,7 +286,8 @@ def submit_link_response(token: str, answers: dict, connection, today: date | No
     claim = {"b_token_hash": token_hash, "b_now": now,
              # The link remembers only the day it was used: with the time, it would date the answer.
              "b_used_on": now.replace(hour=0, minute=0, second=0, microsecond=0)}
-    values = dict(channel="link", answered_on=today or local_today(), **_answer_values(answers))
+    values = dict(channel="link", answered_on=today or local_today(),
+                  **_answer_values(answers, answers.get("may_contact") is True))
     try:
         if connection.dialect.name == "postgresql":
             stored = connection.execute(_CLAIM_AND_ANSWER, {**claim, **values}).fetchone()
@@ -300,7 +303,7 @@ def submit_link_response(token: str, answers: dict, connection, today: date | No
     dissatisfied, words = _follow_up_reason(values["overall"], values["comment"], connection)
     if dissatisfied or words:
         connection.execute(_INSERT_FOLLOW_UP, _follow_up_row(response_id, unit_id, dissatisfied, words,
-                                                             values["answered_on"]))
+                                                             values["answered_on"], values["may_contact"]))
     fault_point("resident_submit")  # tests only (KAOPING_FAULT_INJECT): a worker dies before COMMIT
     return response_id
 
@@ -329,7 +332,8 @@ _CLAIM_LINK = (
     .values(used_at=bindparam("b_used_on"))
     .returning(_invitations.c.id, _invitations.c.unit_id, _invitations.c.service_type_id)
 )
-_ANSWER_COLUMNS = ("channel", "answered_on", "overall", "attitude", "efficiency", "fairness", "resolved", "comment")
+_ANSWER_COLUMNS = ("channel", "answered_on", "overall", "attitude", "efficiency", "fairness", "resolved", "comment",
+                   "may_contact")
 _INSERT_ANSWER = (insert(_responses)
                   .values({name: bindparam(name) for name in ("invitation_id", "unit_id", "service_type_id",
                                                               *_ANSWER_COLUMNS)})
@@ -356,9 +360,10 @@ def window_unit(code: str) -> Unit | None:
 
 
 def submit_window_response(unit: Unit, answers: dict, today: date | None = None) -> ResidentResponse:
-    """A window-QR answer: multi-use, no invitation, channel 'window' (weighted lower by scoring)."""
+    """A window-QR answer: multi-use, no invitation, channel 'window' (weighted lower by scoring).
+    It names no business and nobody to contact: never a consent to be contacted."""
     response = ResidentResponse(unit_id=unit.id, channel="window", answered_on=today or local_today(),
-                                **_answer_values(answers))
+                                **_answer_values(answers, False))
     db.session.add(response)
     flush_or_fail(_("提交失败，请重试。"))
     open_follow_up_if_needed(response)
@@ -377,12 +382,30 @@ def _follow_up_reason(overall: int, comment: str, connection=None) -> tuple[bool
     return overall == DISSATISFIED, words
 
 
-def _follow_up_row(response_id: int, unit_id: int, dissatisfied: bool, words: list[str], opened: date) -> dict:
+def week_of(day: date) -> tuple[date, date]:
+    """(Monday, Sunday) of the week holding ``day``: how staff see the date of an answer whose
+    resident did not agree to be contacted."""
+    monday = day - timedelta(days=day.weekday())
+    return monday, monday + timedelta(days=6)
+
+
+def week_label(day: date) -> str:
+    monday, sunday = week_of(day)
+    return _("%(start)s 至 %(end)s 当周", start=monday.isoformat(), end=sunday.isoformat())
+
+
+def _follow_up_row(response_id: int, unit_id: int, dissatisfied: bool, words: list[str], answered: date,
+                   may_contact: bool) -> dict:
+    """The follow-up item of an answer. Without the resident's consent it is dated by its week (it
+    opens on the Monday and its working days count from the Sunday), so that neither its opening
+    day nor its deadline gives away the day of the answer; with consent, by the day itself."""
     # No audit row for it: its timestamp would date the resident's answer to the second. The item's
-    # opened_on (a day) starts its history; the leaders' steps are audited.
+    # opened_on starts its history; the leaders' steps are audited.
+    opened, counted_from = (answered, answered) if may_contact else week_of(answered)
     return dict(response_id=response_id, unit_id=unit_id, is_dissatisfied=dissatisfied,
                 flagged_words="、".join(words)[:200], status="open", opened_on=opened,
-                due_on=add_working_days(opened, int(setting("RESIDENT_FOLLOW_UP_DAYS"))), check_note="", fix_note="")
+                due_on=add_working_days(counted_from, int(setting("RESIDENT_FOLLOW_UP_DAYS"))),
+                check_note="", fix_note="")
 
 
 def open_follow_up_if_needed(response: ResidentResponse, today: date | None = None) -> FollowUp | None:
@@ -391,7 +414,7 @@ def open_follow_up_if_needed(response: ResidentResponse, today: date | None = No
     if not dissatisfied and not words:
         return None
     item = FollowUp(**_follow_up_row(response.id, response.unit_id, dissatisfied, words,
-                                     today or response.answered_on))
+                                     today or response.answered_on, response.may_contact))
     db.session.add(item)
     db.session.flush()
     return item
@@ -399,7 +422,9 @@ def open_follow_up_if_needed(response: ResidentResponse, today: date | None = No
 
 def follow_ups_query(user: User, status: str = "", unit_id: int | None = None, overdue_only: bool = False,
                      today: date | None = None):
-    query = select(FollowUp).order_by(FollowUp.status != "open", FollowUp.due_on, FollowUp.id)
+    query = (select(FollowUp).order_by(FollowUp.status != "open", FollowUp.due_on, FollowUp.id)
+             .options(selectinload(FollowUp.unit), selectinload(FollowUp.response).selectinload(
+                 ResidentResponse.invitation)))
     managed = managed_unit_ids(user)
     if managed is not None:
         query = query.where(FollowUp.unit_id.in_(managed or {-1}))
@@ -654,7 +679,8 @@ def soft_indicator_values(cycle) -> dict:
     Returns ``{"soft_residents": {"level": "unit", "values": {unit_id: rate × 100}, "details": {...}},
     "soft_residents_officer": {"level": "officer", ...}}``. Rates are shrunk toward the subject's
     prior group (stations: their category; other units: their kind; officers: their unit) by
-    ``scoring.score_residents``; window-QR answers weigh less there. Only subjects with answers appear.
+    ``scoring.score_residents``; window-QR answers weigh less there. Only subjects with answers appear,
+    and officers only from RESIDENT_OFFICER_MIN_ANSWERS answers (the gate every reader goes through).
     """
     import numpy as np
 
@@ -699,9 +725,20 @@ def soft_indicator_values(cycle) -> dict:
             first = np.zeros(len(subjects), dtype=np.int64)
             first[subject_index[::-1]] = np.arange(len(officer_ids))[::-1]
             _keys, groups = np.unique(officer_units[first], return_inverse=True)
-            result["soft_residents_officer"] = _scored("officer", subjects, subject_index, levels[rows],
-                                                       channels[rows], groups, ResidentSet, score_residents)
+            scored = _scored("officer", subjects, subject_index, levels[rows], channels[rows], groups,
+                             ResidentSet, score_residents)
+            result["soft_residents_officer"] = _officers_with_enough_answers(scored)
     return result
+
+
+def _officers_with_enough_answers(scored: dict) -> dict:
+    """Only officers with at least RESIDENT_OFFICER_MIN_ANSWERS answers keep a figure: from fewer,
+    a reader who knows whom they served could tell what one resident said. The others are left out
+    (missing, never zero); their answers still shaped their unit's prior above."""
+    minimum = int(setting("RESIDENT_OFFICER_MIN_ANSWERS"))
+    kept = [subject for subject, details in scored["details"].items() if details["n"] >= minimum]
+    return {"level": scored["level"], "values": {s: scored["values"][s] for s in kept},
+            "details": {s: scored["details"][s] for s in kept}}
 
 
 def _scored(level, subjects, subject_index, levels, channels, groups, ResidentSet, score_residents) -> dict:
@@ -741,7 +778,8 @@ def cycle_summary(cycle) -> dict:
 
 def responses_query(user: User):
     managed = managed_unit_ids(user)
-    query = select(ResidentResponse).order_by(ResidentResponse.answered_on.desc(), ResidentResponse.id.desc())
+    query = (select(ResidentResponse).order_by(ResidentResponse.answered_on.desc(), ResidentResponse.id.desc())
+             .options(selectinload(ResidentResponse.unit), selectinload(ResidentResponse.service_type)))
     if managed is not None:
         query = query.where(ResidentResponse.unit_id.in_(managed or {-1}))
     return query

@@ -11,8 +11,13 @@ DEFAULTS = {
     "RESIDENT_COMMENT_MAX": 500,  # characters
     # Window QR answers per hashed client address; a shared station Wi-Fi needs some headroom.
     "RESIDENT_WINDOW_RATE_LIMIT": "10 per hour;30 per day",
+    # ...and across all windows together, so that 25 windows do not make 25 times the limit.
+    "RESIDENT_WINDOW_ADDRESS_RATE_LIMIT": "20 per hour;60 per day",
     "RESIDENT_WINDOW_COOKIE_HOURS": 12,  # a browser that answered waits this long (mild deterrent)
-    "RESIDENT_BASE_URL": "",  # e.g. https://kaoping.example.gov.cn when links leave through a proxy
+    "RESIDENT_BASE_URL": "",
+    # An officer's resident figures are shown (and scored) only from this many answers: fewer could
+    # be told apart, and the resident was promised that no single answer is put to a person.
+    "RESIDENT_OFFICER_MIN_ANSWERS": 3,  # e.g. https://kaoping.example.gov.cn when links leave through a proxy
 }
 
 

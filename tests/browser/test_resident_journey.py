@@ -33,6 +33,7 @@ def test_invitation_phone_answer_already_answered_and_leader_queue(demo, page, p
         phone.click(f"label[for={question}-3]")  # 不满意
     phone.click("label[for=resolved-2]")  # 未解决
     phone.fill("#comment", "等了两个小时没人管")
+    phone.click("label[for=contact-yes]")  # agrees to be called back: the leader may see the reference
     screenshot(phone, "residents-phone-form")
     phone.click("button[type=submit]")
     phone.wait_for_selector("text=感谢您的评价")

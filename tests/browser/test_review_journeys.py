@@ -47,6 +47,7 @@ def test_leader_checks_then_fixes_a_dissatisfied_answer(app, demo, page, phone):
         phone.click(f"label[for={question}-3]")  # 不满意
     phone.click("label[for=resolved-2]")  # 未解决
     phone.fill("#comment", "窗口排队一上午，没人解释原因")
+    phone.click("label[for=contact-yes]")  # agrees to be called back: the queue shows the reference
     phone.click("button[type=submit]")
     phone.wait_for_selector("text=感谢您的评价")
 

@@ -38,6 +38,6 @@ def test_login_throttle_is_shared_by_the_processes(gunicorn):
     username = f"nobody-{uuid.uuid4().hex[:8]}"
     statuses = [Browser(gunicorn).post("/login", {"username": username, "password": "wrong-password"}, "/login")[0]
                 for _ in range(7)]
-    # Five failures are allowed per username within 15 minutes, whichever worker served them.
+    # Five failures are allowed per address and username within 15 minutes, whichever worker served them.
     assert statuses[:5] == [200] * 5
     assert statuses[5:] == [429, 429]

@@ -117,10 +117,10 @@ def test_user_create_needs_officer_for_officer_role_and_rejects_duplicates(app, 
                                                        "password": "password123"})
     assert "必须关联一名民警" in no_officer.get_data(as_text=True)
     ok = client.post("/admin/users/new", data={"username": "newbie", "roles": ["officer"], "badge_no": "555555",
-                                               "password": "password123"})
+                                               "password": "copper-kettle-drift"})
     assert ok.status_code == 302
     dup = client.post("/admin/users/new", data={"username": "newbie", "roles": ["coordinator"],
-                                                "password": "password123"})
+                                                "password": "copper-kettle-drift"})
     assert "用户名已存在" in dup.get_data(as_text=True)
     assert count(app, User, username="newbie") == 1
 

@@ -89,19 +89,19 @@ def test_session_cookie_flags(app, client):
 
 def test_change_password(app, client, auth):
     auth.as_role("officer", username="wu")
-    bad = client.post("/account/password", data={"current_password": "nope-nope", "password": "newpassword1",
-                                                 "confirm": "newpassword1"})
+    bad = client.post("/account/password", data={"current_password": "nope-nope", "password": "lantern-orbit-57",
+                                                 "confirm": "lantern-orbit-57"})
     assert "当前密码不正确" in bad.get_data(as_text=True)
     mismatch = client.post("/account/password", data={"current_password": "password123",
-                                                      "password": "newpassword1", "confirm": "other-pass"})
+                                                      "password": "lantern-orbit-57", "confirm": "other-pass"})
     assert "两次输入的密码不一致" in mismatch.get_data(as_text=True)
-    ok = client.post("/account/password", data={"current_password": "password123", "password": "newpassword1",
-                                                "confirm": "newpassword1"})
+    ok = client.post("/account/password", data={"current_password": "password123", "password": "lantern-orbit-57",
+                                                "confirm": "lantern-orbit-57"})
     assert ok.status_code == 302
     assert client.get("/").status_code == 200  # still logged in
     client.post("/logout")
     assert auth.login("wu", "password123").status_code == 200
-    assert auth.login("wu", "newpassword1").status_code == 302
+    assert auth.login("wu", "lantern-orbit-57").status_code == 302
 
 
 def test_admin_reset_password_ends_other_sessions(app, auth):

@@ -70,11 +70,20 @@ def test_staff_create_invitation_with_link_qr_and_slip(app, client, auth):
     assert "家庭暴力" not in form  # sensitive types are not offered
     response = client.post("/residents/invitations/new", data={
         "service_type_id": types["110 接处警"], "unit_id": unit_id, "officers": badge, "reference": "J2026-0001"})
-    assert response.status_code == 302
-    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    # The link is shown once, in the response that made it, never cached on the way.
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    page = response.get_data(as_text=True)
     link = re.search(r'id="resident-link">([^<]+)<', page).group(1)
     token = link.rsplit("/r/", 1)[1]
-    assert len(token) >= 32 and "<svg" in page and "打印评价卡" in page
+    assert len(token) >= 32 and "<svg" in page and "打印评价卡" in page and "评价链接已生成" in page
+    # Not in the staff session cookie (signed, but readable by whoever holds it)...
+    cookie = client.get_cookie("session").value
+    assert token not in str(app.session_interface.get_signing_serializer(app).loads(cookie))
+    # ...so opening the invitation again does not show it.
+    with app.app_context():
+        invitation_id = db.session.execute(sa.select(ResidentInvitation.id)).scalar_one()
+    again = client.get(f"/residents/invitations/{invitation_id}").get_data(as_text=True)
+    assert token not in again and "resident-link" not in again and "链接只在生成后向生成人显示" in again
     with app.app_context():
         invitation = db.session.execute(sa.select(ResidentInvitation)).scalar_one()
         assert invitation.token_hash == services.hash_token(token) and token not in invitation.token_hash
@@ -285,7 +294,9 @@ def test_dissatisfied_answer_opens_a_follow_up_for_the_units_leader(app, client,
     with app.app_context():
         item = db.session.execute(sa.select(FollowUp)).scalar_one()
         assert item.is_dissatisfied and item.status == "open"
-        assert item.due_on == services.add_working_days(item.opened_on, 5)
+        # No consent to contact: the item is dated by its week (opens Monday, 5 working days from Sunday).
+        assert item.opened_on.weekday() == 0
+        assert item.due_on == services.add_working_days(item.opened_on + timedelta(days=6), 5)
         item_id = item.id
     auth.as_role("supervisor", username="other_leader", unit_code="PS02")
     assert "没有需要处理的事项" in client.get("/residents/follow-ups").get_data(as_text=True)

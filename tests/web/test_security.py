@@ -69,7 +69,7 @@ def _failed_logins(client, n, **headers):
 def test_forwarded_for_is_ignored_without_a_trusted_proxy(database_url, tmp_path):
     """Without TRUSTED_PROXIES a client cannot dodge the per-address login throttle by inventing
     X-Forwarded-For addresses (each attempt uses a new username, so only the address limit counts)."""
-    app = conftest.make_test_app(database_url, tmp_path, LOGIN_RATE_LIMIT="3 per minute")
+    app = conftest.make_test_app(database_url, tmp_path, LOGIN_ADDRESS_RATE_LIMIT="3 per minute")
     client = app.test_client()
     codes = [client.post("/login", data={"username": f"nobody{i}", "password": "wrong-password"},
                          headers={"X-Forwarded-For": f"10.0.0.{i}"}).status_code for i in range(5)]
@@ -77,7 +77,8 @@ def test_forwarded_for_is_ignored_without_a_trusted_proxy(database_url, tmp_path
 
 
 def test_behind_a_trusted_proxy_each_forwarded_client_is_throttled_on_its_own(database_url, tmp_path):
-    app = conftest.make_test_app(database_url, tmp_path, LOGIN_RATE_LIMIT="3 per minute", TRUSTED_PROXIES=1)
+    app = conftest.make_test_app(database_url, tmp_path, LOGIN_ADDRESS_RATE_LIMIT="3 per minute",
+                                   TRUSTED_PROXIES=1)
     client = app.test_client()
     first = _failed_logins(client, 4, **{"X-Forwarded-For": "10.0.0.1"})
     second = _failed_logins(client, 1, **{"X-Forwarded-For": "10.0.0.2"})
