@@ -1,4 +1,5 @@
 """Read uploaded .csv and .xlsx tables into rows keyed by header, and write .xlsx files."""
+import csv
 import io
 from dataclasses import dataclass
 

@@ -194,9 +194,10 @@ def _group_rates(raw, m, m2, s_g, m_g, group, overall, rho, phi, has):
         tau2 = max(tau2, 0.05 * float(np.mean(V[ok])), 1e-6)
     else:
         tau2 = oq
-    wg = np.where(ok, tau2 / (tau2 + np.where(ok, V, 1.0)), 0.0)
-    rate = wg * ybar + (1 - wg) * overall
-    mse = np.where(ok, wg * V, tau2)
+    with np.errstate(invalid="ignore", divide="ignore"):  # no answer anywhere: NaN rates, as the raw ones
+        wg = np.where(ok, tau2 / (tau2 + np.where(ok, V, 1.0)), 0.0)
+        rate = wg * ybar + (1 - wg) * overall
+        mse = np.where(ok, wg * V, tau2)
     return rate, mse, wg, tau2
 
 
