@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 FLASK  := $(VENV)/bin/flask --app wsgi
 PYTEST_ARGS ?=
 
-.PHONY: run test install dev translations extract-messages bench clean
+.PHONY: run test lint install dev translations extract-messages bench clean
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -40,6 +40,10 @@ run: install
 
 test: dev
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Lint (the project's ruff configuration); .ci/run runs it before the tests.
+lint: dev
+	$(VENV)/bin/ruff check .
 
 bench: dev
 	for script in benchmarks/bench_*.py; do $(PY) $$script || exit 1; done

@@ -205,7 +205,7 @@ class GradeRules:
         th = tuple(float(t) for t in self.thresholds)
         if len(th) != len(GRADES) - 1 or any(not np.isfinite(t) for t in th):
             raise ValueError(f"grade thresholds: need {len(GRADES) - 1} numbers, best grade first")
-        if any(a <= b for a, b in zip(th, th[1:])):
+        if any(a <= b for a, b in zip(th, th[1:], strict=False)):
             raise ValueError("grade thresholds must be strictly decreasing (优秀 > 良好 > 合格 > 基本合格)")
         object.__setattr__(self, "shares", shares)
         object.__setattr__(self, "thresholds", th)
@@ -342,7 +342,7 @@ class AssessmentConfig:
             members = [s for s in self.specs(level) if s.dimension == dim]
             raw = np.array([s.weight * self.seasonal.get(s.code, 1.0) for s in members])
             if members and raw.sum() > 0:
-                out.update(zip((s.code for s in members), (100.0 * raw / raw.sum()).tolist()))
+                out.update(zip((s.code for s in members), (100.0 * raw / raw.sum()).tolist(), strict=True))
             else:
                 out.update((s.code, 0.0) for s in members)
         return out

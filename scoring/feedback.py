@@ -469,7 +469,6 @@ def _als(des: _Design, y, w, ridges, start: RaterModelFit | None, tol: float, ma
         inv_cell = np.where(W_cell > 0, 1.0 / W_cell, 0.0).reshape(P, C)
     coef_a = lam_g * inv_g
     w_inv_g = W_cell2 * inv_g
-    b_cell = G.b_cell.reshape(P, C)
     # W_cell * mu + CI @ d = CI @ (d + mu) and W_rater * mu + RI @ d = RI @ (d + mu): the
     # grand mean rides along with the item offsets
 
@@ -547,7 +546,7 @@ def _als(des: _Design, y, w, ridges, start: RaterModelFit | None, tol: float, ma
     gx_prev = f_prev = None
     converged = False
     it = 0
-    for it in range(1, max_iter + 1):
+    for it in range(1, max_iter + 1):  # noqa: B007 - the iteration count is returned
         gx, change = sweep(x)
         if change < tol:
             x = gx
@@ -623,7 +622,7 @@ def _estimate_ridges(des: _Design, w, fit: RaterModelFit, fixed, gram: _Gram,
         component(fit.l, W_rater, lam_l),
         component(fit.d, W_item, lam_d),
     )
-    return tuple(f if f is not None else n for f, n in zip(fixed, new)), s2
+    return tuple(f if f is not None else n for f, n in zip(fixed, new, strict=True)), s2
 
 
 def fit_rater_model(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig(),
@@ -647,7 +646,7 @@ def fit_rater_model(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig(
 
 def _initial_ridges(fixed):
     pilot = (2.0, 5.0, 5.0, 2.0)
-    return tuple(p if f is None else f for f, p in zip(fixed, pilot))
+    return tuple(p if f is None else f for f, p in zip(fixed, pilot, strict=True))
 
 
 def _design(ratings: RatingSet, forms: "_Forms | None" = None):
