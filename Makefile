@@ -41,9 +41,10 @@ run: install
 test: dev
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# Lint (the project's ruff configuration); .ci/run runs it before the tests.
+# Lint and type-check (configured in pyproject.toml); .ci/run runs it before the tests.
 lint: dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 bench: dev
 	for script in benchmarks/bench_*.py; do $(PY) $$script || exit 1; done

@@ -2,6 +2,7 @@
 import csv
 import io
 from dataclasses import dataclass
+from typing import Any
 
 from flask_babel import gettext as _
 from openpyxl import Workbook, load_workbook
@@ -40,7 +41,7 @@ def read_table(filename: str, raw: bytes, required: tuple[str, ...]) -> list[Row
     name = (filename or "").lower()
     if name.endswith(".csv"):
         reader = csv.reader(io.StringIO(_decode(raw)))
-        lines = list(reader)
+        lines: list[list[Any]] = list(reader)
     elif name.endswith(".xlsx"):
         try:
             book = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
@@ -77,7 +78,7 @@ def xlsx_bytes(header: list[str], rows: list[list], title: str = "Sheet1") -> by
 def xlsx_workbook(sheets: list[tuple[str, list[str], list[list]]]) -> bytes:
     """A workbook of (title, header, rows) sheets, each with a bold header row and fitted columns."""
     book = Workbook()
-    book.remove(book.active)
+    book.remove(book.worksheets[0])  # the empty sheet a new workbook starts with
     for title, header, rows in sheets:
         sheet = book.create_sheet(title)
         sheet.append(header)

@@ -41,7 +41,7 @@ class ResidentSet:
     n_subjects: int
     prior_group: np.ndarray
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         n_subjects = int(self.n_subjects)
         if n_subjects < 1:
             raise ValueError("n_subjects must be positive")
@@ -72,13 +72,13 @@ class ResidentConfig:
     kappa_bounds: search range for the estimated kappa.
     """
 
-    credit: tuple = (0.0, 0.5, 1.0, 1.0)
-    channel_weight: tuple = (1.0, 0.5)
+    credit: tuple[float, ...] = (0.0, 0.5, 1.0, 1.0)
+    channel_weight: tuple[float, ...] = (1.0, 0.5)
     prior_strength: float | None = None
     interval_level: float = 0.9
-    kappa_bounds: tuple = (0.5, 1e4)
+    kappa_bounds: tuple[float, float] = (0.5, 1e4)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         c = np.asarray(self.credit, float)
         if c.shape != (4,) or np.any(c < 0) or np.any(c > 1):
             raise ValueError("credit must give 4 values in [0, 1] for levels 1..4")
@@ -121,14 +121,14 @@ class ResidentScores:
     overall_rate: float
 
 
-def _neg_marginal(log_kappa, s, f, mu):
+def _neg_marginal(log_kappa: float, s: np.ndarray, f: np.ndarray, mu: float) -> float:
     """Negative beta-binomial log marginal likelihood (up to a constant) at kappa = e^x."""
     kappa = np.exp(log_kappa)
     a, b = kappa * mu, kappa * (1 - mu)
-    return -np.sum(special.betaln(a + s, b + f) - special.betaln(a, b))
+    return float(-np.sum(special.betaln(a + s, b + f) - special.betaln(a, b)))
 
 
-def _dispersion(subject, credit, n_subjects) -> float:
+def _dispersion(subject: np.ndarray, credit: np.ndarray, n_subjects: int) -> float:
     """Pooled ratio phi of the per-answer credit variance to ``p (1 - p)`` (phi <= 1).
 
     Within subject i, ``E[SS_i] = (n_i - 1) phi p_i q_i`` while the plug-in

@@ -54,7 +54,7 @@ def _offsets(n: int, k: int, rng: random.Random) -> list[int]:
     return offsets
 
 
-def peer_pairs(members: Sequence[int], k: int, seed) -> list[tuple[int, int]]:
+def peer_pairs(members: Sequence[int], k: int, seed: object) -> list[tuple[int, int]]:
     """(rater, ratee) peer pairs within one pool; see the module docstring for the guarantees."""
     people = sorted(set(members))
     n = len(people)
@@ -71,7 +71,7 @@ def peer_pairs(members: Sequence[int], k: int, seed) -> list[tuple[int, int]]:
 
 
 def build_design(units: Iterable[UnitNode], officers: Iterable[OfficerNode], peers: int = DEFAULT_PEERS,
-                 seed=0) -> list[Planned]:
+                 seed: object = 0) -> list[Planned]:
     """Every assignment of a cycle from the org tree.
 
     - everyone rates themself;
@@ -81,7 +81,7 @@ def build_design(units: Iterable[UnitNode], officers: Iterable[OfficerNode], pee
       by ``peer_pairs`` with ``peers`` per ratee (fewer in a small pool); pools are seeded separately so
       a change in one unit leaves the others' designs alone.
     """
-    units = {u.id: u for u in units}
+    unit_by_id = {u.id: u for u in units}
     officers = sorted(officers, key=lambda o: o.id)
     by_unit: dict[int, list[OfficerNode]] = {}
     for officer in officers:
@@ -94,8 +94,8 @@ def build_design(units: Iterable[UnitNode], officers: Iterable[OfficerNode], pee
             for member in members:
                 plan.add(Planned(leader, member, "supervisor"))
                 plan.add(Planned(member, leader, "subordinate"))
-        unit = units.get(unit_id)
-        parent = units.get(unit.parent_id) if unit is not None and unit.parent_id is not None else None
+        unit = unit_by_id.get(unit_id)
+        parent = unit_by_id.get(unit.parent_id) if unit is not None and unit.parent_id is not None else None
         if unit is not None and unit.kind == "squad" and parent is not None and parent.kind == "police_type":
             for head in (o.id for o in by_unit.get(parent.id, []) if o.is_leader):
                 for leader in leaders:

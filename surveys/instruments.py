@@ -153,7 +153,7 @@ def to_json(spec: InstrumentSpec) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2)
 
 
-def _text(value, where: str, max_len: int = MAX_TEXT, required: bool = True) -> str:
+def _text(value: object, where: str, max_len: int = MAX_TEXT, required: bool = True) -> str:
     if not isinstance(value, str):
         raise InstrumentFormatError(f"{where}: text expected")
     value = value.strip()
@@ -175,7 +175,7 @@ def from_json(raw: str | bytes) -> InstrumentSpec:
     return from_dict(data)
 
 
-def from_dict(data) -> InstrumentSpec:
+def from_dict(data: object) -> InstrumentSpec:
     if not isinstance(data, dict):
         raise InstrumentFormatError("top level must be an object")
     if data.get("format", FORMAT) != FORMAT:

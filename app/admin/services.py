@@ -1,8 +1,9 @@
 """Administration of units, officers, users and cycles. Services flush; views commit."""
 from dataclasses import dataclass, field
+from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import or_, update
+from sqlalchemy import CursorResult, or_, update
 
 from ..audit import record
 from ..auth.services import check_password_strength
@@ -193,7 +194,7 @@ def transition_cycle(cycle: Cycle, target: str) -> None:
     for hook in BEFORE_TRANSITION.get(target, []):
         hook(cycle)
     stamp = {"open": "opened_at", "closed": "closed_at", "published": "published_at"}[target]
-    result = db.session.execute(
+    result: CursorResult[Any] = db.session.execute(  # type: ignore[assignment]  # an UPDATE's result
         update(Cycle).where(Cycle.id == cycle.id, Cycle.status == cycle.status)
         .values(status=target, **{stamp: utcnow()})
         .execution_options(synchronize_session=False)
