@@ -62,13 +62,14 @@ def _import_indicator_values(rows, cycle, client) -> dict[str, Any]:
     return import_indicator_values(cycle, rows, "api", filename="api", api_client_id=client.id).to_dict()
 
 
-_CODE = {"type": "string", "minLength": 1, "maxLength": 64}
+_CODE = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "\\S"}  # not blank
 
 INDICATOR_VALUE_ROW: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "required": ["indicator", "value"],
     "description": "Exactly one of unit_code (unit-level indicators) and badge_no (officer-level indicators).",
+    "oneOf": [{"required": ["unit_code"]}, {"required": ["badge_no"]}],
     "properties": {
         "unit_code": {**_CODE, "description": "Station code (unit-level indicators), e.g. PS01"},
         "badge_no": {**_CODE, "description": "Badge number 警号 (officer-level indicators)"},
@@ -99,10 +100,11 @@ CASE_RECORD_ROW: dict[str, Any] = {
     "additionalProperties": False,
     "required": ["case_ref", "case_date", "case_type", "unit_code"],
     "properties": {
-        "case_ref": {"type": "string", "minLength": 1, "maxLength": 50,
+        "case_ref": {"type": "string", "minLength": 1, "maxLength": 50, "pattern": "\\S",
                      "description": "Case reference 案件编号 (unique; an existing one is updated)"},
         "case_date": {"type": "string", "format": "date", "description": "Date of the case, YYYY-MM-DD"},
-        "case_type": {"type": "string", "minLength": 1, "maxLength": 20, "description": "Case type 案件类别"},
+        "case_type": {"type": "string", "minLength": 1, "maxLength": 20, "pattern": "\\S",
+                      "description": "Case type 案件类别"},
         "unit_code": {**_CODE, "description": "Code of the unit that handles the case"},
         "is_preventable": {"description": "可防性: true/是 for preventable cases (the default is not preventable)",
                            "oneOf": [{"type": "boolean"},

@@ -29,6 +29,7 @@ def _document_with_real_codes(cycle_id: int, indicators: list[Indicator]) -> dic
                                   "indicator": {"type": "string", "enum": [i.code for i in indicators]},
                                   "value": {"type": "number", "minimum": low, "maximum": high}}
     row["items"]["required"] = ["unit_code", "indicator", "value"]
+    del row["items"]["oneOf"]  # no badge_no here: unit-level indicators only
     cases = doc["paths"]["/api/v1/imports/case-records"]["post"]
     row = cases["requestBody"]["content"]["application/json"]["schema"]["properties"]["rows"]
     row["maxItems"] = 3
