@@ -27,7 +27,8 @@ constraints:
 	python3 -m venv .venv-lock
 	.venv-lock/bin/python -m pip install -q --upgrade pip
 	.venv-lock/bin/python -m pip install -q -e ".[dev]"
-	.venv-lock/bin/python -m pip freeze --exclude-editable > $(CONSTRAINTS)
+	echo "# The versions CI tested (pip install -c constraints.txt); regenerate with \`make constraints\`." > $(CONSTRAINTS)
+	.venv-lock/bin/python -m pip freeze --exclude-editable >> $(CONSTRAINTS)
 	rm -rf .venv-lock
 
 install: $(VENV)/.installed translations
