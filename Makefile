@@ -3,20 +3,33 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 FLASK  := $(VENV)/bin/flask --app wsgi
 PYTEST_ARGS ?=
+# The exact versions CI tested; pip installs within them (regenerate with `make constraints`).
+CONSTRAINTS := constraints.txt
 
-.PHONY: run test install dev translations extract-messages bench clean
+.PHONY: run test lint install dev constraints translations extract-messages bench clean
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
-	$(PY) -m pip install -q -e .
+$(VENV)/.installed: pyproject.toml $(CONSTRAINTS) | $(VENV)/bin/python
+	$(PY) -m pip install -q -c $(CONSTRAINTS) -e .
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q -c $(CONSTRAINTS) -e ".[dev]"
 	touch $@
+
+# Re-pin after changing dependencies in pyproject.toml: a throw-away venv with only the project
+# (and its dev extra) installed, frozen.
+constraints:
+	rm -rf .venv-lock
+	python3 -m venv .venv-lock
+	.venv-lock/bin/python -m pip install -q --upgrade pip
+	.venv-lock/bin/python -m pip install -q -e ".[dev]"
+	echo "# The versions CI tested (pip install -c constraints.txt); regenerate with \`make constraints\`." > $(CONSTRAINTS)
+	.venv-lock/bin/python -m pip freeze --exclude-editable >> $(CONSTRAINTS)
+	rm -rf .venv-lock
 
 install: $(VENV)/.installed translations
 dev: $(VENV)/.installed-dev translations
@@ -40,6 +53,11 @@ run: install
 
 test: dev
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Lint and type-check (configured in pyproject.toml); .ci/run runs it before the tests.
+lint: dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 bench: dev
 	for script in benchmarks/bench_*.py; do $(PY) $$script || exit 1; done

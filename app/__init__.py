@@ -43,7 +43,7 @@ def select_locale() -> str:
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     languages = current_app.config["LANGUAGES"]
     chosen = session.get("lang")
-    if chosen in languages:
+    if isinstance(chosen, str) and chosen in languages:
         return chosen
     return request.accept_languages.best_match(list(languages)) or "zh"
 

@@ -67,6 +67,7 @@ def lean_connection(transaction: bool = False):
         return
     pooled = engine.raw_connection()  # checked out through the pool: its events and limits apply
     driver = pooled.driver_connection
+    assert driver is not None  # a connection checked out of the pool has its driver connection
     try:
         if transaction:
             with driver.transaction():  # BEGIN … COMMIT, or ROLLBACK on an exception

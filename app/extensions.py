@@ -1,4 +1,6 @@
 """Extensions are created once here and bound to an app in ``create_app``."""
+from typing import TYPE_CHECKING
+
 from flask_babel import Babel
 from flask_bootstrap import Bootstrap5
 from flask_limiter import Limiter
@@ -30,6 +32,13 @@ def _client_key():
 
 
 db = SQLAlchemy(model_class=Base)
+
+# Models subclass ``Model``: Flask-SQLAlchemy's ``db.Model`` at run time, and for the type checker
+# the typed declarative base it derives from (``db.Model`` is an attribute mypy cannot subclass).
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

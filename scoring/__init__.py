@@ -3,16 +3,6 @@ main assessment.
 
 Imports only the standard library, numpy and scipy (enforced by a test).
 """
-from .common import Channel, RaterGroup
-from .feedback import (
-    FeedbackConfig,
-    FeedbackScores,
-    RaterModelFit,
-    RatingSet,
-    Reliability,
-    fit_rater_model,
-    score_feedback,
-)
 from .assessment import (
     AssessmentConfig,
     AssessmentResult,
@@ -24,6 +14,16 @@ from .assessment import (
     score_assessment,
     split_bonus,
     weakest,
+)
+from .common import Channel, RaterGroup
+from .feedback import (
+    FeedbackConfig,
+    FeedbackScores,
+    RaterModelFit,
+    RatingSet,
+    Reliability,
+    fit_rater_model,
+    score_feedback,
 )
 from .reliability import cronbach_alpha, icc_oneway, icc_oneway_long
 from .residents import ResidentConfig, ResidentScores, ResidentSet, score_residents

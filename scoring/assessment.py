@@ -205,7 +205,7 @@ class GradeRules:
         th = tuple(float(t) for t in self.thresholds)
         if len(th) != len(GRADES) - 1 or any(not np.isfinite(t) for t in th):
             raise ValueError(f"grade thresholds: need {len(GRADES) - 1} numbers, best grade first")
-        if any(a <= b for a, b in zip(th, th[1:])):
+        if any(a <= b for a, b in zip(th, th[1:], strict=False)):
             raise ValueError("grade thresholds must be strictly decreasing (优秀 > 良好 > 合格 > 基本合格)")
         object.__setattr__(self, "shares", shares)
         object.__setattr__(self, "thresholds", th)
@@ -308,13 +308,13 @@ class AssessmentConfig:
         object.__setattr__(self, "difficulty", MappingProxyType(diff))
 
         seas = {}
-        for k, v in dict(self.seasonal).items():
-            if k not in codes:
-                raise ValueError(f"seasonal: unknown indicator {k!r}")
+        for code, v in dict(self.seasonal).items():
+            if code not in codes:
+                raise ValueError(f"seasonal: unknown indicator {code!r}")
             v = float(v)
             if not np.isfinite(v) or v <= 0:
-                raise ValueError(f"seasonal: multiplier of {k} must be > 0, got {v}")
-            seas[str(k)] = v
+                raise ValueError(f"seasonal: multiplier of {code} must be > 0, got {v}")
+            seas[str(code)] = v
         object.__setattr__(self, "seasonal", MappingProxyType(seas))
 
         if self.missing not in ("renormalise", "zero", "exclude"):
@@ -342,7 +342,7 @@ class AssessmentConfig:
             members = [s for s in self.specs(level) if s.dimension == dim]
             raw = np.array([s.weight * self.seasonal.get(s.code, 1.0) for s in members])
             if members and raw.sum() > 0:
-                out.update(zip((s.code for s in members), (100.0 * raw / raw.sum()).tolist()))
+                out.update(zip((s.code for s in members), (100.0 * raw / raw.sum()).tolist(), strict=True))
             else:
                 out.update((s.code, 0.0) for s in members)
         return out
@@ -531,7 +531,7 @@ class AssessmentResult:
     def grade_codes(self) -> np.ndarray:
         """(n,) str grade codes from :data:`GRADES`, "" where not graded."""
         names = np.array(GRADES + ("",), dtype=object)
-        return names[self.grade]
+        return np.asarray(names[self.grade])
 
 
 @dataclass(frozen=True, eq=False)
@@ -566,7 +566,7 @@ def _normalise(raw: np.ndarray, cat_idx: np.ndarray, n_cat: int,
     t_cols = np.flatnonzero(is_target)
     if t_cols.size:
         v = raw[:, t_cols]
-        target = np.array([specs[j].target for j in t_cols])
+        target = np.array([specs[int(j)].target for j in t_cols])
         low = lower[t_cols]
         with np.errstate(all="ignore"):  # 0 and subnormal values are handled just below
             ratio = np.where(low, target / v, v / target)
@@ -726,7 +726,7 @@ def rounded_breakdown(result: AssessmentResult, decimals: int = 2) -> RoundedBre
     w = np.where(ok[:, None], np.nan_to_num(result.contribution), 0.0)
     contrib = largest_remainder(total, w.ravel(), segments=np.repeat(np.arange(n), m)).reshape(n, m)
     dim = np.zeros((n, len(result.dimensions)), dtype=np.int64)
-    np.add.at(dim, (slice(None), result.indicator_dimension), contrib)
+    np.add.at(dim, (slice(None), result.indicator_dimension), contrib)  # type: ignore[arg-type]  # numpy stubs: no slices
     return RoundedBreakdown(scale=scale, total=total, contribution=contrib, dimension=dim)
 
 
@@ -827,7 +827,7 @@ def consecutive_last(ranks_by_year: Any, category: Any, years: int = 2) -> np.nd
     np.maximum.at(worst, key[ranked], recent[ranked])
     count = np.bincount(key[ranked], minlength=years * n_cat)
     last = ranked & (np.where(ranked, recent, -1) == worst[key]) & (count[key] >= 2)
-    return last.all(axis=0)
+    return np.asarray(last.all(axis=0))
 
 
 def rollup(values: Any, method: str = "mean", weights: Any = None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 from enum import IntEnum
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = ["RaterGroup", "Channel", "N_GROUPS"]
 
@@ -31,7 +32,7 @@ class Channel(IntEnum):
     WINDOW = 1
 
 
-def as_index_array(name: str, values, length: int | None = None) -> np.ndarray:
+def as_index_array(name: str, values: ArrayLike, length: int | None = None) -> np.ndarray:
     """Return ``values`` as a 1-D int64 array, raising ``ValueError`` on bad input."""
     arr = np.asarray(values)
     if arr.ndim != 1:

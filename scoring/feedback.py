@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import sparse, stats
 
 from .common import N_GROUPS, RaterGroup, as_index_array, check_range
@@ -44,7 +45,7 @@ __all__ = [
 _MAX_RIDGE = 1e6
 
 
-def _dot(a, b) -> float:
+def _dot(a: ArrayLike, b: ArrayLike) -> float:
     """Inner product without BLAS: a threaded BLAS call stalls when the cores are busy."""
     return float(np.einsum("i,i->", np.ravel(a), np.ravel(b)))
 
@@ -70,9 +71,9 @@ class RatingSet:
     value: np.ndarray
     n_people: int
     n_items: int
-    item_competency: np.ndarray | None = None
+    item_competency: np.ndarray = None  # type: ignore[assignment]  # None: every item in competency 0
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         n_people = int(self.n_people)
         n_items = int(self.n_items)
         if n_people < 1 or n_items < 1:
@@ -164,7 +165,7 @@ class FeedbackConfig:
     gap_threshold: float = 5.0 / 3.0
     interval_level: float = 0.9
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if not self.scale_max > self.scale_min:
             raise ValueError("scale_max must exceed scale_min")
         for name in ("ratee_ridge", "competency_ridge", "leniency_ridge", "item_ridge"):
@@ -261,7 +262,7 @@ class FeedbackScores:
     hidden_strengths: np.ndarray
     reliability: Reliability
     residual_sd: float
-    ridges: tuple
+    ridges: tuple[float, ...]
     n_rounds: int
     n_iterations: int
 
@@ -299,12 +300,12 @@ class RaterModelFit:
     l: np.ndarray  # noqa: E741 - the model's letter
     d: np.ndarray
     resid: np.ndarray
-    ridges: tuple
+    ridges: tuple[float, ...]
     n_iter: int
     converged: bool = field(default=True)
 
 
-def _compact(key, space: int):
+def _compact(key: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
     """Sorted distinct values of the int array ``key`` in ``[0, space)`` and each entry's index.
 
     Sort-free (an occupancy count) when the key space is small; ``np.unique`` otherwise.
@@ -316,7 +317,7 @@ def _compact(key, space: int):
     return np.unique(key, return_inverse=True)
 
 
-def _csr_pattern(rows, cols, n_rows):
+def _csr_pattern(rows: np.ndarray, cols: np.ndarray, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
     """(indices, indptr) of a CSR matrix whose entries, sorted by row, have ``rows``/``cols``."""
     indptr = np.zeros(n_rows + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
@@ -338,18 +339,19 @@ class _Cross:
     cr_pair: np.ndarray  # (nnz_cr,) the form of each rater x cell entry
     cr_rater: np.ndarray  # (nnz_cr,) its rater
     cr_cell: np.ndarray  # (nnz_cr,) its cell
-    cr: tuple  # (indices, indptr) rows = rater, cols = cell
+    cr: tuple[np.ndarray, np.ndarray]  # (indices, indptr) rows = rater, cols = cell
     ci_id: np.ndarray
     ci_row: np.ndarray
     ci_col: np.ndarray
-    ci: tuple  # rows = cell, cols = item
+    ci: tuple[np.ndarray, np.ndarray]  # rows = cell, cols = item
     ri_id: np.ndarray
     ri_row: np.ndarray
     ri_col: np.ndarray
-    ri: tuple  # rows = rater, cols = item
+    ri: tuple[np.ndarray, np.ndarray]  # rows = rater, cols = item
 
 
-def _cross(ratee, rater, item, comp_of_row, pair, pair_rater, pair_ratee, P, C, I) -> _Cross:
+def _cross(ratee: np.ndarray, rater: np.ndarray, item: np.ndarray, comp_of_row: np.ndarray, pair: np.ndarray,
+           pair_rater: np.ndarray, pair_ratee: np.ndarray, P: int, C: int, I: int) -> _Cross:
     # rater x cell through the forms, which are sorted by rater: one entry per (form, competency)
     fc_key, cr_id = _compact(pair * C + comp_of_row, pair_rater.shape[0] * C)
     cr_pair = fc_key // C
@@ -385,11 +387,12 @@ class _Gram:
     b_ci: np.ndarray
 
     @property
-    def W_ratee(self):
-        return self.W_cell.reshape(self.CR.shape[0], -1).sum(axis=1)
+    def W_ratee(self) -> np.ndarray:
+        return np.asarray(self.W_cell.reshape(self.CR.shape[0], -1).sum(axis=1))
 
 
-def _gram_from(des: _Design, d_cr, d_ci, b_ci, d_ri, b_rater) -> _Gram:
+def _gram_from(des: _Design, d_cr: np.ndarray, d_ci: np.ndarray, b_ci: np.ndarray, d_ri: np.ndarray,
+               b_rater: np.ndarray) -> _Gram:
     x = des.cross
     P, C, I = des.n_people, des.n_comp, des.n_items
     return _Gram(
@@ -407,7 +410,7 @@ def _gram_from(des: _Design, d_cr, d_ci, b_ci, d_ri, b_rater) -> _Gram:
     )
 
 
-def _gram(des: _Design, y, w) -> _Gram:
+def _gram(des: _Design, y: np.ndarray, w: np.ndarray) -> _Gram:
     """The statistics in one ``bincount`` over the answers each; no per-sweep pass needed."""
     x = des.cross
     unit = bool(np.all(w == 1.0))
@@ -423,7 +426,7 @@ def _gram(des: _Design, y, w) -> _Gram:
     )
 
 
-def _reweighted(des: _Design, y, base: _Gram, w_form) -> _Gram:
+def _reweighted(des: _Design, y: np.ndarray, base: _Gram, w_form: np.ndarray) -> _Gram:
     """The statistics under per-form weights ``w_form``, from those of unit weights (``base``).
 
     Only the answers of forms whose weight is not 1 are visited (the flagged few).
@@ -443,8 +446,9 @@ def _reweighted(des: _Design, y, base: _Gram, w_form) -> _Gram:
     )
 
 
-def _als(des: _Design, y, w, ridges, start: RaterModelFit | None, tol: float, max_iter: int,
-         omega: float = 1.0, gram: _Gram | None = None, accelerate: int = 0):
+def _als(des: _Design, y: np.ndarray, w: np.ndarray | None, ridges: tuple[float, ...], start: RaterModelFit | None,
+         tol: float, max_iter: int, omega: float = 1.0, gram: _Gram | None = None,
+         accelerate: int = 0) -> RaterModelFit:
     """Ridge ALS of ``y ~ mu + a + g + l + d`` with answer weights ``w`` (both (n,)).
 
     The sweeps run on the weighted cross-products (``_Gram``) rather than on the answers:
@@ -458,7 +462,7 @@ def _als(des: _Design, y, w, ridges, start: RaterModelFit | None, tol: float, ma
     """
     lam_a, lam_g, lam_l, lam_d = ridges
     P, C, I = des.n_people, des.n_comp, des.n_items
-    G = gram if gram is not None else _gram(des, y, w)
+    G = gram if gram is not None else _gram(des, y, w if w is not None else np.ones(y.shape))
     W_cell, W_rater, W_item = G.W_cell, G.W_rater, G.W_item
     W_cell2 = W_cell.reshape(P, C)
     CR, CRt, CI, CIt, RI, RIt = G.CR, G.CR.T, G.CI, G.CI.T, G.RI, G.RI.T
@@ -477,14 +481,13 @@ def _als(des: _Design, y, w, ridges, start: RaterModelFit | None, tol: float, ma
         inv_cell = np.where(W_cell > 0, 1.0 / W_cell, 0.0).reshape(P, C)
     coef_a = lam_g * inv_g
     w_inv_g = W_cell2 * inv_g
-    b_cell = G.b_cell.reshape(P, C)
     # W_cell * mu + CI @ d = CI @ (d + mu) and W_rater * mu + RI @ d = RI @ (d + mu): the
     # grand mean rides along with the item offsets
 
     # the state is one flat vector: a (P), g (P*C), l (P), d (I), mu (1)
     ia, ig, il, id_ = P, P + P * C, 2 * P + P * C, 2 * P + P * C + I
 
-    def sweep(x):
+    def sweep(x: np.ndarray) -> tuple[np.ndarray, float]:
         """One block Gauss-Seidel (SOR) sweep from state ``x``: the new state and its change."""
         a, g, l, d, mu = x[:ia], x[ia:ig].reshape(P, C), x[ig:il], x[il:id_], x[id_]  # noqa: E741
         out = np.empty_like(x)
@@ -555,7 +558,7 @@ def _als(des: _Design, y, w, ridges, start: RaterModelFit | None, tol: float, ma
     gx_prev = f_prev = None
     converged = False
     it = 0
-    for it in range(1, max_iter + 1):
+    for it in range(1, max_iter + 1):  # noqa: B007 - the iteration count is returned
         gx, change = sweep(x)
         if change < tol:
             x = gx
@@ -565,7 +568,7 @@ def _als(des: _Design, y, w, ridges, start: RaterModelFit | None, tol: float, ma
             x = gx
             continue
         f = gx[lo:] - x[lo:]
-        if f_prev is not None:
+        if f_prev is not None and gx_prev is not None:
             slot = n_hist % m_hist
             np.subtract(f, f_prev, out=dF[slot])
             np.subtract(gx, gx_prev, out=dG[slot])
@@ -595,8 +598,8 @@ def _als(des: _Design, y, w, ridges, start: RaterModelFit | None, tol: float, ma
     return RaterModelFit(mu, a, g, l, d, r, tuple(ridges), it, converged)
 
 
-def _estimate_ridges(des: _Design, w, fit: RaterModelFit, fixed, gram: _Gram,
-                     wrss: float | None = None) -> tuple[tuple, float]:
+def _estimate_ridges(des: _Design, w: np.ndarray | None, fit: RaterModelFit, fixed: tuple[float | None, ...],
+                     gram: _Gram, wrss: float | None = None) -> tuple[tuple[float, ...], float]:
     """Method-of-moments variance components -> ridge penalties (noise var / effect var).
 
     For each effect the un-shrunk estimate is recovered from the ridge one
@@ -613,10 +616,11 @@ def _estimate_ridges(des: _Design, w, fit: RaterModelFit, fixed, gram: _Gram,
               + np.sum(W_rater / (W_rater + lam_l)) + np.sum(W_item / (W_item + lam_d)) + 1)
     W_tot = W_rater.sum()
     if wrss is None:
+        assert w is not None, "without answer weights, pass wrss"
         wrss = _dot(w, fit.resid**2)
     s2 = float(wrss / max(W_tot - df, 1.0))
 
-    def component(theta, W, lam):
+    def component(theta: np.ndarray, W: np.ndarray, lam: float) -> float:
         ok = W > 0
         if ok.sum() < 2:
             return np.inf
@@ -631,11 +635,11 @@ def _estimate_ridges(des: _Design, w, fit: RaterModelFit, fixed, gram: _Gram,
         component(fit.l, W_rater, lam_l),
         component(fit.d, W_item, lam_d),
     )
-    return tuple(f if f is not None else n for f, n in zip(fixed, new)), s2
+    return tuple(f if f is not None else n for f, n in zip(fixed, new, strict=True)), s2
 
 
 def fit_rater_model(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig(),
-                    weights=None) -> RaterModelFit:
+                    weights: ArrayLike | None = None) -> RaterModelFit:
     """Fit the rater-effects model once (no careless/collusion handling).
 
     weights: (n_answers,) float or None, per-answer weights (self and NaN rows are ignored).
@@ -653,12 +657,12 @@ def fit_rater_model(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig(
     return fit
 
 
-def _initial_ridges(fixed):
+def _initial_ridges(fixed: tuple[float | None, ...]) -> tuple[float, ...]:
     pilot = (2.0, 5.0, 5.0, 2.0)
-    return tuple(p if f is None else f for f, p in zip(fixed, pilot))
+    return tuple(p if f is None else f for f, p in zip(fixed, pilot, strict=True))
 
 
-def _design(ratings: RatingSet, forms: "_Forms | None" = None):
+def _design(ratings: RatingSet, forms: _Forms | None = None) -> tuple[_Design, np.ndarray, np.ndarray]:
     """Design of the non-self, answered rows; returns ``(design, y, row_index)``."""
     if forms is None:
         forms = _forms(ratings)
@@ -721,7 +725,8 @@ def _forms(ratings: RatingSet) -> _Forms:
                   np.bincount(inv, minlength=uniq.shape[0]), np.bincount(inv, value, minlength=uniq.shape[0]))
 
 
-def _careless_features(des: _Design, y, pair, n_pairs, pair_rater, config: FeedbackConfig):
+def _careless_features(des: _Design, y: np.ndarray, pair: np.ndarray, n_pairs: int, pair_rater: np.ndarray,
+                       config: FeedbackConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per rater: answer count, sd, share of straight-lined forms; straight-lining flag."""
     P = des.n_people
     n_r = np.bincount(des.rater, minlength=P).astype(float)
@@ -746,13 +751,14 @@ def _careless_features(des: _Design, y, pair, n_pairs, pair_rater, config: Feedb
     return n_r, sd, straight
 
 
-def _pair_resid(des: _Design, resid):
+def _pair_resid(des: _Design, resid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per form: sum and sum of squares of the residuals, (n_pairs,) each."""
     return (np.bincount(des.pair, resid, minlength=des.n_pairs),
             np.bincount(des.pair, resid * resid, minlength=des.n_pairs))
 
 
-def _misfit(pair_rater, n_pair, pair_sum, pair_ss, n_r, flagged, config: FeedbackConfig):
+def _misfit(pair_rater: np.ndarray, n_pair: np.ndarray, pair_sum: np.ndarray, pair_ss: np.ndarray, n_r: np.ndarray,
+            flagged: np.ndarray, config: FeedbackConfig) -> tuple[np.ndarray, np.ndarray]:
     """Per rater within-form misfit ratio and a random-responding flag.
 
     Residuals are centred within each form (rater-ratee pair), so a rater's genuine or
@@ -777,7 +783,7 @@ def _misfit(pair_rater, n_pair, pair_sum, pair_ss, n_r, flagged, config: Feedbac
     return ratio, flag
 
 
-def _reverse_pairs(pr, pe, P):
+def _reverse_pairs(pr: np.ndarray, pe: np.ndarray, P: int) -> tuple[np.ndarray, np.ndarray]:
     """Index of each form's reverse (ratee, rater) form, by binary search on the sorted keys."""
     n_pairs = pr.shape[0]
     key = pr * P + pe
@@ -787,8 +793,9 @@ def _reverse_pairs(pr, pe, P):
     return pos, has_rev
 
 
-def _collusion(G: _Gram, fit: RaterModelFit, s2, n_pair, pair_sum, pr, pe, rev, excluded_rater,
-               config: FeedbackConfig):
+def _collusion(G: _Gram, fit: RaterModelFit, s2: float, n_pair: np.ndarray, pair_sum: np.ndarray, pr: np.ndarray,
+               pe: np.ndarray, rev: tuple[np.ndarray, np.ndarray], excluded_rater: np.ndarray,
+               config: FeedbackConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Leave-pair-out excess of each (rater, ratee) pair and the suspect flag.
 
     The pair's mean residual is divided by ``1 - leverage``, the share of the ratee's and
@@ -979,7 +986,7 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
     self_rows = np.flatnonzero((ratings.group == RaterGroup.SELF) & (forms.form_of_row >= 0))
     self_form, self_item = forms.form_of_row[self_rows], ratings.item[self_rows]
     del self_rows
-    forms = replace(forms, form_of_row=None, ok_form=None, ok_item=None, ok_value=None)
+    forms = replace(forms, form_of_row=None, ok_form=None, ok_item=None, ok_value=None)  # type: ignore[arg-type]
 
     pair = des.pair  # the model rows' form (rater, ratee, group) ids
     pr, pe = forms.rater, forms.ratee
@@ -989,14 +996,15 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
     fixed = (config.ratee_ridge, config.competency_ridge, config.leniency_ridge, config.item_ridge)
     n_iter = 0
 
-    def als(w, gram, ridges, start, tol):
+    def als(w: np.ndarray | None, gram: _Gram, ridges: tuple[float, ...], start: RaterModelFit | None,
+            tol: float) -> RaterModelFit:
         nonlocal n_iter
         f = _als(des, y, w, ridges, start, tol, config.max_iter, config.relaxation, gram=gram,
                  accelerate=_ANDERSON)
         n_iter += f.n_iter
         return f
 
-    def resid_stats(f, wf):
+    def resid_stats(f: RaterModelFit, wf: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
         """Per-form residual sums and sums of squares, and the weighted residual sum of squares."""
         p_sum, p_ss = _pair_resid(des, f.resid)
         return p_sum, p_ss, _dot(wf, p_ss)
@@ -1009,11 +1017,11 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
     G = G_unit = _gram(des, y, np.ones(y.shape))
     w = None  # the answers' weights are wf[pair]; the fits need only the statistics
     start = None
-    ridges = fixed
+    ridges = _initial_ridges(fixed)  # the fixed ridges, when none is to be estimated
     if any(f is None for f in fixed):
         start = als(w, G, _initial_ridges(fixed), None, config.tol * 100)
         ridges, _ = _estimate_ridges(des, w, start, fixed, G, _dot(start.resid, start.resid))
-        start = replace(start, resid=None)
+        start = replace(start, resid=None)  # type: ignore[arg-type]  # dropped: not needed again
     detecting = config.max_rounds > 0 and (config.detect_careless or config.detect_collusion)
     loose = config.tol * 10 if detecting else config.tol
     fit = als(w, G, ridges, start, loose)
@@ -1021,7 +1029,7 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
     p_sum, p_ss, wrss = resid_stats(fit, wf)
     _, s2 = _estimate_ridges(des, w, fit, ridges, G, wrss)
     del start
-    unweighted = replace(fit, resid=None)  # its parameters, for overall_unweighted
+    unweighted = replace(fit, resid=None)  # type: ignore[arg-type]  # its parameters, for overall_unweighted
 
     n_r, rater_sd, straight = _careless_features(des, y, pair, n_pairs, pr, config)
     if not config.detect_careless:
@@ -1055,7 +1063,7 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
         fit = als(w, G, ridges, fit, config.tol)
         p_sum, p_ss, wrss = resid_stats(fit, wf)
         if fit_tol == loose and np.all(wf == 1.0):
-            unweighted = replace(fit, resid=None)
+            unweighted = replace(fit, resid=None)  # type: ignore[arg-type]
     ratio, _ = _misfit(pr, n_pair, p_sum, p_ss, n_r, careless, config)
 
     # ---- scores from the final fit
@@ -1065,8 +1073,8 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
     d_c = np.where(n_items_c > 0, np.bincount(comp, fit.d, minlength=C) / np.maximum(n_items_c, 1), 0.0)
     d_mean = float(fit.d.mean())
 
-    def overall_of(f: RaterModelFit):
-        return f.mu + f.a + np.einsum("pc,c->p", f.g.reshape(P, C), share_c) + float(f.d.mean())
+    def overall_of(f: RaterModelFit) -> np.ndarray:
+        return np.asarray(f.mu + f.a + np.einsum("pc,c->p", f.g.reshape(P, C), share_c) + float(f.d.mean()))
 
     n_cell = G_unit.W_cell.reshape(P, C)  # answers per cell
     has_any = n_cell.sum(axis=1) > 0
@@ -1131,7 +1139,8 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
     )
 
 
-def _standard_errors(des: _Design, G: _Gram, fit: RaterModelFit, s2, pr, pe, share_c):
+def _standard_errors(des: _Design, G: _Gram, fit: RaterModelFit, s2: float, pr: np.ndarray, pe: np.ndarray,
+                     share_c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Approximate posterior standard errors of overall (P,), by_competency (P, C), leniency (P,).
 
     Each block's conditional posterior variance (``s2 / (W + lambda)``) plus the variance
@@ -1155,7 +1164,8 @@ def _standard_errors(des: _Design, G: _Gram, fit: RaterModelFit, s2, pr, pe, sha
     return np.sqrt(var_overall), np.sqrt(var_comp), np.sqrt(var_l)
 
 
-def _by_group(ratings: RatingSet, forms: _Forms, fit: RaterModelFit, w_form, d_mean, d_sum):
+def _by_group(ratings: RatingSet, forms: _Forms, fit: RaterModelFit, w_form: np.ndarray, d_mean: float,
+              d_sum: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
     """(P, 4) adjusted group means and (P, 4) distinct-rater counts.
 
     w_form: (n_forms,) weight of each form's answers (1 for self forms); d_sum: (n_forms,)
@@ -1176,7 +1186,7 @@ def _by_group(ratings: RatingSet, forms: _Forms, fit: RaterModelFit, w_form, d_m
     return by_group, counts.reshape(P, N_GROUPS).astype(np.int64)
 
 
-def _self_by_competency(ratings: RatingSet):
+def _self_by_competency(ratings: RatingSet) -> np.ndarray:
     """(P, C) mean self rating per competency, NaN where none."""
     P, C = ratings.n_people, ratings.n_competencies
     m = (ratings.group == RaterGroup.SELF) & ~np.isnan(ratings.value)

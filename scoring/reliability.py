@@ -11,11 +11,12 @@ All functions are vectorised; none loops over targets or observations.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = ["icc_oneway", "icc_oneway_long", "cronbach_alpha"]
 
 
-def icc_oneway(table) -> tuple[float, float]:
+def icc_oneway(table: ArrayLike) -> tuple[float, float]:
     """ICC(1) and ICC(1,k) from a complete targets-by-raters table.
 
     table: (n_targets, k) float, no NaN. Returns ``(icc1, icc1k)``: the reliability of a
@@ -34,7 +35,8 @@ def icc_oneway(table) -> tuple[float, float]:
     return float(icc1[0]), float(icc1k[0])
 
 
-def icc_oneway_long(target, value, block=None, n_blocks: int | None = None):
+def icc_oneway_long(target: ArrayLike, value: ArrayLike, block: ArrayLike | None = None,
+                    n_blocks: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One-way random-effects ICC from long-format data, per independent block.
 
     target: (n,) int, the rated target of each value (any non-negative ids).
@@ -93,7 +95,7 @@ def icc_oneway_long(target, value, block=None, n_blocks: int | None = None):
     return icc1, icc1k, n_targets
 
 
-def cronbach_alpha(table) -> float:
+def cronbach_alpha(table: ArrayLike) -> float:
     """Cronbach's alpha of a complete observations-by-items table.
 
     table: (n_obs, k_items) float, no NaN. ``alpha = k / (k - 1) * (1 - sum var_i / var_total)``

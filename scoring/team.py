@@ -208,7 +208,7 @@ def largest_remainder(
     bump = (pos < np.abs(left)[seg_sorted]).astype(np.int64) * np.sign(left)[seg_sorted]
     out = base.copy()
     out[order] += bump
-    return out * sign[seg]
+    return np.asarray(out * sign[seg])
 
 
 def rotating_tiebreak(segments: Any, turn: Any, order: Any = None) -> np.ndarray:
@@ -574,7 +574,7 @@ def _sorted_unique(x: np.ndarray) -> np.ndarray:
     return s[np.concatenate(([True], s[1:] != s[:-1]))] if s.size else s
 
 
-def _round_half_up(x: np.ndarray) -> np.ndarray:
+def _round_half_up(x: np.ndarray | np.floating[Any]) -> Any:
     # The epsilon keeps 1312.4999999999998 (float noise on an exact half) rounding up as
     # a person computing by hand would.
     return np.floor(x + 0.5 + 1e-9).astype(np.int64)

@@ -25,6 +25,7 @@ import math
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 OTHERS = "others"
 NON_SELF = ("supervisor", "peer", "subordinate", "collaborator")
@@ -81,7 +82,7 @@ def _others_than_viewer(counts: Mapping[str, int], viewer: Viewer) -> dict[str, 
     return n
 
 
-def thresholds(config: Mapping | None = None) -> dict[str, int]:
+def thresholds(config: Mapping[str, Any] | None = None) -> dict[str, int]:
     """Defaults overridden by a cycle's ``config["feedback"]["thresholds"]`` (ints >= 1)."""
     out = dict(DEFAULT_THRESHOLDS)
     for group, value in ((config or {}).get("feedback", {}) or {}).get("thresholds", {}).items():
@@ -213,7 +214,7 @@ def gated_means(scores: Mapping[str, Sequence[float]], limits: Mapping[str, int]
     return out
 
 
-def shuffled_comments(comments: Iterable[str], seed) -> list[str]:
+def shuffled_comments(comments: Iterable[str], seed: object) -> list[str]:
     """Comments without names in an order that says nothing about who wrote them or when."""
     out = sorted(c.strip() for c in comments if c and c.strip())
     random.Random(f"comments:{seed}").shuffle(out)

@@ -12,7 +12,7 @@ each pair {d, n - d}, which is possible whenever k' <= (n - 1) // 2.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 DEFAULT_PEERS = 5
@@ -54,7 +54,7 @@ def _offsets(n: int, k: int, rng: random.Random) -> list[int]:
     return offsets
 
 
-def peer_pairs(members: Sequence[int], k: int, seed) -> list[tuple[int, int]]:
+def peer_pairs(members: Sequence[int], k: int, seed: object) -> list[tuple[int, int]]:
     """(rater, ratee) peer pairs within one pool; see the module docstring for the guarantees."""
     people = sorted(set(members))
     n = len(people)
@@ -70,8 +70,28 @@ def peer_pairs(members: Sequence[int], k: int, seed) -> list[tuple[int, int]]:
     return sorted(pairs)
 
 
+def _both_ways(leaders: Iterable[int], members: Iterable[int]) -> Iterator[Planned]:
+    """Each leader rates each member (supervisor) and is rated back (subordinate)."""
+    members = list(members)
+    for leader in leaders:
+        for member in members:
+            yield Planned(leader, member, "supervisor")
+            yield Planned(member, leader, "subordinate")
+
+
+def _squad_heads(unit: UnitNode | None, unit_by_id: dict[int, UnitNode],
+                 by_unit: dict[int, list[OfficerNode]]) -> list[int]:
+    """The leaders of the police-type unit a squad belongs to (none for any other unit)."""
+    if unit is None or unit.kind != "squad" or unit.parent_id is None:
+        return []
+    parent = unit_by_id.get(unit.parent_id)
+    if parent is None or parent.kind != "police_type":
+        return []
+    return [o.id for o in by_unit.get(parent.id, []) if o.is_leader]
+
+
 def build_design(units: Iterable[UnitNode], officers: Iterable[OfficerNode], peers: int = DEFAULT_PEERS,
-                 seed=0) -> list[Planned]:
+                 seed: object = 0) -> list[Planned]:
     """Every assignment of a cycle from the org tree.
 
     - everyone rates themself;
@@ -81,7 +101,7 @@ def build_design(units: Iterable[UnitNode], officers: Iterable[OfficerNode], pee
       by ``peer_pairs`` with ``peers`` per ratee (fewer in a small pool); pools are seeded separately so
       a change in one unit leaves the others' designs alone.
     """
-    units = {u.id: u for u in units}
+    unit_by_id = {u.id: u for u in units}
     officers = sorted(officers, key=lambda o: o.id)
     by_unit: dict[int, list[OfficerNode]] = {}
     for officer in officers:
@@ -90,17 +110,8 @@ def build_design(units: Iterable[UnitNode], officers: Iterable[OfficerNode], pee
     for unit_id, staff in sorted(by_unit.items()):
         leaders = [o.id for o in staff if o.is_leader]
         members = [o.id for o in staff if not o.is_leader]
-        for leader in leaders:
-            for member in members:
-                plan.add(Planned(leader, member, "supervisor"))
-                plan.add(Planned(member, leader, "subordinate"))
-        unit = units.get(unit_id)
-        parent = units.get(unit.parent_id) if unit is not None and unit.parent_id is not None else None
-        if unit is not None and unit.kind == "squad" and parent is not None and parent.kind == "police_type":
-            for head in (o.id for o in by_unit.get(parent.id, []) if o.is_leader):
-                for leader in leaders:
-                    plan.add(Planned(head, leader, "supervisor"))
-                    plan.add(Planned(leader, head, "subordinate"))
+        plan.update(_both_ways(leaders, members))
+        plan.update(_both_ways(_squad_heads(unit_by_id.get(unit_id), unit_by_id, by_unit), leaders))
         for pool_name, pool in (("members", members), ("leaders", leaders)):
             for rater, ratee in peer_pairs(pool, peers, f"{seed}:{unit_id}:{pool_name}"):
                 plan.add(Planned(rater, ratee, "peer"))

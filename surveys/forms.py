@@ -33,10 +33,11 @@ def comment_field_name(competency: str) -> str:
     return f"comment_{competency}"
 
 
-def rating_form_class(items: Sequence[FormItem], comment_competencies: Sequence[str], base=Form,
-                      na_label: str = "N/A", comment_label: str = "Comment", comment_too_long: str | None = None):
+def rating_form_class(items: Sequence[FormItem], comment_competencies: Sequence[str], base: type[Form] = Form,
+                      na_label: str = "N/A", comment_label: str = "Comment",
+                      comment_too_long: str | None = None) -> type[Form]:
     """A subclass of ``base`` (e.g. FlaskForm) with one field per item and per comment box."""
-    attrs = {}
+    attrs: dict[str, object] = {}
     for item in items:
         choices = [SelectChoice(value=str(point), label=f"{point} {label}")
                    for point, label in zip(range(1, 6), item.scale_labels, strict=True)]

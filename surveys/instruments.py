@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import unicodedata
 from dataclasses import asdict, dataclass
+from typing import Any
 
 RATER_GROUPS = ("self", "peer", "supervisor", "subordinate")
 SCALE_POINTS = 5
@@ -153,7 +154,7 @@ def to_json(spec: InstrumentSpec) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2)
 
 
-def _text(value, where: str, max_len: int = MAX_TEXT, required: bool = True) -> str:
+def _text(value: object, where: str, max_len: int = MAX_TEXT, required: bool = True) -> str:
     if not isinstance(value, str):
         raise InstrumentFormatError(f"{where}: text expected")
     value = value.strip()
@@ -175,22 +176,18 @@ def from_json(raw: str | bytes) -> InstrumentSpec:
     return from_dict(data)
 
 
-def from_dict(data) -> InstrumentSpec:
-    if not isinstance(data, dict):
-        raise InstrumentFormatError("top level must be an object")
-    if data.get("format", FORMAT) != FORMAT:
-        raise InstrumentFormatError("format: not a kaoping instrument")
+def _code(data: dict[str, Any]) -> str:
     code = _text(data.get("code"), "code", 40)
     if not all(c.isalnum() or c in "-_" for c in code):
         raise InstrumentFormatError("code: letters, digits, - and _ only")
-    group = data.get("rater_group")
-    if group not in RATER_GROUPS:
-        raise InstrumentFormatError(f"rater_group: one of {', '.join(RATER_GROUPS)}")
-    raw_comps = data.get("competencies")
-    if not isinstance(raw_comps, list) or not raw_comps:
+    return code
+
+
+def _competencies(raw: object) -> list[Competency]:
+    if not isinstance(raw, list) or not raw:
         raise InstrumentFormatError("competencies: a non-empty list expected")
     competencies = []
-    for i, comp in enumerate(raw_comps):
+    for i, comp in enumerate(raw):
         if not isinstance(comp, dict):
             raise InstrumentFormatError(f"competencies[{i}]: object expected")
         competencies.append(Competency(_text(comp.get("code"), f"competencies[{i}].code", 40),
@@ -199,30 +196,54 @@ def from_dict(data) -> InstrumentSpec:
     codes = [c.code for c in competencies]
     if len(set(codes)) != len(codes):
         raise InstrumentFormatError("competencies: codes must be unique")
-    raw_items = data.get("items")
-    if not isinstance(raw_items, list) or not raw_items:
+    return competencies
+
+
+def _item(i: int, item: object, codes: list[str]) -> Item:
+    if not isinstance(item, dict):
+        raise InstrumentFormatError(f"items[{i}]: object expected")
+    if item.get("competency") not in codes:
+        raise InstrumentFormatError(f"items[{i}].competency: not one of the competencies")
+    labels = item.get("scale_labels")
+    if not isinstance(labels, list) or len(labels) != SCALE_POINTS:
+        raise InstrumentFormatError(f"items[{i}].scale_labels: {SCALE_POINTS} labels expected")
+    return Item(item["competency"], _text(item.get("text"), f"items[{i}].text"),
+                tuple(_text(label, f"items[{i}].scale_labels", 20) for label in labels),
+                bool(item.get("allow_na", True)))
+
+
+def _items(raw: object, competencies: list[Competency]) -> list[Item]:
+    """The items, each of a listed competency; every competency must have one."""
+    if not isinstance(raw, list) or not raw:
         raise InstrumentFormatError("items: a non-empty list expected")
-    if len(raw_items) > MAX_ITEMS:
+    if len(raw) > MAX_ITEMS:
         raise InstrumentFormatError(f"items: at most {MAX_ITEMS}")
-    items = []
-    for i, item in enumerate(raw_items):
-        if not isinstance(item, dict):
-            raise InstrumentFormatError(f"items[{i}]: object expected")
-        if item.get("competency") not in codes:
-            raise InstrumentFormatError(f"items[{i}].competency: not one of the competencies")
-        labels = item.get("scale_labels")
-        if not isinstance(labels, list) or len(labels) != SCALE_POINTS:
-            raise InstrumentFormatError(f"items[{i}].scale_labels: {SCALE_POINTS} labels expected")
-        items.append(Item(item["competency"], _text(item.get("text"), f"items[{i}].text"),
-                          tuple(_text(label, f"items[{i}].scale_labels", 20) for label in labels),
-                          bool(item.get("allow_na", True))))
+    codes = [c.code for c in competencies]
+    items = [_item(i, item, codes) for i, item in enumerate(raw)]
     empty = [c.code for c in competencies if not any(it.competency == c.code for it in items)]
     if empty:
         raise InstrumentFormatError(f"competencies: {', '.join(empty)} without items")
+    return items
+
+
+def from_dict(data: object) -> InstrumentSpec:
+    """Validate an instrument's dict (as ``to_json`` writes it); raises InstrumentFormatError at the
+    first problem: format, code, rater group, competencies, items, title, intro, in that order."""
+    if not isinstance(data, dict):
+        raise InstrumentFormatError("top level must be an object")
+    if data.get("format", FORMAT) != FORMAT:
+        raise InstrumentFormatError("format: not a kaoping instrument")
+    code = _code(data)
+    group = data.get("rater_group")
+    if group not in RATER_GROUPS:
+        raise InstrumentFormatError(f"rater_group: one of {', '.join(RATER_GROUPS)}")
+    competencies = _competencies(data.get("competencies"))
+    items = _items(data.get("items"), competencies)
+    version = data.get("version", 1)
     return InstrumentSpec(code=code, rater_group=group, title=_text(data.get("title"), "title", 200),
                           intro=_text(data.get("intro", ""), "intro", 2000, required=False),
                           competencies=tuple(competencies), items=tuple(items),
-                          version=int(data.get("version", 1)) if str(data.get("version", 1)).isdigit() else 1)
+                          version=int(version) if str(version).isdigit() else 1)
 
 
 __all__ = [

@@ -8,6 +8,7 @@ import hashlib
 import re
 import secrets
 import unicodedata
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 from scoring.common import Channel
@@ -54,7 +55,7 @@ def normalise_comment(text: str | None, max_length: int) -> str:
     return kept.strip()[:max_length]
 
 
-def flagged_words(comment: str, keywords) -> list[str]:
+def flagged_words(comment: str, keywords: Iterable[str]) -> list[str]:
     """The keywords found in ``comment`` (case-insensitive, ignoring spaces), in keyword order."""
     if not comment:
         return []

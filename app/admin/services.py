@@ -1,8 +1,9 @@
 """Administration of units, officers, users and cycles. Services flush; views commit."""
 from dataclasses import dataclass, field
+from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import or_, update
+from sqlalchemy import CursorResult, or_, update
 
 from ..audit import record
 from ..auth.services import check_password_strength
@@ -197,7 +198,7 @@ def transition_cycle(cycle: Cycle, target: str) -> None:
     for hook in BEFORE_TRANSITION.get(target, []):
         hook(cycle)
     stamp = {"open": "opened_at", "closed": "closed_at", "published": "published_at"}[target]
-    result = db.session.execute(
+    result: CursorResult[Any] = db.session.execute(  # type: ignore[assignment]  # an UPDATE's result
         update(Cycle).where(Cycle.id == cycle.id, Cycle.status == cycle.status)
         .values(status=target, **{stamp: utcnow()})
         .execution_options(synchronize_session=False)
@@ -229,6 +230,29 @@ class ImportReport:
         return not self.errors
 
 
+def _roster_problems(values: dict[str, str], units: dict, seen: dict[str, int]) -> list[str]:
+    """Everything wrong with one roster row; ``seen`` maps badges to the row that first had them."""
+    badge, name, code = values.get("警号", ""), values.get("姓名", ""), values.get("单位代码", "")
+    problems = []
+    if not badge:
+        problems.append(_("缺少警号"))
+    elif len(badge) > 20:
+        problems.append(_("警号过长（最多 20 个字符）"))
+    elif badge in seen:
+        problems.append(_("警号 %(badge)s 与第 %(row)d 行重复", badge=badge, row=seen[badge]))
+    if not name:
+        problems.append(_("缺少姓名"))
+    elif len(name) > 50:
+        problems.append(_("姓名过长"))
+    if code not in units:
+        problems.append(_("未知的单位代码“%(code)s”", code=code) if code else _("缺少单位代码"))
+    if values.get("是否领导", "").lower() not in YES | NO:
+        problems.append(_("“是否领导”应填“是”或“否”"))
+    if len(values.get("职务", "")) > 50:
+        problems.append(_("职务过长"))
+    return problems
+
+
 def import_roster(filename: str, raw: bytes) -> ImportReport:
     """Create or update officers from a roster file: all rows or none, with a row-by-row report."""
     rows = read_table(filename, raw, required=("警号", "姓名", "单位代码"))
@@ -239,31 +263,15 @@ def import_roster(filename: str, raw: bytes) -> ImportReport:
     parsed = []
     for row in rows:
         v = row.values
-        badge, name, code = v.get("警号", ""), v.get("姓名", ""), v.get("单位代码", "")
-        leader_text = v.get("是否领导", "").lower()
-        problems = []
-        if not badge:
-            problems.append(_("缺少警号"))
-        elif len(badge) > 20:
-            problems.append(_("警号过长（最多 20 个字符）"))
-        elif badge in seen:
-            problems.append(_("警号 %(badge)s 与第 %(row)d 行重复", badge=badge, row=seen[badge]))
-        if not name:
-            problems.append(_("缺少姓名"))
-        elif len(name) > 50:
-            problems.append(_("姓名过长"))
-        if code not in units:
-            problems.append(_("未知的单位代码“%(code)s”", code=code) if code else _("缺少单位代码"))
-        if leader_text not in YES | NO:
-            problems.append(_("“是否领导”应填“是”或“否”"))
-        if len(v.get("职务", "")) > 50:
-            problems.append(_("职务过长"))
+        problems = _roster_problems(v, units, seen)
+        badge = v.get("警号", "")
         if badge and badge not in seen:
             seen[badge] = row.number
         if problems:
             report.errors.append((row.number, "；".join(problems)))
         else:
-            parsed.append((badge, name, units[code], v.get("职务", ""), leader_text in YES))
+            parsed.append((badge, v.get("姓名", ""), units[v.get("单位代码", "")], v.get("职务", ""),
+                           v.get("是否领导", "").lower() in YES))
     if report.errors or not rows:
         if not rows:
             report.errors.append((1, _("文件中没有数据行。")))

@@ -1,98 +1,135 @@
 """The OpenAPI 3 document of /api/v1, written by hand; ``{kind}`` routes are expanded into one path
-per registered importer. A test checks that every route of the blueprint appears here."""
+per registered importer. Objects are closed (``additionalProperties: false``) and list what they
+require, so a test that checks every API response against this document catches a drift."""
 from __future__ import annotations
 
-from .routes import IMPORTERS
+from typing import Any
 
-ERROR = {"type": "object", "properties": {"error": {"type": "string"}, "status": {"type": "integer"}}}
-REPORT = {
-    "type": "object",
-    "properties": {
-        "ok": {"type": "boolean"}, "rows": {"type": "integer"}, "stored": {"type": "integer"},
-        "superseded": {"type": "integer"}, "batch_id": {"type": "integer", "nullable": True},
-        "errors": {"type": "array", "items": {"type": "object", "properties": {
-            "row": {"type": "integer", "description": "1-based index in rows"}, "message": {"type": "string"}}}},
-    },
-}
+from .importers import IMPORTERS, MAX_ROWS, Importer
+
+Schema = dict[str, Any]
 
 
-def _resp(description, schema=None):
-    out = {"description": description}
+def _closed(properties: Schema, required: list[str] | None = None) -> Schema:
+    """An object with exactly these properties, all required unless ``required`` says otherwise."""
+    return {"type": "object", "additionalProperties": False,
+            "required": list(properties) if required is None else required, "properties": properties}
+
+
+def error_schema(*statuses: int, **extra: Schema) -> Schema:
+    """The body of every error: a message in the client's language and the HTTP status again."""
+    return _closed({"error": {"type": "string", "minLength": 1},
+                    "status": {"type": "integer", "enum": list(statuses)}, **extra})
+
+
+def _resp(description: str, schema: Schema | None = None) -> Schema:
+    out: Schema = {"description": description}
     if schema is not None:
         out["content"] = {"application/json": {"schema": schema}}
     return out
 
 
-UNAUTHORIZED = _resp("Missing, unknown or revoked token", ERROR)
-CYCLE_ID = {"name": "cycle_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+def _error(description: str, status: int) -> Schema:
+    return _resp(description, error_schema(status))
 
 
-def _import_operation(kind, importer, per_cycle):
-    op = {
+UNAUTHORIZED = _error("Missing, unknown or revoked token (with a WWW-Authenticate: Bearer header)", 401)
+BAD_REQUEST = _error("Malformed request (e.g. a NUL byte in the query string)", 400)
+CYCLE_ID = {"name": "cycle_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+
+INDICATOR = _closed({
+    "code": {"type": "string"}, "name": {"type": "string"}, "dimension": {"type": "string"},
+    "level": {"type": "string", "enum": ["unit", "officer"]}, "unit": {"type": "string"},
+    "direction": {"type": "string", "enum": ["higher", "lower"]},
+    "min_value": {"type": "number", "nullable": True}, "max_value": {"type": "number", "nullable": True},
+    "splits_preventable": {"type": "boolean"},
+    "importable": {"type": "boolean", "description": "false for soft indicators this platform computes"},
+})
+CYCLE = _closed({
+    "id": {"type": "integer"}, "name": {"type": "string"},
+    "kind": {"type": "string", "enum": ["month", "quarter", "year"]},
+    "starts_on": {"type": "string", "format": "date"}, "ends_on": {"type": "string", "format": "date"},
+    "status": {"type": "string", "enum": ["draft", "open", "closed", "published"]},
+})
+UNIT_RESULT = _closed({
+    "unit_code": {"type": "string"}, "category": {"type": "integer", "enum": [1, 2, 3]},
+    "total": {"type": "number", "nullable": True}, "adjusted_total": {"type": "number", "nullable": True},
+    "rank": {"type": "integer", "nullable": True, "minimum": 1, "description": "Rank within the category"},
+    "grade": {"type": "string", "nullable": True, "enum": ["excellent", "good", "pass", "basic_pass", "fail", None]},
+})
+RESULTS = _closed({
+    "cycle_id": {"type": "integer"},
+    "run": _closed({"id": {"type": "integer"}, "version": {"type": "integer", "minimum": 1},
+                    "inputs_hash": {"type": "string"}}),
+    "results": {"type": "array", "items": UNIT_RESULT},
+})
+
+
+def _outcome(report: Schema, ok: bool) -> Schema:
+    """The importer's report narrowed to a success (ok, no errors) or a refusal (not ok, some errors)."""
+    errors = {**report["properties"]["errors"], **({"maxItems": 0} if ok else {"minItems": 1})}
+    return {**report, "properties": {**report["properties"], "ok": {"type": "boolean", "enum": [ok]},
+                                     "errors": errors}}
+
+
+def _import_operation(kind: str, importer: Importer) -> Schema:
+    body = _closed({"rows": {"type": "array", "minItems": 1, "maxItems": MAX_ROWS,
+                             "items": importer.row_schema or {"type": "object"}}})
+    op: Schema = {
         "summary": importer.summary,
         "description": importer.description,
         "operationId": f"import_{kind.replace('-', '_')}",
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "required": ["rows"],
-            "properties": {"rows": {"type": "array", "items": importer.row_schema or {"type": "object"}}}}}}},
+        "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
         "responses": {
-            "201": _resp("Every row stored", REPORT),
-            "400": _resp("Body is not {\"rows\": [...]}", ERROR),
+            "201": _resp("Every row stored; the importer's report", _outcome(importer.report_schema, True)),
+            "400": _error("Body is not a JSON object {\"rows\": [...]} (a bare array is refused), "
+                          "a row is not an object, or the request is malformed", 400),
             "401": UNAUTHORIZED,
-            "404": _resp("Unknown cycle", ERROR),
-            "409": _resp("Refused as a whole (e.g. the cycle is published)", ERROR),
-            "413": _resp("Too many rows", ERROR),
-            "422": _resp("Some rows are invalid; nothing stored", {
-                "type": "object", "properties": {"error": {"type": "string"}, "report": REPORT}}),
+            "404": _error("Unknown cycle", 404),
+            "409": _error("Refused as a whole (e.g. the cycle is published)", 409),
+            "413": _error(f"More than {MAX_ROWS} rows, or a body over the size limit", 413),
+            "422": _resp("Some rows are invalid (or there are none); nothing stored", error_schema(
+                422, report=_outcome(importer.report_schema, False))),
         },
     }
-    if per_cycle:
+    if importer.per_cycle:
         op["parameters"] = [CYCLE_ID]
+    else:
+        del op["responses"]["404"]
     return op
 
 
-def openapi_document() -> dict:
-    paths = {
-        "/api/v1/openapi.json": {"get": {
-            "summary": "This document", "operationId": "openapi", "security": [],
-            "responses": {"200": _resp("The OpenAPI 3 document", {"type": "object"})}}},
-        "/api/v1/indicators": {"get": {
-            "summary": "The active indicator catalogue (codes to use when importing)", "operationId": "indicators",
-            "responses": {"200": _resp("Indicators", {"type": "object", "properties": {"indicators": {
-                "type": "array", "items": {"type": "object", "properties": {
-                    "code": {"type": "string"}, "name": {"type": "string"}, "dimension": {"type": "string"},
-                    "level": {"type": "string", "enum": ["unit", "officer"]}, "unit": {"type": "string"},
-                    "direction": {"type": "string", "enum": ["higher", "lower"]},
-                    "min_value": {"type": "number", "nullable": True},
-                    "max_value": {"type": "number", "nullable": True},
-                    "splits_preventable": {"type": "boolean"}, "importable": {"type": "boolean"}}}}}}),
-                "401": UNAUTHORIZED}}},
-        "/api/v1/cycles": {"get": {
-            "summary": "Assessment cycles", "operationId": "cycles",
-            "responses": {"200": _resp("Cycles", {"type": "object", "properties": {"cycles": {
-                "type": "array", "items": {"type": "object", "properties": {
-                    "id": {"type": "integer"}, "name": {"type": "string"},
-                    "kind": {"type": "string", "enum": ["month", "quarter", "year"]},
-                    "starts_on": {"type": "string", "format": "date"}, "ends_on": {"type": "string", "format": "date"},
-                    "status": {"type": "string", "enum": ["draft", "open", "closed", "published"]}}}}}}),
-                "401": UNAUTHORIZED}}},
-        "/api/v1/cycles/{cycle_id}/results": {"get": {
-            "summary": "Published unit results of a cycle", "operationId": "cycle_results",
-            "parameters": [CYCLE_ID],
-            "responses": {"200": _resp("Results of the published run", {"type": "object"}),
-                          "401": UNAUTHORIZED, "404": _resp("Unknown cycle or no published result", ERROR)}}},
+def _get(summary: str, operation_id: str, responses: Schema, **extra: Any) -> Schema:
+    return {"get": {"summary": summary, "operationId": operation_id,
+                    "responses": {**responses, "400": BAD_REQUEST}, **extra}}
+
+
+def openapi_document() -> Schema:
+    paths: Schema = {
+        "/api/v1/openapi.json": _get("This document", "openapi", {
+            "200": _resp("The OpenAPI 3 document", {"type": "object", "required": ["openapi", "info", "paths"]})},
+            security=[]),
+        "/api/v1/indicators": _get("The active indicator catalogue (codes to use when importing)", "indicators", {
+            "200": _resp("Indicators", _closed({"indicators": {"type": "array", "items": INDICATOR}})),
+            "401": UNAUTHORIZED}),
+        "/api/v1/cycles": _get("Assessment cycles, newest first", "cycles", {
+            "200": _resp("Cycles", _closed({"cycles": {"type": "array", "items": CYCLE}})),
+            "401": UNAUTHORIZED}),
+        "/api/v1/cycles/{cycle_id}/results": _get("Published unit results of a cycle", "cycle_results", {
+            "200": _resp("Unit results of the published run", RESULTS),
+            "401": UNAUTHORIZED, "404": _error("Unknown cycle or no published result", 404)},
+            parameters=[CYCLE_ID]),
     }
     for kind, importer in sorted(IMPORTERS.items()):
-        if importer.per_cycle:
-            paths[f"/api/v1/cycles/{{cycle_id}}/{kind}"] = {"post": _import_operation(kind, importer, True)}
-        else:
-            paths[f"/api/v1/imports/{kind}"] = {"post": _import_operation(kind, importer, False)}
+        path = f"/api/v1/cycles/{{cycle_id}}/{kind}" if importer.per_cycle else f"/api/v1/imports/{kind}"
+        paths[path] = {"post": _import_operation(kind, importer)}
     return {
         "openapi": "3.0.3",
         "info": {"title": "Kaoping data pool API", "version": "1.0.0",
                  "description": "Business systems push indicator values (and other data) into Kaoping. "
                                 "Authenticate with `Authorization: Bearer <token>`; tokens are issued and "
-                                "revoked by an administrator."},
+                                "revoked by an administrator. Every error body is "
+                                "`{\"error\": <message>, \"status\": <HTTP status>}`."},
         "servers": [{"url": "/"}],
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearer": []}],

@@ -2,95 +2,20 @@
 page). The OpenAPI 3 document at /api/v1/openapi.json describes every route here."""
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-
 from flask import Blueprint, g, jsonify, request
 from flask_babel import gettext as _
 
 from ..errors import DomainError
 from ..extensions import csrf, db
 from ..models import Cycle, Indicator
+from .importers import IMPORTERS, MAX_ROWS, Importer
+from .openapi import openapi_document
 from .services import client_for_token
 
 bp = Blueprint("api", __name__)
 csrf.exempt(bp)
 
-MAX_ROWS = 20_000
-
-
-@dataclass(frozen=True)
-class Importer:
-    """One kind of data the API accepts.
-
-    run(rows, cycle, client) -> report dict with at least "ok" (bool) and "errors"
-        ([{"row", "message"}]); rows are (row number from 1, dict) pairs; ``cycle`` is None for a
-        kind that is not per cycle. It must store nothing unless the whole batch is valid (the
-        route commits on ok and rolls back otherwise), and may raise DomainError.
-    per_cycle : True → POST /api/v1/cycles/{cycle_id}/<kind>; False → POST /api/v1/imports/<kind>.
-    row_schema : the OpenAPI schema of one row.
-    """
-
-    run: Callable
-    per_cycle: bool
-    summary: str
-    row_schema: dict = field(default_factory=dict)
-    description: str = ""
-
-
-def _import_indicator_values(rows, cycle, client):
-    from ..assessment.datapool import import_indicator_values
-
-    return import_indicator_values(cycle, rows, "api", filename="api", api_client_id=client.id).to_dict()
-
-
-INDICATOR_VALUE_ROW = {
-    "type": "object",
-    "required": ["indicator", "value"],
-    "properties": {
-        "unit_code": {"type": "string", "description": "Station code (unit-level indicators), e.g. PS01"},
-        "badge_no": {"type": "string", "description": "Badge number 警号 (officer-level indicators)"},
-        "indicator": {"type": "string", "description": "Indicator code from GET /api/v1/indicators"},
-        "value": {"type": "number", "description": "Value in the indicator's unit; within its range"},
-        "nonpreventable": {"type": "number", "description": "Non-preventable case count (only for "
-                                                            "indicators that split cases by 可防性)"},
-    },
-}
-
-def _import_case_records(rows, cycle, client):
-    from ..claims.services import import_case_records
-
-    numbers = [number for number, _ in rows]
-    return import_case_records([row for _, row in rows], numbers, source=f"api:{client.name}"[:60]).as_dict()
-
-
-CASE_RECORD_ROW = {
-    "type": "object",
-    "required": ["case_ref", "case_date", "case_type", "unit_code"],
-    "properties": {
-        "case_ref": {"type": "string", "description": "Case reference 案件编号 (unique)"},
-        "case_date": {"type": "string", "format": "date", "description": "Date of the case, YYYY-MM-DD"},
-        "case_type": {"type": "string", "description": "Case type 案件类别"},
-        "unit_code": {"type": "string", "description": "Code of the unit that handles the case"},
-        "is_preventable": {"type": "boolean", "description": "可防性: true for preventable cases"},
-        "status": {"type": "string", "enum": ["open", "closed", "在办", "已结"]},
-    },
-}
-
-# Kinds of import the API accepts.
-IMPORTERS: dict[str, Importer] = {
-    "indicator-values": Importer(
-        run=_import_indicator_values, per_cycle=True, summary="Import hard indicator values into a cycle",
-        row_schema=INDICATOR_VALUE_ROW,
-        description="All-or-nothing: any bad row (unknown unit/officer/indicator, value out of range, "
-                    "duplicate) rejects the batch with a row-level report. Re-importing a subject × "
-                    "indicator supersedes its value (history kept). Refused for a published cycle."),
-    "case-records": Importer(
-        run=_import_case_records, per_cycle=False, summary="Import case records (the data pool's cases)",
-        row_schema=CASE_RECORD_ROW,
-        description="All-or-nothing with a row-level report. An existing case reference is updated. "
-                    "Collaboration claims verify their case reference against these records."),
-}
+__all__ = ["IMPORTERS", "MAX_ROWS", "Importer", "bp"]
 
 
 def _unauthorized():
@@ -121,8 +46,6 @@ def _error(status: int, message: str, **extra):
 
 @bp.route("/openapi.json")
 def openapi():
-    from .openapi import openapi_document
-
     return jsonify(openapi_document())
 
 
@@ -164,7 +87,7 @@ def _rows_from_body():
         body = request.get_json(silent=True)
     except RecursionError:  # "[[[[…" nested deeper than the JSON decoder goes; silent= catches only ValueError
         return None
-    rows = body.get("rows") if isinstance(body, dict) else body
+    rows = body.get("rows") if isinstance(body, dict) else None  # a bare array is refused, as documented
     if not isinstance(rows, list):
         return None
     return [(number, row) for number, row in enumerate(rows, start=1)]

@@ -113,6 +113,62 @@ def edit_instrument(instrument_id):
 
 
 # ---- design ------------------------------------------------------------------------------------
+def _offer_instruments(choice_form, current: dict) -> None:
+    """Each rater group's select lists that group's instruments (every version), the cycle's choice first on GET."""
+    all_instruments = db.session.execute(
+        db.select(Instrument).order_by(Instrument.code, Instrument.version.desc())).scalars().all()
+    for group in RATER_GROUPS:
+        field = getattr(choice_form, group)
+        field.choices = select_choices({i.id: f"{i.title}（{i.code} v{i.version}）"
+                                        for i in all_instruments if i.rater_group == group} or {0: "—"})
+        if request.method == "GET" and group in current:
+            field.data = current[group].id
+
+
+def _generate(cycle, form):
+    count = run_service(services.generate_design, cycle, form.seed.data, form.peers.data, form=form)
+    if count:
+        flash(_("已生成评价安排：新增 %(n)d 条。", n=count if count is not True else 0), "success")
+        return redirect(url_for(".design", cycle_id=cycle.id))
+    return None
+
+
+def _add(cycle, add_form):
+    if run_service(services.add_assignment, cycle, add_form.rater_badge.data, add_form.ratee_badge.data,
+                   add_form.relation.data, form=add_form):
+        flash(_("已添加评价安排。"), "success")
+        return redirect(url_for(".design", cycle_id=cycle.id, q=add_form.ratee_badge.data))
+    return None
+
+
+def _save_thresholds(cycle, threshold_form):
+    values = {g: getattr(threshold_form, g).data for g in services.THRESHOLD_GROUPS}
+    if run_service(services.set_thresholds, cycle, values, form=threshold_form):
+        flash(_("匿名阈值已保存。"), "success")
+        return redirect(url_for(".design", cycle_id=cycle.id))
+    return None
+
+
+def _choose_instruments(cycle, choice_form):
+    choice = {g: getattr(choice_form, g).data for g in RATER_GROUPS}
+    if run_service(services.choose_instruments, cycle, choice, form=choice_form):
+        flash(_("问卷选择已保存。"), "success")
+        return redirect(url_for(".design", cycle_id=cycle.id))
+    return None
+
+
+def _assignments_of(cycle, badge: str) -> list:
+    """The cycle's assignments where the officer with this badge rates or is rated."""
+    officer = db.session.execute(db.select(Officer).filter_by(badge_no=badge)).scalar_one_or_none() if badge else None
+    if officer is None:
+        return []
+    return list(db.session.execute(
+        db.select(Assignment).where(Assignment.cycle_id == cycle.id,
+                                    (Assignment.rater_id == officer.id) | (Assignment.ratee_id == officer.id))
+        .order_by(Assignment.relation, Assignment.id)
+    ).scalars().all())
+
+
 @admin_bp.route("/cycles/<int:cycle_id>/design", methods=["GET", "POST"])
 def design(cycle_id):
     cycle = db.get_or_404(Cycle, cycle_id)
@@ -122,53 +178,26 @@ def design(cycle_id):
     choice_form = InstrumentChoiceForm(prefix="instruments")
     limits = thresholds(cycle.config)
     threshold_form = ThresholdForm(prefix="limits", data=limits)
-    all_instruments = db.session.execute(
-        db.select(Instrument).order_by(Instrument.code, Instrument.version.desc())).scalars().all()
     current = services.instruments_for(cycle)
-    for group in RATER_GROUPS:
-        field = getattr(choice_form, group)
-        field.choices = select_choices({i.id: f"{i.title}（{i.code} v{i.version}）"
-                                        for i in all_instruments if i.rater_group == group} or {0: "—"})
-        if request.method == "GET" and group in current:
-            field.data = current[group].id
+    _offer_instruments(choice_form, current)
     if request.method == "POST":
-        if "design-submit" in request.form and form.validate():
-            count = run_service(services.generate_design, cycle, form.seed.data, form.peers.data, form=form)
-            if count:
-                flash(_("已生成评价安排：新增 %(n)d 条。", n=count if count is not True else 0), "success")
-                return redirect(url_for(".design", cycle_id=cycle.id))
-        elif "add-submit" in request.form and add_form.validate():
-            if run_service(services.add_assignment, cycle, add_form.rater_badge.data, add_form.ratee_badge.data,
-                    add_form.relation.data, form=add_form):
-                flash(_("已添加评价安排。"), "success")
-                return redirect(url_for(".design", cycle_id=cycle.id, q=add_form.ratee_badge.data))
-        elif "limits-submit" in request.form and threshold_form.validate():
-            values = {g: getattr(threshold_form, g).data for g in services.THRESHOLD_GROUPS}
-            if run_service(services.set_thresholds, cycle, values, form=threshold_form):
-                flash(_("匿名阈值已保存。"), "success")
-                return redirect(url_for(".design", cycle_id=cycle.id))
-        elif "instruments-submit" in request.form and choice_form.validate():
-            choice = {g: getattr(choice_form, g).data for g in RATER_GROUPS}
-            if run_service(services.choose_instruments, cycle, choice, form=choice_form):
-                flash(_("问卷选择已保存。"), "success")
-                return redirect(url_for(".design", cycle_id=cycle.id))
+        # One page, four forms: the submit button's name says which was posted.
+        for button, posted, handle in (("design-submit", form, _generate), ("add-submit", add_form, _add),
+                                       ("limits-submit", threshold_form, _save_thresholds),
+                                       ("instruments-submit", choice_form, _choose_instruments)):
+            if button in request.form:
+                done = handle(cycle, posted) if posted.validate() else None
+                if done is not None:
+                    return done
+                break
     unit_id = request.args.get("unit", type=int)
     q = services.clean_badge(request.args.get("q", ""))
     preview = services.design_preview(cycle, unit_id)
-    listed = []
-    if q:
-        officer = db.session.execute(db.select(Officer).filter_by(badge_no=q)).scalar_one_or_none()
-        if officer is not None:
-            listed = db.session.execute(
-                db.select(Assignment).where(Assignment.cycle_id == cycle.id,
-                                            (Assignment.rater_id == officer.id) | (Assignment.ratee_id == officer.id))
-                .order_by(Assignment.relation, Assignment.id)
-            ).scalars().all()
     units = db.session.execute(db.select(Unit).where(Unit.is_active).order_by(Unit.code)).scalars().all()
     return render_template("feedback/admin/design.html", cycle=cycle, form=form, add_form=add_form,
                            choice_form=choice_form, preview=preview, unit_id=unit_id, units=units, q=q,
-                           listed=listed, current=current, settings=settings, confirm=FlaskForm(),
-                           threshold_form=threshold_form, limits=limits)
+                           listed=_assignments_of(cycle, q), current=current, settings=settings,
+                           confirm=FlaskForm(), threshold_form=threshold_form, limits=limits)
 
 
 @admin_bp.route("/assignments/<int:assignment_id>/remove", methods=["POST"])

@@ -5,9 +5,12 @@ Answers come from a small generative model: each officer has a level and compete
 rater a leniency (a few clearly lenient or harsh), each unit a shared leniency; self ratings run
 high; a few raters straight-line; a few write comments. Rows go in with bulk inserts.
 """
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
+from random import Random
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Row, insert, select, update
 
 from ..admin.services import transition_cycle
 from ..errors import DomainError
@@ -33,18 +36,21 @@ def seed_instruments(rng):
     return f"{created} questionnaires" if created else None
 
 
-def _answer_cycle(cycle: Cycle, rng, share: float, skip_rater_ids: set[int],
-                  talkative_about: frozenset = frozenset()) -> tuple[int, int]:
-    """Answer ``share`` of the cycle's assignments (all of them when 1); returns (responses, answers)."""
-    instruments = services.instruments_for(cycle)
-    officers = {o.id: o for o in db.session.execute(select(Officer)).scalars()}
-    assignments = db.session.execute(
-        select(Assignment.id, Assignment.rater_id, Assignment.ratee_id, Assignment.relation)
-        .where(Assignment.cycle_id == cycle.id).order_by(Assignment.id)
-    ).all()
+@dataclass(frozen=True)
+class _Population:
+    """The generative model's hidden truth: each officer's level, competency strengths and rater
+    leniency, each unit's shared leniency, and the raters who straight-line."""
+
+    level: dict[int, float]
+    strength: dict[tuple[int, str], float]
+    unit_mood: dict[int, float]
+    leniency: dict[int, float]
+    straight: set[int]
+
+
+def _draw_population(officers: dict[int, Officer], competencies: list[dict], rng: Random) -> _Population:
     level = {oid: rng.gauss(0, 0.45) for oid in officers}
-    strength = {(oid, c["code"]): rng.gauss(0, 0.3) for oid in officers
-                for c in instruments["peer"].competencies}
+    strength = {(oid, c["code"]): rng.gauss(0, 0.3) for oid in officers for c in competencies}
     unit_mood = {o.unit_id: rng.gauss(0, 0.2) for o in officers.values()}
     leniency, straight = {}, set()
     for oid in officers:
@@ -52,7 +58,12 @@ def _answer_cycle(cycle: Cycle, rng, share: float, skip_rater_ids: set[int],
         leniency[oid] = 0.9 if roll < 0.07 else -0.9 if roll < 0.14 else rng.gauss(0, 0.25)
         if rng.random() < 0.03:
             straight.add(oid)
-    now = utcnow()
+    return _Population(level, strength, unit_mood, leniency, straight)
+
+
+def _pick_assignments(assignments: Sequence[Row], rng: Random, share: float,
+                      skip_rater_ids: set[int]) -> tuple[list[Row], list[Row], list[Row]]:
+    """(answered, left as drafts, declined): ``share`` answered, a few drafts and declines besides."""
     chosen, drafts, declined = [], [], []
     for row in assignments:
         if row.rater_id in skip_rater_ids:
@@ -64,45 +75,58 @@ def _answer_cycle(cycle: Cycle, rng, share: float, skip_rater_ids: set[int],
             drafts.append(row)
         elif share < 1 and roll < share + 0.05 and row.relation not in ("self", "supervisor"):
             declined.append(row)
-    group_of = {"collaborator": "peer"}
-    answer_rows, comment_rows, response_rows = [], [], []
-    for rows, complete in ((chosen, True), (drafts, False)):
-        for row in rows:
-            instrument = instruments[group_of.get(row.relation, row.relation)]
-            response_rows.append({"assignment_id": row.id, "instrument_id": instrument.id, "created_at": now,
-                                  "updated_at": now, "submitted_at": now if complete else None})
-    if not response_rows:
-        return 0, 0
-    db.session.execute(insert(Response), response_rows)
-    response_id = dict(db.session.execute(
+    return chosen, drafts, declined
+
+
+def _insert_responses(cycle: Cycle, batches: list[tuple[list[Row], bool]], instrument_of) -> dict[int, int]:
+    """One Response per answered or draft assignment; returns {assignment id: response id}."""
+    now = utcnow()
+    rows = [{"assignment_id": row.id, "instrument_id": instrument_of(row).id, "created_at": now,
+             "updated_at": now, "submitted_at": now if complete else None}
+            for assignments, complete in batches for row in assignments]
+    if not rows:
+        return {}
+    db.session.execute(insert(Response), rows)
+    return dict(db.session.execute(
         select(Response.assignment_id, Response.id).join(Assignment).where(Assignment.cycle_id == cycle.id)).all())
-    for rows, complete in ((chosen, True), (drafts, False)):
-        for row in rows:
-            instrument = instruments[group_of.get(row.relation, row.relation)]
-            rid = response_id[row.id]
-            bias = 3.5 + level[row.ratee_id] + leniency[row.rater_id] + unit_mood[officers[row.rater_id].unit_id]
-            if row.relation == "self":
-                bias += 0.4
-            elif row.relation == "subordinate":
-                bias += 0.15
-            flat = row.rater_id in straight
-            items = instrument.items if complete else instrument.items[: max(1, len(instrument.items) // 3)]
-            for item in items:
-                if flat:
-                    value = 5
-                elif item.allow_na and rng.random() < 0.03:
-                    value = None
-                else:
-                    raw = bias + strength[(row.ratee_id, item.competency)] + rng.gauss(0, 0.55)
-                    value = min(5, max(1, round(raw)))
-                answer_rows.append({"response_id": rid, "item_id": item.id, "value": value})
-            chance = 0.5 if row.ratee_id in talkative_about else 0.06
-            if complete and row.relation != "self" and rng.random() < chance:
-                code = rng.choice(sorted(COMMENTS))
-                comment_rows.append({"response_id": rid, "competency": code, "text": rng.choice(COMMENTS[code])})
-    db.session.execute(insert(Answer), answer_rows)
-    if comment_rows:
-        db.session.execute(insert(Comment), comment_rows)
+
+
+def _rating_bias(row: Row, people: _Population, officers: dict[int, Officer]) -> float:
+    """The mean a rater's answers about a ratee centre on before item strengths and noise."""
+    bias = 3.5 + people.level[row.ratee_id] + people.leniency[row.rater_id]
+    bias += people.unit_mood[officers[row.rater_id].unit_id]
+    if row.relation == "self":
+        bias += 0.4
+    elif row.relation == "subordinate":
+        bias += 0.15
+    return bias
+
+
+def _answer_rows(row: Row, response_id: int, items, bias: float, people: _Population, rng: Random) -> list[dict]:
+    """One answer per item: 5 for a straight-liner, else the bias plus strength and noise, rounded into 1–5."""
+    out = []
+    for item in items:
+        if row.rater_id in people.straight:
+            value = 5
+        elif item.allow_na and rng.random() < 0.03:
+            value = None
+        else:
+            raw = bias + people.strength[(row.ratee_id, item.competency)] + rng.gauss(0, 0.55)
+            value = min(5, max(1, round(raw)))
+        out.append({"response_id": response_id, "item_id": item.id, "value": value})
+    return out
+
+
+def _comment_row(row: Row, response_id: int, talkative_about: frozenset, rng: Random) -> dict | None:
+    """Now and then a comment (often, about the officers in ``talkative_about``); never on a self rating."""
+    chance = 0.5 if row.ratee_id in talkative_about else 0.06
+    if row.relation == "self" or rng.random() >= chance:
+        return None
+    code = rng.choice(sorted(COMMENTS))
+    return {"response_id": response_id, "competency": code, "text": rng.choice(COMMENTS[code])}
+
+
+def _mark_assignments(chosen: list[Row], drafts: list[Row], declined: list[Row]) -> None:
     for ids, values in (([r.id for r in chosen], {"status": "submitted", "revision": 1}),
                         ([r.id for r in drafts], {"status": "draft", "revision": 1}),
                         ([r.id for r in declined], {"status": "declined", "revision": 1,
@@ -110,6 +134,42 @@ def _answer_cycle(cycle: Cycle, rng, share: float, skip_rater_ids: set[int],
         for start in range(0, len(ids), 500):
             db.session.execute(update(Assignment).where(Assignment.id.in_(ids[start:start + 500])).values(**values)
                                .execution_options(synchronize_session=False))
+
+
+def _answer_cycle(cycle: Cycle, rng: Random, share: float, skip_rater_ids: set[int],
+                  talkative_about: frozenset = frozenset()) -> tuple[int, int]:
+    """Answer ``share`` of the cycle's assignments (all of them when 1); returns (responses, answers)."""
+    instruments = services.instruments_for(cycle)
+    officers = {o.id: o for o in db.session.execute(select(Officer)).scalars()}
+    assignments = db.session.execute(
+        select(Assignment.id, Assignment.rater_id, Assignment.ratee_id, Assignment.relation)
+        .where(Assignment.cycle_id == cycle.id).order_by(Assignment.id)
+    ).all()
+    people = _draw_population(officers, instruments["peer"].competencies, rng)
+    chosen, drafts, declined = _pick_assignments(assignments, rng, share, skip_rater_ids)
+    group_of = {"collaborator": "peer"}
+
+    def instrument_of(row: Row):
+        return instruments[group_of.get(row.relation, row.relation)]
+
+    batches = [(chosen, True), (drafts, False)]
+    response_id = _insert_responses(cycle, batches, instrument_of)
+    if not response_id:
+        return 0, 0
+    answer_rows, comment_rows = [], []
+    for rows, complete in batches:
+        for row in rows:
+            items = instrument_of(row).items
+            items = items if complete else items[: max(1, len(items) // 3)]
+            rid = response_id[row.id]
+            answer_rows += _answer_rows(row, rid, items, _rating_bias(row, people, officers), people, rng)
+            comment = _comment_row(row, rid, talkative_about, rng) if complete else None
+            if comment is not None:
+                comment_rows.append(comment)
+    db.session.execute(insert(Answer), answer_rows)
+    if comment_rows:
+        db.session.execute(insert(Comment), comment_rows)
+    _mark_assignments(chosen, drafts, declined)
     db.session.flush()
     return len(chosen), len(answer_rows)
 

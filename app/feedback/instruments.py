@@ -126,13 +126,16 @@ def spec_to_lines(spec: InstrumentSpec) -> tuple[str, str]:
     return competencies, items
 
 
-def spec_from_lines(base: InstrumentSpec, title: str, intro: str, competencies: str, items: str) -> InstrumentSpec:
-    """Parse the editor's text; a DomainError names the line and the problem."""
+def _filled_lines(text: str) -> list[tuple[int, list[str]]]:
+    """(line number from 1, its |-separated parts, stripped) for every non-blank line."""
+    return [(number, [p.strip() for p in line.split("|")])
+            for number, line in enumerate((text or "").splitlines(), start=1) if line.strip()]
+
+
+def _competency_rows(text: str) -> list[dict]:
+    """“代码 | 名称 | 是/否” lines (the comment box flag defaults to 是)."""
     comps = []
-    for number, line in enumerate((competencies or "").splitlines(), start=1):
-        if not line.strip():
-            continue
-        parts = [p.strip() for p in line.split("|")]
+    for number, parts in _filled_lines(text):
         if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
             raise DomainError(_("能力项第 %(n)d 行格式不正确：应为“代码 | 名称 | 是/否”。", n=number),
                               field="competencies")
@@ -140,11 +143,13 @@ def spec_from_lines(base: InstrumentSpec, title: str, intro: str, competencies: 
         if flag not in YES | NO:
             raise DomainError(_("能力项第 %(n)d 行：是否提供意见框应填“是”或“否”。", n=number), field="competencies")
         comps.append({"code": parts[0], "name": parts[1], "comment": flag in YES})
+    return comps
+
+
+def _item_rows(text: str, competency_codes: set[str]) -> list[dict]:
+    """“能力项代码 | 题目 | 五个标签 | 是/否” lines (the N/A flag defaults to 是)."""
     rows = []
-    for number, line in enumerate((items or "").splitlines(), start=1):
-        if not line.strip():
-            continue
-        parts = [p.strip() for p in line.split("|")]
+    for number, parts in _filled_lines(text):
         if len(parts) not in (3, 4):
             raise DomainError(_("题目第 %(n)d 行格式不正确：应为“能力项代码 | 题目 | 五个标签 | 是/否”。", n=number),
                               field="items")
@@ -154,10 +159,17 @@ def spec_from_lines(base: InstrumentSpec, title: str, intro: str, competencies: 
             raise DomainError(_("题目第 %(n)d 行：需要 5 个分值标签，用 / 分隔。", n=number), field="items")
         if flag not in YES | NO:
             raise DomainError(_("题目第 %(n)d 行：是否允许“无法评价”应填“是”或“否”。", n=number), field="items")
-        if parts[0] not in {c["code"] for c in comps}:
+        if parts[0] not in competency_codes:
             raise DomainError(_("题目第 %(n)d 行：能力项代码“%(code)s”不在能力项列表中。", n=number, code=parts[0]),
                               field="items")
         rows.append({"competency": parts[0], "text": parts[1], "scale_labels": labels, "allow_na": flag in YES})
+    return rows
+
+
+def spec_from_lines(base: InstrumentSpec, title: str, intro: str, competencies: str, items: str) -> InstrumentSpec:
+    """Parse the editor's text; a DomainError names the line and the problem."""
+    comps = _competency_rows(competencies)
+    rows = _item_rows(items, {c["code"] for c in comps})
     from surveys.instruments import from_dict
 
     try:

@@ -19,8 +19,8 @@ from sqlalchemy.orm import selectinload
 from scoring.common import RaterGroup
 from surveys.anonymity import (
     NON_SELF,
-    OUTSIDER,
     OTHERS,
+    OUTSIDER,
     RATEE,
     Viewer,
     counts_for_competency,

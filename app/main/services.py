@@ -1,4 +1,6 @@
 """Figures for each role's landing page."""
+from typing import Any
+
 from sqlalchemy import func
 
 from ..extensions import db
@@ -18,7 +20,7 @@ HOME_PANELS: list = []
 
 
 def home_figures(user: User) -> dict:
-    figures = {"cycle": current_cycle(), "officer": user.officer}
+    figures: dict[str, Any] = {"cycle": current_cycle(), "officer": user.officer}
     figures["panels"] = [(template, data) for template, build in HOME_PANELS
                          if (data := build(user)) is not None]
     if user.has_role("admin"):

@@ -3,13 +3,19 @@ score runs with their (immutable) results."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model, db  # noqa: F401 - db.Model is Model at run time; either may be subclassed
 from .base import utcnow
+
+if TYPE_CHECKING:  # the classes string annotations name; imported for the type checker only
+    from .auth import User
+    from .cycle import Cycle
+    from .org import Officer, Unit
 
 DIMENSIONS = ("law_enforcement", "basic_control", "public_service", "team_management")
 LEVELS = ("unit", "officer")
@@ -18,7 +24,7 @@ RUN_STATUSES = ("computing", "done", "failed", "published")
 _SUBJECT_ONE = "(unit_id IS NULL) <> (officer_id IS NULL)"
 
 
-class Indicator(db.Model):
+class Indicator(Model):
     """One indicator of the catalogue. ``weight`` is its default weight within its dimension at its
     own level; an officer-level indicator with a ``unit_weight`` also counts for units (as the mean
     of the unit's officers) with that weight within the dimension at unit level."""
@@ -64,7 +70,7 @@ class Indicator(db.Model):
         return f"<Indicator {self.code}>"
 
 
-class ApiClient(db.Model):
+class ApiClient(Model):
     """A business system allowed to call /api/v1; only the SHA-256 of its token is kept."""
 
     __tablename__ = "api_client"
@@ -81,7 +87,7 @@ class ApiClient(db.Model):
         return self.revoked_at is None
 
 
-class ImportBatch(db.Model):
+class ImportBatch(Model):
     """One accepted import (a file upload or an API call). Rejected imports store nothing."""
 
     __tablename__ = "import_batch"
@@ -103,11 +109,11 @@ class ImportBatch(db.Model):
     status: Mapped[str] = mapped_column(sa.String(10), default="applied", server_default="applied")
     report: Mapped[dict] = mapped_column(sa.JSON, default=dict)
 
-    created_by: Mapped["User | None"] = relationship()  # noqa: F821
+    created_by: Mapped["User | None"] = relationship()
     api_client: Mapped[ApiClient | None] = relationship()
 
 
-class IndicatorValue(db.Model):
+class IndicatorValue(Model):
     """A value of the data pool for one subject (a unit XOR an officer), indicator and cycle.
 
     History is kept: a re-import marks the previous value superseded. ``current_slot`` is 1 for
@@ -149,8 +155,8 @@ class IndicatorValue(db.Model):
     superseded_at: Mapped[datetime | None]
 
     indicator: Mapped[Indicator] = relationship()
-    unit: Mapped["Unit | None"] = relationship()  # noqa: F821
-    officer: Mapped["Officer | None"] = relationship()  # noqa: F821
+    unit: Mapped["Unit | None"] = relationship()
+    officer: Mapped["Officer | None"] = relationship()
     batch: Mapped[ImportBatch] = relationship(foreign_keys=[batch_id])
 
     @staticmethod
@@ -158,7 +164,7 @@ class IndicatorValue(db.Model):
         return f"u{unit_id}" if unit_id is not None else f"o{officer_id}"
 
 
-class ScoreRun(db.Model):
+class ScoreRun(Model):
     """One computation of a cycle's results. Once published it is never changed; a recompute
     makes a new run (with a reason once the cycle has a published result)."""
 
@@ -187,12 +193,12 @@ class ScoreRun(db.Model):
     missing: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     steps: Mapped[list] = mapped_column(sa.JSON, default=list)
 
-    cycle: Mapped["Cycle"] = relationship()  # noqa: F821
-    created_by: Mapped["User | None"] = relationship(foreign_keys=[created_by_id])  # noqa: F821
+    cycle: Mapped["Cycle"] = relationship()
+    created_by: Mapped["User | None"] = relationship(foreign_keys=[created_by_id])
     results: Mapped[list[ScoreResult]] = relationship(back_populates="run", order_by="ScoreResult.id")
 
 
-class ScoreResult(db.Model):
+class ScoreResult(Model):
     """A subject's result in a run: written once, never updated."""
 
     __tablename__ = "score_result"
@@ -227,8 +233,8 @@ class ScoreResult(db.Model):
     breakdown: Mapped[dict] = mapped_column(sa.JSON, default=dict)
 
     run: Mapped[ScoreRun] = relationship(back_populates="results")
-    unit: Mapped["Unit | None"] = relationship()  # noqa: F821
-    officer: Mapped["Officer | None"] = relationship()  # noqa: F821
+    unit: Mapped["Unit | None"] = relationship()
+    officer: Mapped["Officer | None"] = relationship()
 
 
 class ImmutableResultError(RuntimeError):

@@ -2,15 +2,19 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model, db  # noqa: F401 - db.Model is Model at run time; either may be subclassed
 from .base import utcnow
 
+if TYPE_CHECKING:  # the classes string annotations name; imported for the type checker only
+    from .auth import User
 
-class AuditLog(db.Model):
+
+class AuditLog(Model):
     __tablename__ = "audit_log"
     __table_args__ = (sa.Index("ix_audit_log_entity", "entity", "entity_id"),)
 
@@ -24,4 +28,4 @@ class AuditLog(db.Model):
     after: Mapped[dict | None] = mapped_column(sa.JSON)
     note: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
 
-    user: Mapped["User | None"] = relationship()  # noqa: F821
+    user: Mapped["User | None"] = relationship()

@@ -2,19 +2,23 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..extensions import db
+from ..extensions import Model, db  # noqa: F401 - db.Model is Model at run time; either may be subclassed
 from .base import utcnow
+
+if TYPE_CHECKING:  # the classes string annotations name; imported for the type checker only
+    from .org import Officer
 
 ROLES = ("admin", "coordinator", "supervisor", "officer")
 
 
-class UserRole(db.Model):
+class UserRole(Model):
     __tablename__ = "user_role"
     __table_args__ = (
         sa.CheckConstraint("role IN ('admin', 'coordinator', 'supervisor', 'officer')", name="role"),
@@ -26,7 +30,7 @@ class UserRole(db.Model):
     role: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "user_account"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -44,7 +48,7 @@ class User(UserMixin, db.Model):
     # Set when someone else chose the password (create-admin, an admin): the user must choose their own.
     must_change_password: Mapped[bool] = mapped_column(default=False, server_default=sa.text("false"))
 
-    officer: Mapped["Officer | None"] = relationship(back_populates="user")  # noqa: F821
+    officer: Mapped["Officer | None"] = relationship(back_populates="user")
     role_rows: Mapped[list[UserRole]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by=UserRole.role
     )

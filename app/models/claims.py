@@ -6,12 +6,18 @@ exact; the points arithmetic lives in ``scoring.team``.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model, db  # noqa: F401 - db.Model is Model at run time; either may be subclassed
 from .base import utcnow
+
+if TYPE_CHECKING:  # the classes string annotations name; imported for the type checker only
+    from .auth import User
+    from .cycle import Cycle
+    from .org import Officer, Unit
 
 # draft → submitted → (confirmed | disputed) → approved | returned | rejected; returned → submitted;
 # merged = closed as a duplicate of another claim of the cycle.
@@ -26,7 +32,7 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
-class CollaborationClaim(db.Model):
+class CollaborationClaim(Model):
     __tablename__ = "collaboration_claim"
     __table_args__ = (
         sa.CheckConstraint(_in("status", CLAIM_STATUSES), name="status"),
@@ -54,9 +60,9 @@ class CollaborationClaim(db.Model):
     submitted_at: Mapped[datetime | None]
     decided_at: Mapped[datetime | None]
 
-    cycle: Mapped["Cycle"] = relationship()  # noqa: F821
-    lead_unit: Mapped["Unit"] = relationship()  # noqa: F821
-    filed_by: Mapped["User"] = relationship()  # noqa: F821
+    cycle: Mapped["Cycle"] = relationship()
+    lead_unit: Mapped["Unit"] = relationship()
+    filed_by: Mapped["User"] = relationship()
     participants: Mapped[list[ClaimParticipant]] = relationship(
         back_populates="claim", cascade="all, delete-orphan", order_by="ClaimParticipant.id"
     )
@@ -84,7 +90,7 @@ class CollaborationClaim(db.Model):
         return f"<CollaborationClaim {self.id} {self.case_ref} {self.status}>"
 
 
-class ClaimParticipant(db.Model):
+class ClaimParticipant(Model):
     __tablename__ = "claim_participant"
     __table_args__ = (
         sa.UniqueConstraint("claim_id", "officer_id"),
@@ -103,8 +109,8 @@ class ClaimParticipant(db.Model):
     final_bp: Mapped[int | None]  # set when the claim is approved
 
     claim: Mapped[CollaborationClaim] = relationship(back_populates="participants")
-    unit: Mapped["Unit"] = relationship()  # noqa: F821
-    officer: Mapped["Officer"] = relationship()  # noqa: F821
+    unit: Mapped["Unit"] = relationship()
+    officer: Mapped["Officer"] = relationship()
 
     @property
     def proposed_share(self) -> float:
@@ -115,7 +121,7 @@ class ClaimParticipant(db.Model):
         return None if self.final_bp is None else self.final_bp / 100
 
 
-class ClaimConfirmation(db.Model):
+class ClaimConfirmation(Model):
     """A participating unit's leader confirmed or disputed the claim (one decision per unit)."""
 
     __tablename__ = "claim_confirmation"
@@ -133,11 +139,11 @@ class ClaimConfirmation(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     claim: Mapped[CollaborationClaim] = relationship(back_populates="confirmations")
-    unit: Mapped["Unit"] = relationship()  # noqa: F821
-    user: Mapped["User | None"] = relationship()  # noqa: F821
+    unit: Mapped["Unit"] = relationship()
+    user: Mapped["User | None"] = relationship()
 
 
-class ClaimEvent(db.Model):
+class ClaimEvent(Model):
     """One entry of a claim's timeline: who moved it from which status to which, and why."""
 
     __tablename__ = "claim_event"
@@ -154,11 +160,11 @@ class ClaimEvent(db.Model):
     reason: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
 
     claim: Mapped[CollaborationClaim] = relationship(back_populates="events")
-    user: Mapped["User | None"] = relationship()  # noqa: F821
-    unit: Mapped["Unit | None"] = relationship()  # noqa: F821
+    user: Mapped["User | None"] = relationship()
+    unit: Mapped["Unit | None"] = relationship()
 
 
-class CaseRecord(db.Model):
+class CaseRecord(Model):
     """A case from the business systems (the data pool); claims are verified against these."""
 
     __tablename__ = "case_record"
@@ -174,4 +180,4 @@ class CaseRecord(db.Model):
     import_batch: Mapped[str] = mapped_column(sa.String(32))
     imported_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    unit: Mapped["Unit"] = relationship()  # noqa: F821
+    unit: Mapped["Unit"] = relationship()

@@ -6,7 +6,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from ..extensions import Model, db  # noqa: F401 - db.Model is Model at run time; either may be subclassed
 from .base import utcnow
 
 CYCLE_KINDS = ("month", "quarter", "year")
@@ -15,7 +15,7 @@ CYCLE_STATUSES = ("draft", "open", "closed", "published")
 CYCLE_TRANSITIONS = {"draft": "open", "open": "closed", "closed": "published"}
 
 
-class Cycle(db.Model):
+class Cycle(Model):
     __tablename__ = "cycle"
     __table_args__ = (
         sa.CheckConstraint("kind IN ('month', 'quarter', 'year')", name="kind"),

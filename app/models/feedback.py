@@ -5,12 +5,16 @@ Who gave which answer is stored (the scoring service needs it); reports never sh
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model, db  # noqa: F401 - db.Model is Model at run time; either may be subclassed
 from .base import utcnow
+
+if TYPE_CHECKING:  # the classes string annotations name; imported for the type checker only
+    from .org import Officer
 
 RATER_GROUPS = ("self", "peer", "supervisor", "subordinate")
 # Relations of an assignment: the four rater groups plus cross-unit collaborators nominated by the
@@ -20,7 +24,7 @@ ASSIGNMENT_STATUSES = ("pending", "draft", "submitted", "declined")
 NOMINATION_STATUSES = ("pending", "approved", "rejected")
 
 
-class Instrument(db.Model):
+class Instrument(Model):
     """One version of a questionnaire for one rater group; frozen once a cycle uses it."""
 
     __tablename__ = "feedback_instrument"
@@ -53,7 +57,7 @@ class Instrument(db.Model):
         return f"<Instrument {self.code} v{self.version}>"
 
 
-class InstrumentItem(db.Model):
+class InstrumentItem(Model):
     __tablename__ = "feedback_item"
     __table_args__ = (
         sa.UniqueConstraint("instrument_id", "position"),
@@ -73,7 +77,7 @@ class InstrumentItem(db.Model):
     instrument: Mapped[Instrument] = relationship(back_populates="items")
 
 
-class Assignment(db.Model):
+class Assignment(Model):
     """``rater`` rates ``ratee`` in ``cycle`` as ``relation``."""
 
     __tablename__ = "feedback_assignment"
@@ -102,8 +106,8 @@ class Assignment(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    rater: Mapped["Officer"] = relationship(foreign_keys=[rater_id])  # noqa: F821
-    ratee: Mapped["Officer"] = relationship(foreign_keys=[ratee_id])  # noqa: F821
+    rater: Mapped["Officer"] = relationship(foreign_keys=[rater_id])
+    ratee: Mapped["Officer"] = relationship(foreign_keys=[ratee_id])
     response: Mapped[Response | None] = relationship(back_populates="assignment", uselist=False)
 
     @property
@@ -111,7 +115,7 @@ class Assignment(db.Model):
         return "peer" if self.relation == "collaborator" else self.relation
 
 
-class Response(db.Model):
+class Response(Model):
     """The one response of an assignment (unique), with its answers and comments."""
 
     __tablename__ = "feedback_response"
@@ -130,7 +134,7 @@ class Response(db.Model):
     comments: Mapped[list[Comment]] = relationship(cascade="all, delete-orphan")
 
 
-class Answer(db.Model):
+class Answer(Model):
     __tablename__ = "feedback_answer"
     __table_args__ = (
         sa.UniqueConstraint("response_id", "item_id"),
@@ -143,7 +147,7 @@ class Answer(db.Model):
     value: Mapped[int | None] = mapped_column(sa.SmallInteger)  # NULL = not applicable
 
 
-class Comment(db.Model):
+class Comment(Model):
     __tablename__ = "feedback_comment"
     __table_args__ = (sa.UniqueConstraint("response_id", "competency"),)
 
@@ -153,7 +157,7 @@ class Comment(db.Model):
     text: Mapped[str] = mapped_column(sa.Text)
 
 
-class Nomination(db.Model):
+class Nomination(Model):
     """An officer asks a colleague from another unit to rate them; their leader decides."""
 
     __tablename__ = "feedback_nomination"
@@ -173,5 +177,5 @@ class Nomination(db.Model):
     decided_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    officer: Mapped["Officer"] = relationship(foreign_keys=[officer_id])  # noqa: F821
-    nominee: Mapped["Officer"] = relationship(foreign_keys=[nominee_id])  # noqa: F821
+    officer: Mapped["Officer"] = relationship(foreign_keys=[officer_id])
+    nominee: Mapped["Officer"] = relationship(foreign_keys=[nominee_id])

@@ -2,18 +2,22 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model, db  # noqa: F401 - db.Model is Model at run time; either may be subclassed
 from .base import utcnow
+
+if TYPE_CHECKING:  # the classes string annotations name; imported for the type checker only
+    from .auth import User
 
 UNIT_KINDS = ("bureau", "station", "police_type", "squad")
 STATION_CATEGORIES = (1, 2, 3)  # 一类 / 二类 / 三类
 
 
-class Unit(db.Model):
+class Unit(Model):
     __tablename__ = "unit"
     __table_args__ = (
         sa.CheckConstraint("kind IN ('bureau', 'station', 'police_type', 'squad')", name="kind"),
@@ -42,7 +46,7 @@ class Unit(db.Model):
         return f"<Unit {self.code}>"
 
 
-class Officer(db.Model):
+class Officer(Model):
     __tablename__ = "officer"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -55,7 +59,7 @@ class Officer(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     unit: Mapped[Unit] = relationship(back_populates="officers")
-    user: Mapped[User | None] = relationship(back_populates="officer")  # noqa: F821
+    user: Mapped[User | None] = relationship(back_populates="officer")
 
     def __repr__(self) -> str:
         return f"<Officer {self.badge_no}>"

@@ -7,11 +7,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from ..extensions import Model, db  # noqa: F401 - db.Model is Model at run time; either may be subclassed
 from .base import utcnow
 
 
-class ReliabilityReport(db.Model):
+class ReliabilityReport(Model):
     """ICC(1), ICC(1,k) and Cronbach's alpha per competency × rater group of one cycle's 360 answers.
 
     ``answers`` is the number of submitted answers the figures were computed from: when the cycle

@@ -6,12 +6,17 @@ Privacy by construction: an answer has no IP address, user agent, phone number o
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model, db
 from .base import utcnow
+
+if TYPE_CHECKING:  # the classes string annotations name; imported for the type checker only
+    from .auth import User
+    from .org import Officer, Unit
 
 RESIDENT_CHANNELS = ("link", "window")
 RESOLVED_CHOICES = ("yes", "partly", "no")
@@ -25,7 +30,7 @@ invitation_officer = sa.Table(
 )
 
 
-class ServiceType(db.Model):
+class ServiceType(Model):
     """A kind of contact with residents (110 接处警, 窗口办事, ...); sensitive ones are never invited."""
 
     __tablename__ = "service_type"
@@ -40,7 +45,7 @@ class ServiceType(db.Model):
         return f"<ServiceType {self.name}>"
 
 
-class ResidentInvitation(db.Model):
+class ResidentInvitation(Model):
     """One single-use link sent to a resident after a contact."""
 
     __tablename__ = "resident_invitation"
@@ -64,10 +69,10 @@ class ResidentInvitation(db.Model):
     revoked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
 
     service_type: Mapped[ServiceType] = relationship()
-    unit: Mapped["Unit"] = relationship()  # noqa: F821
-    officers: Mapped[list["Officer"]] = relationship(  # noqa: F821
+    unit: Mapped["Unit"] = relationship()
+    officers: Mapped[list["Officer"]] = relationship(
         secondary=invitation_officer, order_by="Officer.badge_no")
-    created_by: Mapped["User | None"] = relationship(foreign_keys=[created_by_id])  # noqa: F821
+    created_by: Mapped["User | None"] = relationship(foreign_keys=[created_by_id])
 
     def state(self, now: datetime) -> str:
         """'used', 'revoked', 'expired' or 'pending' at ``now`` (naive UTC)."""
@@ -90,7 +95,7 @@ def invitation_state(used_at: datetime | None, revoked_at: datetime | None, expi
     return "pending"
 
 
-class ResidentResponse(db.Model):
+class ResidentResponse(Model):
     """A resident's answer. Link answers point at their invitation (one answer per invitation)."""
 
     __tablename__ = "resident_response"
@@ -125,11 +130,11 @@ class ResidentResponse(db.Model):
     may_contact: Mapped[bool] = mapped_column(default=False, server_default=sa.text("false"))
 
     invitation: Mapped[ResidentInvitation | None] = relationship()
-    unit: Mapped["Unit"] = relationship()  # noqa: F821
+    unit: Mapped["Unit"] = relationship()
     service_type: Mapped[ServiceType | None] = relationship()
 
 
-class FollowUp(db.Model):
+class FollowUp(Model):
     """A dissatisfied or flagged answer that the served unit's leader checks (核查) and fixes (整改)."""
 
     __tablename__ = "resident_follow_up"
@@ -158,15 +163,15 @@ class FollowUp(db.Model):
     fixed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
 
     response: Mapped[ResidentResponse] = relationship()
-    unit: Mapped["Unit"] = relationship()  # noqa: F821
-    checked_by: Mapped["User | None"] = relationship(foreign_keys=[checked_by_id])  # noqa: F821
-    fixed_by: Mapped["User | None"] = relationship(foreign_keys=[fixed_by_id])  # noqa: F821
+    unit: Mapped["Unit"] = relationship()
+    checked_by: Mapped["User | None"] = relationship(foreign_keys=[checked_by_id])
+    fixed_by: Mapped["User | None"] = relationship(foreign_keys=[fixed_by_id])
 
     def is_overdue(self, today: date) -> bool:
         return self.status != "fixed" and today > self.due_on
 
 
-class FlagKeyword(db.Model):
+class FlagKeyword(Model):
     """A word that, found in a comment, opens a follow-up (态度差, 推诿, 吃拿卡要, ...)."""
 
     __tablename__ = "resident_flag_keyword"

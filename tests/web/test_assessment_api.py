@@ -5,6 +5,7 @@ import sqlalchemy as sa
 
 from app.admin.services import transition_cycle
 from app.api import routes as api_routes
+from app.api.importers import report_schema
 from app.api.services import create_client, hash_token
 from app.assessment import runs
 from app.extensions import db
@@ -139,9 +140,11 @@ def test_a_registered_importer_appears_in_the_api_and_the_document(app, client):
 
     def fake(rows, cycle, api_client):
         seen.append((len(rows), cycle))
-        return {"ok": True, "errors": [], "stored": len(rows)}
+        return {"ok": True, "rows": len(rows), "errors": [], "stored": len(rows)}
 
-    api_routes.IMPORTERS["test-records"] = api_routes.Importer(run=fake, per_cycle=False, summary="Test records")
+    api_routes.IMPORTERS["test-records"] = api_routes.Importer(
+        run=fake, per_cycle=False, summary="Test records",
+        report_schema=report_schema({"stored": {"type": "integer", "minimum": 0}}))
     try:
         token = make_token(app)
         response = client.post("/api/v1/imports/test-records", json={"rows": [{"a": 1}]},
@@ -171,7 +174,62 @@ def test_case_records_arrive_through_the_api(app, client):
     ok = client.post("/api/v1/imports/case-records", headers=headers, json={"rows": [
         {"case_ref": "A1", "case_date": "2026-10-02", "case_type": "盗窃", "unit_code": "PS01",
          "is_preventable": True}]})
-    assert ok.status_code == 201 and ok.json["created"] == 1
+    assert ok.status_code == 201 and ok.json["created"] == 1 and ok.json["updated"] == 0
+    assert re.fullmatch(r"[0-9a-f]{16}", ok.json["batch"]) and "stored" not in ok.json
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(CaseRecord.id))) == 1
     assert "/api/v1/imports/case-records" in client.get("/api/v1/openapi.json").json["paths"]
+
+
+def test_the_document_is_valid_openapi_with_closed_objects(app, client):
+    from openapi_spec_validator import validate
+
+    doc = client.get("/api/v1/openapi.json").json
+    validate(doc)  # raises on an invalid OpenAPI 3.0 document
+    case_201 = doc["paths"]["/api/v1/imports/case-records"]["post"]["responses"]["201"]
+    schema = case_201["content"]["application/json"]["schema"]
+    assert schema["additionalProperties"] is False
+    assert set(schema["required"]) == {"ok", "rows", "created", "updated", "batch", "errors"}
+    values = doc["paths"]["/api/v1/cycles/{cycle_id}/indicator-values"]["post"]
+    rows = values["requestBody"]["content"]["application/json"]["schema"]["properties"]["rows"]
+    assert rows["minItems"] == 1 and rows["items"]["properties"]["indicator"]["minLength"] == 1
+    refused = values["responses"]["422"]["content"]["application/json"]["schema"]
+    assert set(refused["required"]) == {"error", "status", "report"}
+
+
+def test_the_contract_check_refuses_a_body_the_document_does_not_describe(app, client):
+    """The check every API test runs can fail: the indicator report is not the case-records report."""
+    import pytest
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request, Response
+
+    from .api_contract import check_response
+
+    def answer(path, status, body):
+        response = Response(body, status=status, mimetype="application/json")
+        response.request = Request(EnvironBuilder(path=path, method="POST").get_environ())
+        return response
+
+    indicator_report = '{"ok": true, "rows": 1, "stored": 1, "superseded": 0, "batch_id": 3, "errors": []}'
+    check_response(answer("/api/v1/cycles/1/indicator-values", 201, indicator_report))
+    with pytest.raises(AssertionError, match="does not match"):
+        check_response(answer("/api/v1/imports/case-records", 201, indicator_report))
+    with pytest.raises(AssertionError, match="does not match"):  # an undocumented status
+        check_response(answer("/api/v1/imports/case-records", 418, '{"error": "x", "status": 418}'))
+
+
+def test_a_bare_array_and_an_empty_batch_are_refused_and_store_nothing(app, client):
+    with app.app_context():
+        ids = build_world()
+    token = make_token(app)
+    headers = {"Authorization": f"Bearer {token}"}
+    bare = client.post(f"/api/v1/cycles/{ids['cycle']}/indicator-values", json=unit_rows(), headers=headers)
+    assert bare.status_code == 400 and bare.json["status"] == 400 and "rows" in bare.json["error"]
+    bare = client.post("/api/v1/imports/case-records", headers=headers, json=[
+        {"case_ref": "A1", "case_date": "2026-10-02", "case_type": "盗窃", "unit_code": "PS01"}])
+    assert bare.status_code == 400
+    empty = client.post("/api/v1/imports/case-records", headers=headers, json={"rows": []})
+    assert empty.status_code == 422 and empty.json["report"]["errors"][0]["row"] == 1
+    empty = post_rows(client, ids["cycle"], [], token)
+    assert empty.status_code == 422 and empty.json["report"]["batch_id"] is None
+    assert value_count(app) == 0 and count_batches(app) == 0
