@@ -98,6 +98,8 @@ def import_indicator_values(cycle: Cycle, rows: list[tuple[int, dict]], source: 
     inds = {i.code: i for i in db.session.execute(db.select(Indicator)).scalars()}
     units = {u.code: u for u in db.session.execute(db.select(Unit)).scalars()}
     officers = {o.badge_no: o for o in db.session.execute(db.select(Officer)).scalars()}
+    # A stopped indicator still takes values for a cycle that uses it (e.g. a seasonal addition).
+    in_cycle = {spec.get("code") for spec in ((cycle.config or {}).get("assessment") or {}).get("indicators", [])}
     seen: dict[tuple[str, str], int] = {}
     parsed = []
     for number, raw in rows:
@@ -113,7 +115,7 @@ def import_indicator_values(cycle: Cycle, rows: list[tuple[int, dict]], source: 
             problems.append(_("缺少指标代码"))
         elif ind is None:
             problems.append(_("未知的指标代码“%(code)s”", code=code[:64]))
-        elif not ind.is_active:
+        elif not ind.is_active and code not in in_cycle:
             problems.append(_("指标“%(name)s”已停用", name=ind.name))
         elif ind.is_soft:
             problems.append(_("指标“%(name)s”由本平台计算，不能导入", name=ind.name))

@@ -36,6 +36,8 @@ class Indicator(db.Model):
         sa.CheckConstraint("unit_weight IS NULL OR (level = 'officer' AND unit_weight >= 0 AND unit_weight <= 100)",
                            name="unit_weight"),
         sa.CheckConstraint("min_value IS NULL OR max_value IS NULL OR min_value <= max_value", name="range"),
+        sa.CheckConstraint("floor IS NULL OR method <> 'target' OR (direction = 'higher' AND floor < target)"
+                           " OR (direction = 'lower' AND floor > target)", name="floor_side"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -48,6 +50,11 @@ class Indicator(db.Model):
     unit_of_measure: Mapped[str] = mapped_column(sa.String(20), default="%", server_default="%")
     method: Mapped[str] = mapped_column(sa.String(8), default="target", server_default="target")
     target: Mapped[float | None]
+    # The value scoring 0 (method "target"): linear between floor and target.
+    floor: Mapped[float | None]
+    # Station category → target / floor, e.g. {"1": 30, "3": 12} for a case count.
+    category_targets: Mapped[dict | None] = mapped_column(sa.JSON)
+    category_floors: Mapped[dict | None] = mapped_column(sa.JSON)
     level: Mapped[str] = mapped_column(sa.String(8), default="unit", server_default="unit")
     is_soft: Mapped[bool] = mapped_column(default=False, server_default=sa.text("false"))
     source: Mapped[str] = mapped_column(sa.String(100), default="", server_default="")
@@ -179,6 +186,8 @@ class ScoreRun(db.Model):
     finished_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(sa.String(10), default="computing", server_default="computing")
     reason: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    # Why the run was published although hard data were missing (audited too).
+    publish_note: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     published_at: Mapped[datetime | None]
     published_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     # The AssessmentConfig used, the options (roll-up), the missing-data report and progress steps.
