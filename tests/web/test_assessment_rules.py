@@ -1,0 +1,158 @@
+"""The assessment rules a station chief can check by hand, as the pages show them: missing hard
+data and its audited publication, seasonal weights and targets on the pages, squads, 约谈 with
+each year's category and the heads named, the bonus when nobody clears the floor."""
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+
+from app.admin.services import transition_cycle
+from app.assessment import runs
+from app.extensions import db
+from app.models import AuditLog, Cycle, ScoreResult, ScoreRun, Unit
+
+from ..factories import make_officer, make_unit
+from .assessment_setup import build_world, load, officer_rows, unit_rows
+from .test_assessment import settings_form
+
+
+def test_publishing_with_missing_hard_data_needs_an_audited_reason(app, client, auth):
+    auth.as_role("admin", unit_code="BJ")
+    with app.app_context():
+        ids = build_world()
+        load(ids, unit_rows(skip={("PS04", "case_compliance")}))
+        cycle = db.session.get(Cycle, ids["cycle"])
+        transition_cycle(cycle, "closed")
+        run_id = runs.compute_run(cycle).id
+        db.session.commit()
+    page = client.get(f"/assessment/runs/{run_id}").get_data(as_text=True)
+    assert "此版本有 1 项业务系统（硬指标）数据缺失" in page and "说明原因并发布" in page
+    page = client.post(f"/assessment/runs/{run_id}/publish", data={"note": "  "}, follow_redirects=True)
+    assert "请先补齐数据并重新计算，或填写发布原因" in page.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(ScoreRun, run_id).status == "done"
+    note = "执法办案系统故障，PS04 数据无法导出，经考评委员会同意按 0 分计"
+    client.post(f"/assessment/runs/{run_id}/publish", data={"note": note})
+    with app.app_context():
+        run = db.session.get(ScoreRun, run_id)
+        assert run.status == "published" and run.publish_note == note
+        audit = db.session.execute(sa.select(AuditLog).filter_by(action="score_run_published")).scalar_one()
+        assert audit.note == note and audit.after["missing_hard"] == 1
+    assert note in client.get(f"/assessment/runs/{run_id}").get_data(as_text=True)
+
+
+def test_officers_of_a_squad_are_scored_with_their_station(app, ctx):
+    ids = build_world()
+    station = db.session.execute(sa.select(Unit).filter_by(code="PS03")).scalar_one()
+    squad = make_unit("PS03-1", name="城西派出所社区中队", kind="squad", parent=station)
+    officer = make_officer(squad, name="中队民警", badge_no="SQ01")
+    db.session.commit()
+    ids["officers"]["SQ01"] = officer.id
+    load(ids, unit_rows() + officer_rows(ids))
+    run = runs.compute_run(db.session.get(Cycle, ids["cycle"]))
+    mine = next(r for r in run.results if r.officer_id == officer.id)
+    assert mine.category == 3 and mine.total is not None and mine.rank is not None
+    # The squad's officer counts in the station's headcount (for a per-officer bonus): 2 + 1.
+    ps03 = next(r for r in run.results if r.unit_id == station.id)
+    assert ps03.breakdown["bonus"] is None  # no pool configured
+    assert len([r for r in run.results if r.level == "officer" and r.category == 3]) == 5
+
+
+def test_seasonal_weights_station_targets_and_formulas_on_the_pages(app, client, auth):
+    auth.as_role("admin", unit_code="BJ")
+    with app.app_context():
+        ids = build_world(open_it=False)
+    data = settings_form(client, ids["cycle"], seasonal="fraud_prevention=1.5\nfraud_publicity=+5",
+                         station_targets="case_compliance@PS01=97", basic_satisfied_credit="1.0")
+    response = client.post(f"/assessment/cycles/{ids['cycle']}/settings", data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    page = client.get(f"/admin/cycles/{ids['cycle']}").get_data(as_text=True)
+    # 电诈案件防范率: 25 × 15 / 100 = 3.75 points × 1.5 = 5.625; 反诈宣传 added with 5 points; the other
+    # 96.25 base points share the 100 − 10.625 = 89.375 left: 案件规范率 30 × 35 / 100 = 10.5 → 9.75.
+    assert 'data-code="fraud_prevention">5.625<' in page
+    assert 'data-code="fraud_publicity">5.000<' in page
+    assert 'data-code="case_compliance">9.750<' in page
+    assert "按满意计（1）" in page
+    client.post(f"/admin/cycles/{ids['cycle']}/open")
+    with app.app_context():
+        rows = unit_rows() + [{"unit_code": code, "indicator": "fraud_publicity", "value": 75.0}
+                              for code in ("PS01", "PS02", "PS03", "PS04")]
+        load(ids, rows)  # 反诈宣传 is stopped in the catalogue but this cycle uses it
+        run = runs.compute_run(db.session.get(Cycle, ids["cycle"]))
+        db.session.commit()
+        by_code = {r.unit.code: r for r in run.results if r.level == "unit"}
+        entry = {i["code"]: i for i in by_code["PS01"].breakdown["indicators"]}
+        assert entry["case_compliance"]["target"] == 97  # its 目标责任书
+        assert {i["code"]: i for i in by_code["PS02"].breakdown["indicators"]}["case_compliance"]["target"] == 95
+        assert entry["fraud_publicity"]["weight"] == pytest.approx(5)
+        # 75 between the floor 50 and the target 100: 100 × (75 − 50) / (100 − 50) = 50.
+        assert entry["fraud_publicity"]["normalised"] == pytest.approx(50)
+        result_id = by_code["PS02"].id
+    page = client.get(f"/assessment/results/{result_id}").get_data(as_text=True)
+    # PS02 (strength 0.6): 案件规范率 80 + 19 × 0.6 = 91.4 against 95, floor 60.
+    assert "100 × (91.4 − 60) / (95 − 60)" in page
+    assert "难度加权分" in page
+
+
+@pytest.mark.parametrize("line, message", [
+    ("case_compliance@PS99=97", "不是派出所"),
+    ("criminal_cases@PS01=50", "优于起点 40"),
+    ("anti_fraud@PS01=90", "不是本周期按目标值计分的单位指标"),
+])
+def test_bad_station_targets_are_refused(app, client, auth, line, message):
+    auth.as_role("admin", unit_code="BJ")
+    with app.app_context():
+        ids = build_world(open_it=False)
+    data = settings_form(client, ids["cycle"], station_targets=line)
+    page = client.post(f"/assessment/cycles/{ids['cycle']}/settings", data=data).get_data(as_text=True)
+    assert message in page
+    with app.app_context():
+        assert "assessment" not in (db.session.get(Cycle, ids["cycle"]).config or {})
+
+
+def _year(name, year, strength):
+    cycle = Cycle(name=name, kind="year", starts_on=date(year, 1, 1), ends_on=date(year, 12, 31), config={})
+    db.session.add(cycle)
+    db.session.flush()
+    transition_cycle(cycle, "open")
+    load({"cycle": cycle.id}, unit_rows(strength=strength))
+    transition_cycle(cycle, "closed")
+    runs.publish_run(runs.compute_run(cycle))
+    db.session.commit()
+
+
+def test_talk_flag_uses_each_years_category_and_names_the_heads(app, client, auth):
+    auth.as_role("admin", unit_code="BJ")
+    with app.app_context():
+        build_world(stations=True, open_it=False)
+        units = {u.code: u for u in db.session.execute(sa.select(Unit)).scalars()}
+        make_officer(units["PS04"], name="张所长", badge_no="L04", is_leader=True)
+        # 2024: 一类 PS01, PS02; 三类 PS03, PS04. PS02 and PS04 last.
+        _year("2024年度", 2024, {"PS01": 0.9, "PS02": 0.6, "PS03": 0.8, "PS04": 0.1})
+        units["PS02"].category, units["PS03"].category = 3, 1  # re-classified for 2025
+        db.session.commit()
+        # 2025: 一类 PS01, PS03; 三类 PS02, PS04. PS03 and PS04 last.
+        _year("2025年度", 2025, {"PS01": 0.9, "PS02": 0.3, "PS03": 0.5, "PS04": 0.1})
+    page = client.get("/assessment/flags").get_data(as_text=True)
+    # PS04 was last of 三类 both years. PS03 was last of 一类 in 2025 only: in 2024 it was first of
+    # 三类 (judged in today's 一类 it would have been last both years).
+    assert "PS04派出所" in page and "PS03派出所" not in page and "PS02派出所" not in page
+    assert page.count("张所长") == 2
+
+
+def test_nobody_above_the_bonus_floor_is_said_on_the_run(app, client, auth):
+    auth.as_role("admin", unit_code="BJ")
+    with app.app_context():
+        ids = build_world(open_it=False)
+    data = settings_form(client, ids["cycle"], bonus_pool="10000", bonus_floor="99.5")
+    assert client.post(f"/assessment/cycles/{ids['cycle']}/settings", data=data).status_code == 302
+    client.post(f"/admin/cycles/{ids['cycle']}/open")
+    with app.app_context():
+        load(ids, unit_rows())
+        run = runs.compute_run(db.session.get(Cycle, ids["cycle"]))
+        db.session.commit()
+        assert {r.bonus_cents for r in run.results if r.level == "unit"} == {0}
+        run_id = run.id
+        result_id = db.session.scalars(sa.select(ScoreResult.id).filter_by(run_id=run_id, level="unit")).first()
+    assert "奖金池未分配" in client.get(f"/assessment/runs/{run_id}").get_data(as_text=True)
+    assert "未高于起点分 99.5，不发奖金" in client.get(f"/assessment/results/{result_id}").get_data(as_text=True)
