@@ -21,7 +21,7 @@ FLOOR_SIDE = ("floor IS NULL OR method <> 'target' OR (direction = 'higher' AND 
 
 def upgrade():
     with op.batch_alter_table('indicator', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('floor', sa.Float(), nullable=True))
+        batch_op.add_column(sa.Column('floor', sa.Double(), nullable=True))
         batch_op.add_column(sa.Column('category_targets', sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column('category_floors', sa.JSON(), nullable=True))
         batch_op.create_check_constraint(op.f('ck_indicator_floor_side'), FLOOR_SIDE)
