@@ -167,10 +167,24 @@ def cycle_config(cycle: Cycle) -> AssessmentConfig:
     data = (cycle.config or {}).get("assessment")
     if not data:
         return default_config()
+    if any("on_missing" not in spec for spec in data.get("indicators", [])):
+        data = _with_missing_policy(data)
     try:
         return AssessmentConfig.from_dict(data)
     except ValueError as error:
         raise DomainError(_("周期的考评设置无效：%(detail)s", detail=str(error))) from error
+
+
+def _with_missing_policy(data: dict) -> dict:
+    """Settings frozen before indicators had their own missing-data policy: soft indicators
+    renormalise, hard ones count as 0 (as the catalogue says now)."""
+    from .catalogue import base_code
+
+    soft = {i.code for i in indicators() if i.is_soft}
+    specs = [{**spec, "on_missing": spec.get("on_missing") or
+              ("renormalise" if base_code(spec.get("code", "")) in soft else "zero")}
+             for spec in data.get("indicators", [])]
+    return {**data, "indicators": specs}
 
 
 def cycle_options(cycle: Cycle) -> dict:

@@ -156,3 +156,24 @@ def test_nobody_above_the_bonus_floor_is_said_on_the_run(app, client, auth):
         result_id = db.session.scalars(sa.select(ScoreResult.id).filter_by(run_id=run_id, level="unit")).first()
     assert "奖金池未分配" in client.get(f"/assessment/runs/{run_id}").get_data(as_text=True)
     assert "未高于起点分 99.5，不发奖金" in client.get(f"/assessment/results/{result_id}").get_data(as_text=True)
+
+
+def test_default_catalogue_follows_the_bureaus_four_dimensions(app, ctx):
+    from app.assessment.services import default_config, seed_catalogue
+
+    seed_catalogue()
+    config = default_config()
+    spec = {s.code: s for s in config.indicators}
+    # 群众回访满意度 and the usage rates belong to 执法质量; 群众服务 measures satisfaction once.
+    assert spec["callback_satisfaction"].dimension == "law_enforcement"
+    assert spec["bodycam_usage"].dimension == spec["case_venue_usage"].dimension == "law_enforcement"
+    public = [s.code for s in config.specs("unit") if s.dimension == "public_service"]
+    assert public == ["window_efficiency", "dispute_mediation", "soft_residents"]
+    # Soft data renormalise when missing; hard data count as 0.
+    assert spec["soft_residents"].on_missing == "renormalise" and spec["case_compliance"].on_missing == "zero"
+    # Case counts against per-category targets between a floor and the target.
+    cases = spec["criminal_cases"]
+    assert (cases.target_for(1), cases.floor_for(1), cases.target_for(3), cases.floor_for(3)) == (15, 40, 6, 16)
+    # The seasonal 反诈宣传 is in the catalogue but not in a cycle unless a season adds it.
+    assert "fraud_publicity" not in spec
+    assert sum(config.indicator_weights("unit").values()) == pytest.approx(100)
