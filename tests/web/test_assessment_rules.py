@@ -177,3 +177,31 @@ def test_default_catalogue_follows_the_bureaus_four_dimensions(app, ctx):
     # The seasonal 反诈宣传 is in the catalogue but not in a cycle unless a season adds it.
     assert "fraud_publicity" not in spec
     assert sum(config.indicator_weights("unit").values()) == pytest.approx(100)
+
+
+def test_indicator_floor_and_category_targets_are_edited_in_the_catalogue(app, client, auth):
+    from app.assessment import services
+
+    auth.as_role("admin")
+    with app.app_context():
+        services.seed_catalogue()
+        db.session.commit()
+        ind_id = services.indicator_map()["criminal_cases"].id
+    page = client.get(f"/assessment/indicators/{ind_id}/edit").get_data(as_text=True)
+    assert 'value="1=15, 2=10, 3=6"' in page
+    base = {"code": "criminal_cases", "name": "刑事案件发案数", "dimension": "basic_control", "level": "unit",
+            "weight": "15", "direction": "lower", "unit_of_measure": "件", "method": "target", "target": "6",
+            "floor": "16", "splits_preventable": "y", "is_active": "y", "min_value": "0", "max_value": "100000"}
+    response = client.post(f"/assessment/indicators/{ind_id}/edit",
+                           data={**base, "category_targets": "1=20，2=12", "category_floors": "1=50, 2=30"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    with app.app_context():
+        ind = services.indicator_map()["criminal_cases"]
+        assert ind.category_targets == {"1": 20.0, "2": 12.0} and ind.category_floors == {"1": 50.0, "2": 30.0}
+    # A floor on the wrong side of its target (lower is better: the floor must be above it) is refused.
+    bad = client.post(f"/assessment/indicators/{ind_id}/edit", data={**base, "category_floors": "1=5"})
+    assert "起点分对应的值必须在目标值的“差”的一侧" in bad.get_data(as_text=True)
+    bad = client.post(f"/assessment/indicators/{ind_id}/edit", data={**base, "category_targets": "4=10"})
+    assert "无法理解“4=10”" in bad.get_data(as_text=True)
+    with app.app_context():
+        assert services.indicator_map()["criminal_cases"].category_floors == {"1": 50.0, "2": 30.0}
