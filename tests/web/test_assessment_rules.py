@@ -110,14 +110,14 @@ def test_bad_station_targets_are_refused(app, client, auth, line, message):
         assert "assessment" not in (db.session.get(Cycle, ids["cycle"]).config or {})
 
 
-def _year(name, year, strength):
+def _year(name, year, strength, skip=(), note=""):
     cycle = Cycle(name=name, kind="year", starts_on=date(year, 1, 1), ends_on=date(year, 12, 31), config={})
     db.session.add(cycle)
     db.session.flush()
     transition_cycle(cycle, "open")
-    load({"cycle": cycle.id}, unit_rows(strength=strength))
+    load({"cycle": cycle.id}, unit_rows(strength=strength, skip=skip))
     transition_cycle(cycle, "closed")
-    runs.publish_run(runs.compute_run(cycle))
+    runs.publish_run(runs.compute_run(cycle), note=note)
     db.session.commit()
 
 
@@ -205,3 +205,22 @@ def test_indicator_floor_and_category_targets_are_edited_in_the_catalogue(app, c
     assert "无法理解“4=10”" in bad.get_data(as_text=True)
     with app.app_context():
         assert services.indicator_map()["criminal_cases"].category_floors == {"1": 50.0, "2": 30.0}
+
+
+def test_dropping_below_the_coverage_threshold_does_not_escape_the_talk(app, client, auth):
+    from .assessment_setup import HARD_UNIT
+
+    auth.as_role("admin", unit_code="BJ")
+    with app.app_context():
+        build_world(stations=True, open_it=False)
+        _year("2024年度", 2024, {"PS01": 0.9, "PS02": 0.6, "PS03": 0.8, "PS04": 0.1})
+        # 2025: PS04 supplies only two hard indicators: below the 50 % coverage rule, no total, no rank.
+        withheld = {("PS04", code) for code in HARD_UNIT[2:]}
+        _year("2025年度", 2025, {"PS01": 0.9, "PS02": 0.6, "PS03": 0.8, "PS04": 0.1}, skip=withheld,
+              note="PS04 未报送数据")
+        ps04 = db.session.execute(sa.select(ScoreResult).join(Unit, ScoreResult.unit_id == Unit.id)
+                                  .join(ScoreRun).join(Cycle)
+                                  .where(Unit.code == "PS04", Cycle.name == "2025年度")).scalar_one()
+        assert ps04.excluded and ps04.rank is None
+    page = client.get("/assessment/flags").get_data(as_text=True)
+    assert "PS04派出所" in page and "按末位计" in page
