@@ -171,6 +171,9 @@ class IndicatorSpec:
     added_points : a seasonal addition for one cycle (e.g. 反诈宣传): its weight in points of the
         total (the level's other indicators shrink proportionally); ``weight`` is then ignored
         and the indicator does not count in its dimension's sum of 100.
+    per_capita : a unit-level count compared like with like: the raw value is
+        ``value / population × 10,000`` (per 10,000 residents, ``IndicatorMatrix.population``),
+        and its targets and floors are per 10,000 residents too.
     """
 
     code: str
@@ -188,6 +191,7 @@ class IndicatorSpec:
     on_missing: str = "zero"
     min_group: int = 5
     added_points: float | None = None
+    per_capita: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.code, str) or not self.code:
@@ -218,6 +222,9 @@ class IndicatorSpec:
         if int(self.min_group) != self.min_group or self.min_group < 2:
             raise ValueError(f"indicator {self.code}: min_group must be a whole number >= 2")
         object.__setattr__(self, "min_group", int(self.min_group))
+        object.__setattr__(self, "per_capita", bool(self.per_capita))
+        if self.per_capita and self.level != "unit":
+            raise ValueError(f"indicator {self.code}: per_capita applies to unit-level indicators only")
         if self.added_points is not None:
             ap = float(self.added_points)
             if not np.isfinite(ap) or not 0 < ap < 100:
@@ -257,6 +264,7 @@ class IndicatorSpec:
             "category_targets": {str(k): v for k, v in self.category_targets.items()},
             "category_floors": {str(k): v for k, v in self.category_floors.items()},
             "on_missing": self.on_missing, "min_group": self.min_group, "added_points": self.added_points,
+            "per_capita": self.per_capita,
         }
 
 
@@ -587,6 +595,8 @@ class IndicatorMatrix:
         for a "target" indicator, overriding the category's; NaN = the category's target.
     headcount : (n_subjects,) int >= 0 or None: officers per subject, needed for a bonus on the
         "headcount" basis.
+    population : (n_subjects,) float > 0 or None: residents per subject (units), needed for
+        ``per_capita`` indicators; NaN = unknown.
     """
 
     codes: tuple[str, ...]
@@ -595,6 +605,7 @@ class IndicatorMatrix:
     nonpreventable: np.ndarray | None = None
     targets: np.ndarray | None = None
     headcount: np.ndarray | None = None
+    population: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         codes = tuple(str(c) for c in self.codes)
@@ -625,8 +636,15 @@ class IndicatorMatrix:
             headcount = _as_int_array(self.headcount, "headcount")
             if headcount.shape != (values.shape[0],) or np.any(headcount < 0):
                 raise ValueError(f"headcount: expected ({values.shape[0]},) whole numbers >= 0")
+        population = None
+        if self.population is not None:
+            population = _frozen_array(self.population, np.float64, "population", ndim=1)
+            known = population[~np.isnan(population)]
+            if population.shape != (values.shape[0],) or np.any(known <= 0) or np.any(np.isinf(known)):
+                raise ValueError(f"population: expected ({values.shape[0]},) numbers > 0 (NaN = unknown)")
         object.__setattr__(self, "targets", targets)
         object.__setattr__(self, "headcount", headcount)
+        object.__setattr__(self, "population", population)
         object.__setattr__(self, "codes", codes)
         object.__setattr__(self, "values", values)
         object.__setattr__(self, "category", category)
@@ -905,6 +923,17 @@ def _raw_values(values: IndicatorMatrix, specs: Sequence[IndicatorSpec]) -> np.n
                              + ", ".join(specs[j].code for j in split_cols))
         npw = np.array([specs[j].nonpreventable_weight for j in split_cols])
         raw[:, split_cols] = raw[:, split_cols] + npw * values.nonpreventable[:, split_cols]
+    per_capita = [j for j, s in enumerate(specs) if s.per_capita]
+    if per_capita:
+        pop = values.population
+        if pop is None:
+            raise ValueError("population is needed for per-capita indicators: "
+                             + ", ".join(specs[j].code for j in per_capita))
+        unknown = np.isnan(pop) & ~np.isnan(raw[:, per_capita]).all(axis=1)
+        if np.any(unknown):
+            raise ValueError(f"subjects without a population for per-capita indicators: "
+                             f"{_preview(np.flatnonzero(unknown))}")
+        raw[:, per_capita] = raw[:, per_capita] / pop[:, None] * 10_000.0
     return raw
 
 

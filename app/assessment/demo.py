@@ -13,7 +13,9 @@ The past years show the assessment rules at work:
   were 二类; they became 一类 for 2025. Each year's result keeps that year's category, and the
   约谈 flag compares each year within it;
 * a withheld indicator: in 2025 白沙派出所 (PS10) supplied no 风险隐患排查整改率; it counts as 0, and
-  the run was published with an audited reason.
+  the run was published with an audited reason;
+* counts compared like with like: the demo counts 刑事案件发案数 per 10,000 residents of each
+  station's area (target 2.5, floor 7), which the catalogue offers as an option.
 """
 from __future__ import annotations
 
@@ -107,6 +109,7 @@ def seed_assessment(rng):
     if db.session.execute(db.select(Cycle).filter_by(name=PAST_YEARS[0][1])).scalar_one_or_none():
         return None
     added = seed_catalogue()
+    _per_capita_cases()
     stations = _stations()
     summary = [f"{added} indicators"]
 
@@ -138,6 +141,20 @@ def seed_assessment(rng):
         assert report.ok, report.errors[:5]
         summary.append(f"{report.stored} indicator values in {current.name}")
     return "; ".join(summary)
+
+
+def _per_capita_cases() -> None:
+    """刑事案件发案数 per 10,000 residents: one target for every category, since the counts now
+    compare like with like."""
+    from .services import indicator_map, save_indicator
+
+    ind = indicator_map().get("criminal_cases")
+    if ind is None or ind.per_capita:
+        return
+    save_indicator(ind, {"level": ind.level, "method": "target", "direction": ind.direction, "dimension": ind.dimension,
+                         "code": ind.code, "per_capita": True, "target": 2.5, "floor": 7.0,
+                         "category_targets": None, "category_floors": None, "unit_of_measure": "件/万人",
+                         "max_value": 100000.0, "min_value": 0.0})
 
 
 def _classify(stations, changes: dict[str, int], today: dict[str, int]) -> None:

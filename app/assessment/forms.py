@@ -76,6 +76,9 @@ class IndicatorForm(FlaskForm):
     max_value = FloatField(_l("取值上限"), validators=[Optional()])
     source = StringField(_l("数据来源"), validators=[Optional(), Length(max=100)])
     splits_preventable = BooleanField(_l("按可防性拆分（案件数类指标）"))
+    per_capita = BooleanField(_l("按每万人口计（单位层级的案件数类指标）"),
+                              description=_l("数值除以派出所辖区常住人口再乘以 10000；"
+                                             "目标值和起点值也按每万人口填写。"))
     is_soft = BooleanField(_l("柔性指标（由本平台计算，不能导入）"))
     description = TextAreaField(_l("说明"), validators=[Optional(), Length(max=2000)])
     is_active = BooleanField(_l("启用"), default=True)

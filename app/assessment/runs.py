@@ -273,12 +273,13 @@ def _level_matrix(level: str, specs, subjects: list[tuple[int, int]], inputs: In
         return None
     category = np.array([cat for _sid, cat in subjects], dtype=np.int64)
     targets = _station_targets(specs, ids, inputs) if level == "unit" else None
-    headcount = None
+    headcount = population = None
     if level == "unit":
         counts = inputs.subjects.headcount
         headcount = np.array([counts.get(sid, 0) for sid in ids], dtype=np.int64)
+        population = _population(specs, ids, vals, inputs, det)
     matrix = IndicatorMatrix(codes=tuple(s.code for s in specs), values=vals, category=category,
-                             nonpreventable=nonprev, targets=targets, headcount=headcount)
+                             nonpreventable=nonprev, targets=targets, headcount=headcount, population=population)
     return LevelInput(ids, matrix, det)
 
 
@@ -318,6 +319,26 @@ def _fill_hard(level, spec, j, index, vals, nonprev, det, values) -> None:
     if spec.split_preventable:
         # A preventable count without its non-preventable part is incomplete: missing.
         vals[:, j] = np.where(np.isnan(nonprev[:, j]), np.nan, vals[:, j])
+
+
+def _population(specs, ids: list[int], vals: np.ndarray, inputs: Inputs, det: dict) -> np.ndarray | None:
+    """Residents per station for per-capita indicators; DomainError naming the stations that
+    have such values but no population on record."""
+    cols = [j for j, s in enumerate(specs) if s.per_capita]
+    if not cols:
+        return None
+    units = {u.id: u for u in inputs.subjects.units}
+    population = np.array([units[sid].population or np.nan for sid in ids], dtype=np.float64)
+    lacking = [units[sid].name for i, sid in enumerate(ids)
+               if np.isnan(population[i]) and not np.isnan(vals[i, cols]).all()]
+    if lacking:
+        raise DomainError(_("以下派出所没有登记辖区常住人口，无法计算按每万人口计的指标：%(names)s。"
+                            "请在单位管理中补充。", names="、".join(lacking[:20])))
+    for i in range(len(ids)):
+        for j in cols:
+            if not np.isnan(vals[i, j]):
+                det.setdefault((i, j), {}).update({"count": float(vals[i, j]), "population": int(population[i])})
+    return population
 
 
 def _station_targets(specs, ids: list[int], inputs: Inputs) -> np.ndarray | None:
@@ -419,7 +440,7 @@ def _indicator_entry(result, i: int, j: int, shown, spec, ind, details: dict) ->
         "weight": _f(result.weight[i, j]), "contribution": _f(result.contribution[i, j]),
         "shown": int(shown.contribution[i, j]) / shown.scale, "missing": bool(result.missing[i, j]),
         "hard_missing": bool(result.hard_missing[i, j]),
-        "method": spec.method, "direction": spec.direction,
+        "method": spec.method, "direction": spec.direction, "per_capita": spec.per_capita,
         "target": _f(result.target[i, j]), "floor": _f(result.floor[i, j]),
         "worst": _f(result.reference_low[i, j]), "best": _f(result.reference_high[i, j]),
         "pooled": bool(result.pooled[i, j]), "details": details.get((i, j)) or {},

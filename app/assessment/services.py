@@ -23,7 +23,7 @@ from .catalogue import DEFAULT_OPTIONS, DIMENSION_LABELS, SEED_INDICATORS, unit_
 
 INDICATOR_FIELDS = ("code", "name", "dimension", "weight", "unit_weight", "direction", "unit_of_measure",
                     "method", "target", "floor", "category_targets", "category_floors", "level", "is_soft", "source",
-                    "splits_preventable", "min_value", "max_value", "description", "is_active")
+                    "splits_preventable", "per_capita", "min_value", "max_value", "description", "is_active")
 
 
 # ---- catalogue ---------------------------------------------------------------------------------
@@ -67,6 +67,8 @@ def save_indicator(indicator: Indicator | None, data: dict) -> Indicator:
     """Create or update a catalogue indicator. Cycles already open keep their frozen copy."""
     if data.get("method") == "target" and not (data.get("target") or 0) > 0:
         raise DomainError(_("“对标目标值”方法需要大于 0 的目标值。"), field="target")
+    if data.get("per_capita") and data.get("level") != "unit":
+        raise DomainError(_("只有单位层级的指标可以按每万人口计。"), field="per_capita")
     if data.get("unit_weight") is not None and data.get("level") != "officer":
         raise DomainError(_("只有民警层级的指标可以设置计入单位的权重。"), field="unit_weight")
     if (data.get("min_value") is not None and data.get("max_value") is not None
@@ -124,7 +126,8 @@ def _spec_fields(ind: Indicator, npw: float) -> dict:
                 category_targets=(ind.category_targets or {}) if target_method else {},
                 category_floors=(ind.category_floors or {}) if target_method else {},
                 split_preventable=ind.splits_preventable, nonpreventable_weight=npw,
-                on_missing="renormalise" if ind.is_soft else "zero")
+                on_missing="renormalise" if ind.is_soft else "zero",
+                per_capita=bool(ind.per_capita) and ind.level == "unit")
 
 
 def specs_from_catalogue(npw: float = 0.5) -> list[IndicatorSpec]:

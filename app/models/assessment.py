@@ -38,6 +38,7 @@ class Indicator(db.Model):
         sa.CheckConstraint("min_value IS NULL OR max_value IS NULL OR min_value <= max_value", name="range"),
         sa.CheckConstraint("floor IS NULL OR method <> 'target' OR (direction = 'higher' AND floor < target)"
                            " OR (direction = 'lower' AND floor > target)", name="floor_side"),
+        sa.CheckConstraint("NOT per_capita OR level = 'unit'", name="per_capita_unit"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -59,6 +60,8 @@ class Indicator(db.Model):
     is_soft: Mapped[bool] = mapped_column(default=False, server_default=sa.text("false"))
     source: Mapped[str] = mapped_column(sa.String(100), default="", server_default="")
     splits_preventable: Mapped[bool] = mapped_column(default=False, server_default=sa.text("false"))
+    # A unit-level count scored per 10,000 residents of the station's area.
+    per_capita: Mapped[bool] = mapped_column(default=False, server_default=sa.text("false"))
     # The range an imported value must lie in (e.g. 0–100 for a rate); NULL = unbounded.
     min_value: Mapped[float | None]
     max_value: Mapped[float | None]

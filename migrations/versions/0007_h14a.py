@@ -1,4 +1,5 @@
-"""assessment rules: indicator floors and per-category targets, a run's publication note
+"""assessment rules: indicator floors, per-category targets and per-capita counts, a station's
+population, a run's publication note
 
 Revision ID: 0007_h14a
 Revises: 0006
@@ -24,16 +25,26 @@ def upgrade():
         batch_op.add_column(sa.Column('floor', sa.Double(), nullable=True))
         batch_op.add_column(sa.Column('category_targets', sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column('category_floors', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('per_capita', sa.Boolean(), server_default=sa.text('false'), nullable=False))
         batch_op.create_check_constraint(op.f('ck_indicator_floor_side'), FLOOR_SIDE)
+        batch_op.create_check_constraint(op.f('ck_indicator_per_capita_unit'), "NOT per_capita OR level = 'unit'")
     with op.batch_alter_table('score_run', schema=None) as batch_op:
         batch_op.add_column(sa.Column('publish_note', sa.Text(), server_default='', nullable=False))
+    with op.batch_alter_table('unit', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('population', sa.Integer(), nullable=True))
+        batch_op.create_check_constraint(op.f('ck_unit_population'), 'population IS NULL OR population > 0')
 
 
 def downgrade():
+    with op.batch_alter_table('unit', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_unit_population'), type_='check')
+        batch_op.drop_column('population')
     with op.batch_alter_table('score_run', schema=None) as batch_op:
         batch_op.drop_column('publish_note')
     with op.batch_alter_table('indicator', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_indicator_per_capita_unit'), type_='check')
         batch_op.drop_constraint(op.f('ck_indicator_floor_side'), type_='check')
+        batch_op.drop_column('per_capita')
         batch_op.drop_column('category_floors')
         batch_op.drop_column('category_targets')
         batch_op.drop_column('floor')

@@ -239,6 +239,21 @@ def test_one_case_more_costs_a_proportionate_amount_and_a_lone_station_is_not_to
     assert without_outlier.normalised[:2, 0].tolist() == pytest.approx([100, 95])
 
 
+def test_counts_per_10000_residents():
+    # 20 cases among 40,000 residents = 5 per 10,000; 30 among 100,000 = 3. Target 3, floor 7 per
+    # 10,000: (7 − 5) / (7 − 3) = 50 and 100 — the larger count is the better result.
+    spec = (I("cases", "public_service", 100, direction="lower", target=3, floor=7, per_capita=True),)
+    cfg = AssessmentConfig(indicators=spec, dimension_weights={"public_service": 100})
+    m = IndicatorMatrix(("cases",), [[20], [30]], [1, 1], population=[40_000, 100_000])
+    r = score_assessment(m, cfg)
+    assert r.raw[:, 0].tolist() == pytest.approx([5, 3])
+    assert r.normalised[:, 0].tolist() == pytest.approx([50, 100])
+    with pytest.raises(ValueError, match="without a population"):
+        score_assessment(IndicatorMatrix(("cases",), [[20], [30]], [1, 1], population=[np.nan, 1e5]), cfg)
+    with pytest.raises(ValueError, match="population is needed"):
+        score_assessment(IndicatorMatrix(("cases",), [[20]], [1]), cfg)
+
+
 def test_targets_per_category_and_per_station_with_a_floor():
     # 案件规范率 target 95 (一类) / 90 (三类), floor 80: linear between floor and target.
     spec = (I("rate", "public_service", 100, target=95, floor=80, category_targets={3: 90}),)

@@ -99,6 +99,7 @@ def test_demo_shows_the_rules_at_work(app, client):
     assert WITHHELD_NOTE in client.get(f"/assessment/runs/{run_id}").get_data(as_text=True)
     page = client.get(f"/assessment/results/{result_id}").get_data(as_text=True)
     assert "缺少业务系统数据，按 0 分计" in page and "效能奖金的计算" in page
+    assert "每万人口：" in page  # 刑事案件发案数 per 10,000 residents in the demo
     flags = client.get("/assessment/flags").get_data(as_text=True)
     assert "石桥派出所" in flags and "负责人" in flags
 

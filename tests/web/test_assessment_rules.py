@@ -224,3 +224,31 @@ def test_dropping_below_the_coverage_threshold_does_not_escape_the_talk(app, cli
         assert ps04.excluded and ps04.rank is None
     page = client.get("/assessment/flags").get_data(as_text=True)
     assert "PS04派出所" in page and "按末位计" in page
+
+
+def test_case_counts_per_10000_residents_need_each_stations_population(app, ctx):
+    from app.assessment import services
+    from app.errors import DomainError
+
+    ids = build_world(open_it=False)
+    ind = services.indicator_map()["criminal_cases"]
+    services.save_indicator(ind, {"code": ind.code, "level": "unit", "direction": "lower", "method": "target",
+                                  "dimension": ind.dimension, "per_capita": True, "target": 2.5, "floor": 7.0,
+                                  "category_targets": None, "category_floors": None})
+    cycle = db.session.get(Cycle, ids["cycle"])
+    transition_cycle(cycle, "open")
+    db.session.commit()
+    load(ids, unit_rows())
+    with pytest.raises(DomainError, match="没有登记辖区常住人口.*PS01派出所"):
+        runs.compute_run(cycle)
+    db.session.rollback()
+    for code in ("PS01", "PS02", "PS03", "PS04"):
+        db.session.execute(sa.select(Unit).filter_by(code=code)).scalar_one().population = 40_000
+    db.session.commit()
+    run = runs.compute_run(cycle)
+    ps04 = next(r for r in run.results if r.unit_id == ids["units"]["PS04"])
+    entry = next(i for i in ps04.breakdown["indicators"] if i["code"] == "criminal_cases")
+    # PS04 (strength 0.1): round(20 × 1.1) = 22 preventable + 0.5 × 3 non-preventable = 23.5 cases;
+    # per 10,000 of 40,000 residents: 5.875; (7 − 5.875) / (7 − 2.5) = 25.
+    assert entry["raw"] == pytest.approx(5.875) and entry["normalised"] == pytest.approx(25)
+    assert entry["details"]["population"] == 40_000
