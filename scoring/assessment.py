@@ -351,6 +351,62 @@ class BonusSettings:
             object.__setattr__(self, "pool_cents", int(self.pool_cents))
 
 
+def _checked_indicators(indicators: Any) -> tuple[IndicatorSpec, ...]:
+    inds = tuple(indicators)
+    if not inds or not all(isinstance(i, IndicatorSpec) for i in inds):
+        raise ValueError("indicators: need at least one IndicatorSpec")
+    codes = [i.code for i in inds]
+    dup = sorted({c for c in codes if codes.count(c) > 1})
+    if dup:
+        raise ValueError(f"indicators: duplicate codes {dup}")
+    return inds
+
+
+def _checked_dimensions(weights: Any, inds: tuple[IndicatorSpec, ...]) -> dict[str, float]:
+    dims = {str(k): float(v) for k, v in dict(weights).items()}
+    if not dims or any(not np.isfinite(v) or v < 0 for v in dims.values()):
+        raise ValueError("dimension_weights: need weights >= 0")
+    _check_sum_100(list(dims.values()), "dimension weights",
+                   ", ".join(f"{_dim_label(k)} {v:g}" for k, v in dims.items()))
+    for spec in inds:
+        if spec.dimension not in dims:
+            raise ValueError(f"indicator {spec.code}: unknown dimension {spec.dimension!r} "
+                             f"(known: {', '.join(dims)})")
+    for level in _LEVELS:
+        for dim in dims:
+            members = [s for s in inds if s.level == level and s.dimension == dim and s.added_points is None]
+            if members:
+                _check_sum_100([s.weight for s in members],
+                               f"indicator weights in dimension {_dim_label(dim)} at level {level}",
+                               ", ".join(f"{s.code} {s.weight:g}" for s in members))
+    return dims
+
+
+def _checked_difficulty(difficulty: Any) -> dict[int, float]:
+    diff = {}
+    for k, v in dict(difficulty).items():
+        v = float(v)
+        if not np.isfinite(v) or v <= 0:
+            raise ValueError(f"difficulty: coefficient of category {k} must be > 0, got {v}")
+        diff[int(k)] = v
+    if not diff:
+        raise ValueError("difficulty: need at least one station category")
+    return diff
+
+
+def _checked_seasonal(seasonal: Any, inds: tuple[IndicatorSpec, ...]) -> dict[str, float]:
+    codes = {i.code for i in inds}
+    seas = {}
+    for k, v in dict(seasonal).items():
+        if k not in codes:
+            raise ValueError(f"seasonal: unknown indicator {k!r}")
+        v = float(v)
+        if not np.isfinite(v) or v <= 0:
+            raise ValueError(f"seasonal: multiplier of {k} must be > 0, got {v}")
+        seas[str(k)] = v
+    return seas
+
+
 @dataclass(frozen=True)
 class AssessmentConfig:
     """A cycle's assessment rules (frozen into the cycle when it opens).
@@ -387,55 +443,12 @@ class AssessmentConfig:
     bonus: BonusSettings = BonusSettings()
 
     def __post_init__(self) -> None:
-        inds = tuple(self.indicators)
-        if not inds or not all(isinstance(i, IndicatorSpec) for i in inds):
-            raise ValueError("indicators: need at least one IndicatorSpec")
-        codes = [i.code for i in inds]
-        dup = sorted({c for c in codes if codes.count(c) > 1})
-        if dup:
-            raise ValueError(f"indicators: duplicate codes {dup}")
+        inds = _checked_indicators(self.indicators)
         object.__setattr__(self, "indicators", inds)
-
-        dims = {str(k): float(v) for k, v in dict(self.dimension_weights).items()}
-        if not dims or any(not np.isfinite(v) or v < 0 for v in dims.values()):
-            raise ValueError("dimension_weights: need weights >= 0")
-        _check_sum_100(list(dims.values()), "dimension weights",
-                       ", ".join(f"{_dim_label(k)} {v:g}" for k, v in dims.items()))
+        dims = _checked_dimensions(self.dimension_weights, inds)
         object.__setattr__(self, "dimension_weights", MappingProxyType(dims))
-
-        for spec in inds:
-            if spec.dimension not in dims:
-                raise ValueError(f"indicator {spec.code}: unknown dimension {spec.dimension!r} "
-                                 f"(known: {', '.join(dims)})")
-        for level in _LEVELS:
-            for dim in dims:
-                members = [s for s in inds if s.level == level and s.dimension == dim
-                           and s.added_points is None]
-                if members:
-                    _check_sum_100([s.weight for s in members],
-                                   f"indicator weights in dimension {_dim_label(dim)} at level {level}",
-                                   ", ".join(f"{s.code} {s.weight:g}" for s in members))
-
-        diff = {}
-        for k, v in dict(self.difficulty).items():
-            v = float(v)
-            if not np.isfinite(v) or v <= 0:
-                raise ValueError(f"difficulty: coefficient of category {k} must be > 0, got {v}")
-            diff[int(k)] = v
-        if not diff:
-            raise ValueError("difficulty: need at least one station category")
-        object.__setattr__(self, "difficulty", MappingProxyType(diff))
-
-        seas = {}
-        for k, v in dict(self.seasonal).items():
-            if k not in codes:
-                raise ValueError(f"seasonal: unknown indicator {k!r}")
-            v = float(v)
-            if not np.isfinite(v) or v <= 0:
-                raise ValueError(f"seasonal: multiplier of {k} must be > 0, got {v}")
-            seas[str(k)] = v
-        object.__setattr__(self, "seasonal", MappingProxyType(seas))
-
+        object.__setattr__(self, "difficulty", MappingProxyType(_checked_difficulty(self.difficulty)))
+        object.__setattr__(self, "seasonal", MappingProxyType(_checked_seasonal(self.seasonal, inds)))
         if self.missing == "renormalise":
             object.__setattr__(self, "missing", "indicator")
         if self.missing not in ("indicator", "zero", "exclude"):

@@ -65,6 +65,25 @@ def _snapshot(ind: Indicator) -> dict:
 
 def save_indicator(indicator: Indicator | None, data: dict) -> Indicator:
     """Create or update a catalogue indicator. Cycles already open keep their frozen copy."""
+    _check_indicator_data(data)
+    before = _snapshot(indicator) if indicator else None
+    if indicator is None:
+        indicator = Indicator(code=data["code"])
+        db.session.add(indicator)
+    for key in INDICATOR_FIELDS:
+        if key == "code" or key not in data:
+            continue
+        value = data[key]
+        if key in ("source", "description", "unit_of_measure") and value is None:
+            value = ""
+        setattr(indicator, key, value)
+    flush_or_fail(_("指标代码“%(code)s”已存在。", code=data.get("code")), field="code")
+    record("indicator_saved", "indicator", indicator.id, before=before, after=_snapshot(indicator))
+    return indicator
+
+
+def _check_indicator_data(data: dict) -> None:
+    """DomainError, naming the field, for a catalogue indicator that cannot be scored."""
     if data.get("method") == "target" and not (data.get("target") or 0) > 0:
         raise DomainError(_("“对标目标值”方法需要大于 0 的目标值。"), field="target")
     if data.get("per_capita") and data.get("level") != "unit":
@@ -83,20 +102,6 @@ def save_indicator(indicator: Indicator | None, data: dict) -> Indicator:
         except ValueError:
             raise DomainError(_("起点分对应的值必须在目标值的“差”的一侧：越高越好的指标起点低于目标值，"
                                 "越低越好的指标起点高于目标值（各类别也是如此）。"), field="floor") from None
-    before = _snapshot(indicator) if indicator else None
-    if indicator is None:
-        indicator = Indicator(code=data["code"])
-        db.session.add(indicator)
-    for key in INDICATOR_FIELDS:
-        if key == "code" or key not in data:
-            continue
-        value = data[key]
-        if key in ("source", "description", "unit_of_measure") and value is None:
-            value = ""
-        setattr(indicator, key, value)
-    flush_or_fail(_("指标代码“%(code)s”已存在。", code=data.get("code")), field="code")
-    record("indicator_saved", "indicator", indicator.id, before=before, after=_snapshot(indicator))
-    return indicator
 
 
 # ---- per-cycle settings ------------------------------------------------------------------------
