@@ -421,8 +421,9 @@ def test_rank_invariants(m):
         sel = m.category == cat
         adj, rk = r.adjusted_total[sel], r.rank[sel]
         assert rk.min() == 1
-        # rank = 1 + number strictly better, up to 1e-9 noise
-        better = (np.round(adj, 9)[None, :] > np.round(adj, 9)[:, None]).sum(axis=1)
+        # rank = 1 + number with a strictly better total, up to 1e-9 noise
+        tot = r.total[sel]
+        better = (np.round(tot, 9)[None, :] > np.round(tot, 9)[:, None]).sum(axis=1)
         assert np.array_equal(rk, better + 1)
         # Ranking within a category does not depend on its difficulty coefficient.
         assert np.all(np.diff(adj[np.argsort(-r.total[sel])]) <= 1e-9)
