@@ -34,7 +34,7 @@ class UnitForm(FlaskForm):
         _l("派出所类别"), choices=select_choices({"": "—", **{str(k): v for k, v in CATEGORY_LABELS.items()}}),
     )
     parent_id = SelectField(_l("上级单位"), coerce=int, validators=[Optional()])
-    population = IntegerField(_l("辖区常住人口"), validators=[Optional(), NumberRange(min=1)],
+    population = IntegerField(_l("辖区常住人口"), validators=[Optional(), NumberRange(min=1, max=100_000_000)],
                               description=_l("派出所填写：用于按每万人口计的考评指标。"))
     submit = SubmitField(_l("保存"))
 

@@ -1,6 +1,8 @@
 """Forms of the main assessment: catalogue, per-cycle settings, import, compute, API clients."""
 from __future__ import annotations
 
+import math
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
@@ -44,7 +46,7 @@ class CategoryMapField(StringField):
                 category, number = int(key.strip()), float(value)
             except ValueError:
                 category = number = None
-            if not sep or category not in (1, 2, 3) or number is None or number != number:
+            if not sep or category not in (1, 2, 3) or number is None or not math.isfinite(number):
                 self.data = {}
                 raise ValueError(_l("无法理解“%(part)s”：应为 类别=数值，例如 1=15, 2=10, 3=6。", part=part[:30]))
             out[str(category)] = number

@@ -252,3 +252,18 @@ def test_case_counts_per_10000_residents_need_each_stations_population(app, ctx)
     # per 10,000 of 40,000 residents: 5.875; (7 − 5.875) / (7 − 2.5) = 25.
     assert entry["raw"] == pytest.approx(5.875) and entry["normalised"] == pytest.approx(25)
     assert entry["details"]["population"] == 40_000
+
+
+def test_a_stations_population_is_kept_and_absurd_values_are_refused(app, client, auth):
+    auth.as_role("admin", unit_code="BJ")
+    with app.app_context():
+        ids = build_world(open_it=False)
+        bureau_id = db.session.execute(sa.select(Unit).filter_by(code="BJ")).scalar_one().id
+    unit_id = ids["units"]["PS01"]
+    form = {"code": "PS01", "name": "PS01派出所", "kind": "station", "category": "1", "parent_id": str(bureau_id)}
+    page = client.post(f"/admin/units/{unit_id}/edit", data={**form, "population": "99999999999"})
+    assert page.status_code == 200
+    response = client.post(f"/admin/units/{unit_id}/edit", data={**form, "population": "52000"})
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.get(Unit, unit_id).population == 52000
