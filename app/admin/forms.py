@@ -1,8 +1,17 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import BooleanField, DateField, PasswordField, SelectField, SelectMultipleField, StringField, SubmitField
-from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..formutil import select_choices
@@ -25,6 +34,8 @@ class UnitForm(FlaskForm):
         _l("派出所类别"), choices=select_choices({"": "—", **{str(k): v for k, v in CATEGORY_LABELS.items()}}),
     )
     parent_id = SelectField(_l("上级单位"), coerce=int, validators=[Optional()])
+    population = IntegerField(_l("辖区常住人口"), validators=[Optional(), NumberRange(min=1, max=100_000_000)],
+                              description=_l("派出所填写：用于按每万人口计的考评指标。"))
     submit = SubmitField(_l("保存"))
 
     def validate_category(self, field):

@@ -20,7 +20,7 @@ def _snapshot(obj, columns) -> dict:
 
 
 # ---- units -------------------------------------------------------------------------------------
-UNIT_FIELDS = ("code", "name", "kind", "category", "parent_id", "is_active")
+UNIT_FIELDS = ("code", "name", "kind", "category", "parent_id", "is_active", "population")
 
 
 def unit_tree() -> list[tuple[Unit, int]]:
@@ -60,6 +60,8 @@ def save_unit(unit: Unit | None, data: dict) -> Unit:
         db.session.add(unit)
     for key in ("code", "name", "kind", "category", "parent_id"):
         setattr(unit, key, data[key])
+    if "population" in data:
+        unit.population = data["population"] or None
     flush_or_fail(_("单位代码“%(code)s”已存在。", code=data["code"]), field="code")
     record("unit_saved", "unit", unit.id, before=before, after=_snapshot(unit, UNIT_FIELDS))
     return unit

@@ -73,8 +73,9 @@ def compute(cycle_id, reason, rollup):
 @click.command("publish")
 @click.option("--cycle", "cycle_id", type=int, required=True, help="Cycle id.")
 @click.option("--run", "run_id", type=int, required=True, help="Score run id.")
+@click.option("--note", default="", help="Why the run is published although hard data are missing (audited).")
 @with_appcontext
-def publish(cycle_id, run_id):
+def publish(cycle_id, run_id, note):
     """Make a run the cycle's result (the cycle must be closed, or already published)."""
     from ..errors import DomainError
     from ..models import ScoreRun
@@ -85,7 +86,7 @@ def publish(cycle_id, run_id):
     if run is None or run.cycle_id != cycle.id:
         raise click.ClickException(f"run {run_id} does not belong to cycle {cycle_id}")
     try:
-        publish_run(run)
+        publish_run(run, note=note)
     except DomainError as error:
         db.session.rollback()
         raise click.ClickException(error.message) from error

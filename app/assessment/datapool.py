@@ -81,6 +81,16 @@ def _in_range(value: float, ind: Indicator, what: str, problems: list[str]) -> N
                           low="" if low is None else f"{low:g}", high="" if high is None else f"{high:g}"))
 
 
+@dataclass
+class _Reference:
+    """What the rows of an import are checked against, loaded once."""
+
+    indicators: dict[str, Indicator]
+    units: dict[str, Unit]
+    officers: dict[str, Officer]
+    in_cycle: set[str]  # indicator codes frozen into the cycle
+
+
 def import_indicator_values(cycle: Cycle, rows: list[tuple[int, dict]], source: str, filename: str = "",
                             user_id: int | None = None, api_client_id: int | None = None) -> ImportReport:
     """Check and store indicator values for a cycle.
@@ -95,9 +105,29 @@ def import_indicator_values(cycle: Cycle, rows: list[tuple[int, dict]], source: 
     if not rows:
         report.errors.append((1, _("没有数据行。")))
         return report
-    inds = {i.code: i for i in db.session.execute(db.select(Indicator)).scalars()}
-    units = {u.code: u for u in db.session.execute(db.select(Unit)).scalars()}
-    officers = {o.badge_no: o for o in db.session.execute(db.select(Officer)).scalars()}
+    parsed = _validate_rows(rows, _load_reference(cycle), report)
+    if report.errors:
+        return report
+    batch = _store_values(cycle, parsed, report, source=source, filename=filename, user_id=user_id,
+                          api_client_id=api_client_id, n_rows=len(rows))
+    record("indicator_values_imported", "cycle", cycle.id,
+           after={"batch": batch.id, "source": source, "file": filename, "stored": report.stored,
+                  "superseded": report.superseded})
+    return report
+
+
+def _load_reference(cycle: Cycle) -> _Reference:
+    # A stopped indicator still takes values for a cycle that uses it (e.g. a seasonal addition).
+    frozen = ((cycle.config or {}).get("assessment") or {}).get("indicators", [])
+    return _Reference(
+        indicators={i.code: i for i in db.session.execute(db.select(Indicator)).scalars()},
+        units={u.code: u for u in db.session.execute(db.select(Unit)).scalars()},
+        officers={o.badge_no: o for o in db.session.execute(db.select(Officer)).scalars()},
+        in_cycle={spec.get("code") for spec in frozen})
+
+
+def _validate_rows(rows, ref: _Reference, report: ImportReport) -> list[tuple]:
+    """Check every row; errors go to the report, clean rows come back parsed."""
     seen: dict[tuple[str, str], int] = {}
     parsed = []
     for number, raw in rows:
@@ -105,55 +135,11 @@ def import_indicator_values(cycle: Cycle, rows: list[tuple[int, dict]], source: 
             report.errors.append((number, _("每一行应是一个对象。")))
             continue
         v = {k: ("" if raw.get(k) is None else raw.get(k)) for k in API_FIELDS.values()}
-        unit_code, badge = str(v["unit_code"]).strip(), str(v["badge_no"]).strip()
-        code = str(v["indicator"]).strip()
         problems: list[str] = []
-        ind = inds.get(code)
-        if not code:
-            problems.append(_("缺少指标代码"))
-        elif ind is None:
-            problems.append(_("未知的指标代码“%(code)s”", code=code[:64]))
-        elif not ind.is_active:
-            problems.append(_("指标“%(name)s”已停用", name=ind.name))
-        elif ind.is_soft:
-            problems.append(_("指标“%(name)s”由本平台计算，不能导入", name=ind.name))
-        subject_key, unit, officer = None, None, None
-        if unit_code and badge:
-            problems.append(_("单位代码和警号只能填一个"))
-        elif ind is not None and ind.level == "unit" and not unit_code:
-            problems.append(_("单位层级的指标需要填写单位代码"))
-        elif ind is not None and ind.level == "officer" and not badge:
-            problems.append(_("民警层级的指标需要填写警号"))
-        elif unit_code:
-            unit = units.get(unit_code)
-            if unit is None:
-                problems.append(_("未知的单位代码“%(code)s”", code=unit_code[:32]))
-            elif unit.kind != "station" or not unit.is_active:
-                problems.append(_("单位“%(name)s”不是在用的派出所，不参加单位考评", name=unit.name))
-            else:
-                subject_key = IndicatorValue.key_for(unit_id=unit.id)
-        elif badge:
-            officer = officers.get(badge)
-            if officer is None:
-                problems.append(_("未知的警号“%(badge)s”", badge=badge[:20]))
-            elif not officer.is_active or station_of(officer.unit) is None:
-                problems.append(_("民警 %(badge)s 不在派出所或已停用，不参加个人考评", badge=badge))
-            else:
-                subject_key = IndicatorValue.key_for(officer_id=officer.id)
-        value = _number(v["value"], _("数值"), problems)
-        nonprev = _number(v["nonpreventable"], _("不可防数"), problems)
-        if value is None:
-            problems.append(_("缺少数值"))
-        if ind is not None:
-            if value is not None and value is not BAD:
-                _in_range(value, ind, _("数值"), problems)
-            if ind.splits_preventable:
-                if nonprev is None:
-                    problems.append(_("指标“%(name)s”按可防性拆分，需要填写不可防数", name=ind.name))
-                elif nonprev is not BAD:
-                    _in_range(nonprev, ind, _("不可防数"), problems)
-            elif nonprev is not None:
-                problems.append(_("指标“%(name)s”不按可防性拆分，不可防数应留空", name=ind.name))
+        ind = _check_indicator(str(v["indicator"]).strip(), ref, problems)
+        subject_key, unit, officer = _check_subject(str(v["unit_code"]).strip(), str(v["badge_no"]).strip(),
+                                                    ind, ref, problems)
+        value, nonprev = _check_numbers(v, ind, problems)
         if subject_key and ind is not None:
             key = (subject_key, ind.code)
             if key in seen:
@@ -164,11 +150,73 @@ def import_indicator_values(cycle: Cycle, rows: list[tuple[int, dict]], source: 
             report.errors.append((number, "；".join(problems)))
         else:
             parsed.append((ind, unit, officer, subject_key, value, nonprev))
-    if report.errors:
-        return report
+    return parsed
 
+
+def _check_indicator(code: str, ref: _Reference, problems: list[str]) -> Indicator | None:
+    ind = ref.indicators.get(code)
+    if not code:
+        problems.append(_("缺少指标代码"))
+    elif ind is None:
+        problems.append(_("未知的指标代码“%(code)s”", code=code[:64]))
+    elif not ind.is_active and code not in ref.in_cycle:
+        problems.append(_("指标“%(name)s”已停用", name=ind.name))
+    elif ind.is_soft:
+        problems.append(_("指标“%(name)s”由本平台计算，不能导入", name=ind.name))
+    return ind
+
+
+def _check_subject(unit_code: str, badge: str, ind: Indicator | None, ref: _Reference, problems: list[str]):
+    """(subject key, unit, officer) of a row; the key is None when the subject is not valid."""
+    if unit_code and badge:
+        problems.append(_("单位代码和警号只能填一个"))
+    elif ind is not None and ind.level == "unit" and not unit_code:
+        problems.append(_("单位层级的指标需要填写单位代码"))
+    elif ind is not None and ind.level == "officer" and not badge:
+        problems.append(_("民警层级的指标需要填写警号"))
+    elif unit_code:
+        unit = ref.units.get(unit_code)
+        if unit is None:
+            problems.append(_("未知的单位代码“%(code)s”", code=unit_code[:32]))
+        elif unit.kind != "station" or not unit.is_active:
+            problems.append(_("单位“%(name)s”不是在用的派出所，不参加单位考评", name=unit.name))
+        else:
+            return IndicatorValue.key_for(unit_id=unit.id), unit, None
+    elif badge:
+        officer = ref.officers.get(badge)
+        if officer is None:
+            problems.append(_("未知的警号“%(badge)s”", badge=badge[:20]))
+        elif not officer.is_active or station_of(officer.unit) is None:
+            problems.append(_("民警 %(badge)s 不在派出所或已停用，不参加个人考评", badge=badge))
+        else:
+            return IndicatorValue.key_for(officer_id=officer.id), None, officer
+    return None, None, None
+
+
+def _check_numbers(v: dict, ind: Indicator | None, problems: list[str]):
+    value = _number(v["value"], _("数值"), problems)
+    nonprev = _number(v["nonpreventable"], _("不可防数"), problems)
+    if value is None:
+        problems.append(_("缺少数值"))
+    if ind is None:
+        return value, nonprev
+    if value is not None and value is not BAD:
+        _in_range(value, ind, _("数值"), problems)
+    if ind.splits_preventable:
+        if nonprev is None:
+            problems.append(_("指标“%(name)s”按可防性拆分，需要填写不可防数", name=ind.name))
+        elif nonprev is not BAD:
+            _in_range(nonprev, ind, _("不可防数"), problems)
+    elif nonprev is not None:
+        problems.append(_("指标“%(name)s”不按可防性拆分，不可防数应留空", name=ind.name))
+    return value, nonprev
+
+
+def _store_values(cycle: Cycle, parsed: list[tuple], report: ImportReport, *, source: str, filename: str,
+                  user_id, api_client_id, n_rows: int) -> ImportBatch:
+    """Store a clean batch: supersede the current values it replaces, then add the new ones."""
     batch = ImportBatch(cycle_id=cycle.id, kind="indicator-values", source=source, filename=filename[:200],
-                        created_by_id=user_id, api_client_id=api_client_id, rows=len(rows))
+                        created_by_id=user_id, api_client_id=api_client_id, rows=n_rows)
     db.session.add(batch)
     db.session.flush()
     now = utcnow()
@@ -191,10 +239,7 @@ def import_indicator_values(cycle: Cycle, rows: list[tuple[int, dict]], source: 
     report.batch_id = batch.id
     batch.report = {"stored": report.stored, "superseded": report.superseded}
     flush_or_fail(_("有人同时导入了同一周期的数据，请重试。"), field="file")
-    record("indicator_values_imported", "cycle", cycle.id,
-           after={"batch": batch.id, "source": source, "file": filename, "stored": report.stored,
-                  "superseded": report.superseded})
-    return report
+    return batch
 
 
 def rows_from_table(filename: str, raw: bytes) -> list[tuple[int, dict]]:

@@ -5,6 +5,17 @@ unit-level values and the station officers' officer-level values) into the open 
 builds two past annual cycles, 2024年度考评 and 2025年度考评 (2025 with a seasonal weight on
 anti-fraud work and a bonus pool), published with stored runs, in which 石桥派出所 (PS12) is last
 in category 3 both years so that the 约谈 flag shows.
+
+The past years show the assessment rules at work:
+
+* a re-classification: in 2024 only 城关派出所 (PS01) was 一类 — a station alone in its category,
+  graded against the bureau-wide quota and scored against its category's targets — and PS02–PS04
+  were 二类; they became 一类 for 2025. Each year's result keeps that year's category, and the
+  约谈 flag compares each year within it;
+* a withheld indicator: in 2025 白沙派出所 (PS10) supplied no 风险隐患排查整改率; it counts as 0, and
+  the run was published with an audited reason;
+* counts compared like with like: the demo counts 刑事案件发案数 per 10,000 residents of each
+  station's area (target 2.5, floor 7), which the catalogue offers as an option.
 """
 from __future__ import annotations
 
@@ -19,10 +30,15 @@ from ..models import Cycle, Officer, Unit
 DATA_FILE = Path(__file__).resolve().parent.parent / "demo" / "data" / "indicator-values-demo.csv"
 PAST_YEARS = ((2024, "2024年度考评"), (2025, "2025年度考评"))
 WEAKEST = "PS12"  # last in its category (三类) in both past years
+CATEGORIES_2024 = {"PS02": 2, "PS03": 2, "PS04": 2}  # re-classified to 一类 for 2025: PS01 alone in 2024
+WITHHELD_2025 = ("PS10", "risk_rectification")
+WITHHELD_NOTE = ("白沙派出所的风险隐患排查整改率因基础管控平台迁移未能导出；经考评委员会审定，"
+                 "该项按 0 分计，结果先行发布。")
 
 # indicator → (base, spread by strength) for rates and points; capped at 100
 UNIT_PROFILES = {
-    "case_compliance": (88, 10), "fraud_prevention": (80, 15), "key_person_control": (92, 7),
+    "case_compliance": (88, 10), "bodycam_usage": (90, 9), "case_venue_usage": (86, 12),
+    "fraud_prevention": (80, 15), "key_person_control": (92, 7),
     "risk_rectification": (85, 13), "callback_satisfaction": (88, 10), "window_efficiency": (90, 9),
     "dispute_mediation": (80, 15), "discipline": (85, 14), "training_rate": (85, 14), "housekeeping": (80, 19),
 }
@@ -93,9 +109,11 @@ def seed_assessment(rng):
     if db.session.execute(db.select(Cycle).filter_by(name=PAST_YEARS[0][1])).scalar_one_or_none():
         return None
     added = seed_catalogue()
+    _per_capita_cases()
     stations = _stations()
     summary = [f"{added} indicators"]
 
+    today = {s.code: s.category for s in stations}
     for year, name in PAST_YEARS:
         cycle = Cycle(name=name, kind="year", starts_on=date(year, 1, 1), ends_on=date(year, 12, 31),
                       deadline_on=date(year, 12, 20), config={})
@@ -103,14 +121,18 @@ def seed_assessment(rng):
         db.session.flush()
         if year == 2025:
             _demo_settings(cycle, cycle_config(cycle), cycle_options(cycle), save_settings)
+        _classify(stations, CATEGORIES_2024 if year == 2024 else {}, today)
         transition_cycle(cycle, "open")
         rows = unit_rows(rng, stations, _strengths(rng, stations))
+        if year == 2025:
+            rows = [r for r in rows if (r["unit_code"], r["indicator"]) != WITHHELD_2025]
         report = import_indicator_values(cycle, list(enumerate(rows, start=2)), "upload", f"demo-{year}.csv")
         assert report.ok, report.errors
         transition_cycle(cycle, "closed")
         run = compute_run(cycle, reason="")
-        publish_run(run)
+        publish_run(run, note=WITHHELD_NOTE if year == 2025 else "")
         summary.append(f"{name} published (run v{run.version})")
+    _classify(stations, {}, today)
 
     current = db.session.execute(
         db.select(Cycle).filter_by(status="open").order_by(Cycle.starts_on.desc())).scalars().first()
@@ -119,6 +141,33 @@ def seed_assessment(rng):
         assert report.ok, report.errors[:5]
         summary.append(f"{report.stored} indicator values in {current.name}")
     return "; ".join(summary)
+
+
+def _per_capita_cases() -> None:
+    """刑事案件发案数 per 10,000 residents: one target for every category, since the counts now
+    compare like with like."""
+    from .services import indicator_map, save_indicator
+
+    ind = indicator_map().get("criminal_cases")
+    if ind is None or ind.per_capita:
+        return
+    save_indicator(ind, {"level": ind.level, "method": "target", "direction": ind.direction, "dimension": ind.dimension,
+                         "code": ind.code, "per_capita": True, "target": 2.5, "floor": 7.0,
+                         "category_targets": None, "category_floors": None, "unit_of_measure": "件/万人",
+                         "max_value": 100000.0, "min_value": 0.0})
+
+
+def _classify(stations, changes: dict[str, int], today: dict[str, int]) -> None:
+    """Give the stations a year's categories (today's, changed by ``changes``), audited."""
+    from ..audit import record
+
+    for station in stations:
+        category = changes.get(station.code, today[station.code])
+        if station.category != category:
+            record("unit_reclassified", "unit", station.id, before={"category": station.category},
+                   after={"category": category}, note="演示数据：类别调整")
+            station.category = category
+    db.session.flush()
 
 
 def _demo_settings(cycle, config, options, save_settings) -> None:
@@ -130,9 +179,9 @@ def _demo_settings(cycle, config, options, save_settings) -> None:
         "nonpreventable_weight": options["nonpreventable_weight"],
         "seasonal": {"fraud_prevention": 1.5},
         "missing": config.missing, "min_coverage": config.min_coverage,
-        "grades": {"mode": config.grades.mode, "shares": config.grades.shares,
+        "grades": {"mode": config.grades.mode, "shares": config.grades.shares, "caps": config.grades.caps,
                    "thresholds": config.grades.thresholds, "within_category": config.grades.within_category,
                    "on": config.grades.on},
-        "bonus": {"floor": 60.0, "on": "adjusted", "pool_cents": 12_000_000},
+        "bonus": {"floor": 60.0, "on": "adjusted", "pool_cents": 12_000_000, "basis": "unit"},
         "bonus_level": "unit", "dual_track": options["dual_track"], "rollup": options["rollup"],
     })

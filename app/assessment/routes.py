@@ -26,7 +26,7 @@ from .catalogue import (
     ROLLUP_LABELS,
     base_code,
 )
-from .forms import ApiClientForm, ComputeForm, ImportValuesForm, IndicatorForm, settings_form_class
+from .forms import ApiClientForm, ComputeForm, ImportValuesForm, IndicatorForm, PublishForm, settings_form_class
 
 bp = Blueprint("assessment", __name__)
 
@@ -53,7 +53,21 @@ def cycle_panel(cycle: Cycle) -> dict:
     return {"config": config, "config_error": error, "options": services.cycle_options(cycle),
             "frozen": bool((cycle.config or {}).get("assessment")), "pool": datapool.pool_summary(cycle),
             "runs": all_runs, "published": runs.published_run(cycle), "compute_form": ComputeForm(),
-            "names": names, "base_code": base_code}
+            "names": names, "base_code": base_code, "hard_missing": runs.hard_missing_count,
+            "effective": _effective_weights(config)}
+
+
+def _effective_weights(config) -> dict:
+    """level → [(spec, base points, effective points)] for the cycle page."""
+    if config is None:
+        return {}
+    out = {}
+    for level in ("unit", "officer"):
+        if not config.specs(level):
+            continue
+        base, eff = config.base_weights(level), config.indicator_weights(level)
+        out[level] = [(s, base[s.code], eff[s.code]) for s in config.specs(level)]
+    return out
 
 
 # ---- catalogue ---------------------------------------------------------------------------------
@@ -106,7 +120,7 @@ def edit_indicator(indicator_id=None):
 def _settings_form(cycle: Cycle):
     config = services.cycle_config(cycle)
     names = {s.code: services_name(s.code) for s in config.indicators}
-    form_class = settings_form_class(config.indicators, names)
+    form_class = settings_form_class([s for s in config.indicators if s.added_points is None], names)
     options = services.cycle_options(cycle)
     form = form_class()
     if request.method == "GET":
@@ -117,7 +131,15 @@ def _settings_form(cycle: Cycle):
         for cat in (1, 2, 3):
             form[f"diff_{cat}"].data = config.difficulty.get(cat, 1.0)
         form.nonpreventable_weight.data = options["nonpreventable_weight"]
-        form.seasonal.data = "\n".join(f"{k}={v:g}" for k, v in config.seasonal.items())
+        form.seasonal.data = "\n".join([f"{k}={v:g}" for k, v in config.seasonal.items()]
+                                       + [f"{s.code}=+{s.added_points:g}" for s in config.indicators
+                                          if s.added_points is not None])
+        form.station_targets.data = "\n".join(f"{code}@{unit}={t:g}" for code, per in
+                                              (options.get("station_targets") or {}).items()
+                                              for unit, t in per.items())
+        form.basic_satisfied_credit.data = float(options.get("basic_satisfied_credit", 0.5))
+        form.grade_caps.data = ", ".join(f"{v:g}" for v in config.grades.caps)
+        form.bonus_basis.data = config.bonus.basis
         form.missing.data = config.missing
         form.min_coverage.data = config.min_coverage
         form.grade_mode.data = config.grades.mode
@@ -144,6 +166,7 @@ def services_name(code: str) -> str:
 def _settings_data(form) -> dict:
     numbers = [float(p) for p in form.grade_shares.data.replace("，", ",").split(",") if p.strip()]
     thresholds = [float(p) for p in form.grade_thresholds.data.replace("，", ",").split(",") if p.strip()]
+    caps = [float(p) for p in form.grade_caps.data.replace("，", ",").split(",") if p.strip()]
     pool = form.bonus_pool.data
     return {
         "dimension_weights": {d: form[f"dim_{d}"].data for d in DIMENSION_LABELS},
@@ -151,10 +174,13 @@ def _settings_data(form) -> dict:
         "difficulty": {c: form[f"diff_{c}"].data for c in (1, 2, 3)},
         "nonpreventable_weight": form.nonpreventable_weight.data,
         "seasonal": getattr(form, "parsed_seasonal", {}),
+        "seasonal_added": getattr(form, "parsed_added", {}),
+        "station_targets": getattr(form, "parsed_station_targets", {}),
+        "basic_satisfied_credit": form.basic_satisfied_credit.data,
         "missing": form.missing.data, "min_coverage": form.min_coverage.data,
         "grades": {"mode": form.grade_mode.data, "shares": tuple(numbers), "thresholds": tuple(thresholds),
-                   "within_category": form.grade_within_category.data, "on": form.grade_on.data},
-        "bonus": {"floor": form.bonus_floor.data, "on": form.bonus_on.data,
+                   "caps": tuple(caps), "within_category": form.grade_within_category.data, "on": form.grade_on.data},
+        "bonus": {"floor": form.bonus_floor.data, "on": form.bonus_on.data, "basis": form.bonus_basis.data,
                   "pool_cents": None if pool is None else int(round(pool * 100))},
         "bonus_level": form.bonus_level.data,
         "dual_track": {"top_share": form.top_share.data, "bottom_share": form.bottom_share.data},
@@ -258,9 +284,11 @@ def compute(cycle_id):
 @role_required("admin")
 def publish(run_id):
     run = db.get_or_404(ScoreRun, run_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    run_service(runs.publish_run, run, user_id=current_user.id,
+    form = PublishForm()
+    if not form.validate_on_submit():
+        flash(_("请求无效。"), "danger")
+        return redirect(url_for(".run", run_id=run_id))
+    run_service(runs.publish_run, run, user_id=current_user.id, note=form.note.data or "",
                 success=_("第 %(v)d 版已发布为周期结果。", v=run.version))
     return redirect(url_for(".run", run_id=run_id))
 
@@ -294,7 +322,8 @@ def run(run_id):
     names = (run.missing or {}).get("names") or {}
     soft_missing = [names.get(code, code) for code in (run.missing or {}).get("soft_without_provider", [])]
     return render_template("assessment/run.html", run=run, cycle=run.cycle, units=units, officers=officers,
-                           soft_missing=soft_missing,
+                           soft_missing=soft_missing, publish_form=PublishForm(),
+                           missing_hard=runs.hard_missing_count(run),
                            mine=mine, confirm=ConfirmForm(), is_admin=is_admin,
                            published=runs.published_run(run.cycle))
 

@@ -14,7 +14,7 @@ import json
 import math
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from flask_babel import gettext as _
@@ -25,14 +25,11 @@ from scoring.assessment import (
     AssessmentConfig,
     BonusSettings,
     IndicatorMatrix,
-    assign_grades,
     consecutive_last,
     dual_track,
-    rank_within,
-    rollup,
     rounded_breakdown,
     score_assessment,
-    split_bonus,
+    score_rollup,
     weakest,
 )
 
@@ -46,6 +43,7 @@ from .catalogue import base_code
 from .services import cycle_config, cycle_options, indicator_map
 
 ROLLUP_CHILD = {"quarter": "month", "year": "quarter"}
+LEVELS = ("unit", "officer")
 
 
 def _f(x) -> float | None:
@@ -55,18 +53,68 @@ def _f(x) -> float | None:
 
 
 # ---- subjects ----------------------------------------------------------------------------------
-def scored_subjects() -> tuple[list[Unit], list[Officer], dict[int, int], dict[int, int]]:
-    """Active stations and the active officers of stations, with station → category and
-    officer → station. Officers outside stations (squads, bureau) have no station category and
-    are not ranked in the main assessment."""
-    units = db.session.execute(
-        db.select(Unit).where(Unit.kind == "station", Unit.is_active).order_by(Unit.code)).scalars().all()
+@dataclass
+class Subjects:
+    """Who is scored: active stations, and the active officers of stations and of the squads
+    under them (an officer in a squad is scored with the squad's station)."""
+
+    units: list[Unit]
+    officers: list[Officer]
+    unit_category: dict[int, int]  # station id → category
+    officer_unit: dict[int, int]  # officer id → station id
+    heads: dict[int, str]  # station id → its head (负责人) "name（badge）", when one is marked leader
+
+    @property
+    def headcount(self) -> dict[int, int]:
+        counts: dict[int, int] = defaultdict(int)
+        for station_id in self.officer_unit.values():
+            counts[station_id] += 1
+        return counts
+
+    def level(self, level: str) -> list[tuple[int, int]]:
+        """(subject id, category) of a level, in a stable order."""
+        if level == "unit":
+            return [(u.id, int(u.category)) for u in self.units]
+        return [(o.id, self.unit_category[self.officer_unit[o.id]]) for o in self.officers]
+
+    def names(self, level: str) -> dict[int, str]:
+        if level == "unit":
+            return {u.id: u.name for u in self.units}
+        return {o.id: f"{o.name}（{o.badge_no}）" for o in self.officers}
+
+
+def scored_subjects() -> Subjects:
+    """Active stations and the officers scored with them (see :class:`Subjects`)."""
+    all_units = {u.id: u for u in db.session.execute(db.select(Unit)).scalars()}
+    station_of: dict[int, int | None] = {}
+
+    def station(unit_id: int | None) -> int | None:
+        seen = []
+        while unit_id is not None and unit_id not in station_of:
+            unit = all_units.get(unit_id)
+            if unit is None:
+                break
+            seen.append(unit_id)
+            if unit.kind == "station":
+                station_of[unit_id] = unit_id
+                break
+            unit_id = unit.parent_id
+        found = station_of.get(unit_id) if unit_id is not None else None
+        for uid in seen:
+            station_of[uid] = found
+        return found
+
+    units = sorted((u for u in all_units.values() if u.kind == "station" and u.is_active), key=lambda u: u.code)
     unit_category = {u.id: int(u.category) for u in units}
-    officers = db.session.execute(
-        db.select(Officer).where(Officer.is_active, Officer.unit_id.in_(list(unit_category)))
-        .order_by(Officer.badge_no)).scalars().all()
-    officer_unit = {o.id: o.unit_id for o in officers}
-    return units, officers, unit_category, officer_unit
+    officers, officer_unit, heads = [], {}, {}
+    for o in db.session.execute(db.select(Officer).where(Officer.is_active).order_by(Officer.badge_no)).scalars():
+        sid = station(o.unit_id)
+        if sid in unit_category:
+            officers.append(o)
+            officer_unit[o.id] = sid
+            if o.is_leader and o.unit_id == sid and sid not in heads:
+                heads[sid] = f"{o.name}（{o.badge_no}）"
+    return Subjects(units, officers, unit_category, officer_unit, heads)
 
 
 # ---- compute -----------------------------------------------------------------------------------
@@ -93,6 +141,71 @@ def latest_run(cycle: Cycle, statuses=("done", "published")) -> ScoreRun | None:
         .order_by(ScoreRun.version.desc())).scalars().first()
 
 
+class StepLog:
+    """The progress steps of a run (stored with it; the CLI prints them as they come)."""
+
+    def __init__(self, progress: Callable[[str], None] | None = None):
+        self.steps: list[dict] = []
+        self.progress = progress
+
+    def __call__(self, message: str) -> None:
+        self.steps.append({"at": utcnow().isoformat(timespec="seconds"), "step": message})
+        if self.progress:
+            self.progress(message)
+
+
+@dataclass
+class Inputs:
+    """Everything a cycle's computation reads, loaded once."""
+
+    config: AssessmentConfig
+    options: dict
+    catalogue: dict[str, Indicator]
+    values: dict  # {(level, code): {subject id: (value, nonpreventable)}}
+    subjects: Subjects
+    soft_values: dict
+
+
+@dataclass
+class LevelInput:
+    ids: list[int]
+    matrix: IndicatorMatrix
+    details: dict = field(default_factory=dict)  # {(row, column): provider details}
+
+
+def compute_run(cycle: Cycle, user_id: int | None = None, reason: str = "", rollup_method: str = "",
+                progress: Callable[[str], None] | None = None) -> ScoreRun:
+    """Compute the cycle's results into a new ScoreRun (status "done").
+
+    rollup_method : "" to score this cycle's own data; "mean" | "last" | "weighted" to roll up the
+        published results of the months (quarter) or quarters (year) inside it instead.
+    progress : called with a short message at each step (the CLI prints them).
+    Raises DomainError (nothing stored) for a draft cycle, a recompute of a published cycle
+    without a reason, or a cycle without any data. A plain function: a background job may call it.
+    """
+    log = StepLog(progress)
+    reason = _check_can_compute(cycle, reason)
+    if rollup_method:
+        return _compute_rollup(cycle, rollup_method, user_id, reason, log)
+    inputs = _load_inputs(cycle, log)
+    levels = _validate_levels(inputs)
+    run = _start_run(cycle, inputs.config, {**inputs.options, "rollup_method": ""}, user_id, reason, log)
+    report = _score_levels(run, levels, inputs, log)
+    _finish_run(run, report, _inputs_hash(_hash_payload(inputs)), log)
+    record("score_run_computed", "cycle", cycle.id,
+           after={"run": run.id, "version": run.version, "inputs_hash": run.inputs_hash}, note=reason)
+    return run
+
+
+def _check_can_compute(cycle: Cycle, reason: str) -> str:
+    reason = (reason or "").strip()
+    if cycle.status == "draft":
+        raise DomainError(_("周期尚未开启，考评设置还没有冻结，不能计算。"))
+    if published_run(cycle) is not None and not reason:
+        raise DomainError(_("此周期已发布结果；重新计算会生成新的版本，必须填写原因。"), field="reason")
+    return reason
+
+
 def _load_values(cycle: Cycle, inds_by_id: dict[int, Indicator]):
     """{(level, code): {subject id: (value, nonpreventable)}} of the cycle's current values."""
     out: dict[tuple[str, str], dict[int, tuple[float, float | None]]] = defaultdict(dict)
@@ -111,140 +224,203 @@ def _load_values(cycle: Cycle, inds_by_id: dict[int, Indicator]):
     return out
 
 
-def compute_run(cycle: Cycle, user_id: int | None = None, reason: str = "", rollup_method: str = "",
-                progress: Callable[[str], None] | None = None) -> ScoreRun:
-    """Compute the cycle's results into a new ScoreRun (status "done").
-
-    rollup_method : "" to score this cycle's own data; "mean" | "last" | "weighted" to roll up the
-        results of the months (quarter) or quarters (year) inside it instead.
-    progress : called with a short message at each step (the CLI prints them).
-    Raises DomainError (nothing stored) for a draft cycle, a recompute of a published cycle
-    without a reason, or a cycle without any data.
-    """
-    def step(message: str) -> None:
-        steps.append({"at": utcnow().isoformat(timespec="seconds"), "step": message})
-        if progress:
-            progress(message)
-
-    steps: list[dict] = []
-    reason = (reason or "").strip()
-    if cycle.status == "draft":
-        raise DomainError(_("周期尚未开启，考评设置还没有冻结，不能计算。"))
-    if published_run(cycle) is not None and not reason:
-        raise DomainError(_("此周期已发布结果；重新计算会生成新的版本，必须填写原因。"), field="reason")
-    config = cycle_config(cycle)
-    options = cycle_options(cycle)
-    if rollup_method:
-        return _compute_rollup(cycle, config, options, rollup_method, user_id, reason, step, steps)
-
-    step(_("读取数据池"))
+def _load_inputs(cycle: Cycle, log: StepLog) -> Inputs:
+    """Load: the frozen settings, the data pool, who is scored and the soft indicators."""
+    config, options = cycle_config(cycle), cycle_options(cycle)
+    log(_("读取数据池"))
     catalogue = indicator_map()
-    inds_by_id = {i.id: i for i in catalogue.values()}
-    values = _load_values(cycle, inds_by_id)
-    units, officers, unit_category, officer_unit = scored_subjects()
-    step(_("读取柔性指标（%(n)d 个来源）", n=len(soft.SOFT_PROVIDERS)))
-    provided = soft.collect(cycle)
-    soft_values = soft.soft_indicator_values(provided, unit_category, officer_unit)
+    values = _load_values(cycle, {i.id: i for i in catalogue.values()})
+    subjects = scored_subjects()
+    log(_("读取柔性指标（%(n)d 个来源）", n=len(soft.SOFT_PROVIDERS)))
+    soft_values = soft.soft_indicator_values(soft.collect(cycle), subjects.unit_category, subjects.officer_unit)
+    return Inputs(config, options, catalogue, values, subjects, soft_values)
 
-    subjects = {"unit": [(u.id, int(u.category)) for u in units],
-                "officer": [(o.id, unit_category[o.unit_id]) for o in officers]}
-    matrices, details, missing_report = {}, {}, {"levels": {}, "soft_without_provider": []}
-    for level in ("unit", "officer"):
-        specs = config.specs(level)
-        ids = [sid for sid, _cat in subjects[level]]
-        if not specs or not ids:
+
+def _validate_levels(inputs: Inputs) -> dict:
+    """Validate: one IndicatorMatrix per level with data; DomainError when there is none."""
+    levels, missing = {}, {"levels": {}, "soft_without_provider": []}
+    for level in LEVELS:
+        specs = inputs.config.specs(level)
+        subjects = inputs.subjects.level(level)
+        if not specs or not subjects:
             continue
-        index = {sid: i for i, sid in enumerate(ids)}
-        vals = np.full((len(ids), len(specs)), np.nan)
-        nonprev = np.full((len(ids), len(specs)), np.nan)
-        det: dict[tuple[int, int], dict] = {}
-        for j, spec in enumerate(specs):
-            code = spec.code
-            ind = catalogue.get(base_code(code))
-            if ind is not None and ind.is_soft:
-                block = soft_values.get((level, code))
-                if block is None:
-                    missing_report["soft_without_provider"].append(code)
-                    continue
-                for sid, v in block["values"].items():
-                    if sid in index:
-                        vals[index[sid], j] = v
-                        det[(index[sid], j)] = block["details"].get(sid) or {}
-                continue
-            if code != base_code(code):  # an officer-level hard indicator averaged for units
-                by_unit: dict[int, list[float]] = defaultdict(list)
-                for oid, (v, _np) in values.get(("officer", base_code(code)), {}).items():
-                    if oid in officer_unit:
-                        by_unit[officer_unit[oid]].append(v)
-                for uid, vs in by_unit.items():
-                    if uid in index:
-                        vals[index[uid], j] = sum(vs) / len(vs)
-                        det[(index[uid], j)] = {"officers": len(vs), "rule": "mean"}
-                continue
-            for sid, (v, npv) in values.get((level, code), {}).items():
-                if sid in index:
-                    vals[index[sid], j] = v
-                    if npv is not None:
-                        nonprev[index[sid], j] = npv
-                        if spec.split_preventable:
-                            det[(index[sid], j)] = {"preventable": v, "nonpreventable": npv,
-                                                    "nonpreventable_weight": spec.nonpreventable_weight}
-            if spec.split_preventable:
-                # A preventable count without its non-preventable part is incomplete: missing.
-                vals[:, j] = np.where(np.isnan(nonprev[:, j]), np.nan, vals[:, j])
-        if np.isnan(vals).all():
-            missing_report["levels"][level] = {"no_data": True}
+        built = _level_matrix(level, specs, subjects, inputs, missing["soft_without_provider"])
+        if built is None:
+            missing["levels"][level] = {"no_data": True}
             continue
-        category = np.array([cat for _sid, cat in subjects[level]], dtype=np.int64)
-        matrices[level] = (ids, IndicatorMatrix(codes=tuple(s.code for s in specs), values=vals,
-                                                category=category, nonpreventable=nonprev))
-        details[level] = det
-    if not matrices:
+        levels[level] = built
+    if not levels:
         raise DomainError(_("此周期还没有任何指标数据（单位和民警层级都没有），无法计算。请先导入数据。"))
+    return {"levels": levels, "missing": missing}
 
+
+def _level_matrix(level: str, specs, subjects: list[tuple[int, int]], inputs: Inputs,
+                  soft_without_provider: list[str]) -> LevelInput | None:
+    ids = [sid for sid, _cat in subjects]
+    index = {sid: i for i, sid in enumerate(ids)}
+    vals = np.full((len(ids), len(specs)), np.nan)
+    nonprev = np.full((len(ids), len(specs)), np.nan)
+    det: dict[tuple[int, int], dict] = {}
+    for j, spec in enumerate(specs):
+        ind = inputs.catalogue.get(base_code(spec.code))
+        if ind is not None and ind.is_soft:
+            _fill_soft(level, spec.code, j, index, vals, det, inputs.soft_values, soft_without_provider)
+        elif spec.code != base_code(spec.code):
+            _fill_unit_mean(spec.code, j, index, vals, det, inputs)
+        else:
+            _fill_hard(level, spec, j, index, vals, nonprev, det, inputs.values)
+    if np.isnan(vals).all():
+        return None
+    category = np.array([cat for _sid, cat in subjects], dtype=np.int64)
+    targets = _station_targets(specs, ids, inputs) if level == "unit" else None
+    headcount = population = None
+    if level == "unit":
+        counts = inputs.subjects.headcount
+        headcount = np.array([counts.get(sid, 0) for sid in ids], dtype=np.int64)
+        population = _population(specs, ids, vals, inputs, det)
+    matrix = IndicatorMatrix(codes=tuple(s.code for s in specs), values=vals, category=category,
+                             nonpreventable=nonprev, targets=targets, headcount=headcount, population=population)
+    return LevelInput(ids, matrix, det)
+
+
+def _fill_soft(level, code, j, index, vals, det, soft_values, soft_without_provider) -> None:
+    block = soft_values.get((level, code))
+    if block is None:
+        soft_without_provider.append(code)
+        return
+    for sid, v in block["values"].items():
+        if sid in index:
+            vals[index[sid], j] = v
+            det[(index[sid], j)] = block["details"].get(sid) or {}
+
+
+def _fill_unit_mean(code, j, index, vals, det, inputs: Inputs) -> None:
+    """An officer-level hard indicator counted for units as the mean of their officers."""
+    by_unit: dict[int, list[float]] = defaultdict(list)
+    for oid, (v, _np) in inputs.values.get(("officer", base_code(code)), {}).items():
+        if oid in inputs.subjects.officer_unit:
+            by_unit[inputs.subjects.officer_unit[oid]].append(v)
+    for uid, vs in by_unit.items():
+        if uid in index:
+            vals[index[uid], j] = sum(vs) / len(vs)
+            det[(index[uid], j)] = {"officers": len(vs), "rule": "mean"}
+
+
+def _fill_hard(level, spec, j, index, vals, nonprev, det, values) -> None:
+    for sid, (v, npv) in values.get((level, spec.code), {}).items():
+        if sid not in index:
+            continue
+        vals[index[sid], j] = v
+        if npv is not None:
+            nonprev[index[sid], j] = npv
+            if spec.split_preventable:
+                det[(index[sid], j)] = {"preventable": v, "nonpreventable": npv,
+                                        "nonpreventable_weight": spec.nonpreventable_weight}
+    if spec.split_preventable:
+        # A preventable count without its non-preventable part is incomplete: missing.
+        vals[:, j] = np.where(np.isnan(nonprev[:, j]), np.nan, vals[:, j])
+
+
+def _population(specs, ids: list[int], vals: np.ndarray, inputs: Inputs, det: dict) -> np.ndarray | None:
+    """Residents per station for per-capita indicators; DomainError naming the stations that
+    have such values but no population on record."""
+    cols = [j for j, s in enumerate(specs) if s.per_capita]
+    if not cols:
+        return None
+    units = {u.id: u for u in inputs.subjects.units}
+    population = np.array([units[sid].population or np.nan for sid in ids], dtype=np.float64)
+    lacking = [units[sid].name for i, sid in enumerate(ids)
+               if np.isnan(population[i]) and not np.isnan(vals[i, cols]).all()]
+    if lacking:
+        raise DomainError(_("以下派出所没有登记辖区常住人口，无法计算按每万人口计的指标：%(names)s。"
+                            "请在单位管理中补充。", names="、".join(lacking[:20])))
+    for i in range(len(ids)):
+        for j in cols:
+            if not np.isnan(vals[i, j]):
+                det.setdefault((i, j), {}).update({"count": float(vals[i, j]), "population": int(population[i])})
+    return population
+
+
+def _station_targets(specs, ids: list[int], inputs: Inputs) -> np.ndarray | None:
+    """(n, m) 目标责任书 targets of the stations (NaN = the category's target)."""
+    wanted = inputs.options.get("station_targets") or {}
+    if not wanted:
+        return None
+    code_to_id = {u.code: u.id for u in inputs.subjects.units}
+    row = {sid: i for i, sid in enumerate(ids)}
+    targets = np.full((len(ids), len(specs)), np.nan)
+    for j, spec in enumerate(specs):
+        for unit_code_, target in (wanted.get(spec.code) or {}).items():
+            if code_to_id.get(unit_code_) in row:
+                targets[row[code_to_id[unit_code_]], j] = float(target)
+    return targets
+
+
+def _start_run(cycle: Cycle, config: AssessmentConfig, options: dict, user_id, reason: str, log: StepLog) -> ScoreRun:
     run = ScoreRun(cycle_id=cycle.id, version=_next_version(cycle), created_by_id=user_id, reason=reason,
-                   status="computing", config=config.to_dict(), options={**options, "rollup_method": ""},
-                   steps=steps)
+                   status="computing", config=config.to_dict(), options=options, steps=log.steps)
     db.session.add(run)
     flush_or_fail(_("有人正在同时计算此周期，请稍后刷新查看。"))
-    hash_input = {"config": config.to_dict(), "options": options,
-                  "values": sorted([lvl, code, sid, v, npv] for (lvl, code), d in values.items()
-                                   for sid, (v, npv) in d.items()),
-                  "soft": sorted([lvl, code, sid, v] for (lvl, code), b in soft_values.items()
-                                 for sid, v in b["values"].items())}
-    names = {"unit": {u.id: u.name for u in units}, "officer": {o.id: f"{o.name}（{o.badge_no}）" for o in officers}}
-    for level, (ids, matrix) in matrices.items():
-        step(_("计算%(level)s层级（%(n)d 个对象）", level=_("单位") if level == "unit" else _("民警"), n=len(ids)))
+    return run
+
+
+def _score_levels(run: ScoreRun, levels: dict, inputs: Inputs, log: StepLog) -> dict:
+    """Score each level with one call into scoring, and store its results; returns the
+    missing-data report."""
+    report = levels["missing"]
+    config = inputs.config
+    for level, li in levels["levels"].items():
+        log(_("计算%(level)s层级（%(n)d 个对象）", level=_("单位") if level == "unit" else _("民警"), n=len(li.ids)))
         level_config = config
-        if options.get("bonus_level", "unit") != level:
+        if inputs.options.get("bonus_level", "unit") != level:
             level_config = replace(config, bonus=BonusSettings(floor=config.bonus.floor, on=config.bonus.on))
         try:
-            result = score_assessment(matrix, level_config)
+            result = score_assessment(li.matrix, level_config)
         except ValueError as error:
             raise DomainError(_("计算失败：%(detail)s", detail=str(error))) from error
-        _store_results(run, level, ids, matrix.category, result, details[level], catalogue)
-        pairs = result.missing_pairs
-        missing_report["levels"][level] = {
-            "subjects": len(ids),
-            "incomplete": int(result.incomplete.sum()),
-            "excluded": int(result.excluded.sum()),
-            "pairs": len(pairs),
-            "examples": [[names[level].get(ids[i], str(ids[i])), result.codes[j]] for i, j in pairs[:200].tolist()],
-            "by_indicator": {result.codes[j]: int(c) for j, c in
-                             zip(*np.unique(pairs[:, 1], return_counts=True), strict=True)} if len(pairs) else {},
-        }
-    missing_report["names"] = {s.code: _display_name(s.code, catalogue) for s in config.indicators}
-    run.missing = missing_report
-    run.inputs_hash = _inputs_hash(hash_input)
-    step(_("完成"))
-    run.steps = list(steps)
+        heads = inputs.subjects.heads if level == "unit" else {}
+        _store_results(run, level, li, result, inputs.catalogue, heads)
+        report["levels"][level] = _level_report(result, li.ids, inputs.subjects.names(level))
+    report["names"] = {s.code: _display_name(s.code, inputs.catalogue) for s in config.indicators}
+    return report
+
+
+def _level_report(result, ids: list[int], names: dict[int, str]) -> dict:
+    pairs = result.missing_pairs
+    hard = np.argwhere(result.hard_missing)
+    report = {
+        "subjects": len(ids),
+        "incomplete": int(result.incomplete.sum()),
+        "excluded": int(result.excluded.sum()),
+        "pairs": len(pairs),
+        "examples": [[names.get(ids[i], str(ids[i])), result.codes[j]] for i, j in pairs[:200].tolist()],
+        "by_indicator": {result.codes[j]: int(c) for j, c in
+                         zip(*np.unique(pairs[:, 1], return_counts=True), strict=True)} if len(pairs) else {},
+        "hard_pairs": len(hard),
+        "hard_examples": [[names.get(ids[i], str(ids[i])), result.codes[j]] for i, j in hard[:200].tolist()],
+    }
+    if result.bonus_weight is not None:
+        report["bonus"] = {"weight_sum": float(np.sum(result.bonus_weight)),
+                           "undistributed": bool(result.bonus_undistributed)}
+    return report
+
+
+def _hash_payload(inputs: Inputs) -> dict:
+    return {"config": inputs.config.to_dict(), "options": inputs.options,
+            "values": sorted([lvl, code, sid, v, npv] for (lvl, code), d in inputs.values.items()
+                             for sid, (v, npv) in d.items()),
+            "soft": sorted([lvl, code, sid, v] for (lvl, code), b in inputs.soft_values.items()
+                           for sid, v in b["values"].items())}
+
+
+def _finish_run(run: ScoreRun, report: dict, inputs_hash: str, log: StepLog) -> None:
+    run.missing = report
+    run.inputs_hash = inputs_hash
+    log(_("完成"))
+    run.steps = list(log.steps)
     run.status = "done"
     run.finished_at = utcnow()
     db.session.flush()
-    record("score_run_computed", "cycle", cycle.id, after={"run": run.id, "version": run.version,
-                                                           "inputs_hash": run.inputs_hash},
-           note=reason)
-    return run
 
 
 def _display_name(code: str, catalogue: dict) -> str:
@@ -253,141 +429,195 @@ def _display_name(code: str, catalogue: dict) -> str:
     return name + _("（单位均值）") if code != base_code(code) else name
 
 
-def _store_results(run: ScoreRun, level: str, ids: list[int], category, result, details: dict,
-                   catalogue: dict) -> None:
+def _indicator_entry(result, i: int, j: int, shown, spec, ind, details: dict) -> dict:
+    """One indicator of a subject's breakdown, with what its score was measured against."""
+    code = result.codes[j]
+    return {
+        "code": code, "name": ind.name if ind else code, "unit_of_measure": ind.unit_of_measure if ind else "",
+        "dimension": result.dimensions[int(result.indicator_dimension[j])],
+        "aggregated": code != base_code(code), "soft": bool(ind and ind.is_soft),
+        "raw": _f(result.raw[i, j]), "normalised": _f(result.normalised[i, j]),
+        "weight": _f(result.weight[i, j]), "contribution": _f(result.contribution[i, j]),
+        "shown": int(shown.contribution[i, j]) / shown.scale, "missing": bool(result.missing[i, j]),
+        "hard_missing": bool(result.hard_missing[i, j]),
+        "method": spec.method, "direction": spec.direction, "per_capita": spec.per_capita,
+        "target": _f(result.target[i, j]), "floor": _f(result.floor[i, j]),
+        "worst": _f(result.reference_low[i, j]), "best": _f(result.reference_high[i, j]),
+        "pooled": bool(result.pooled[i, j]), "details": details.get((i, j)) or {},
+    }
+
+
+def _bonus_entry(result, i: int, config_bonus, headcount) -> dict | None:
+    if result.bonus_weight is None:
+        return None
+    return {"weight": float(result.bonus_weight[i]), "floor": config_bonus.floor, "on": config_bonus.on,
+            "basis": config_bonus.basis, "pool_cents": config_bonus.pool_cents,
+            "weight_sum": float(np.sum(result.bonus_weight)),
+            "headcount": int(headcount[i]) if headcount is not None else None,
+            "undistributed": bool(result.bonus_undistributed)}
+
+
+def _store_results(run: ScoreRun, level: str, li: LevelInput, result, catalogue: dict, heads: dict) -> None:
+    """Store: one ScoreResult per subject with its whole breakdown."""
     shown = rounded_breakdown(result)
     grade_codes = result.grade_codes
+    config = AssessmentConfig.from_dict(run.config)
+    specs = {s.code: s for s in config.indicators}
+    bonus_settings = config.bonus
     rows = []
-    for i, sid in enumerate(ids):
-        indicators = []
-        for j, code in enumerate(result.codes):
-            ind = catalogue.get(base_code(code))
-            indicators.append({
-                "code": code, "name": ind.name if ind else code, "unit_of_measure": ind.unit_of_measure if ind else "",
-                "dimension": result.dimensions[int(result.indicator_dimension[j])],
-                "aggregated": code != base_code(code), "soft": bool(ind and ind.is_soft),
-                "raw": _f(result.raw[i, j]), "normalised": _f(result.normalised[i, j]),
-                "weight": _f(result.weight[i, j]), "contribution": _f(result.contribution[i, j]),
-                "shown": int(shown.contribution[i, j]) / shown.scale, "missing": bool(result.missing[i, j]),
-                "details": details.get((i, j)) or {},
-            })
+    for i, sid in enumerate(li.ids):
+        indicators = [_indicator_entry(result, i, j, shown, specs[code], catalogue.get(base_code(code)), li.details)
+                      for j, code in enumerate(result.codes)]
         dims = [{"code": d, "weight": _f(result.dimension_weight[i, k]), "score": _f(result.dimension_score[i, k]),
                  "contribution": _f(result.dimension_contribution[i, k]),
                  "shown": int(shown.dimension[i, k]) / shown.scale} for k, d in enumerate(result.dimensions)]
         excluded = bool(result.excluded[i])
+        breakdown = {"indicators": indicators, "dimensions": dims, "total_shown": int(shown.total[i]) / shown.scale,
+                     "incomplete": bool(result.incomplete[i]), "hard_missing": bool(result.hard_missing[i].any()),
+                     "bonus": _bonus_entry(result, i, bonus_settings, li.matrix.headcount)}
+        if sid in heads:
+            breakdown["head"] = heads[sid]
         rows.append(ScoreResult(
             run_id=run.id, level=level, unit_id=sid if level == "unit" else None,
-            officer_id=sid if level == "officer" else None, category=int(category[i]),
+            officer_id=sid if level == "officer" else None, category=int(li.matrix.category[i]),
             total=_f(result.total[i]), adjusted_total=_f(result.adjusted_total[i]),
             coefficient=float(result.coefficient[i]),
             rank=int(result.rank[i]) if result.rank[i] > 0 else None,
             rank_overall=int(result.rank_overall[i]) if result.rank_overall[i] > 0 else None,
             grade=grade_codes[i] or None,
             bonus_cents=int(result.bonus_cents[i]) if result.bonus_cents is not None and not excluded else None,
-            coverage=float(result.coverage[i]), excluded=excluded,
-            breakdown={"indicators": indicators, "dimensions": dims,
-                       "total_shown": int(shown.total[i]) / shown.scale, "incomplete": bool(result.incomplete[i])},
+            coverage=float(result.coverage[i]), excluded=excluded, breakdown=breakdown,
         ))
     db.session.add_all(rows)
     db.session.flush()
 
 
-def _compute_rollup(cycle, config: AssessmentConfig, options, method, user_id, reason, step, steps) -> ScoreRun:
-    """Roll up the results of the periods inside a quarter (months) or a year (quarters)."""
-    child_kind = ROLLUP_CHILD.get(cycle.kind)
-    if child_kind is None:
-        raise DomainError(_("只有季度和年度周期可以汇总下级周期的结果。"), field="rollup")
-    if method not in ("mean", "last", "weighted"):
-        raise DomainError(_("未知的汇总方法。"), field="rollup")
-    step(_("读取下级周期的结果"))
-    children = db.session.execute(
-        db.select(Cycle).where(Cycle.kind == child_kind, Cycle.starts_on >= cycle.starts_on,
-                               Cycle.ends_on <= cycle.ends_on).order_by(Cycle.starts_on)).scalars().all()
-    runs = [(c, published_run(c) or latest_run(c)) for c in children]
-    runs = [(c, r) for c, r in runs if r is not None]
-    if not runs:
-        raise DomainError(_("此周期内没有已计算的下级周期（%(kind)s），无法汇总。",
-                            kind=_("月") if child_kind == "month" else _("季度")), field="rollup")
-    units, officers, unit_category, officer_unit = scored_subjects()
-    run = ScoreRun(cycle_id=cycle.id, version=_next_version(cycle), created_by_id=user_id, reason=reason,
-                   status="computing", config=config.to_dict(),
-                   options={**options, "rollup_method": method, "rollup_runs": [r.id for _c, r in runs]}, steps=steps)
-    db.session.add(run)
-    flush_or_fail(_("有人正在同时计算此周期，请稍后刷新查看。"))
-    days = np.array([(c.ends_on - c.starts_on).days + 1 for c, _r in runs], dtype=np.float64)
-    missing = {"levels": {}, "periods": [c.name for c, _r in runs]}
+# ---- roll-ups ----------------------------------------------------------------------------------
+def _compute_rollup(cycle: Cycle, method: str, user_id, reason: str, log: StepLog) -> ScoreRun:
+    """Roll up the published results of the periods inside a quarter (months) or a year (quarters)."""
+    config, options = cycle_config(cycle), cycle_options(cycle)
+    children = _published_children(cycle, method)
+    log(_("读取下级周期的已发布结果"))
+    subjects = scored_subjects()
+    run = _start_run(cycle, config, {**options, "rollup_method": method,
+                                     "rollup_runs": [r.id for _c, r in children]}, user_id, reason, log)
+    days = np.array([(c.ends_on - c.starts_on).days + 1 for c, _r in children], dtype=np.float64)
+    report = {"levels": {}, "periods": [c.name for c, _r in children]}
     hash_rows = []
-    for level, ids, cats in (("unit", [u.id for u in units], [u.category for u in units]),
-                             ("officer", [o.id for o in officers], [unit_category[o.unit_id] for o in officers])):
-        if not ids:
+    for level in LEVELS:
+        subjects_level = subjects.level(level)
+        if not subjects_level:
             continue
-        step(_("汇总%(level)s层级", level=_("单位") if level == "unit" else _("民警")))
-        index = {sid: i for i, sid in enumerate(ids)}
-        totals = np.full((len(runs), len(ids)), np.nan)
-        for p, (_c, r) in enumerate(runs):
-            for res in db.session.execute(db.select(ScoreResult).where(ScoreResult.run_id == r.id,
-                                                                       ScoreResult.level == level)).scalars():
-                sid = res.unit_id if level == "unit" else res.officer_id
-                if sid in index and res.total is not None:
-                    totals[p, index[sid]] = res.total
+        log(_("汇总%(level)s层级", level=_("单位") if level == "unit" else _("民警")))
+        ids = [sid for sid, _cat in subjects_level]
+        totals = _child_totals(children, level, ids)
         if np.isnan(totals).all():
-            missing["levels"][level] = {"no_data": True}
+            report["levels"][level] = {"no_data": True}
             continue
         hash_rows.append([level, ids, np.nan_to_num(totals, nan=-1).round(6).tolist()])
-        total = rollup(totals, method=method, weights=days if method == "weighted" else None)
-        category = np.array(cats, dtype=np.int64)
-        coefficient = np.array([config.difficulty.get(int(c), 1.0) for c in cats])
-        adjusted = total * coefficient
-        cat_idx = np.asarray(np.unique(category, return_inverse=True)[1]).reshape(-1)
-        rank = rank_within(adjusted, cat_idx)
-        rank_overall = rank_within(adjusted)
-        graded = adjusted if config.grades.on == "adjusted" else total
-        grade = assign_grades(graded, category, config.grades)
-        bonus = None
-        if config.bonus.pool_cents is not None and options.get("bonus_level", "unit") == level:
-            on = adjusted if config.bonus.on == "adjusted" else total
-            try:
-                bonus = split_bonus(config.bonus.pool_cents, on, config.bonus.floor)
-            except ValueError as error:
-                raise DomainError(_("计算失败：%(detail)s", detail=str(error))) from error
-        names = [c.name for c, _r in runs]
-        rows = []
-        for i, sid in enumerate(ids):
-            ok = not math.isnan(total[i])
-            rows.append(ScoreResult(
-                run_id=run.id, level=level, unit_id=sid if level == "unit" else None,
-                officer_id=sid if level == "officer" else None, category=int(category[i]),
-                total=_f(total[i]), adjusted_total=_f(adjusted[i]), coefficient=float(coefficient[i]),
-                rank=int(rank[i]) if rank[i] > 0 else None,
-                rank_overall=int(rank_overall[i]) if rank_overall[i] > 0 else None,
-                grade=GRADES[grade[i]] if grade[i] >= 0 else None,
-                bonus_cents=int(bonus[i]) if bonus is not None and ok else None,
-                coverage=float((~np.isnan(totals[:, i])).mean()), excluded=not ok,
-                breakdown={"rollup": {"method": method, "periods": [
-                    {"cycle": names[p], "total": _f(totals[p, i]), "days": int(days[p])} for p in range(len(runs))]},
-                    "total_shown": round(float(total[i]), 2) if ok else None}))
-        db.session.add_all(rows)
-        db.session.flush()
-    run.missing = missing
-    run.inputs_hash = _inputs_hash({"config": config.to_dict(), "method": method, "rows": hash_rows})
-    step(_("完成"))
-    run.steps = list(steps)
-    run.status = "done"
-    run.finished_at = utcnow()
-    db.session.flush()
+        category = np.array([cat for _sid, cat in subjects_level], dtype=np.int64)
+        counts = subjects.headcount
+        headcount = np.array([counts.get(sid, 0) for sid in ids]) if level == "unit" else None
+        try:
+            rolled = score_rollup(totals, category, config, method=method,
+                                  weights=days if method == "weighted" else None, headcount=headcount,
+                                  with_bonus=options.get("bonus_level", "unit") == level)
+        except ValueError as error:
+            raise DomainError(_("计算失败：%(detail)s", detail=str(error))) from error
+        _store_rollup(run, level, ids, category, rolled, totals, children, days, method, config,
+                      subjects.heads if level == "unit" else {}, headcount)
+        report["levels"][level] = {"subjects": len(ids), "excluded": int(rolled.excluded.sum()),
+                                   "periods_missing": int(np.isnan(totals).sum())}
+    _finish_run(run, report, _inputs_hash({"config": config.to_dict(), "method": method, "rows": hash_rows}), log)
     record("score_run_computed", "cycle", cycle.id,
            after={"run": run.id, "version": run.version, "rollup": method, "inputs_hash": run.inputs_hash},
            note=reason)
     return run
 
 
+def _published_children(cycle: Cycle, method: str) -> list[tuple[Cycle, ScoreRun]]:
+    """The child periods and their published runs; DomainError when one has none."""
+    child_kind = ROLLUP_CHILD.get(cycle.kind)
+    if child_kind is None:
+        raise DomainError(_("只有季度和年度周期可以汇总下级周期的结果。"), field="rollup")
+    if method not in ("mean", "last", "weighted"):
+        raise DomainError(_("未知的汇总方法。"), field="rollup")
+    kind_name = _("月") if child_kind == "month" else _("季度")
+    children = db.session.execute(
+        db.select(Cycle).where(Cycle.kind == child_kind, Cycle.starts_on >= cycle.starts_on,
+                               Cycle.ends_on <= cycle.ends_on).order_by(Cycle.starts_on)).scalars().all()
+    if not children:
+        raise DomainError(_("此周期内没有下级周期（%(kind)s），无法汇总。", kind=kind_name), field="rollup")
+    runs = [(c, published_run(c)) for c in children]
+    unpublished = [c.name for c, r in runs if r is None]
+    if unpublished:
+        raise DomainError(_("只能汇总已发布的结果；以下下级周期尚未发布：%(names)s。",
+                            names="、".join(unpublished)), field="rollup")
+    return runs
+
+
+def _child_totals(children, level: str, ids: list[int]) -> np.ndarray:
+    index = {sid: i for i, sid in enumerate(ids)}
+    totals = np.full((len(children), len(ids)), np.nan)
+    for p, (_c, r) in enumerate(children):
+        rows = db.session.execute(db.select(ScoreResult.unit_id, ScoreResult.officer_id, ScoreResult.total)
+                                  .where(ScoreResult.run_id == r.id, ScoreResult.level == level)).all()
+        for unit_id, officer_id, total in rows:
+            sid = unit_id if level == "unit" else officer_id
+            if sid in index and total is not None:
+                totals[p, index[sid]] = total
+    return totals
+
+
+def _store_rollup(run, level, ids, category, rolled, totals, children, days, method, config, heads,
+                  headcount) -> None:
+    cons = rolled.consequences
+    names = [c.name for c, _r in children]
+    rows = []
+    for i, sid in enumerate(ids):
+        ok = not rolled.excluded[i]
+        breakdown = {"rollup": {"method": method, "missing_counts_zero": True, "periods": [
+            {"cycle": names[p], "total": _f(totals[p, i]), "days": int(days[p])} for p in range(len(children))]},
+            "total_shown": round(float(rolled.total[i]), 2) if ok else None}
+        if cons.bonus_weight is not None:
+            breakdown["bonus"] = {"weight": float(cons.bonus_weight[i]), "floor": config.bonus.floor,
+                                  "on": config.bonus.on, "basis": config.bonus.basis,
+                                  "pool_cents": config.bonus.pool_cents,
+                                  "weight_sum": float(np.sum(cons.bonus_weight)),
+                                  "headcount": int(headcount[i]) if headcount is not None else None,
+                                  "undistributed": bool(cons.bonus_undistributed)}
+        if sid in heads:
+            breakdown["head"] = heads[sid]
+        rows.append(ScoreResult(
+            run_id=run.id, level=level, unit_id=sid if level == "unit" else None,
+            officer_id=sid if level == "officer" else None, category=int(category[i]),
+            total=_f(rolled.total[i]), adjusted_total=_f(cons.adjusted_total[i]),
+            coefficient=float(cons.coefficient[i]),
+            rank=int(cons.rank[i]) if cons.rank[i] > 0 else None,
+            rank_overall=int(cons.rank_overall[i]) if cons.rank_overall[i] > 0 else None,
+            grade=GRADES[cons.grade[i]] if cons.grade[i] >= 0 else None,
+            bonus_cents=int(cons.bonus_cents[i]) if cons.bonus_cents is not None and ok else None,
+            coverage=float(rolled.coverage[i]), excluded=not ok, breakdown=breakdown))
+    db.session.add_all(rows)
+    db.session.flush()
+
+
 # ---- publish -----------------------------------------------------------------------------------
-def publish_run(run: ScoreRun, user_id: int | None = None) -> ScoreRun:
+def hard_missing_count(run: ScoreRun) -> int:
+    """How many subject × hard-indicator values the run counted as 0 for lack of data."""
+    levels = (run.missing or {}).get("levels") or {}
+    return sum(int(info.get("hard_pairs") or 0) for info in levels.values())
+
+
+def publish_run(run: ScoreRun, user_id: int | None = None, note: str = "") -> ScoreRun:
     """Make a run the cycle's result. The cycle must be closed (it then becomes published) or
-    already published (a recomputed run replaces the shown result; the old run stays as it was)."""
+    already published (a recomputed run replaces the shown result; the old run stays as it was).
+    A run that counted missing hard data as 0 is published only with a ``note`` saying why
+    (stored with the run and audited)."""
     from ..admin.services import transition_cycle
 
     cycle = run.cycle
+    note = (note or "").strip()
     if run.status == "published":
         raise DomainError(_("该版本已经发布。"))
     if run.status != "done":
@@ -397,9 +627,13 @@ def publish_run(run: ScoreRun, user_id: int | None = None) -> ScoreRun:
     previous = published_run(cycle)
     if previous is not None and not (run.reason or "").strip():
         raise DomainError(_("此周期已有发布的结果；只有填写了原因的重新计算版本才能替换它。"))
+    missing_hard = hard_missing_count(run)
+    if missing_hard and not note:
+        raise DomainError(_("此版本有 %(n)d 项业务系统数据缺失，已按 0 分计算。请先补齐数据并重新计算，"
+                            "或填写发布原因（将记入审计日志）。", n=missing_hard), field="note")
     result = db.session.execute(
         db.update(ScoreRun).where(ScoreRun.id == run.id, ScoreRun.status == "done")
-        .values(status="published", published_at=utcnow(), published_by_id=user_id)
+        .values(status="published", published_at=utcnow(), published_by_id=user_id, publish_note=note)
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
         db.session.rollback()
@@ -409,7 +643,9 @@ def publish_run(run: ScoreRun, user_id: int | None = None) -> ScoreRun:
         transition_cycle(cycle, "published")
     record("score_run_published", "cycle", cycle.id,
            before={"run": previous.id, "version": previous.version} if previous else None,
-           after={"run": run.id, "version": run.version, "inputs_hash": run.inputs_hash}, note=run.reason)
+           after={"run": run.id, "version": run.version, "inputs_hash": run.inputs_hash,
+                  "missing_hard": missing_hard, "publish_note": note},
+           note=note or run.reason)
     db.session.flush()
     return run
 
@@ -451,31 +687,50 @@ def can_view_result(user, result: ScoreResult) -> bool:
 
 def consecutive_last_flags() -> list[dict]:
     """Units last in their category in two consecutive annual cycles (约谈), from the published
-    results of annual cycles, newest pair first."""
+    results of annual cycles, newest pair first. Each year is judged in the unit's category of
+    that year (as stored with its result); a unit without a total for lack of data counts as
+    last. Each flag names the unit's head (负责人) in both years, as stored with the results."""
     years = db.session.execute(
         db.select(Cycle).where(Cycle.kind == "year").order_by(Cycle.starts_on)).scalars().all()
-    runs = [(c, published_run(c)) for c in years]
-    runs = [(c, r) for c, r in runs if r is not None]
+    runs = [(c, r) for c in years if (r := published_run(c)) is not None]
     if len(runs) < 2:
         return []
-    units = db.session.execute(db.select(Unit).where(Unit.kind == "station").order_by(Unit.code)).scalars().all()
-    index = {u.id: i for i, u in enumerate(units)}
-    ranks = np.full((len(runs), len(units)), np.nan)
-    category = np.array([u.category or 0 for u in units], dtype=np.int64)
-    for p, (_c, r) in enumerate(runs):
-        for res in db.session.execute(db.select(ScoreResult).where(ScoreResult.run_id == r.id,
-                                                                   ScoreResult.level == "unit")).scalars():
-            if res.unit_id in index and res.rank is not None:
-                ranks[p, index[res.unit_id]] = res.rank
+    rows = db.session.execute(
+        db.select(ScoreResult).where(ScoreResult.run_id.in_([r.id for _c, r in runs]),
+                                     ScoreResult.level == "unit")
+        .options(selectinload(ScoreResult.unit))).scalars().all()
+    by_run: dict[int, dict[int, ScoreResult]] = defaultdict(dict)
+    for res in rows:
+        by_run[res.run_id][res.unit_id] = res
     flags = []
     for p in range(len(runs) - 1, 0, -1):
-        (c0, _r0), (c1, _r1) = runs[p - 1], runs[p]
+        (c0, r0), (c1, r1) = runs[p - 1], runs[p]
         if c1.starts_on.year - c0.starts_on.year != 1:
             continue
-        last = consecutive_last(ranks[p - 1:p + 1], category, years=2)
-        for i in np.flatnonzero(last):
-            flags.append({"unit": units[i], "cycles": [c0, c1],
-                          "ranks": [int(ranks[p - 1, i]), int(ranks[p, i])]})
+        flags.extend(_flags_of_pair((c0, c1), (by_run[r0.id], by_run[r1.id])))
+    return flags
+
+
+def _flags_of_pair(cycles, results) -> list[dict]:
+    unit_ids = sorted(set(results[0]) | set(results[1]))
+    ranks = np.full((2, len(unit_ids)), np.nan)
+    category = np.zeros((2, len(unit_ids)), dtype=np.int64)
+    for y in (0, 1):
+        for i, uid in enumerate(unit_ids):
+            res = results[y].get(uid)
+            if res is None:
+                continue
+            category[y, i] = res.category
+            ranks[y, i] = np.inf if res.excluded or res.rank is None else res.rank
+    flags = []
+    for i in np.flatnonzero(consecutive_last(ranks, category, years=2)):
+        years = [results[y][unit_ids[i]] for y in (0, 1)]
+        flags.append({"unit": years[1].unit, "cycles": list(cycles),
+                      "categories": [r.category for r in years],
+                      "ranks": [r.rank for r in years],
+                      "no_total": [bool(r.excluded or r.rank is None) for r in years],
+                      "coverage": [r.coverage for r in years],
+                      "heads": [(r.breakdown or {}).get("head") or "" for r in years]})
     return flags
 
 

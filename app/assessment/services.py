@@ -22,8 +22,8 @@ from ..models import Cycle, Indicator
 from .catalogue import DEFAULT_OPTIONS, DIMENSION_LABELS, SEED_INDICATORS, unit_code
 
 INDICATOR_FIELDS = ("code", "name", "dimension", "weight", "unit_weight", "direction", "unit_of_measure",
-                    "method", "target", "level", "is_soft", "source", "splits_preventable", "min_value",
-                    "max_value", "description", "is_active")
+                    "method", "target", "floor", "category_targets", "category_floors", "level", "is_soft", "source",
+                    "splits_preventable", "per_capita", "min_value", "max_value", "description", "is_active")
 
 
 # ---- catalogue ---------------------------------------------------------------------------------
@@ -65,13 +65,7 @@ def _snapshot(ind: Indicator) -> dict:
 
 def save_indicator(indicator: Indicator | None, data: dict) -> Indicator:
     """Create or update a catalogue indicator. Cycles already open keep their frozen copy."""
-    if data.get("method") == "target" and not (data.get("target") or 0) > 0:
-        raise DomainError(_("“对标目标值”方法需要大于 0 的目标值。"), field="target")
-    if data.get("unit_weight") is not None and data.get("level") != "officer":
-        raise DomainError(_("只有民警层级的指标可以设置计入单位的权重。"), field="unit_weight")
-    if (data.get("min_value") is not None and data.get("max_value") is not None
-            and data["min_value"] > data["max_value"]):
-        raise DomainError(_("取值下限不能大于上限。"), field="max_value")
+    _check_indicator_data(data)
     before = _snapshot(indicator) if indicator else None
     if indicator is None:
         indicator = Indicator(code=data["code"])
@@ -88,6 +82,28 @@ def save_indicator(indicator: Indicator | None, data: dict) -> Indicator:
     return indicator
 
 
+def _check_indicator_data(data: dict) -> None:
+    """DomainError, naming the field, for a catalogue indicator that cannot be scored."""
+    if data.get("method") == "target" and not (data.get("target") or 0) > 0:
+        raise DomainError(_("“对标目标值”方法需要大于 0 的目标值。"), field="target")
+    if data.get("per_capita") and data.get("level") != "unit":
+        raise DomainError(_("只有单位层级的指标可以按每万人口计。"), field="per_capita")
+    if data.get("unit_weight") is not None and data.get("level") != "officer":
+        raise DomainError(_("只有民警层级的指标可以设置计入单位的权重。"), field="unit_weight")
+    if (data.get("min_value") is not None and data.get("max_value") is not None
+            and data["min_value"] > data["max_value"]):
+        raise DomainError(_("取值下限不能大于上限。"), field="max_value")
+    if data.get("method") == "target":
+        try:
+            IndicatorSpec(code=data.get("code") or "x", dimension=data.get("dimension") or "", weight=0,
+                          direction=data.get("direction") or "higher", target=data.get("target"),
+                          floor=data.get("floor"), category_targets=data.get("category_targets") or {},
+                          category_floors=data.get("category_floors") or {})
+        except ValueError:
+            raise DomainError(_("起点分对应的值必须在目标值的“差”的一侧：越高越好的指标起点低于目标值，"
+                                "越低越好的指标起点高于目标值（各类别也是如此）。"), field="floor") from None
+
+
 # ---- per-cycle settings ------------------------------------------------------------------------
 def default_options() -> dict:
     return copy.deepcopy(DEFAULT_OPTIONS)
@@ -102,22 +118,47 @@ def _seed_rows() -> list[Indicator]:
                               sort_order=order, direction=extra.pop("direction", "higher"),
                               method=extra.pop("method", "target"), unit_weight=extra.pop("unit_weight", None),
                               splits_preventable=extra.pop("splits_preventable", False),
-                              is_soft=extra.pop("is_soft", False), is_active=True, **extra))
+                              is_soft=extra.pop("is_soft", False), is_active=extra.pop("is_active", True), **extra))
     return rows
+
+
+def _spec_fields(ind: Indicator, npw: float) -> dict:
+    """What an IndicatorSpec takes from a catalogue row: a soft indicator's missing value is
+    renormalised, a hard one (from business systems) counts as 0."""
+    target_method = ind.method == "target"
+    return dict(dimension=ind.dimension, direction=ind.direction, method=ind.method,
+                target=ind.target if target_method else None, floor=ind.floor if target_method else None,
+                category_targets=(ind.category_targets or {}) if target_method else {},
+                category_floors=(ind.category_floors or {}) if target_method else {},
+                split_preventable=ind.splits_preventable, nonpreventable_weight=npw,
+                on_missing="renormalise" if ind.is_soft else "zero",
+                per_capita=bool(ind.per_capita) and ind.level == "unit")
 
 
 def specs_from_catalogue(npw: float = 0.5) -> list[IndicatorSpec]:
     """IndicatorSpecs for both levels from the active catalogue (or the seed list while the
     catalogue is empty); ``code@unit`` for officer-level indicators that also count for units."""
     specs = []
-    for ind in indicators(active_only=True) or _seed_rows():
-        common = dict(dimension=ind.dimension, direction=ind.direction, method=ind.method,
-                      target=ind.target if ind.method == "target" else None,
-                      split_preventable=ind.splits_preventable, nonpreventable_weight=npw)
+    rows = indicators(active_only=True) or [r for r in _seed_rows() if r.is_active]
+    for ind in rows:
+        common = _spec_fields(ind, npw)
         specs.append(IndicatorSpec(code=ind.code, weight=ind.weight, level=ind.level, **common))
         if ind.level == "officer" and ind.unit_weight is not None:
             specs.append(IndicatorSpec(code=unit_code(ind.code), weight=ind.unit_weight, level="unit", **common))
     return specs
+
+
+def seasonal_addition(code: str, points: float, npw: float) -> IndicatorSpec:
+    """A catalogue indicator added to one cycle by the season, with ``points`` of the total."""
+    ind = indicator_map().get(code) or next((r for r in _seed_rows() if r.code == code), None)
+    if ind is None:
+        raise DomainError(_("季节性调整中的指标代码“%(code)s”不存在。", code=code), field="seasonal")
+    try:
+        return IndicatorSpec(code=ind.code, weight=0.0, level=ind.level, added_points=points,
+                             **_spec_fields(ind, npw))
+    except ValueError as error:
+        raise DomainError(_("季节性加入的指标“%(code)s”无效：%(detail)s", code=code, detail=str(error)),
+                          field="seasonal") from error
 
 
 def default_config() -> AssessmentConfig:
@@ -134,10 +175,24 @@ def cycle_config(cycle: Cycle) -> AssessmentConfig:
     data = (cycle.config or {}).get("assessment")
     if not data:
         return default_config()
+    if any("on_missing" not in spec for spec in data.get("indicators", [])):
+        data = _with_missing_policy(data)
     try:
         return AssessmentConfig.from_dict(data)
     except ValueError as error:
         raise DomainError(_("周期的考评设置无效：%(detail)s", detail=str(error))) from error
+
+
+def _with_missing_policy(data: dict) -> dict:
+    """Settings frozen before indicators had their own missing-data policy: soft indicators
+    renormalise, hard ones count as 0 (as the catalogue says now)."""
+    from .catalogue import base_code
+
+    soft = {i.code for i in indicators() if i.is_soft}
+    specs = [{**spec, "on_missing": spec.get("on_missing") or
+              ("renormalise" if base_code(spec.get("code", "")) in soft else "zero")}
+             for spec in data.get("indicators", [])]
+    return {**data, "indicators": specs}
 
 
 def cycle_options(cycle: Cycle) -> dict:
@@ -170,9 +225,10 @@ def save_settings(cycle: Cycle, data: dict) -> AssessmentConfig:
     """Replace a draft cycle's settings. ``data`` as the settings form gives it:
 
     dimension_weights {dim: w}; indicator_weights {spec code: w}; difficulty {cat: c};
-    nonpreventable_weight; seasonal {code: multiplier}; missing; min_coverage; grades
-    {mode, shares, thresholds, within_category, on}; bonus {floor, on, pool_cents};
-    bonus_level; dual_track {top_share, bottom_share}; rollup {method}.
+    nonpreventable_weight; seasonal {code: multiplier}; seasonal_added {code: points of the
+    total}; station_targets {spec code: {station code: target}}; missing; min_coverage; grades
+    {mode, shares, thresholds, caps, within_category, on}; bonus {floor, on, pool_cents, basis};
+    bonus_level; dual_track {top_share, bottom_share}; rollup {method}; basic_satisfied_credit.
     """
     if cycle.is_frozen:
         raise DomainError(_("周期已开启，考评设置已冻结，不能再修改。"))
@@ -181,43 +237,99 @@ def save_settings(cycle: Cycle, data: dict) -> AssessmentConfig:
     if abs(total - 100) > 1e-6:
         raise DomainError(_("四个维度的权重之和必须为 100，当前为 %(total)s。", total=f"{total:g}"),
                           field="dimension_weights")
-    current = cycle_config(cycle)
-    known = {s.code for s in current.indicators}
+    npw = float(data["nonpreventable_weight"])
+    specs = _weighted_specs(cycle_config(cycle), data["indicator_weights"], npw)
+    known = {s.code for s in specs}
+    for code, points in (data.get("seasonal_added") or {}).items():
+        if code in known:
+            raise DomainError(_("季节性加入的指标“%(code)s”已在本周期的指标中；请改用倍数。", code=code),
+                              field="seasonal")
+        specs.append(seasonal_addition(code, points, npw))
+    known = {s.code for s in specs}
     for code, multiplier in (data.get("seasonal") or {}).items():
         if code not in known:
             raise DomainError(_("季节性调整中的指标代码“%(code)s”不存在。", code=code), field="seasonal")
         if not multiplier > 0:
             raise DomainError(_("季节性调整的倍数必须大于 0。"), field="seasonal")
+    _check_dimension_sums(specs, dims)
+    try:
+        config = AssessmentConfig(
+            indicators=tuple(specs), dimension_weights=dims, difficulty=data["difficulty"],
+            seasonal=data.get("seasonal") or {}, missing=data.get("missing", "indicator"),
+            min_coverage=data.get("min_coverage", 0.5),
+            grades=GradeRules(**data["grades"]), bonus=BonusSettings(**data["bonus"]))
+    except ValueError as error:
+        raise DomainError(_("设置无效：%(detail)s", detail=str(error))) from error
+    station_targets = check_station_targets(config, data.get("station_targets") or {})
+    options = cycle_options(cycle)
+    options["dual_track"] = dict(data.get("dual_track") or options["dual_track"])
+    options["rollup"] = dict(data.get("rollup") or options["rollup"])
+    options["nonpreventable_weight"] = npw
+    options["bonus_level"] = data.get("bonus_level", options.get("bonus_level", "unit"))
+    options["station_targets"] = station_targets
+    options["basic_satisfied_credit"] = float(data.get("basic_satisfied_credit",
+                                                       options.get("basic_satisfied_credit", 0.5)))
+    before = (cycle.config or {}).get("assessment")
+    _write_config(cycle, config, options)
+    db.session.flush()
+    record("assessment_settings_saved", "cycle", cycle.id, before=before,
+           after={**config.to_dict(), "station_targets": station_targets,
+                  "basic_satisfied_credit": options["basic_satisfied_credit"]})
+    return config
+
+
+def _weighted_specs(current: AssessmentConfig, weights: dict, npw: float) -> list[IndicatorSpec]:
+    """The cycle's indicators (without last time's seasonal additions) with the form's weights."""
     specs = []
     for spec in current.indicators:
+        if spec.added_points is not None:
+            continue
         d = spec.to_dict()
-        d["weight"] = float(data["indicator_weights"].get(spec.code, spec.weight))
-        d["nonpreventable_weight"] = float(data["nonpreventable_weight"])
+        d["weight"] = float(weights.get(spec.code, spec.weight))
+        d["nonpreventable_weight"] = npw
         specs.append(IndicatorSpec(**d))
+    return specs
+
+
+def _check_dimension_sums(specs: list[IndicatorSpec], dims: dict) -> None:
     for level in ("unit", "officer"):
         for dim in dims:
-            members = [s for s in specs if s.level == level and s.dimension == dim]
+            members = [s for s in specs if s.level == level and s.dimension == dim and s.added_points is None]
             if members and abs(sum(s.weight for s in members) - 100) > 1e-6:
                 raise DomainError(
                     _("%(level)s层级“%(dim)s”维度内各指标的权重之和必须为 100，当前为 %(total)s。",
                       level=_("单位") if level == "unit" else _("民警"), dim=DIMENSION_LABELS[dim],
                       total=f"{sum(s.weight for s in members):g}"),
                     field="indicator_weights")
-    try:
-        config = AssessmentConfig(
-            indicators=tuple(specs), dimension_weights=dims, difficulty=data["difficulty"],
-            seasonal=data.get("seasonal") or {}, missing=data.get("missing", "renormalise"),
-            min_coverage=data.get("min_coverage", 0.5),
-            grades=GradeRules(**data["grades"]), bonus=BonusSettings(**data["bonus"]))
-    except ValueError as error:
-        raise DomainError(_("设置无效：%(detail)s", detail=str(error))) from error
-    options = cycle_options(cycle)
-    options["dual_track"] = dict(data.get("dual_track") or options["dual_track"])
-    options["rollup"] = dict(data.get("rollup") or options["rollup"])
-    options["nonpreventable_weight"] = float(data["nonpreventable_weight"])
-    options["bonus_level"] = data.get("bonus_level", options.get("bonus_level", "unit"))
-    before = (cycle.config or {}).get("assessment")
-    _write_config(cycle, config, options)
-    db.session.flush()
-    record("assessment_settings_saved", "cycle", cycle.id, before=before, after=config.to_dict())
-    return config
+
+
+def check_station_targets(config: AssessmentConfig, targets: dict) -> dict:
+    """Validate 目标责任书 targets {spec code: {station code: target}} against the cycle's
+    unit-level "target" indicators and the stations; returns them cleaned."""
+    from ..models import Unit
+
+    specs = {s.code: s for s in config.specs("unit") if s.method == "target"}
+    codes = {code for per in targets.values() for code in per}
+    stations = {}
+    if codes:
+        stations = {u.code: u for u in db.session.execute(
+            db.select(Unit).where(Unit.kind == "station")).scalars() if u.code in codes}
+    out: dict[str, dict[str, float]] = {}
+    for spec_code, per in targets.items():
+        spec = specs.get(spec_code)
+        if spec is None:
+            raise DomainError(_("目标责任书中的指标“%(code)s”不是本周期按目标值计分的单位指标。", code=spec_code),
+                              field="station_targets")
+        for unit_code_, target in per.items():
+            station = stations.get(unit_code_)
+            if station is None:
+                raise DomainError(_("目标责任书中的单位代码“%(code)s”不是派出所。", code=unit_code_),
+                                  field="station_targets")
+            floor = spec.floor_for(station.category)
+            wrong_side = floor is not None and (target <= floor if spec.direction == "higher" else target >= floor)
+            if not target > 0 or wrong_side:
+                raise DomainError(_("%(station)s 的“%(code)s”目标值 %(t)s 无效：须大于 0，且优于起点 %(f)s。",
+                                    station=station.name, code=spec_code, t=f"{target:g}",
+                                    f="—" if floor is None else f"{floor:g}"), field="station_targets")
+            out.setdefault(spec_code, {})[unit_code_] = float(target)
+    return out

@@ -43,7 +43,8 @@ def seed_org(rng):
     db.session.add(bureau)
     staff(bureau, 8, ["局长", "政委"], ["考评办民警", "政工科民警", "法制科民警", "指挥中心民警"])
     for code, name, category, size in STATIONS:
-        station = Unit(code=code, name=name, kind="station", category=category, parent=bureau)
+        station = Unit(code=code, name=name, kind="station", category=category, parent=bureau,
+                       population=size * 2_600)  # residents of the station's area
         staff(station, size, ["所长", "教导员"], STATION_POSITIONS)
     for code, name, squads in POLICE_TYPES:
         unit = Unit(code=code, name=name, kind="police_type", parent=bureau)

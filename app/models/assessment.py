@@ -42,6 +42,9 @@ class Indicator(Model):
         sa.CheckConstraint("unit_weight IS NULL OR (level = 'officer' AND unit_weight >= 0 AND unit_weight <= 100)",
                            name="unit_weight"),
         sa.CheckConstraint("min_value IS NULL OR max_value IS NULL OR min_value <= max_value", name="range"),
+        sa.CheckConstraint("floor IS NULL OR method <> 'target' OR (direction = 'higher' AND floor < target)"
+                           " OR (direction = 'lower' AND floor > target)", name="floor_side"),
+        sa.CheckConstraint("NOT per_capita OR level = 'unit'", name="per_capita_unit"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -54,10 +57,17 @@ class Indicator(Model):
     unit_of_measure: Mapped[str] = mapped_column(sa.String(20), default="%", server_default="%")
     method: Mapped[str] = mapped_column(sa.String(8), default="target", server_default="target")
     target: Mapped[float | None]
+    # The value scoring 0 (method "target"): linear between floor and target.
+    floor: Mapped[float | None]
+    # Station category → target / floor, e.g. {"1": 30, "3": 12} for a case count.
+    category_targets: Mapped[dict | None] = mapped_column(sa.JSON)
+    category_floors: Mapped[dict | None] = mapped_column(sa.JSON)
     level: Mapped[str] = mapped_column(sa.String(8), default="unit", server_default="unit")
     is_soft: Mapped[bool] = mapped_column(default=False, server_default=sa.text("false"))
     source: Mapped[str] = mapped_column(sa.String(100), default="", server_default="")
     splits_preventable: Mapped[bool] = mapped_column(default=False, server_default=sa.text("false"))
+    # A unit-level count scored per 10,000 residents of the station's area.
+    per_capita: Mapped[bool] = mapped_column(default=False, server_default=sa.text("false"))
     # The range an imported value must lie in (e.g. 0–100 for a rate); NULL = unbounded.
     min_value: Mapped[float | None]
     max_value: Mapped[float | None]
@@ -185,6 +195,8 @@ class ScoreRun(Model):
     finished_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(sa.String(10), default="computing", server_default="computing")
     reason: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    # Why the run was published although hard data were missing (audited too).
+    publish_note: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     published_at: Mapped[datetime | None]
     published_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     # The AssessmentConfig used, the options (roll-up), the missing-data report and progress steps.

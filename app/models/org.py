@@ -27,6 +27,7 @@ class Unit(Model):
             name="category",
         ),
         sa.CheckConstraint("parent_id IS NULL OR parent_id <> id", name="not_own_parent"),
+        sa.CheckConstraint("population IS NULL OR population > 0", name="population"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -37,6 +38,8 @@ class Unit(Model):
     parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("unit.id"), index=True)
     is_active: Mapped[bool] = mapped_column(default=True, server_default=sa.text("true"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Residents of a station's area (辖区常住人口), for indicators counted per 10,000 residents.
+    population: Mapped[int | None]
 
     parent: Mapped[Unit | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[Unit]] = relationship(back_populates="parent", order_by="Unit.code")

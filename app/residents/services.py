@@ -681,10 +681,15 @@ def soft_indicator_values(cycle) -> dict:
     prior group (stations: their category; other units: their kind; officers: their unit) by
     ``scoring.score_residents``; window-QR answers weigh less there. Only subjects with answers appear,
     and officers only from RESIDENT_OFFICER_MIN_ANSWERS answers (the gate every reader goes through).
+    A 基本满意 answer counts as the cycle's setting says (assessment option ``basic_satisfied_credit``:
+    0.5 = half satisfied, the default, or 1 = satisfied).
     """
     import numpy as np
 
-    from scoring.residents import ResidentSet, score_residents
+    from scoring.residents import ResidentConfig, ResidentSet, score_residents
+
+    credit = float(((cycle.config or {}).get("assessment_options") or {}).get("basic_satisfied_credit", 0.5))
+    config = ResidentConfig(credit=(0.0, credit, 1.0, 1.0))
 
     answers = db.session.execute(
         select(ResidentResponse.id, ResidentResponse.unit_id, ResidentResponse.overall, ResidentResponse.channel,
@@ -707,7 +712,7 @@ def soft_indicator_values(cycle) -> dict:
                   for i in subjects.tolist()]
     _keys, groups = np.unique(np.array(group_keys), return_inverse=True)
     result["soft_residents"] = _scored("unit", subjects, subject_index, levels, channels, groups,
-                                       ResidentSet, score_residents)
+                                       ResidentSet, score_residents, config)
 
     # Officers served, through their invitations (window answers name no officer).
     answer_rows = {a.invitation_id: i for i, a in enumerate(answers) if a.invitation_id is not None}
@@ -726,7 +731,7 @@ def soft_indicator_values(cycle) -> dict:
             first[subject_index[::-1]] = np.arange(len(officer_ids))[::-1]
             _keys, groups = np.unique(officer_units[first], return_inverse=True)
             scored = _scored("officer", subjects, subject_index, levels[rows], channels[rows], groups,
-                             ResidentSet, score_residents)
+                             ResidentSet, score_residents, config)
             result["soft_residents_officer"] = _officers_with_enough_answers(scored)
     return result
 
@@ -741,11 +746,12 @@ def _officers_with_enough_answers(scored: dict) -> dict:
             "details": {s: scored["details"][s] for s in kept}}
 
 
-def _scored(level, subjects, subject_index, levels, channels, groups, ResidentSet, score_residents) -> dict:
+def _scored(level, subjects, subject_index, levels, channels, groups, ResidentSet, score_residents,
+            config) -> dict:
     import numpy as np
 
     scores = score_residents(ResidentSet(subject=subject_index, level=levels, channel=channels,
-                                         n_subjects=len(subjects), prior_group=groups))
+                                         n_subjects=len(subjects), prior_group=groups), config)
     n_window = np.bincount(subject_index, weights=channels == 1, minlength=len(subjects)).astype(int)
     values, details = {}, {}
     for i, subject in enumerate(subjects.tolist()):
@@ -756,6 +762,7 @@ def _scored(level, subjects, subject_index, levels, channels, groups, ResidentSe
             "n_window": int(n_window[i]), "rate": round(float(scores.rate[i]), 4),
             "low": round(float(scores.low[i]), 4), "high": round(float(scores.high[i]), 4),
             "prior_rate": round(float(scores.prior_rate[i]), 4),
+            "basic_satisfied_credit": config.credit[1],
         }
     return {"level": level, "values": values, "details": details}
 

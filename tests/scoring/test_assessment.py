@@ -16,11 +16,14 @@ from scoring.assessment import (
     IndicatorMatrix,
     IndicatorSpec,
     assign_grades,
+    bonus_split,
     consecutive_last,
+    consequences,
     dual_track,
     rollup,
     rounded_breakdown,
     score_assessment,
+    score_rollup,
     split_bonus,
     weakest,
 )
@@ -142,14 +145,33 @@ def test_parts_reject_bad_values(make, message):
         make()
 
 
-def test_seasonal_adjustment_renormalises_within_the_dimension():
+def test_seasonal_multiplier_means_what_it_says():
+    # cases: base 30 × 40 / 100 = 12 points; × 1.5 = exactly 18 points of the total. The other
+    # 88 points shrink proportionally to the 82 points left: × 82 / 88.
     cfg = config(seasonal={"cases": 1.5})
-    w = cfg.weights_within_dimension("unit")
-    # 60 : 40 × 1.5 = 60 : 60 → 50 / 50; other dimensions untouched.
-    assert w["case_compliance"] == pytest.approx(50)
-    assert w["cases"] == pytest.approx(50)
-    assert w["risk_rectification"] == pytest.approx(50)
-    assert sum(cfg.indicator_weights("unit").values()) == pytest.approx(100)
+    w = cfg.indicator_weights("unit")
+    assert w["cases"] == pytest.approx(18)
+    assert w["case_compliance"] == pytest.approx(18 * 82 / 88)  # 16.77
+    assert w["risk_rectification"] == pytest.approx(12.5 * 82 / 88)
+    assert sum(w.values()) == pytest.approx(100)
+    # An indicator alone in its dimension (every officer-level one) still gets its × 1.5.
+    officer = config(seasonal={"o_cases": 1.5}).indicator_weights("officer")
+    # o_cases: 30 / 55 × 100 = 54.545 points → × 1.5 = 81.818; o_360 gets the 18.18 left.
+    assert officer["o_cases"] == pytest.approx(1.5 * 3000 / 55)
+    assert officer["o_360"] == pytest.approx(100 - 1.5 * 3000 / 55)
+    with pytest.raises(ValueError, match="leave nothing to shrink"):
+        config(seasonal={"o_cases": 2})
+
+
+def test_a_season_may_add_an_indicator():
+    added = I("fraud_publicity", "law_enforcement", 0, target=100, added_points=5)
+    cfg = AssessmentConfig(indicators=UNIT_SPECS + OFFICER_SPECS + (added,))
+    w = cfg.indicator_weights("unit")
+    assert w["fraud_publicity"] == pytest.approx(5)
+    assert w["callback_satisfaction"] == pytest.approx(20 * 95 / 100)  # 19
+    assert sum(w.values()) == pytest.approx(100)
+    # Weights within 执法质量 still add to 100 on the page: 5 of the dimension's 33.5 points.
+    assert cfg.weights_within_dimension("unit")["fraud_publicity"] == pytest.approx(100 * 5 / (30 * 0.95 + 5))
 
 
 def test_config_round_trips_through_json():
@@ -189,12 +211,73 @@ def test_target_method_lower_is_better():
     assert r.normalised[:, 0].tolist() == pytest.approx([100, 100, 50, 100])
 
 
-def test_minmax_is_within_category_and_degenerate_categories_get_100():
-    spec = (I("x", "public_service", 100, method="minmax"),)
+def test_minmax_is_within_category_only_when_the_category_is_large_enough():
+    spec = (I("x", "public_service", 100, method="minmax", min_group=3),)
     cfg = AssessmentConfig(indicators=spec, dimension_weights={"public_service": 100})
     m = IndicatorMatrix(("x",), [[10], [20], [30], [1000], [7]], [1, 1, 1, 2, 3])
     r = score_assessment(m, cfg)
-    assert r.normalised[:, 0].tolist() == pytest.approx([0, 50, 100, 100, 100])
+    # Category 1 (3 stations) among itself; the lone stations of categories 2 and 3 against
+    # the whole pool 7 … 1000.
+    assert r.normalised[:, 0].tolist() == pytest.approx([0, 50, 100, 100, 0])
+    assert r.pooled[:, 0].tolist() == [False, False, False, True, True]
+    assert r.reference_low[3, 0] == 7 and r.reference_high[3, 0] == 1000
+
+
+def test_one_case_more_costs_a_proportionate_amount_and_a_lone_station_is_not_top():
+    # Two stations of a category identical but for 10 vs 11 cases: with min-max inside the
+    # category they would get 100 and 0. Compared with the pool 10 … 30 (20 cases wide),
+    # one case costs 100 / 20 = 5 points.
+    spec = (I("cases", "public_service", 100, direction="lower", method="minmax"),)
+    cfg = AssessmentConfig(indicators=spec, dimension_weights={"public_service": 100})
+    m = IndicatorMatrix(("cases",), [[10], [11], [20], [25], [30], [500]], [1, 1, 2, 2, 2, 3])
+    r = score_assessment(m, cfg)
+    assert r.normalised[:2, 0].tolist() == pytest.approx([100 * 490 / 490, 100 * 489 / 490])
+    # The lone 三类 station with 50 × the cases gets 0, not "all equal → 100".
+    assert r.normalised[5, 0] == 0
+    without_outlier = score_assessment(IndicatorMatrix(("cases",), [[10], [11], [20], [25], [30]],
+                                                       [1, 1, 2, 2, 2]), cfg)
+    assert without_outlier.normalised[:2, 0].tolist() == pytest.approx([100, 95])
+
+
+def test_counts_per_10000_residents():
+    # 20 cases among 40,000 residents = 5 per 10,000; 30 among 100,000 = 3. Target 3, floor 7 per
+    # 10,000: (7 − 5) / (7 − 3) = 50 and 100 — the larger count is the better result.
+    spec = (I("cases", "public_service", 100, direction="lower", target=3, floor=7, per_capita=True),)
+    cfg = AssessmentConfig(indicators=spec, dimension_weights={"public_service": 100})
+    m = IndicatorMatrix(("cases",), [[20], [30]], [1, 1], population=[40_000, 100_000])
+    r = score_assessment(m, cfg)
+    assert r.raw[:, 0].tolist() == pytest.approx([5, 3])
+    assert r.normalised[:, 0].tolist() == pytest.approx([50, 100])
+    with pytest.raises(ValueError, match="without a population"):
+        score_assessment(IndicatorMatrix(("cases",), [[20], [30]], [1, 1], population=[np.nan, 1e5]), cfg)
+    with pytest.raises(ValueError, match="population is needed"):
+        score_assessment(IndicatorMatrix(("cases",), [[20]], [1]), cfg)
+
+
+def test_targets_per_category_and_per_station_with_a_floor():
+    # 案件规范率 target 95 (一类) / 90 (三类), floor 80: linear between floor and target.
+    spec = (I("rate", "public_service", 100, target=95, floor=80, category_targets={3: 90}),)
+    cfg = AssessmentConfig(indicators=spec, dimension_weights={"public_service": 100})
+    m = IndicatorMatrix(("rate",), [[80], [87.5], [99], [85], [85], [85]], [1, 1, 1, 3, 3, 3],
+                        targets=[[np.nan], [np.nan], [np.nan], [np.nan], [np.nan], [100]])
+    r = score_assessment(m, cfg)
+    # 80 → 0; 87.5 → (87.5 − 80) / 15 = 50; 99 → capped 100; 85 in 三类 → 5 / 10 = 50;
+    # station 5 signed a 目标责任书 for 100: 5 / 20 = 25.
+    assert r.normalised[:, 0].tolist() == pytest.approx([0, 50, 100, 50, 50, 25])
+    assert r.target[:, 0].tolist() == [95, 95, 95, 90, 90, 100]
+    assert r.floor[0, 0] == 80
+    # Without a floor: 80 % against 95 is 100 × 80 / 95 = 84.21.
+    plain = AssessmentConfig(indicators=(I("rate", "public_service", 100, target=95),),
+                             dimension_weights={"public_service": 100})
+    assert score_assessment(IndicatorMatrix(("rate",), [[80]], [1]), plain).normalised[0, 0] == pytest.approx(
+        8000 / 95)
+    # Lower-better with a floor: target 10 cases, floor 30 → 20 cases score 50.
+    low = AssessmentConfig(indicators=(I("c", "public_service", 100, direction="lower", target=10, floor=30),),
+                           dimension_weights={"public_service": 100})
+    assert score_assessment(IndicatorMatrix(("c",), [[20], [40], [5]], [1, 1, 1]), low).normalised[:, 0].tolist() \
+        == pytest.approx([50, 0, 100])
+    with pytest.raises(ValueError, match="floor 96 must lie below the target 95"):
+        I("rate", "public_service", 100, target=95, floor=96)
 
 
 def test_split_indicator_needs_its_nonpreventable_counts():
@@ -259,11 +342,20 @@ def full_row():
     return [95.0, 4, 80, 45, 90, 100, 50]
 
 
-def test_missing_indicator_is_renormalised_within_its_dimension_and_reported():
+def soft_config(**kw):
+    """The unit specs with key_person_control and risk_rectification and callback_satisfaction
+    as soft indicators (renormalised when missing)."""
+    soft = {"key_person_control", "risk_rectification", "callback_satisfaction"}
+    specs = tuple(I(**{**s.to_dict(), "on_missing": "renormalise"}) if s.code in soft else s for s in UNIT_SPECS)
+    return AssessmentConfig(indicators=specs + OFFICER_SPECS, **kw)
+
+
+def test_missing_soft_indicator_is_renormalised_within_its_dimension_and_reported():
     rows = [full_row(), full_row()]
     rows[1][3] = np.nan  # risk_rectification, in basic_control with key_person_control
-    r = score_assessment(unit_matrix(rows, [1, 1]), config())
+    r = score_assessment(unit_matrix(rows, [1, 1]), soft_config())
     assert r.missing_pairs.tolist() == [[1, 3]]
+    assert not r.hard_missing.any()
     assert r.incomplete.tolist() == [False, True]
     assert r.coverage[1] == pytest.approx(1 - 12.5 / 100)
     assert r.weight[1, 3] == 0
@@ -272,12 +364,29 @@ def test_missing_indicator_is_renormalised_within_its_dimension_and_reported():
     assert r.total[1] == pytest.approx(r.total[0] + 6.25)  # risk scored 50 for subject 0
 
 
-def test_missing_dimension_moves_its_weight_to_the_others():
+def test_missing_soft_dimension_moves_its_weight_to_the_others():
     rows = [full_row()]
     rows[0][4] = np.nan  # the only public_service indicator
-    r = score_assessment(unit_matrix(rows, [1]), config())
+    r = score_assessment(unit_matrix(rows, [1]), soft_config())
     assert np.isnan(r.dimension_score[0, 2])
     assert r.dimension_weight[0].tolist() == pytest.approx([30 / 0.8, 25 / 0.8, 0, 25 / 0.8])
+
+
+def test_withholding_a_hard_indicator_never_lifts_a_station():
+    # Three stations; C is third only because of its weak 案件规范率 (47.5 of 95 → 50 points).
+    spec = (I("rate", "law_enforcement", 100, target=95), I("discipline", "team_management", 100, target=100))
+    cfg = AssessmentConfig(indicators=spec, dimension_weights={"law_enforcement": 50, "team_management": 50})
+    rows = [[95, 90], [85.5, 100], [47.5, 100]]
+    r = score_assessment(IndicatorMatrix(("rate", "discipline"), rows, [1, 1, 1]), cfg)
+    # A: 50 + 45 = 95; B: 45 + 50 = 95; C: 25 + 50 = 75.
+    assert r.total.tolist() == pytest.approx([95, 95, 75])
+    assert r.rank.tolist() == [1, 1, 3]
+    rows[2][0] = np.nan  # C withholds it: it counts as 0 with its full weight, not 100 % of the rest.
+    w = score_assessment(IndicatorMatrix(("rate", "discipline"), rows, [1, 1, 1]), cfg)
+    assert w.total[2] == pytest.approx(50)
+    assert w.rank[2] == 3
+    assert w.hard_missing[2].tolist() == [True, False]
+    assert w.normalised[2, 0] == 0 and w.weight[2, 0] == 50
 
 
 def test_zero_policy_counts_missing_as_zero_and_exclude_policy_drops_the_subject():
@@ -312,8 +421,9 @@ def test_rank_invariants(m):
         sel = m.category == cat
         adj, rk = r.adjusted_total[sel], r.rank[sel]
         assert rk.min() == 1
-        # rank = 1 + number strictly better, up to 1e-9 noise
-        better = (np.round(adj, 9)[None, :] > np.round(adj, 9)[:, None]).sum(axis=1)
+        # rank = 1 + number with a strictly better total, up to 1e-9 noise
+        tot = r.total[sel]
+        better = (np.round(tot, 9)[None, :] > np.round(tot, 9)[:, None]).sum(axis=1)
         assert np.array_equal(rk, better + 1)
         # Ranking within a category does not depend on its difficulty coefficient.
         assert np.all(np.diff(adj[np.argsort(-r.total[sel])]) <= 1e-9)
@@ -328,7 +438,7 @@ def test_ties_share_the_best_rank_and_grade():
 
 def test_grades_by_share_hand_example():
     scores = np.arange(100, 0, -1, dtype=float)  # 100 distinct scores
-    g = assign_grades(scores, np.ones(100, int), GradeRules())
+    g = assign_grades(scores, np.ones(100, int), GradeRules(mode="share"))
     assert np.bincount(g).tolist() == [15, 35, 40, 7, 3]
     assert g[0] == 0 and g[-1] == GRADES.index("fail")
 
@@ -353,6 +463,24 @@ def test_grade_invariants(scores, data):
 def test_grades_by_threshold():
     g = assign_grades([95, 90, 85, 60, 55, 10, np.nan], np.ones(7, int), GradeRules(mode="threshold"))
     assert g.tolist() == [0, 0, 1, 2, 3, 4, -1]
+
+
+def test_grades_threshold_with_quota_pooled_across_categories():
+    # A lone station scoring 100 is 优秀 (one seat at least), not 合格.
+    assert assign_grades([100.0], [1], GradeRules()).tolist() == [0]
+    # Ten stations, a category of two among them: 优秀 needs >= 90 and at most 15 % of the
+    # ten (1 seat); 良好 needs >= 80 and at most 35 % (3 seats); quotas pooled.
+    scores = [96, 70, 95, 94, 93, 85, 82, 81, 75, 65]
+    cats = [3, 3, 1, 1, 1, 1, 1, 1, 1, 1]
+    g = assign_grades(scores, cats, GradeRules())
+    assert g.tolist() == [0, 2, 1, 1, 1, 2, 2, 2, 2, 2]
+    # Six stations between 99.5 and 100: no 基本合格 among them.
+    g = assign_grades([100, 99.9, 99.8, 99.7, 99.6, 99.5], np.ones(6, int), GradeRules())
+    assert g.tolist() == [0, 1, 1, 2, 2, 2]
+    # Below the thresholds: 基本合格 (>= 50) and 不合格, whatever the quotas.
+    assert assign_grades([55, 40], [1, 1], GradeRules()).tolist() == [3, 4]
+    # Ties at the last seat are treated alike: both 95s are 优秀.
+    assert assign_grades([95, 95, 91, 85], np.ones(4, int), GradeRules()).tolist() == [0, 0, 1, 2]
 
 
 # --- bonus ----------------------------------------------------------------------------------
@@ -397,6 +525,29 @@ def test_bonus_from_config():
     assert r.bonus_cents[0] > r.bonus_cents[1]  # same total, 一类 has the higher coefficient
 
 
+def test_difficulty_multiplies_the_excess_over_the_floor_and_never_pays_below_it():
+    cfg = config(bonus=BonusSettings(floor=60, pool_cents=42_000))
+    # Same total 80, coefficients 1.10 (一类) and 1.00 (三类): 1.1 × 20 = 22 vs 20 → 1.10 ×
+    # the money, not 1.40 × (88 − 60 = 28 vs 20). A 一类 station at 59.96 is below the floor
+    # on its real total and gets nothing, although 59.96 × 1.10 = 65.96.
+    c = consequences([80, 80, 59.96], [1, 3, 1], cfg)
+    assert c.bonus_cents.tolist() == [22_000, 20_000, 0]
+    assert c.bonus_weight.tolist() == pytest.approx([22, 20, 0])
+    # On the per-officer basis the weight also counts heads: 10 × 20 vs 5 × 10.
+    per_head = config(bonus=BonusSettings(floor=60, on="total", pool_cents=25_000, basis="headcount"))
+    assert consequences([80, 70], [1, 1], per_head, headcount=[10, 5]).bonus_cents.tolist() == [20_000, 5_000]
+    with pytest.raises(ValueError, match="headcount"):
+        consequences([80, 70], [1, 1], per_head)
+
+
+def test_nobody_above_the_floor_is_reported_not_an_error():
+    rows = [[10.0] * 7, [20.0] * 7]
+    cfg = config(bonus=BonusSettings(floor=90, pool_cents=100_000))
+    r = score_assessment(unit_matrix(rows, [1, 1]), cfg)
+    assert r.bonus_undistributed and r.bonus_cents.tolist() == [0, 0]
+    assert bonus_split(100, [50, np.nan], 60)[0].tolist() == [0, 0]
+
+
 # --- across cycles ---------------------------------------------------------------------------
 
 
@@ -416,6 +567,43 @@ def test_consecutive_last():
     # In years 0 and 1 alone, unit 2 was last twice (tied with unit 1 in year 1) and so
     # was unit 4; unit 1 only once.
     assert consecutive_last(ranks[:2], cat).tolist() == [False, False, True, False, True, False, False]
+
+
+def test_consecutive_last_uses_each_years_category():
+    # Unit 1 moved from 一类 to 二类 in the second year. Year 0: 一类 units 0, 1, 2 ranked 1, 2, 3;
+    # 二类 units 3, 4 ranked 1, 2. Year 1: 一类 units 0, 2 ranked 1, 2; 二类 units 1, 3, 4
+    # ranked 3, 1, 2.
+    ranks = np.array([[1, 2, 3, 1, 2], [1, 3, 2, 1, 2]])
+    per_year = np.array([[1, 1, 1, 2, 2], [1, 2, 1, 2, 2]])
+    # Unit 2 was last both years; unit 1 was 2nd of 3 in year 0 and is not flagged.
+    assert consecutive_last(ranks, per_year).tolist() == [False, False, True, False, False]
+    # Today's category for both years would flag unit 1 (tied "last" of 二类 in year 0).
+    assert consecutive_last(ranks, per_year[1]).tolist() == [False, True, True, False, False]
+
+
+def test_consecutive_last_ties_and_missing_coverage():
+    # Everybody tied: no last.
+    assert consecutive_last([[1, 1], [1, 1]], [1, 1]).tolist() == [False, False]
+    # Unit 1 dropped below the data-coverage threshold in year 1 (no rank, +inf): it counts as
+    # last, and unit 0, ranked last among the ranked units that year, is not.
+    ranks = np.array([[1, 2, 3], [1, np.inf, 2]])
+    assert consecutive_last(ranks, [1, 1, 1]).tolist() == [False, False, False]
+    ranks = np.array([[1, 3, 2], [1, np.inf, 2]])
+    assert consecutive_last(ranks, [1, 1, 1]).tolist() == [False, True, False]
+
+
+def test_rollup_of_published_totals_counts_a_missing_period_as_zero():
+    cfg = config(min_coverage=0.3)
+    totals = np.array([[90.0, 80], [np.nan, 70], [np.nan, 60]])
+    r = score_rollup(totals, [1, 1], cfg)
+    # Unit 0 has only its one good month: (90 + 0 + 0) / 3 = 30, not 90.
+    assert r.total.tolist() == pytest.approx([30, 70])
+    assert r.consequences.rank.tolist() == [2, 1]
+    assert r.coverage.tolist() == pytest.approx([1 / 3, 1])
+    # Under the default coverage rule (half the periods) it gets no total at all.
+    assert score_rollup(totals, [1, 1], config()).excluded.tolist() == [True, False]
+    with pytest.raises(ValueError, match="no difficulty coefficient"):
+        score_rollup(totals, [1, 7], cfg)
 
 
 def test_rollup_methods():

@@ -17,7 +17,7 @@ from ..factories import make_cycle, make_officer, make_unit
 
 STATIONS = (("PS01", 1), ("PS02", 1), ("PS03", 3), ("PS04", 3))
 HARD_UNIT = [code for code, _n, _d, level, _w, extra in SEED_INDICATORS
-             if level == "unit" and not extra.get("is_soft")]
+             if level == "unit" and not extra.get("is_soft") and extra.get("is_active", True)]
 HARD_OFFICER = [code for code, _n, _d, level, _w, extra in SEED_INDICATORS
                 if level == "officer" and not extra.get("is_soft")]
 

@@ -281,7 +281,7 @@ def test_compute_reports_missing_data_instead_of_zeros(app, client, auth, monkey
     response = client.post(f"/assessment/cycles/{ids['cycle']}/compute", data={"reason": ""})
     assert response.status_code == 302
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "窗口办结效率：1 个对象缺失" in page and "不会补 0" in page
+    assert "窗口办结效率：1 个对象缺失" in page and "业务系统硬指标 1 项按 0 分计" in page
     assert "没有数据来源" in page  # no soft providers registered in this test
     with app.app_context():
         run = db.session.execute(sa.select(ScoreRun)).scalar_one()
@@ -289,10 +289,14 @@ def test_compute_reports_missing_data_instead_of_zeros(app, client, auth, monkey
         assert run.missing["levels"]["officer"] == {"no_data": True}
         ps02 = db.session.execute(sa.select(ScoreResult).filter_by(unit_id=ids["units"]["PS02"])).scalar_one()
         entry = next(i for i in ps02.breakdown["indicators"] if i["code"] == "window_efficiency")
-        assert entry["missing"] and entry["raw"] is None and entry["normalised"] is None and entry["weight"] == 0
+        # A hard indicator withheld counts as 0 with its full weight. 群众服务 (20 points): 窗口办结效率 40,
+        # 矛盾纠纷 35, 群众口碑 25 within; the soft 群众口碑 has no source here and is renormalised away,
+        # so 窗口办结效率 keeps 20 × 40 / 75 = 10.67 points, scored 0.
+        assert entry["missing"] and entry["hard_missing"] and entry["raw"] is None
+        assert entry["normalised"] == 0 and entry["weight"] == pytest.approx(20 * 40 / 75)
         assert ps02.breakdown["incomplete"] and ps02.coverage < 1
     result_page = client.get(f"/assessment/results/{ps02.id}").get_data(as_text=True)
-    assert "缺少数据" in result_page
+    assert "缺少业务系统数据，按 0 分计" in result_page
 
 
 def test_breakdown_adds_up_and_ranks_within_category(app, client, auth):
@@ -413,6 +417,12 @@ def test_rollup_of_months_into_a_quarter(app, ctx):
         transition_cycle(month, "open")
         load({"cycle": month.id}, unit_rows(strength={"PS01": strength, "PS02": 0.5, "PS03": 0.5, "PS04": 0.5}))
         months.append(runs.compute_run(month))
+        if m == 12:
+            # Only published results are rolled up.
+            with pytest.raises(DomainError, match="只能汇总已发布的结果；以下下级周期尚未发布：2026年12月"):
+                runs.compute_run(db.session.get(Cycle, ids["cycle"]), rollup_method="mean")
+        transition_cycle(month, "closed")
+        runs.publish_run(months[-1])
     db.session.commit()
     run = runs.compute_run(db.session.get(Cycle, ids["cycle"]), rollup_method="mean")
     ps01 = next(r for r in run.results if r.unit_id == ids["units"]["PS01"])
@@ -465,7 +475,7 @@ def test_no_stray_rows_after_a_refused_compute(app, ctx):
     load(ids, [r for r in unit_rows() if r["indicator"] in HARD_UNIT[:2]])
     cycle = db.session.get(Cycle, ids["cycle"])
     transition_cycle(cycle, "closed")
-    runs.publish_run(runs.compute_run(cycle))
+    runs.publish_run(runs.compute_run(cycle), note="其余数据由业务系统延期提供，经考评委员会同意先行发布")
     db.session.commit()
     with pytest.raises(DomainError):
         runs.compute_run(cycle, reason="  ")
@@ -492,9 +502,9 @@ def test_load_the_default_indicators_into_an_empty_catalogue(app, client, auth):
     auth.as_role("admin")
     assert "指标库是空的" in client.get("/assessment/indicators").get_data(as_text=True)
     response = client.post("/assessment/indicators/seed", follow_redirects=True)
-    assert "已载入 18 个默认指标" in response.get_data(as_text=True)
+    assert "已载入 21 个默认指标" in response.get_data(as_text=True)
     client.post("/assessment/indicators/seed")
-    assert count(app, Indicator) == 18
+    assert count(app, Indicator) == 21
 
 
 def test_rollup_from_the_cycle_page(app, client, auth):
@@ -507,7 +517,9 @@ def test_rollup_from_the_cycle_page(app, client, auth):
             db.session.flush()
             transition_cycle(quarter, "open")
             load({"cycle": quarter.id}, unit_rows())
-            runs.compute_run(quarter)
+            run = runs.compute_run(quarter)
+            transition_cycle(quarter, "closed")
+            runs.publish_run(run)
         db.session.commit()
     page = client.get(f"/admin/cycles/{ids['cycle']}").get_data(as_text=True)
     assert 'name="rollup"' in page

@@ -68,6 +68,42 @@ def test_demo_past_years_have_published_runs_and_the_seasonal_example(app):
     assert DATA_FILE.exists()
 
 
+def test_demo_shows_the_rules_at_work(app, client):
+    from app.assessment.demo import WITHHELD_NOTE
+    from app.models import AuditLog
+
+    demo(app)
+    with app.app_context():
+        def result(year, code):
+            return db.session.execute(
+                sa.select(ScoreResult).join(ScoreRun).join(Cycle).join(Unit, ScoreResult.unit_id == Unit.id)
+                .where(Cycle.name == f"{year}年度考评", Unit.code == code)).scalar_one()
+
+        # Re-classified: PS02 was 二类 in 2024 and is 一类 now; PS01 was alone in 一类 in 2024.
+        assert result(2024, "PS02").category == 2 and result(2025, "PS02").category == 1
+        assert db.session.execute(sa.select(Unit).filter_by(code="PS02")).scalar_one().category == 1
+        lone = result(2024, "PS01")
+        assert lone.category == 1 and lone.rank == 1
+        assert db.session.scalar(sa.select(sa.func.count(ScoreResult.id))
+                                 .where(ScoreResult.run_id == lone.run_id, ScoreResult.category == 1)) == 1
+        # Withheld: PS10's 风险隐患排查整改率 counts as 0 and the run was published with an audited reason.
+        withheld = result(2025, "PS10")
+        entry = next(i for i in withheld.breakdown["indicators"] if i["code"] == "risk_rectification")
+        assert entry["hard_missing"] and entry["normalised"] == 0 and entry["weight"] > 0
+        assert withheld.run.publish_note == WITHHELD_NOTE
+        audit = db.session.execute(sa.select(AuditLog).filter_by(action="score_run_published")
+                                   .where(AuditLog.note == WITHHELD_NOTE)).scalar_one()
+        assert audit.after["missing_hard"] == 1
+        run_id, result_id = withheld.run_id, withheld.id
+    assert client.post("/login", data={"username": "admin", "password": "demo1234"}).status_code == 302
+    assert WITHHELD_NOTE in client.get(f"/assessment/runs/{run_id}").get_data(as_text=True)
+    page = client.get(f"/assessment/results/{result_id}").get_data(as_text=True)
+    assert "缺少业务系统数据，按 0 分计" in page and "效能奖金的计算" in page
+    assert "每万人口：" in page  # 刑事案件发案数 per 10,000 residents in the demo
+    flags = client.get("/assessment/flags").get_data(as_text=True)
+    assert "石桥派出所" in flags and "负责人" in flags
+
+
 def test_cli_import_compute_publish_export(app, tmp_path):
     cycle_id = demo(app)
     runner = app.test_cli_runner()

@@ -550,6 +550,10 @@ def test_soft_indicator_values_shrink_unit_and_officer_rates(app):
         officers = values["soft_residents_officer"]
         assert officers["level"] == "officer" and set(officers["values"]) == {officer_a.id, officer_b.id}
         assert officers["details"][officer_a.id]["n"] == 8  # window answers name no officer
+        # A cycle may count 基本满意 as satisfied: PS02's 不满意, 基本满意, 满意 → 0, 1, 1 = 2 / 3.
+        cycle.config = {**(cycle.config or {}), "assessment_options": {"basic_satisfied_credit": 1.0}}
+        detail_b = services.soft_indicator_values(cycle)["soft_residents"]["details"][b.id]
+        assert detail_b["raw_rate"] == pytest.approx(2 / 3, abs=1e-4) and detail_b["basic_satisfied_credit"] == 1.0
 
         cycle_id = cycle.id
     with app.test_client() as admin_client:
