@@ -118,6 +118,7 @@ class TrendForecast:
     peak: (n_types, horizon) bool, a forecast month that is a supported seasonal high.
     dispersion: (n_types,) the estimated phi (1 = Poisson).
     seasonal_p: (n_types,) p-value of the test that the type has no seasonality at all.
+    peak_months: (n_types, 12) bool, calendar months (January first) that are supported peaks.
     """
 
     months: np.ndarray
@@ -131,6 +132,7 @@ class TrendForecast:
     peak: np.ndarray
     dispersion: np.ndarray
     seasonal_p: np.ndarray
+    peak_months: np.ndarray
 
 
 def _design(months: np.ndarray, t: np.ndarray, t_mid: float) -> np.ndarray:
@@ -220,7 +222,8 @@ def _fill_inactive(part: TrendForecast | None, active: np.ndarray, n_types: int,
                          high=spread("high", 0.0, h), seasonal_index=spread("seasonal_index", 1.0, m),
                          seasonal_low=spread("seasonal_low", 1.0, m), trend=spread("trend", 1.0, ()),
                          rising=spread("rising", False, ()), peak=spread("peak", False, h),
-                         dispersion=spread("dispersion", 1.0, ()), seasonal_p=spread("seasonal_p", 1.0, ()))
+                         dispersion=spread("dispersion", 1.0, ()), seasonal_p=spread("seasonal_p", 1.0, ()),
+                         peak_months=spread("peak_months", False, m))
 
 
 def forecast_focus(series: IncidentSeries, horizon: int = 3, config: TrendConfig = TrendConfig(),
@@ -307,4 +310,4 @@ def forecast_focus(series: IncidentSeries, horizon: int = 3, config: TrendConfig
 
     return TrendForecast(months=future_months.astype(int), expected=expected, low=low, high=high,
                          seasonal_index=index, seasonal_low=seasonal_low, trend=trend, rising=rising,
-                         peak=peak, dispersion=phi, seasonal_p=seasonal_p)
+                         peak=peak, dispersion=phi, seasonal_p=seasonal_p, peak_months=supported)

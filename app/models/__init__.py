@@ -51,3 +51,4 @@ __all__ = [
     "Answer", "Assignment", "ASSIGNMENT_STATUSES", "Comment", "Instrument", "InstrumentItem", "Nomination",
     "NOMINATION_STATUSES", "RATER_GROUPS", "RELATIONS", "Response", "ReliabilityReport",
 ]
+from .trends import PROPOSAL_STATUSES, Incident, IncidentType, TrendProposal
