@@ -126,6 +126,8 @@ def test_who_may_see_trends(app, client, auth, trend_world):
     assert client.get(f"/trends/units/{trend_world['station_id']}").status_code == 403
     auth.logout()
     auth.as_role("supervisor", username="chief", unit_code="PS01")
+    dashboard = client.get(f"/reports/units/{trend_world['station_id']}").get_data(as_text=True)
+    assert f"/trends/units/{trend_world['station_id']}" in dashboard
     page = client.get(f"/trends/units/{trend_world['station_id']}")
     assert page.status_code == 200 and "电信网络诈骗" in page.get_data(as_text=True)
     with app.app_context():
