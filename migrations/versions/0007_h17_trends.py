@@ -37,7 +37,7 @@ def upgrade():
     sa.Column('arrived_at', sa.DateTime(), nullable=True),
     sa.Column('closed_at', sa.DateTime(), nullable=True),
     sa.Column('outcome', sa.String(length=50), server_default='', nullable=False),
-    sa.Column('is_preventable', sa.Boolean(), server_default=sa.text('1'), nullable=False),
+    sa.Column('is_preventable', sa.Boolean(), server_default=sa.text('true'), nullable=False),
     sa.CheckConstraint('arrived_at IS NULL OR arrived_at >= received_at', name=op.f('ck_incident_arrival_after_receipt')),
     sa.CheckConstraint('closed_at IS NULL OR closed_at >= received_at', name=op.f('ck_incident_closed_after_receipt')),
     sa.ForeignKeyConstraint(['incident_type_id'], ['incident_type.id'], name=op.f('fk_incident_incident_type_id_incident_type')),
