@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from ..admin.forms import ConfirmForm
+from ..assessment.services import indicator_map
 from ..extensions import db
 from ..models import Cycle, TrendProposal, Unit
 from ..reports import charts
@@ -37,10 +38,14 @@ def helpers():
     return {"trend_panel": trend_panel, "TREND_STATUS_LABELS": STATUS_LABELS}
 
 
+def indicator_names() -> dict[str, str]:
+    return {code: indicator.name for code, indicator in indicator_map().items()}
+
+
 def trend_panel(cycle: Cycle) -> dict:
     """What the admin cycle page shows about seasonal weights from the trend proposal."""
     items = services.proposals(cycle)
-    return {"items": items, "accepted": [p for p in items if p.status == "accepted"]}
+    return {"items": items, "accepted": [p for p in items if p.status == "accepted"], "names": indicator_names()}
 
 
 def _month_label(month: str | date) -> str:
@@ -84,7 +89,7 @@ def index():
     return render_template(
         "trends/index.html", analysis=analysis, drafts=drafts, cycle=cycle, items=items,
         charts={p.id: proposal_chart(p) for p in items}, forms={p.id: DecideForm(prefix=f"p{p.id}") for p in items},
-        confirm=ConfirmForm(), accepted=services.accepted_by_cycle(cycle) if cycle else {})
+        confirm=ConfirmForm(), names=indicator_names())
 
 
 @bp.route("/cycles/<int:cycle_id>/propose", methods=["POST"])

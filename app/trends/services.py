@@ -314,11 +314,6 @@ def reopen(proposal: TrendProposal, user_id: int | None) -> TrendProposal:
     return proposal
 
 
-def accepted_by_cycle(cycle: Cycle) -> dict[str, TrendProposal]:
-    """Indicator code → the accepted proposal its seasonal weight came from."""
-    return {p.indicator_code: p for p in proposals(cycle) if p.status == "accepted"}
-
-
 # ---- records in ------------------------------------------------------------------------------------
 def upsert_incidents(rows: list[dict]) -> tuple[int, int]:
     """Insert or update incidents by ``external_id``; rows are already validated dicts with
