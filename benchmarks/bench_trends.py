@@ -6,6 +6,11 @@ held the observed count; peaks found on seasonal series (recall) and on flat one
 and the time to analyse a bureau's records (60 stations x 30 types x 5 years, plus the bureau).
 
     python benchmarks/bench_trends.py [--series 3000] [--seed 7]
+    python benchmarks/bench_trends.py --database postgresql://postgres@127.0.0.1:5432/kaoping_bench_trends
+
+With --database, it also builds a bureau's five years of incident records (60 stations, 30 types,
+about 540,000 records) in that (emptied) database and times the pages' work: the bureau analysis
+and one station's analysis shrunk toward the bureau's seasons.
 """
 from __future__ import annotations
 
@@ -68,10 +73,65 @@ def evaluate(rng, n, n_months, config):
     }
 
 
+def bench_database(url: str, rng) -> None:
+    from datetime import date, datetime, timedelta
+
+    import sqlalchemy as sa
+
+    from app import create_app
+    from app.extensions import db
+    from app.models import Incident, IncidentType, Unit
+    from app.trends import services
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "TESTING": True})
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        bureau = Unit(code="BJ", name="bureau", kind="bureau")
+        db.session.add(bureau)
+        stations = [Unit(code=f"PS{i:02d}", name=f"station {i}", kind="station", category=1 + i % 3, parent=bureau)
+                    for i in range(60)]
+        db.session.add_all(stations)
+        db.session.add_all([IncidentType(code=f"t{k}", name=f"type {k}", indicators=[]) for k in range(30)])
+        db.session.flush()
+        type_ids = [t.id for t in db.session.execute(sa.select(IncidentType).order_by(IncidentType.id)).scalars()]
+        counts, _, _ = make_series(rng, 60 * 30, 60 - HORIZON)
+        counts = np.minimum(counts / 4.0, 40).round().astype(int)   # about 5 a month per station and type
+        first = date(2021, 12, 1)
+        start = time.perf_counter()
+        rows, serial = [], 0
+        for s_index, station in enumerate(stations):
+            for k, type_id in enumerate(type_ids):
+                for month_index, n in enumerate(counts[s_index * 30 + k]):
+                    month = services.add_months(first, month_index)
+                    at = datetime(month.year, month.month, 2)
+                    for _ in range(int(n)):
+                        serial += 1
+                        rows.append({"external_id": f"E{serial}", "unit_id": station.id, "incident_type_id": type_id,
+                                     "received_at": at + timedelta(minutes=serial % 40000), "month": month,
+                                     "is_preventable": True})
+        for chunk in range(0, len(rows), 20000):
+            db.session.execute(sa.insert(Incident), rows[chunk:chunk + 20000])
+        db.session.commit()
+        built = time.perf_counter() - start
+        today = services.add_months(first, 60)
+        start = time.perf_counter()
+        whole = services.analyse(today)
+        bureau_s = time.perf_counter() - start
+        start = time.perf_counter()
+        services.analyse(today, unit_id=stations[7].id, prior=whole)
+        station_s = time.perf_counter() - start
+        print(f"\nDatabase ({db.engine.dialect.name}): {len(rows):,} incident records written in {built:.1f} s;"
+              f" bureau analysis {bureau_s:.2f} s; one station's page (bureau + station) {bureau_s + station_s:.2f} s")
+        db.session.remove()
+        db.drop_all()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--series", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--database", help="also time the analysis on records in this database (it is emptied)")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     config = TrendConfig()
@@ -91,6 +151,8 @@ def main():
     forecast_focus(IncidentSeries(counts[:, :60], 1), HORIZON, config, prior_index=prior)
     elapsed = time.perf_counter() - start
     print(f"\nA bureau's 5 years (60 stations x 30 types, and the bureau's 30 totals): {elapsed:.2f} s")
+    if args.database:
+        bench_database(args.database, rng)
 
 
 if __name__ == "__main__":
