@@ -126,6 +126,12 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(reports_bp, url_prefix="/reports")
     register_reports()
 
+    from .trends.routes import bp as trends_bp
+    from .trends.routes import register as register_trends
+
+    app.register_blueprint(trends_bp, url_prefix="/trends")
+    register_trends()
+
 
 def register_errorhandlers(app: Flask) -> None:
     from .errors import register

@@ -16,6 +16,9 @@ def register(app) -> None:
     from .residents.cli import invite_residents
 
     app.cli.add_command(invite_residents)
+    from .trends.cli import import_incidents
+
+    app.cli.add_command(import_incidents)
 
 
 @click.command("seed-demo")

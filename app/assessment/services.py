@@ -333,3 +333,30 @@ def check_station_targets(config: AssessmentConfig, targets: dict) -> dict:
                                     f="—" if floor is None else f"{floor:g}"), field="station_targets")
             out.setdefault(spec_code, {})[unit_code_] = float(target)
     return out
+
+
+def set_seasonal_multipliers(cycle: Cycle, changes: dict[str, float | None]) -> AssessmentConfig:
+    """Set (or, with None, remove) seasonal multipliers of a draft cycle, e.g. from a trend proposal."""
+    if cycle.is_frozen:
+        raise DomainError(_("周期已开启，考评设置已冻结，不能再修改。"))
+    current = cycle_config(cycle)
+    known = {s.code for s in current.indicators}
+    seasonal = dict(current.seasonal)
+    for code, multiplier in changes.items():
+        if code not in known:
+            raise DomainError(_("季节性调整中的指标代码“%(code)s”不存在。", code=code), field="seasonal")
+        if multiplier is None:
+            seasonal.pop(code, None)
+        elif not multiplier > 0:
+            raise DomainError(_("季节性调整的倍数必须大于 0。"), field="seasonal")
+        else:
+            seasonal[code] = float(multiplier)
+    try:
+        config = AssessmentConfig.from_dict({**current.to_dict(), "seasonal": seasonal})
+    except ValueError as error:
+        raise DomainError(_("设置无效：%(detail)s", detail=str(error))) from error
+    before = (cycle.config or {}).get("assessment")
+    _write_config(cycle, config, cycle_options(cycle))
+    db.session.flush()
+    record("assessment_settings_saved", "cycle", cycle.id, before=before, after=config.to_dict())
+    return config

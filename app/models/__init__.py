@@ -39,6 +39,7 @@ from .residents import (
     ResidentResponse,
     ServiceType,
 )
+from .trends import PROPOSAL_STATUSES, Incident, IncidentType, TrendProposal
 
 __all__ = [
     "ApiClient", "ImportBatch", "Indicator", "IndicatorValue", "ScoreResult", "ScoreRun",
@@ -50,4 +51,5 @@ __all__ = [
     "ResidentInvitation", "ResidentResponse", "ServiceType",
     "Answer", "Assignment", "ASSIGNMENT_STATUSES", "Comment", "Instrument", "InstrumentItem", "Nomination",
     "NOMINATION_STATUSES", "RATER_GROUPS", "RELATIONS", "Response", "ReliabilityReport",
+    "PROPOSAL_STATUSES", "Incident", "IncidentType", "TrendProposal",
 ]

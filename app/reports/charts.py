@@ -92,3 +92,17 @@ def histogram(title: str, values, bins: list[float], label: str, first_header: s
     chart.add(label, [int(c) for c in counts])
     rows = [[lab, int(c)] for lab, c in zip(labels, counts, strict=True)]
     return Chart(title, _svg(chart), [first_header, label], rows)
+
+
+def lines(title: str, labels: list[str], series: dict[str, list], first_header: str = "",
+          dashed: tuple[str, ...] = ()) -> Chart:
+    """One line per series over ``labels`` (e.g. months); None leaves a gap. Series named in
+    ``dashed`` (an interval's bounds) are drawn dashed."""
+    series = {name: _clean(values) for name, values in series.items()}
+    chart = pygal.Line(title=title, width=720, height=360, x_label_rotation=0, show_minor_x_labels=False,
+                       x_labels_major_every=3, min_scale=4, max_scale=8, **COMMON)
+    chart.x_labels = labels
+    for name, values in series.items():
+        style = {"stroke_style": {"width": 2, "dasharray": "6, 4"}} if name in dashed else {}
+        chart.add(name, values, allow_interruptions=True, **style)
+    return Chart(title, _svg(chart), [first_header, *series], _table(labels, series))
