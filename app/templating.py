@@ -1,8 +1,10 @@
 """Template globals: the navigation by role, languages, display helpers."""
 from flask import current_app, request
-from flask_babel import format_datetime, get_locale
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+
+from .localtime import format_local
 
 UNIT_KIND_LABELS = {
     "bureau": _l("公安局"), "station": _l("派出所"), "police_type": _l("警种部门"), "squad": _l("中队/警务队"),
@@ -53,8 +55,8 @@ def nav_items():
 
 
 def register(app) -> None:
-    app.jinja_env.filters["datetime"] = lambda value, fmt="yyyy-MM-dd HH:mm": (
-        format_datetime(value, fmt) if value else "")
+    # The one way a template shows a stored (UTC) time: in the bureau's zone.
+    app.jinja_env.filters["datetime"] = format_local
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

@@ -7,10 +7,8 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +24,7 @@ from ..audit import record
 from ..dbutil import flush_or_fail
 from ..errors import DomainError
 from ..extensions import db
+from ..localtime import local_today as bureau_today
 from ..models import (
     RATER_GROUPS,
     RELATIONS,
@@ -274,7 +273,7 @@ def freeze_settings_now(cycle: Cycle) -> None:
 
 # ---- rating ------------------------------------------------------------------------------------
 def local_today() -> date:
-    return datetime.now(ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai"))).date()
+    return bureau_today()
 
 
 def closed_reason(cycle: Cycle) -> str | None:
