@@ -59,6 +59,7 @@ def load_config(instance_path: str) -> dict:
         "BUREAU_TIMEZONE": os.environ.get("BUREAU_TIMEZONE", "").strip() or "Asia/Shanghai",
         "LANGUAGES": {"zh": "简体中文", "en": "English"},
         "BOOTSTRAP_SERVE_LOCAL": True,
+        "STATIC_BUILD_DIR": os.environ.get("STATIC_BUILD_DIR", "").strip(),  # app.staticfiles
         "PER_PAGE": 25,
     }
 

@@ -1,6 +1,7 @@
 """Extensions are created once here and bound to an app in ``create_app``."""
 from flask_babel import Babel
 from flask_bootstrap import Bootstrap5
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -35,4 +36,5 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 bootstrap = Bootstrap5()
+compress = Compress()  # gzip/brotli for pages and JSON; static files come compressed (app.staticfiles)
 limiter = Limiter(key_func=_client_key, default_limits=[])
