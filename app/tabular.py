@@ -85,6 +85,9 @@ def xlsx_workbook(sheets: list[tuple[str, list[str], list[list]]]) -> bytes:
             cell.font = Font(bold=True)
         for row in rows:
             sheet.append(row)
+            for cell in sheet[sheet.max_row]:
+                if cell.data_type == "f":  # text that starts with "=" stays text, never a formula
+                    cell.data_type = "s"
         for column in sheet.columns:
             width = max(len(str(c.value or "")) for c in column)
             sheet.column_dimensions[column[0].column_letter].width = min(max(10, width * 2 + 2), 60)

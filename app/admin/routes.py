@@ -9,8 +9,17 @@ from ..models import AuditLog, Cycle, Officer, Unit, User
 from ..security import role_required, safe_referrer
 from ..tabular import xlsx_bytes
 from ..views import run_service
-from . import services
-from .forms import ConfirmForm, CycleForm, ImportForm, OfficerForm, ResetPasswordForm, UnitForm, UserForm
+from . import audit_log, services
+from .forms import (
+    AuditFilterForm,
+    ConfirmForm,
+    CycleForm,
+    ImportForm,
+    OfficerForm,
+    ResetPasswordForm,
+    UnitForm,
+    UserForm,
+)
 
 bp = Blueprint("admin", __name__)
 
@@ -205,10 +214,33 @@ def roster_template():
 
 
 # ---- audit log ---------------------------------------------------------------------------------
+def _audit_filter() -> tuple[AuditFilterForm, audit_log.AuditFilter]:
+    args = request.args.copy()
+    if "entity" in args and "kind" not in args:  # the old parameter name, still linked from pages
+        args["kind"] = args["entity"]
+    form = AuditFilterForm(formdata=args)
+    form.kind.choices = [("", _("全部"))] + [(code, str(label)) for code, label in audit_log.ENTITY_LABELS.items()]
+    if not form.validate():
+        return form, audit_log.AuditFilter()
+    return form, audit_log.AuditFilter(who=(form.who.data or "").strip(), kind=form.kind.data or "",
+                                       since=form.since.data, until=form.until.data)
+
+
 @bp.route("/audit")
 def audit():
-    query = db.select(AuditLog).order_by(AuditLog.id.desc())
-    entity = request.args.get("entity", "")[:50]
-    if entity:
-        query = query.filter_by(entity=entity)
-    return render_template("admin/audit.html", pagination=_page(query), entity=entity)
+    form, chosen = _audit_filter()
+    query_args = {k: v for k, v in request.args.items() if k in ("who", "kind", "since", "until") and v}
+    return render_template("admin/audit.html", pagination=_page(audit_log.audit_query(chosen)), form=form,
+                           query_args=query_args, changes=audit_log.changes, action_label=audit_log.action_label,
+                           object_label=audit_log.object_label, text_limit=audit_log.TEXT_LIMIT)
+
+
+@bp.route("/audit.xlsx")
+def audit_export():
+    form, chosen = _audit_filter()
+    header, rows, truncated = audit_log.export_rows(chosen)
+    if truncated:
+        rows.append([_("仅导出最近 %(n)d 条，请缩小日期或操作人范围后再导出。", n=audit_log.EXPORT_LIMIT)])
+    data = xlsx_bytes(header, rows, title="audit")
+    return Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": "attachment; filename=audit-log.xlsx"})

@@ -96,3 +96,74 @@ def test_options_on_results_does_not_advertise_post(app, client):
     imports = client.options("/api/v1/cycles/1/indicator-values", headers=bearer).headers["Allow"]
     assert "POST" in imports
     assert client.post("/api/v1/cycles/1/results", headers=bearer, json={"rows": []}).status_code == 405
+
+
+# ---- the audit log for a clerk ------------------------------------------------------------------
+def _audit_rows(app):
+    from app.models import AuditLog
+    from tests.factories import make_officer, make_unit, make_user
+
+    with app.app_context():
+        clerk = make_user("clerk", roles={"admin"}, officer=make_officer(make_unit(code="PS09"), name="王秀英"))
+        db.session.add_all([
+            AuditLog(user_id=clerk.id, action="score_run_published", entity="cycle", entity_id="7",
+                     before={"run": 3, "version": 1}, after={"run": 4, "version": 2},
+                     created_at=datetime(2026, 3, 1, 2, 0)),  # 10:00 on 1 March in Beijing
+            AuditLog(user_id=None, action="unit_saved", entity="unit", entity_id="5",
+                     before={"name": "城关派出所", "is_active": True}, after={"name": "城东派出所", "is_active": True},
+                     created_at=datetime(2026, 3, 1, 17, 0)),  # 01:00 on 2 March in Beijing
+            AuditLog(user_id=clerk.id, action="claim_approve", entity="claim", entity_id="12",
+                     before={"status": "confirmed"}, after={"status": "approved"}, note="=HYPERLINK(\"x\")",
+                     created_at=datetime(2026, 3, 3, 1, 0)),
+        ])
+        db.session.commit()
+
+
+def test_the_audit_log_reads_in_plain_words(app, client, auth):
+    _audit_rows(app)
+    auth.as_role("admin")
+    page = client.get("/admin/audit").get_data(as_text=True)
+    assert "发布考评结果" in page and "score_run_published" not in page
+    assert "协作申报：批准" in page and "claim_approve" not in page
+    assert "状态</span>：<del" in page and "待审核" in page and "已批准" in page
+    assert "城关派出所" in page and "城东派出所" in page and "\\u" not in page
+    assert "启用" not in page  # an unchanged field is not a change
+    assert "单位 #5" in page and "王秀英" in page
+    assert "2026-03-02 01:00:00" in page  # in the bureau's time
+
+
+def test_the_audit_log_filters_by_person_kind_and_local_day(app, client, auth):
+    _audit_rows(app)
+    auth.as_role("admin")
+
+    def shown(**args):
+        page = client.get("/admin/audit", query_string=args).get_data(as_text=True)
+        return {code for code in ("发布考评结果", "保存单位", "协作申报：批准") if code in page}
+
+    assert shown(who="秀英") == {"发布考评结果", "协作申报：批准"}
+    assert shown(kind="unit") == {"保存单位"}
+    assert shown(entity="claim") == {"协作申报：批准"}  # the old parameter still works
+    # 17:00 UTC on 1 March is 2 March in Beijing: it belongs to the 2nd, not the 1st.
+    assert shown(since="2026-03-02", until="2026-03-02") == {"保存单位"}
+    assert shown(until="2026-03-01") == {"发布考评结果"}
+    page = client.get("/admin/audit", query_string={"since": "2026-03-05", "until": "2026-03-01"})
+    assert page.status_code == 200 and "截止日期不能早于起始日期" in page.get_data(as_text=True)
+    assert client.get("/admin/audit", query_string={"since": "not-a-day"}).status_code == 200
+    assert client.get("/admin/audit", query_string={"who": "%_\\"}).status_code == 200
+
+
+def test_the_audit_log_exports_to_xlsx(app, client, auth):
+    import io
+
+    from openpyxl import load_workbook
+
+    _audit_rows(app)
+    auth.as_role("admin")
+    response = client.get("/admin/audit.xlsx", query_string={"who": "王"})
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:4] == ("时间", "操作人", "操作", "对象")
+    assert [r[2] for r in rows[1:]] == ["协作申报：批准", "发布考评结果"]
+    assert rows[1][0] == "2026-03-03 09:00:00" and rows[1][4] == "状态：待审核 → 已批准"
+    assert rows[1][5] == '=HYPERLINK("x")' and sheet["F2"].data_type == "s"  # text, never run as a formula
