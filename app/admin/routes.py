@@ -185,6 +185,16 @@ def cycle(cycle_id):
                            sections=CYCLE_SECTIONS)
 
 
+@bp.route("/cycles/<int:cycle_id>/close")
+def confirm_close_cycle(cycle_id):
+    """Before an irreversible close: what would be left undone, with links to it."""
+    cycle = _get_or_404(Cycle, cycle_id)
+    if cycle.status != "open":
+        return redirect(url_for(".cycle", cycle_id=cycle_id))
+    return render_template("admin/cycle_close.html", cycle=cycle, confirm=ConfirmForm(),
+                           left=services.close_consequences(cycle))
+
+
 @bp.route("/cycles/<int:cycle_id>/<any(open, closed, published):target>", methods=["POST"])
 def transition_cycle(cycle_id, target):
     cycle = _get_or_404(Cycle, cycle_id)

@@ -167,3 +167,76 @@ def test_the_audit_log_exports_to_xlsx(app, client, auth):
     assert [r[2] for r in rows[1:]] == ["协作申报：批准", "发布考评结果"]
     assert rows[1][0] == "2026-03-03 09:00:00" and rows[1][4] == "状态：待审核 → 已批准"
     assert rows[1][5] == '=HYPERLINK("x")' and sheet["F2"].data_type == "s"  # text, never run as a formula
+
+
+# ---- irreversible steps show their consequences -------------------------------------------------
+def test_closing_a_cycle_first_shows_what_is_left_undone(app, client, auth):
+    from datetime import date, timedelta
+
+    import sqlalchemy as sa
+
+    from app.models import Assignment, CollaborationClaim, Cycle, Unit, User
+
+    from .feedback_helpers import build_world
+
+    world = build_world(app, members=4)
+    with app.app_context():
+        ids = db.session.execute(sa.select(Assignment.id).filter_by(cycle_id=world.cycle_id)
+                                 .order_by(Assignment.id)).scalars().all()
+        db.session.execute(sa.update(Assignment).where(Assignment.id.in_(ids[:3])).values(status="submitted"))
+        declinable = db.session.execute(sa.select(Assignment.id).where(
+            Assignment.id.in_(ids[3:]), Assignment.relation != "self")).scalars().first()
+        db.session.execute(sa.update(Assignment).where(Assignment.id == declinable).values(status="declined"))
+        filer = db.session.execute(sa.select(User).filter_by(username="leader")).scalar_one()
+        for ref, status in (("A-1", "submitted"), ("A-2", "returned"), ("A-3", "approved")):
+            db.session.add(CollaborationClaim(cycle_id=world.cycle_id, case_ref=ref, case_type="刑事", severity="一般",
+                                              case_date=date.today(), lead_unit_id=world.unit_id, status=status,
+                                              filed_by_id=filer.id))
+        db.session.commit()
+    total, outstanding = len(ids) - 1, len(ids) - 4
+    auth.as_role("admin")
+    cycle_page = client.get(f"/admin/cycles/{world.cycle_id}").get_data(as_text=True)
+    assert f"/admin/cycles/{world.cycle_id}/close" in cycle_page
+    page = client.get(f"/admin/cycles/{world.cycle_id}/close").get_data(as_text=True)
+    deadline = (date.today() + timedelta(days=10)).isoformat()
+    assert f"评价截止日期是 {deadline}，还有 10 天" in page
+    assert f"未完成的360评价：{outstanding} / {total} 份（{round(100 * outstanding / total)}%）" in page
+    assert "待确认或待审核的协作申报：1 条" in page and "尚未重新提交的协作申报：1 条（关闭后不能再提交" in page
+    assert f"/feedback/tracking?cycle={world.cycle_id}" in page
+    assert f"/claims/review?cycle={world.cycle_id}&amp;status=pending" in page
+    with app.app_context():
+        assert db.session.get(Cycle, world.cycle_id).status == "open"  # looking changes nothing
+        assert db.session.execute(sa.select(Unit).filter_by(code="PS01")).scalar_one()
+    client.post(f"/admin/cycles/{world.cycle_id}/closed")
+    closed = client.get(f"/admin/cycles/{world.cycle_id}").get_data(as_text=True)
+    assert "此周期已关闭" in closed and "此周期进行中" not in closed and "已开启" not in closed
+    assert client.get(f"/admin/cycles/{world.cycle_id}/close").status_code == 302  # nothing left to close
+
+
+def test_publishing_a_run_with_missing_data_says_what_is_missing(app, client, auth):
+    from html import unescape
+
+    from app.models import ScoreRun
+    from tests.factories import make_cycle
+
+    with app.app_context():
+        cycle = make_cycle(status="closed")
+        missing = {"levels": {"unit": {"pairs": 70, "incomplete": 12, "excluded": 3, "by_indicator": {},
+                                       "examples": []},
+                              "officer": {"no_data": True}},
+                   "soft_without_provider": ["X1", "X2"]}
+        gappy = ScoreRun(cycle_id=cycle.id, version=1, status="done", missing=missing, config={}, options={},
+                         steps=[])
+        whole = ScoreRun(cycle_id=cycle.id, version=2, status="done", missing={"levels": {}}, config={},
+                         options={}, steps=[])
+        db.session.add_all([gappy, whole])
+        db.session.commit()
+        cycle_id, gappy_id, whole_id = cycle.id, gappy.id, whole.id
+    auth.as_role("admin")
+    page = unescape(client.get(f"/assessment/runs/{gappy_id}").get_data(as_text=True))
+    assert ("第 1 版数据不完整：单位层级 70 项数据缺失（12 个对象不完整，其中 3 个不计总分）；民警层级没有任何数据；"
+            "2 项柔性指标没有数据来源。") in page
+    assert 'data-confirm="发布后此版本不能再修改，确定发布？"' in unescape(
+        client.get(f"/assessment/runs/{whole_id}").get_data(as_text=True))
+    cycle_page = unescape(client.get(f"/admin/cycles/{cycle_id}").get_data(as_text=True))
+    assert "第 1 版数据不完整：单位层级 70 项数据缺失" in cycle_page
