@@ -1,3 +1,5 @@
+import json
+
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -9,7 +11,7 @@ from ..models import AuditLog, Cycle, Officer, Unit, User
 from ..security import role_required, safe_referrer
 from ..tabular import xlsx_bytes
 from ..views import run_service
-from . import audit_log, services
+from . import audit_log, services, settings_summary
 from .forms import (
     AuditFilterForm,
     ConfirmForm,
@@ -182,7 +184,16 @@ def cycle(cycle_id):
         db.select(AuditLog).filter_by(entity="cycle", entity_id=str(cycle.id)).order_by(AuditLog.created_at)
     ).scalars().all()
     return render_template("admin/cycle.html", cycle=cycle, confirm=ConfirmForm(), history=history,
-                           sections=CYCLE_SECTIONS)
+                           sections=CYCLE_SECTIONS, settings=settings_summary.summarise(cycle.config))
+
+
+@bp.route("/cycles/<int:cycle_id>/settings.json")
+def cycle_settings_json(cycle_id):
+    """The frozen settings exactly as stored, for an inspection or a support request."""
+    cycle = _get_or_404(Cycle, cycle_id)
+    body = json.dumps(cycle.config or {}, ensure_ascii=False, indent=2, sort_keys=True)
+    return Response(body, mimetype="application/json",
+                    headers={"Content-Disposition": f"attachment; filename=cycle-{cycle.id}-settings.json"})
 
 
 @bp.route("/cycles/<int:cycle_id>/close")

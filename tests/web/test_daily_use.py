@@ -240,3 +240,22 @@ def test_publishing_a_run_with_missing_data_says_what_is_missing(app, client, au
         client.get(f"/assessment/runs/{whole_id}").get_data(as_text=True))
     cycle_page = unescape(client.get(f"/admin/cycles/{cycle_id}").get_data(as_text=True))
     assert "第 1 版数据不完整：单位层级 70 项数据缺失" in cycle_page
+
+
+def test_the_cycle_page_shows_frozen_settings_as_a_summary_and_the_json_behind_a_download(app, client, auth):
+    import json
+
+    from app.models import Cycle
+
+    from .feedback_helpers import build_world
+
+    world = build_world(app, members=3)
+    auth.as_role("admin")
+    page = client.get(f"/admin/cycles/{world.cycle_id}").get_data(as_text=True)
+    assert "执法质量 30 · 基础管控 25 · 群众服务 20 · 队伍管理 25" in page
+    assert "他评合计 4" in page and "每多一个协作单位加成" in page
+    assert "dimension_weights" not in page and "law_enforcement" not in page  # no raw keys
+    download = client.get(f"/admin/cycles/{world.cycle_id}/settings.json")
+    assert download.status_code == 200 and "attachment" in download.headers["Content-Disposition"]
+    with app.app_context():
+        assert json.loads(download.data) == db.session.get(Cycle, world.cycle_id).config
