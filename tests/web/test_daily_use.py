@@ -259,3 +259,19 @@ def test_the_cycle_page_shows_frozen_settings_as_a_summary_and_the_json_behind_a
     assert download.status_code == 200 and "attachment" in download.headers["Content-Disposition"]
     with app.app_context():
         assert json.loads(download.data) == db.session.get(Cycle, world.cycle_id).config
+
+
+# ---- forms and reports --------------------------------------------------------------------------
+def test_rate_limits_read_in_words(app):
+    from app.templating import readable_rate_limit
+
+    with app.test_request_context():
+        assert readable_rate_limit("10 per hour;30 per day") == "每小时最多 10 次；每天最多 30 次"
+        assert readable_rate_limit("5 per 15 minutes") == "每 15 分钟最多 5 次"
+        assert readable_rate_limit("nonsense") == "nonsense"
+
+
+def test_the_window_qr_page_states_its_limit_in_words(app, client, auth):
+    auth.as_role("admin", username="boss")
+    page = client.get("/residents/windows").get_data(as_text=True)
+    assert "每小时最多 10 次；每天最多 30 次" in page and "per hour" not in page
