@@ -275,3 +275,16 @@ def test_the_window_qr_page_states_its_limit_in_words(app, client, auth):
     auth.as_role("admin", username="boss")
     page = client.get("/residents/windows").get_data(as_text=True)
     assert "每小时最多 10 次；每天最多 30 次" in page and "per hour" not in page
+
+
+def test_the_import_page_of_a_published_cycle_disables_its_form(app, client, auth):
+    from tests.factories import make_cycle
+
+    with app.app_context():
+        published, open_ = make_cycle(status="published"), make_cycle(name="开放", kind="month", status="open")
+        db.session.commit()
+        published_id, open_id = published.id, open_.id
+    auth.as_role("admin")
+    locked = client.get(f"/assessment/cycles/{published_id}/import").get_data(as_text=True)
+    assert '<fieldset disabled aria-describedby="import-locked">' in locked
+    assert "fieldset disabled" not in client.get(f"/assessment/cycles/{open_id}/import").get_data(as_text=True)
