@@ -49,3 +49,34 @@ def test_printable_pages_have_no_unbreakable_part_taller_than_a_page(demo, page,
     pdf = page.pdf(format="A4", print_background=False)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     (SCREENSHOTS / f"print-{username}.pdf").write_bytes(pdf)
+
+
+NARROW_CELLS = """() => {
+  // Text wrapped letter by letter: the first two characters of a word sit on different lines.
+  const found = [];
+  const walker = document.createTreeWalker(document.querySelector('main'), NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (!node.parentElement.closest('td, th')) continue;
+    const start = node.data.search(/\\S\\S/);
+    if (start < 0) continue;
+    const range = document.createRange();
+    range.setStart(node, start);
+    range.setEnd(node, start + 2);
+    const tops = new Set(Array.from(range.getClientRects()).map(r => Math.round(r.top)));
+    if (tops.size > 1) found.push(node.data.trim().slice(0, 12));
+  }
+  return found;
+}"""
+
+
+@pytest.mark.parametrize("username,path", [
+    ("officer", "/feedback/"),
+    ("leader", "/residents/follow-ups"),
+    ("leader", "/claims/confirm"),
+])
+def test_staff_tables_work_at_phone_width(demo, phone, username, path):
+    """No table cell narrower than two characters (text wrapping letter by letter) at 390 px."""
+    login(phone, username, "demo1234")
+    phone.goto(path)
+    assert phone.evaluate(NARROW_CELLS) == []
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390  # tables scroll in their wrapper
