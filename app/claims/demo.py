@@ -136,7 +136,7 @@ def seed_claims(rng):
                     final = {a.id: services.format_bp(a.proposed_bp - 1000),
                              b.id: services.format_bp(b.proposed_bp + 1000)}
                     reason = "根据各单位确认意见，适当调整主办与协办比例。"
-            services.approve_claim(claim, coordinator, final, reason)
+            services.approve_claim(claim, coordinator, final, reason, unverified_acknowledged=True)
 
     # The demo "officer" (PS01) files a few, so that logging in as officer / leader shows something.
     ps01_first = ["submitted", "partly", "draft", "approved"]

@@ -503,10 +503,17 @@ def duplicates_of(claim: CollaborationClaim) -> list[CollaborationClaim]:
     ).scalars().all()
 
 
-def approve_claim(claim: CollaborationClaim, user: User, final_shares: dict | None = None, reason: str = "") -> None:
+def is_unverified(claim: CollaborationClaim) -> bool:
+    """Case records are kept, but none in the claim's cycle carries its case reference."""
+    return has_case_records() and verify_refs(claim.cycle, [claim.case_ref])[claim.case_ref] is None
+
+
+def approve_claim(claim: CollaborationClaim, user: User, final_shares: dict | None = None, reason: str = "",
+                  unverified_acknowledged: bool = False) -> None:
     """A coordinator approves: the final shares (default: as proposed) are fixed and the claim is locked.
 
-    ``final_shares``: {participant id: '40.5'}; changing any share needs a reason.
+    ``final_shares``: {participant id: '40.5'}; changing any share needs a reason. A claim whose case
+    reference matches no case record is approved only when the coordinator acknowledges that.
     """
     reason = (reason or "").strip()
     _check_reviewer(claim, user)
@@ -514,6 +521,9 @@ def approve_claim(claim: CollaborationClaim, user: User, final_shares: dict | No
         raise DomainError(_("该申报已批准并锁定，不能再更改。"))
     if claim.status not in ("confirmed", "disputed"):
         raise DomainError(_("各参与单位确认后才能批准（当前状态：%(s)s）。", s=STATUS_LABELS[claim.status]))
+    if not unverified_acknowledged and is_unverified(claim):
+        raise DomainError(_("案件编号 %(ref)s 在案件记录中找不到，请先核实，并勾选“我已核实此案件”后再批准。",
+                            ref=claim.case_ref), field="unverified_acknowledged")
     if claim.status == "disputed" and not reason:
         raise DomainError(_("该申报有单位提出异议，批准时请说明理由。"), field="reason")
     others = [c for c in duplicates_of(claim) if c.status != "draft"]

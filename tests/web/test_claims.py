@@ -739,3 +739,26 @@ def test_case_records_from_an_xlsx_file(app, client, auth, world):
         assert (rec.case_ref, rec.case_date, rec.is_preventable, rec.status) == ("X1", date(2026, 10, 5), False,
                                                                                "closed")
         assert rec.import_batch and rec.imported_at
+
+
+def test_an_unverified_claim_is_approved_only_when_the_coordinator_acknowledges_it(app, client, auth, world):
+    verified = file_claim(app, world, case_ref="V-IN", confirm=("lead1", "lead2"))
+    unverified = file_claim(app, world, case_ref="V-MISSING", confirm=("lead1", "lead2"))
+    with app.app_context():
+        services.import_case_records([
+            {"case_ref": "V-IN", "case_date": "2026-10-15", "case_type": "刑事", "unit_code": "PS01"}])
+        db.session.commit()
+    as_user(auth, "coord")
+    page = client.get(f"/claims/{unverified}").get_data(as_text=True)
+    assert 'name="unverified_acknowledged"' in page and "我已核实此案件" in page
+    assert 'name="unverified_acknowledged"' not in client.get(f"/claims/{verified}").get_data(as_text=True)
+    events = count(app, ClaimEvent)
+    refused = client.post(f"/claims/{unverified}/approve", data={}, follow_redirects=True)
+    assert "在案件记录中找不到" in refused.get_data(as_text=True)
+    assert status_of(app, unverified) == "confirmed" and count(app, ClaimEvent) == events
+    approved = client.post(f"/claims/{unverified}/approve", data={"unverified_acknowledged": "1"},
+                           follow_redirects=True).get_data(as_text=True)
+    assert status_of(app, unverified) == "approved"
+    assert approved.count("已批准并锁定") == 1  # said once, by the page, not again by a flash
+    client.post(f"/claims/{verified}/approve", data={})
+    assert status_of(app, verified) == "approved"  # a verified claim needs no acknowledgement
