@@ -366,7 +366,7 @@ def save_response(assignment: Assignment, officer: Officer | None, posted: Mappi
         missing = sorted(items[i].position for i in items if i not in answers and i not in existing)
         if missing:
             raise DomainError(_("还有 %(n)d 题未作答（第 %(list)s 题），请答完后再提交；也可以先保存草稿。",
-                                n=len(missing), list="、".join(str(p) for p in missing[:10])))
+                                n=len(missing), list="、".join(str(p) for p in missing)))
     if not answers and not any(comments.values()) and response is None and not final:
         raise DomainError(_("您还没有填写任何内容。"))
     _bump(assignment, revision, status="submitted" if final else "draft", decline_reason="")
