@@ -288,3 +288,13 @@ def test_the_import_page_of_a_published_cycle_disables_its_form(app, client, aut
     locked = client.get(f"/assessment/cycles/{published_id}/import").get_data(as_text=True)
     assert '<fieldset disabled aria-describedby="import-locked">' in locked
     assert "fieldset disabled" not in client.get(f"/assessment/cycles/{open_id}/import").get_data(as_text=True)
+
+
+def test_a_figure_hidden_for_anonymity_says_so_in_words(app, client):
+    # In the demo the leader's "others" figure is hidden (a group could be worked out by subtraction).
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    client.post("/login", data={"username": "leader", "password": "demo1234"})
+    home = client.get("/").get_data(as_text=True)
+    assert "他评总体 <span class=\"text-muted\" id=\"others-hidden\">为保护评价人未显示" in home
+    assert "他评总体 <strong>—" not in home
