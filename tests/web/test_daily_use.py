@@ -298,3 +298,34 @@ def test_a_figure_hidden_for_anonymity_says_so_in_words(app, client):
     home = client.get("/").get_data(as_text=True)
     assert "他评总体 <span class=\"text-muted\" id=\"others-hidden\">为保护评价人未显示" in home
     assert "他评总体 <strong>—" not in home
+
+
+def test_a_follow_up_fixed_after_its_due_day_keeps_a_late_mark(app, client, auth):
+    import sqlalchemy as sa
+
+    from app.models import FollowUp
+
+    from .test_residents import ANSWERS, make_invitation
+
+    for _ in range(2):
+        _id, token = make_invitation(app, unit_code="PS01")
+        client.post(f"/r/{token}", data={**ANSWERS, "overall": "1"})
+    with app.app_context():
+        items = db.session.execute(sa.select(FollowUp).order_by(FollowUp.id)).scalars().all()
+        late, on_time = items
+        due = late.due_on
+        for item in items:
+            item.check_note, item.fix_note = "已核实", "已整改"
+        # Fixed at 01:00 Beijing on the day after the due day (17:00 UTC on the due day itself): late.
+        late.status, late.checked_at = "fixed", datetime(due.year, due.month, due.day, 16, 0)
+        late.fixed_at = datetime(due.year, due.month, due.day, 17, 0)
+        # Fixed at 23:00 Beijing on the due day (15:00 UTC): on time.
+        on_time.status, on_time.checked_at = "fixed", datetime(due.year, due.month, due.day, 14, 0)
+        on_time.fixed_at = datetime(due.year, due.month, due.day, 15, 0)
+        db.session.commit()
+        late_id, on_time_id = late.id, on_time.id
+    auth.as_role("supervisor", username="suozhang", unit_code="PS01")
+    assert "逾期办结" in client.get(f"/residents/follow-ups/{late_id}").get_data(as_text=True)
+    assert "逾期办结" not in client.get(f"/residents/follow-ups/{on_time_id}").get_data(as_text=True)
+    listing = client.get("/residents/follow-ups", query_string={"status": "fixed"}).get_data(as_text=True)
+    assert listing.count("逾期办结") == 1
