@@ -469,6 +469,7 @@ def test_reciprocal_unit_pair_is_flagged_on_the_review_list(app, client, auth, w
     as_user(auth, "coord")
     page = client.get("/claims/review").get_data(as_text=True)
     assert "互报频繁的单位组合" in page and "城关派出所 — 城东派出所" in page
+    assert "z =（共同申报 − 预期）÷ √预期" in page  # the z column is explained where it is shown
     flagged = client.get("/claims/review?flag=reciprocal").get_data(as_text=True)
     assert "符合条件：6 条" in flagged
 
