@@ -5,6 +5,7 @@ FLASK  := $(VENV)/bin/flask --app wsgi
 PYTEST_ARGS ?=
 # The exact versions CI tested; pip installs within them (regenerate with `make constraints`).
 CONSTRAINTS := constraints.txt
+PORT ?= 5000
 
 .PHONY: run test lint install dev constraints translations extract-messages bench clean
 
@@ -48,8 +49,8 @@ run: install
 	KAOPING_ENV=development $(FLASK) db upgrade
 	KAOPING_ENV=development $(FLASK) seed-demo --if-empty
 	@echo ""
-	@echo "Kaoping is starting on http://127.0.0.1:5000 (Ctrl+C to stop)"
-	KAOPING_ENV=development $(FLASK) run --host 127.0.0.1 --port 5000
+	@echo "Kaoping is starting on http://127.0.0.1:$(PORT) (Ctrl+C to stop)"
+	KAOPING_ENV=development $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: dev
 	$(PY) -m pytest $(PYTEST_ARGS)

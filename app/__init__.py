@@ -7,7 +7,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from .config import finalise_config, load_config
-from .extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
+from .extensions import babel, bootstrap, compress, csrf, db, limiter, login_manager, migrate
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -28,6 +28,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_errorhandlers(app)
     register_template_helpers(app)
     register_cli(app)
+    register_static_files(app)
     if os.environ.get("KAOPING_BENCH_HELLO") == "1":
         # The load benchmark's baseline: the cheapest response this app can give (benchmarks/bench_web.py).
         app.add_url_rule("/bench/hello", "bench_hello", lambda: "hello")
@@ -75,6 +76,7 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     bootstrap.init_app(app)
     limiter.init_app(app)
+    compress.init_app(app)
 
     from .auth.services import load_user
 
@@ -147,5 +149,11 @@ def register_template_helpers(app: Flask) -> None:
 
 def register_cli(app: Flask) -> None:
     from .cli import register
+
+    register(app)
+
+
+def register_static_files(app: Flask) -> None:
+    from .staticfiles import register
 
     register(app)

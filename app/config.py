@@ -2,6 +2,7 @@
 import os
 import secrets
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class ConfigError(RuntimeError):
@@ -61,15 +62,24 @@ def load_config(instance_path: str) -> dict:
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "WTF_CSRF_TIME_LIMIT": 8 * 3600,
         "BABEL_DEFAULT_LOCALE": "zh",
-        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        # Times are stored in UTC and shown in the bureau's zone (app.localtime); Babel follows it.
+        "BUREAU_TIMEZONE": os.environ.get("BUREAU_TIMEZONE", "").strip() or "Asia/Shanghai",
         "LANGUAGES": {"zh": "简体中文", "en": "English"},
         "BOOTSTRAP_SERVE_LOCAL": True,
+        "STATIC_BUILD_DIR": os.environ.get("STATIC_BUILD_DIR", "").strip(),  # app.staticfiles
         "PER_PAGE": 25,
     }
 
 
 def finalise_config(config: dict, instance_path: str) -> None:
     """Fill in development defaults and refuse to start without a secret in production."""
+    zone = config.get("BUREAU_TIMEZONE") or "Asia/Shanghai"
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        if zone != "Asia/Shanghai":  # the default has a fixed-offset fallback (app.localtime)
+            raise ConfigError(f"BUREAU_TIMEZONE={zone!r} is not a known time zone (e.g. Asia/Shanghai).") from error
+    config["BUREAU_TIMEZONE"] = config["BABEL_DEFAULT_TIMEZONE"] = zone
     relaxed = config.get("TESTING") or config.get("KAOPING_ENV") in {"development", "testing"}
     if not config.get("SECRET_KEY"):
         if not relaxed:

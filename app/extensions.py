@@ -3,6 +3,7 @@ from typing import TYPE_CHECKING
 
 from flask_babel import Babel
 from flask_bootstrap import Bootstrap5
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -44,4 +45,5 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 bootstrap = Bootstrap5()
+compress = Compress()  # gzip/brotli for pages and JSON; static files come compressed (app.staticfiles)
 limiter = Limiter(key_func=_client_key, default_limits=[])

@@ -1,8 +1,10 @@
 """Template globals: the navigation by role, languages, display helpers."""
 from flask import current_app, request
-from flask_babel import format_datetime, get_locale
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+
+from .localtime import format_local
 
 UNIT_KIND_LABELS = {
     "bureau": _l("公安局"), "station": _l("派出所"), "police_type": _l("警种部门"), "squad": _l("中队/警务队"),
@@ -52,9 +54,31 @@ def nav_items():
     ]
 
 
+_PERIODS = {"second": _l("秒"), "minute": _l("分钟"), "hour": _l("小时"), "day": _l("天"), "month": _l("月"),
+            "year": _l("年")}
+
+
+def readable_rate_limit(text: str) -> str:
+    """A limiter string ("10 per hour;30 per day") in the reader's words ("每 1 小时最多 10 次；…")."""
+    from flask_babel import gettext
+    from limits import parse_many
+
+    try:
+        items = parse_many(text)
+    except ValueError:
+        return text
+    parts = []
+    for item in items:
+        period = _PERIODS.get(item.GRANULARITY.name, item.GRANULARITY.name)
+        parts.append(gettext("每%(period)s最多 %(n)d 次", period=period, n=item.amount) if item.multiples == 1 else
+                     gettext("每 %(m)d %(period)s最多 %(n)d 次", m=item.multiples, period=period, n=item.amount))
+    return gettext("；").join(parts)
+
+
 def register(app) -> None:
-    app.jinja_env.filters["datetime"] = lambda value, fmt="yyyy-MM-dd HH:mm": (
-        format_datetime(value, fmt) if value else "")
+    # The one way a template shows a stored (UTC) time: in the bureau's zone.
+    app.jinja_env.filters["datetime"] = format_local
+    app.jinja_env.filters["rate_limit"] = readable_rate_limit
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

@@ -95,3 +95,19 @@ class ImportForm(FlaskForm):
 class ConfirmForm(FlaskForm):
     """An empty form that only carries the CSRF token for POST buttons."""
     submit = SubmitField(_l("确认"))
+
+
+class AuditFilterForm(FlaskForm):
+    """The audit log's filters, read from the query string (a GET form: nothing to forge)."""
+
+    class Meta:
+        csrf = False
+
+    who = StringField(_l("操作人"), validators=[Optional(), Length(max=50)])
+    kind = SelectField(_l("对象类型"), validators=[Optional()])
+    since = DateField(_l("起始日期"), validators=[Optional()])
+    until = DateField(_l("截止日期"), validators=[Optional()])
+
+    def validate_until(self, field):
+        if field.data and self.since.data and field.data < self.since.data:
+            raise ValidationError(_l("截止日期不能早于起始日期。"))

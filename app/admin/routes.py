@@ -1,3 +1,5 @@
+import json
+
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -9,8 +11,17 @@ from ..models import AuditLog, Cycle, Officer, Unit, User
 from ..security import role_required, safe_referrer
 from ..tabular import xlsx_bytes
 from ..views import run_service
-from . import services
-from .forms import ConfirmForm, CycleForm, ImportForm, OfficerForm, ResetPasswordForm, UnitForm, UserForm
+from . import audit_log, services, settings_summary
+from .forms import (
+    AuditFilterForm,
+    ConfirmForm,
+    CycleForm,
+    ImportForm,
+    OfficerForm,
+    ResetPasswordForm,
+    UnitForm,
+    UserForm,
+)
 
 bp = Blueprint("admin", __name__)
 
@@ -173,7 +184,26 @@ def cycle(cycle_id):
         db.select(AuditLog).filter_by(entity="cycle", entity_id=str(cycle.id)).order_by(AuditLog.created_at)
     ).scalars().all()
     return render_template("admin/cycle.html", cycle=cycle, confirm=ConfirmForm(), history=history,
-                           sections=CYCLE_SECTIONS)
+                           sections=CYCLE_SECTIONS, settings=settings_summary.summarise(cycle.config))
+
+
+@bp.route("/cycles/<int:cycle_id>/settings.json")
+def cycle_settings_json(cycle_id):
+    """The frozen settings exactly as stored, for an inspection or a support request."""
+    cycle = _get_or_404(Cycle, cycle_id)
+    body = json.dumps(cycle.config or {}, ensure_ascii=False, indent=2, sort_keys=True)
+    return Response(body, mimetype="application/json",
+                    headers={"Content-Disposition": f"attachment; filename=cycle-{cycle.id}-settings.json"})
+
+
+@bp.route("/cycles/<int:cycle_id>/close")
+def confirm_close_cycle(cycle_id):
+    """Before an irreversible close: what would be left undone, with links to it."""
+    cycle = _get_or_404(Cycle, cycle_id)
+    if cycle.status != "open":
+        return redirect(url_for(".cycle", cycle_id=cycle_id))
+    return render_template("admin/cycle_close.html", cycle=cycle, confirm=ConfirmForm(),
+                           left=services.close_consequences(cycle))
 
 
 @bp.route("/cycles/<int:cycle_id>/<any(open, closed, published):target>", methods=["POST"])
@@ -205,10 +235,33 @@ def roster_template():
 
 
 # ---- audit log ---------------------------------------------------------------------------------
+def _audit_filter() -> tuple[AuditFilterForm, audit_log.AuditFilter]:
+    args = request.args.copy()
+    if "entity" in args and "kind" not in args:  # the old parameter name, still linked from pages
+        args["kind"] = args["entity"]
+    form = AuditFilterForm(formdata=args)
+    form.kind.choices = [("", _("全部"))] + [(code, str(label)) for code, label in audit_log.ENTITY_LABELS.items()]
+    if not form.validate():
+        return form, audit_log.AuditFilter()
+    return form, audit_log.AuditFilter(who=(form.who.data or "").strip(), kind=form.kind.data or "",
+                                       since=form.since.data, until=form.until.data)
+
+
 @bp.route("/audit")
 def audit():
-    query = db.select(AuditLog).order_by(AuditLog.id.desc())
-    entity = request.args.get("entity", "")[:50]
-    if entity:
-        query = query.filter_by(entity=entity)
-    return render_template("admin/audit.html", pagination=_page(query), entity=entity)
+    form, chosen = _audit_filter()
+    query_args = {k: v for k, v in request.args.items() if k in ("who", "kind", "since", "until") and v}
+    return render_template("admin/audit.html", pagination=_page(audit_log.audit_query(chosen)), form=form,
+                           query_args=query_args, changes=audit_log.changes, action_label=audit_log.action_label,
+                           object_label=audit_log.object_label, text_limit=audit_log.TEXT_LIMIT)
+
+
+@bp.route("/audit.xlsx")
+def audit_export():
+    form, chosen = _audit_filter()
+    header, rows, truncated = audit_log.export_rows(chosen)
+    if truncated:
+        rows.append([_("仅导出最近 %(n)d 条，请缩小日期或操作人范围后再导出。", n=audit_log.EXPORT_LIMIT)])
+    data = xlsx_bytes(header, rows, title="audit")
+    return Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": "attachment; filename=audit-log.xlsx"})

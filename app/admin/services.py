@@ -185,6 +185,49 @@ def save_cycle(cycle: Cycle | None, data: dict) -> Cycle:
     return cycle
 
 
+@dataclass(frozen=True)
+class CloseConsequences:
+    """What is still undone in an open cycle, shown before anyone closes it."""
+
+    days_left: int  # days until the rating deadline (negative once it has passed)
+    ratings_total: int  # 360 ratings asked for, declined ones left out
+    ratings_outstanding: int  # not yet submitted (pending or draft)
+    claims_in_review: int  # submitted, confirmed or disputed: waiting for units or the coordinator
+    claims_with_filers: int  # drafts and returned claims: waiting for whoever files them
+
+    @property
+    def ratings_outstanding_pct(self) -> float:
+        return 100.0 * self.ratings_outstanding / self.ratings_total if self.ratings_total else 0.0
+
+    @property
+    def anything_left(self) -> bool:
+        return bool(self.ratings_outstanding or self.claims_in_review or self.claims_with_filers
+                    or self.days_left > 0)
+
+
+def close_consequences(cycle: Cycle) -> CloseConsequences:
+    """Counts of what closing ``cycle`` now would leave undone (two grouped queries)."""
+    from sqlalchemy import func, select
+
+    from ..localtime import local_today
+    from ..models import Assignment, CollaborationClaim
+
+    ratings = dict(db.session.execute(
+        select(Assignment.status, func.count()).where(Assignment.cycle_id == cycle.id).group_by(Assignment.status)
+    ).all())
+    claims = dict(db.session.execute(
+        select(CollaborationClaim.status, func.count()).where(CollaborationClaim.cycle_id == cycle.id)
+        .group_by(CollaborationClaim.status)
+    ).all())
+    return CloseConsequences(
+        days_left=(cycle.effective_deadline - local_today()).days,
+        ratings_total=sum(n for status, n in ratings.items() if status != "declined"),
+        ratings_outstanding=ratings.get("pending", 0) + ratings.get("draft", 0),
+        claims_in_review=sum(claims.get(s, 0) for s in ("submitted", "confirmed", "disputed")),
+        claims_with_filers=claims.get("draft", 0) + claims.get("returned", 0),
+    )
+
+
 # Hooks run just before a cycle moves to a status (e.g. freezing the rating design on "open").
 # Features append callables taking (cycle); they raise DomainError to refuse the move.
 BEFORE_TRANSITION: dict[str, list] = {"open": [], "closed": [], "published": []}

@@ -115,7 +115,12 @@ def _run_import(importer: Importer, cycle: Cycle | None):
     return jsonify(report), 201
 
 
-@bp.route("/cycles/<int:cycle_id>/<kind>", methods=["POST"])
+# Only the per-cycle kinds match, so that this route does not claim /cycles/<id>/results (an OPTIONS
+# request there would otherwise advertise POST).
+PER_CYCLE_KINDS = "any(" + ", ".join(repr(k) for k in sorted(k for k, i in IMPORTERS.items() if i.per_cycle)) + ")"
+
+
+@bp.route(f"/cycles/<int:cycle_id>/<{PER_CYCLE_KINDS}:kind>", methods=["POST"])
 def import_into_cycle(cycle_id, kind):
     importer = IMPORTERS.get(kind)
     if importer is None or not importer.per_cycle:

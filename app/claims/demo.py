@@ -125,7 +125,7 @@ class _Demo:
                 final = {a.id: services.format_bp(a.proposed_bp - 1000),
                          b.id: services.format_bp(b.proposed_bp + 1000)}
                 reason = "根据各单位确认意见，适当调整主办与协办比例。"
-        services.approve_claim(claim, self.coordinator, final, reason)
+        services.approve_claim(claim, self.coordinator, final, reason, unverified_acknowledged=True)
 
     def file_split(self):
         """One case filed as two claims (A…-1, A…-2) by the same officers on the same day: 疑似拆分.

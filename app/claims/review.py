@@ -17,7 +17,7 @@ from ..models import (
 )
 from ..models.claims import FULL_SHARE_BP
 from .filing import format_bp, parse_share
-from .guards import duplicates_of, split_partners
+from .guards import duplicates_of, has_case_records, split_partners, verify_refs
 from .states import ACTIVE_STATUSES, REVIEW_STATUSES, STATUS_LABELS, claim_event, lock_claim, move_claim
 
 
@@ -135,14 +135,24 @@ def _final_shares(claim: CollaborationClaim, final_shares: dict | None) -> dict[
     return final
 
 
-def approve_claim(claim: CollaborationClaim, user: User, final_shares: dict | None = None, reason: str = "") -> None:
+def is_unverified(claim: CollaborationClaim) -> bool:
+    """Case records are kept, but none in the claim's cycle carries its case reference."""
+    return has_case_records() and verify_refs(claim.cycle, [claim.case_ref])[claim.case_ref] is None
+
+
+def approve_claim(claim: CollaborationClaim, user: User, final_shares: dict | None = None, reason: str = "",
+                  unverified_acknowledged: bool = False) -> None:
     """A coordinator approves: the final shares (default: as proposed) are fixed and the claim is locked.
 
-    ``final_shares``: {participant id: '40.5'}; changing any share needs a reason.
+    ``final_shares``: {participant id: '40.5'}; changing any share needs a reason. A claim whose case
+    reference matches no case record is approved only when the coordinator acknowledges that.
     """
     reason = (reason or "").strip()
     _check_reviewer(claim, user)
     _check_approvable(claim, reason)
+    if not unverified_acknowledged and is_unverified(claim):
+        raise DomainError(_("案件编号 %(ref)s 在案件记录中找不到，请先核实，并勾选“我已核实此案件”后再批准。",
+                            ref=claim.case_ref), field="unverified_acknowledged")
     final = _final_shares(claim, final_shares)
     adjusted = any(final[p.id] != p.proposed_bp for p in claim.participants)
     if adjusted and not reason:

@@ -236,7 +236,9 @@ def approve(claim_id):
     reason = _posted_reason()
     shares = {int(k[len("final_"):]): v for k, v in request.form.items()
               if k.startswith("final_") and k[len("final_"):].isdigit()}
-    return _act(claim, services.approve_claim, shares, reason, success=_("申报已批准并锁定。"))
+    acknowledged = request.form.get("unverified_acknowledged") == "1"
+    # No flash: the claim's page itself says it is approved and locked (twice read as a glitch).
+    return _act(claim, services.approve_claim, shares, reason, acknowledged, success=None)
 
 
 @bp.route("/<int:claim_id>/return", methods=["POST"])

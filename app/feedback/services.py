@@ -7,10 +7,8 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -38,6 +36,7 @@ from ..audit import record
 from ..dbutil import flush_or_fail
 from ..errors import DomainError
 from ..extensions import db
+from ..localtime import local_today as bureau_today
 from ..models import (
     RATER_GROUPS,
     RELATIONS,
@@ -286,7 +285,7 @@ def freeze_settings_now(cycle: Cycle) -> None:
 
 # ---- rating ------------------------------------------------------------------------------------
 def local_today() -> date:
-    return datetime.now(ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai"))).date()
+    return bureau_today()
 
 
 def closed_reason(cycle: Cycle) -> str | None:
@@ -379,7 +378,7 @@ def save_response(assignment: Assignment, officer: Officer | None, posted: Mappi
         missing = sorted(items[i].position for i in items if i not in answers and i not in existing)
         if missing:
             raise DomainError(_("还有 %(n)d 题未作答（第 %(list)s 题），请答完后再提交；也可以先保存草稿。",
-                                n=len(missing), list="、".join(str(p) for p in missing[:10])))
+                                n=len(missing), list="、".join(str(p) for p in missing)))
     if not answers and not any(comments.values()) and response is None and not final:
         raise DomainError(_("您还没有填写任何内容。"))
     _bump(assignment, revision, status="submitted" if final else "draft", decline_reason="")

@@ -170,6 +170,13 @@ class FollowUp(Model):
     def is_overdue(self, today: date) -> bool:
         return self.status != "fixed" and today > self.due_on
 
+    @property
+    def was_fixed_late(self) -> bool:
+        """Fixed after its due day (by the bureau's calendar): the 逾期 mark is kept as 逾期办结."""
+        from ..localtime import local_naive
+
+        return self.status == "fixed" and self.fixed_at is not None and local_naive(self.fixed_at).date() > self.due_on
+
 
 class FlagKeyword(Model):
     """A word that, found in a comment, opens a follow-up (态度差, 推诿, 吃拿卡要, ...)."""

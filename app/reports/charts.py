@@ -58,11 +58,29 @@ def _table(labels, series):
     return [[label] + [values[i] for values in series.values()] for i, label in enumerate(labels)]
 
 
+def _integer_ticks(top: int) -> list[int]:
+    """Whole-number ticks 0 … ≥ top, about five of them: counts have no 0.2 of a person."""
+    step = max(1, math.ceil(max(top, 1) / 5))
+    return list(range(0, max(top, 1) + step, step))
+
+
+def _all_counts(series: dict[str, list]) -> bool:
+    values = [v for values in series.values() for v in values if v is not None]
+    return bool(values) and all(isinstance(v, int) for v in values)
+
+
 def radar(title: str, labels: list[str], series: dict[str, list], value_range=(1, 5),
           first_header: str = "") -> Chart:
-    """One polygon per series over ``labels`` (e.g. competencies); None/NaN values are left out."""
+    """One polygon per series over ``labels`` (e.g. competencies); None/NaN values are left out.
+
+    The scale starts at its low end (1 on a 1–5 scale, not 0); rings are labelled except the outer
+    one, whose number would sit on the top label; labels stay horizontal (a tiny non-zero rotation,
+    since pygal turns 0 into "follow the spoke")."""
     series = {name: _clean(values) for name, values in series.items()}
-    chart = pygal.Radar(title=title, range=value_range, fill=False, dots_size=3, width=560, height=440, **COMMON)
+    low, high = value_range
+    rings = [{"value": v, "label": "" if v == high else f"{v:g}"} for v in range(int(low), int(high) + 1)]
+    chart = pygal.Radar(title=title, range=value_range, zero=low, y_labels=rings, x_label_rotation=1e-9,
+                        fill=False, dots_size=3, width=560, height=440, **COMMON)
     chart.x_labels = labels
     for name, values in series.items():
         chart.add(name, values, allow_interruptions=True)
@@ -74,8 +92,12 @@ def bars(title: str, labels: list[str], series: dict[str, list], value_range=(0,
     """Grouped bars: one group per label, one bar per series."""
     series = {name: _clean(values) for name, values in series.items()}
     kind = pygal.HorizontalBar if horizontal else pygal.Bar
+    ticks = {}
+    if _all_counts(series):
+        top = max(v for values in series.values() for v in values if v is not None)
+        ticks = {"y_labels": _integer_ticks(max(top, int(value_range[1]) if value_range else 0))}
     chart = kind(title=title, range=value_range, width=640, height=360 if not horizontal else 120 + 28 * len(labels),
-                 **COMMON)
+                 **ticks, **COMMON)
     chart.x_labels = labels
     for name, values in series.items():
         chart.add(name, values)
@@ -86,8 +108,12 @@ def histogram(title: str, values, bins: list[float], label: str, first_header: s
     """Counts of ``values`` in the half-open ``bins`` [b0, b1), …, the last one closed."""
     data = np.asarray([v for v in values if v is not None and not math.isnan(v)], dtype=float)
     counts, edges = np.histogram(data, bins=bins)
+    filled = np.flatnonzero(counts)
+    if len(filled):  # empty bins before the lowest and after the highest value say nothing
+        counts, edges = counts[filled[0]:filled[-1] + 1], edges[filled[0]:filled[-1] + 2]
     labels = [f"{edges[i]:g}–{edges[i + 1]:g}" for i in range(len(counts))]
-    chart = pygal.Bar(title=title, width=640, height=320, **COMMON)
+    chart = pygal.Bar(title=title, width=640, height=320, y_labels=_integer_ticks(int(counts.max(initial=0))),
+                      **COMMON)
     chart.x_labels = labels
     chart.add(label, [int(c) for c in counts])
     rows = [[lab, int(c)] for lab, c in zip(labels, counts, strict=True)]

@@ -223,8 +223,10 @@ def _window_unit_or_404(code: str) -> Unit:
 @bp.route("/windows")
 @role_required(*LEADERS)
 def windows():
-    limit = _("每个窗口 %(one)s，所有窗口合计 %(all)s", one=setting("RESIDENT_WINDOW_RATE_LIMIT"),
-              all=setting("RESIDENT_WINDOW_ADDRESS_RATE_LIMIT"))
+    from ..templating import readable_rate_limit
+
+    limit = _("每个窗口 %(one)s，所有窗口合计 %(all)s", one=readable_rate_limit(setting("RESIDENT_WINDOW_RATE_LIMIT")),
+              all=readable_rate_limit(setting("RESIDENT_WINDOW_ADDRESS_RATE_LIMIT")))
     return render_template("residents/windows.html", units=_window_units(), limit=limit)
 
 

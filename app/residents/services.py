@@ -33,6 +33,7 @@ from ..dbutil import flush_or_fail
 from ..errors import DomainError
 from ..extensions import db
 from ..faults import fault_point
+from ..localtime import format_local
 from ..models import (
     FlagKeyword,
     FollowUp,
@@ -658,7 +659,7 @@ def create_batch(plan: BatchPlan, created_by: User | None, base_url: str | None 
         invitation, token = create_invitation(service_type=row.service_type, unit=row.unit, badges=row.badges,
                                               reference=row.reference, created_by=created_by, source="batch")
         out.append([row.reference, row.phone, link_url(token, base_url),
-                    invitation.expires_at.strftime("%Y-%m-%d %H:%M") + " UTC"])
+                    format_local(invitation.expires_at)])
     return out
 
 

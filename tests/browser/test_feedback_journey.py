@@ -46,7 +46,7 @@ def test_officer_rates_self_and_a_peer_and_the_leader_sees_it(app, demo, page):
     page.locator("tr", has_text="自评").first.locator("a").click()  # the open cycle comes first
     page.wait_for_selector("text=自我评价问卷")
     _fill_and_submit(page, "4")
-    page.locator("tr", has_text="同事互评").filter(has_text="开始评价").first.locator("a").click()
+    page.locator("tr", has_text="评价同事").filter(has_text="开始评价").first.locator("a").click()
     page.wait_for_selector("text=同事互评问卷")
     page.fill("textarea[name='comment_teamwork']", "联合行动中配合默契。")
     screenshot(page, "feedback-peer-form")

@@ -134,7 +134,9 @@ def test_admin_imports_computes_closes_and_publishes(app, demo, page):
     page.click("button:has-text('计算考评结果')")
     page.wait_for_selector("text=已生成第 1 版计算结果")
     page.goto(f"/admin/cycles/{cycle_id}")
-    page.click("button:has-text('关闭周期')")
+    page.click("a:has-text('关闭周期')")
+    page.wait_for_selector(".close-consequences")  # what closing now leaves undone, before the step
+    page.click("button:has-text('确认关闭周期')")
     page.wait_for_selector("text=周期状态已更新")
     page.click("#assessment button:has-text('发布')")
     page.wait_for_selector("text=已发布为周期结果")

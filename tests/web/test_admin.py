@@ -277,4 +277,5 @@ def test_audit_page_lists_changes(app, client, auth):
     auth.as_role("admin")
     client.post("/admin/cycles/new", data={"name": "2026Q4", "kind": "quarter", "starts_on": "2026-10-01",
                                            "ends_on": "2026-12-31"})
-    assert "cycle_saved" in client.get("/admin/audit").get_data(as_text=True)
+    page = client.get("/admin/audit").get_data(as_text=True)
+    assert "保存周期" in page and "2026Q4" in page and "cycle_saved" not in page  # labelled, not a code

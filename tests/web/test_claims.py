@@ -469,6 +469,7 @@ def test_reciprocal_unit_pair_is_flagged_on_the_review_list(app, client, auth, w
     as_user(auth, "coord")
     page = client.get("/claims/review").get_data(as_text=True)
     assert "互报频繁的单位组合" in page and "城关派出所 — 城东派出所" in page
+    assert "z =（共同申报 − 预期）÷ √预期" in page  # the z column is explained where it is shown
     flagged = client.get("/claims/review?flag=reciprocal").get_data(as_text=True)
     assert "符合条件：6 条" in flagged
 
@@ -745,3 +746,26 @@ def test_case_records_from_an_xlsx_file(app, client, auth, world):
         assert (rec.case_ref, rec.case_date, rec.is_preventable, rec.status) == ("X1", date(2026, 10, 5), False,
                                                                                "closed")
         assert rec.import_batch and rec.imported_at
+
+
+def test_an_unverified_claim_is_approved_only_when_the_coordinator_acknowledges_it(app, client, auth, world):
+    verified = file_claim(app, world, case_ref="V-IN", confirm=("lead1", "lead2"))
+    unverified = file_claim(app, world, case_ref="V-MISSING", confirm=("lead1", "lead2"))
+    with app.app_context():
+        services.import_case_records([
+            {"case_ref": "V-IN", "case_date": "2026-10-15", "case_type": "刑事", "unit_code": "PS01"}])
+        db.session.commit()
+    as_user(auth, "coord")
+    page = client.get(f"/claims/{unverified}").get_data(as_text=True)
+    assert 'name="unverified_acknowledged"' in page and "我已核实此案件" in page
+    assert 'name="unverified_acknowledged"' not in client.get(f"/claims/{verified}").get_data(as_text=True)
+    events = count(app, ClaimEvent)
+    refused = client.post(f"/claims/{unverified}/approve", data={}, follow_redirects=True)
+    assert "在案件记录中找不到" in refused.get_data(as_text=True)
+    assert status_of(app, unverified) == "confirmed" and count(app, ClaimEvent) == events
+    approved = client.post(f"/claims/{unverified}/approve", data={"unverified_acknowledged": "1"},
+                           follow_redirects=True).get_data(as_text=True)
+    assert status_of(app, unverified) == "approved"
+    assert approved.count("已批准并锁定") == 1  # said once, by the page, not again by a flash
+    client.post(f"/claims/{verified}/approve", data={})
+    assert status_of(app, verified) == "approved"  # a verified claim needs no acknowledgement

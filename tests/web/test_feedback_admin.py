@@ -201,7 +201,7 @@ def test_nominations_and_their_approval(app, client, auth):
         make_user("nominee", officer=db.session.get(Officer, collab.rater_id))
         db.session.commit()
     auth.login("nominee")
-    assert "跨单位协作评价" in client.get("/feedback/").get_data(as_text=True)
+    assert "评价协作单位民警" in client.get("/feedback/").get_data(as_text=True)  # named from the rater's side
 
 
 def test_leader_sees_the_response_rate_rise_and_exports_the_owing_list(app, client, auth):

@@ -19,7 +19,9 @@ def world(app):
 def test_inbox_lists_what_is_due_with_progress_and_deadline(app, client, auth, world):
     auth.login("m0")
     page = client.get("/feedback/").get_data(as_text=True)
-    assert "自评" in page and "同事互评" in page and "下属评价" in page and "王所长" in page
+    # Relations named from the rater's side: m0 rates their leader 王所长 as 评价我的领导.
+    assert "自评" in page and "评价同事" in page and "评价我的领导" in page and "王所长" in page
+    assert "下属评价" not in page
     assert "已完成 0 / " in page and "评价截止" in page
     home = client.get("/").get_data(as_text=True)
     assert "待完成的 360 评价" in home and "还有" in home
@@ -219,3 +221,22 @@ def test_a_draft_cycle_cannot_be_rated(app, client, auth):
     data = {"revision": "0", "action": "submit", **full_answers(items_of(app, "self"), "5")}
     page = client.post(f"/feedback/a/{self_id}", data=data, follow_redirects=True).get_data(as_text=True)
     assert "尚未开启" in page and state(app, self_id) == ("pending", 0, [])
+
+
+def test_an_incomplete_submit_marks_every_missing_item_and_counts_the_answered(app, client, auth, world):
+    me = world.member_ids[0]
+    self_id = assignment_id(app, me, me, "self")
+    items = items_of(app, "self")
+    assert len(items) > 12  # more than the ten numbers the message used to list
+    auth.login("m0")
+    answered = items[:2]
+    page = client.post(f"/feedback/a/{self_id}", data={"revision": "0", "action": "submit",
+                                                       **full_answers(answered, "3")}).get_data(as_text=True)
+    missing = len(items) - 2
+    numbers = "、".join(str(n) for n in range(3, len(items) + 1))
+    assert f"还有 {missing} 题未作答（第 {numbers} 题）" in page
+    assert page.count('class="badge text-bg-danger missing-mark"') == missing
+    assert page.count("rating-item is-missing") == missing
+    assert f'已答 <span class="answered-count">2</span> / {len(items)}' in page
+    fresh = client.get(f"/feedback/a/{self_id}").get_data(as_text=True)
+    assert 'class="badge text-bg-danger missing-mark"' not in fresh  # nothing marked before a submit

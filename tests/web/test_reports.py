@@ -62,7 +62,9 @@ def test_each_roles_landing_page_and_report_pages_show_real_figures(app, client,
     trend = page.split('id="trend"')[1].split("</section>")[0]
     assert "2026年第二季度考评" in trend and "2026年第三季度考评" in trend
     assert "另存为 PDF" in page and "data-print" in page
-    assert 'href="/static/css/reports.css' in page and 'src="/static/js/reports.js' in page
+    # under content-hashed names (app.staticfiles)
+    assert re.search(r'href="/static/css/reports\.[0-9a-f]{12}\.css"', page)
+    assert re.search(r'src="/static/js/reports\.[0-9a-f]{12}\.js"', page)
     assert _inline_scripts(page) == []
     # the open cycle's report shows the running resident satisfaction and team points of the officer
     with app.app_context():
