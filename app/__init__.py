@@ -125,6 +125,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(reports_bp, url_prefix="/reports")
     register_reports()
 
+    from .jobs.routes import bp as jobs_bp
+
+    app.register_blueprint(jobs_bp, url_prefix="/jobs")
+
 
 def register_errorhandlers(app: Flask) -> None:
     from .errors import register

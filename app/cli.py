@@ -16,6 +16,9 @@ def register(app) -> None:
     from .residents.cli import invite_residents
 
     app.cli.add_command(invite_residents)
+    from .jobs.worker import worker_command
+
+    app.cli.add_command(worker_command)
 
 
 @click.command("seed-demo")

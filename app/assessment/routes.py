@@ -12,6 +12,8 @@ from flask_login import current_user, login_required
 from ..admin.forms import ConfirmForm
 from ..errors import DomainError
 from ..extensions import db
+from ..jobs import enqueue
+from ..jobs.services import JobAlreadyActive
 from ..models import ApiClient, Cycle, Indicator, ScoreResult, ScoreRun
 from ..security import role_required
 from ..tabular import xlsx_bytes
@@ -242,16 +244,17 @@ def compute(cycle_id):
     if not form.validate_on_submit():
         flash(_("请求无效。"), "danger")
         return redirect(url_for("admin.cycle", cycle_id=cycle.id))
+    # The run is computed by a background job (app.jobs); its page shows the progress, then the run.
     try:
-        run = runs.compute_run(cycle, user_id=current_user.id, reason=form.reason.data or "",
-                               rollup_method=form.rollup.data or "")
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
+        job = enqueue("score_run", f"cycle:{cycle.id}", user_id=current_user.id, cycle_id=cycle.id,
+                      reason=form.reason.data or "", rollup_method=form.rollup.data or "")
+    except JobAlreadyActive as error:
+        flash(error.message, "warning")
+        if error.job_id:
+            return redirect(url_for("jobs.show", job_id=error.job_id))
         return redirect(url_for("admin.cycle", cycle_id=cycle.id))
     db.session.commit()
-    flash(_("已生成第 %(v)d 版计算结果。", v=run.version), "success")
-    return redirect(url_for(".run", run_id=run.id))
+    return redirect(url_for("jobs.show", job_id=job.id))
 
 
 @bp.route("/runs/<int:run_id>/publish", methods=["POST"])

@@ -27,6 +27,7 @@ from .feedback import (
     Nomination,
     Response,
 )
+from .jobs import JOB_STATES, Job
 from .org import STATION_CATEGORIES, UNIT_KINDS, Officer, Unit
 from .reports import ReliabilityReport
 from .residents import (
@@ -50,4 +51,5 @@ __all__ = [
     "ResidentInvitation", "ResidentResponse", "ServiceType",
     "Answer", "Assignment", "ASSIGNMENT_STATUSES", "Comment", "Instrument", "InstrumentItem", "Nomination",
     "NOMINATION_STATUSES", "RATER_GROUPS", "RELATIONS", "Response", "ReliabilityReport",
+    "JOB_STATES", "Job",
 ]
