@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -318,8 +318,10 @@ def dual_track(run_id):
     level = request.args.get("level", "officer")
     if level not in ("unit", "officer"):
         abort(404)
-    return render_template("assessment/dual_track.html", run=run, cycle=run.cycle, level=level,
-                           groups=runs.dual_track_groups(run, level))
+    groups = runs.dual_track_groups(run, level, page=request.args.get("page", 1, type=int),
+                                    top_page=request.args.get("top_page", 1, type=int),
+                                    per_page=current_app.config["PER_PAGE"])
+    return render_template("assessment/dual_track.html", run=run, cycle=run.cycle, level=level, groups=groups)
 
 
 @bp.route("/runs/<int:run_id>/export.xlsx")

@@ -18,7 +18,7 @@ from dataclasses import replace
 
 import numpy as np
 from flask_babel import gettext as _
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from scoring.assessment import (
     GRADES,
@@ -41,6 +41,7 @@ from ..dbutil import flush_or_fail
 from ..errors import DomainError
 from ..extensions import db
 from ..models import Cycle, Indicator, IndicatorValue, Officer, ScoreResult, ScoreRun, Unit, utcnow
+from ..paging import ListPage
 from . import soft
 from .catalogue import base_code
 from .services import cycle_config, cycle_options, indicator_map
@@ -479,24 +480,41 @@ def consecutive_last_flags() -> list[dict]:
     return flags
 
 
-def dual_track_groups(run: ScoreRun, level: str = "officer", k: int = 3) -> dict:
+def dual_track_groups(run: ScoreRun, level: str = "officer", k: int = 3, page: int = 1, top_page: int = 1,
+                      per_page: int | None = None) -> dict:
     """The top group (priority training) and the bottom group with a development plan each:
     the weakest competencies (from the soft_360 details when present) and indicators, with the
-    evidence (raw value and normalised score)."""
+    evidence (raw value and normalised score).
+
+    The groups are found from the totals alone; only the shown results are loaded whole (with their
+    officer and unit, in the same query). ``per_page`` pages both lists (``top_page`` the top group,
+    ``page`` the plans); None shows them whole.
+    """
     options = run.options or {}
     shares = options.get("dual_track") or {"top_share": 10.0, "bottom_share": 10.0}
-    rows = db.session.execute(
-        db.select(ScoreResult).where(ScoreResult.run_id == run.id, ScoreResult.level == level)
-        .order_by(ScoreResult.id)).scalars().all()
-    if not rows:
-        return {"top": [], "bottom": [], "shares": shares}
-    scores = np.array([np.nan if r.adjusted_total is None else r.adjusted_total for r in rows])
-    cats = np.array([r.category for r in rows], dtype=np.int64)
+    light = db.session.execute(
+        db.select(ScoreResult.id, ScoreResult.adjusted_total, ScoreResult.category, ScoreResult.rank)
+        .where(ScoreResult.run_id == run.id, ScoreResult.level == level).order_by(ScoreResult.id)).all()
+    if not light:
+        return {"top": [], "bottom": [], "shares": shares, "top_page": None, "page": None}
+    scores = np.array([np.nan if r.adjusted_total is None else r.adjusted_total for r in light])
+    cats = np.array([r.category for r in light], dtype=np.int64)
     top, bottom = dual_track(scores, float(shares["top_share"]) / 100, float(shares["bottom_share"]) / 100,
                              groups=cats)
+    top_ids = [light[i].id for i in sorted(np.flatnonzero(top), key=lambda i: (light[i].category, light[i].rank or 0))]
+    bottom_ids = [light[i].id for i in np.flatnonzero(bottom)]
+    top_list = ListPage(top_ids, top_page, per_page or max(1, len(top_ids)))
+    plan_list = ListPage(bottom_ids, page, per_page or max(1, len(bottom_ids)))
+    query = (db.select(ScoreResult)
+             .options(joinedload(ScoreResult.unit), joinedload(ScoreResult.officer).joinedload(Officer.unit)))
+    if per_page:  # at most two pages of ids
+        query = query.where(ScoreResult.id.in_(top_list.ids + plan_list.ids))
+    else:
+        query = query.where(ScoreResult.run_id == run.id, ScoreResult.level == level)
+    loaded = {r.id: r for r in db.session.execute(query).unique().scalars()}
     plans = []
-    for i in np.flatnonzero(bottom):
-        r = rows[i]
+    for result_id in plan_list.ids:
+        r = loaded[result_id]
         inds = [x for x in (r.breakdown or {}).get("indicators", [])]
         normalised = np.array([[np.nan if x["normalised"] is None else x["normalised"] for x in inds]])
         weak_inds = [inds[j] for j in weakest(normalised, k)[0] if j >= 0] if inds else []
@@ -508,8 +526,8 @@ def dual_track_groups(run: ScoreRun, level: str = "officer", k: int = 3) -> dict
                 vals = np.array([[np.nan if comp[n] is None else float(comp[n]) for n in names]])
                 competencies = [(names[j], comp[names[j]]) for j in weakest(vals, 2)[0] if j >= 0]
         plans.append({"result": r, "indicators": weak_inds, "competencies": competencies})
-    top_rows = sorted((rows[i] for i in np.flatnonzero(top)), key=lambda r: (r.category, r.rank or 0))
-    return {"top": top_rows, "bottom": plans, "shares": shares}
+    return {"top": [loaded[i] for i in top_list.ids], "bottom": plans, "shares": shares,
+            "top_page": top_list, "page": plan_list}
 
 
 def export_rows(run: ScoreRun) -> tuple[list[str], list[list]]:

@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import selectinload
 
 from scoring.team import ClaimSet, PointsRules, pair_affinity, score_team
 
@@ -733,6 +734,11 @@ def cycle_flags(cycle: Cycle) -> CycleFlags:
     return flags
 
 
+# What claims/_table.html shows of each claim, loaded with the page's claims (not one query per claim).
+TABLE_LOADS = (selectinload(CollaborationClaim.participants).joinedload(ClaimParticipant.unit),
+               selectinload(CollaborationClaim.confirmations))
+
+
 def review_queue(cycle: Cycle, statuses: tuple[str, ...] = REVIEW_STATUSES, unit_id: int | None = None,
                  flag: str | None = None, flags: CycleFlags | None = None) -> list[CollaborationClaim]:
     """The coordinator's list with filters (state, participating unit, flag)."""
@@ -743,7 +749,7 @@ def review_queue(cycle: Cycle, statuses: tuple[str, ...] = REVIEW_STATUSES, unit
         query = query.where(CollaborationClaim.id.in_(
             select(ClaimParticipant.claim_id).where(ClaimParticipant.unit_id == unit_id)))
     claims = db.session.execute(
-        query.order_by(CollaborationClaim.submitted_at, CollaborationClaim.id)).scalars().all()
+        query.order_by(CollaborationClaim.submitted_at, CollaborationClaim.id).options(*TABLE_LOADS)).scalars().all()
     if flag:
         flags = flags or cycle_flags(cycle)
         claims = [c for c in claims if flag in flags.of(c.id)]
@@ -1031,7 +1037,9 @@ def home_award(user: User) -> dict | None:
     cycle = pick_cycle(None)
     if cycle is None:
         return None
-    standing = team_standing(cycle)
+    from .standing import team_standing_cached
+
+    standing = team_standing_cached(cycle)
     if not standing.units:
         return None
     return {"cycle": cycle, "units": standing.units[:5], "teams": standing.teams[:3]}

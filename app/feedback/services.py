@@ -14,7 +14,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 
 from scoring.common import RaterGroup
 from surveys.anonymity import OTHERS, counts_for_competency, gated_means, shuffled_comments, thresholds
@@ -221,7 +221,8 @@ def design_preview(cycle: Cycle, unit_id: int | None = None) -> DesignPreview:
     for _rater, _ratee, relation in rows:
         preview.by_relation[relation] = preview.by_relation.get(relation, 0) + 1
     officers = db.session.execute(
-        select(Officer).join(Officer.unit).where(Officer.is_active).order_by(Unit.code, Officer.badge_no)
+        select(Officer).join(Officer.unit).options(contains_eager(Officer.unit))  # not one query per unit
+        .where(Officer.is_active).order_by(Unit.code, Officer.badge_no)
     ).scalars().all()
     per_unit: dict[int, dict] = {}
     for officer in officers:
@@ -606,9 +607,9 @@ def response_rates(cycle: Cycle, unit_ids: list[int] | None = None) -> dict:
 def officers_owing(cycle: Cycle, unit_ids: list[int] | None = None) -> list[tuple[Officer, int]]:
     """Officers who still owe ratings (pending or draft), with how many, by unit and badge."""
     query = (select(Officer, func.count(Assignment.id)).join(Assignment, Assignment.rater_id == Officer.id)
-             .join(Officer.unit)
+             .join(Officer.unit).options(contains_eager(Officer.unit))  # the unit with its officer, not per unit
              .where(Assignment.cycle_id == cycle.id, Assignment.status.in_(OPEN_STATUSES))
-             .group_by(Officer.id, Unit.code).order_by(Unit.code, Officer.badge_no))
+             .group_by(Officer.id, Unit.id).order_by(Unit.code, Officer.badge_no))
     if unit_ids is not None:
         query = query.where(Officer.unit_id.in_(unit_ids))
     return [(officer, n) for officer, n in db.session.execute(query)]

@@ -270,7 +270,7 @@ def resident_scores(cycle: Cycle) -> dict:
 
 
 def officer_team_points(officer: Officer, cycle: Cycle) -> dict | None:
-    from ..claims.services import team_standing
+    from ..claims.standing import team_standing_cached as team_standing
 
     standing = team_standing(cycle)
     mine = standing.officers.get(officer.id)
@@ -453,7 +453,7 @@ def officer_360_means(cycle: Cycle, unit_ids: list[int] | None = None) -> list[f
 
 
 def unit_team_points(unit: Unit, cycle: Cycle) -> dict | None:
-    from ..claims.services import team_standing
+    from ..claims.standing import team_standing_cached as team_standing
 
     standing = team_standing(cycle)
     row = next((r for r in standing.units if r["unit"].id == unit.id), None)
@@ -655,7 +655,7 @@ def bureau_overview(cycle: Cycle | None, completeness_limit: int = 30) -> Bureau
     data_cycle = cycle if cycle is not None else (run.cycle if run is not None else None)
     view.data_cycle = data_cycle
     if data_cycle is not None:
-        from ..claims.services import team_standing
+        from ..claims.standing import team_standing_cached as team_standing
 
         view.team = team_standing(data_cycle)
     from ..assessment.runs import consecutive_last_flags
