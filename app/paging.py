@@ -23,3 +23,18 @@ class ListPage:
                     yield None
                 yield number
                 last = number
+
+
+class RowsPage(ListPage):
+    """One page of a SELECT whose rows are not single entities (``db.paginate`` keeps only the first
+    column): ``items`` are the page's rows; one COUNT and one LIMIT/OFFSET query."""
+
+    def __init__(self, query, page: int, per_page: int):
+        from .extensions import db
+
+        total = db.session.scalar(db.select(db.func.count()).select_from(query.order_by(None).subquery())) or 0
+        self.total, self.per_page = int(total), max(1, int(per_page))
+        self.pages = max(1, math.ceil(self.total / self.per_page))
+        self.page = min(max(1, int(page)), self.pages)
+        self.items = db.session.execute(
+            query.limit(self.per_page).offset((self.page - 1) * self.per_page)).unique().all()

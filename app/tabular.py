@@ -1,15 +1,19 @@
 """Read uploaded .csv and .xlsx tables into rows keyed by header, and write .xlsx files."""
 import csv
 import io
+import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 from .errors import DomainError
 
 MAX_ROWS = 100_000
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @dataclass(frozen=True)
@@ -91,3 +95,42 @@ def xlsx_workbook(sheets: list[tuple[str, list[str], list[list]]]) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def xlsx_download(header: list[str], rows: Iterable[list], filename: str, title: str = "Sheet1"):
+    """A response sending a one-sheet workbook of any size: openpyxl's write-only mode keeps the
+    rows on disk rather than in memory, and the file is sent in chunks. ``rows`` may be a lazy
+    iterator reading the database in batches. Text a spreadsheet would run as a formula is written
+    as text."""
+    from flask import Response
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title)
+    bold = []
+    for value in header:
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.font = Font(bold=True)
+        bold.append(cell)
+    sheet.append(bold)
+    for row in rows:
+        sheet.append([_as_text(v) for v in row])
+    out = tempfile.TemporaryFile()
+    book.save(out)
+    size = out.tell()
+    out.seek(0)
+
+    def chunks():
+        try:
+            while chunk := out.read(64 * 1024):
+                yield chunk
+        finally:  # sent, or the client went away (the server closes the response)
+            out.close()
+
+    return Response(chunks(), mimetype=XLSX_MIMETYPE, direct_passthrough=True,
+                    headers={"Content-Disposition": f"attachment; filename={filename}", "Content-Length": str(size)})
+
+
+def _as_text(value):
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value

@@ -16,7 +16,7 @@ from ..jobs import enqueue
 from ..jobs.services import JobAlreadyActive
 from ..models import ApiClient, Cycle, Indicator, ScoreResult, ScoreRun
 from ..security import role_required
-from ..tabular import xlsx_bytes
+from ..tabular import xlsx_bytes, xlsx_download
 from ..views import run_service, show_error
 from . import datapool, runs, services, soft
 from .catalogue import (
@@ -289,7 +289,13 @@ def run(run_id):
     _visible_run(run)
     is_admin = current_user.has_role("admin")
     units = runs.run_results(run, "unit")
-    officers = runs.run_results(run, "officer") if is_admin else {}
+    officers, ranking, filters = {}, None, {}
+    if is_admin:  # a page of the officers' ranking, with search and filters
+        filters = {"q": request.args.get("q", "")[:50], "category": request.args.get("category", type=int),
+                   "unit": request.args.get("unit", type=int)}
+        ranking = runs.officer_ranking(run, request.args.get("page", 1, type=int), current_app.config["PER_PAGE"],
+                                       filters["q"], filters["category"], filters["unit"])
+        officers = runs.by_category(ranking.items)
     mine = None
     if not is_admin and current_user.officer is not None:
         mine = db.session.execute(db.select(ScoreResult).filter_by(
@@ -297,6 +303,7 @@ def run(run_id):
     names = (run.missing or {}).get("names") or {}
     soft_missing = [names.get(code, code) for code in (run.missing or {}).get("soft_without_provider", [])]
     return render_template("assessment/run.html", run=run, cycle=run.cycle, units=units, officers=officers,
+                           ranking=ranking, filters=filters, stations=[r.unit for rows in units.values() for r in rows],
                            soft_missing=soft_missing,
                            mine=mine, confirm=ConfirmForm(), is_admin=is_admin,
                            published=runs.published_run(run.cycle))
@@ -329,8 +336,7 @@ def dual_track(run_id):
 def export(run_id):
     run = db.get_or_404(ScoreRun, run_id)
     header, rows = runs.export_rows(run)
-    return Response(xlsx_bytes(header, rows, title="results"), mimetype=XLSX,
-                    headers={"Content-Disposition": f"attachment; filename=results-{run.cycle_id}-v{run.version}.xlsx"})
+    return xlsx_download(header, rows, f"results-{run.cycle_id}-v{run.version}.xlsx", title="results")
 
 
 @bp.route("/flags")

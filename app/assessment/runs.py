@@ -13,12 +13,12 @@ import hashlib
 import json
 import math
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 import numpy as np
 from flask_babel import gettext as _
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from scoring.assessment import (
     GRADES,
@@ -435,6 +435,32 @@ def run_results(run: ScoreRun, level: str) -> dict[int, list[ScoreResult]]:
     return dict(out)
 
 
+def officer_ranking(run: ScoreRun, page: int = 1, per_page: int = 25, search: str = "", category: int | None = None,
+                    unit_id: int | None = None):
+    """One page of the run's officer results (by category, then rank; unranked last), filtered by a
+    name or badge number, a category and a station: a province's ranking is never sent whole."""
+    query = (db.select(ScoreResult).join(Officer, Officer.id == ScoreResult.officer_id)
+             .options(contains_eager(ScoreResult.officer).joinedload(Officer.unit))
+             .where(ScoreResult.run_id == run.id, ScoreResult.level == "officer")
+             .order_by(ScoreResult.category, ScoreResult.rank.is_(None), ScoreResult.rank, ScoreResult.id))
+    search = (search or "").strip()
+    if search:
+        query = query.where(Officer.name.contains(search, autoescape=True) | (Officer.badge_no == search))
+    if category is not None:
+        query = query.where(ScoreResult.category == category)
+    if unit_id is not None:
+        query = query.where(Officer.unit_id == unit_id)
+    return db.paginate(query, page=max(page, 1), per_page=per_page, error_out=False)
+
+
+def by_category(results) -> dict[int, list[ScoreResult]]:
+    """Category → results, keeping their order (for the ranking tables)."""
+    out: dict[int, list[ScoreResult]] = defaultdict(list)
+    for row in results:
+        out[row.category].append(row)
+    return dict(out)
+
+
 def can_view_result(user, result: ScoreResult) -> bool:
     if user.has_role("admin"):
         return True
@@ -530,25 +556,33 @@ def dual_track_groups(run: ScoreRun, level: str = "officer", k: int = 3, page: i
             "top_page": top_list, "page": plan_list}
 
 
-def export_rows(run: ScoreRun) -> tuple[list[str], list[list]]:
-    """The run's results as a table (both levels) for an .xlsx export."""
+def export_rows(run: ScoreRun) -> tuple[list[str], Iterator[list]]:
+    """The run's results as a table (both levels) for an .xlsx export. The rows are read lazily, in
+    batches, with their unit and officer in the same query: stream them into the file."""
     header = [_("层级"), _("类别"), _("单位代码"), _("警号"), _("名称"), _("总分"), _("难度系数"), _("调整后总分"),
               _("类别内排名"), _("等次"), _("奖金（元）"), _("数据覆盖率")]
     from .catalogue import GRADE_LABELS, LEVEL_LABELS
 
-    rows = []
-    for level in ("unit", "officer"):
-        for _cat, results in sorted(run_results(run, level).items()):
-            for r in results:
-                unit = r.unit if r.unit_id else r.officer.unit
-                rows.append([str(LEVEL_LABELS[level]), r.category, unit.code,
-                             r.officer.badge_no if r.officer_id else "",
-                             r.unit.name if r.unit_id else r.officer.name,
-                             None if r.total is None else round(r.total, 2), r.coefficient,
-                             None if r.adjusted_total is None else round(r.adjusted_total, 2), r.rank,
-                             str(GRADE_LABELS[r.grade]) if r.grade else "",
-                             None if r.bonus_cents is None else r.bonus_cents / 100, round(r.coverage, 4)])
-    return header, rows
+    def rows():
+        for level in ("unit", "officer"):
+            label = str(LEVEL_LABELS[level])
+            query = (db.select(ScoreResult.category, Unit.code, Officer.badge_no, Unit.name, Officer.name,
+                               ScoreResult.total, ScoreResult.coefficient, ScoreResult.adjusted_total,
+                               ScoreResult.rank, ScoreResult.grade, ScoreResult.bonus_cents, ScoreResult.coverage)
+                     .outerjoin(Officer, Officer.id == ScoreResult.officer_id)
+                     .join(Unit, Unit.id == db.func.coalesce(ScoreResult.unit_id, Officer.unit_id))
+                     .where(ScoreResult.run_id == run.id, ScoreResult.level == level)
+                     .order_by(ScoreResult.category, ScoreResult.rank.is_(None), ScoreResult.rank, ScoreResult.id))
+            for (category, code, badge, unit_name, officer_name, total, coefficient, adjusted, rank, grade, bonus,
+                 coverage) in db.session.execute(query.execution_options(yield_per=2000)):
+                yield [label, category, code, badge if level == "officer" else "",
+                       unit_name if level == "unit" else officer_name,
+                       None if total is None else round(total, 2), coefficient,
+                       None if adjusted is None else round(adjusted, 2), rank,
+                       str(GRADE_LABELS[grade]) if grade else "",
+                       None if bonus is None else bonus / 100, round(coverage, 4)]
+
+    return header, rows()
 
 
 def cycles_with_runs() -> list[tuple[Cycle, ScoreRun | None, ScoreRun | None]]:

@@ -1,5 +1,5 @@
 """Assessment office pages for 360-degree feedback: instruments, the rater design, tracking."""
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -9,8 +9,9 @@ from surveys.anonymity import thresholds
 from ..extensions import db
 from ..formutil import select_choices
 from ..models import RATER_GROUPS, Assignment, Cycle, Instrument, Officer, Unit
+from ..paging import RowsPage
 from ..security import role_required
-from ..tabular import xlsx_bytes
+from ..tabular import xlsx_download
 from ..views import run_service
 from . import instruments as instrument_services
 from . import services
@@ -28,8 +29,6 @@ from .forms import (
 from .jobs import enqueue_design
 
 admin_bp = Blueprint("feedback_admin", __name__)
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @admin_bp.before_request
@@ -186,8 +185,12 @@ def remove_assignment(assignment_id):
 @admin_bp.route("/cycles/<int:cycle_id>/tracking")
 def tracking(cycle_id):
     cycle = db.get_or_404(Cycle, cycle_id)
+    filters = {"q": request.args.get("q", "")[:50], "unit": request.args.get("unit", type=int)}
+    owing = RowsPage(services.owing_query(cycle, search=filters["q"], unit_id=filters["unit"]),
+                     request.args.get("page", 1, type=int), current_app.config["PER_PAGE"])
     return render_template("feedback/tracking.html", cycle=cycle, rates=services.response_rates(cycle),
-                           owing=services.officers_owing(cycle), title=_("评价进度（全局）"),
+                           owing=owing, filters=filters, title=_("评价进度（全局）"),
+                           page_url=url_for(".tracking", cycle_id=cycle.id),
                            export_url=url_for(".tracking_export", cycle_id=cycle.id), admin=True)
 
 
@@ -195,5 +198,4 @@ def tracking(cycle_id):
 def tracking_export(cycle_id):
     cycle = db.get_or_404(Cycle, cycle_id)
     header, rows = services.owing_rows(cycle)
-    return Response(xlsx_bytes(header, rows, title="owing"), mimetype=XLSX,
-                    headers={"Content-Disposition": f"attachment; filename=feedback-owing-{cycle.id}.xlsx"})
+    return xlsx_download(header, rows, f"feedback-owing-{cycle.id}.xlsx", title="owing")

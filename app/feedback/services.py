@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import unicodedata
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -606,19 +606,37 @@ def response_rates(cycle: Cycle, unit_ids: list[int] | None = None) -> dict:
 
 def officers_owing(cycle: Cycle, unit_ids: list[int] | None = None) -> list[tuple[Officer, int]]:
     """Officers who still owe ratings (pending or draft), with how many, by unit and badge."""
+    return [(officer, n) for officer, n in db.session.execute(owing_query(cycle, unit_ids))]
+
+
+def owing_query(cycle: Cycle, unit_ids: list[int] | None = None, search: str = "", unit_id: int | None = None):
+    """SELECT (officer, ratings owed) of ``officers_owing``, narrowed to a name or badge number and
+    a unit, for a page of the list or a streamed export."""
     query = (select(Officer, func.count(Assignment.id)).join(Assignment, Assignment.rater_id == Officer.id)
              .join(Officer.unit).options(contains_eager(Officer.unit))  # the unit with its officer, not per unit
              .where(Assignment.cycle_id == cycle.id, Assignment.status.in_(OPEN_STATUSES))
              .group_by(Officer.id, Unit.id).order_by(Unit.code, Officer.badge_no))
     if unit_ids is not None:
         query = query.where(Officer.unit_id.in_(unit_ids))
-    return [(officer, n) for officer, n in db.session.execute(query)]
+    search = (search or "").strip()
+    if search:
+        query = query.where(Officer.name.contains(search, autoescape=True) | (Officer.badge_no == search))
+    if unit_id is not None:
+        query = query.where(Officer.unit_id == unit_id)
+    return query
 
 
-def owing_rows(cycle: Cycle, unit_ids: list[int] | None = None) -> tuple[list[str], list[list]]:
-    """Header and rows of the reminder list export."""
+def owing_rows(cycle: Cycle, unit_ids: list[int] | None = None) -> tuple[list[str], Iterator[list]]:
+    """Header and rows of the reminder list export; the rows are read in batches as they are written."""
     header = [_("单位"), _("警号"), _("姓名"), _("待完成评价数")]
-    return header, [[o.unit.name, o.badge_no, o.name, n] for o, n in officers_owing(cycle, unit_ids)]
+    query = (select(Unit.name, Officer.badge_no, Officer.name, func.count(Assignment.id))
+             .join(Assignment, Assignment.rater_id == Officer.id).join(Officer.unit)
+             .where(Assignment.cycle_id == cycle.id, Assignment.status.in_(OPEN_STATUSES))
+             .group_by(Officer.id, Unit.id).order_by(Unit.code, Officer.badge_no))
+    if unit_ids is not None:
+        query = query.where(Officer.unit_id.in_(unit_ids))
+    rows = db.session.execute(query.execution_options(yield_per=2000))
+    return header, (list(row) for row in rows)
 
 
 # ---- results (gated) ---------------------------------------------------------------------------
