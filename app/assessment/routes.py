@@ -13,7 +13,7 @@ from ..admin.forms import ConfirmForm
 from ..errors import DomainError
 from ..extensions import db
 from ..jobs import enqueue
-from ..jobs.services import JobAlreadyActive
+from ..jobs.services import JobAlreadyActive, active_job
 from ..models import ApiClient, Cycle, Indicator, ScoreResult, ScoreRun
 from ..security import role_required
 from ..tabular import xlsx_bytes, xlsx_download
@@ -55,7 +55,7 @@ def cycle_panel(cycle: Cycle) -> dict:
     return {"config": config, "config_error": error, "options": services.cycle_options(cycle),
             "frozen": bool((cycle.config or {}).get("assessment")), "pool": datapool.pool_summary(cycle),
             "runs": all_runs, "published": runs.published_run(cycle), "compute_form": ComputeForm(),
-            "names": names, "base_code": base_code}
+            "names": names, "base_code": base_code, "job": active_job("score_run", f"cycle:{cycle.id}")}
 
 
 # ---- catalogue ---------------------------------------------------------------------------------

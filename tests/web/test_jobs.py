@@ -190,3 +190,16 @@ def test_with_redis_a_job_waits_for_the_worker_which_runs_it(app, database_url, 
         db.session.remove()
     job = _wait(queued, job_id, seconds=1)
     assert job.state == "succeeded" and job.progress == 100
+
+
+def test_the_cycle_page_links_to_a_running_score_run(app, client, auth):
+    auth.as_role("admin", unit_code="BJ")
+    ids = _world(app)
+    with app.app_context():
+        job = Job(kind="score_run", key=f"cycle:{ids['cycle']}", state="running", step="计算民警层级", progress=60,
+                  args={"cycle_id": ids["cycle"]}, result={}, started_at=utcnow(), heartbeat_at=utcnow())
+        db.session.add(job)
+        db.session.commit()
+        job_id = job.id
+    page = client.get(f"/admin/cycles/{ids['cycle']}").get_data(as_text=True)
+    assert "正在计算：计算民警层级" in page and f"/jobs/{job_id}" in page
