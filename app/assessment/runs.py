@@ -18,7 +18,7 @@ from dataclasses import replace
 
 import numpy as np
 from flask_babel import gettext as _
-from sqlalchemy.orm import contains_eager, joinedload, selectinload
+from sqlalchemy.orm import contains_eager, joinedload
 
 from scoring.assessment import (
     GRADES,
@@ -426,7 +426,7 @@ def run_results(run: ScoreRun, level: str) -> dict[int, list[ScoreResult]]:
     """Category → results ordered by rank (unranked last)."""
     rows = db.session.execute(
         db.select(ScoreResult).where(ScoreResult.run_id == run.id, ScoreResult.level == level)
-        .options(selectinload(ScoreResult.unit), selectinload(ScoreResult.officer).selectinload(Officer.unit))
+        .options(joinedload(ScoreResult.unit), joinedload(ScoreResult.officer).joinedload(Officer.unit))
         .order_by(ScoreResult.category, ScoreResult.rank.is_(None), ScoreResult.rank, ScoreResult.id)
     ).scalars().all()
     out: dict[int, list[ScoreResult]] = defaultdict(list)

@@ -596,7 +596,9 @@ def response_rates(cycle: Cycle, unit_ids: list[int] | None = None) -> dict:
             rate.total += n
             rate.submitted += n if status == "submitted" else 0
             rate.declined += n if status == "declined" else 0
-    units = {u.id: u for u in db.session.execute(select(Unit).where(Unit.id.in_(list(by_unit)))).scalars()}
+    # The rater units by the same join (a list of every unit's id would grow with the province).
+    rater_units = query.with_only_columns(Officer.unit_id).group_by(None).distinct()
+    units = {u.id: u for u in db.session.execute(select(Unit).where(Unit.id.in_(rater_units))).scalars()}
     return {
         "units": sorted(((units[i], r) for i, r in by_unit.items()), key=lambda x: x[0].code),
         "relations": sorted(by_relation.items(), key=lambda x: RELATION_ORDER[x[0]]),
