@@ -50,7 +50,13 @@ run: install
 	KAOPING_ENV=development $(FLASK) seed-demo --if-empty
 	@echo ""
 	@echo "Kaoping is starting on http://127.0.0.1:$(PORT) (Ctrl+C to stop)"
-	KAOPING_ENV=development $(FLASK) run --host 127.0.0.1 --port $(PORT)
+	@# With JOBS_REDIS_URL set, background jobs need a worker: start one beside the server.
+	@if [ -n "$$JOBS_REDIS_URL" ]; then \
+		KAOPING_ENV=development $(FLASK) worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+		KAOPING_ENV=development $(FLASK) run --host 127.0.0.1 --port $(PORT); \
+	else \
+		KAOPING_ENV=development $(FLASK) run --host 127.0.0.1 --port $(PORT); \
+	fi
 
 test: dev
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -133,6 +133,9 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(trends_bp, url_prefix="/trends")
     register_trends()
+    from .jobs.routes import bp as jobs_bp
+
+    app.register_blueprint(jobs_bp, url_prefix="/jobs")
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -19,6 +19,9 @@ def register(app) -> None:
     from .trends.cli import import_incidents
 
     app.cli.add_command(import_incidents)
+    from .jobs.worker import worker_command
+
+    app.cli.add_command(worker_command)
 
 
 @click.command("seed-demo")

@@ -68,6 +68,15 @@ def load_config(instance_path: str) -> dict:
         "BOOTSTRAP_SERVE_LOCAL": True,
         "STATIC_BUILD_DIR": os.environ.get("STATIC_BUILD_DIR", "").strip(),  # app.staticfiles
         "PER_PAGE": 25,
+        # Background jobs (app/jobs): RQ on this Redis with a separate worker, else threads in-process.
+        "JOBS_REDIS_URL": os.environ.get("JOBS_REDIS_URL", ""),
+        "JOBS_QUEUE": os.environ.get("JOBS_QUEUE", "kaoping"),
+        "JOBS_BACKEND": os.environ.get("JOBS_BACKEND", ""),
+        "JOBS_HEARTBEAT": float(os.environ.get("JOBS_HEARTBEAT", "5") or 5),
+        "JOBS_STALE_AFTER": float(os.environ.get("JOBS_STALE_AFTER", "60") or 60),
+        "JOBS_QUEUE_TIMEOUT": float(os.environ.get("JOBS_QUEUE_TIMEOUT", "3600") or 3600),
+        "JOBS_TIMEOUT": int(os.environ.get("JOBS_TIMEOUT", "7200") or 7200),
+        "JOBS_STEP_DELAY": float(os.environ.get("JOBS_STEP_DELAY", "0") or 0),
     }
 
 

@@ -36,6 +36,7 @@ def make_test_app(database_url, instance_path, **overrides):
         "SQLALCHEMY_DATABASE_URI": database_url,
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_STORAGE_URI": "memory://",
+        "JOBS_BACKEND": "eager",  # a background job runs as its request commits (tests/web/test_jobs.py: the others)
     }
     config.update(overrides)
     app = create_app(config)

@@ -110,6 +110,7 @@ def export(cycle_id, out, run_id):
     if run is None or run.cycle_id != cycle.id:
         raise click.ClickException("no computed run for this cycle")
     header, rows = export_rows(run)
+    rows = list(rows)
     out.write_bytes(xlsx_bytes(header, rows, title="results"))
     click.echo(f"{len(rows)} rows of run {run.id} (version {run.version}) written to {out}.")
 

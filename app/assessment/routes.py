@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -12,9 +12,11 @@ from flask_login import current_user, login_required
 from ..admin.forms import ConfirmForm
 from ..errors import DomainError
 from ..extensions import db
+from ..jobs import enqueue
+from ..jobs.services import JobAlreadyActive, active_job
 from ..models import ApiClient, Cycle, Indicator, ScoreResult, ScoreRun
 from ..security import role_required
-from ..tabular import xlsx_bytes
+from ..tabular import xlsx_bytes, xlsx_download
 from ..views import run_service, show_error
 from . import datapool, runs, services, soft
 from .catalogue import (
@@ -54,7 +56,8 @@ def cycle_panel(cycle: Cycle) -> dict:
             "frozen": bool((cycle.config or {}).get("assessment")), "pool": datapool.pool_summary(cycle),
             "runs": all_runs, "published": runs.published_run(cycle), "compute_form": ComputeForm(),
             "names": names, "base_code": base_code, "hard_missing": runs.hard_missing_count,
-            "effective": _effective_weights(config)}
+            "effective": _effective_weights(config),
+            "job": active_job("score_run", f"cycle:{cycle.id}")}
 
 
 def _effective_weights(config) -> dict:
@@ -268,16 +271,17 @@ def compute(cycle_id):
     if not form.validate_on_submit():
         flash(_("请求无效。"), "danger")
         return redirect(url_for("admin.cycle", cycle_id=cycle.id))
+    # The run is computed by a background job (app.jobs); its page shows the progress, then the run.
     try:
-        run = runs.compute_run(cycle, user_id=current_user.id, reason=form.reason.data or "",
-                               rollup_method=form.rollup.data or "")
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
+        job = enqueue("score_run", f"cycle:{cycle.id}", user_id=current_user.id, cycle_id=cycle.id,
+                      reason=form.reason.data or "", rollup_method=form.rollup.data or "")
+    except JobAlreadyActive as error:
+        flash(error.message, "warning")
+        if error.job_id:
+            return redirect(url_for("jobs.show", job_id=error.job_id))
         return redirect(url_for("admin.cycle", cycle_id=cycle.id))
     db.session.commit()
-    flash(_("已生成第 %(v)d 版计算结果。", v=run.version), "success")
-    return redirect(url_for(".run", run_id=run.id))
+    return redirect(url_for("jobs.show", job_id=job.id))
 
 
 @bp.route("/runs/<int:run_id>/publish", methods=["POST"])
@@ -314,7 +318,13 @@ def run(run_id):
     _visible_run(run)
     is_admin = current_user.has_role("admin")
     units = runs.run_results(run, "unit")
-    officers = runs.run_results(run, "officer") if is_admin else {}
+    officers, ranking, filters = {}, None, {}
+    if is_admin:  # a page of the officers' ranking, with search and filters
+        filters = {"q": request.args.get("q", "")[:50], "category": request.args.get("category", type=int),
+                   "unit": request.args.get("unit", type=int)}
+        ranking = runs.officer_ranking(run, request.args.get("page", 1, type=int), current_app.config["PER_PAGE"],
+                                       filters["q"], filters["category"], filters["unit"])
+        officers = runs.by_category(ranking.items)
     mine = None
     if not is_admin and current_user.officer is not None:
         mine = db.session.execute(db.select(ScoreResult).filter_by(
@@ -322,6 +332,7 @@ def run(run_id):
     names = (run.missing or {}).get("names") or {}
     soft_missing = [names.get(code, code) for code in (run.missing or {}).get("soft_without_provider", [])]
     return render_template("assessment/run.html", run=run, cycle=run.cycle, units=units, officers=officers,
+                           ranking=ranking, filters=filters, stations=[r.unit for rows in units.values() for r in rows],
                            soft_missing=soft_missing, publish_form=PublishForm(),
                            missing_hard=runs.hard_missing_count(run),
                            mine=mine, confirm=ConfirmForm(), is_admin=is_admin,
@@ -349,8 +360,10 @@ def dual_track(run_id):
     level = request.args.get("level", "officer")
     if level not in ("unit", "officer"):
         abort(404)
-    return render_template("assessment/dual_track.html", run=run, cycle=run.cycle, level=level,
-                           groups=runs.dual_track_groups(run, level))
+    groups = runs.dual_track_groups(run, level, page=request.args.get("page", 1, type=int),
+                                    top_page=request.args.get("top_page", 1, type=int),
+                                    per_page=current_app.config["PER_PAGE"])
+    return render_template("assessment/dual_track.html", run=run, cycle=run.cycle, level=level, groups=groups)
 
 
 @bp.route("/runs/<int:run_id>/export.xlsx")
@@ -358,8 +371,7 @@ def dual_track(run_id):
 def export(run_id):
     run = db.get_or_404(ScoreRun, run_id)
     header, rows = runs.export_rows(run)
-    return Response(xlsx_bytes(header, rows, title="results"), mimetype=XLSX,
-                    headers={"Content-Disposition": f"attachment; filename=results-{run.cycle_id}-v{run.version}.xlsx"})
+    return xlsx_download(header, rows, f"results-{run.cycle_id}-v{run.version}.xlsx", title="results")
 
 
 @bp.route("/flags")

@@ -13,12 +13,12 @@ import hashlib
 import json
 import math
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 from flask_babel import gettext as _
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from scoring.assessment import (
     GRADES,
@@ -38,6 +38,7 @@ from ..dbutil import flush_or_fail
 from ..errors import DomainError
 from ..extensions import db
 from ..models import Cycle, Indicator, IndicatorValue, Officer, ScoreResult, ScoreRun, Unit, utcnow
+from ..paging import ListPage
 from . import soft
 from .catalogue import base_code
 from .services import cycle_config, cycle_options, indicator_map
@@ -661,11 +662,37 @@ def run_results(run: ScoreRun, level: str) -> dict[int, list[ScoreResult]]:
     """Category → results ordered by rank (unranked last)."""
     rows = db.session.execute(
         db.select(ScoreResult).where(ScoreResult.run_id == run.id, ScoreResult.level == level)
-        .options(selectinload(ScoreResult.unit), selectinload(ScoreResult.officer).selectinload(Officer.unit))
+        .options(joinedload(ScoreResult.unit), joinedload(ScoreResult.officer).joinedload(Officer.unit))
         .order_by(ScoreResult.category, ScoreResult.rank.is_(None), ScoreResult.rank, ScoreResult.id)
     ).scalars().all()
     out: dict[int, list[ScoreResult]] = defaultdict(list)
     for row in rows:
+        out[row.category].append(row)
+    return dict(out)
+
+
+def officer_ranking(run: ScoreRun, page: int = 1, per_page: int = 25, search: str = "", category: int | None = None,
+                    unit_id: int | None = None):
+    """One page of the run's officer results (by category, then rank; unranked last), filtered by a
+    name or badge number, a category and a station: a province's ranking is never sent whole."""
+    query = (db.select(ScoreResult).join(Officer, Officer.id == ScoreResult.officer_id)
+             .options(contains_eager(ScoreResult.officer).joinedload(Officer.unit))
+             .where(ScoreResult.run_id == run.id, ScoreResult.level == "officer")
+             .order_by(ScoreResult.category, ScoreResult.rank.is_(None), ScoreResult.rank, ScoreResult.id))
+    search = (search or "").strip()
+    if search:
+        query = query.where(Officer.name.contains(search, autoescape=True) | (Officer.badge_no == search))
+    if category is not None:
+        query = query.where(ScoreResult.category == category)
+    if unit_id is not None:
+        query = query.where(Officer.unit_id == unit_id)
+    return db.paginate(query, page=max(page, 1), per_page=per_page, error_out=False)
+
+
+def by_category(results) -> dict[int, list[ScoreResult]]:
+    """Category → results, keeping their order (for the ranking tables)."""
+    out: dict[int, list[ScoreResult]] = defaultdict(list)
+    for row in results:
         out[row.category].append(row)
     return dict(out)
 
@@ -734,24 +761,41 @@ def _flags_of_pair(cycles, results) -> list[dict]:
     return flags
 
 
-def dual_track_groups(run: ScoreRun, level: str = "officer", k: int = 3) -> dict:
+def dual_track_groups(run: ScoreRun, level: str = "officer", k: int = 3, page: int = 1, top_page: int = 1,
+                      per_page: int | None = None) -> dict:
     """The top group (priority training) and the bottom group with a development plan each:
     the weakest competencies (from the soft_360 details when present) and indicators, with the
-    evidence (raw value and normalised score)."""
+    evidence (raw value and normalised score).
+
+    The groups are found from the totals alone; only the shown results are loaded whole (with their
+    officer and unit, in the same query). ``per_page`` pages both lists (``top_page`` the top group,
+    ``page`` the plans); None shows them whole.
+    """
     options = run.options or {}
     shares = options.get("dual_track") or {"top_share": 10.0, "bottom_share": 10.0}
-    rows = db.session.execute(
-        db.select(ScoreResult).where(ScoreResult.run_id == run.id, ScoreResult.level == level)
-        .order_by(ScoreResult.id)).scalars().all()
-    if not rows:
-        return {"top": [], "bottom": [], "shares": shares}
-    scores = np.array([np.nan if r.adjusted_total is None else r.adjusted_total for r in rows])
-    cats = np.array([r.category for r in rows], dtype=np.int64)
+    light = db.session.execute(
+        db.select(ScoreResult.id, ScoreResult.adjusted_total, ScoreResult.category, ScoreResult.rank)
+        .where(ScoreResult.run_id == run.id, ScoreResult.level == level).order_by(ScoreResult.id)).all()
+    if not light:
+        return {"top": [], "bottom": [], "shares": shares, "top_page": None, "page": None}
+    scores = np.array([np.nan if r.adjusted_total is None else r.adjusted_total for r in light])
+    cats = np.array([r.category for r in light], dtype=np.int64)
     top, bottom = dual_track(scores, float(shares["top_share"]) / 100, float(shares["bottom_share"]) / 100,
                              groups=cats)
+    top_ids = [light[i].id for i in sorted(np.flatnonzero(top), key=lambda i: (light[i].category, light[i].rank or 0))]
+    bottom_ids = [light[i].id for i in np.flatnonzero(bottom)]
+    top_list = ListPage(top_ids, top_page, per_page or max(1, len(top_ids)))
+    plan_list = ListPage(bottom_ids, page, per_page or max(1, len(bottom_ids)))
+    query = (db.select(ScoreResult)
+             .options(joinedload(ScoreResult.unit), joinedload(ScoreResult.officer).joinedload(Officer.unit)))
+    if per_page:  # at most two pages of ids
+        query = query.where(ScoreResult.id.in_(top_list.ids + plan_list.ids))
+    else:
+        query = query.where(ScoreResult.run_id == run.id, ScoreResult.level == level)
+    loaded = {r.id: r for r in db.session.execute(query).unique().scalars()}
     plans = []
-    for i in np.flatnonzero(bottom):
-        r = rows[i]
+    for result_id in plan_list.ids:
+        r = loaded[result_id]
         inds = [x for x in (r.breakdown or {}).get("indicators", [])]
         normalised = np.array([[np.nan if x["normalised"] is None else x["normalised"] for x in inds]])
         weak_inds = [inds[j] for j in weakest(normalised, k)[0] if j >= 0] if inds else []
@@ -763,29 +807,37 @@ def dual_track_groups(run: ScoreRun, level: str = "officer", k: int = 3) -> dict
                 vals = np.array([[np.nan if comp[n] is None else float(comp[n]) for n in names]])
                 competencies = [(names[j], comp[names[j]]) for j in weakest(vals, 2)[0] if j >= 0]
         plans.append({"result": r, "indicators": weak_inds, "competencies": competencies})
-    top_rows = sorted((rows[i] for i in np.flatnonzero(top)), key=lambda r: (r.category, r.rank or 0))
-    return {"top": top_rows, "bottom": plans, "shares": shares}
+    return {"top": [loaded[i] for i in top_list.ids], "bottom": plans, "shares": shares,
+            "top_page": top_list, "page": plan_list}
 
 
-def export_rows(run: ScoreRun) -> tuple[list[str], list[list]]:
-    """The run's results as a table (both levels) for an .xlsx export."""
+def export_rows(run: ScoreRun) -> tuple[list[str], Iterator[list]]:
+    """The run's results as a table (both levels) for an .xlsx export. The rows are read lazily, in
+    batches, with their unit and officer in the same query: stream them into the file."""
     header = [_("层级"), _("类别"), _("单位代码"), _("警号"), _("名称"), _("总分"), _("难度系数"), _("调整后总分"),
               _("类别内排名"), _("等次"), _("奖金（元）"), _("数据覆盖率")]
     from .catalogue import GRADE_LABELS, LEVEL_LABELS
 
-    rows = []
-    for level in ("unit", "officer"):
-        for _cat, results in sorted(run_results(run, level).items()):
-            for r in results:
-                unit = r.unit if r.unit_id else r.officer.unit
-                rows.append([str(LEVEL_LABELS[level]), r.category, unit.code,
-                             r.officer.badge_no if r.officer_id else "",
-                             r.unit.name if r.unit_id else r.officer.name,
-                             None if r.total is None else round(r.total, 2), r.coefficient,
-                             None if r.adjusted_total is None else round(r.adjusted_total, 2), r.rank,
-                             str(GRADE_LABELS[r.grade]) if r.grade else "",
-                             None if r.bonus_cents is None else r.bonus_cents / 100, round(r.coverage, 4)])
-    return header, rows
+    def rows():
+        for level in ("unit", "officer"):
+            label = str(LEVEL_LABELS[level])
+            query = (db.select(ScoreResult.category, Unit.code, Officer.badge_no, Unit.name, Officer.name,
+                               ScoreResult.total, ScoreResult.coefficient, ScoreResult.adjusted_total,
+                               ScoreResult.rank, ScoreResult.grade, ScoreResult.bonus_cents, ScoreResult.coverage)
+                     .outerjoin(Officer, Officer.id == ScoreResult.officer_id)
+                     .join(Unit, Unit.id == db.func.coalesce(ScoreResult.unit_id, Officer.unit_id))
+                     .where(ScoreResult.run_id == run.id, ScoreResult.level == level)
+                     .order_by(ScoreResult.category, ScoreResult.rank.is_(None), ScoreResult.rank, ScoreResult.id))
+            for (category, code, badge, unit_name, officer_name, total, coefficient, adjusted, rank, grade, bonus,
+                 coverage) in db.session.execute(query.execution_options(yield_per=2000)):
+                yield [label, category, code, badge if level == "officer" else "",
+                       unit_name if level == "unit" else officer_name,
+                       None if total is None else round(total, 2), coefficient,
+                       None if adjusted is None else round(adjusted, 2), rank,
+                       str(GRADE_LABELS[grade]) if grade else "",
+                       None if bonus is None else bonus / 100, round(coverage, 4)]
+
+    return header, rows()
 
 
 def cycles_with_runs() -> list[tuple[Cycle, ScoreRun | None, ScoreRun | None]]:

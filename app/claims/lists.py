@@ -15,7 +15,7 @@ from ..models import (
 )
 from .filing import pick_cycle
 from .guards import CycleFlags, cycle_flags
-from .points import points_rules, team_standing
+from .points import points_rules
 from .states import REVIEW_STATUSES
 
 
@@ -132,7 +132,9 @@ def home_award(user: User) -> dict | None:
     cycle = pick_cycle(None)
     if cycle is None:
         return None
-    standing = team_standing(cycle)
+    from .standing import team_standing_cached  # scored once per process while nothing changed
+
+    standing = team_standing_cached(cycle)
     if not standing.units:
         return None
     return {"cycle": cycle, "units": standing.units[:5], "teams": standing.teams[:3]}

@@ -15,6 +15,7 @@ from ..tabular import xlsx_bytes
 from ..views import run_service
 from . import demo, services
 from .forms import CaseImportForm, ClaimForm, MergeForm, PointsRulesForm, ReasonForm
+from .standing import team_standing_cached
 
 bp = Blueprint("claims", __name__)
 
@@ -28,7 +29,8 @@ def _claim_or_404(claim_id: int) -> CollaborationClaim:
 
 def _page(query):
     page = request.args.get("page", 1, type=int)
-    return db.paginate(query, page=max(page, 1), per_page=current_app.config["PER_PAGE"], error_out=False)
+    return db.paginate(query, page=max(page, 1),
+                       per_page=current_app.config["PER_PAGE"], error_out=False)
 
 
 def _cycle_arg() -> Cycle | None:
@@ -275,7 +277,7 @@ def merge(claim_id):
 @login_required
 def award():
     cycle = _cycle_arg()
-    standing = services.team_standing(cycle) if cycle else None
+    standing = team_standing_cached(cycle) if cycle else None
     return render_template("claims/award.html", cycle=cycle, cycles=services.cycles(), standing=standing)
 
 

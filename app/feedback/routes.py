@@ -1,5 +1,5 @@
 """Officer side of 360-degree feedback: inbox, rating form, nominations, approvals, tracking, results."""
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -10,14 +10,13 @@ from surveys.forms import FormItem, comment_field_name, item_field_name, rating_
 from ..errors import DomainError
 from ..extensions import db
 from ..models import Assignment, Cycle, Nomination
-from ..tabular import xlsx_bytes
+from ..paging import RowsPage
+from ..tabular import xlsx_download
 from ..views import run_service
 from . import services
 from .forms import GROUP_LABELS, RELATION_LABELS, STATUS_LABELS, DeclineForm, NominationForm
 
 bp = Blueprint("feedback", __name__)
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @bp.context_processor
@@ -204,8 +203,11 @@ def tracking():
     cycle = _tracking_cycle(request.args.get("cycle", type=int))
     units = services.lead_unit_ids(leader)
     rates = services.response_rates(cycle, units) if cycle else None
-    owing = services.officers_owing(cycle, units) if cycle else []
-    return render_template("feedback/tracking.html", cycle=cycle, rates=rates, owing=owing,
+    filters = {"q": request.args.get("q", "")[:50], "unit": request.args.get("unit", type=int)}
+    owing = RowsPage(services.owing_query(cycle, units, filters["q"], filters["unit"]),
+                     request.args.get("page", 1, type=int), current_app.config["PER_PAGE"]) if cycle else None
+    return render_template("feedback/tracking.html", cycle=cycle, rates=rates, owing=owing, filters=filters,
+                           page_url=url_for(".tracking", cycle=cycle.id) if cycle else None,
                            export_url=url_for(".tracking_export", cycle=cycle.id) if cycle else None,
                            title=_("本单位评价进度"))
 
@@ -218,8 +220,7 @@ def tracking_export():
     if cycle is None:
         abort(404)
     header, rows = services.owing_rows(cycle, services.lead_unit_ids(leader))
-    return Response(xlsx_bytes(header, rows, title="owing"), mimetype=XLSX,
-                    headers={"Content-Disposition": f"attachment; filename=feedback-owing-{cycle.id}.xlsx"})
+    return xlsx_download(header, rows, f"feedback-owing-{cycle.id}.xlsx", title="owing")
 
 
 # ---- own results -------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from .feedback import (
     Nomination,
     Response,
 )
+from .jobs import JOB_STATES, Job
 from .org import STATION_CATEGORIES, UNIT_KINDS, Officer, Unit
 from .reports import ReliabilityReport
 from .residents import (
@@ -52,4 +53,5 @@ __all__ = [
     "Answer", "Assignment", "ASSIGNMENT_STATUSES", "Comment", "Instrument", "InstrumentItem", "Nomination",
     "NOMINATION_STATUSES", "RATER_GROUPS", "RELATIONS", "Response", "ReliabilityReport",
     "PROPOSAL_STATUSES", "Incident", "IncidentType", "TrendProposal",
+    "JOB_STATES", "Job",
 ]

@@ -692,11 +692,11 @@ def soft_indicator_values(cycle) -> dict:
     credit = float(((cycle.config or {}).get("assessment_options") or {}).get("basic_satisfied_credit", 0.5))
     config = ResidentConfig(credit=(0.0, credit, 1.0, 1.0))
 
+    inside = and_(ResidentResponse.answered_on >= cycle.starts_on, ResidentResponse.answered_on <= cycle.ends_on)
     answers = db.session.execute(
         select(ResidentResponse.id, ResidentResponse.unit_id, ResidentResponse.overall, ResidentResponse.channel,
                ResidentResponse.invitation_id)
-        .where(ResidentResponse.answered_on >= cycle.starts_on, ResidentResponse.answered_on <= cycle.ends_on)
-        .order_by(ResidentResponse.id)
+        .where(inside).order_by(ResidentResponse.id)
     ).all()
     result = {"soft_residents": {"level": "unit", "values": {}, "details": {}},
               "soft_residents_officer": {"level": "officer", "values": {}, "details": {}}}
@@ -708,7 +708,9 @@ def soft_indicator_values(cycle) -> dict:
 
     # Units, shrunk toward their category (stations) or their kind (other units).
     subjects, subject_index = np.unique(unit_ids, return_inverse=True)
-    units = {u.id: u for u in db.session.execute(select(Unit).where(Unit.id.in_(subjects.tolist()))).scalars()}
+    # The units answered about, by a subquery (never a list of ids: no statement's parameters grow with the data).
+    answered_units = select(ResidentResponse.unit_id).where(inside).distinct()
+    units = {u.id: u for u in db.session.execute(select(Unit).where(Unit.id.in_(answered_units))).scalars()}
     group_keys = [f"station-{units[i].category}" if units[i].kind == "station" else units[i].kind
                   for i in subjects.tolist()]
     _keys, groups = np.unique(np.array(group_keys), return_inverse=True)
@@ -718,10 +720,13 @@ def soft_indicator_values(cycle) -> dict:
     # Officers served, through their invitations (window answers name no officer).
     answer_rows = {a.invitation_id: i for i, a in enumerate(answers) if a.invitation_id is not None}
     if answer_rows:
+        # Joined to the same answers (an IN list of every answered link would exceed PostgreSQL's
+        # 65,535 parameters in a province).
         pairs = db.session.execute(
             select(invitation_officer.c.invitation_id, invitation_officer.c.officer_id, Officer.unit_id)
             .join(Officer, Officer.id == invitation_officer.c.officer_id)
-            .where(invitation_officer.c.invitation_id.in_(list(answer_rows)))
+            .join(ResidentResponse, ResidentResponse.invitation_id == invitation_officer.c.invitation_id)
+            .where(inside)
         ).all()
         if pairs:
             rows = np.array([answer_rows[p.invitation_id] for p in pairs], dtype=np.int64)

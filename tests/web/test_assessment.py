@@ -280,7 +280,7 @@ def test_compute_reports_missing_data_instead_of_zeros(app, client, auth, monkey
         load(ids, unit_rows(skip={("PS02", "window_efficiency")}))
     response = client.post(f"/assessment/cycles/{ids['cycle']}/compute", data={"reason": ""})
     assert response.status_code == 302
-    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    page = client.get(response.headers["Location"], follow_redirects=True).get_data(as_text=True)  # job → run
     assert "窗口办结效率：1 个对象缺失" in page and "业务系统硬指标 1 项按 0 分计" in page
     assert "没有数据来源" in page  # no soft providers registered in this test
     with app.app_context():
@@ -525,7 +525,7 @@ def test_rollup_from_the_cycle_page(app, client, auth):
     assert 'name="rollup"' in page
     response = client.post(f"/assessment/cycles/{ids['cycle']}/compute", data={"reason": "", "rollup": "weighted"})
     assert response.status_code == 302
-    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    page = client.get(response.headers["Location"], follow_redirects=True).get_data(as_text=True)  # job → run
     assert "按天数加权" in page
     with app.app_context():
         run = db.session.execute(sa.select(ScoreRun).filter_by(cycle_id=ids["cycle"])).scalar_one()

@@ -31,7 +31,8 @@ def test_admin_imports_the_demo_file_computes_and_publishes(app, client):
     assert "导入成功" in response.get_data(as_text=True)
     response = client.post(f"/assessment/cycles/{cycle_id}/compute", data={"reason": ""})
     assert response.status_code == 302
-    run_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
+    run_page = client.get(response.headers["Location"])  # the finished job's page leads to the run
+    run_id = int(run_page.headers["Location"].rstrip("/").split("/")[-1])
     client.post(f"/admin/cycles/{cycle_id}/closed")
     response = client.post(f"/assessment/runs/{run_id}/publish", follow_redirects=True)
     assert "已发布为周期结果" in response.get_data(as_text=True)

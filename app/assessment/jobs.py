@@ -1,0 +1,24 @@
+"""Background work of the main assessment (see app.jobs): a score run computed by a worker."""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from ..errors import DomainError
+from ..extensions import db
+from ..models import Cycle
+from . import runs
+
+
+def score_run(job, cycle_id: int, reason: str = "", rollup_method: str = "") -> dict:
+    """``runs.compute_run`` for the cycle, reporting its steps on the job's progress bar."""
+    cycle = db.session.get(Cycle, cycle_id)
+    if cycle is None:
+        raise DomainError(_("找不到该周期。"))
+    job.expect(3 if rollup_method else 5)
+    run = runs.compute_run(cycle, user_id=job.user_id, reason=reason, rollup_method=rollup_method,
+                           progress=job.step)
+    return {"run_id": run.id, "version": run.version, "endpoint": "assessment.run", "values": {"run_id": run.id}}
+
+
+def score_run_done(result: dict) -> str:
+    return _("已生成第 %(v)d 版计算结果。", v=result["version"])

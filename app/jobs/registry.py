@@ -1,0 +1,29 @@
+"""What each job kind runs: ``"module:function"`` called as ``function(job, **args)`` with a
+JobProgress ``job``; it returns a JSON-safe dict kept as the job's result (or None). Named here as
+strings so that a worker process finds every kind without importing the web views first."""
+from importlib import import_module
+
+from flask_babel import lazy_gettext as _l
+
+KINDS = {
+    "score_run": "app.assessment.jobs:score_run",
+    "design": "app.feedback.jobs:generate_design",
+}
+
+LABELS = {
+    "score_run": _l("计算考评结果"),
+    "design": _l("生成360评价设计"),
+}
+
+
+def resolve(kind: str):
+    """The function that does ``kind``'s work (KeyError for an unknown kind)."""
+    module, name = KINDS[kind].split(":")
+    return getattr(import_module(module), name)
+
+
+def done_message(job) -> str:
+    """The success message of a finished job, in the reader's language (the kind's ``<name>_done``)."""
+    module, name = KINDS[job.kind].split(":")
+    describe = getattr(import_module(module), f"{name}_done", None)
+    return describe(job.result or {}) if describe else ""
