@@ -171,7 +171,7 @@ def test_the_audit_log_exports_to_xlsx(app, client, auth):
 
 # ---- irreversible steps show their consequences -------------------------------------------------
 def test_closing_a_cycle_first_shows_what_is_left_undone(app, client, auth):
-    from datetime import date, timedelta
+    from datetime import date
 
     import sqlalchemy as sa
 
@@ -198,8 +198,12 @@ def test_closing_a_cycle_first_shows_what_is_left_undone(app, client, auth):
     cycle_page = client.get(f"/admin/cycles/{world.cycle_id}").get_data(as_text=True)
     assert f"/admin/cycles/{world.cycle_id}/close" in cycle_page
     page = client.get(f"/admin/cycles/{world.cycle_id}/close").get_data(as_text=True)
-    deadline = (date.today() + timedelta(days=10)).isoformat()
-    assert f"评价截止日期是 {deadline}，还有 10 天" in page
+    from app.localtime import local_today
+
+    with app.test_request_context():  # "today" is the bureau's, not the test machine's
+        deadline = db.session.get(Cycle, world.cycle_id).effective_deadline
+        days = (deadline - local_today()).days
+    assert f"评价截止日期是 {deadline.isoformat()}，还有 {days} 天" in page
     assert f"未完成的360评价：{outstanding} / {total} 份（{round(100 * outstanding / total)}%）" in page
     assert "待确认或待审核的协作申报：1 条" in page and "尚未重新提交的协作申报：1 条（关闭后不能再提交" in page
     assert f"/feedback/tracking?cycle={world.cycle_id}" in page
