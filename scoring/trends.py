@@ -48,7 +48,7 @@ class IncidentSeries:
     counts: np.ndarray
     first_month: int
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         counts = np.asarray(self.counts, dtype=float)
         if counts.ndim == 1:
             counts = counts[None, :]
@@ -93,7 +93,7 @@ class TrendConfig:
     season_sd: float = 0.5
     trend_sd: float = 0.5
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if not self.peak_ratio > 1:
             raise ValueError("peak_ratio must be > 1")
         for name in ("confidence", "interval", "seasonality_level"):
@@ -146,7 +146,8 @@ def _design(months: np.ndarray, t: np.ndarray, t_mid: float) -> np.ndarray:
 
 def _weighted_gram(w: np.ndarray, x: np.ndarray) -> np.ndarray:
     """(n_types, p, p): X' diag(w_t) X for every row w_t of w (n_types, n_months)."""
-    return (x.T[None, :, :] * w[:, None, :]) @ x
+    gram: np.ndarray = (x.T[None, :, :] * w[:, None, :]) @ x
+    return gram
 
 
 def _count_interval(mean: np.ndarray, variance: np.ndarray, tail: float) -> tuple[np.ndarray, np.ndarray]:
@@ -161,7 +162,8 @@ def _count_interval(mean: np.ndarray, variance: np.ndarray, tail: float) -> tupl
     return np.where(zero, 0.0, low), np.where(zero, 0.0, high)
 
 
-def _fit(y, mask, x, prior_mean, prior_prec, iterations=40):
+def _fit(y: np.ndarray, mask: np.ndarray, x: np.ndarray, prior_mean: np.ndarray, prior_prec: np.ndarray,
+         iterations: int = 40) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Penalised quasi-Poisson IRLS for every type at once.
 
     y, mask: (n_types, n_months); x: (n_months, p); prior_mean: (n_types, p); prior_prec: (p,).
@@ -211,7 +213,7 @@ def _fit(y, mask, x, prior_mean, prior_prec, iterations=40):
 def _fill_inactive(part: TrendForecast | None, active: np.ndarray, n_types: int, months: np.ndarray,
                    horizon: int) -> TrendForecast:
     """The forecast of every type: ``part`` for the active ones, zero and flat for the others."""
-    def spread(name, fill, shape):
+    def spread(name: str, fill: float | bool, shape: tuple[int, ...]) -> np.ndarray:
         out = np.full((n_types,) + shape, fill, dtype=bool if isinstance(fill, bool) else float)
         if part is not None:
             out[active] = getattr(part, name)

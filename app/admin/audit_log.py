@@ -154,7 +154,7 @@ def audit_query(chosen: AuditFilter):
 def export_rows(chosen: AuditFilter) -> tuple[list[str], list[list], bool]:
     """(header, rows, truncated) for the xlsx export: one line per changed field inside a cell."""
     header = [_("时间"), _("操作人"), _("操作"), _("对象"), _("变更内容"), _("备注")]
-    rows = []
+    rows: list[list] = []
     result = db.session.execute(audit_query(chosen).limit(EXPORT_LIMIT + 1)).scalars()
     for n, row in enumerate(result):
         if n == EXPORT_LIMIT:

@@ -52,21 +52,22 @@ def _assessment(cfg: dict, options: dict) -> Section:
     if "min_coverage" in cfg:
         section.lines.append((_("最低数据覆盖率"), _pct(cfg["min_coverage"])))
     grades = cfg.get("grades") or {}
+    basis = BASIS_LABELS.get(grades.get("on") or "", "")
     if grades.get("mode") == "share":
         shares = " · ".join(f"{GRADE_LABELS[g]} {_num(s)}%" for g, s in zip(GRADES, grades.get("shares") or [],
                                                                             strict=False))
         where = _("各类别内分别评定") if grades.get("within_category") else _("全局评定")
-        section.lines.append((_("等次（按比例）"), f"{shares}（{where}，{BASIS_LABELS.get(grades.get('on'), '')}）"))
+        section.lines.append((_("等次（按比例）"), f"{shares}（{where}，{basis}）"))
     elif grades:
         lines = " · ".join(f"{GRADE_LABELS[g]} ≥ {_num(t)}" for g, t in zip(GRADES, grades.get("thresholds") or [],
                                                                               strict=False))
-        section.lines.append((_("等次（按分数线）"), f"{lines}（{BASIS_LABELS.get(grades.get('on'), '')}）"))
+        section.lines.append((_("等次（按分数线）"), f"{lines}（{basis}）"))
     bonus = cfg.get("bonus") or {}
     if bonus:
         pool = bonus.get("pool_cents")
         section.lines.append((_("效能奖金"), _("不计算") if pool is None else _(
             "总额 %(pool)s 元，%(floor)s 分以上的部分按比例分配（%(on)s，发给%(level)s）",
-            pool=f"{pool / 100:,.2f}", floor=_num(bonus.get("floor")), on=BASIS_LABELS.get(bonus.get("on"), ""),
+            pool=f"{pool / 100:,.2f}", floor=_num(bonus.get("floor")), on=BASIS_LABELS.get(bonus.get("on") or "", ""),
             level=LEVEL_LABELS.get(options.get("bonus_level", "unit"), ""))))
     dual = options.get("dual_track") or {}
     if dual:

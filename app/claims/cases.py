@@ -111,9 +111,9 @@ def _store_case_records(parsed: list[tuple], report: CaseImportReport) -> None:
     existing = {}
     refs = [p[0] for p in parsed]
     for start in range(0, len(refs), 500):
-        for rec in db.session.execute(select(CaseRecord).where(CaseRecord.case_ref.in_(refs[start:start + 500]))
-                                      ).scalars():
-            existing[rec.case_ref] = rec
+        for found in db.session.execute(select(CaseRecord).where(CaseRecord.case_ref.in_(refs[start:start + 500]))
+                                        ).scalars():
+            existing[found.case_ref] = found
     now = utcnow()
     for ref, case_date, case_type, unit, preventable, status in parsed:
         rec = existing.get(ref)

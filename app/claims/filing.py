@@ -43,7 +43,7 @@ def pick_cycle(cycle_id: int | None) -> Cycle | None:
 
 
 def cycles() -> list[Cycle]:
-    return db.session.execute(select(Cycle).order_by(Cycle.starts_on.desc(), Cycle.kind)).scalars().all()
+    return list(db.session.execute(select(Cycle).order_by(Cycle.starts_on.desc(), Cycle.kind)).scalars().all())
 
 
 def normalise_ref(ref: str) -> str:

@@ -36,12 +36,12 @@ def reciprocity_settings(cycle: Cycle) -> dict:
 
 def duplicates_of(claim: CollaborationClaim) -> list[CollaborationClaim]:
     """Other claims of the cycle with the same case reference that still count."""
-    return db.session.execute(
+    return list(db.session.execute(
         select(CollaborationClaim).where(
             CollaborationClaim.cycle_id == claim.cycle_id, CollaborationClaim.case_ref == claim.case_ref,
             CollaborationClaim.id != claim.id, CollaborationClaim.status.in_(ACTIVE_STATUSES),
         ).order_by(CollaborationClaim.id)
-    ).scalars().all()
+    ).scalars().all())
 
 
 @dataclass
@@ -148,8 +148,8 @@ def split_partners(claim: CollaborationClaim) -> list[CollaborationClaim]:
     ids = _split_groups(rows).get(claim.id, [])
     if not ids:
         return []
-    return db.session.execute(select(CollaborationClaim).where(CollaborationClaim.id.in_(ids))
-                              .order_by(CollaborationClaim.id)).scalars().all()
+    return list(db.session.execute(select(CollaborationClaim).where(CollaborationClaim.id.in_(ids))
+                                   .order_by(CollaborationClaim.id)).scalars().all())
 
 
 def _duplicates(rows) -> dict[int, list[int]]:

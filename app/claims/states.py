@@ -6,9 +6,11 @@ kept. Every move leaves a ClaimEvent on the claim's timeline and an AuditLog row
 """
 from __future__ import annotations
 
+from typing import Any, cast
+
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import OperationalError
 
 from ..audit import record
@@ -57,12 +59,12 @@ def busy() -> DomainError:
 def lock_claim(claim: CollaborationClaim, statuses: tuple[str, ...]) -> None:
     """Bump the version under the given statuses: takes the row lock, refuses if someone moved it."""
     try:
-        result = db.session.execute(
+        result = cast(CursorResult[Any], db.session.execute(
             update(CollaborationClaim)
             .where(CollaborationClaim.id == claim.id, CollaborationClaim.status.in_(statuses))
             .values(version=CollaborationClaim.version + 1)
             .execution_options(synchronize_session=False)
-        )
+        ))
     except OperationalError as error:  # SQLite: another writer got there first
         db.session.rollback()
         raise busy() from error
@@ -76,7 +78,7 @@ def refuse_moved(claim: CollaborationClaim):
     if current == "approved":
         raise DomainError(_("该申报已批准并锁定，不能再更改。"))
     raise DomainError(_("该申报的状态已被其他人更改（现为“%(s)s”），请刷新后重试。",
-                        s=STATUS_LABELS.get(current, current)))
+                        s=current if current is None else STATUS_LABELS.get(current, current)))
 
 
 def move_claim(claim: CollaborationClaim, from_statuses: tuple[str, ...], to_status: str, user: User, action: str,
@@ -84,12 +86,12 @@ def move_claim(claim: CollaborationClaim, from_statuses: tuple[str, ...], to_sta
     """The atomic state move: UPDATE ... WHERE status IN from_statuses; exactly one racer wins."""
     before = claim.status
     try:
-        result = db.session.execute(
+        result = cast(CursorResult[Any], db.session.execute(
             update(CollaborationClaim)
             .where(CollaborationClaim.id == claim.id, CollaborationClaim.status.in_(from_statuses))
             .values(status=to_status, version=CollaborationClaim.version + 1, **values)
             .execution_options(synchronize_session=False)
-        )
+        ))
     except OperationalError as error:
         db.session.rollback()
         raise busy() from error

@@ -11,11 +11,12 @@ import logging
 import threading
 import time
 from datetime import timedelta
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
-from sqlalchemy import event
+from sqlalchemy import CursorResult, event
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -77,7 +78,7 @@ def _dispatch_committed(session) -> None:
     pending = session.info.pop(_PENDING, None)
     if not pending or not has_app_context():
         return
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy, typed as Flask
     for job_id in pending:
         dispatch(app, job_id)
 
@@ -151,17 +152,18 @@ def run_job(job_id: int) -> str:
                       step=_("开始"), progress=1):
         return ""
     job = db.session.get(Job, job_id)
+    assert job is not None  # it was just claimed (queued -> running) above
     work = resolve(job.kind)
     args, user_id = dict(job.args or {}), job.created_by_id
     db.session.rollback()  # the work starts a fresh transaction
-    beat = _Heartbeat(current_app._get_current_object(), job_id)
+    beat = _Heartbeat(current_app._get_current_object(), job_id)  # type: ignore[attr-defined]  # see above
     beat.start()
     try:
         result = work(JobProgress(job_id, user_id), **args) or {}
-        done = db.session.execute(
+        done = cast(CursorResult[Any], db.session.execute(
             sa.update(Job).where(Job.id == job_id, Job.state == "running")
             .values(state="succeeded", progress=100, step=_("完成"), result=result, finished_at=utcnow(),
-                    heartbeat_at=utcnow()))
+                    heartbeat_at=utcnow())))
         if done.rowcount != 1:  # declared dead meanwhile (stale heartbeat): keep nothing
             db.session.rollback()
             return "failed"

@@ -6,14 +6,14 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from ..extensions import Model
 from .base import utcnow
 
 JOB_STATES = ("queued", "running", "succeeded", "failed")
 _ACTIVE = "state IN ('queued', 'running')"
 
 
-class Job(db.Model):
+class Job(Model):
     """One piece of long work (a score run, a rater design, a large export) done outside the request.
 
     ``kind`` names the work and ``key`` what it is about (``cycle:7``); a partial unique index lets

@@ -173,9 +173,9 @@ class FollowUp(Model):
     @property
     def was_fixed_late(self) -> bool:
         """Fixed after its due day (by the bureau's calendar): the 逾期 mark is kept as 逾期办结."""
-        from ..localtime import local_naive
+        from ..localtime import to_local
 
-        return self.status == "fixed" and self.fixed_at is not None and local_naive(self.fixed_at).date() > self.due_on
+        return self.status == "fixed" and self.fixed_at is not None and to_local(self.fixed_at).date() > self.due_on
 
 
 class FlagKeyword(Model):

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy import CursorResult
 
 from scoring.trends import IncidentSeries, TrendForecast, forecast_focus
 
@@ -237,6 +239,7 @@ def propose(cycle: Cycle, today: date, user_id: int | None = None) -> list[Trend
                 best[code] = (*item, kind)
     existing = {p.indicator_code: p for p in db.session.execute(
         sa.select(TrendProposal).where(TrendProposal.cycle_id == cycle.id)).scalars()}
+    proposal: TrendProposal | None
     for code, proposal in existing.items():
         if proposal.status == "proposed" and code not in best:
             db.session.delete(proposal)
@@ -279,11 +282,11 @@ def decide(proposal: TrendProposal, accept: bool, multiplier: float | None, user
     else:
         value = None
     status = "accepted" if accept else "rejected"
-    claimed = db.session.execute(
+    claimed = cast(CursorResult[Any], db.session.execute(
         sa.update(TrendProposal)
         .where(TrendProposal.id == proposal.id, TrendProposal.status == "proposed")
         .values(status=status, multiplier=value, decided_at=utcnow(), decided_by_id=user_id)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False))).rowcount
     if claimed != 1:
         raise DomainError(_("这条建议已经处理过了。"))
     db.session.refresh(proposal)
@@ -300,11 +303,11 @@ def reopen(proposal: TrendProposal, user_id: int | None) -> TrendProposal:
     if cycle is None or cycle.is_frozen:
         raise DomainError(_("周期已开启，考评设置已冻结，不能再修改。"))
     was = proposal.status
-    claimed = db.session.execute(
+    claimed = cast(CursorResult[Any], db.session.execute(
         sa.update(TrendProposal)
         .where(TrendProposal.id == proposal.id, TrendProposal.status == was, TrendProposal.status != "proposed")
         .values(status="proposed", multiplier=None, decided_at=None, decided_by_id=None)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False))).rowcount
     if claimed != 1:
         raise DomainError(_("这条建议尚未处理。"))
     db.session.refresh(proposal)
@@ -410,7 +413,8 @@ def import_incidents(filename: str, raw: bytes) -> IncidentReport:
             problems.append(_("接警时间不能为空"))
         received = times.get("received_at")
         for key in ("arrived_at", "closed_at"):
-            if received and times.get(key) and times[key] < received:
+            moment = times.get(key)
+            if received and moment and moment < received:
                 problems.append(_("到场或结束时间早于接警时间"))
                 break
         preventable = PREVENTABLE.get(v.get("可防性", ""))
