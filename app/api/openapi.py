@@ -28,6 +28,7 @@ CYCLE_ID = {"name": "cycle_id", "in": "path", "required": True, "schema": {"type
 
 
 def _import_operation(kind, importer, per_cycle):
+    report = importer.report_schema or REPORT
     op = {
         "summary": importer.summary,
         "description": importer.description,
@@ -36,14 +37,14 @@ def _import_operation(kind, importer, per_cycle):
             "type": "object", "required": ["rows"],
             "properties": {"rows": {"type": "array", "items": importer.row_schema or {"type": "object"}}}}}}},
         "responses": {
-            "201": _resp("Every row stored", REPORT),
+            "201": _resp("Every row stored", report),
             "400": _resp("Body is not {\"rows\": [...]}", ERROR),
             "401": UNAUTHORIZED,
             "404": _resp("Unknown cycle", ERROR),
             "409": _resp("Refused as a whole (e.g. the cycle is published)", ERROR),
             "413": _resp("Too many rows", ERROR),
             "422": _resp("Some rows are invalid; nothing stored", {
-                "type": "object", "properties": {"error": {"type": "string"}, "report": REPORT}}),
+                "type": "object", "properties": {"error": {"type": "string"}, "report": report}}),
         },
     }
     if per_cycle:

@@ -36,6 +36,7 @@ class Importer:
     summary: str
     row_schema: dict = field(default_factory=dict)
     description: str = ""
+    report_schema: dict = field(default_factory=dict)  # the report's OpenAPI schema when not the default
 
 
 def _import_indicator_values(rows, cycle, client):
@@ -73,7 +74,55 @@ CASE_RECORD_ROW = {
         "case_type": {"type": "string", "description": "Case type 案件类别"},
         "unit_code": {"type": "string", "description": "Code of the unit that handles the case"},
         "is_preventable": {"type": "boolean", "description": "可防性: true for preventable cases"},
-        "status": {"type": "string", "enum": ["open", "closed", "在办", "已结"]},
+        "status": {"type": "string", "enum": ["open", "closed", "在办", "已结"],
+                   "description": "Follows the stage when a stage is given (solved/transferred = closed)"},
+        "stage": {"type": "string",
+                  "enum": ["accepted", "filed", "solved", "transferred", "受理", "立案", "破案", "结案", "移送"],
+                  "description": "Current stage 办理阶段; by default the latest stage with a date"},
+        "accepted_on": {"type": "string", "format": "date", "description": "受理 date; default case_date"},
+        "filed_on": {"type": "string", "format": "date", "description": "立案 date"},
+        "solved_on": {"type": "string", "format": "date", "description": "破案/结案 date"},
+        "transferred_on": {"type": "string", "format": "date", "description": "移送 date"},
+        "deadline": {"type": "string", "format": "date",
+                     "description": "Deadline of the current stage (an approved extension); default the "
+                                    "statutory one"},
+        "officer_badge": {"type": "string", "description": "Badge number 警号 of the officer in charge"},
+    },
+}
+
+
+# The report of a record import (case records, incidents): created or updated by external id.
+RECORD_REPORT = {
+    "type": "object",
+    "properties": {
+        "ok": {"type": "boolean"}, "rows": {"type": "integer"},
+        "created": {"type": "integer"}, "updated": {"type": "integer", "description": "Known ids updated"},
+        "errors": {"type": "array", "items": {"type": "object", "properties": {
+            "row": {"type": "integer", "description": "1-based index in rows"}, "message": {"type": "string"}}}},
+    },
+}
+
+
+def _import_incidents(rows, cycle, client):
+    from ..trends.services import import_incident_rows
+
+    return import_incident_rows(rows).as_dict()
+
+
+INCIDENT_ROW = {
+    "type": "object",
+    "required": ["external_id", "unit_code", "incident_type", "received_at"],
+    "properties": {
+        "external_id": {"type": "string", "description": "Incident number 警情编号 (unique; a re-send updates)"},
+        "unit_code": {"type": "string", "description": "Code of the station that handled it"},
+        "incident_type": {"type": "string", "description": "Incident type code or name, e.g. fraud"},
+        "received_at": {"type": "string", "format": "date-time",
+                        "description": "Received 接警时间: ISO 8601; without an offset in the bureau's time zone"},
+        "dispatched_at": {"type": "string", "format": "date-time", "description": "Dispatched 派警时间"},
+        "arrived_at": {"type": "string", "format": "date-time", "description": "Arrived on scene 到场时间"},
+        "closed_at": {"type": "string", "format": "date-time", "description": "Closed 结束时间"},
+        "outcome": {"type": "string", "description": "Outcome 处置结果"},
+        "is_preventable": {"type": "boolean", "description": "可防性: true for preventable"},
     },
 }
 
@@ -87,9 +136,16 @@ IMPORTERS: dict[str, Importer] = {
                     "indicator supersedes its value (history kept). Refused for a published cycle."),
     "case-records": Importer(
         run=_import_case_records, per_cycle=False, summary="Import case records (the data pool's cases)",
-        row_schema=CASE_RECORD_ROW,
+        row_schema=CASE_RECORD_ROW, report_schema={**RECORD_REPORT, "properties": {
+            **RECORD_REPORT["properties"], "batch": {"type": "string", "description": "Import batch id"}}},
         description="All-or-nothing with a row-level report. An existing case reference is updated. "
-                    "Collaboration claims verify their case reference against these records."),
+                    "Collaboration claims verify their case reference against these records; live "
+                    "monitoring follows their stages and deadlines."),
+    "incidents": Importer(
+        run=_import_incidents, per_cycle=False, summary="Import incident records 警情",
+        row_schema=INCIDENT_ROW, report_schema=RECORD_REPORT,
+        description="All-or-nothing with a row-level report. An existing external_id is updated. "
+                    "Feeds incident trends and live monitoring (警情处置时效)."),
 }
 
 

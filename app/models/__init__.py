@@ -52,3 +52,5 @@ __all__ = [
     "NOMINATION_STATUSES", "RATER_GROUPS", "RELATIONS", "Response", "ReliabilityReport",
 ]
 from .trends import PROPOSAL_STATUSES, Incident, IncidentType, TrendProposal
+from .claims import CASE_STAGES, FINAL_STAGES
+from .monitoring import DEFAULT_RESPONSE_MINUTES, ResponseTarget
