@@ -100,6 +100,7 @@ def import_indicator_values(cycle: Cycle, rows: list[tuple[int, dict]], source: 
     officers = {o.badge_no: o for o in db.session.execute(db.select(Officer)).scalars()}
     seen: dict[tuple[str, str], int] = {}
     parsed = []
+    derived = derived_refusals(cycle, inds)
     for number, raw in rows:
         if not isinstance(raw, dict):
             report.errors.append((number, _("每一行应是一个对象。")))
@@ -117,6 +118,8 @@ def import_indicator_values(cycle: Cycle, rows: list[tuple[int, dict]], source: 
             problems.append(_("指标“%(name)s”已停用", name=ind.name))
         elif ind.is_soft:
             problems.append(_("指标“%(name)s”由本平台计算，不能导入", name=ind.name))
+        elif code in derived:
+            problems.append(derived[code])
         subject_key, unit, officer = None, None, None
         if unit_code and badge:
             problems.append(_("单位代码和警号只能填一个"))
@@ -195,6 +198,13 @@ def import_indicator_values(cycle: Cycle, rows: list[tuple[int, dict]], source: 
            after={"batch": batch.id, "source": source, "file": filename, "stored": report.stored,
                   "superseded": report.superseded})
     return report
+
+
+def derived_refusals(cycle: Cycle, inds: dict[str, Indicator]) -> dict[str, str]:
+    """Hook: indicators the records of the cycle's period already give (``monitoring.derived``)."""
+    from ..monitoring.derived import RULES, import_refusals
+
+    return import_refusals({c: inds[c].name for c in RULES if c in inds}, cycle.starts_on, cycle.ends_on)
 
 
 def rows_from_table(filename: str, raw: bytes) -> list[tuple[int, dict]]:

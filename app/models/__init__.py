@@ -51,6 +51,9 @@ __all__ = [
     "Answer", "Assignment", "ASSIGNMENT_STATUSES", "Comment", "Instrument", "InstrumentItem", "Nomination",
     "NOMINATION_STATUSES", "RATER_GROUPS", "RELATIONS", "Response", "ReliabilityReport",
 ]
-from .trends import PROPOSAL_STATUSES, Incident, IncidentType, TrendProposal
 from .claims import CASE_STAGES, FINAL_STAGES
 from .monitoring import DEFAULT_RESPONSE_MINUTES, ResponseTarget
+from .trends import PROPOSAL_STATUSES, Incident, IncidentType, TrendProposal
+
+__all__ += ["CASE_STAGES", "FINAL_STAGES", "DEFAULT_RESPONSE_MINUTES", "ResponseTarget",
+            "PROPOSAL_STATUSES", "Incident", "IncidentType", "TrendProposal"]

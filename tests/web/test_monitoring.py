@@ -95,3 +95,151 @@ def test_incidents_arrive_through_the_api_and_a_resend_updates(app, client):
     assert doc["requestBody"]["content"]["application/json"]["schema"]["properties"]["rows"]["items"][
         "required"] == ["external_id", "unit_code", "incident_type", "received_at"]
     assert "updated" in doc["responses"]["201"]["content"]["application/json"]["schema"]["properties"]
+
+
+# ---- derived indicators and the live pages -----------------------------------------------------------
+def _world(app):
+    """PS01 (一类, target 10 min) with 5 incidents on 2026-11-10 local time and 4 cases; PS02 (三类) quiet."""
+    from datetime import datetime
+
+    from app.models import Indicator
+
+    with app.app_context():
+        ps01 = make_unit("PS01", name="城关派出所", category=1)
+        ps02 = make_unit("PS02", name="山区派出所", category=3)
+        officer = make_officer(ps01, name="李四", badge_no="020002")
+        seed_incident_types()
+        db.session.flush()
+        fraud = db.session.execute(sa.text("SELECT id FROM incident_type WHERE code = 'fraud'")).scalar()
+        # received 2026-11-10 09:00 Beijing = 01:00 UTC; arrivals after 4, 8, 10, 12, 30 minutes
+        for k, minutes in enumerate((4, 8, 10, 12, 30)):
+            received = datetime(2026, 11, 10, 1, 0)
+            db.session.add(Incident(external_id=f"J{k}", unit_id=ps01.id, incident_type_id=fraud,
+                                    received_at=received, month=date(2026, 11, 1),
+                                    arrived_at=datetime(2026, 11, 10, 1, minutes)))
+        # one the night before, 23:30 local on 10-31 (15:30 UTC): October, not November
+        db.session.add(Incident(external_id="J9", unit_id=ps01.id, incident_type_id=fraud,
+                                received_at=datetime(2026, 10, 31, 15, 30), month=date(2026, 10, 1),
+                                arrived_at=datetime(2026, 10, 31, 15, 35)))
+        db.session.add(Indicator(code="criminal_cases", name="刑事案件发案数", dimension="law_enforcement",
+                                 level="unit", weight=35, unit_of_measure="件", direction="lower", method="minmax",
+                                 splits_preventable=True))
+        db.session.commit()
+        report = import_case_records([
+            _case("A1", case_date="2026-11-01", filed_on="2026-11-02", officer_badge="020002",
+                  deadline="2026-11-08", is_preventable="是"),  # overdue on 11-10
+            _case("A2", case_date="2026-11-03", is_preventable=False),                  # 受理, due 11-10 (near)
+            _case("A3", case_date="2026-11-04", solved_on="2026-11-06", is_preventable=True),  # done
+            _case("B1", case_type="治安", case_date="2026-11-05"),                     # due 12-05
+        ])
+        assert report.ok, report.errors
+        db.session.commit()
+        return {"ps01": ps01.id, "ps02": ps02.id, "officer": officer.id}
+
+
+def test_derived_indicators_from_records_by_hand(app, ctx):
+    from app.models import Unit
+    from app.monitoring import derived
+
+    ids = _world(app)
+    units = [db.session.get(Unit, ids["ps01"]), db.session.get(Unit, ids["ps02"])]
+    values = derived.compute_all(derived.Period(date(2026, 11, 1), date(2026, 11, 30), date(2026, 11, 10)), units)
+    ps01, ps02 = ids["ps01"], ids["ps02"]
+    # minutes 4, 8, 10, 12, 30: median 10; within 10 min: 3 of 5 = 60 %
+    assert values["response_median"][ps01].value == 10.0 and values["response_median"][ps01].target == 10.0
+    assert values["response_on_time"][ps01].value == 60.0
+    assert values["response_on_time"][ps01].detail == {"n": 5, "within": 3, "minutes": 10}
+    assert values["response_median"][ps02].value is None and values["response_median"][ps02].target == 20.0
+    # 刑事 cases of November: A1, A3 preventable, A2 not
+    assert values["criminal_cases"][ps01].value == 2.0 and values["criminal_cases"][ps01].detail["nonpreventable"] == 1
+    # accepted in November: 4 cases, A3 solved → 25 %
+    assert values["case_closure_rate"][ps01].value == 25.0
+    # on 11-10: A1 (deadline 11-08) overdue; A2 due 11-10 is not yet past
+    assert values["overdue_cases"][ps01].value == 1.0
+    assert derived.light(derived.RULES["response_on_time"], values["response_on_time"][ps01]) == "red"
+    assert derived.light(derived.RULES["response_median"], values["response_median"][ps01]) == "green"
+
+
+def test_import_of_a_derived_indicator_is_refused_naming_its_source(app, ctx):
+    from app.assessment.datapool import import_indicator_values
+
+    from ..factories import make_cycle
+
+    _world(app)
+    cycle = make_cycle(name="2026年11月", kind="month", starts_on=date(2026, 11, 1), ends_on=date(2026, 11, 30))
+    db.session.commit()
+    report = import_indicator_values(cycle, [(1, {"unit_code": "PS01", "indicator": "criminal_cases", "value": 3,
+                                                  "nonpreventable": 1})], "upload")
+    assert not report.ok and "案件记录" in report.errors[0][1] and "不能导入" in report.errors[0][1]
+    # A cycle before the records began still takes the typed number.
+    old = make_cycle(name="2025年11月", kind="month", starts_on=date(2025, 11, 1), ends_on=date(2025, 11, 30))
+    db.session.commit()
+    assert import_indicator_values(old, [(1, {"unit_code": "PS01", "indicator": "criminal_cases", "value": 3,
+                                              "nonpreventable": 1})], "upload").ok
+
+
+def _at(day):
+    from app.monitoring import services as monitoring_services
+
+    original = monitoring_services.today
+    monitoring_services.today = lambda: day
+    return original
+
+
+def test_station_page_shows_the_overdue_case_with_its_officer_and_only_to_its_leader(app, client, auth):
+    from app.monitoring import services as monitoring_services
+
+    ids = _world(app)
+    original = _at(date(2026, 11, 10))
+    try:
+        auth.as_role("officer", username="leader1", unit_code="PS01", is_leader=True)
+        page = client.get(f"/monitoring/stations/{ids['ps01']}")
+        assert page.status_code == 200
+        html = page.get_data(as_text=True)
+        assert "A1" in html and "李四" in html and "已超期 2 天" in html and "剩 0 天" in html
+        assert "B1" not in html.split('id="deadline-warnings"')[1].split("</table>")[0]
+        assert "js/live.js" in html and "<svg" in html
+        live = client.get(f"/monitoring/stations/{ids['ps01']}/live.json").json
+        assert live["today"] == 5 and live["warnings"] == 2
+        assert client.get(f"/monitoring/stations/{ids['ps02']}").status_code == 403
+        assert client.get("/monitoring/bureau").status_code == 403
+        # A new record changes the stamp the page polls for.
+        with app.app_context():
+            import_case_records([_case("A5", case_date="2026-11-01", deadline="2026-11-09")])
+            db.session.commit()
+        assert client.get(f"/monitoring/stations/{ids['ps01']}/live.json").json["stamp"] != live["stamp"]
+    finally:
+        monitoring_services.today = original
+
+
+def test_bureau_page_puts_the_station_furthest_behind_first_and_sorts(app, client, auth):
+    from app.monitoring import services as monitoring_services
+
+    _world(app)
+    original = _at(date(2026, 11, 10))
+    try:
+        auth.as_role("admin", username="office")
+        html = client.get("/monitoring/bureau").get_data(as_text=True)
+        # PS01 has red lights (on-time share, overdue); PS02 has no records, so no lights at all
+        assert html.index('data-unit="PS01"') < html.index('data-unit="PS02"')
+        by_code = client.get("/monitoring/bureau?sort=code&page=9").get_data(as_text=True)
+        assert "第 1 / 1 页" in by_code
+        assert client.get("/monitoring/bureau?sort=nonsense").status_code == 200
+    finally:
+        monitoring_services.today = original
+
+
+def test_records_page_imports_an_incident_file_all_or_nothing(app, client, auth):
+    _world(app)
+    auth.as_role("admin", username="office")
+    from io import BytesIO
+
+    good = "警情编号,单位代码,警情类别,接警时间,到场时间\nK1,PS01,fraud,2026-11-11 08:00,2026-11-11 08:09\n"
+    bad = good + "K2,PS01,fraud,2026-11-11 08:00,2026-11-11 07:00\n"
+    page = client.post("/monitoring/records", data={"kind": "incidents", "file": (BytesIO(bad.encode()), "j.csv")},
+                       content_type="multipart/form-data")
+    assert "没有导入任何数据" in page.get_data(as_text=True)
+    client.post("/monitoring/records", data={"kind": "incidents", "file": (BytesIO(good.encode()), "j.csv")},
+                content_type="multipart/form-data")
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Incident.id))) == 7

@@ -1,0 +1,31 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import IntegerField, RadioField, SubmitField
+from wtforms.validators import InputRequired, NumberRange
+
+from ..formutil import select_choices
+
+RECORD_KINDS = {"incidents": _l("警情记录"), "cases": _l("案件记录")}
+
+
+class RecordImportForm(FlaskForm):
+    kind = RadioField(_l("数据类型"), choices=select_choices(RECORD_KINDS), default="incidents",
+                      validators=[InputRequired(message=_l("请选择数据类型。"))])
+    file = FileField(_l("数据文件"), validators=[
+        FileRequired(message=_l("请选择文件。")),
+        FileAllowed(["csv", "xlsx"], message=_l("只支持 .csv 和 .xlsx 文件。")),
+    ])
+    submit = SubmitField(_l("导入"))
+
+
+def _minutes(label):
+    return IntegerField(label, validators=[InputRequired(message=_l("请填写分钟数。")),
+                                           NumberRange(1, 240, message=_l("应为 1 到 240 之间的整数。"))])
+
+
+class TargetForm(FlaskForm):
+    category_1 = _minutes(_l("一类所（分钟）"))
+    category_2 = _minutes(_l("二类所（分钟）"))
+    category_3 = _minutes(_l("三类所（分钟）"))
+    submit = SubmitField(_l("保存"))
