@@ -52,8 +52,18 @@ __all__ = [
     "NOMINATION_STATUSES", "RATER_GROUPS", "RELATIONS", "Response", "ReliabilityReport",
 ]
 from .claims import CASE_STAGES, FINAL_STAGES
-from .monitoring import DEFAULT_RESPONSE_MINUTES, ResponseTarget
+from .monitoring import (
+    DEFAULT_RESPONSE_MINUTES,
+    EVIDENCE_MAX_BYTES,
+    SELF_CHECK_STATUSES,
+    Evidence,
+    Rectification,
+    ResponseTarget,
+    SelfCheck,
+    SelfCheckItem,
+)
 from .trends import PROPOSAL_STATUSES, Incident, IncidentType, TrendProposal
 
-__all__ += ["CASE_STAGES", "FINAL_STAGES", "DEFAULT_RESPONSE_MINUTES", "ResponseTarget",
+__all__ += ["CASE_STAGES", "FINAL_STAGES", "DEFAULT_RESPONSE_MINUTES", "ResponseTarget", "EVIDENCE_MAX_BYTES",
+            "SELF_CHECK_STATUSES", "Evidence", "Rectification", "SelfCheck", "SelfCheckItem",
             "PROPOSAL_STATUSES", "Incident", "IncidentType", "TrendProposal"]

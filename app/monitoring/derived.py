@@ -183,14 +183,18 @@ def compute_all(period: Period, units: list[Unit]) -> dict[str, dict[int, Value]
 
 
 def light(rule: Rule, value: Value) -> str:
-    """'green' on or better than target, 'amber' within 10 % of it, 'red' beyond; 'none' without a
-    value or a target."""
-    if value.value is None or value.target is None:
+    return traffic_light(rule.direction, value.value, value.target, is_count=str(rule.unit_of_measure) == "件")
+
+
+def traffic_light(direction: str, value: float | None, target: float | None, is_count: bool = False) -> str:
+    """'green' on or better than target, 'amber' within 10 % of it (within one for counts), 'red'
+    beyond; 'none' without a value or a target."""
+    if value is None or target is None:
         return "none"
-    gap = value.value - value.target if rule.direction == "higher" else value.target - value.value
+    gap = value - target if direction == "higher" else target - value
     if gap >= 0:
         return "green"
-    tolerance = max(abs(value.target) * 0.1, 1.0 if rule.unit_of_measure in ("件",) else 0.0)
+    tolerance = max(abs(target) * 0.1, 1.0 if is_count else 0.0)
     return "amber" if -gap <= tolerance else "red"
 
 

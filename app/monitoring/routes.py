@@ -1,27 +1,34 @@
 """/monitoring/: a station's live month and the bureau's stations side by side, records in, targets."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from io import BytesIO
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from ..errors import DomainError
 from ..extensions import db
 from ..imports import run_upload
-from ..models import ResponseTarget, Unit
+from ..models import Evidence, Rectification, ResponseTarget, SelfCheck, SelfCheckItem, Unit
 from ..security import role_required
-from . import derived, services
+from ..views import run_service
+from . import derived, selfcheck, services
 from .forms import RecordImportForm, TargetForm
 from .stages import STAGE_LABELS
 
 bp = Blueprint("monitoring", __name__)
 REFRESH_SECONDS = 30
+SELF_CHECK_STATUS_LABELS = {"draft": _l("自查中"), "submitted": _l("已提交待审核"), "returned": _l("已退回"),
+                            "accepted": _l("已验收")}
 LIGHT_LABELS = {"green": _l("达标"), "amber": _l("接近目标"), "red": _l("未达标"), "none": _l("无数据")}
 
 
 @bp.app_context_processor
 def helpers():
-    return {"MONITORING_LIGHTS": LIGHT_LABELS, "CASE_STAGE_LABELS": STAGE_LABELS}
+    return {"MONITORING_LIGHTS": LIGHT_LABELS, "CASE_STAGE_LABELS": STAGE_LABELS,
+            "SELF_CHECK_STATUS_LABELS": SELF_CHECK_STATUS_LABELS}
 
 
 def _station(unit_id: int) -> Unit:
@@ -132,4 +139,175 @@ def register() -> None:
     add_once(ADMIN_LINKS, ("monitoring.records", _l("业务记录（警情、案件）"),
                            _l("上传警情与案件记录，派生指标据此计算")))
     add_once(ADMIN_LINKS, ("monitoring.targets", _l("到场时限目标"), _l("各类别派出所的接警到场目标分钟数")))
-    ACTION_LABELS.update({"response_targets_saved": _l("保存到场时限目标")})
+    add_once(ADMIN_LINKS, ("monitoring.self_checks", _l("月自查"), _l("各派出所的月自查、审核与逾期整改项")))
+    ACTION_LABELS.update({
+        "response_targets_saved": _l("保存到场时限目标"), "self_check_opened": _l("开始月自查"),
+        "self_check_submitted": _l("提交月自查"), "self_check_returned": _l("退回月自查"),
+        "self_check_accepted": _l("验收月自查"), "rectification_opened": _l("添加整改项"),
+        "rectification_closed": _l("关闭整改项"), "evidence_added": _l("上传台账"),
+    })
+
+
+# ---- the monthly self-check ---------------------------------------------------------------------
+def _month(text: str):
+    from datetime import date
+
+    try:
+        year, month = (int(part) for part in text.split("-"))
+        return date(year, month, 1)
+    except (ValueError, TypeError):
+        abort(404)
+
+
+def _number(text: str | None) -> float | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise DomainError(_("“%(text)s”不是数字。", text=text[:20])) from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise DomainError(_("“%(text)s”不是数字。", text=text[:20]))
+    return value
+
+
+def _check_page(unit_id: int, month: str):
+    """(unit, month, self-check or None, is_leader, is_office) or 403/404."""
+    unit = db.session.get(Unit, unit_id)
+    if unit is None or unit.kind != "station":
+        abort(404)
+    office = current_user.has_role("admin", "coordinator")
+    leader = unit.id in services.led_unit_ids(current_user)
+    if not (office or leader):
+        abort(403)
+    first = _month(month)
+    return unit, first, selfcheck.find(unit, first), leader, office
+
+
+def _back(unit, first):
+    return redirect(url_for(".self_check", unit_id=unit.id, month=first.strftime("%Y-%m")))
+
+
+@bp.route("/stations/<int:unit_id>/self-checks/<month>")
+@login_required
+def self_check(unit_id, month):
+    unit, first, check, leader, office = _check_page(unit_id, month)
+    data = {}
+    if check is not None:
+        data = {"evidence": selfcheck.evidence_list(check), "rects": selfcheck.rectifications(check),
+                "gaps": selfcheck.gaps(check)}
+    return render_template("monitoring/self_check.html", unit=unit, month=first, check=check, leader=leader,
+                           office=office, today=services.today(), **data)
+
+
+@bp.route("/stations/<int:unit_id>/self-checks/<month>/<action>", methods=["POST"])
+@login_required
+def self_check_action(unit_id, month, action):
+    unit, first, check, leader, office = _check_page(unit_id, month)
+    user, form = current_user, request.form
+    if action == "open" and leader:
+        run_service(selfcheck.open_self_check, unit, first, user, success=_("已开始本月自查。"))
+        return _back(unit, first)
+    if check is None:
+        abort(404)
+    if leader and action == "refresh":
+        run_service(selfcheck.refresh_values, check, success=_("已更新为最新的运行值。"))
+    elif leader and action == "save":
+        def save():
+            entries = {item.id: (_number(form.get(f"score_{item.id}")), form.get(f"comment_{item.id}", ""))
+                       for item in check.items}
+            selfcheck.save_items(check, entries, form.get("summary", ""))
+
+        run_service(save, success=_("已保存。"))
+    elif leader and action == "rectification":
+        def add():
+            from ..claims.services import parse_date
+
+            item = db.session.get(SelfCheckItem, form.get("item_id", type=int) or 0)
+            if item is None:
+                raise DomainError(_("请选择指标。"))
+            selfcheck.add_rectification(check, item, form.get("what", ""), form.get("owner", ""),
+                                        parse_date(form.get("due_on", "")))
+
+        run_service(add, success=_("已添加整改项。"))
+    elif leader and action == "evidence":
+        upload = request.files.get("file")
+        item = db.session.get(SelfCheckItem, form.get("item_id", type=int) or 0)
+        if item is not None and item.self_check_id != check.id:
+            abort(404)
+        run_service(selfcheck.add_evidence, check, upload.filename if upload else "",
+                    upload.read() if upload else b"", user, item, success=_("已上传台账文件。"))
+    elif leader and action == "submit":
+        run_service(selfcheck.submit, check, user, success=_("已提交，等待考评办审核。"))
+    elif office and action == "return":
+        run_service(selfcheck.return_check, check, form.get("reason", ""), user, success=_("已退回。"))
+    elif office and action == "accept":
+        def accept():
+            scores = {item.id: _number(form.get(f"verified_{item.id}")) for item in check.items}
+            selfcheck.accept(check, scores, user)
+
+        run_service(accept, success=_("已验收。"))
+    else:
+        abort(403 if action in ACTIONS else 404)
+    return _back(unit, first)
+
+
+ACTIONS = ("open", "refresh", "save", "rectification", "evidence", "submit", "return", "accept")
+
+
+@bp.route("/evidence/<int:evidence_id>")
+@login_required
+def evidence(evidence_id):
+    item = db.session.get(Evidence, evidence_id)
+    if item is None:
+        abort(404)
+    check = db.session.get(SelfCheck, item.self_check_id)
+    unit = db.session.get(Unit, check.unit_id)
+    if not (current_user.has_role("admin", "coordinator") or unit.id in services.led_unit_ids(current_user)):
+        abort(403)
+    response = send_file(BytesIO(item.data), mimetype=item.content_type, as_attachment=True,
+                         download_name=item.filename)
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@bp.route("/rectifications/<int:rect_id>/close", methods=["POST"])
+@login_required
+def close_rectification(rect_id):
+    rect = db.session.get(Rectification, rect_id)
+    if rect is None:
+        abort(404)
+    if not (current_user.has_role("admin", "coordinator") or rect.unit_id in services.led_unit_ids(current_user)):
+        abort(403)
+
+    def close():
+        selfcheck.close_rectification(rect, request.form.get("note", ""), current_user)
+        upload = request.files.get("file")
+        if upload and upload.filename:
+            check = db.session.get(SelfCheck, rect.self_check_id)
+            selfcheck.add_evidence(check, upload.filename, upload.read(), current_user, rectification=rect)
+
+    run_service(close, success=_("整改项已关闭。"))
+    check = db.session.get(SelfCheck, rect.self_check_id)
+    target = request.form.get("back")
+    if target == "home":
+        return redirect(url_for("main.index"))
+    return _back(db.session.get(Unit, rect.unit_id), check.month)
+
+
+@bp.route("/self-checks")
+@role_required("admin", "coordinator")
+def self_checks():
+    from ..trends.services import add_months
+
+    day = services.today()
+    default = add_months(day.replace(day=1), -1)
+    month = _month(request.args["month"]) if request.args.get("month") else default
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    rows, total = selfcheck.month_overview(month, page)
+    overdue, overdue_total = selfcheck.overdue_rectifications(day)
+    pages = max(1, -(-total // 20))
+    return render_template("monitoring/self_checks.html", rows=rows, month=month, page=page, pages=pages,
+                           total=total, overdue=overdue, overdue_total=overdue_total, today=day,
+                           prev_month=add_months(month, -1), next_month=add_months(month, 1))

@@ -187,14 +187,24 @@ def bureau_rows(day: date, units: list[Unit], sort: str = "behind") -> list[Bure
 
 
 def home_panel(user: User) -> dict | None:
-    """Landing page: overdue cases of the stations the user monitors (admins: the bureau)."""
+    """Landing page: overdue cases and overdue rectification items of the stations the user monitors
+    (admins: the bureau), and last month's self-check of a leader's station."""
+    from ..trends.services import add_months
+    from .selfcheck import find, overdue_rectifications
+
     stations = visible_stations(user)
     if not stations:
         return None
     day = today()
+    bureau = user.has_role("admin")
+    ids = None if bureau else [s.id for s in stations]
     query = sa.select(sa.func.count(CaseRecord.id)).where(CaseRecord.stage.not_in(FINAL_STAGES),
                                                           CaseRecord.stage_deadline < day)
-    if not user.has_role("admin"):
-        query = query.where(CaseRecord.unit_id.in_([s.id for s in stations]))
-    return {"stations": stations if len(stations) <= 5 else [], "bureau": user.has_role("admin"),
-            "overdue": db.session.scalar(query) or 0}
+    if ids is not None:
+        query = query.where(CaseRecord.unit_id.in_(ids[:500]))
+    overdue, overdue_total = overdue_rectifications(day, ids, limit=10)
+    last_month = add_months(day.replace(day=1), -1)
+    checks = [] if bureau else [(s, find(s, last_month)) for s in stations[:3]]
+    return {"stations": [] if bureau else stations[:5], "bureau": bureau,
+            "overdue_cases": db.session.scalar(query) or 0, "overdue": overdue, "overdue_total": overdue_total,
+            "checks": checks, "last_month": last_month}

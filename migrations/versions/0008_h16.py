@@ -1,4 +1,4 @@
-"""monitoring: case stages and deadlines, response-time targets
+"""monitoring: case stages and deadlines, response-time targets, monthly self-checks
 
 Revision ID: 0008_h16
 Revises: 0007_h17
@@ -49,9 +49,118 @@ def upgrade():
         sa.CheckConstraint("minutes > 0 AND minutes <= 240", name=op.f("ck_response_target_minutes")),
         sa.PrimaryKeyConstraint("category", name=op.f("pk_response_target")),
     )
+    # The monthly self-check (月自查), its items, rectification items (整改项) and evidence (台账).
+    op.create_table('self_check',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('month', sa.Date(), nullable=False),
+    sa.Column('status', sa.String(length=10), server_default='draft', nullable=False),
+    sa.Column('version', sa.Integer(), server_default='1', nullable=False),
+    sa.Column('summary', sa.Text(), server_default='', nullable=False),
+    sa.Column('return_reason', sa.Text(), server_default='', nullable=False),
+    sa.Column('times_returned', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('submitted_at', sa.DateTime(), nullable=True),
+    sa.Column('submitted_by_id', sa.Integer(), nullable=True),
+    sa.Column('reviewed_at', sa.DateTime(), nullable=True),
+    sa.Column('reviewed_by_id', sa.Integer(), nullable=True),
+    sa.CheckConstraint("status <> 'returned' OR return_reason <> ''", name=op.f('ck_self_check_returned_has_reason')),
+    sa.CheckConstraint("status IN ('draft', 'submitted', 'returned', 'accepted')", name=op.f('ck_self_check_status')),
+    sa.ForeignKeyConstraint(['reviewed_by_id'], ['user_account.id'], name=op.f('fk_self_check_reviewed_by_id_user_account')),
+    sa.ForeignKeyConstraint(['submitted_by_id'], ['user_account.id'], name=op.f('fk_self_check_submitted_by_id_user_account')),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], name=op.f('fk_self_check_unit_id_unit')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_self_check')),
+    sa.UniqueConstraint('unit_id', 'month', name=op.f('uq_self_check_unit_id_month'))
+    )
+    op.create_table('self_check_item',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('self_check_id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=64), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('unit_of_measure', sa.String(length=20), server_default='', nullable=False),
+    sa.Column('direction', sa.String(length=8), server_default='higher', nullable=False),
+    sa.Column('live_value', sa.Double(), nullable=True),
+    sa.Column('target', sa.Double(), nullable=True),
+    sa.Column('light', sa.String(length=5), server_default='none', nullable=False),
+    sa.Column('source', sa.String(length=100), server_default='', nullable=False),
+    sa.Column('self_score', sa.Double(), nullable=True),
+    sa.Column('comment', sa.Text(), server_default='', nullable=False),
+    sa.Column('verified_score', sa.Double(), nullable=True),
+    sa.CheckConstraint("light IN ('green', 'amber', 'red', 'none')", name=op.f('ck_self_check_item_light')),
+    sa.CheckConstraint('self_score IS NULL OR (self_score >= 0 AND self_score <= 100)', name=op.f('ck_self_check_item_self_score')),
+    sa.CheckConstraint('verified_score IS NULL OR (verified_score >= 0 AND verified_score <= 100)', name=op.f('ck_self_check_item_verified_score')),
+    sa.ForeignKeyConstraint(['self_check_id'], ['self_check.id'], name=op.f('fk_self_check_item_self_check_id_self_check'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_self_check_item')),
+    sa.UniqueConstraint('self_check_id', 'code', name=op.f('uq_self_check_item_self_check_id_code'))
+    )
+    with op.batch_alter_table('self_check_item', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_self_check_item_self_check_id'), ['self_check_id'], unique=False)
+
+    op.create_table('rectification',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('self_check_id', sa.Integer(), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('what', sa.Text(), nullable=False),
+    sa.Column('owner', sa.String(length=50), nullable=False),
+    sa.Column('due_on', sa.Date(), nullable=False),
+    sa.Column('status', sa.String(length=6), server_default='open', nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('closed_at', sa.DateTime(), nullable=True),
+    sa.Column('close_note', sa.Text(), server_default='', nullable=False),
+    sa.Column('closed_by_id', sa.Integer(), nullable=True),
+    sa.CheckConstraint("status = 'open' OR (closed_at IS NOT NULL AND close_note <> '')", name=op.f('ck_rectification_closed_has_note')),
+    sa.CheckConstraint("status IN ('open', 'closed')", name=op.f('ck_rectification_status')),
+    sa.ForeignKeyConstraint(['closed_by_id'], ['user_account.id'], name=op.f('fk_rectification_closed_by_id_user_account')),
+    sa.ForeignKeyConstraint(['item_id'], ['self_check_item.id'], name=op.f('fk_rectification_item_id_self_check_item'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['self_check_id'], ['self_check.id'], name=op.f('fk_rectification_self_check_id_self_check'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], name=op.f('fk_rectification_unit_id_unit')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_rectification'))
+    )
+    with op.batch_alter_table('rectification', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_rectification_item_id'), ['item_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_rectification_self_check_id'), ['self_check_id'], unique=False)
+        batch_op.create_index('ix_rectification_unit_status_due', ['unit_id', 'status', 'due_on'], unique=False)
+
+    op.create_table('evidence',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('self_check_id', sa.Integer(), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=True),
+    sa.Column('rectification_id', sa.Integer(), nullable=True),
+    sa.Column('filename', sa.String(length=200), nullable=False),
+    sa.Column('content_type', sa.String(length=100), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('data', sa.LargeBinary(), nullable=False),
+    sa.Column('uploaded_by_id', sa.Integer(), nullable=True),
+    sa.Column('uploaded_at', sa.DateTime(), nullable=False),
+    sa.CheckConstraint("content_type IN ('application/pdf', 'image/jpeg', 'image/png', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet')", name=op.f('ck_evidence_content_type')),
+    sa.CheckConstraint('size > 0 AND size <= 5242880', name=op.f('ck_evidence_size')),
+    sa.ForeignKeyConstraint(['item_id'], ['self_check_item.id'], name=op.f('fk_evidence_item_id_self_check_item'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['rectification_id'], ['rectification.id'], name=op.f('fk_evidence_rectification_id_rectification'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['self_check_id'], ['self_check.id'], name=op.f('fk_evidence_self_check_id_self_check'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['uploaded_by_id'], ['user_account.id'], name=op.f('fk_evidence_uploaded_by_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_evidence'))
+    )
+    with op.batch_alter_table('evidence', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_evidence_self_check_id'), ['self_check_id'], unique=False)
 
 
 def downgrade():
+    with op.batch_alter_table('evidence', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_evidence_self_check_id'))
+
+    op.drop_table('evidence')
+    with op.batch_alter_table('rectification', schema=None) as batch_op:
+        batch_op.drop_index('ix_rectification_unit_status_due')
+        batch_op.drop_index(batch_op.f('ix_rectification_self_check_id'))
+        batch_op.drop_index(batch_op.f('ix_rectification_item_id'))
+
+    op.drop_table('rectification')
+    with op.batch_alter_table('self_check_item', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_self_check_item_self_check_id'))
+
+    op.drop_table('self_check_item')
+    op.drop_table('self_check')
     op.drop_table("response_target")
     with op.batch_alter_table("case_record", schema=None) as batch_op:
         batch_op.drop_index("ix_case_record_unit_accepted")

@@ -243,3 +243,150 @@ def test_records_page_imports_an_incident_file_all_or_nothing(app, client, auth)
                 content_type="multipart/form-data")
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Incident.id))) == 7
+
+
+# ---- the monthly self-check ----------------------------------------------------------------------------
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def _post(client, ids, action, month="2026-11", **data):
+    from io import BytesIO
+
+    files = {k: (BytesIO(v[1]), v[0]) for k, v in data.items() if isinstance(v, tuple)}
+    fields = {k: v for k, v in data.items() if not isinstance(v, tuple)}
+    return client.post(f"/monitoring/stations/{ids['ps01']}/self-checks/{month}/{action}",
+                       data={**fields, **files}, content_type="multipart/form-data", follow_redirects=True)
+
+
+def test_self_check_journey_submit_return_resubmit_accept_with_gaps(app, client, auth):
+    from app.models import Evidence, Rectification, SelfCheck, SelfCheckItem
+    from app.monitoring import services as monitoring_services
+
+    ids = _world(app)
+    original = _at(date(2026, 11, 10))
+    try:
+        auth.as_role("officer", username="leader1", unit_code="PS01", is_leader=True)
+        page = client.get(f"/monitoring/stations/{ids['ps01']}/self-checks/2026-11").get_data(as_text=True)
+        assert "开始本月自查" in page
+        html = _post(client, ids, "open").get_data(as_text=True)
+        with app.app_context():
+            check = db.session.execute(sa.select(SelfCheck)).scalar_one()
+            items = {i.code: i for i in check.items}
+            # the derived items carry their live values: on-time 60 % (red against 90), closure 25 % (red)
+            assert items["response_on_time"].live_value == 60.0 and items["response_on_time"].light == "red"
+            assert items["criminal_cases"].live_value == 2.0
+            red = [i.id for i in check.items if i.light == "red"]
+            on_time, closure = items["response_on_time"].id, items["case_closure_rate"].id
+        assert len(red) >= 2 and "按时到场率" in html
+        # Scores: the leader rates on-time 80, closure 70.
+        _post(client, ids, "save", **{f"score_{on_time}": "80", f"comment_{on_time}": "夜间警力不足",
+                                      f"score_{closure}": "70", "summary": "本月总体平稳"})
+        refused = _post(client, ids, "submit").get_data(as_text=True)
+        assert "还没有整改项" in refused
+        for item_id in red:
+            _post(client, ids, "rectification", item_id=str(item_id), what="增加夜间巡逻", owner="李四",
+                  due_on="2026-11-20")
+        # Evidence: wrong type, content not matching its name, then a real PDF.
+        assert "只支持" in _post(client, ids, "evidence", file=("x.exe", b"MZ")).get_data(as_text=True)
+        assert "不符" in _post(client, ids, "evidence", file=("fake.pdf", b"not a pdf")).get_data(as_text=True)
+        _post(client, ids, "evidence", file=("台账.pdf", PDF))
+        done = _post(client, ids, "submit").get_data(as_text=True)
+        assert "已提交待审核" in done
+        # Locked: saving is refused and changes nothing.
+        assert "不能再修改" in _post(client, ids, "save", **{f"score_{on_time}": "10"}).get_data(as_text=True)
+        with app.app_context():
+            assert db.session.get(SelfCheck, check.id).status == "submitted"
+            assert db.session.get(SelfCheckItem, on_time).self_score == 80.0
+            evidence_id = db.session.execute(sa.select(Evidence.id)).scalar_one()
+        download = client.get(f"/monitoring/evidence/{evidence_id}")
+        assert download.status_code == 200 and download.data == PDF and download.mimetype == "application/pdf"
+
+        auth.logout()
+        auth.as_role("coordinator", username="office")
+        assert "需要写明理由" in _post(client, ids, "return", reason=" ").get_data(as_text=True)
+        assert "已退回" in _post(client, ids, "return", reason="整改措施不具体").get_data(as_text=True)
+
+        auth.logout()
+        auth.login("leader1")
+        page = client.get(f"/monitoring/stations/{ids['ps01']}/self-checks/2026-11").get_data(as_text=True)
+        assert "整改措施不具体" in page
+        _post(client, ids, "submit")
+
+        auth.logout()
+        auth.login("office")
+        _post(client, ids, "accept", **{f"verified_{on_time}": "60", f"verified_{closure}": "68"})
+        page = client.get(f"/monitoring/stations/{ids['ps01']}/self-checks/2026-11").get_data(as_text=True)
+        assert "已验收" in page and "差异大" in page  # 80 vs 60 is a 20-point gap; 70 vs 68 is not
+        assert page.count("差异大") == 1
+        with app.app_context():
+            check = db.session.get(SelfCheck, check.id)
+            assert (check.status, check.times_returned) == ("accepted", 1)
+            assert db.session.scalar(sa.select(sa.func.count(Rectification.id))) == len(red)
+    finally:
+        monitoring_services.today = original
+
+
+def test_evidence_is_served_only_to_the_station_and_the_office(app, client, auth):
+    from app.models import Unit
+    from app.monitoring import selfcheck
+
+    ids = _world(app)
+    with app.app_context():
+        unit = db.session.get(Unit, ids["ps01"])
+        check = selfcheck.open_self_check(unit, date(2026, 11, 1))
+        user = make_user_for_test()
+        evidence = selfcheck.add_evidence(check, "a.png", b"\x89PNG\r\n\x1a\n" + b"0" * 10, user)
+        db.session.commit()
+        evidence_id = evidence.id
+    auth.as_role("officer", username="other", unit_code="PS02", is_leader=True)
+    assert client.get(f"/monitoring/evidence/{evidence_id}").status_code == 403
+    assert client.get(f"/monitoring/stations/{ids['ps01']}/self-checks/2026-11").status_code == 403
+    assert _post(client, ids, "submit").status_code == 403
+
+
+def make_user_for_test():
+    from ..factories import make_user
+
+    return make_user("uploader", roles=("admin",))
+
+
+def test_too_large_evidence_is_refused(app, ctx):
+    from app.errors import DomainError
+    from app.models import EVIDENCE_MAX_BYTES
+    from app.monitoring.selfcheck import check_evidence
+
+    assert check_evidence("a.PDF", PDF) == ("a.PDF", "application/pdf")
+    try:
+        check_evidence("big.pdf", b"%PDF" + b"0" * EVIDENCE_MAX_BYTES)
+    except DomainError as error:
+        assert "5 MB" in error.message
+    else:
+        raise AssertionError("a file over the limit was accepted")
+
+
+def test_overdue_rectification_shows_on_the_landing_page_and_closing_needs_a_note(app, client, auth):
+    from app.models import Rectification, Unit
+    from app.monitoring import selfcheck
+    from app.monitoring import services as monitoring_services
+
+    ids = _world(app)
+    with app.app_context():
+        check = selfcheck.open_self_check(db.session.get(Unit, ids["ps01"]), date(2026, 10, 1))
+        selfcheck.add_rectification(check, check.items[0], "补齐接处警台账", "王五", date(2026, 11, 5))
+        db.session.commit()
+        rect_id = db.session.execute(sa.select(Rectification.id)).scalar_one()
+    original = _at(date(2026, 11, 10))
+    try:
+        auth.as_role("officer", username="leader1", unit_code="PS01", is_leader=True)
+        home = client.get("/").get_data(as_text=True)
+        assert "补齐接处警台账" in home and "逾期未完成的整改项（1 项）" in home
+        refused = client.post(f"/monitoring/rectifications/{rect_id}/close", data={"note": ""},
+                              follow_redirects=True).get_data(as_text=True)
+        assert "需要填写整改情况说明" in refused
+        client.post(f"/monitoring/rectifications/{rect_id}/close", data={"note": "台账已补齐"})
+        assert "补齐接处警台账" not in client.get("/").get_data(as_text=True)
+        with app.app_context():
+            rect = db.session.get(Rectification, rect_id)
+            assert (rect.status, rect.close_note) == ("closed", "台账已补齐")
+    finally:
+        monitoring_services.today = original
