@@ -201,10 +201,10 @@ def import_indicator_values(cycle: Cycle, rows: list[tuple[int, dict]], source: 
 
 
 def derived_refusals(cycle: Cycle, inds: dict[str, Indicator]) -> dict[str, str]:
-    """Hook: indicators the records of the cycle's period already give (``monitoring.derived``)."""
+    """Hook: indicators the office marked as derived from the records (``monitoring.derived``)."""
     from ..monitoring.derived import RULES, import_refusals
 
-    return import_refusals({c: inds[c].name for c in RULES if c in inds}, cycle.starts_on, cycle.ends_on)
+    return import_refusals({c: inds[c].name for c in RULES if c in inds})
 
 
 def rows_from_table(filename: str, raw: bytes) -> list[tuple[int, dict]]:

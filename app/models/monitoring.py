@@ -150,3 +150,14 @@ class Rectification(db.Model):
 
     item: Mapped[SelfCheckItem] = relationship()
     unit: Mapped["Unit"] = relationship()  # noqa: F821
+
+
+class DerivedIndicator(db.Model):
+    """An indicator code the office has marked as derived from the records (``monitoring.derived``):
+    the data pool refuses imports of it, naming the records it comes from."""
+
+    __tablename__ = "derived_indicator"
+
+    code: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    marked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    marked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))

@@ -3,8 +3,8 @@
 A rule reads the incident (警情) or case records of a period for every station at once (one
 grouped query, bounded parameters) and returns each station's running value with the figures behind
 it. Periods are bureau-local dates [start, end]; incident times are stored in UTC and converted here.
-The data pool refuses an import of a derived indicator for a period its records already cover (see
-``import_refusal``): the number comes from the records, not from a spreadsheet.
+Once the office marks a code as derived (a bureau without the feed still types the number), the data
+pool refuses imports of it, naming its source (``import_refusals``).
 """
 from __future__ import annotations
 
@@ -20,7 +20,15 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
-from ..models import DEFAULT_RESPONSE_MINUTES, FINAL_STAGES, CaseRecord, Incident, ResponseTarget, Unit
+from ..models import (
+    DEFAULT_RESPONSE_MINUTES,
+    FINAL_STAGES,
+    CaseRecord,
+    DerivedIndicator,
+    Incident,
+    ResponseTarget,
+    Unit,
+)
 
 
 @dataclass(frozen=True)
@@ -198,23 +206,25 @@ def traffic_light(direction: str, value: float | None, target: float | None, is_
     return "amber" if -gap <= tolerance else "red"
 
 
-def _records_in(rule: Rule, start: date, end: date) -> bool:
-    if rule.records == INCIDENTS:
-        period = Period(start, end, end)
-        low, high = period.utc_bounds()
-        query = sa.select(Incident.id).where(Incident.received_at >= low, Incident.received_at < high)
-    else:
-        query = sa.select(CaseRecord.id).where(CaseRecord.accepted_on >= start, CaseRecord.accepted_on <= end)
-    return db.session.execute(query.limit(1)).first() is not None
+def marked_codes() -> set[str]:
+    """Codes the office has marked as derived (their imports are refused)."""
+    return set(db.session.execute(sa.select(DerivedIndicator.code)).scalars())
 
 
-def import_refusals(codes, start: date, end: date) -> dict[str, str]:
-    """Messages refusing imports of the derived indicators among ``codes`` ({code: name}) for a cycle
-    from ``start`` to ``end`` whose records already give them. A bureau without the feed still types
-    the number; once the records are there, the number is theirs. One query per derived code at most."""
-    refused = {}
-    for code, name in codes.items():
-        rule = RULES.get(code)
-        if rule is not None and _records_in(rule, start, end):
-            refused[code] = _("指标“%(name)s”由%(source)s自动计算，不能导入", name=name, source=rule.source)
-    return refused
+def import_refusals(codes: dict[str, str]) -> dict[str, str]:
+    """Messages refusing imports of the indicators among ``codes`` ({code: name}) that the office
+    has marked as derived from the records: their numbers come from the records, never typed twice."""
+    marked = marked_codes() & set(RULES)
+    return {code: _("指标“%(name)s”由%(source)s自动计算，不能导入", name=name, source=RULES[code].source)
+            for code, name in codes.items() if code in marked}
+
+
+def set_marked(codes: set[str], user_id: int | None) -> None:
+    """Mark exactly ``codes`` (derived codes only) as derived."""
+    codes = codes & set(RULES)
+    have = marked_codes()
+    if have - codes:
+        db.session.execute(sa.delete(DerivedIndicator).where(DerivedIndicator.code.in_(sorted(have - codes))))
+    for code in sorted(codes - have):
+        db.session.add(DerivedIndicator(code=code, marked_by_id=user_id))
+    db.session.flush()

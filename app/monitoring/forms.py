@@ -4,6 +4,7 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import IntegerField, RadioField, SubmitField
 from wtforms.validators import InputRequired, NumberRange
 
+from ..admin.forms import MultiCheckboxField
 from ..formutil import select_choices
 
 RECORD_KINDS = {"incidents": _l("警情记录"), "cases": _l("案件记录")}
@@ -25,6 +26,7 @@ def _minutes(label):
 
 
 class TargetForm(FlaskForm):
+    derived = MultiCheckboxField(_l("由业务记录派生、拒绝导入的指标"), choices=[])
     category_1 = _minutes(_l("一类所（分钟）"))
     category_2 = _minutes(_l("二类所（分钟）"))
     category_3 = _minutes(_l("三类所（分钟）"))

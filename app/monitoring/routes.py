@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 
 from ..errors import DomainError
 from ..extensions import db
+from ..formutil import select_choices
 from ..imports import run_upload
 from ..models import Evidence, Rectification, ResponseTarget, SelfCheck, SelfCheckItem, Unit
 from ..security import role_required
@@ -110,8 +111,11 @@ def records():
 @role_required("admin")
 def targets():
     current = derived.response_targets()
-    form = TargetForm(data={f"category_{c}": m for c, m in current.items()})
+    marked = derived.marked_codes()
+    form = TargetForm(data={**{f"category_{c}": m for c, m in current.items()}, "derived": sorted(marked)})
+    form.derived.choices = select_choices({code: rule.name for code, rule in derived.RULES.items()})
     if form.validate_on_submit():
+        derived.set_marked(set(form.derived.data or []), current_user.id)
         for category in (1, 2, 3):
             minutes = getattr(form, f"category_{category}").data
             row = db.session.get(ResponseTarget, category)
@@ -121,10 +125,12 @@ def targets():
                 row.minutes = minutes
         from ..audit import record
 
-        record("response_targets_saved", "response_target", None, before=current,
-               after={c: getattr(form, f"category_{c}").data for c in (1, 2, 3)})
+        record("response_targets_saved", "response_target", None,
+               before={"minutes": current, "derived": sorted(marked)},
+               after={"minutes": {c: getattr(form, f"category_{c}").data for c in (1, 2, 3)},
+                      "derived": sorted(set(form.derived.data or []) & set(derived.RULES))})
         db.session.commit()
-        flash(_("已保存到场时限目标。"), "success")
+        flash(_("已保存到场时限目标和派生指标设置。"), "success")
         return redirect(url_for(".targets"))
     return render_template("monitoring/targets.html", form=form, rules=derived.RULES)
 
@@ -139,6 +145,10 @@ def register() -> None:
     add_once(ADMIN_LINKS, ("monitoring.records", _l("业务记录（警情、案件）"),
                            _l("上传警情与案件记录，派生指标据此计算")))
     add_once(ADMIN_LINKS, ("monitoring.targets", _l("到场时限目标"), _l("各类别派出所的接警到场目标分钟数")))
+    from ..demo import STEPS
+    from .demo import seed_monitoring
+
+    add_once(STEPS, ("monitoring", seed_monitoring))
     add_once(ADMIN_LINKS, ("monitoring.self_checks", _l("月自查"), _l("各派出所的月自查、审核与逾期整改项")))
     ACTION_LABELS.update({
         "response_targets_saved": _l("保存到场时限目标"), "self_check_opened": _l("开始月自查"),

@@ -49,6 +49,15 @@ def upgrade():
         sa.CheckConstraint("minutes > 0 AND minutes <= 240", name=op.f("ck_response_target_minutes")),
         sa.PrimaryKeyConstraint("category", name=op.f("pk_response_target")),
     )
+    op.create_table(
+        "derived_indicator",
+        sa.Column("code", sa.String(length=64), nullable=False),
+        sa.Column("marked_at", sa.DateTime(), nullable=False),
+        sa.Column("marked_by_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(["marked_by_id"], ["user_account.id"],
+                                name=op.f("fk_derived_indicator_marked_by_id_user_account")),
+        sa.PrimaryKeyConstraint("code", name=op.f("pk_derived_indicator")),
+    )
     # The monthly self-check (月自查), its items, rectification items (整改项) and evidence (台账).
     op.create_table('self_check',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -161,6 +170,7 @@ def downgrade():
 
     op.drop_table('self_check_item')
     op.drop_table('self_check')
+    op.drop_table("derived_indicator")
     op.drop_table("response_target")
     with op.batch_alter_table("case_record", schema=None) as batch_op:
         batch_op.drop_index("ix_case_record_unit_accepted")

@@ -162,20 +162,23 @@ def test_derived_indicators_from_records_by_hand(app, ctx):
 
 def test_import_of_a_derived_indicator_is_refused_naming_its_source(app, ctx):
     from app.assessment.datapool import import_indicator_values
+    from app.monitoring import derived
 
     from ..factories import make_cycle
 
     _world(app)
     cycle = make_cycle(name="2026年11月", kind="month", starts_on=date(2026, 11, 1), ends_on=date(2026, 11, 30))
     db.session.commit()
+    row = [(1, {"unit_code": "PS01", "indicator": "criminal_cases", "value": 3, "nonpreventable": 1})]
+    # Until the office marks it as derived (a bureau without the feed), the number is typed.
+    assert import_indicator_values(cycle, row, "upload").ok
+    db.session.rollback()
+    derived.set_marked({"criminal_cases", "no_such_code"}, None)
+    db.session.commit()
+    assert derived.marked_codes() == {"criminal_cases"}
     report = import_indicator_values(cycle, [(1, {"unit_code": "PS01", "indicator": "criminal_cases", "value": 3,
                                                   "nonpreventable": 1})], "upload")
     assert not report.ok and "案件记录" in report.errors[0][1] and "不能导入" in report.errors[0][1]
-    # A cycle before the records began still takes the typed number.
-    old = make_cycle(name="2025年11月", kind="month", starts_on=date(2025, 11, 1), ends_on=date(2025, 11, 30))
-    db.session.commit()
-    assert import_indicator_values(old, [(1, {"unit_code": "PS01", "indicator": "criminal_cases", "value": 3,
-                                              "nonpreventable": 1})], "upload").ok
 
 
 def _at(day):
@@ -390,3 +393,37 @@ def test_overdue_rectification_shows_on_the_landing_page_and_closing_needs_a_not
             assert (rect.status, rect.close_note) == ("closed", "台账已补齐")
     finally:
         monitoring_services.today = original
+
+
+def test_demo_has_overdue_cases_and_last_months_self_checks_in_every_state(app, client):
+    from app.models import CaseRecord, Rectification, SelfCheck
+    from app.monitoring.services import today
+
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        day = today()
+        states = set(db.session.execute(sa.select(SelfCheck.status)).scalars())
+        assert states == {"draft", "submitted", "returned", "accepted"}
+        overdue = db.session.scalar(sa.select(sa.func.count(CaseRecord.id)).where(
+            CaseRecord.status == "open", CaseRecord.stage_deadline < day))
+        assert 1 <= overdue <= 20
+        assert db.session.scalar(sa.select(sa.func.count(Rectification.id))) > 0
+    client.post("/login", data={"username": "admin", "password": "demo1234"})
+    bureau = client.get("/monitoring/bureau")
+    assert bureau.status_code == 200 and "data-unit=" in bureau.get_data(as_text=True)
+    assert client.get("/monitoring/self-checks").status_code == 200
+
+
+def test_office_marks_derived_indicators_and_sets_targets(app, client, auth):
+    from app.monitoring import derived
+
+    auth.as_role("admin", username="office")
+    page = client.post("/monitoring/targets", data={"category_1": "8", "category_2": "15", "category_3": "25",
+                                                    "derived": ["criminal_cases"]}, follow_redirects=True)
+    assert "已保存" in page.get_data(as_text=True)
+    bad = client.post("/monitoring/targets", data={"category_1": "0", "category_2": "15", "category_3": "25"})
+    assert "1 到 240" in bad.get_data(as_text=True)
+    with app.app_context():
+        assert derived.response_targets() == {1: 8, 2: 15, 3: 25}
+        assert derived.marked_codes() == {"criminal_cases"}
