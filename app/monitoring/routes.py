@@ -29,7 +29,7 @@ LIGHT_LABELS = {"green": _l("达标"), "amber": _l("接近目标"), "red": _l("�
 @bp.app_context_processor
 def helpers():
     return {"MONITORING_LIGHTS": LIGHT_LABELS, "CASE_STAGE_LABELS": STAGE_LABELS,
-            "SELF_CHECK_STATUS_LABELS": SELF_CHECK_STATUS_LABELS}
+            "SELF_CHECK_STATUS_LABELS": SELF_CHECK_STATUS_LABELS, "quarter_self_checks": selfcheck.quarter_self_checks}
 
 
 def _station(unit_id: int) -> Unit:
@@ -164,6 +164,8 @@ def _month(text: str):
 
     try:
         year, month = (int(part) for part in text.split("-"))
+        if not 2000 <= year <= 2100:
+            raise ValueError(text)
         return date(year, month, 1)
     except (ValueError, TypeError):
         abort(404)

@@ -310,3 +310,24 @@ def month_overview(month: date, page: int = 1, per_page: int = 20) -> tuple[list
     rows = db.session.execute(query.order_by(status_order, Unit.code).limit(per_page)
                               .offset((page - 1) * per_page)).all()
     return rows, total
+
+
+def quarter_self_checks(unit: Unit, cycle: Cycle | None) -> list[dict] | None:
+    """A quarter cycle's three monthly self-checks of ``unit`` with their rectification items (None
+    for other cycles): for the station's quarterly evaluation page. Two queries."""
+    from ..trends.services import add_months
+
+    if cycle is None or cycle.kind != "quarter" or unit.kind != "station":
+        return None
+    first = cycle.starts_on.replace(day=1)
+    months = [add_months(first, k) for k in range(3)]
+    checks = {c.month: c for c in db.session.execute(
+        sa.select(SelfCheck).where(SelfCheck.unit_id == unit.id, SelfCheck.month.in_(months))).scalars()}
+    rects: dict[int, list[Rectification]] = {}
+    if checks:
+        for rect in db.session.execute(sa.select(Rectification).where(
+                Rectification.self_check_id.in_([c.id for c in checks.values()]))
+                .order_by(Rectification.due_on)).scalars():
+            rects.setdefault(rect.self_check_id, []).append(rect)
+    return [{"month": m, "check": checks.get(m), "rects": rects.get(checks[m].id, []) if m in checks else []}
+            for m in months]

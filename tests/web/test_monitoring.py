@@ -427,3 +427,34 @@ def test_office_marks_derived_indicators_and_sets_targets(app, client, auth):
     with app.app_context():
         assert derived.response_targets() == {1: 8, 2: 15, 3: 25}
         assert derived.marked_codes() == {"criminal_cases"}
+
+
+def test_bad_months_and_pages_get_404_or_a_page_never_a_500(app, client, auth):
+    ids = _world(app)
+    auth.as_role("admin", username="office")
+    for month in ("0001-01", "2026-13", "abc", "2026-1-1", "99999-01"):
+        assert client.get(f"/monitoring/stations/{ids['ps01']}/self-checks/{month}").status_code == 404
+        assert client.get(f"/monitoring/self-checks?month={month}").status_code == 404
+    assert client.get("/monitoring/bureau?page=-4&sort=x").status_code == 200
+    assert client.get("/monitoring/stations/999999").status_code == 404
+    assert client.post(f"/monitoring/stations/{ids['ps01']}/self-checks/2026-11/submit").status_code == 404
+    assert client.get("/monitoring/evidence/12345").status_code == 404
+
+
+def test_quarterly_page_shows_the_three_self_checks_and_their_rectifications(app, client, auth):
+    from app.models import Unit
+    from app.monitoring import selfcheck
+
+    from ..factories import make_cycle
+
+    ids = _world(app)
+    with app.app_context():
+        make_cycle(name="2026年第四季度考评", kind="quarter", status="open")
+        check = selfcheck.open_self_check(db.session.get(Unit, ids["ps01"]), date(2026, 11, 1))
+        selfcheck.add_rectification(check, check.items[0], "补齐接处警台账", "王五", date(2026, 12, 5))
+        db.session.commit()
+    auth.as_role("admin", username="office")
+    html = client.get(f"/reports/units/{ids['ps01']}").get_data(as_text=True)
+    section = html.split('id="quarter-self-checks"')[1].split("</section>")[0]
+    assert "2026-10" in section and "2026-11" in section and "2026-12" in section
+    assert "补齐接处警台账" in section and section.count("未开始") == 2
