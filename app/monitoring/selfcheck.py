@@ -106,6 +106,10 @@ def open_self_check(unit: Unit, month: date, user: User | None = None) -> SelfCh
     check = find(unit, month)
     if check is not None:
         return check
+    from .services import today
+
+    if month > today().replace(day=1):
+        raise DomainError(_("还没到这个月，不能开始自查。"))
     check = SelfCheck(unit_id=unit.id, month=month)
     db.session.add(check)
     for item in live_items(unit, month):

@@ -271,6 +271,7 @@ def test_self_check_journey_submit_return_resubmit_accept_with_gaps(app, client,
         auth.as_role("officer", username="leader1", unit_code="PS01", is_leader=True)
         page = client.get(f"/monitoring/stations/{ids['ps01']}/self-checks/2026-11").get_data(as_text=True)
         assert "开始本月自查" in page
+        assert "还没到这个月" in _post(client, ids, "open", month="2026-12").get_data(as_text=True)
         html = _post(client, ids, "open").get_data(as_text=True)
         with app.app_context():
             check = db.session.execute(sa.select(SelfCheck)).scalar_one()
