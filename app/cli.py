@@ -19,6 +19,9 @@ def register(app) -> None:
     from .trends.cli import import_incidents
 
     app.cli.add_command(import_incidents)
+    from .monitoring.cli import pull_records
+
+    app.cli.add_command(pull_records)
 
 
 @click.command("seed-demo")

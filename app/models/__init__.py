@@ -56,6 +56,7 @@ from .monitoring import (
     DEFAULT_RESPONSE_MINUTES,
     EVIDENCE_MAX_BYTES,
     SELF_CHECK_STATUSES,
+    Connector,
     DerivedIndicator,
     Evidence,
     Rectification,
@@ -66,5 +67,6 @@ from .monitoring import (
 from .trends import PROPOSAL_STATUSES, Incident, IncidentType, TrendProposal
 
 __all__ += ["CASE_STAGES", "FINAL_STAGES", "DEFAULT_RESPONSE_MINUTES", "ResponseTarget", "EVIDENCE_MAX_BYTES",
-            "SELF_CHECK_STATUSES", "DerivedIndicator", "Evidence", "Rectification", "SelfCheck", "SelfCheckItem",
+            "SELF_CHECK_STATUSES", "Connector", "DerivedIndicator", "Evidence", "Rectification", "SelfCheck",
+            "SelfCheckItem",
             "PROPOSAL_STATUSES", "Incident", "IncidentType", "TrendProposal"]

@@ -161,3 +161,30 @@ class DerivedIndicator(db.Model):
     code: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     marked_at: Mapped[datetime] = mapped_column(default=utcnow)
     marked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+
+
+class Connector(db.Model):
+    """A pull connector: fetches new and changed records of one kind from a business system since its
+    watermark. The watermark moves only after a pull whose every row was stored."""
+
+    __tablename__ = "connector"
+    __table_args__ = (
+        sa.CheckConstraint("kind IN ('incidents', 'cases')", name="kind"),
+        sa.CheckConstraint("interval_minutes >= 1 AND interval_minutes <= 1440", name="interval"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    kind: Mapped[str] = mapped_column(sa.String(10))
+    url: Mapped[str] = mapped_column(sa.String(500))
+    token: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+    interval_minutes: Mapped[int] = mapped_column(default=15, server_default="15")
+    is_active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    watermark: Mapped[str] = mapped_column(sa.String(100), default="", server_default="")
+    last_run_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    last_error: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    last_rows: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_created: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_updated: Mapped[int] = mapped_column(default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -144,6 +144,7 @@ def register() -> None:
     add_once(NAV_ITEMS, ("monitoring.index", _l("实时监测"), ("admin", "coordinator", "supervisor")))
     add_once(ADMIN_LINKS, ("monitoring.records", _l("业务记录（警情、案件）"),
                            _l("上传警情与案件记录，派生指标据此计算")))
+    add_once(ADMIN_LINKS, ("monitoring.connectors", _l("拉取连接器"), _l("按计划从业务系统拉取新增和变更的警情、案件")))
     add_once(ADMIN_LINKS, ("monitoring.targets", _l("到场时限目标"), _l("各类别派出所的接警到场目标分钟数")))
     from ..demo import STEPS
     from .demo import seed_monitoring
@@ -155,6 +156,7 @@ def register() -> None:
         "self_check_submitted": _l("提交月自查"), "self_check_returned": _l("退回月自查"),
         "self_check_accepted": _l("验收月自查"), "rectification_opened": _l("添加整改项"),
         "rectification_closed": _l("关闭整改项"), "evidence_added": _l("上传台账"),
+        "connector_saved": _l("保存连接器"), "connector_pulled": _l("拉取业务记录"),
     })
 
 
@@ -323,3 +325,46 @@ def self_checks():
     return render_template("monitoring/self_checks.html", rows=rows, month=month, page=page, pages=pages,
                            total=total, overdue=overdue, overdue_total=overdue_total, today=day,
                            prev_month=add_months(month, -1), next_month=add_months(month, 1))
+
+
+# ---- pull connectors ------------------------------------------------------------------------------
+@bp.route("/connectors", methods=["GET", "POST"])
+@bp.route("/connectors/<int:connector_id>", methods=["GET", "POST"])
+@role_required("admin")
+def connectors(connector_id=None):
+    from ..models import Connector
+    from .connectors import save_connector
+    from .forms import ConnectorForm
+
+    connector = db.session.get(Connector, connector_id) if connector_id else None
+    if connector_id and connector is None:
+        abort(404)
+    form = ConnectorForm(obj=connector, data={"interval": connector.interval_minutes} if connector else None)
+    if connector is not None and request.method == "GET":
+        form.token.data = ""
+    if form.validate_on_submit():
+        done = run_service(save_connector, form.name.data, form.kind.data, form.url.data, form.token.data or "",
+                           form.interval.data, connector, form=form, success=_("已保存连接器。"))
+        if done:
+            return redirect(url_for(".connectors"))
+    rows = db.session.execute(db.select(Connector).order_by(Connector.name)).scalars().all()
+    return render_template("monitoring/connectors.html", form=form, rows=rows, editing=connector)
+
+
+@bp.route("/connectors/<int:connector_id>/pull", methods=["POST"])
+@role_required("admin")
+def pull_connector(connector_id):
+    from ..models import Connector
+    from .connectors import pull
+
+    connector = db.session.get(Connector, connector_id)
+    if connector is None:
+        abort(404)
+    ok = pull(connector)
+    db.session.commit()
+    if ok:
+        flash(_("拉取成功：%(n)d 行（新增 %(c)d，更新 %(u)d）。", n=connector.last_rows, c=connector.last_created,
+                u=connector.last_updated), "success")
+    else:
+        flash(_("拉取失败，没有导入任何数据：%(e)s", e=connector.last_error), "danger")
+    return redirect(url_for(".connectors"))

@@ -58,6 +58,28 @@ def upgrade():
                                 name=op.f("fk_derived_indicator_marked_by_id_user_account")),
         sa.PrimaryKeyConstraint("code", name=op.f("pk_derived_indicator")),
     )
+    op.create_table(
+        "connector",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("kind", sa.String(length=10), nullable=False),
+        sa.Column("url", sa.String(length=500), nullable=False),
+        sa.Column("token", sa.String(length=200), server_default="", nullable=False),
+        sa.Column("interval_minutes", sa.Integer(), server_default="15", nullable=False),
+        sa.Column("is_active", sa.Boolean(), server_default=sa.true(), nullable=False),
+        sa.Column("watermark", sa.String(length=100), server_default="", nullable=False),
+        sa.Column("last_run_at", sa.DateTime(), nullable=True),
+        sa.Column("last_success_at", sa.DateTime(), nullable=True),
+        sa.Column("last_error", sa.Text(), server_default="", nullable=False),
+        sa.Column("last_rows", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("last_created", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("last_updated", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.CheckConstraint("interval_minutes >= 1 AND interval_minutes <= 1440", name=op.f("ck_connector_interval")),
+        sa.CheckConstraint("kind IN ('incidents', 'cases')", name=op.f("ck_connector_kind")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_connector")),
+        sa.UniqueConstraint("name", name=op.f("uq_connector_name")),
+    )
     # The monthly self-check (月自查), its items, rectification items (整改项) and evidence (台账).
     op.create_table('self_check',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -170,6 +192,7 @@ def downgrade():
 
     op.drop_table('self_check_item')
     op.drop_table('self_check')
+    op.drop_table("connector")
     op.drop_table("derived_indicator")
     op.drop_table("response_target")
     with op.batch_alter_table("case_record", schema=None) as batch_op:
