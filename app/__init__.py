@@ -137,6 +137,12 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(jobs_bp, url_prefix="/jobs")
 
+    from .monitoring.routes import bp as monitoring_bp
+    from .monitoring.routes import register as register_monitoring
+
+    app.register_blueprint(monitoring_bp, url_prefix="/monitoring")
+    register_monitoring()
+
 
 def register_errorhandlers(app: Flask) -> None:
     from .errors import register

@@ -22,6 +22,9 @@ def register(app) -> None:
     from .jobs.worker import worker_command
 
     app.cli.add_command(worker_command)
+    from .monitoring.cli import pull_records
+
+    app.cli.add_command(pull_records)
 
 
 @click.command("seed-demo")

@@ -110,7 +110,19 @@ CASE_RECORD_ROW: dict[str, Any] = {
                            "oneOf": [{"type": "boolean"},
                                      {"type": "string", "enum": ["是", "否", "可防", "不可防"]}]},
         "status": {"type": "string", "enum": ["open", "closed", "在办", "已结", "结案"],
-                   "description": "Case status (default open)"},
+                   "description": "Case status (default open); follows the stage when a stage is given "
+                                  "(solved/transferred = closed)"},
+        "stage": {"type": "string",
+                  "enum": ["accepted", "filed", "solved", "transferred", "受理", "立案", "破案", "结案", "移送"],
+                  "description": "Current stage 办理阶段; by default the latest stage with a date"},
+        "accepted_on": {"type": "string", "format": "date", "description": "受理 date; default case_date"},
+        "filed_on": {"type": "string", "format": "date", "description": "立案 date"},
+        "solved_on": {"type": "string", "format": "date", "description": "破案/结案 date"},
+        "transferred_on": {"type": "string", "format": "date", "description": "移送 date"},
+        "deadline": {"type": "string", "format": "date",
+                     "description": "Deadline of the current stage (an approved extension); default the "
+                                    "statutory one"},
+        "officer_badge": {**_CODE, "description": "Badge number 警号 of the officer in charge"},
     },
 }
 
@@ -118,6 +130,36 @@ CASE_RECORDS_REPORT = report_schema({
     "created": {"type": "integer", "minimum": 0, "description": "New case records"},
     "updated": {"type": "integer", "minimum": 0, "description": "Existing case references updated"},
     "batch": {"type": "string", "pattern": "^[0-9a-f]{16}$", "description": "The import batch's reference"},
+})
+
+def _import_incidents(rows, cycle, client) -> dict[str, Any]:
+    from ..trends.services import import_incident_rows
+
+    return import_incident_rows(rows).as_dict()
+
+
+_TIME = {"type": "string", "format": "date-time"}
+
+INCIDENT_ROW: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["external_id", "unit_code", "incident_type", "received_at"],
+    "properties": {
+        "external_id": {**_CODE, "description": "Incident number 警情编号 (unique; a re-send updates)"},
+        "unit_code": {**_CODE, "description": "Code of the station that handled it"},
+        "incident_type": {**_CODE, "description": "Incident type code or name, e.g. fraud"},
+        "received_at": {**_TIME, "description": "Received 接警时间: ISO 8601; without an offset in the bureau's zone"},
+        "dispatched_at": {**_TIME, "description": "Dispatched 派警时间"},
+        "arrived_at": {**_TIME, "description": "Arrived on scene 到场时间"},
+        "closed_at": {**_TIME, "description": "Closed 结束时间"},
+        "outcome": {"type": "string", "maxLength": 50, "description": "Outcome 处置结果"},
+        "is_preventable": {"type": "boolean", "description": "可防性: true for preventable (the default)"},
+    },
+}
+
+INCIDENTS_REPORT = report_schema({
+    "created": {"type": "integer", "minimum": 0, "description": "New incident records"},
+    "updated": {"type": "integer", "minimum": 0, "description": "Known incident numbers updated"},
 })
 
 # Kinds of import the API accepts.
@@ -132,5 +174,11 @@ IMPORTERS: dict[str, Importer] = {
         run=_import_case_records, per_cycle=False, summary="Import case records (the data pool's cases)",
         row_schema=CASE_RECORD_ROW, report_schema=CASE_RECORDS_REPORT,
         description="All-or-nothing with a row-level report. An existing case reference is updated. "
-                    "Collaboration claims verify their case reference against these records."),
+                    "Collaboration claims verify their case reference against these records; live "
+                    "monitoring follows their stages and deadlines."),
+    "incidents": Importer(
+        run=_import_incidents, per_cycle=False, summary="Import incident records 警情",
+        row_schema=INCIDENT_ROW, report_schema=INCIDENTS_REPORT,
+        description="All-or-nothing with a row-level report. An existing external_id is updated. "
+                    "Feeds incident trends and live monitoring (警情处置时效)."),
 }

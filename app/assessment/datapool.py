@@ -89,6 +89,7 @@ class _Reference:
     units: dict[str, Unit]
     officers: dict[str, Officer]
     in_cycle: set[str]  # indicator codes frozen into the cycle
+    derived: dict[str, str]  # code → why it is refused: derived from the records (monitoring.derived)
 
 
 def import_indicator_values(cycle: Cycle, rows: list[tuple[int, dict]], source: str, filename: str = "",
@@ -119,11 +120,20 @@ def import_indicator_values(cycle: Cycle, rows: list[tuple[int, dict]], source: 
 def _load_reference(cycle: Cycle) -> _Reference:
     # A stopped indicator still takes values for a cycle that uses it (e.g. a seasonal addition).
     frozen = ((cycle.config or {}).get("assessment") or {}).get("indicators", [])
+    indicators = {i.code: i for i in db.session.execute(db.select(Indicator)).scalars()}
     return _Reference(
-        indicators={i.code: i for i in db.session.execute(db.select(Indicator)).scalars()},
+        indicators=indicators,
         units={u.code: u for u in db.session.execute(db.select(Unit)).scalars()},
         officers={o.badge_no: o for o in db.session.execute(db.select(Officer)).scalars()},
-        in_cycle={spec.get("code") for spec in frozen})
+        in_cycle={spec.get("code") for spec in frozen},
+        derived=derived_refusals(indicators))
+
+
+def derived_refusals(inds: dict[str, Indicator]) -> dict[str, str]:
+    """Hook: indicators the office marked as derived from the records (``monitoring.derived``)."""
+    from ..monitoring.derived import RULES, import_refusals
+
+    return import_refusals({c: inds[c].name for c in RULES if c in inds})
 
 
 def _validate_rows(rows, ref: _Reference, report: ImportReport) -> list[tuple]:
@@ -163,6 +173,8 @@ def _check_indicator(code: str, ref: _Reference, problems: list[str]) -> Indicat
         problems.append(_("指标“%(name)s”已停用", name=ind.name))
     elif ind.is_soft:
         problems.append(_("指标“%(name)s”由本平台计算，不能导入", name=ind.name))
+    elif code in ref.derived:
+        problems.append(ref.derived[code])
     return ind
 
 

@@ -14,16 +14,22 @@ from ..dbutil import flush_or_fail
 from ..extensions import db
 from ..models import (
     CaseRecord,
+    Officer,
     Unit,
     User,
     utcnow,
 )
 from .filing import normalise_ref
 
-CASE_COLUMNS = ("案件编号", "案发日期", "案件类别", "单位代码", "可防性", "案件状态")
+CASE_COLUMNS = ("案件编号", "案发日期", "案件类别", "单位代码", "可防性", "案件状态", "办理阶段", "受理日期",
+                "立案日期", "破案结案日期", "移送日期", "办理期限", "主办民警警号")
 
 CASE_KEYS = {"案件编号": "case_ref", "案发日期": "case_date", "案件类别": "case_type", "单位代码": "unit_code",
-             "可防性": "is_preventable", "案件状态": "status"}
+             "可防性": "is_preventable", "案件状态": "status", "办理阶段": "stage", "受理日期": "accepted_on",
+             "立案日期": "filed_on", "破案结案日期": "solved_on", "移送日期": "transferred_on", "办理期限": "deadline",
+             "主办民警警号": "officer_badge"}
+STAGE_DATE_KEYS = (("accepted", "accepted_on"), ("filed", "filed_on"), ("solved", "solved_on"),
+                   ("transferred", "transferred_on"))
 
 
 YES = {"是", "可防", "y", "yes", "1", "true"}
@@ -74,9 +80,11 @@ def _preventable(value) -> bool | None:
     return word in YES if word in YES | NO else None
 
 
-def _check_case_row(raw: dict, units: dict[str, Unit], seen: dict[str, int]) -> tuple[tuple, list[str]]:
-    """One row read and checked: ((ref, case_date, case_type, unit, preventable, status), problems).
-    ``seen``: references of the rows before, by row number (a repeat is a problem)."""
+def _check_case_row(raw: dict, units: dict[str, Unit], seen: dict[str, int],
+                    officers: dict[str, int]) -> tuple[tuple, list[str]]:
+    """One row read and checked: ((ref, case_date, case_type, unit, preventable, progress), problems).
+    ``seen``: references of the rows before, by row number (a repeat is a problem); ``progress``:
+    stage, stage dates, deadline, officer and status (:func:`_case_progress`)."""
     v = {CASE_KEYS.get(k, k): val for k, val in dict(raw).items()}
     problems = []
     ref = normalise_ref(str(v.get("case_ref") or ""))
@@ -103,7 +111,64 @@ def _check_case_row(raw: dict, units: dict[str, Unit], seen: dict[str, int]) -> 
     status = CASE_STATUS_WORDS.get(str(v.get("status") or "").strip().lower())
     if status is None:
         problems.append(_("“案件状态”应填“在办”或“已结”"))
-    return (ref, case_date, case_type, units.get(code), preventable, status), problems
+    progress = _case_progress(v, case_date, case_type, status, officers, problems)
+    return (ref, case_date, case_type, units.get(code), preventable, progress), problems
+
+
+def _officers_by_badge(badges: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for start in range(0, len(badges), 500):
+        found.update(db.session.execute(select(Officer.badge_no, Officer.id)
+                                        .where(Officer.badge_no.in_(badges[start:start + 500]))).all())  # type: ignore[arg-type]
+    return found
+
+
+def _case_progress(v: dict, case_date: date | None, case_type: str, status: str | None,
+                   officers: dict[str, int], problems: list[str]) -> dict:
+    """Stage, stage dates, deadline, officer and status of one case row (see ``monitoring.stages``).
+
+    Without a stage the latest stage with a date counts (a legacy 已结 row without dates is solved).
+    """
+    from ..monitoring.stages import STAGE_WORDS, statutory_deadline
+
+    dates: dict[str, date | None] = {}
+    for _stage, key in STAGE_DATE_KEYS:
+        text = v.get(key)
+        dates[key] = parse_date(text) if text not in (None, "") else None
+        if text not in (None, "") and dates[key] is None:
+            problems.append(_("日期“%(d)s”无法识别（应为 2026-10-01 这样的日期）", d=str(text)[:20]))
+    dates["accepted_on"] = dates["accepted_on"] or case_date
+    word = str(v.get("stage") or "").strip().lower()
+    stage = STAGE_WORDS.get(word) if word else None
+    if word and stage is None:
+        problems.append(_("“办理阶段”应填受理、立案、破案、结案或移送"))
+    if stage is None:
+        stage = next((s for s, key in reversed(STAGE_DATE_KEYS) if dates[key]), "accepted")
+        if status == "closed" and stage in ("accepted", "filed"):
+            stage = "solved"
+    elif stage != "accepted" and dates[dict(STAGE_DATE_KEYS)[stage]] is None:
+        problems.append(_("办理阶段为“%(stage)s”时需要填写该阶段的日期", stage=v.get("stage")))
+    done = stage in ("solved", "transferred")
+    if word and v.get("status") not in (None, "") and status is not None and (status == "closed") != done:
+        problems.append(_("“案件状态”与“办理阶段”不一致"))
+    accepted = dates["accepted_on"]
+    if accepted is not None and any(d is not None and d < accepted for d in dates.values()):
+        problems.append(_("各阶段日期不能早于受理日期"))
+    if dates["solved_on"] and dates["transferred_on"] and dates["transferred_on"] < dates["solved_on"]:
+        problems.append(_("移送日期不能早于破案/结案日期"))
+    deadline_text = v.get("deadline")
+    deadline = None
+    if deadline_text not in (None, ""):
+        deadline = parse_date(deadline_text)
+        if deadline is None:
+            problems.append(_("办理期限“%(d)s”无法识别（应为 2026-10-01 这样的日期）", d=str(deadline_text)[:20]))
+    if deadline is None and not done:
+        deadline = statutory_deadline(case_type, stage, dates)
+    badge = str(v.get("officer_badge") or "").strip()
+    if badge and badge not in officers:
+        problems.append(_("未知的警号“%(badge)s”", badge=badge[:20]))
+    return {"stage": stage, **dates, "stage_deadline": None if done else deadline,
+            "officer_id": officers.get(badge), "status": "closed" if done else "open"}
 
 
 def _store_case_records(parsed: list[tuple], report: CaseImportReport) -> None:
@@ -115,7 +180,7 @@ def _store_case_records(parsed: list[tuple], report: CaseImportReport) -> None:
                                         ).scalars():
             existing[found.case_ref] = found
     now = utcnow()
-    for ref, case_date, case_type, unit, preventable, status in parsed:
+    for ref, case_date, case_type, unit, preventable, progress in parsed:
         rec = existing.get(ref)
         if rec is None:
             rec = CaseRecord(case_ref=ref)
@@ -124,7 +189,9 @@ def _store_case_records(parsed: list[tuple], report: CaseImportReport) -> None:
         else:
             report.updated += 1
         rec.case_date, rec.case_type, rec.unit_id = case_date, case_type, unit.id
-        rec.is_preventable, rec.status = preventable, status
+        rec.is_preventable = preventable
+        for key, value in progress.items():
+            setattr(rec, key, value)
         rec.import_batch, rec.imported_at = report.batch, now
     flush_or_fail(_("导入时发现重复的案件编号（可能有人同时导入），请重试。"), field="file")
 
@@ -134,16 +201,22 @@ def import_case_records(rows: list[dict], row_numbers: list[int] | None = None, 
     """Create or update case records: all rows or none, with a row-by-row report.
 
     Each row: case_ref, case_date (YYYY-MM-DD), case_type, unit_code, is_preventable (bool or 是/否),
-    status (在办/已结 or open/closed); the Chinese column names of the upload file work too. An
-    existing reference is updated. The caller commits when ``report.ok``, else rolls back.
+    status (在办/已结 or open/closed), and the case's progress: stage (受理/立案/破案/结案/移送),
+    accepted_on, filed_on, solved_on, transferred_on, deadline (the current stage's, else the
+    statutory one of ``monitoring.stages``), officer_badge (主办民警); the Chinese column names of
+    the upload file work too. An existing reference is updated. The caller commits when
+    ``report.ok``, else rolls back.
     """
     report = CaseImportReport(rows=len(rows), batch=uuid.uuid4().hex[:16])
     numbers = row_numbers or list(range(1, len(rows) + 1))
     units = {u.code: u for u in db.session.execute(select(Unit)).scalars()}
+    badges = {str(row.get(k) or "").strip() for row in rows if isinstance(row, dict)
+              for k in ("officer_badge", "主办民警警号")} - {""}
+    officers = _officers_by_badge(sorted(badges))
     seen: dict[str, int] = {}
     parsed = []
     for number, raw in zip(numbers, rows, strict=True):
-        row, problems = _check_case_row(raw, units, seen)
+        row, problems = _check_case_row(raw, units, seen, officers)
         ref = row[0]
         if ref and ref not in seen:
             seen[ref] = number

@@ -55,3 +55,20 @@ __all__ = [
     "PROPOSAL_STATUSES", "Incident", "IncidentType", "TrendProposal",
     "JOB_STATES", "Job",
 ]
+from .claims import CASE_STAGES, FINAL_STAGES
+from .monitoring import (
+    DEFAULT_RESPONSE_MINUTES,
+    EVIDENCE_MAX_BYTES,
+    SELF_CHECK_STATUSES,
+    Connector,
+    DerivedIndicator,
+    Evidence,
+    Rectification,
+    ResponseTarget,
+    SelfCheck,
+    SelfCheckItem,
+)
+
+__all__ += ["CASE_STAGES", "FINAL_STAGES", "DEFAULT_RESPONSE_MINUTES", "ResponseTarget", "EVIDENCE_MAX_BYTES",
+            "SELF_CHECK_STATUSES", "Connector", "DerivedIndicator", "Evidence", "Rectification", "SelfCheck",
+            "SelfCheckItem"]

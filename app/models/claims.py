@@ -25,6 +25,10 @@ CLAIM_STATUSES = ("draft", "submitted", "confirmed", "disputed", "returned", "ap
 CLAIM_ROLES = ("lead", "assist", "support")  # 主办 / 协办 / 支援
 CONFIRMATION_DECISIONS = ("confirmed", "disputed")
 CASE_STATUSES = ("open", "closed")  # 在办 / 已结
+# 受理 accepted → 立案 filed → 破案/结案 solved → 移送 transferred (to the procuratorate); a case is
+# 办结 (done at the station) once solved or transferred.
+CASE_STAGES = ("accepted", "filed", "solved", "transferred")
+FINAL_STAGES = ("solved", "transferred")
 FULL_SHARE_BP = 10_000  # 100% in basis points
 
 
@@ -168,7 +172,17 @@ class CaseRecord(Model):
     """A case from the business systems (the data pool); claims are verified against these."""
 
     __tablename__ = "case_record"
-    __table_args__ = (sa.CheckConstraint(_in("status", CASE_STATUSES), name="status"),)
+    __table_args__ = (
+        sa.CheckConstraint(_in("status", CASE_STATUSES), name="status"),
+        sa.CheckConstraint(_in("stage", CASE_STAGES), name="stage"),
+        sa.CheckConstraint("(stage IN ('solved', 'transferred')) = (status = 'closed')", name="stage_status"),
+        sa.CheckConstraint("filed_on IS NULL OR filed_on >= accepted_on", name="filed_after_accepted"),
+        sa.CheckConstraint("solved_on IS NULL OR solved_on >= accepted_on", name="solved_after_accepted"),
+        sa.CheckConstraint("transferred_on IS NULL OR transferred_on >= accepted_on",
+                           name="transferred_after_accepted"),
+        sa.Index("ix_case_record_unit_stage", "unit_id", "stage"),
+        sa.Index("ix_case_record_unit_accepted", "unit_id", "accepted_on"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_ref: Mapped[str] = mapped_column(sa.String(50), unique=True)  # stripped and upper-cased
@@ -179,5 +193,19 @@ class CaseRecord(Model):
     status: Mapped[str] = mapped_column(sa.String(10), default="open", server_default="open")
     import_batch: Mapped[str] = mapped_column(sa.String(32))
     imported_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Progress (案件办理进度): the current stage, the date each stage was reached, the statutory
+    # deadline of the current stage (None once the case is done) and the officer in charge.
+    stage: Mapped[str] = mapped_column(sa.String(12), default="accepted", server_default="accepted")
+    accepted_on: Mapped[date]
+    filed_on: Mapped[date | None]
+    solved_on: Mapped[date | None]
+    transferred_on: Mapped[date | None]
+    stage_deadline: Mapped[date | None] = mapped_column(index=True)
+    officer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("officer.id"), index=True)
 
     unit: Mapped["Unit"] = relationship()
+    officer: Mapped["Officer | None"] = relationship()
+
+    @property
+    def is_done(self) -> bool:
+        return self.stage in FINAL_STAGES

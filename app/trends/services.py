@@ -354,6 +354,14 @@ def _parse_time(text: str) -> datetime | None:
     """A bureau-local time as the file writes it ('2026-11-03 08:15[:00]') → naive UTC."""
     if not text:
         return None
+    if "T" in text:  # ISO 8601 from the API; with an offset it need not be the bureau's time
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(text) from None
+        if moment.tzinfo is not None:
+            return moment.astimezone(UTC).replace(tzinfo=None)
+        text = moment.strftime("%Y-%m-%d %H:%M:%S")
     for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M"):
         try:
             local = datetime.strptime(text, fmt)
@@ -367,6 +375,12 @@ def _parse_time(text: str) -> datetime | None:
 
 
 @dataclass
+class _Row:
+    number: int
+    values: dict
+
+
+@dataclass
 class IncidentReport:
     rows: int = 0
     created: int = 0
@@ -377,30 +391,54 @@ class IncidentReport:
     def ok(self) -> bool:
         return not self.errors
 
+    def as_dict(self) -> dict:
+        return {"ok": self.ok, "rows": self.rows, "created": self.created, "updated": self.updated,
+                "errors": [{"row": n, "message": m} for n, m in self.errors]}
+
 
 def import_incidents(filename: str, raw: bytes) -> IncidentReport:
     """Import incident records from a file: all rows or none; a known 警情编号 updates its row."""
     from ..tabular import read_table
 
     table = read_table(filename, raw, INCIDENT_COLUMNS)
+    return import_incident_rows([(row.number, row.values) for row in table])
+
+
+# The API's names for the file's columns.
+INCIDENT_API_FIELDS = {"external_id": "警情编号", "unit_code": "单位代码", "incident_type": "警情类别",
+                       "received_at": "接警时间", "dispatched_at": "派警时间", "arrived_at": "到场时间",
+                       "closed_at": "结束时间", "outcome": "处置结果", "is_preventable": "可防性"}
+
+
+def import_incident_rows(rows: list[tuple[int, dict]]) -> IncidentReport:
+    """Check and store (row number, row) pairs keyed by the file's column names or INCIDENT_API_FIELDS:
+    all rows or none; a known 警情编号 updates its row."""
+    table = []
+    for number, raw in rows:
+        values = {INCIDENT_API_FIELDS.get(k, k): v for k, v in raw.items()}
+        if isinstance(values.get("可防性"), bool):
+            values["可防性"] = "是" if values["可防性"] else "否"
+        table.append(_Row(number, {k: "" if v is None else str(v).strip() for k, v in values.items()}))
+    if not table:
+        return IncidentReport(errors=[(1, _("没有数据行。"))])
     units = dict(db.session.execute(sa.select(Unit.code, Unit.id)).all())
     types = {}
     for kind in db.session.execute(sa.select(IncidentType)).scalars():
         types[kind.code] = types[kind.name] = kind.id
-    report, rows, seen = IncidentReport(rows=len(table)), [], set()
+    report, parsed, seen = IncidentReport(rows=len(table)), [], set()
     for row in table:
         v = row.values
         problems = []
-        external = v["警情编号"]
+        external = v.get("警情编号", "")
         if not external or len(external) > 64:
             problems.append(_("警情编号为空或过长"))
         elif external in seen:
             problems.append(_("警情编号 %(id)s 在文件中重复", id=external))
         seen.add(external)
-        if v["单位代码"] not in units:
-            problems.append(_("单位代码 %(code)s 不存在", code=v["单位代码"]))
-        if v["警情类别"] not in types:
-            problems.append(_("警情类别 %(type)s 不存在", type=v["警情类别"]))
+        if v.get("单位代码", "") not in units:
+            problems.append(_("单位代码 %(code)s 不存在", code=v.get("单位代码", "")[:32]))
+        if v.get("警情类别", "") not in types:
+            problems.append(_("警情类别 %(type)s 不存在", type=v.get("警情类别", "")[:30]))
         times = {}
         for column, key in (("接警时间", "received_at"), ("派警时间", "dispatched_at"),
                             ("到场时间", "arrived_at"), ("结束时间", "closed_at")):
@@ -408,7 +446,7 @@ def import_incidents(filename: str, raw: bytes) -> IncidentReport:
                 times[key] = _parse_time(v.get(column, ""))
             except ValueError:
                 problems.append(_("%(col)s“%(value)s”不是有效时间（例：2026-11-03 08:15）", col=column,
-                                  value=v.get(column, "")))
+                                  value=v.get(column, "")[:30]))
         if "received_at" in times and times["received_at"] is None:
             problems.append(_("接警时间不能为空"))
         received = times.get("received_at")
@@ -423,9 +461,9 @@ def import_incidents(filename: str, raw: bytes) -> IncidentReport:
         if problems:
             report.errors.append((row.number, "；".join(problems)))
             continue
-        rows.append({"external_id": external, "unit_id": units[v["单位代码"]],
-                     "incident_type_id": types[v["警情类别"]], **times,
-                     "outcome": v.get("处置结果", "")[:50], "is_preventable": preventable})
+        parsed.append({"external_id": external, "unit_id": units[v["单位代码"]],
+                       "incident_type_id": types[v["警情类别"]], **times,
+                       "outcome": v.get("处置结果", "")[:50], "is_preventable": preventable})
     if report.ok:
-        report.created, report.updated = upsert_incidents(rows)
+        report.created, report.updated = upsert_incidents(parsed)
     return report
