@@ -53,7 +53,7 @@ from typing import Any
 
 import numpy as np
 
-from scoring.team import _as_int_array, _frozen_array, _preview, largest_remainder, rank_within
+from scoring.team import _as_int_array, _frozen_array, _preview, largest_remainder, rank_within, rotating_tiebreak
 
 __all__ = [
     "DIMENSION_NAMES",
@@ -330,12 +330,18 @@ class BonusSettings:
     basis : "unit" (one share per subject) or "headcount" (per officer: the share is also
         multiplied by the subject's headcount).
     pool_cents : the pool in cents; None = no bonus computed by :func:`score_assessment`.
+    turn : whose turn it is for the cents left over after rounding (the app sets the cycle id):
+        when subjects' remainders tie, they take turns in subject order (station code, officer
+        badge number), the first extra cent going to the subject at place ``turn mod n`` (n
+        subjects), the next to the one after, wrapping round; so across cycles no one is
+        always first (see :func:`bonus_split`).
     """
 
     floor: float = 60.0
     on: str = "adjusted"
     pool_cents: int | None = None
     basis: str = "unit"
+    turn: int = 0
 
     def __post_init__(self) -> None:
         if not np.isfinite(float(self.floor)):
@@ -345,6 +351,9 @@ class BonusSettings:
             raise ValueError("bonus 'on' must be 'adjusted' or 'total'")
         if self.basis not in ("unit", "headcount"):
             raise ValueError("bonus basis must be 'unit' or 'headcount'")
+        if isinstance(self.turn, bool) or int(self.turn) != self.turn or self.turn < 0:
+            raise ValueError("bonus turn must be a whole number >= 0")
+        object.__setattr__(self, "turn", int(self.turn))
         if self.pool_cents is not None:
             if int(self.pool_cents) != self.pool_cents or self.pool_cents < 0:
                 raise ValueError("bonus pool_cents must be a whole number of cents >= 0")
@@ -552,7 +561,8 @@ class AssessmentConfig:
                        "within_category": self.grades.within_category, "on": self.grades.on,
                        "caps": list(self.grades.caps)},
             "bonus": {"floor": self.bonus.floor, "on": self.bonus.on,
-                      "pool_cents": self.bonus.pool_cents, "basis": self.bonus.basis},
+                      "pool_cents": self.bonus.pool_cents, "basis": self.bonus.basis,
+                      "turn": self.bonus.turn},
         }
 
     @classmethod
@@ -987,7 +997,7 @@ def consequences(total: Any, category: Any, config: AssessmentConfig, headcount:
             raise ValueError("a bonus on the headcount basis needs each subject's headcount")
         bonus, weight = bonus_split(b.pool_cents, total, b.floor,
                                     coefficient if b.on == "adjusted" else None,
-                                    headcount if b.basis == "headcount" else None)
+                                    headcount if b.basis == "headcount" else None, turn=b.turn)
         undistributed = b.pool_cents > 0 and not np.any(weight > 0)
     return Consequences(coefficient, adjusted, rank, rank_overall, grade, bonus, weight, undistributed)
 
@@ -1081,6 +1091,10 @@ def assign_grades(scores: Any, category: Any, rules: GradeRules) -> np.ndarray:
 
     scores : (n,) float; category : (n,) int (quotas and shares apply within each category
     when ``rules.within_category``, else over everybody).
+
+    Ties never depend on position: subjects tied at the last seat of a grade all get it (a
+    quota or share can be exceeded by a tie, never cut by row order), so only the bonus cents
+    need a tie-break rule (:func:`bonus_split`).
     """
     s = np.asarray(scores, dtype=np.float64)
     n = s.shape[0]
@@ -1141,16 +1155,22 @@ def _quota_grades(s: np.ndarray, by_threshold: np.ndarray, caps: Sequence[float]
 
 
 def bonus_split(pool_cents: int, total: Any, floor: float, coefficient: Any = None,
-                headcount: Any = None) -> tuple[np.ndarray, np.ndarray]:
+                headcount: Any = None, turn: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Split an efficiency-bonus pool where the money is shared.
 
     total : (n,) float real totals (0–100); NaN, or a total at or below ``floor``, gets nothing.
     coefficient : (n,) difficulty coefficients multiplying the excess, or None.
     headcount : (n,) officers per subject (the per-officer basis), or None.
 
+    turn : int >= 0, whose turn it is for tied remainders (the cycle id, see
+        :attr:`BonusSettings.turn`).
+
     Each subject's weight is ``coefficient × (total − floor) × headcount`` (missing factors = 1);
-    returns ((n,) int64 cents adding up exactly to the pool, (n,) float weights). When nobody
-    clears the floor nothing is paid: all zeros (the caller reports it), never an error.
+    returns ((n,) int64 cents adding up exactly to the pool, (n,) float weights). The cents are
+    rounded by the largest remainder; among equal remainders the subjects take turns in row
+    order starting at place ``turn mod n`` (:func:`~scoring.team.rotating_tiebreak`), so the
+    same subject is not favoured cycle after cycle. When nobody clears the floor nothing is
+    paid: all zeros (the caller reports it), never an error.
     """
     if int(pool_cents) != pool_cents or pool_cents < 0:
         raise ValueError("pool_cents must be a whole number of cents >= 0")
@@ -1166,18 +1186,22 @@ def bonus_split(pool_cents: int, total: Any, floor: float, coefficient: Any = No
     micro = np.rint(weight * 1e6).astype(np.int64)
     if pool_cents == 0 or not np.any(micro > 0):
         return np.zeros(t.shape[0], dtype=np.int64), weight
-    return largest_remainder(int(pool_cents), micro), weight
+    tiebreak = rotating_tiebreak(np.zeros(t.shape[0], dtype=np.int64), int(turn))
+    return largest_remainder(int(pool_cents), micro, tiebreak=tiebreak), weight
 
 
-def split_bonus(pool_cents: int, scores: Any, floor: float) -> np.ndarray:
+def split_bonus(pool_cents: int, scores: Any, floor: float, turn: int = 0) -> np.ndarray:
     """Split an efficiency-bonus pool in proportion to ``max(score − floor, 0)``.
 
     pool_cents : int >= 0, the pool in cents.
     scores : (n,) float; NaN (no total) gets nothing.
     floor : scores at or below it get nothing.
 
+    turn : int >= 0, whose turn it is for tied remainders (the cycle id): see :func:`bonus_split`.
+
     Returns (n,) int64 cents adding up exactly to ``pool_cents`` (largest remainder; the
-    proportions use the excess rounded to 1e-6 point, ties go to the lower index).
+    proportions use the excess rounded to 1e-6 point; equal remainders take turns from place
+    ``turn mod n``, so no index is always favoured).
     Raises ValueError if the pool is positive but nobody scores above the floor (see
     :func:`bonus_split` for the form that reports it instead).
     """
@@ -1189,7 +1213,9 @@ def split_bonus(pool_cents: int, scores: Any, floor: float) -> np.ndarray:
     floor = float(floor)
     if not np.isfinite(floor):
         raise ValueError("floor must be a finite number")
-    cents, weight = bonus_split(pool_cents, s, floor)
+    if isinstance(turn, bool) or int(turn) != turn or turn < 0:
+        raise ValueError("turn must be a whole number >= 0")
+    cents, weight = bonus_split(pool_cents, s, floor, turn=int(turn))
     if pool_cents > 0 and not np.any(np.rint(weight * 1e6) > 0):
         raise ValueError(f"nobody scores above the bonus floor {floor:g}: the pool cannot be split")
     return cents

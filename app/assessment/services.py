@@ -8,6 +8,7 @@ and written from the catalogue's defaults when it opens, if nobody set them.
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 
 from flask_babel import gettext as _
 from sqlalchemy.orm.attributes import flag_modified
@@ -171,16 +172,23 @@ def default_config() -> AssessmentConfig:
 
 
 def cycle_config(cycle: Cycle) -> AssessmentConfig:
-    """The cycle's AssessmentConfig: the frozen one if set, else the catalogue's defaults."""
+    """The cycle's AssessmentConfig: the frozen one if set, else the catalogue's defaults.
+
+    The bonus's turn for tied cents is the cycle id (fixed with the cycle): subjects with equal
+    remainders take turns from place ``cycle id mod n`` instead of the first always winning."""
     data = (cycle.config or {}).get("assessment")
     if not data:
-        return default_config()
-    if any("on_missing" not in spec for spec in data.get("indicators", [])):
-        data = _with_missing_policy(data)
-    try:
-        return AssessmentConfig.from_dict(data)
-    except ValueError as error:
-        raise DomainError(_("周期的考评设置无效：%(detail)s", detail=str(error))) from error
+        config = default_config()
+    else:
+        if any("on_missing" not in spec for spec in data.get("indicators", [])):
+            data = _with_missing_policy(data)
+        try:
+            config = AssessmentConfig.from_dict(data)
+        except ValueError as error:
+            raise DomainError(_("周期的考评设置无效：%(detail)s", detail=str(error))) from error
+    if cycle.id is None:
+        return config
+    return replace(config, bonus=replace(config.bonus, turn=int(cycle.id)))
 
 
 def _with_missing_policy(data: dict) -> dict:

@@ -540,6 +540,27 @@ def test_difficulty_multiplies_the_excess_over_the_floor_and_never_pays_below_it
         consequences([80, 70], [1, 1], per_head)
 
 
+def test_tied_bonus_cents_take_turns_by_cycle():
+    # Three stations at 80 over a floor of 60: equal shares of 100 cents, 33 each and one cent
+    # left over with three equal remainders. Turn 0 (or a cycle id ≡ 0 mod 3) gives it to the
+    # first, turn 1 to the second, turn 5 (5 mod 3 = 2) to the third: over three cycles each
+    # station gets the extra cent once, instead of the first station every time.
+    assert split_bonus(100, [80, 80, 80], floor=60).tolist() == [34, 33, 33]
+    assert split_bonus(100, [80, 80, 80], floor=60, turn=1).tolist() == [33, 34, 33]
+    assert split_bonus(100, [80, 80, 80], floor=60, turn=5).tolist() == [33, 33, 34]
+    # Two cents over four tied stations, turn 3: places 3 then 0 (wrapping round).
+    assert split_bonus(102, [70, 70, 70, 70], floor=60, turn=3).tolist() == [26, 25, 25, 26]
+    # A real difference in remainders still decides first: excess 20.5 vs 20 vs 20 over 100
+    # cents: 33.88…, 33.05…, 33.05… → 34, 33, 33, whatever the turn.
+    assert split_bonus(100, [80.5, 80, 80], floor=60, turn=1).tolist() == [34, 33, 33]
+    # From the config, as the app passes the cycle id (turn 7 → place 7 mod 3 = 1).
+    cfg = config(bonus=BonusSettings(floor=60, pool_cents=100, turn=7))
+    assert consequences([80, 80, 80], [1, 1, 1], cfg).bonus_cents.tolist() == [33, 34, 33]
+    assert AssessmentConfig.from_dict(cfg.to_dict()).bonus.turn == 7
+    with pytest.raises(ValueError, match="turn"):
+        BonusSettings(turn=-1)
+
+
 def test_nobody_above_the_floor_is_reported_not_an_error():
     rows = [[10.0] * 7, [20.0] * 7]
     cfg = config(bonus=BonusSettings(floor=90, pool_cents=100_000))

@@ -158,6 +158,25 @@ def test_nobody_above_the_bonus_floor_is_said_on_the_run(app, client, auth):
     assert "未高于起点分 99.5，不发奖金" in client.get(f"/assessment/results/{result_id}").get_data(as_text=True)
 
 
+def test_tied_bonus_cents_take_turns_by_cycle_id_and_the_page_says_so(app, client, auth):
+    auth.as_role("admin", unit_code="BJ")
+    with app.app_context():
+        ids = build_world(open_it=False)
+    data = settings_form(client, ids["cycle"], bonus_pool="10000", bonus_floor="0")
+    assert client.post(f"/assessment/cycles/{ids['cycle']}/settings", data=data).status_code == 302
+    client.post(f"/admin/cycles/{ids['cycle']}/open")
+    with app.app_context():
+        load(ids, unit_rows())
+        run = runs.compute_run(db.session.get(Cycle, ids["cycle"]))
+        db.session.commit()
+        # The turn for tied cents is the cycle's id, frozen in the run's settings.
+        assert run.config["bonus"]["turn"] == ids["cycle"]
+        assert sum(r.bonus_cents for r in run.results if r.level == "unit") == 1_000_000
+        result_id = db.session.scalars(sa.select(ScoreResult.id).filter_by(run_id=run.id, level="unit")).first()
+    page = client.get(f"/assessment/results/{result_id}").get_data(as_text=True)
+    assert f"本周期从第（周期编号 {ids['cycle']} 除以参与分配的对象数所得余数 + 1）位开始" in page
+
+
 def test_default_catalogue_follows_the_bureaus_four_dimensions(app, ctx):
     from app.assessment.services import default_config, seed_catalogue
 
