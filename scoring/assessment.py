@@ -174,6 +174,13 @@ class IndicatorSpec:
     per_capita : a unit-level count compared like with like: the raw value is
         ``value / population × 10,000`` (per 10,000 residents, ``IndicatorMatrix.population``),
         and its targets and floors are per 10,000 residents too.
+    baseline : method "target" only: score a station against its own baseline
+        (``IndicatorMatrix.baseline``, e.g. its mean over the three previous published annual
+        cycles) instead of its category's target: the target becomes the baseline and a floor
+        keeps the category's proportion, ``floor × baseline / category target`` (so a station
+        with no more cases than its usual scores 100, and one case more costs the same share of
+        its usual level everywhere). A station without a baseline, or with a target of its own
+        (目标责任书), is scored as before.
     """
 
     code: str
@@ -192,6 +199,7 @@ class IndicatorSpec:
     min_group: int = 5
     added_points: float | None = None
     per_capita: bool = False
+    baseline: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.code, str) or not self.code:
@@ -223,6 +231,9 @@ class IndicatorSpec:
             raise ValueError(f"indicator {self.code}: min_group must be a whole number >= 2")
         object.__setattr__(self, "min_group", int(self.min_group))
         object.__setattr__(self, "per_capita", bool(self.per_capita))
+        object.__setattr__(self, "baseline", bool(self.baseline))
+        if self.baseline and self.method != "target":
+            raise ValueError(f"indicator {self.code}: a baseline applies to method 'target' only")
         if self.per_capita and self.level != "unit":
             raise ValueError(f"indicator {self.code}: per_capita applies to unit-level indicators only")
         if self.added_points is not None:
@@ -264,7 +275,7 @@ class IndicatorSpec:
             "category_targets": {str(k): v for k, v in self.category_targets.items()},
             "category_floors": {str(k): v for k, v in self.category_floors.items()},
             "on_missing": self.on_missing, "min_group": self.min_group, "added_points": self.added_points,
-            "per_capita": self.per_capita,
+            "per_capita": self.per_capita, "baseline": self.baseline,
         }
 
 
@@ -620,6 +631,9 @@ class IndicatorMatrix:
         "headcount" basis.
     population : (n_subjects,) float > 0 or None: residents per subject (units), needed for
         ``per_capita`` indicators; NaN = unknown.
+    baseline : (n_subjects, n_indicators) float or None: a subject's own baseline for an
+        indicator with ``baseline`` set, in the unit it is scored in (after combining split
+        counts, per 10,000 residents for ``per_capita``); NaN = none (the category's target).
     """
 
     codes: tuple[str, ...]
@@ -629,6 +643,7 @@ class IndicatorMatrix:
     targets: np.ndarray | None = None
     headcount: np.ndarray | None = None
     population: np.ndarray | None = None
+    baseline: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         codes = tuple(str(c) for c in self.codes)
@@ -665,7 +680,15 @@ class IndicatorMatrix:
             known = population[~np.isnan(population)]
             if population.shape != (values.shape[0],) or np.any(known <= 0) or np.any(np.isinf(known)):
                 raise ValueError(f"population: expected ({values.shape[0]},) numbers > 0 (NaN = unknown)")
+        baseline = None
+        if self.baseline is not None:
+            baseline = _frozen_array(self.baseline, np.float64, "baseline", ndim=2)
+            if baseline.shape != values.shape:
+                raise ValueError(f"baseline: expected shape {values.shape}, got {baseline.shape}")
+            if np.any(baseline[~np.isnan(baseline)] <= 0) or np.any(np.isinf(baseline)):
+                raise ValueError("baseline: a subject's baseline must be a finite number > 0 (NaN = none)")
         object.__setattr__(self, "targets", targets)
+        object.__setattr__(self, "baseline", baseline)
         object.__setattr__(self, "headcount", headcount)
         object.__setattr__(self, "population", population)
         object.__setattr__(self, "codes", codes)
@@ -691,6 +714,7 @@ class AssessmentResult:
     normalised : (n, m) 0–100 score; NaN where missing, except 0 where a missing value
         counts as 0 (hard indicators).
     target, floor : (n, m) the target and floor each "target" score used (NaN: none / minmax).
+    from_baseline : (n, m) bool, the target and floor came from the subject's own baseline.
     reference_low, reference_high : (n, m) the worst and best value a "minmax" score was
         placed between (NaN for "target").
     pooled : (n, m) bool, a "minmax" score compared with the whole pool because the category
@@ -755,6 +779,7 @@ class AssessmentResult:
     hard_missing: np.ndarray | None = None
     bonus_weight: np.ndarray | None = None
     bonus_undistributed: bool = False
+    from_baseline: np.ndarray | None = None
 
     @property
     def missing_pairs(self) -> np.ndarray:
@@ -796,18 +821,32 @@ class _Normalised:
     low: np.ndarray
     high: np.ndarray
     pooled: np.ndarray
+    from_baseline: np.ndarray
 
 
 def _targets(specs: Sequence[IndicatorSpec], cols: np.ndarray, cats: np.ndarray, cat_idx: np.ndarray,
-             override: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """(n, len(cols)) target and floor of each subject: its own (override), else its
-    category's, else the indicator's; NaN floor = none."""
+             override: np.ndarray | None,
+             baseline: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(n, len(cols)) target and floor of each subject: its own (override), else its baseline
+    for a ``baseline`` indicator (the floor scaled by baseline / category target), else its
+    category's, else the indicator's; NaN floor = none. Also (n, len(cols)) bool: from the
+    baseline."""
     def per_cat(getter) -> np.ndarray:
         table = np.array([[np.nan if (x := getter(specs[j], c)) is None else x for j in cols] for c in cats])
         return table.reshape(cats.size, cols.size)[cat_idx]
 
     target = per_cat(IndicatorSpec.target_for)
     floor = per_cat(IndicatorSpec.floor_for)
+    from_baseline = np.zeros(target.shape, dtype=bool)
+    if baseline is not None:
+        wants = np.array([specs[j].baseline for j in cols], dtype=bool)[None, :]
+        b = baseline[:, cols]
+        from_baseline = wants & ~np.isnan(b) & ~np.isnan(target)
+        if override is not None:
+            from_baseline &= np.isnan(override[:, cols])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            floor = np.where(from_baseline, floor * b / target, floor)
+        target = np.where(from_baseline, b, target)
     if override is not None:
         own = override[:, cols]
         target = np.where(np.isnan(own), target, own)
@@ -822,11 +861,11 @@ def _targets(specs: Sequence[IndicatorSpec], cols: np.ndarray, cats: np.ndarray,
         i, j = np.argwhere(wrong)[0]
         raise ValueError(f"indicator {specs[cols[j]].code}: subject {i}'s target {target[i, j]:g} lies "
                          f"beyond the floor {floor[i, j]:g}")
-    return target, floor
+    return target, floor, from_baseline
 
 
 def _normalise(raw: np.ndarray, cats: np.ndarray, cat_idx: np.ndarray, specs: Sequence[IndicatorSpec],
-               override: np.ndarray | None) -> _Normalised:
+               override: np.ndarray | None, baseline: np.ndarray | None = None) -> _Normalised:
     """(n, m) raw values → 0–100 scores (NaN where raw is NaN), with what each score was
     measured against."""
     n, m = raw.shape
@@ -837,6 +876,7 @@ def _normalise(raw: np.ndarray, cats: np.ndarray, cat_idx: np.ndarray, specs: Se
     low_ref = np.full((n, m), np.nan)
     high_ref = np.full((n, m), np.nan)
     pooled = np.zeros((n, m), dtype=bool)
+    from_baseline = np.zeros((n, m), dtype=bool)
     lower = np.array([s.direction == "lower" for s in specs], dtype=bool)
     is_target = np.array([s.method == "target" for s in specs], dtype=bool)
     present = ~np.isnan(raw)
@@ -844,7 +884,8 @@ def _normalise(raw: np.ndarray, cats: np.ndarray, cat_idx: np.ndarray, specs: Se
     t_cols = np.flatnonzero(is_target)
     if t_cols.size:
         v = raw[:, t_cols]
-        t, f = _targets(specs, t_cols, cats, cat_idx, override)
+        t, f, fb = _targets(specs, t_cols, cats, cat_idx, override, baseline)
+        from_baseline[:, t_cols] = fb
         low = lower[t_cols]
         has_floor = ~np.isnan(f)
         with np.errstate(all="ignore"):  # 0, subnormal values and absent floors are handled below
@@ -884,7 +925,7 @@ def _normalise(raw: np.ndarray, cats: np.ndarray, cat_idx: np.ndarray, specs: Se
         high_ref[:, mm_cols] = np.where(ok, shown_hi, np.nan)
         pooled[:, mm_cols] = small & ok
     out[~present] = np.nan
-    return _Normalised(out, target, floor, low_ref, high_ref, pooled)
+    return _Normalised(out, target, floor, low_ref, high_ref, pooled, from_baseline)
 
 
 def _effective_weights(present: np.ndarray, hard: np.ndarray, nominal: np.ndarray, member: np.ndarray,
@@ -1020,7 +1061,7 @@ def score_assessment(values: IndicatorMatrix, config: AssessmentConfig) -> Asses
     raw = _raw_values(values, specs)
     missing = np.isnan(raw)
     present = ~missing
-    norm = _normalise(raw, cats, cat_idx, specs, values.targets)
+    norm = _normalise(raw, cats, cat_idx, specs, values.targets, values.baseline)
 
     # Weights: one-hot membership (m, k) lets every per-dimension sum be a matrix product.
     eff = config.indicator_weights(level)
@@ -1065,6 +1106,7 @@ def score_assessment(values: IndicatorMatrix, config: AssessmentConfig) -> Asses
         missing=missing, coverage=coverage, incomplete=incomplete, excluded=excluded,
         bonus_cents=cons.bonus_cents, target=norm.target, floor=norm.floor, reference_low=norm.low,
         reference_high=norm.high, pooled=norm.pooled, hard_missing=hard_missing,
+        from_baseline=norm.from_baseline,
         bonus_weight=cons.bonus_weight, bonus_undistributed=cons.bonus_undistributed,
     )
 

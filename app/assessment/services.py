@@ -246,7 +246,15 @@ def save_settings(cycle: Cycle, data: dict) -> AssessmentConfig:
         raise DomainError(_("四个维度的权重之和必须为 100，当前为 %(total)s。", total=f"{total:g}"),
                           field="dimension_weights")
     npw = float(data["nonpreventable_weight"])
-    specs = _weighted_specs(cycle_config(cycle), data["indicator_weights"], npw)
+    current = cycle_config(cycle)
+    baseline = set(data.get("baseline_codes", [s.code for s in current.indicators if s.baseline]))
+    eligible = {s.code for s in current.indicators if s.level == "unit" and s.method == "target"
+                and s.added_points is None}
+    wrong = sorted(baseline - eligible)
+    if wrong:
+        raise DomainError(_("“%(code)s”不能按本所基线计分：只适用于单位层级、按目标计分的指标。", code=wrong[0]),
+                          field="baseline_codes")
+    specs = _weighted_specs(current, data["indicator_weights"], npw, baseline)
     known = {s.code for s in specs}
     for code, points in (data.get("seasonal_added") or {}).items():
         if code in known:
@@ -286,8 +294,10 @@ def save_settings(cycle: Cycle, data: dict) -> AssessmentConfig:
     return config
 
 
-def _weighted_specs(current: AssessmentConfig, weights: dict, npw: float) -> list[IndicatorSpec]:
-    """The cycle's indicators (without last time's seasonal additions) with the form's weights."""
+def _weighted_specs(current: AssessmentConfig, weights: dict, npw: float,
+                    baseline: set[str] | None = None) -> list[IndicatorSpec]:
+    """The cycle's indicators (without last time's seasonal additions) with the form's weights
+    (and, when given, the codes scored against the station's own baseline)."""
     specs = []
     for spec in current.indicators:
         if spec.added_points is not None:
@@ -295,6 +305,8 @@ def _weighted_specs(current: AssessmentConfig, weights: dict, npw: float) -> lis
         d = spec.to_dict()
         d["weight"] = float(weights.get(spec.code, spec.weight))
         d["nonpreventable_weight"] = npw
+        if baseline is not None:
+            d["baseline"] = spec.code in baseline
         specs.append(IndicatorSpec(**d))
     return specs
 

@@ -280,6 +280,38 @@ def test_targets_per_category_and_per_station_with_a_floor():
         I("rate", "public_service", 100, target=95, floor=96)
 
 
+def test_counts_against_the_stations_own_baseline():
+    # 刑事案件 lower-better, category target 40 cases, floor 60 (1.5 × the target).
+    # A: baseline 20 (its three-year mean), 22 cases this year: target 20, floor 20 × 60/40 = 30,
+    #    score (30 − 22) / (30 − 20) = 80 (against the category it would be 100: 22 < 40).
+    # B: baseline 80, 70 cases: target 80, floor 120 → 70 < 80 → 100 (category: (60−70)/20 → 0).
+    # C: no baseline (new station): category target 40, floor 60; 50 cases → 50.
+    # D: baseline 20 but a 目标责任书 of 30: its own target wins, with the category floor 60:
+    #    45 cases → (60 − 45) / 30 = 50.
+    # One case more costs A 10 points (1/10 of its usual-to-floor span) and B 2.5 (1/40).
+    spec = (I("cases", "public_service", 100, direction="lower", target=40, floor=60, baseline=True),)
+    cfg = AssessmentConfig(indicators=spec, dimension_weights={"public_service": 100})
+    m = IndicatorMatrix(("cases",), [[22], [70], [50], [45]], [1, 1, 1, 1],
+                        targets=[[np.nan], [np.nan], [np.nan], [30]],
+                        baseline=[[20], [80], [np.nan], [20]])
+    r = score_assessment(m, cfg)
+    assert r.normalised[:, 0].tolist() == pytest.approx([80, 100, 50, 50])
+    assert r.target[:, 0].tolist() == [20, 80, 40, 30]
+    assert r.floor[:, 0].tolist() == pytest.approx([30, 120, 60, 60])
+    assert r.from_baseline[:, 0].tolist() == [True, True, False, False]
+    m23 = IndicatorMatrix(("cases",), [[23]], [1], baseline=[[20]])
+    assert score_assessment(m23, cfg).normalised[0, 0] == pytest.approx(70)
+    # Without the option the baseline is ignored: the category's target (22 < 40 → 100).
+    plain = AssessmentConfig(indicators=(I("cases", "public_service", 100, direction="lower", target=40,
+                                           floor=60),), dimension_weights={"public_service": 100})
+    assert score_assessment(IndicatorMatrix(("cases",), [[22]], [1], baseline=[[20]]), plain).normalised[0, 0] == 100
+    assert AssessmentConfig.from_dict(cfg.to_dict()).indicators[0].baseline is True
+    with pytest.raises(ValueError, match="baseline applies to method 'target' only"):
+        I("cases", "public_service", 100, method="minmax", baseline=True)
+    with pytest.raises(ValueError, match="baseline must be a finite number > 0"):
+        IndicatorMatrix(("cases",), [[22]], [1], baseline=[[0]])
+
+
 def test_split_indicator_needs_its_nonpreventable_counts():
     m = IndicatorMatrix(UNIT_CODES, np.ones((1, 7)), [1])
     with pytest.raises(ValueError, match="nonpreventable counts are needed for split indicators: cases"):
