@@ -46,7 +46,7 @@ Normalisation
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -790,7 +790,8 @@ class AssessmentResult:
     def grade_codes(self) -> np.ndarray:
         """(n,) str grade codes from :data:`GRADES`, "" where not graded."""
         names = np.array(GRADES + ("",), dtype=object)
-        return names[self.grade]
+        codes: np.ndarray = names[self.grade]
+        return codes
 
 
 @dataclass(frozen=True, eq=False)
@@ -831,9 +832,10 @@ def _targets(specs: Sequence[IndicatorSpec], cols: np.ndarray, cats: np.ndarray,
     for a ``baseline`` indicator (the floor scaled by baseline / category target), else its
     category's, else the indicator's; NaN floor = none. Also (n, len(cols)) bool: from the
     baseline."""
-    def per_cat(getter) -> np.ndarray:
+    def per_cat(getter: Callable[[IndicatorSpec, int], float | None]) -> np.ndarray:
         table = np.array([[np.nan if (x := getter(specs[j], c)) is None else x for j in cols] for c in cats])
-        return table.reshape(cats.size, cols.size)[cat_idx]
+        per_subject: np.ndarray = table.reshape(cats.size, cols.size)[cat_idx]
+        return per_subject
 
     target = per_cat(IndicatorSpec.target_for)
     floor = per_cat(IndicatorSpec.floor_for)
@@ -910,7 +912,7 @@ def _normalise(raw: np.ndarray, cats: np.ndarray, cat_idx: np.ndarray, specs: Se
         np.add.at(count, cat_idx, ok.astype(np.int64))
         # Too small a category compares with the whole pool (one case more must cost a
         # proportionate amount, and a lone station is not top by default).
-        small = count[cat_idx] < np.array([specs[j].min_group for j in mm_cols])[None, :]
+        small = count[cat_idx] < np.array([specs[int(j)].min_group for j in mm_cols])[None, :]
         lo = np.where(small, np.where(ok, v, np.inf).min(axis=0, initial=np.inf), mins[cat_idx])
         hi = np.where(small, np.where(ok, v, -np.inf).max(axis=0, initial=-np.inf), maxs[cat_idx])
         span = hi - lo
@@ -946,7 +948,8 @@ def _effective_weights(present: np.ndarray, hard: np.ndarray, nominal: np.ndarra
         dim_eff = np.where(total > 0, 100.0 * dim_eff / total, 0.0)
         scale = np.where(dsum_kept > 0, dim_eff / dsum_kept, 0.0)
     dim_of = member.argmax(axis=1)
-    return kept_w * scale[:, dim_of]
+    weights: np.ndarray = kept_w * scale[:, dim_of]
+    return weights
 
 
 def _category_index(config: AssessmentConfig, category: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -1032,8 +1035,8 @@ def consequences(total: Any, category: Any, config: AssessmentConfig, headcount:
     grade = assign_grades(adjusted if config.grades.on == "adjusted" else total, category, config.grades)
     bonus = weight = None
     undistributed = False
-    if with_bonus and config.bonus.pool_cents is not None:
-        b = config.bonus
+    b = config.bonus
+    if with_bonus and b.pool_cents is not None:
         if b.basis == "headcount" and headcount is None:
             raise ValueError("a bonus on the headcount basis needs each subject's headcount")
         bonus, weight = bonus_split(b.pool_cents, total, b.floor,
@@ -1124,7 +1127,7 @@ def rounded_breakdown(result: AssessmentResult, decimals: int = 2) -> RoundedBre
     w = np.where(ok[:, None], np.nan_to_num(result.contribution), 0.0)
     contrib = largest_remainder(total, w.ravel(), segments=np.repeat(np.arange(n), m)).reshape(n, m)
     dim = np.zeros((n, len(result.dimensions)), dtype=np.int64)
-    np.add.at(dim, (slice(None), result.indicator_dimension), contrib)
+    np.add.at(dim, (slice(None), result.indicator_dimension), contrib)  # type: ignore[arg-type]  # numpy stubs
     return RoundedBreakdown(scale=scale, total=total, contribution=contrib, dimension=dim)
 
 
@@ -1193,7 +1196,8 @@ def _quota_grades(s: np.ndarray, by_threshold: np.ndarray, caps: Sequence[float]
             take = candidates & (key >= ranked[seats - 1])
         grade[take] = k
         taken |= take
-    return grade
+    out: np.ndarray = grade
+    return out
 
 
 def bonus_split(pool_cents: int, total: Any, floor: float, coefficient: Any = None,
@@ -1319,7 +1323,8 @@ def consecutive_last(ranks_by_year: Any, category: Any, years: int = 2) -> np.nd
     enough = n_assessed[key] >= 2
     worst_ranked = ranked & (recent == worst[key]) & (worst[key] > best[key]) & (n_unranked[key] == 0)
     last = enough & (unranked | worst_ranked)
-    return last.all(axis=0)
+    flagged: np.ndarray = last.all(axis=0)
+    return flagged
 
 
 def rollup(values: Any, method: str = "mean", weights: Any = None,

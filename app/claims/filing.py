@@ -2,6 +2,7 @@
 submitting it to the participating units."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -42,7 +43,7 @@ def pick_cycle(cycle_id: int | None) -> Cycle | None:
     return current_cycle()
 
 
-def cycles() -> list[Cycle]:
+def cycles() -> Sequence[Cycle]:
     return db.session.execute(select(Cycle).order_by(Cycle.starts_on.desc(), Cycle.kind)).scalars().all()
 
 

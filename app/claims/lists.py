@@ -2,6 +2,8 @@
 status counts, and the landing-page panels."""
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
@@ -91,8 +93,8 @@ def review_queue(cycle: Cycle, statuses: tuple[str, ...] = REVIEW_STATUSES, unit
     if unit_id:
         query = query.where(CollaborationClaim.id.in_(
             select(ClaimParticipant.claim_id).where(ClaimParticipant.unit_id == unit_id)))
-    claims = db.session.execute(
-        with_table_rows(query.order_by(CollaborationClaim.submitted_at, CollaborationClaim.id))).scalars().all()
+    claims: list[CollaborationClaim] = list(db.session.execute(
+        with_table_rows(query.order_by(CollaborationClaim.submitted_at, CollaborationClaim.id))).scalars().all())
     if flag:
         flags = flags or cycle_flags(cycle)
         claims = [c for c in claims if flag in flags.of(c.id)]
@@ -111,7 +113,7 @@ def home_todo(user: User) -> dict | None:
     cycle = pick_cycle(None)
     if cycle is None:
         return None
-    data = {"cycle": cycle}
+    data: dict[str, Any] = {"cycle": cycle}
     mine = counts(my_claims_query(user, cycle))
     data["mine"] = mine["total"]
     data["mine_to_fix"] = mine["by_status"].get("draft", 0) + mine["by_status"].get("returned", 0)

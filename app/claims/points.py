@@ -7,6 +7,7 @@ explains the result.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 from flask_babel import gettext as _
@@ -351,7 +352,8 @@ def teamwork_indicator(provided: dict[str, dict], unit_category: dict[int, int],
     peer_details = (provided.get("teamwork_peer") or {}).get("details") or {}
     peer = {o: _to_0_100(v) for o, v in peer_raw.items() if o in officer_category}
 
-    officer_values, officer_details = {}, {}
+    officer_values: dict[int, float] = {}
+    officer_details: dict[int, dict[str, Any]] = {}
     for oid in sorted(peer if peer else (officer_category if with_points else ())):
         parts = ([peer[oid]] if peer else []) + ([points[oid]] if with_points else [])
         officer_values[oid] = sum(parts) / len(parts)
@@ -368,7 +370,8 @@ def teamwork_indicator(provided: dict[str, dict], unit_category: dict[int, int],
     unit_peer: dict[int, list[float]] = {}
     for oid, v in peer.items():
         unit_peer.setdefault(officer_unit[oid], []).append(v)
-    unit_values, unit_details = {}, {}
+    unit_values: dict[int, float] = {}
+    unit_details: dict[int, dict[str, Any]] = {}
     for uid in sorted(unit_peer if peer else (unit_category if with_unit_points else ())):
         unit_details[uid] = {"rule": "points_absent_zero"}
         parts = [unit_points[uid]] if with_unit_points else []

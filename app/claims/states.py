@@ -6,10 +6,15 @@ kept. Every move leaves a ClaimEvent on the claim's timeline and an AuditLog row
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, cast
+
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import CursorResult
 
 from ..audit import record
 from ..errors import DomainError
@@ -57,12 +62,12 @@ def busy() -> DomainError:
 def lock_claim(claim: CollaborationClaim, statuses: tuple[str, ...]) -> None:
     """Bump the version under the given statuses: takes the row lock, refuses if someone moved it."""
     try:
-        result = db.session.execute(
+        result = cast("CursorResult[Any]", db.session.execute(
             update(CollaborationClaim)
             .where(CollaborationClaim.id == claim.id, CollaborationClaim.status.in_(statuses))
             .values(version=CollaborationClaim.version + 1)
             .execution_options(synchronize_session=False)
-        )
+        ))
     except OperationalError as error:  # SQLite: another writer got there first
         db.session.rollback()
         raise busy() from error
@@ -84,12 +89,12 @@ def move_claim(claim: CollaborationClaim, from_statuses: tuple[str, ...], to_sta
     """The atomic state move: UPDATE ... WHERE status IN from_statuses; exactly one racer wins."""
     before = claim.status
     try:
-        result = db.session.execute(
+        result = cast("CursorResult[Any]", db.session.execute(
             update(CollaborationClaim)
             .where(CollaborationClaim.id == claim.id, CollaborationClaim.status.in_(from_statuses))
             .values(status=to_status, version=CollaborationClaim.version + 1, **values)
             .execution_options(synchronize_session=False)
-        )
+        ))
     except OperationalError as error:
         db.session.rollback()
         raise busy() from error
