@@ -833,7 +833,9 @@ def _collusion(G: _Gram, fit: RaterModelFit, s2: float, n_pair: np.ndarray, pair
     return mutual | single | ring, z, excess
 
 
-def _clique_contrast(clique, key, P, pr, pe, pair_sum, n_pair, totals, s2):
+def _clique_contrast(clique: np.ndarray, key: np.ndarray, P: int, pr: np.ndarray, pe: np.ndarray,
+                     pair_sum: np.ndarray, n_pair: np.ndarray, totals: tuple[np.ndarray, ...],
+                     s2: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Contrast of cliques of mutual raters for (K, k) members: ``(z (K,), mean (K,), least (K,))``.
 
     Each of the ``k (k - 1)`` ratings inside a clique is compared with how its rater rates
@@ -867,7 +869,8 @@ def _clique_contrast(clique, key, P, pr, pe, pair_sum, n_pair, totals, s2):
     return total / np.sqrt(s2 * var), total / len(order), least
 
 
-def _ring_pairs(pr, pe, rev_pos, strong, rated_both, pair_sum, n_pair, s2, config: FeedbackConfig):
+def _ring_pairs(pr: np.ndarray, pe: np.ndarray, rev_pos: np.ndarray, strong: np.ndarray, rated_both: np.ndarray,
+                pair_sum: np.ndarray, n_pair: np.ndarray, s2: float, config: FeedbackConfig) -> np.ndarray:
     """Pairs suspect by the structure of rings: (n_pairs,) bool.
 
     Members of a ring rate each other, so their pairs come in triangles of mutual ratings.
@@ -892,7 +895,7 @@ def _ring_pairs(pr, pe, rev_pos, strong, rated_both, pair_sum, n_pair, s2, confi
     P = int(max(pr.max(), pe.max())) + 1
     u, v = pr[cand], pe[cand]
 
-    def adjacency(sel):
+    def adjacency(sel: np.ndarray) -> sparse.csr_matrix:
         a, b = u[sel], v[sel]
         return sparse.csr_matrix((np.ones(2 * a.size), (np.concatenate([a, b]), np.concatenate([b, a]))),
                                  shape=(P, P))
@@ -913,7 +916,7 @@ def _ring_pairs(pr, pe, rev_pos, strong, rated_both, pair_sum, n_pair, s2, confi
         totals = (np.bincount(pr, pair_sum, minlength=P), np.bincount(pr, n_pair, minlength=P),
                   np.bincount(pe, pair_sum, minlength=P), np.bincount(pe, n_pair, minlength=P))
         tri_key = (tri[:, 0] * P + tri[:, 1]) * P + tri[:, 2]  # ascending
-        tri_part = None
+        tri_part: np.ndarray | None = None
         for clique in (tri, quad):
             if clique.shape[0] == 0:
                 continue
@@ -930,7 +933,7 @@ def _ring_pairs(pr, pe, rev_pos, strong, rated_both, pair_sum, n_pair, s2, confi
                 for drop in range(4):
                     sub = np.delete(clique, drop, axis=1)
                     pos_t = np.searchsorted(tri_key, (sub[:, 0] * P + sub[:, 1]) * P + sub[:, 2])
-                    hit &= tri_part[np.minimum(pos_t, tri_key.size - 1)]
+                    hit &= tri_part[np.minimum(pos_t, tri_key.size - 1)]  # type: ignore[index]  # set by the triangles, which come first
             for i in range(k):
                 for j in range(i + 1, k):
                     sus[np.searchsorted(edge_key, clique[hit, i] * P + clique[hit, j])] = True

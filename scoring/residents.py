@@ -46,7 +46,7 @@ class ResidentSet:
     n_subjects: int
     prior_group: np.ndarray
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         n_subjects = int(self.n_subjects)
         if n_subjects < 1:
             raise ValueError("n_subjects must be positive")
@@ -77,13 +77,13 @@ class ResidentConfig:
     kappa_bounds: search range for the estimated kappa.
     """
 
-    credit: tuple = (0.0, 0.5, 1.0, 1.0)
-    channel_weight: tuple = (1.0, 0.5)
+    credit: tuple[float, ...] = (0.0, 0.5, 1.0, 1.0)
+    channel_weight: tuple[float, ...] = (1.0, 0.5)
     prior_strength: float | None = None
     interval_level: float = 0.9
-    kappa_bounds: tuple = (0.5, 1e4)
+    kappa_bounds: tuple[float, ...] = (0.5, 1e4)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         c = np.asarray(self.credit, float)
         if c.shape != (4,) or np.any(c < 0) or np.any(c > 1):
             raise ValueError("credit must give 4 values in [0, 1] for levels 1..4")
@@ -126,7 +126,8 @@ class ResidentScores:
     overall_rate: float
 
 
-def _spread(raw, mu, n_kish, m, group, wg, tau2, has):
+def _spread(raw: np.ndarray, mu: np.ndarray, n_kish: np.ndarray, m: np.ndarray, group: np.ndarray,
+            wg: np.ndarray, tau2: float, has: np.ndarray) -> tuple[float, float]:
     """Share ``rho = 1 / (kappa + 1)`` of ``mu (1 - mu)`` that true rates spread around their
     group's rate, and its standard error: ``(rho, se)``.
 
@@ -171,7 +172,9 @@ def _spread(raw, mu, n_kish, m, group, wg, tau2, has):
     return new, se
 
 
-def _group_rates(raw, m, m2, s_g, m_g, group, overall, rho, phi, has):
+def _group_rates(raw: np.ndarray, m: np.ndarray, m2: np.ndarray, s_g: np.ndarray, m_g: np.ndarray,
+                 group: np.ndarray, overall: float, rho: float, phi: float,
+                 has: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """Empirical-Bayes group rates: ``(group_rate (G,), mse (G,), wg (G,), tau2)``.
 
     A group's weighted mean credit has variance ``V_g`` (sampling plus the spread ``rho`` of
@@ -201,7 +204,7 @@ def _group_rates(raw, m, m2, s_g, m_g, group, overall, rho, phi, has):
     return rate, mse, wg, tau2
 
 
-def _kappa_posterior(rho, rho_se, config: "ResidentConfig"):
+def _kappa_posterior(rho: float, rho_se: float, config: ResidentConfig) -> tuple[np.ndarray, np.ndarray]:
     """Weights of a log grid of kappa within ``kappa_bounds``: ``(kappas (J,), weights (J,))``.
 
     The spread ``rho = 1 / (kappa + 1)`` is taken as normal around its moment estimate with
@@ -223,7 +226,7 @@ def _kappa_posterior(rho, rho_se, config: "ResidentConfig"):
     return kappas, w / w.sum()
 
 
-def _dispersion(subject, credit, n_subjects) -> float:
+def _dispersion(subject: np.ndarray, credit: np.ndarray, n_subjects: int) -> float:
     """Pooled ratio phi of the per-answer credit variance to ``p (1 - p)`` (phi <= 1).
 
     Within subject i, ``E[SS_i] = (n_i - 1) phi p_i q_i`` while the plug-in

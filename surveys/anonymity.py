@@ -45,7 +45,7 @@ class Viewer:
     """
 
     is_ratee: bool = False
-    rated_as: frozenset = frozenset()
+    rated_as: frozenset[str] = frozenset()
     sees_details: bool = False
 
 
@@ -107,7 +107,7 @@ COLLEAGUES = "colleagues"
 POOLS = {OTHERS: NON_SELF, COLLEAGUES: ("peer", "collaborator")}
 
 
-def _safe(family: set, n: Mapping[str, int], limits: Mapping[str, int]) -> bool:
+def _safe(family: set[frozenset[str]], n: Mapping[str, int], limits: Mapping[str, int]) -> bool:
     """Can no set of groups that the figures in ``family`` give away (by subtracting a figure from one
     that contains it, or adding disjoint ones) isolate fewer raters than its groups' minimum?
 
@@ -145,12 +145,12 @@ def visible_figures(counts: Mapping[str, int], limits: Mapping[str, int] | None 
     total = {g: int(counts.get(g, 0)) for g in GROUPS}
     n = _others_than_viewer(total, viewer)
 
-    def atoms(groups):
+    def atoms(groups: Iterable[str]) -> frozenset[str]:
         return frozenset(g for g in groups if n[g] > 0)
 
     shown = {"self": total["self"] > 0 and n["self"] >= lim.get("self", 1)}
-    family: set = set()
-    candidates = [(g, (g,), lim.get(g, 1)) for g in NON_SELF]
+    family: set[frozenset[str]] = set()
+    candidates: list[tuple[str, tuple[str, ...], int]] = [(g, (g,), lim.get(g, 1)) for g in NON_SELF]
     for name, pool in POOLS.items():
         present = [g for g in pool if total[g] > 0]
         # one group present: that group's figure under another name; else a pool like "others"
