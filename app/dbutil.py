@@ -138,10 +138,24 @@ def ping_after_idle(engine: Engine, seconds: float) -> None:
             raise DisconnectionError(str(error)) from error
 
 
+DB_INT_MAX = 2**31 - 1  # the largest value of a database integer column (PostgreSQL INTEGER)
+
+
+def db_id(value: str) -> int:
+    """An id from a query string or form, as ``request.args.get(name, type=db_id)``: a number
+    beyond a database integer raises ValueError, so ``get`` gives its default (like junk),
+    instead of an overflow error from the database driver (the same rule as
+    :class:`DatabaseIdConverter` for ids in URLs)."""
+    number = int(value)
+    if not 0 <= number <= DB_INT_MAX:
+        raise ValueError(f"id out of range: {number}")
+    return number
+
+
 class DatabaseIdConverter(IntegerConverter):
     """``<int:...>`` in URLs, limited to what a database integer column holds: a larger number in a
     URL is a 404 like any unknown id, instead of an overflow error from the database driver."""
 
     def __init__(self, map, *args, **kwargs):  # noqa: A002  (werkzeug's name)
-        kwargs.setdefault("max", 2**31 - 1)
+        kwargs.setdefault("max", DB_INT_MAX)
         super().__init__(map, *args, **kwargs)

@@ -53,7 +53,7 @@ from typing import Any
 
 import numpy as np
 
-from scoring.team import _as_int_array, _frozen_array, _preview, largest_remainder, rank_within
+from scoring.team import _as_int_array, _frozen_array, _preview, largest_remainder, rank_within, rotating_tiebreak
 
 __all__ = [
     "DIMENSION_NAMES",
@@ -174,6 +174,13 @@ class IndicatorSpec:
     per_capita : a unit-level count compared like with like: the raw value is
         ``value / population × 10,000`` (per 10,000 residents, ``IndicatorMatrix.population``),
         and its targets and floors are per 10,000 residents too.
+    baseline : method "target" only: score a station against its own baseline
+        (``IndicatorMatrix.baseline``, e.g. its mean over the three previous published annual
+        cycles) instead of its category's target: the target becomes the baseline and a floor
+        keeps the category's proportion, ``floor × baseline / category target`` (so a station
+        with no more cases than its usual scores 100, and one case more costs the same share of
+        its usual level everywhere). A station without a baseline, or with a target of its own
+        (目标责任书), is scored as before.
     """
 
     code: str
@@ -192,6 +199,7 @@ class IndicatorSpec:
     min_group: int = 5
     added_points: float | None = None
     per_capita: bool = False
+    baseline: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.code, str) or not self.code:
@@ -223,6 +231,9 @@ class IndicatorSpec:
             raise ValueError(f"indicator {self.code}: min_group must be a whole number >= 2")
         object.__setattr__(self, "min_group", int(self.min_group))
         object.__setattr__(self, "per_capita", bool(self.per_capita))
+        object.__setattr__(self, "baseline", bool(self.baseline))
+        if self.baseline and self.method != "target":
+            raise ValueError(f"indicator {self.code}: a baseline applies to method 'target' only")
         if self.per_capita and self.level != "unit":
             raise ValueError(f"indicator {self.code}: per_capita applies to unit-level indicators only")
         if self.added_points is not None:
@@ -264,7 +275,7 @@ class IndicatorSpec:
             "category_targets": {str(k): v for k, v in self.category_targets.items()},
             "category_floors": {str(k): v for k, v in self.category_floors.items()},
             "on_missing": self.on_missing, "min_group": self.min_group, "added_points": self.added_points,
-            "per_capita": self.per_capita,
+            "per_capita": self.per_capita, "baseline": self.baseline,
         }
 
 
@@ -330,12 +341,18 @@ class BonusSettings:
     basis : "unit" (one share per subject) or "headcount" (per officer: the share is also
         multiplied by the subject's headcount).
     pool_cents : the pool in cents; None = no bonus computed by :func:`score_assessment`.
+    turn : whose turn it is for the cents left over after rounding (the app sets the cycle id):
+        when subjects' remainders tie, they take turns in subject order (station code, officer
+        badge number), the first extra cent going to the subject at place ``turn mod n`` (n
+        subjects), the next to the one after, wrapping round; so across cycles no one is
+        always first (see :func:`bonus_split`).
     """
 
     floor: float = 60.0
     on: str = "adjusted"
     pool_cents: int | None = None
     basis: str = "unit"
+    turn: int = 0
 
     def __post_init__(self) -> None:
         if not np.isfinite(float(self.floor)):
@@ -345,6 +362,9 @@ class BonusSettings:
             raise ValueError("bonus 'on' must be 'adjusted' or 'total'")
         if self.basis not in ("unit", "headcount"):
             raise ValueError("bonus basis must be 'unit' or 'headcount'")
+        if isinstance(self.turn, bool) or int(self.turn) != self.turn or self.turn < 0:
+            raise ValueError("bonus turn must be a whole number >= 0")
+        object.__setattr__(self, "turn", int(self.turn))
         if self.pool_cents is not None:
             if int(self.pool_cents) != self.pool_cents or self.pool_cents < 0:
                 raise ValueError("bonus pool_cents must be a whole number of cents >= 0")
@@ -552,7 +572,8 @@ class AssessmentConfig:
                        "within_category": self.grades.within_category, "on": self.grades.on,
                        "caps": list(self.grades.caps)},
             "bonus": {"floor": self.bonus.floor, "on": self.bonus.on,
-                      "pool_cents": self.bonus.pool_cents, "basis": self.bonus.basis},
+                      "pool_cents": self.bonus.pool_cents, "basis": self.bonus.basis,
+                      "turn": self.bonus.turn},
         }
 
     @classmethod
@@ -610,6 +631,9 @@ class IndicatorMatrix:
         "headcount" basis.
     population : (n_subjects,) float > 0 or None: residents per subject (units), needed for
         ``per_capita`` indicators; NaN = unknown.
+    baseline : (n_subjects, n_indicators) float or None: a subject's own baseline for an
+        indicator with ``baseline`` set, in the unit it is scored in (after combining split
+        counts, per 10,000 residents for ``per_capita``); NaN = none (the category's target).
     """
 
     codes: tuple[str, ...]
@@ -619,6 +643,7 @@ class IndicatorMatrix:
     targets: np.ndarray | None = None
     headcount: np.ndarray | None = None
     population: np.ndarray | None = None
+    baseline: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         codes = tuple(str(c) for c in self.codes)
@@ -655,7 +680,15 @@ class IndicatorMatrix:
             known = population[~np.isnan(population)]
             if population.shape != (values.shape[0],) or np.any(known <= 0) or np.any(np.isinf(known)):
                 raise ValueError(f"population: expected ({values.shape[0]},) numbers > 0 (NaN = unknown)")
+        baseline = None
+        if self.baseline is not None:
+            baseline = _frozen_array(self.baseline, np.float64, "baseline", ndim=2)
+            if baseline.shape != values.shape:
+                raise ValueError(f"baseline: expected shape {values.shape}, got {baseline.shape}")
+            if np.any(baseline[~np.isnan(baseline)] <= 0) or np.any(np.isinf(baseline)):
+                raise ValueError("baseline: a subject's baseline must be a finite number > 0 (NaN = none)")
         object.__setattr__(self, "targets", targets)
+        object.__setattr__(self, "baseline", baseline)
         object.__setattr__(self, "headcount", headcount)
         object.__setattr__(self, "population", population)
         object.__setattr__(self, "codes", codes)
@@ -681,6 +714,7 @@ class AssessmentResult:
     normalised : (n, m) 0–100 score; NaN where missing, except 0 where a missing value
         counts as 0 (hard indicators).
     target, floor : (n, m) the target and floor each "target" score used (NaN: none / minmax).
+    from_baseline : (n, m) bool, the target and floor came from the subject's own baseline.
     reference_low, reference_high : (n, m) the worst and best value a "minmax" score was
         placed between (NaN for "target").
     pooled : (n, m) bool, a "minmax" score compared with the whole pool because the category
@@ -745,6 +779,7 @@ class AssessmentResult:
     hard_missing: np.ndarray | None = None
     bonus_weight: np.ndarray | None = None
     bonus_undistributed: bool = False
+    from_baseline: np.ndarray | None = None
 
     @property
     def missing_pairs(self) -> np.ndarray:
@@ -787,12 +822,16 @@ class _Normalised:
     low: np.ndarray
     high: np.ndarray
     pooled: np.ndarray
+    from_baseline: np.ndarray
 
 
 def _targets(specs: Sequence[IndicatorSpec], cols: np.ndarray, cats: np.ndarray, cat_idx: np.ndarray,
-             override: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """(n, len(cols)) target and floor of each subject: its own (override), else its
-    category's, else the indicator's; NaN floor = none."""
+             override: np.ndarray | None,
+             baseline: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(n, len(cols)) target and floor of each subject: its own (override), else its baseline
+    for a ``baseline`` indicator (the floor scaled by baseline / category target), else its
+    category's, else the indicator's; NaN floor = none. Also (n, len(cols)) bool: from the
+    baseline."""
     def per_cat(getter: Callable[[IndicatorSpec, int], float | None]) -> np.ndarray:
         table = np.array([[np.nan if (x := getter(specs[j], c)) is None else x for j in cols] for c in cats])
         per_subject: np.ndarray = table.reshape(cats.size, cols.size)[cat_idx]
@@ -800,6 +839,16 @@ def _targets(specs: Sequence[IndicatorSpec], cols: np.ndarray, cats: np.ndarray,
 
     target = per_cat(IndicatorSpec.target_for)
     floor = per_cat(IndicatorSpec.floor_for)
+    from_baseline = np.zeros(target.shape, dtype=bool)
+    if baseline is not None:
+        wants = np.array([specs[j].baseline for j in cols], dtype=bool)[None, :]
+        b = baseline[:, cols]
+        from_baseline = wants & ~np.isnan(b) & ~np.isnan(target)
+        if override is not None:
+            from_baseline &= np.isnan(override[:, cols])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            floor = np.where(from_baseline, floor * b / target, floor)
+        target = np.where(from_baseline, b, target)
     if override is not None:
         own = override[:, cols]
         target = np.where(np.isnan(own), target, own)
@@ -814,11 +863,11 @@ def _targets(specs: Sequence[IndicatorSpec], cols: np.ndarray, cats: np.ndarray,
         i, j = np.argwhere(wrong)[0]
         raise ValueError(f"indicator {specs[cols[j]].code}: subject {i}'s target {target[i, j]:g} lies "
                          f"beyond the floor {floor[i, j]:g}")
-    return target, floor
+    return target, floor, from_baseline
 
 
 def _normalise(raw: np.ndarray, cats: np.ndarray, cat_idx: np.ndarray, specs: Sequence[IndicatorSpec],
-               override: np.ndarray | None) -> _Normalised:
+               override: np.ndarray | None, baseline: np.ndarray | None = None) -> _Normalised:
     """(n, m) raw values → 0–100 scores (NaN where raw is NaN), with what each score was
     measured against."""
     n, m = raw.shape
@@ -829,6 +878,7 @@ def _normalise(raw: np.ndarray, cats: np.ndarray, cat_idx: np.ndarray, specs: Se
     low_ref = np.full((n, m), np.nan)
     high_ref = np.full((n, m), np.nan)
     pooled = np.zeros((n, m), dtype=bool)
+    from_baseline = np.zeros((n, m), dtype=bool)
     lower = np.array([s.direction == "lower" for s in specs], dtype=bool)
     is_target = np.array([s.method == "target" for s in specs], dtype=bool)
     present = ~np.isnan(raw)
@@ -836,7 +886,8 @@ def _normalise(raw: np.ndarray, cats: np.ndarray, cat_idx: np.ndarray, specs: Se
     t_cols = np.flatnonzero(is_target)
     if t_cols.size:
         v = raw[:, t_cols]
-        t, f = _targets(specs, t_cols, cats, cat_idx, override)
+        t, f, fb = _targets(specs, t_cols, cats, cat_idx, override, baseline)
+        from_baseline[:, t_cols] = fb
         low = lower[t_cols]
         has_floor = ~np.isnan(f)
         with np.errstate(all="ignore"):  # 0, subnormal values and absent floors are handled below
@@ -876,7 +927,7 @@ def _normalise(raw: np.ndarray, cats: np.ndarray, cat_idx: np.ndarray, specs: Se
         high_ref[:, mm_cols] = np.where(ok, shown_hi, np.nan)
         pooled[:, mm_cols] = small & ok
     out[~present] = np.nan
-    return _Normalised(out, target, floor, low_ref, high_ref, pooled)
+    return _Normalised(out, target, floor, low_ref, high_ref, pooled, from_baseline)
 
 
 def _effective_weights(present: np.ndarray, hard: np.ndarray, nominal: np.ndarray, member: np.ndarray,
@@ -991,7 +1042,7 @@ def consequences(total: Any, category: Any, config: AssessmentConfig, headcount:
             raise ValueError("a bonus on the headcount basis needs each subject's headcount")
         bonus, weight = bonus_split(pool_cents, total, b.floor,
                                     coefficient if b.on == "adjusted" else None,
-                                    headcount if b.basis == "headcount" else None)
+                                    headcount if b.basis == "headcount" else None, turn=b.turn)
         undistributed = pool_cents > 0 and not np.any(weight > 0)
     return Consequences(coefficient, adjusted, rank, rank_overall, grade, bonus, weight, undistributed)
 
@@ -1014,7 +1065,7 @@ def score_assessment(values: IndicatorMatrix, config: AssessmentConfig) -> Asses
     raw = _raw_values(values, specs)
     missing = np.isnan(raw)
     present = ~missing
-    norm = _normalise(raw, cats, cat_idx, specs, values.targets)
+    norm = _normalise(raw, cats, cat_idx, specs, values.targets, values.baseline)
 
     # Weights: one-hot membership (m, k) lets every per-dimension sum be a matrix product.
     eff = config.indicator_weights(level)
@@ -1059,6 +1110,7 @@ def score_assessment(values: IndicatorMatrix, config: AssessmentConfig) -> Asses
         missing=missing, coverage=coverage, incomplete=incomplete, excluded=excluded,
         bonus_cents=cons.bonus_cents, target=norm.target, floor=norm.floor, reference_low=norm.low,
         reference_high=norm.high, pooled=norm.pooled, hard_missing=hard_missing,
+        from_baseline=norm.from_baseline,
         bonus_weight=cons.bonus_weight, bonus_undistributed=cons.bonus_undistributed,
     )
 
@@ -1086,6 +1138,10 @@ def assign_grades(scores: Any, category: Any, rules: GradeRules) -> np.ndarray:
 
     scores : (n,) float; category : (n,) int (quotas and shares apply within each category
     when ``rules.within_category``, else over everybody).
+
+    Ties never depend on position: subjects tied at the last seat of a grade all get it (a
+    quota or share can be exceeded by a tie, never cut by row order), so only the bonus cents
+    need a tie-break rule (:func:`bonus_split`).
     """
     s = np.asarray(scores, dtype=np.float64)
     n = s.shape[0]
@@ -1142,20 +1198,27 @@ def _quota_grades(s: np.ndarray, by_threshold: np.ndarray, caps: Sequence[float]
             take = candidates & (key >= ranked[seats - 1])
         grade[take] = k
         taken |= take
-    return grade
+    out: np.ndarray = grade
+    return out
 
 
 def bonus_split(pool_cents: int, total: Any, floor: float, coefficient: Any = None,
-                headcount: Any = None) -> tuple[np.ndarray, np.ndarray]:
+                headcount: Any = None, turn: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Split an efficiency-bonus pool where the money is shared.
 
     total : (n,) float real totals (0–100); NaN, or a total at or below ``floor``, gets nothing.
     coefficient : (n,) difficulty coefficients multiplying the excess, or None.
     headcount : (n,) officers per subject (the per-officer basis), or None.
 
+    turn : int >= 0, whose turn it is for tied remainders (the cycle id, see
+        :attr:`BonusSettings.turn`).
+
     Each subject's weight is ``coefficient × (total − floor) × headcount`` (missing factors = 1);
-    returns ((n,) int64 cents adding up exactly to the pool, (n,) float weights). When nobody
-    clears the floor nothing is paid: all zeros (the caller reports it), never an error.
+    returns ((n,) int64 cents adding up exactly to the pool, (n,) float weights). The cents are
+    rounded by the largest remainder; among equal remainders the subjects take turns in row
+    order starting at place ``turn mod n`` (:func:`~scoring.team.rotating_tiebreak`), so the
+    same subject is not favoured cycle after cycle. When nobody clears the floor nothing is
+    paid: all zeros (the caller reports it), never an error.
     """
     if int(pool_cents) != pool_cents or pool_cents < 0:
         raise ValueError("pool_cents must be a whole number of cents >= 0")
@@ -1171,18 +1234,22 @@ def bonus_split(pool_cents: int, total: Any, floor: float, coefficient: Any = No
     micro = np.rint(weight * 1e6).astype(np.int64)
     if pool_cents == 0 or not np.any(micro > 0):
         return np.zeros(t.shape[0], dtype=np.int64), weight
-    return largest_remainder(int(pool_cents), micro), weight
+    tiebreak = rotating_tiebreak(np.zeros(t.shape[0], dtype=np.int64), int(turn))
+    return largest_remainder(int(pool_cents), micro, tiebreak=tiebreak), weight
 
 
-def split_bonus(pool_cents: int, scores: Any, floor: float) -> np.ndarray:
+def split_bonus(pool_cents: int, scores: Any, floor: float, turn: int = 0) -> np.ndarray:
     """Split an efficiency-bonus pool in proportion to ``max(score − floor, 0)``.
 
     pool_cents : int >= 0, the pool in cents.
     scores : (n,) float; NaN (no total) gets nothing.
     floor : scores at or below it get nothing.
 
+    turn : int >= 0, whose turn it is for tied remainders (the cycle id): see :func:`bonus_split`.
+
     Returns (n,) int64 cents adding up exactly to ``pool_cents`` (largest remainder; the
-    proportions use the excess rounded to 1e-6 point, ties go to the lower index).
+    proportions use the excess rounded to 1e-6 point; equal remainders take turns from place
+    ``turn mod n``, so no index is always favoured).
     Raises ValueError if the pool is positive but nobody scores above the floor (see
     :func:`bonus_split` for the form that reports it instead).
     """
@@ -1194,7 +1261,9 @@ def split_bonus(pool_cents: int, scores: Any, floor: float) -> np.ndarray:
     floor = float(floor)
     if not np.isfinite(floor):
         raise ValueError("floor must be a finite number")
-    cents, weight = bonus_split(pool_cents, s, floor)
+    if isinstance(turn, bool) or int(turn) != turn or turn < 0:
+        raise ValueError("turn must be a whole number >= 0")
+    cents, weight = bonus_split(pool_cents, s, floor, turn=int(turn))
     if pool_cents > 0 and not np.any(np.rint(weight * 1e6) > 0):
         raise ValueError(f"nobody scores above the bonus floor {floor:g}: the pool cannot be split")
     return cents

@@ -4,6 +4,7 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from ..dbutil import db_id
 from ..extensions import db
 from ..formutil import select_choices
 from ..imports import run_upload
@@ -38,7 +39,8 @@ def _get_or_404(model, ident):
 
 def _page(query):
     page = request.args.get("page", 1, type=int)
-    return db.paginate(query, page=max(page, 1), per_page=current_app.config["PER_PAGE"], error_out=False)
+    page = min(max(page, 1), 100_000)  # a huge page number would overflow the database's OFFSET
+    return db.paginate(query, page=page, per_page=current_app.config["PER_PAGE"], error_out=False)
 
 
 @bp.route("/")
@@ -75,7 +77,7 @@ def edit_unit(unit_id=None):
 @bp.route("/officers")
 def officers():
     q = request.args.get("q", "")[:50]
-    unit_id = request.args.get("unit", type=int)
+    unit_id = request.args.get("unit", type=db_id)
     inactive = request.args.get("inactive") == "1"
     pagination = _page(services.search_officers(q, unit_id, inactive))
     return render_template("admin/officers.html", pagination=pagination, q=q, unit_id=unit_id,

@@ -143,6 +143,10 @@ class SettingsFormBase(FlaskForm):
                                     validators=[Optional(), Length(max=5000)],
                                     description=_l("每行一条：指标代码@单位代码=目标值，"
                                                    "例如 case_compliance@PS01=97。"))
+    baseline_codes = StringField(_l("按本所基线计分的指标"), validators=[Optional(), Length(max=1000)],
+                                 description=_l("指标代码，逗号分隔（单位层级、按目标计分的指标）："
+                                                "目标取本所前三个已发布年度考评的平均值（至少两年有数据），起点分按"
+                                                "类别的比例缩放；没有基线的派出所仍按类别目标。"))
     basic_satisfied_credit = SelectField(_l("群众评价中“基本满意”的计法"), coerce=float,
                                          choices=select_choices(BASIC_SATISFIED_LABELS))
     missing = SelectField(_l("缺失数据的处理"), choices=select_choices({

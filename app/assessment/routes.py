@@ -141,6 +141,7 @@ def _settings_form(cycle: Cycle):
                                               (options.get("station_targets") or {}).items()
                                               for unit, t in per.items())
         form.basic_satisfied_credit.data = float(options.get("basic_satisfied_credit", 0.5))
+        form.baseline_codes.data = ", ".join(s.code for s in config.indicators if s.baseline)
         form.grade_caps.data = ", ".join(f"{v:g}" for v in config.grades.caps)
         form.bonus_basis.data = config.bonus.basis
         form.missing.data = config.missing
@@ -179,6 +180,8 @@ def _settings_data(form) -> dict:
         "seasonal": getattr(form, "parsed_seasonal", {}),
         "seasonal_added": getattr(form, "parsed_added", {}),
         "station_targets": getattr(form, "parsed_station_targets", {}),
+        "baseline_codes": [c.strip() for c in (form.baseline_codes.data or "").replace("，", ",").split(",")
+                           if c.strip()],
         "basic_satisfied_credit": form.basic_satisfied_credit.data,
         "missing": form.missing.data, "min_coverage": form.min_coverage.data,
         "grades": {"mode": form.grade_mode.data, "shares": tuple(numbers), "thresholds": tuple(thresholds),

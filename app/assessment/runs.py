@@ -40,6 +40,7 @@ from ..extensions import db
 from ..models import Cycle, Indicator, IndicatorValue, Officer, ScoreResult, ScoreRun, Unit, utcnow
 from ..paging import ListPage
 from . import soft
+from .baseline import baseline_matrix, station_baselines
 from .catalogue import base_code
 from .services import cycle_config, cycle_options, indicator_map
 
@@ -234,6 +235,9 @@ def _load_inputs(cycle: Cycle, log: StepLog) -> Inputs:
     subjects = scored_subjects()
     log(_("读取柔性指标（%(n)d 个来源）", n=len(soft.SOFT_PROVIDERS)))
     soft_values = soft.soft_indicator_values(soft.collect(cycle), subjects.unit_category, subjects.officer_unit)
+    baselines = station_baselines(cycle, [s.code for s in config.specs("unit") if s.baseline])
+    if baselines:  # kept with the run: the figures its stations were scored against
+        options = {**options, "baselines": baselines}
     return Inputs(config, options, catalogue, values, subjects, soft_values)
 
 
@@ -279,8 +283,11 @@ def _level_matrix(level: str, specs, subjects: list[tuple[int, int]], inputs: In
         counts = inputs.subjects.headcount
         headcount = np.array([counts.get(sid, 0) for sid in ids], dtype=np.int64)
         population = _population(specs, ids, vals, inputs, det)
+    baseline = (baseline_matrix(specs, ids, inputs.options.get("baselines") or {}, targets, det)
+                if level == "unit" else None)
     matrix = IndicatorMatrix(codes=tuple(s.code for s in specs), values=vals, category=category,
-                             nonpreventable=nonprev, targets=targets, headcount=headcount, population=population)
+                             nonpreventable=nonprev, targets=targets, headcount=headcount, population=population,
+                             baseline=baseline)
     return LevelInput(ids, matrix, det)
 
 

@@ -8,6 +8,7 @@ and written from the catalogue's defaults when it opens, if nobody set them.
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 
 from flask_babel import gettext as _
 from sqlalchemy.orm.attributes import flag_modified
@@ -171,16 +172,23 @@ def default_config() -> AssessmentConfig:
 
 
 def cycle_config(cycle: Cycle) -> AssessmentConfig:
-    """The cycle's AssessmentConfig: the frozen one if set, else the catalogue's defaults."""
+    """The cycle's AssessmentConfig: the frozen one if set, else the catalogue's defaults.
+
+    The bonus's turn for tied cents is the cycle id (fixed with the cycle): subjects with equal
+    remainders take turns from place ``cycle id mod n`` instead of the first always winning."""
     data = (cycle.config or {}).get("assessment")
     if not data:
-        return default_config()
-    if any("on_missing" not in spec for spec in data.get("indicators", [])):
-        data = _with_missing_policy(data)
-    try:
-        return AssessmentConfig.from_dict(data)
-    except ValueError as error:
-        raise DomainError(_("周期的考评设置无效：%(detail)s", detail=str(error))) from error
+        config = default_config()
+    else:
+        if any("on_missing" not in spec for spec in data.get("indicators", [])):
+            data = _with_missing_policy(data)
+        try:
+            config = AssessmentConfig.from_dict(data)
+        except ValueError as error:
+            raise DomainError(_("周期的考评设置无效：%(detail)s", detail=str(error))) from error
+    if cycle.id is None:
+        return config
+    return replace(config, bonus=replace(config.bonus, turn=int(cycle.id)))
 
 
 def _with_missing_policy(data: dict) -> dict:
@@ -238,7 +246,15 @@ def save_settings(cycle: Cycle, data: dict) -> AssessmentConfig:
         raise DomainError(_("四个维度的权重之和必须为 100，当前为 %(total)s。", total=f"{total:g}"),
                           field="dimension_weights")
     npw = float(data["nonpreventable_weight"])
-    specs = _weighted_specs(cycle_config(cycle), data["indicator_weights"], npw)
+    current = cycle_config(cycle)
+    baseline = set(data.get("baseline_codes", [s.code for s in current.indicators if s.baseline]))
+    eligible = {s.code for s in current.indicators if s.level == "unit" and s.method == "target"
+                and s.added_points is None}
+    wrong = sorted(baseline - eligible)
+    if wrong:
+        raise DomainError(_("“%(code)s”不能按本所基线计分：只适用于单位层级、按目标计分的指标。", code=wrong[0]),
+                          field="baseline_codes")
+    specs = _weighted_specs(current, data["indicator_weights"], npw, baseline)
     known = {s.code for s in specs}
     for code, points in (data.get("seasonal_added") or {}).items():
         if code in known:
@@ -278,8 +294,10 @@ def save_settings(cycle: Cycle, data: dict) -> AssessmentConfig:
     return config
 
 
-def _weighted_specs(current: AssessmentConfig, weights: dict, npw: float) -> list[IndicatorSpec]:
-    """The cycle's indicators (without last time's seasonal additions) with the form's weights."""
+def _weighted_specs(current: AssessmentConfig, weights: dict, npw: float,
+                    baseline: set[str] | None = None) -> list[IndicatorSpec]:
+    """The cycle's indicators (without last time's seasonal additions) with the form's weights
+    (and, when given, the codes scored against the station's own baseline)."""
     specs = []
     for spec in current.indicators:
         if spec.added_points is not None:
@@ -287,6 +305,8 @@ def _weighted_specs(current: AssessmentConfig, weights: dict, npw: float) -> lis
         d = spec.to_dict()
         d["weight"] = float(weights.get(spec.code, spec.weight))
         d["nonpreventable_weight"] = npw
+        if baseline is not None:
+            d["baseline"] = spec.code in baseline
         specs.append(IndicatorSpec(**d))
     return specs
 

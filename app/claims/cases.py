@@ -173,7 +173,8 @@ def _case_progress(v: dict, case_date: date | None, case_type: str, status: str 
 
 def _store_case_records(parsed: list[tuple], report: CaseImportReport) -> None:
     """Create or update a record per checked row (existing references looked up 500 at a time)."""
-    existing = {}
+    existing: dict[str, CaseRecord] = {}
+    rec: CaseRecord | None
     refs = [p[0] for p in parsed]
     for start in range(0, len(refs), 500):
         for found in db.session.execute(select(CaseRecord).where(CaseRecord.case_ref.in_(refs[start:start + 500]))

@@ -4,6 +4,7 @@ imported case records."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -34,7 +35,7 @@ def reciprocity_settings(cycle: Cycle) -> dict:
     return settings
 
 
-def duplicates_of(claim: CollaborationClaim) -> list[CollaborationClaim]:
+def duplicates_of(claim: CollaborationClaim) -> Sequence[CollaborationClaim]:
     """Other claims of the cycle with the same case reference that still count."""
     return list(db.session.execute(
         select(CollaborationClaim).where(
@@ -140,7 +141,7 @@ def _split_rows(cycle_id: int, case_date: date | None = None):
     return db.session.execute(query).all()
 
 
-def split_partners(claim: CollaborationClaim) -> list[CollaborationClaim]:
+def split_partners(claim: CollaborationClaim) -> Sequence[CollaborationClaim]:
     """Other claims of the cycle that may be parts of the same case as ``claim`` (see _split_groups)."""
     rows = _split_rows(claim.cycle_id, claim.case_date)
     if claim.status not in SPLIT_STATUSES:  # a draft is compared as if it were submitted

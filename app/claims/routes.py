@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from ..admin.services import unit_choices
+from ..dbutil import db_id
 from ..errors import DomainError
 from ..extensions import db
 from ..formutil import select_choices
@@ -29,12 +30,12 @@ def _claim_or_404(claim_id: int) -> CollaborationClaim:
 
 def _page(query):
     page = request.args.get("page", 1, type=int)
-    return db.paginate(query, page=max(page, 1),
-                       per_page=current_app.config["PER_PAGE"], error_out=False)
+    page = min(max(page, 1), 100_000)  # a huge page number would overflow the database's OFFSET
+    return db.paginate(query, page=page, per_page=current_app.config["PER_PAGE"], error_out=False)
 
 
 def _cycle_arg() -> Cycle | None:
-    return services.pick_cycle(request.args.get("cycle", type=int))
+    return services.pick_cycle(request.args.get("cycle", type=db_id))
 
 
 def _tabs(cycle) -> dict:
@@ -89,7 +90,7 @@ def to_confirm():
 def review():
     cycle = _cycle_arg()
     status = request.args.get("status", "pending")
-    unit_id = request.args.get("unit", type=int)
+    unit_id = request.args.get("unit", type=db_id)
     flag = request.args.get("flag") or None
     if flag not in services.FLAG_LABELS:
         flag = None
@@ -222,7 +223,7 @@ def submit(claim_id):
 def decide(claim_id):
     claim = _claim_or_404(claim_id)
     reason = _posted_reason()
-    unit_id = request.form.get("unit_id", type=int) or 0
+    unit_id = request.form.get("unit_id", type=db_id) or 0
     decision = request.form.get("decision", "")
 
     def run(c, user):

@@ -74,7 +74,7 @@ def lock_claim(claim: CollaborationClaim, statuses: tuple[str, ...]) -> None:
 
 def refuse_moved(claim: CollaborationClaim):
     db.session.rollback()
-    current = db.session.scalar(select(CollaborationClaim.status).where(CollaborationClaim.id == claim.id))
+    current: Any = db.session.scalar(select(CollaborationClaim.status).where(CollaborationClaim.id == claim.id))
     if current == "approved":
         raise DomainError(_("该申报已批准并锁定，不能再更改。"))
     raise DomainError(_("该申报的状态已被其他人更改（现为“%(s)s”），请刷新后重试。",

@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 
 from surveys.anonymity import thresholds
 
+from ..dbutil import db_id
 from ..extensions import db
 from ..formutil import select_choices
 from ..models import RATER_GROUPS, Assignment, Cycle, Instrument, Officer, Unit
@@ -191,7 +192,7 @@ def design(cycle_id):
                 if done is not None:
                     return done
                 break
-    unit_id = request.args.get("unit", type=int)
+    unit_id = request.args.get("unit", type=db_id)
     q = services.clean_badge(request.args.get("q", ""))
     preview = services.design_preview(cycle, unit_id)
     units = db.session.execute(db.select(Unit).where(Unit.is_active).order_by(Unit.code)).scalars().all()

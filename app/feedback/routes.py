@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 
 from surveys.forms import FormItem, comment_field_name, item_field_name, rating_form_class
 
+from ..dbutil import db_id
 from ..errors import DomainError
 from ..extensions import db
 from ..models import Assignment, Cycle, Nomination
@@ -200,7 +201,7 @@ def _tracking_cycle(cycle_id=None):
 @login_required
 def tracking():
     leader = _leader()
-    cycle = _tracking_cycle(request.args.get("cycle", type=int))
+    cycle = _tracking_cycle(request.args.get("cycle", type=db_id))
     units = services.lead_unit_ids(leader)
     rates = services.response_rates(cycle, units) if cycle else None
     filters = {"q": request.args.get("q", "")[:50], "unit": request.args.get("unit", type=int)}
@@ -216,7 +217,7 @@ def tracking():
 @login_required
 def tracking_export():
     leader = _leader()
-    cycle = _tracking_cycle(request.args.get("cycle", type=int))
+    cycle = _tracking_cycle(request.args.get("cycle", type=db_id))
     if cycle is None:
         abort(404)
     header, rows = services.owing_rows(cycle, services.lead_unit_ids(leader))

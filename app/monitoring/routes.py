@@ -74,7 +74,7 @@ def station_live(unit_id):
 def bureau():
     sort = request.args.get("sort", "behind")
     sort = sort if sort in services.SORTS else "behind"
-    page = request.args.get("page", 1, type=int) or 1
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)  # OFFSET within an integer
     stations = services.visible_stations(current_user) if current_user.has_role("admin") else \
         list(db.session.execute(db.select(Unit).where(Unit.kind == "station", Unit.is_active)
                                 .order_by(Unit.code)).scalars())
@@ -318,7 +318,7 @@ def self_checks():
     day = services.today()
     default = add_months(day.replace(day=1), -1)
     month = _month(request.args["month"]) if request.args.get("month") else default
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)  # OFFSET within an integer
     rows, total = selfcheck.month_overview(month, page)
     overdue, overdue_total = selfcheck.overdue_rectifications(day)
     pages = max(1, -(-total // 20))

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from ..admin.forms import ConfirmForm
+from ..dbutil import db_id
 from ..extensions import db
 from ..models import Cycle, Officer, Unit
 from ..security import role_required
@@ -25,7 +26,7 @@ def labels():
 
 
 def _cycle_arg() -> Cycle | None:
-    cycle_id = request.args.get("cycle", type=int)
+    cycle_id = request.args.get("cycle", type=db_id)
     if cycle_id is None:
         return None
     cycle = db.get_or_404(Cycle, cycle_id)
@@ -124,7 +125,7 @@ def reliability(cycle_id):
         abort(400)
     run_service(services.compute_reliability, cycle, user_id=current_user.id,
                 success=_("已计算“%(c)s”的 360 评价信度。", c=cycle.name))
-    return redirect(url_for(".bureau", cycle=request.args.get("back", type=int)) if request.args.get("back")
+    return redirect(url_for(".bureau", cycle=request.args.get("back", type=db_id)) if request.args.get("back")
                     else url_for(".bureau"))
 
 

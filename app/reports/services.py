@@ -295,10 +295,10 @@ def development_plan(run: ScoreRun, result: ScoreResult, fb=None, viewer=RATEE) 
     indicator hidden from ``viewer`` by the anonymity gate is not named."""
     shares = (run.options or {}).get("dual_track") or {"top_share": 10.0, "bottom_share": 10.0}
     rows = db.session.execute(
-        select(ScoreResult.id, ScoreResult.adjusted_total, ScoreResult.category)
+        select(ScoreResult.id, ScoreResult.total, ScoreResult.category)
         .where(ScoreResult.run_id == run.id, ScoreResult.level == result.level).order_by(ScoreResult.id)).all()
     ids = [r.id for r in rows]
-    scores = np.array([np.nan if r.adjusted_total is None else r.adjusted_total for r in rows])
+    scores = np.array([np.nan if r.total is None else r.total for r in rows])  # within category, like ranks
     top, bottom = dual_track(scores, float(shares["top_share"]) / 100, float(shares["bottom_share"]) / 100,
                              groups=np.array([r.category for r in rows], dtype=np.int64))
     i = ids.index(result.id)
@@ -580,11 +580,11 @@ class BureauOverview:
 
 
 def ranking_rows(run: ScoreRun) -> dict[int, list[dict]]:
-    """Category → stations by rank. A category shares one difficulty coefficient, so ranks inside
-    a category never move; the coefficients matter when stations of different categories are
-    compared: ``overall_before`` ranks every station by its plain total, ``overall`` by the
-    adjusted total, and ``moved`` is the difference (positive = moved up). Columns only, no
-    breakdown JSON: one query."""
+    """Category → stations by rank. Ranks inside a category go by the total (0–100); the
+    difficulty-weighted score (total × coefficient, may exceed 100) is used where money is
+    shared across categories. For reference across categories ``overall_before`` ranks every
+    station by its total, ``overall`` by the difficulty-weighted score, and ``moved`` is the
+    difference (positive = moved up). Columns only, no breakdown JSON: one query."""
     rows = db.session.execute(
         select(ScoreResult.unit_id, Unit.code, Unit.name, ScoreResult.category, ScoreResult.total,
                ScoreResult.coefficient, ScoreResult.adjusted_total, ScoreResult.rank, ScoreResult.grade,
@@ -672,14 +672,14 @@ def bureau_overview(cycle: Cycle | None, completeness_limit: int = 30) -> Bureau
             _("各类别等次分布（个）"), [str(GRADE_LABELS[g]) for g in grade_codes],
             {str(CATEGORY_LABELS.get(c, c)): counts[c] for c in sorted(counts)},
             value_range=(0, max([1] + [n for v in counts.values() for n in v])), first_header=_("等次"))
-        totals = db.session.execute(select(ScoreResult.adjusted_total).where(
+        totals = db.session.execute(select(ScoreResult.total).where(
             ScoreResult.run_id == run.id, ScoreResult.level == "officer",
-            ScoreResult.adjusted_total.is_not(None))).scalars().all()
+            ScoreResult.total.is_not(None))).scalars().all()
         view.officers_scored = len(totals)
         if totals:
             top = max(100.0, math.ceil(max(totals) / 10) * 10)
             bins = [b for b in HIST_BINS_100 if b < top] + [top]
-            view.officer_histogram = charts.histogram(_("民警考评得分分布（调整后总分）"), totals, bins, _("人数"),
+            view.officer_histogram = charts.histogram(_("民警考评得分分布（总分）"), totals, bins, _("人数"),
                                                       first_header=_("得分区间"))
     data_cycle = cycle if cycle is not None else (run.cycle if run is not None else None)
     view.data_cycle = data_cycle
@@ -707,15 +707,15 @@ def bureau_overview(cycle: Cycle | None, completeness_limit: int = 30) -> Bureau
 
 
 def category_chart(categories: dict[int, list[dict]]) -> charts.Chart:
-    """Mean, best and worst adjusted total of each category."""
+    """Mean, best and worst total of each category (what ranks within a category)."""
     from ..templating import CATEGORY_LABELS
 
     labels = [str(CATEGORY_LABELS.get(c, c)) for c in sorted(categories)]
-    scored = [[r["adjusted"] for r in rows if r["adjusted"] is not None] for _c, rows in sorted(categories.items())]
+    scored = [[r["total"] for r in rows if r["total"] is not None] for _c, rows in sorted(categories.items())]
     means = [sum(v) / len(v) if v else None for v in scored]
     best = [max(v, default=None) for v in scored]
     worst = [min(v, default=None) for v in scored]
-    return charts.bars(_("各类别调整后总分"), labels, {_("最高"): best, _("平均"): means, _("最低"): worst},
+    return charts.bars(_("各类别总分"), labels, {_("最高"): best, _("平均"): means, _("最低"): worst},
                        value_range=(0, max([100.0] + [b for b in best if b is not None])), first_header=_("类别"))
 
 
@@ -797,8 +797,9 @@ def reliability_reading(row: dict) -> dict:
 def ranking_sheet(view: BureauOverview) -> tuple[list[str], list[list]]:
     from ..templating import CATEGORY_LABELS
 
-    header = [_("类别"), _("类别内排名"), _("单位代码"), _("单位"), _("总分"), _("难度系数"), _("调整后总分"),
-              _("全局排名（按总分）"), _("全局排名（按调整后总分）"), _("难度系数带来的名次变化"), _("等次"),
+    header = [_("类别"), _("类别内排名"), _("单位代码"), _("单位"), _("总分"), _("难度系数"),
+              _("难度加权分（可超过 100）"), _("全局排名（按总分）"), _("全局排名（按难度加权分）"),
+              _("难度系数带来的名次变化"), _("等次"),
               _("奖金（元）"), _("指标覆盖率（%）")]
     rows = []
     for category, items in sorted(view.categories.items()):

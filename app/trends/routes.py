@@ -13,6 +13,7 @@ from flask_login import current_user, login_required
 
 from ..admin.forms import ConfirmForm
 from ..assessment.services import indicator_map
+from ..dbutil import db_id
 from ..extensions import db
 from ..models import Cycle, TrendProposal, Unit
 from ..reports import charts
@@ -82,7 +83,7 @@ def _draft_cycles() -> list[Cycle]:
 def index():
     """The bureau's trends and, for a chosen draft cycle, its seasonal-focus proposal."""
     drafts = _draft_cycles()
-    cycle_id = request.args.get("cycle", type=int)
+    cycle_id = request.args.get("cycle", type=db_id)
     cycle = next((c for c in drafts if c.id == cycle_id), drafts[0] if drafts else None)
     analysis = services.analyse(today())
     items = services.proposals(cycle) if cycle else []

@@ -280,6 +280,38 @@ def test_targets_per_category_and_per_station_with_a_floor():
         I("rate", "public_service", 100, target=95, floor=96)
 
 
+def test_counts_against_the_stations_own_baseline():
+    # 刑事案件 lower-better, category target 40 cases, floor 60 (1.5 × the target).
+    # A: baseline 20 (its three-year mean), 22 cases this year: target 20, floor 20 × 60/40 = 30,
+    #    score (30 − 22) / (30 − 20) = 80 (against the category it would be 100: 22 < 40).
+    # B: baseline 80, 70 cases: target 80, floor 120 → 70 < 80 → 100 (category: (60−70)/20 → 0).
+    # C: no baseline (new station): category target 40, floor 60; 50 cases → 50.
+    # D: baseline 20 but a 目标责任书 of 30: its own target wins, with the category floor 60:
+    #    45 cases → (60 − 45) / 30 = 50.
+    # One case more costs A 10 points (1/10 of its usual-to-floor span) and B 2.5 (1/40).
+    spec = (I("cases", "public_service", 100, direction="lower", target=40, floor=60, baseline=True),)
+    cfg = AssessmentConfig(indicators=spec, dimension_weights={"public_service": 100})
+    m = IndicatorMatrix(("cases",), [[22], [70], [50], [45]], [1, 1, 1, 1],
+                        targets=[[np.nan], [np.nan], [np.nan], [30]],
+                        baseline=[[20], [80], [np.nan], [20]])
+    r = score_assessment(m, cfg)
+    assert r.normalised[:, 0].tolist() == pytest.approx([80, 100, 50, 50])
+    assert r.target[:, 0].tolist() == [20, 80, 40, 30]
+    assert r.floor[:, 0].tolist() == pytest.approx([30, 120, 60, 60])
+    assert r.from_baseline[:, 0].tolist() == [True, True, False, False]
+    m23 = IndicatorMatrix(("cases",), [[23]], [1], baseline=[[20]])
+    assert score_assessment(m23, cfg).normalised[0, 0] == pytest.approx(70)
+    # Without the option the baseline is ignored: the category's target (22 < 40 → 100).
+    plain = AssessmentConfig(indicators=(I("cases", "public_service", 100, direction="lower", target=40,
+                                           floor=60),), dimension_weights={"public_service": 100})
+    assert score_assessment(IndicatorMatrix(("cases",), [[22]], [1], baseline=[[20]]), plain).normalised[0, 0] == 100
+    assert AssessmentConfig.from_dict(cfg.to_dict()).indicators[0].baseline is True
+    with pytest.raises(ValueError, match="baseline applies to method 'target' only"):
+        I("cases", "public_service", 100, method="minmax", baseline=True)
+    with pytest.raises(ValueError, match="baseline must be a finite number > 0"):
+        IndicatorMatrix(("cases",), [[22]], [1], baseline=[[0]])
+
+
 def test_split_indicator_needs_its_nonpreventable_counts():
     m = IndicatorMatrix(UNIT_CODES, np.ones((1, 7)), [1])
     with pytest.raises(ValueError, match="nonpreventable counts are needed for split indicators: cases"):
@@ -538,6 +570,27 @@ def test_difficulty_multiplies_the_excess_over_the_floor_and_never_pays_below_it
     assert consequences([80, 70], [1, 1], per_head, headcount=[10, 5]).bonus_cents.tolist() == [20_000, 5_000]
     with pytest.raises(ValueError, match="headcount"):
         consequences([80, 70], [1, 1], per_head)
+
+
+def test_tied_bonus_cents_take_turns_by_cycle():
+    # Three stations at 80 over a floor of 60: equal shares of 100 cents, 33 each and one cent
+    # left over with three equal remainders. Turn 0 (or a cycle id ≡ 0 mod 3) gives it to the
+    # first, turn 1 to the second, turn 5 (5 mod 3 = 2) to the third: over three cycles each
+    # station gets the extra cent once, instead of the first station every time.
+    assert split_bonus(100, [80, 80, 80], floor=60).tolist() == [34, 33, 33]
+    assert split_bonus(100, [80, 80, 80], floor=60, turn=1).tolist() == [33, 34, 33]
+    assert split_bonus(100, [80, 80, 80], floor=60, turn=5).tolist() == [33, 33, 34]
+    # Two cents over four tied stations, turn 3: places 3 then 0 (wrapping round).
+    assert split_bonus(102, [70, 70, 70, 70], floor=60, turn=3).tolist() == [26, 25, 25, 26]
+    # A real difference in remainders still decides first: excess 20.5 vs 20 vs 20 over 100
+    # cents: 33.88…, 33.05…, 33.05… → 34, 33, 33, whatever the turn.
+    assert split_bonus(100, [80.5, 80, 80], floor=60, turn=1).tolist() == [34, 33, 33]
+    # From the config, as the app passes the cycle id (turn 7 → place 7 mod 3 = 1).
+    cfg = config(bonus=BonusSettings(floor=60, pool_cents=100, turn=7))
+    assert consequences([80, 80, 80], [1, 1, 1], cfg).bonus_cents.tolist() == [33, 34, 33]
+    assert AssessmentConfig.from_dict(cfg.to_dict()).bonus.turn == 7
+    with pytest.raises(ValueError, match="turn"):
+        BonusSettings(turn=-1)
 
 
 def test_nobody_above_the_floor_is_reported_not_an_error():

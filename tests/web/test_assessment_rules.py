@@ -158,6 +158,25 @@ def test_nobody_above_the_bonus_floor_is_said_on_the_run(app, client, auth):
     assert "未高于起点分 99.5，不发奖金" in client.get(f"/assessment/results/{result_id}").get_data(as_text=True)
 
 
+def test_tied_bonus_cents_take_turns_by_cycle_id_and_the_page_says_so(app, client, auth):
+    auth.as_role("admin", unit_code="BJ")
+    with app.app_context():
+        ids = build_world(open_it=False)
+    data = settings_form(client, ids["cycle"], bonus_pool="10000", bonus_floor="0")
+    assert client.post(f"/assessment/cycles/{ids['cycle']}/settings", data=data).status_code == 302
+    client.post(f"/admin/cycles/{ids['cycle']}/open")
+    with app.app_context():
+        load(ids, unit_rows())
+        run = runs.compute_run(db.session.get(Cycle, ids["cycle"]))
+        db.session.commit()
+        # The turn for tied cents is the cycle's id, frozen in the run's settings.
+        assert run.config["bonus"]["turn"] == ids["cycle"]
+        assert sum(r.bonus_cents for r in run.results if r.level == "unit") == 1_000_000
+        result_id = db.session.scalars(sa.select(ScoreResult.id).filter_by(run_id=run.id, level="unit")).first()
+    page = client.get(f"/assessment/results/{result_id}").get_data(as_text=True)
+    assert f"本周期从第（周期编号 {ids['cycle']} 除以参与分配的对象数所得余数 + 1）位开始" in page
+
+
 def test_default_catalogue_follows_the_bureaus_four_dimensions(app, ctx):
     from app.assessment.services import default_config, seed_catalogue
 
@@ -267,3 +286,56 @@ def test_a_stations_population_is_kept_and_absurd_values_are_refused(app, client
     assert response.status_code == 302
     with app.app_context():
         assert db.session.get(Unit, unit_id).population == 52000
+
+
+def test_counts_scored_against_the_stations_own_baseline(app, client, auth):
+    """刑事案件 (一类: target 15, floor 40; split counts, non-preventable × 0.5). PS01 was scored on
+    6 and 4 in the published 2024 and 2025 years (a 2023 run never published, 100, is ignored):
+    baseline (6 + 4) / 2 = 5, floor 40 × 5 / 15 = 13.33. This year 6 + 0.5 × 3 = 7.5 cases:
+    (13.33 − 7.5) / (13.33 − 5) = 70 (against the category target it would be 100). PS02 has
+    one published year only: no baseline, the category's target 15 and floor 40 (13.5 → 100)."""
+    from datetime import datetime
+
+    auth.as_role("admin", unit_code="BJ")
+    with app.app_context():
+        ids = build_world(open_it=False)
+        ps01, ps02 = ids["units"]["PS01"], ids["units"]["PS02"]
+        for year, status, figures in ((2023, "done", {ps01: 100.0}), (2024, "published", {ps01: 6.0}),
+                                      (2025, "published", {ps01: 4.0, ps02: 13.0})):
+            past = Cycle(name=f"{year}年度考评", kind="year", starts_on=date(year, 1, 1), ends_on=date(year, 12, 31),
+                         status="closed", config={})
+            db.session.add(past)
+            db.session.flush()
+            run = ScoreRun(cycle_id=past.id, version=1, status=status, config={}, options={},
+                           published_at=datetime(year + 1, 1, 10) if status == "published" else None)
+            db.session.add(run)
+            db.session.flush()
+            for unit_id, raw in figures.items():
+                db.session.add(ScoreResult(run_id=run.id, level="unit", unit_id=unit_id, category=1, total=80.0,
+                                           adjusted_total=88.0, coefficient=1.1, rank=1, coverage=1.0,
+                                           breakdown={"indicators": [{"code": "criminal_cases", "raw": raw,
+                                                                      "missing": False}]}))
+        db.session.commit()
+    bad = settings_form(client, ids["cycle"], baseline_codes="zz")
+    page = client.post(f"/assessment/cycles/{ids['cycle']}/settings", data=bad).get_data(as_text=True)
+    assert "“zz”不能按本所基线计分" in page
+    data = settings_form(client, ids["cycle"], baseline_codes="criminal_cases")
+    assert client.post(f"/assessment/cycles/{ids['cycle']}/settings", data=data).status_code == 302
+    client.post(f"/admin/cycles/{ids['cycle']}/open")
+    with app.app_context():
+        load(ids, unit_rows())
+        run = runs.compute_run(db.session.get(Cycle, ids["cycle"]))
+        db.session.commit()
+        assert run.options["baselines"]["criminal_cases"] == {
+            str(ps01): {"mean": 5.0, "years": [["2024年度考评", 6.0], ["2025年度考评", 4.0]]}}
+        by_unit = {r.unit_id: r for r in run.results if r.level == "unit"}
+        cases = {u: next(i for i in by_unit[u].breakdown["indicators"] if i["code"] == "criminal_cases")
+                 for u in (ps01, ps02)}
+        assert cases[ps01]["raw"] == 7.5 and cases[ps01]["target"] == 5.0
+        assert cases[ps01]["floor"] == pytest.approx(40 / 3)
+        assert cases[ps01]["normalised"] == pytest.approx(70.0)
+        assert cases[ps02]["target"] == 15.0 and cases[ps02]["floor"] == 40.0 and cases[ps02]["normalised"] == 100.0
+        assert "baseline" not in cases[ps02]["details"]
+        result_id = by_unit[ps01].id
+    page = client.get(f"/assessment/results/{result_id}").get_data(as_text=True)
+    assert "目标为本所基线 =（2024年度考评 6 + 2025年度考评 4）÷ 2 = 5" in page

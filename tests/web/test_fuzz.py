@@ -173,3 +173,31 @@ def test_ids_beyond_a_database_integer_are_not_found(client, world):
     for path in ("/claims/99999999999999999999", "/admin/cycles/2147483648", "/assessment/runs/9223372036854775808",
                  "/residents/follow-ups/99999999999999999999"):
         assert client.get(path).status_code == 404, path
+
+
+def test_query_ids_and_pages_beyond_a_database_integer_are_ignored(app, client, world):
+    """The same rule as ids in URLs: ?cycle=9999999999 is no such cycle (ignored, or a 404), never
+    an overflow in the database driver; a huge page number is the last page there is."""
+    from app.dbutil import db_id
+
+    assert db_id("2147483647") == 2147483647
+    for bad in ("2147483648", "9999999999", "-1", "abc"):
+        with pytest.raises(ValueError):
+            db_id(bad)
+    _log_in_again(app, client, world)
+    urls = []
+    for rule, values in _get_routes(app):
+        with app.test_request_context():
+            from flask import url_for
+
+            try:
+                urls.append(url_for(rule.endpoint, **values))
+            except Exception:  # a converter we cannot satisfy generically
+                continue
+    for query in ({"cycle": "9999999999", "unit": "2147483648", "back": "9999999999"},
+                  {"page": "99999999999999999999"}, {"page": "9223372036854775807"}):
+        for url in urls:
+            response = client.get(url, query_string=query)
+            assert response.status_code < 500, (url, query)
+            response.close()
+    assert client.get("/claims/", query_string={"cycle": "9999999999"}).status_code == 200

@@ -125,7 +125,7 @@ def test_the_exports_have_the_same_numbers_as_the_pages(app, client, demo):
         book = load_workbook(io.BytesIO(response.data))
         assert book.sheetnames == ["排名", "维度得分", "数据完整性", "评价完成率"]
         rows = list(book["排名"].values)
-        assert rows[0][:7] == ("类别", "类别内排名", "单位代码", "单位", "总分", "难度系数", "调整后总分")
+        assert rows[0][:7] == ("类别", "类别内排名", "单位代码", "单位", "总分", "难度系数", "难度加权分（可超过 100）")
         shown = _page_ranking(page)
         assert len(rows) - 1 == len(shown) == 12
         for _cat, rank, code, name, total, coef, adjusted, before, after, moved, grade, _bonus, coverage in rows[1:]:
@@ -358,8 +358,9 @@ def test_the_bureau_overview_without_any_results(app, client):
     page = client.get("/reports/bureau").get_data(as_text=True)
     assert "还没有计算结果" in page and "还没有已关闭的 360 评价周期" in page and "空所" in page
     book = load_workbook(io.BytesIO(client.get("/reports/bureau.xlsx").data))
-    assert list(book["排名"].values) == [("类别", "类别内排名", "单位代码", "单位", "总分", "难度系数", "调整后总分",
-                                         "全局排名（按总分）", "全局排名（按调整后总分）", "难度系数带来的名次变化",
+    assert list(book["排名"].values) == [("类别", "类别内排名", "单位代码", "单位", "总分", "难度系数",
+                                         "难度加权分（可超过 100）", "全局排名（按总分）", "全局排名（按难度加权分）",
+                                         "难度系数带来的名次变化",
                                          "等次", "奖金（元）", "指标覆盖率（%）")]
 
 
@@ -396,3 +397,45 @@ def test_an_unpublished_run_is_shown_to_admins_only_and_labelled(app, client, de
     _leader, ps01 = _ids(app, "leader")
     dash = client.get(f"/reports/units/{ps01}?cycle={cycle_id}").get_data(as_text=True)
     assert "未发布" not in dash and "2025年度考评 · 第 1 版（已发布）" in dash
+
+
+def test_ranks_go_by_the_total_and_the_weighted_score_is_named_as_such(app, client):
+    """Hand-made published run. 一类 (coefficient 1.1): 甲所 90 → 99, 乙所 80 → 88; 三类 (1.0):
+    丙所 95 → 95. Within 一类 甲所 is 1st by its total; the category chart shows totals (best 90,
+    mean 85, worst 80), not weighted scores (99, 93.5, 88). Across categories by total: 丙 1, 甲 2,
+    乙 3; by weighted score: 甲 1, 丙 2, 乙 3, so 甲 moves up one and 丙 down one."""
+    from datetime import date, datetime
+
+    from app.models import ScoreResult, ScoreRun
+    from app.reports import services as report_services
+
+    from ..factories import make_unit
+
+    with app.app_context():
+        make_user("admin", roles={"admin"})
+        units = [make_unit("PS01", name="甲所", category=1), make_unit("PS02", name="乙所", category=1),
+                 make_unit("PS03", name="丙所", category=3)]
+        cycle = make_cycle(name="2026年度考评", kind="year", starts_on=date(2026, 1, 1),
+                           status="closed")
+        run = ScoreRun(cycle_id=cycle.id, version=1, status="published", published_at=datetime(2027, 1, 5),
+                       config={"grades": {"on": "total"}}, options={})
+        db.session.add(run)
+        db.session.flush()
+        for unit, total, coefficient, rank in ((units[0], 90.0, 1.1, 1), (units[1], 80.0, 1.1, 2),
+                                               (units[2], 95.0, 1.0, 1)):
+            db.session.add(ScoreResult(run_id=run.id, level="unit", unit_id=unit.id, category=unit.category,
+                                       total=total, adjusted_total=round(total * coefficient, 6),
+                                       coefficient=coefficient, rank=rank, grade="good", coverage=1.0))
+        db.session.commit()
+        view = report_services.bureau_overview(None)
+        assert view.category_chart.rows == [["一类", 90.0, 85.0, 80.0], ["三类", 95.0, 95.0, 95.0]]
+    client.post("/login", data={"username": "admin", "password": "password123"})
+    page = client.get("/reports/bureau").get_data(as_text=True)
+    assert "类别内排名按总分（0–100）排列" in page and "等次按总分评定" in page and "调整后" not in page
+    shown = _page_ranking(page)
+    # rank, name, total, coefficient, weighted, overall by total, overall by weighted, moved
+    assert shown["PS01"][:8] == ["1", "甲所", "90.00", "1.1", "99.00", "2", "1", "+1"]
+    assert shown["PS02"][:8] == ["2", "乙所", "80.00", "1.1", "88.00", "3", "3", ""]
+    assert shown["PS03"][:8] == ["1", "丙所", "95.00", "1", "95.00", "1", "2", "-1"]
+    home = client.get("/").get_data(as_text=True)
+    assert "甲所（90.00）" in home and "丙所（95.00）" in home
