@@ -935,7 +935,7 @@ def _ring_pairs(pr: np.ndarray, pe: np.ndarray, rev_pos: np.ndarray, strong: np.
                 for drop in range(4):
                     sub = np.delete(clique, drop, axis=1)
                     pos_t = np.searchsorted(tri_key, (sub[:, 0] * P + sub[:, 1]) * P + sub[:, 2])
-                    hit &= tri_part[np.minimum(pos_t, tri_key.size - 1)]  # type: ignore[index]  # set by the triangles, which come first
+                    hit &= tri_part[np.minimum(pos_t, tri_key.size - 1)]  # set by the triangles, which come first
             for i in range(k):
                 for j in range(i + 1, k):
                     sus[np.searchsorted(edge_key, clique[hit, i] * P + clique[hit, j])] = True

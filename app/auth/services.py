@@ -4,7 +4,7 @@ from functools import lru_cache
 
 from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
-from zxcvbn import zxcvbn  # type: ignore[import-untyped]  # the package ships no type hints
+from zxcvbn import zxcvbn  # the package ships no type hints (ignored in pyproject)
 
 from ..audit import record
 from ..errors import DomainError

@@ -119,7 +119,7 @@ def _officers_by_badge(badges: list[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for start in range(0, len(badges), 500):
         found.update(db.session.execute(select(Officer.badge_no, Officer.id)
-                                        .where(Officer.badge_no.in_(badges[start:start + 500]))).all())  # type: ignore[arg-type]
+                                        .where(Officer.badge_no.in_(badges[start:start + 500]))).all())
     return found
 
 

@@ -3,12 +3,16 @@ with its items, evidence files (台账) and rectification items (整改项)."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import Model
 from .base import utcnow
+
+if TYPE_CHECKING:  # the classes string annotations name; imported for the type checker only
+    from .org import Unit
 
 # Minutes from receipt to arrival a station of each category should meet, until the office sets its own.
 DEFAULT_RESPONSE_MINUTES = {1: 10, 2: 15, 3: 20}

@@ -71,11 +71,12 @@ def _fetch(connector: Connector) -> dict:
 
 
 def _store(connector: Connector, rows: list) -> tuple[int, int]:
-    from ..claims.services import import_case_records
-    from ..trends.services import import_incident_rows
+    from ..claims.services import CaseImportReport, import_case_records
+    from ..trends.services import IncidentReport, import_incident_rows
 
     if any(not isinstance(row, dict) for row in rows):
         raise PullError(_("每一行应为 JSON 对象。"))
+    report: IncidentReport | CaseImportReport
     if connector.kind == "incidents":
         report = import_incident_rows(list(enumerate(rows, start=1)))
     else:

@@ -91,24 +91,28 @@ def _self_checks(rng, stations, today) -> dict[str, int]:
     office = db.session.execute(sa.select(User).filter_by(username="admin")).scalar_one_or_none()
     leaders = dict(db.session.execute(
         sa.select(Officer.unit_id, User).join(User, User.officer_id == Officer.id).where(Officer.is_leader)).all())
-    made = {}
+    made: dict[str, int] = {}
     for i, station in enumerate(stations):
         state, leader = STATES[i % len(STATES)], leaders.get(station.id)
         if state is None or leader is None or office is None:
             continue
         check = selfcheck.open_self_check(station, month, leader)
-        entries = {item.id: (float(rng.randint(70, 98)), "") for item in check.items}
+        entries: dict[int, tuple[float | None, str]] = {item.id: (float(rng.randint(70, 98)), "")
+                                                        for item in check.items}
         selfcheck.save_items(check, entries, "本月各项工作总体平稳，接处警时效仍需提高。")
         for item in check.items:
             if item.light == "red":
                 due = month + timedelta(days=40 if i % 2 else 25)  # half of them already overdue
-                selfcheck.add_rectification(check, item, f"针对“{item.name}”制定整改措施", leader.officer.name, due)
+                owner = leader.officer.name if leader.officer else ""
+                selfcheck.add_rectification(check, item, f"针对“{item.name}”制定整改措施", owner, due)
         if state in ("submitted", "returned", "accepted"):
             selfcheck.submit(check, leader)
         if state == "returned":
             selfcheck.return_check(check, "整改措施过于笼统，请写明具体时限和责任人。", office)
         if state == "accepted":
-            verified = {item.id: (item.self_score - (20 if n == 0 else 0)) for n, item in enumerate(check.items)}
+            verified: dict[int, float | None] = {
+                item.id: None if item.self_score is None else item.self_score - (20 if n == 0 else 0)
+                for n, item in enumerate(check.items)}
             selfcheck.accept(check, verified, office)
         made[state] = made.get(state, 0) + 1
     return made

@@ -111,7 +111,7 @@ def _response_median(period: Period, units: list[Unit]) -> dict[int, Value]:
     out = {}
     for unit in units:
         m = minutes.get(unit.id)
-        out[unit.id] = Value(None if m is None else round(float(np.median(m)), 1), float(targets[unit.category]),
+        out[unit.id] = Value(None if m is None else round(float(np.median(m)), 1), float(targets[unit.category or 2]),
                              {"n": 0 if m is None else int(m.size)})
     return out
 
@@ -122,7 +122,7 @@ def _response_share(period: Period, units: list[Unit]) -> dict[int, Value]:
     out = {}
     for unit in units:
         m = minutes.get(unit.id)
-        target = targets[unit.category]
+        target = targets[unit.category or 2]
         within = 0 if m is None else int((m <= target).sum())
         out[unit.id] = Value(None if m is None else round(100.0 * within / m.size, 1), 90.0,
                              {"n": 0 if m is None else int(m.size), "within": within, "minutes": target})

@@ -174,7 +174,7 @@ def close_rectification(rect: Rectification, note: str, user: User) -> None:
     done = db.session.execute(
         sa.update(Rectification).where(Rectification.id == rect.id, Rectification.status == "open")
         .values(status="closed", close_note=note[:2000], closed_at=utcnow(), closed_by_id=user.id)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]  # an UPDATE's CursorResult
     if done != 1:
         raise DomainError(_("该整改项已经关闭。"))
     db.session.refresh(rect)
@@ -225,7 +225,7 @@ def _move(check: SelfCheck, allowed: tuple[str, ...], to: str, **values) -> None
     done = db.session.execute(
         sa.update(SelfCheck).where(SelfCheck.id == check.id, SelfCheck.status.in_(allowed))
         .values(status=to, version=SelfCheck.version + 1, **values)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]  # an UPDATE's CursorResult
     if done != 1:
         raise DomainError(_("自查的状态已经变化（可能有人刚刚处理过），请刷新页面。"))
     db.session.refresh(check)
@@ -300,7 +300,7 @@ def overdue_rectifications(day: date, unit_ids: list[int] | None = None, limit: 
     total = db.session.scalar(sa.select(sa.func.count(Rectification.id)).where(*where)) or 0
     rows = db.session.execute(sa.select(Rectification, Unit.name).join(Unit, Unit.id == Rectification.unit_id)
                               .where(*where).order_by(Rectification.due_on, Rectification.id).limit(limit)).all()
-    return rows, total
+    return list(rows), total
 
 
 def month_overview(month: date, page: int = 1, per_page: int = 20) -> tuple[list, int]:
@@ -313,7 +313,7 @@ def month_overview(month: date, page: int = 1, per_page: int = 20) -> tuple[list
                            (SelfCheck.status == "draft", 2), (SelfCheck.status == "accepted", 3), else_=4)
     rows = db.session.execute(query.order_by(status_order, Unit.code).limit(per_page)
                               .offset((page - 1) * per_page)).all()
-    return rows, total
+    return list(rows), total
 
 
 def quarter_self_checks(unit: Unit, cycle: Cycle | None) -> list[dict] | None:

@@ -19,7 +19,7 @@ from ..reports.services import led_unit_ids
 from . import derived
 from .stages import NEAR_DAYS, STAGE_LABELS, deadline_state
 
-RESPONSE_BINS = [0, 5, 10, 15, 20, 30, 45, 60, 24 * 60]
+RESPONSE_BINS: list[float] = [0, 5, 10, 15, 20, 30, 45, 60, 24 * 60]
 PAGE_SIZE = 20
 WARNING_LIMIT = 100  # cases listed under 超期预警 (the count shows them all)
 
@@ -122,13 +122,14 @@ def deadline_warnings(unit: Unit, day: date) -> tuple[list[dict], int]:
         sa.select(CaseRecord, Officer.name).outerjoin(Officer, Officer.id == CaseRecord.officer_id).where(*where)
         .order_by(CaseRecord.stage_deadline, CaseRecord.case_ref).limit(WARNING_LIMIT)).all()
     return [{"case": case, "officer": name or "", "state": deadline_state(case.stage_deadline, day),
-             "days": (case.stage_deadline - day).days} for case, name in rows], total or 0
+             "days": (case.stage_deadline - day).days if case.stage_deadline else None}
+            for case, name in rows], total or 0
 
 
 def station_view(unit: Unit, day: date) -> StationView:
     period = month_period(day)
     counts = incident_counts(day, [unit]).get(unit.id, (0, 0))
-    target = derived.response_targets()[unit.category]
+    target = derived.response_targets()[unit.category or 2]
     minutes = derived.response_minutes(period, [unit]).get(unit.id)
     values = derived.compute_all(period, [unit])
     warnings, total = deadline_warnings(unit, day)
