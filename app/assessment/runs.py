@@ -232,6 +232,10 @@ def _load_inputs(cycle: Cycle, log: StepLog) -> Inputs:
     log(_("读取数据池"))
     catalogue = indicator_map()
     values = _load_values(cycle, {i.id: i for i in catalogue.values()})
+    from ..monitoring.derived import values_for_cycle  # indicators the office marked as derived
+
+    for code, by_unit in values_for_cycle(cycle, {s.code for s in config.specs("unit")}).items():
+        values[("unit", code)] = by_unit
     subjects = scored_subjects()
     log(_("读取柔性指标（%(n)d 个来源）", n=len(soft.SOFT_PROVIDERS)))
     soft_values = soft.soft_indicator_values(soft.collect(cycle), subjects.unit_category, subjects.officer_unit)

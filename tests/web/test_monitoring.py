@@ -459,3 +459,32 @@ def test_quarterly_page_shows_the_three_self_checks_and_their_rectifications(app
     section = html.split('id="quarter-self-checks"')[1].split("</section>")[0]
     assert "2026-10" in section and "2026-11" in section and "2026-12" in section
     assert "补齐接处警台账" in section and section.count("未开始") == 2
+
+
+def test_a_marked_derived_indicator_is_scored_from_the_records_not_typed(app, ctx):
+    """The office marks 刑事案件发案数 as derived: its imports are refused, and the score run counts
+    the cycle's 刑事 cases per station (PS01: 3 preventable + 1 not; PS02: 1; PS03, PS04: none)."""
+    from app.assessment import runs
+    from app.models import Cycle, ScoreResult
+    from app.monitoring import derived
+
+    from .assessment_setup import build_world, load, officer_rows, unit_rows
+
+    ids = build_world()
+    derived.set_marked({"criminal_cases"}, None)
+    db.session.commit()
+    load(ids, [r for r in unit_rows() if r["indicator"] != "criminal_cases"] + officer_rows(ids))
+    cases = [_case(f"X{k}", unit_code="PS01", case_date="2026-11-0%d" % (k + 1), is_preventable=k < 3)
+             for k in range(4)]
+    cases += [_case("Y1", unit_code="PS02", case_date="2026-10-20", is_preventable=True),
+              _case("Z1", unit_code="PS02", case_date="2026-09-30", is_preventable=True)]  # before the cycle
+    assert import_case_records(cases).ok
+    db.session.commit()
+    run = runs.compute_run(db.session.get(Cycle, ids["cycle"]))
+    db.session.commit()
+    raw = {}
+    for result in db.session.execute(sa.select(ScoreResult).filter_by(run_id=run.id, level="unit")).scalars():
+        entry = next(i for i in result.breakdown["indicators"] if i["code"] == "criminal_cases")
+        raw[result.unit.code] = entry["raw"]
+    # non-preventable cases weigh 0.5 (the cycle's setting): PS01 3 + 0.5 × 1
+    assert raw["PS01"] == 3.5 and raw["PS02"] == 1 and raw["PS03"] == 0 and raw["PS04"] == 0
