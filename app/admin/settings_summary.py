@@ -14,7 +14,7 @@ from ..templating import CATEGORY_LABELS
 
 MISSING_LABELS = {"renormalise": _l("按已有指标重新分配权重（标记为不完整）"), "zero": _l("缺失指标记 0 分"),
                   "exclude": _l("有缺失则不计总分")}
-BASIS_LABELS = {"adjusted": _l("难度调整后总分"), "total": _l("总分")}
+BASIS_LABELS = {"adjusted": _l("难度加权分（可超过 100）"), "total": _l("总分")}
 
 
 @dataclass

@@ -23,7 +23,7 @@ from .catalogue import (
 )
 
 PERCENT = [InputRequired(), NumberRange(0, 100)]
-SCORE_BASIS = {"adjusted": _l("难度调整后总分"), "total": _l("总分")}
+SCORE_BASIS = {"adjusted": _l("难度加权分（可超过 100）"), "total": _l("总分")}
 CODE_RULE = Regexp(r"^[A-Za-z0-9_-]+$", message=_l("只能包含字母、数字、下划线和连字符。"))
 BONUS_BASIS = {"unit": _l("按单位（每个单位一份）"), "headcount": _l("按人数（份额再乘以单位民警人数）")}
 

@@ -825,7 +825,7 @@ def dual_track_groups(run: ScoreRun, level: str = "officer", k: int = 3, page: i
 def export_rows(run: ScoreRun) -> tuple[list[str], Iterator[list]]:
     """The run's results as a table (both levels) for an .xlsx export. The rows are read lazily, in
     batches, with their unit and officer in the same query: stream them into the file."""
-    header = [_("层级"), _("类别"), _("单位代码"), _("警号"), _("名称"), _("总分"), _("难度系数"), _("调整后总分"),
+    header = [_("层级"), _("类别"), _("单位代码"), _("警号"), _("名称"), _("总分"), _("难度系数"), _("难度加权分（可超过 100）"),
               _("类别内排名"), _("等次"), _("奖金（元）"), _("数据覆盖率")]
     from .catalogue import GRADE_LABELS, LEVEL_LABELS
 
