@@ -126,6 +126,12 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(reports_bp, url_prefix="/reports")
     register_reports()
 
+    from .results.routes import bp as results_bp
+    from .results.routes import register as register_results
+
+    app.register_blueprint(results_bp, url_prefix="/results")
+    register_results()
+
 
 def register_errorhandlers(app: Flask) -> None:
     from .errors import register

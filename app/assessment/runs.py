@@ -609,6 +609,11 @@ def hard_missing_count(run: ScoreRun) -> int:
     return sum(int(info.get("hard_pairs") or 0) for info in levels.values())
 
 
+# Checks run before a run is published; features append callables taking (run) that raise
+# DomainError to refuse (e.g. the results path: only after committee approval and 公示).
+BEFORE_PUBLISH: list[Callable[[ScoreRun], None]] = []
+
+
 def publish_run(run: ScoreRun, user_id: int | None = None, note: str = "") -> ScoreRun:
     """Make a run the cycle's result. The cycle must be closed (it then becomes published) or
     already published (a recomputed run replaces the shown result; the old run stays as it was).
@@ -631,6 +636,8 @@ def publish_run(run: ScoreRun, user_id: int | None = None, note: str = "") -> Sc
     if missing_hard and not note:
         raise DomainError(_("此版本有 %(n)d 项业务系统数据缺失，已按 0 分计算。请先补齐数据并重新计算，"
                             "或填写发布原因（将记入审计日志）。", n=missing_hard), field="note")
+    for check in BEFORE_PUBLISH:
+        check(run)
     result = db.session.execute(
         db.update(ScoreRun).where(ScoreRun.id == run.id, ScoreRun.status == "done")
         .values(status="published", published_at=utcnow(), published_by_id=user_id, publish_note=note)

@@ -39,6 +39,7 @@ from .residents import (
     ResidentResponse,
     ServiceType,
 )
+from .results import APPROVAL_STATUSES, ApprovalDecision, CommitteeMember, ResultApproval
 
 __all__ = [
     "ApiClient", "ImportBatch", "Indicator", "IndicatorValue", "ScoreResult", "ScoreRun",
@@ -50,4 +51,5 @@ __all__ = [
     "ResidentInvitation", "ResidentResponse", "ServiceType",
     "Answer", "Assignment", "ASSIGNMENT_STATUSES", "Comment", "Instrument", "InstrumentItem", "Nomination",
     "NOMINATION_STATUSES", "RATER_GROUPS", "RELATIONS", "Response", "ReliabilityReport",
+    "APPROVAL_STATUSES", "ApprovalDecision", "CommitteeMember", "ResultApproval",
 ]

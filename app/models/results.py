@@ -1,0 +1,107 @@
+"""The path of a cycle's result from computed to final: the approving committee, each round of
+approval of a run (submitted → returned | 公示 → final) and the approvers' decisions."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import Model, db  # noqa: F401 - db.Model is Model at run time; either may be subclassed
+from .base import utcnow
+
+if TYPE_CHECKING:
+    from .assessment import ScoreRun
+    from .auth import User
+    from .cycle import Cycle
+
+APPROVAL_STATUSES = ("submitted", "returned", "notice", "final")
+ACTIVE_APPROVAL = "status IN ('submitted', 'notice')"
+DECISIONS = ("approve", "return")
+
+
+class CommitteeMember(Model):
+    """A named approver of results (考评委员会): for one cycle, or for the installation when
+    ``cycle_id`` is NULL. A cycle with members of its own uses only those."""
+
+    __tablename__ = "committee_member"
+    __table_args__ = (
+        sa.UniqueConstraint("cycle_id", "user_id"),
+        # NULLs never collide in the unique key above: one installation-wide row per user.
+        sa.Index("uq_committee_member_installation", "user_id", unique=True,
+                 sqlite_where=sa.text("cycle_id IS NULL"), postgresql_where=sa.text("cycle_id IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cycle.id"), index=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped["User"] = relationship()
+
+
+class ResultApproval(Model):
+    """One round of a run on the path to final. Submitting makes a round ("submitted"); every
+    approver's approval opens the public notice ("notice", 公示, ``notice_days`` working days from
+    ``notice_starts_on`` to ``notice_ends_on``); one return ends the round ("returned"); after the
+    notice, final publishes the run. At most one active round per cycle (partial unique index)."""
+
+    __tablename__ = "result_approval"
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('submitted', 'returned', 'notice', 'final')", name="status"),
+        sa.CheckConstraint("notice_days >= 1 AND notice_days <= 30", name="notice_days"),
+        sa.CheckConstraint("required_approvals >= 1", name="required"),
+        sa.CheckConstraint("approvals >= 0 AND approvals <= required_approvals", name="approvals"),
+        sa.CheckConstraint("status NOT IN ('notice', 'final') OR (approvals = required_approvals"
+                           " AND notice_starts_on IS NOT NULL AND notice_ends_on >= notice_starts_on)",
+                           name="notice_dates"),
+        sa.CheckConstraint("status <> 'final' OR finalized_at IS NOT NULL", name="finalized"),
+        sa.Index("uq_result_approval_active_cycle", "cycle_id", unique=True,
+                 sqlite_where=sa.text(ACTIVE_APPROVAL), postgresql_where=sa.text(ACTIVE_APPROVAL)),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(sa.ForeignKey("score_run.id"), index=True)
+    cycle_id: Mapped[int] = mapped_column(sa.ForeignKey("cycle.id"), index=True)
+    status: Mapped[str] = mapped_column(sa.String(10), default="submitted", server_default="submitted")
+    # The committee when submitted (user ids): later changes to the committee do not move a round.
+    approver_ids: Mapped[list] = mapped_column(sa.JSON, default=list)
+    required_approvals: Mapped[int]
+    approvals: Mapped[int] = mapped_column(default=0, server_default="0")
+    notice_days: Mapped[int] = mapped_column(default=5, server_default="5")
+    note: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    return_reason: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    submitted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None]
+    notice_starts_on: Mapped[date | None]
+    notice_ends_on: Mapped[date | None]
+    finalized_at: Mapped[datetime | None]
+
+    run: Mapped["ScoreRun"] = relationship()
+    cycle: Mapped["Cycle"] = relationship()
+    submitted_by: Mapped["User | None"] = relationship()
+    decisions: Mapped[list["ApprovalDecision"]] = relationship(
+        back_populates="approval", order_by="ApprovalDecision.decided_at")
+
+
+class ApprovalDecision(Model):
+    """An approver's decision in a round: once per approver and round (unique key)."""
+
+    __tablename__ = "approval_decision"
+    __table_args__ = (
+        sa.UniqueConstraint("approval_id", "approver_id"),
+        sa.CheckConstraint("decision IN ('approve', 'return')", name="decision"),
+        sa.CheckConstraint("decision <> 'return' OR length(reason) > 0", name="return_reason"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    approval_id: Mapped[int] = mapped_column(sa.ForeignKey("result_approval.id"), index=True)
+    approver_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
+    decision: Mapped[str] = mapped_column(sa.String(8))
+    reason: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    approval: Mapped[ResultApproval] = relationship(back_populates="decisions")
+    approver: Mapped["User"] = relationship()

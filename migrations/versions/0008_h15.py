@@ -1,0 +1,111 @@
+"""results path: the approving committee, rounds of approval and public notice (公示), decisions
+
+Revision ID: 0008_h15
+Revises: 0007_h14a
+Create Date: 2026-12-02 16:00:00
+
+"""
+import sqlalchemy as sa
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision = '0008_h15'
+down_revision = "0007_h14a"
+branch_labels = None
+depends_on = None
+
+ACTIVE = "status IN ('submitted', 'notice')"
+
+
+def upgrade():
+    op.create_table(
+        'committee_member',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('cycle_id', sa.Integer(), nullable=True),
+        sa.Column('user_id', sa.Integer(), nullable=False),
+        sa.Column('created_at', sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(['cycle_id'], ['cycle.id'], name=op.f('fk_committee_member_cycle_id_cycle')),
+        sa.ForeignKeyConstraint(['user_id'], ['user_account.id'],
+                                name=op.f('fk_committee_member_user_id_user_account')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_committee_member')),
+        sa.UniqueConstraint('cycle_id', 'user_id', name=op.f('uq_committee_member_cycle_id_user_id')),
+    )
+    with op.batch_alter_table('committee_member', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_committee_member_cycle_id'), ['cycle_id'], unique=False)
+        batch_op.create_index('uq_committee_member_installation', ['user_id'], unique=True,
+                              sqlite_where=sa.text('cycle_id IS NULL'),
+                              postgresql_where=sa.text('cycle_id IS NULL'))
+    op.create_table(
+        'result_approval',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('run_id', sa.Integer(), nullable=False),
+        sa.Column('cycle_id', sa.Integer(), nullable=False),
+        sa.Column('status', sa.String(length=10), server_default='submitted', nullable=False),
+        sa.Column('approver_ids', sa.JSON(), nullable=False),
+        sa.Column('required_approvals', sa.Integer(), nullable=False),
+        sa.Column('approvals', sa.Integer(), server_default='0', nullable=False),
+        sa.Column('notice_days', sa.Integer(), server_default='5', nullable=False),
+        sa.Column('note', sa.Text(), server_default='', nullable=False),
+        sa.Column('return_reason', sa.Text(), server_default='', nullable=False),
+        sa.Column('submitted_by_id', sa.Integer(), nullable=True),
+        sa.Column('submitted_at', sa.DateTime(), nullable=False),
+        sa.Column('decided_at', sa.DateTime(), nullable=True),
+        sa.Column('notice_starts_on', sa.Date(), nullable=True),
+        sa.Column('notice_ends_on', sa.Date(), nullable=True),
+        sa.Column('finalized_at', sa.DateTime(), nullable=True),
+        sa.CheckConstraint("status IN ('submitted', 'returned', 'notice', 'final')",
+                           name=op.f('ck_result_approval_status')),
+        sa.CheckConstraint('notice_days >= 1 AND notice_days <= 30', name=op.f('ck_result_approval_notice_days')),
+        sa.CheckConstraint('required_approvals >= 1', name=op.f('ck_result_approval_required')),
+        sa.CheckConstraint('approvals >= 0 AND approvals <= required_approvals',
+                           name=op.f('ck_result_approval_approvals')),
+        sa.CheckConstraint("status NOT IN ('notice', 'final') OR (approvals = required_approvals"
+                           " AND notice_starts_on IS NOT NULL AND notice_ends_on >= notice_starts_on)",
+                           name=op.f('ck_result_approval_notice_dates')),
+        sa.CheckConstraint("status <> 'final' OR finalized_at IS NOT NULL", name=op.f('ck_result_approval_finalized')),
+        sa.ForeignKeyConstraint(['cycle_id'], ['cycle.id'], name=op.f('fk_result_approval_cycle_id_cycle')),
+        sa.ForeignKeyConstraint(['run_id'], ['score_run.id'], name=op.f('fk_result_approval_run_id_score_run')),
+        sa.ForeignKeyConstraint(['submitted_by_id'], ['user_account.id'],
+                                name=op.f('fk_result_approval_submitted_by_id_user_account')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_result_approval')),
+    )
+    with op.batch_alter_table('result_approval', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_result_approval_cycle_id'), ['cycle_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_result_approval_run_id'), ['run_id'], unique=False)
+        batch_op.create_index('uq_result_approval_active_cycle', ['cycle_id'], unique=True,
+                              sqlite_where=sa.text(ACTIVE), postgresql_where=sa.text(ACTIVE))
+    op.create_table(
+        'approval_decision',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('approval_id', sa.Integer(), nullable=False),
+        sa.Column('approver_id', sa.Integer(), nullable=False),
+        sa.Column('decision', sa.String(length=8), nullable=False),
+        sa.Column('reason', sa.Text(), server_default='', nullable=False),
+        sa.Column('decided_at', sa.DateTime(), nullable=False),
+        sa.CheckConstraint("decision IN ('approve', 'return')", name=op.f('ck_approval_decision_decision')),
+        sa.CheckConstraint("decision <> 'return' OR length(reason) > 0",
+                           name=op.f('ck_approval_decision_return_reason')),
+        sa.ForeignKeyConstraint(['approval_id'], ['result_approval.id'],
+                                name=op.f('fk_approval_decision_approval_id_result_approval')),
+        sa.ForeignKeyConstraint(['approver_id'], ['user_account.id'],
+                                name=op.f('fk_approval_decision_approver_id_user_account')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_approval_decision')),
+        sa.UniqueConstraint('approval_id', 'approver_id', name=op.f('uq_approval_decision_approval_id_approver_id')),
+    )
+    with op.batch_alter_table('approval_decision', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_approval_decision_approval_id'), ['approval_id'], unique=False)
+
+
+def downgrade():
+    with op.batch_alter_table('approval_decision', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_approval_decision_approval_id'))
+    op.drop_table('approval_decision')
+    with op.batch_alter_table('result_approval', schema=None) as batch_op:
+        batch_op.drop_index('uq_result_approval_active_cycle')
+        batch_op.drop_index(batch_op.f('ix_result_approval_run_id'))
+        batch_op.drop_index(batch_op.f('ix_result_approval_cycle_id'))
+    op.drop_table('result_approval')
+    with op.batch_alter_table('committee_member', schema=None) as batch_op:
+        batch_op.drop_index('uq_committee_member_installation')
+        batch_op.drop_index(batch_op.f('ix_committee_member_cycle_id'))
+    op.drop_table('committee_member')
