@@ -130,7 +130,7 @@ def register_blueprints(app: Flask) -> None:
     from .results.routes import register as register_results
 
     app.register_blueprint(results_bp, url_prefix="/results")
-    register_results()
+    register_results(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -677,10 +677,20 @@ def run_results(run: ScoreRun, level: str) -> dict[int, list[ScoreResult]]:
     return dict(out)
 
 
+# Predicates that open an unpublished run to the people who may see a published one (e.g. the
+# results path: a run on public notice, 公示).
+SHOWN_BEFORE_PUBLISHED: list[Callable[[ScoreRun], bool]] = []
+
+
+def is_shown(run: ScoreRun) -> bool:
+    """A published run, or one a feature opens before (a provisional result on notice)."""
+    return run.status == "published" or any(shown(run) for shown in SHOWN_BEFORE_PUBLISHED)
+
+
 def can_view_result(user, result: ScoreResult) -> bool:
     if user.has_role("admin"):
         return True
-    if result.run.status != "published":
+    if not is_shown(result.run):
         return False
     if result.level == "unit":
         return True

@@ -39,7 +39,14 @@ from .residents import (
     ResidentResponse,
     ServiceType,
 )
-from .results import APPROVAL_STATUSES, ApprovalDecision, CommitteeMember, ResultApproval
+from .results import (
+    APPROVAL_STATUSES,
+    ApprovalDecision,
+    CommitteeMember,
+    Objection,
+    ObjectionEvidence,
+    ResultApproval,
+)
 
 __all__ = [
     "ApiClient", "ImportBatch", "Indicator", "IndicatorValue", "ScoreResult", "ScoreRun",
@@ -51,5 +58,5 @@ __all__ = [
     "ResidentInvitation", "ResidentResponse", "ServiceType",
     "Answer", "Assignment", "ASSIGNMENT_STATUSES", "Comment", "Instrument", "InstrumentItem", "Nomination",
     "NOMINATION_STATUSES", "RATER_GROUPS", "RELATIONS", "Response", "ReliabilityReport",
-    "APPROVAL_STATUSES", "ApprovalDecision", "CommitteeMember", "ResultApproval",
+    "APPROVAL_STATUSES", "ApprovalDecision", "CommitteeMember", "Objection", "ObjectionEvidence", "ResultApproval",
 ]

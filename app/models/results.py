@@ -15,8 +15,9 @@ if TYPE_CHECKING:
     from .assessment import ScoreRun
     from .auth import User
     from .cycle import Cycle
+    from .org import Officer, Unit
 
-APPROVAL_STATUSES = ("submitted", "returned", "notice", "final")
+APPROVAL_STATUSES = ("submitted", "returned", "notice", "final", "superseded")
 ACTIVE_APPROVAL = "status IN ('submitted', 'notice')"
 DECISIONS = ("approve", "return")
 
@@ -49,7 +50,7 @@ class ResultApproval(Model):
 
     __tablename__ = "result_approval"
     __table_args__ = (
-        sa.CheckConstraint("status IN ('submitted', 'returned', 'notice', 'final')", name="status"),
+        sa.CheckConstraint("status IN ('submitted', 'returned', 'notice', 'final', 'superseded')", name="status"),
         sa.CheckConstraint("notice_days >= 1 AND notice_days <= 30", name="notice_days"),
         sa.CheckConstraint("required_approvals >= 1", name="required"),
         sa.CheckConstraint("approvals >= 0 AND approvals <= required_approvals", name="approvals"),
@@ -105,3 +106,74 @@ class ApprovalDecision(Model):
 
     approval: Mapped[ResultApproval] = relationship(back_populates="decisions")
     approver: Mapped["User"] = relationship()
+
+
+OBJECTION_ITEMS = ("indicator", "soft", "grade", "rank")
+OBJECTION_STATUSES = ("open", "accepted", "rejected")
+OPEN_OBJECTION = "status = 'open'"
+EVIDENCE_TYPES = {"pdf": "application/pdf", "jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png",
+                  "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+class Objection(Model):
+    """An objection (申诉) filed during the notice against one item of one subject's result: a
+    station (filed by its leader) or an officer (filed by themself). One open objection per cycle,
+    subject and item (partial unique index). The office answers it (复核) by a deadline."""
+
+    __tablename__ = "objection"
+    __table_args__ = (
+        sa.CheckConstraint("(unit_id IS NULL) <> (officer_id IS NULL)", name="one_subject"),
+        sa.CheckConstraint("item_kind IN ('indicator', 'soft', 'grade', 'rank')", name="item_kind"),
+        sa.CheckConstraint("status IN ('open', 'accepted', 'rejected')", name="status"),
+        sa.CheckConstraint("length(reason) > 0", name="reason"),
+        sa.CheckConstraint("status = 'open' OR (length(reply) > 0 AND answered_at IS NOT NULL)", name="answered"),
+        sa.Index("uq_objection_open_item", "cycle_id", "subject_key", "item_kind", "item_code", unique=True,
+                 sqlite_where=sa.text(OPEN_OBJECTION), postgresql_where=sa.text(OPEN_OBJECTION)),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(sa.ForeignKey("cycle.id"), index=True)
+    approval_id: Mapped[int] = mapped_column(sa.ForeignKey("result_approval.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("unit.id"))
+    officer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("officer.id"))
+    subject_key: Mapped[str] = mapped_column(sa.String(24))  # "u<id>" | "o<id>"
+    item_kind: Mapped[str] = mapped_column(sa.String(10))
+    item_code: Mapped[str] = mapped_column(sa.String(64), default="", server_default="")
+    reason: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(10), default="open", server_default="open")
+    filed_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
+    filed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    due_on: Mapped[date]
+    reply: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    answered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    answered_at: Mapped[datetime | None]
+    # The run version an accepted correction made (its reason names this objection).
+    correction_run_id: Mapped[int | None] = mapped_column(sa.ForeignKey("score_run.id"))
+
+    approval: Mapped[ResultApproval] = relationship(foreign_keys=[approval_id])
+    cycle: Mapped["Cycle"] = relationship()
+    unit: Mapped["Unit | None"] = relationship()
+    officer: Mapped["Officer | None"] = relationship()
+    filed_by: Mapped["User"] = relationship(foreign_keys=[filed_by_id])
+    evidence: Mapped[list["ObjectionEvidence"]] = relationship(back_populates="objection",
+                                                               order_by="ObjectionEvidence.id")
+
+
+class ObjectionEvidence(Model):
+    """An evidence file of an objection, kept in the database (served only to those who may see
+    the objection)."""
+
+    __tablename__ = "objection_evidence"
+    __table_args__ = (
+        sa.CheckConstraint("size > 0 AND size <= 5242880", name="size"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    objection_id: Mapped[int] = mapped_column(sa.ForeignKey("objection.id"), index=True)
+    filename: Mapped[str] = mapped_column(sa.String(200))
+    content_type: Mapped[str] = mapped_column(sa.String(100))
+    size: Mapped[int]
+    data: Mapped[bytes] = mapped_column(sa.LargeBinary, deferred=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    objection: Mapped[Objection] = relationship(back_populates="evidence")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, SubmitField, TextAreaField
+from wtforms import MultipleFileField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from ..formutil import select_choices
@@ -33,3 +33,22 @@ class CommitteeMemberForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """CSRF only (removing a member)."""
+
+
+class ObjectionForm(FlaskForm):
+    item_kind = SelectField(_l("申诉项目"), validators=[DataRequired()], choices=select_choices({
+        "indicator": _l("业务指标"), "soft": _l("柔性指标（360 或群众评价）"), "grade": _l("等次"),
+        "rank": _l("排名")}))
+    item_code = SelectField(_l("指标"), validators=[Optional()], choices=[], validate_choice=False)
+    reason = TextAreaField(_l("申诉理由"), validators=[DataRequired(), Length(max=4000)])
+    evidence = MultipleFileField(_l("证明材料（PDF、JPG、PNG、XLSX，每个不超过 5 MB，最多 5 个）"))
+    submit = SubmitField(_l("提交申诉"))
+
+
+class ReviewForm(FlaskForm):
+    outcome = SelectField(_l("复核结论"), validators=[DataRequired()],
+                          choices=select_choices({"reject": _l("驳回"), "accept": _l("采纳")}))
+    reply = TextAreaField(_l("答复"), validators=[DataRequired(), Length(max=4000)])
+    corrected_value = StringField(_l("更正值（采纳业务指标申诉时可填：导入该值并重新计算为新版本，另行公示）"),
+                                  validators=[Optional(), Length(max=40)])
+    submit = SubmitField(_l("提交复核结论"))

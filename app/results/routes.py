@@ -2,18 +2,39 @@
 decision, final, and the committee."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+import io
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from ..assessment import runs
 from ..extensions import db
-from ..models import CommitteeMember, Cycle, ResultApproval, ScoreRun, User
+from ..formutil import select_choices
+from ..models import (
+    CommitteeMember,
+    Cycle,
+    Indicator,
+    Objection,
+    ObjectionEvidence,
+    ResultApproval,
+    ScoreResult,
+    ScoreRun,
+    User,
+)
 from ..security import role_required
 from ..views import run_service
-from . import services
-from .forms import CommitteeMemberForm, DecisionForm, EmptyForm, FinalizeForm, SubmitRunForm
+from . import objections, services
+from .forms import (
+    CommitteeMemberForm,
+    DecisionForm,
+    EmptyForm,
+    FinalizeForm,
+    ObjectionForm,
+    ReviewForm,
+    SubmitRunForm,
+)
 
 bp = Blueprint("results", __name__)
 
@@ -123,11 +144,109 @@ def remove_member(member_id):
     return redirect(url_for(".committee"))
 
 
-def register() -> None:
+def register(app) -> None:
     """Add this feature's entries to the registries (idempotent)."""
-    from ..assessment.runs import BEFORE_PUBLISH
+    from ..assessment.runs import BEFORE_PUBLISH, SHOWN_BEFORE_PUBLISHED
     from ..templating import ADMIN_LINKS, NAV_ITEMS, add_once
 
     add_once(NAV_ITEMS, ("results.index", _l("结果审定与公示"), ()))
     add_once(ADMIN_LINKS, ("results.committee", _l("考评委员会"), _l("审定考评结果的审定人")))
+    add_once(ADMIN_LINKS, ("results.queue", _l("申诉复核"), _l("公示期内的申诉及答复期限")))
     add_once(BEFORE_PUBLISH, services.check_publishable)
+    add_once(SHOWN_BEFORE_PUBLISHED, services.run_on_notice)
+    app.jinja_env.globals["provisional_banner"] = provisional_banner
+
+
+# ---- objections (申诉) and review (复核) ----------------------------------------------------------
+def provisional_banner(run, result=None):
+    """The "provisional (公示中)" banner of a run on notice, with the way to object on a result."""
+    from markupsafe import Markup
+
+    approval = services.notice_of_run(run)
+    if approval is None:
+        return Markup("")
+    may = result is not None and current_user.is_authenticated and objections.may_object_for(
+        current_user, unit=result.unit if result.level == "unit" else None,
+        officer=result.officer if result.level == "officer" else None)
+    return Markup(render_template("results/_banner.html", approval=approval, days_left=services.days_left(approval),
+                                  result=result, may_object=may))
+
+
+@bp.route("/results/<int:result_id>/objections/new", methods=["GET", "POST"])
+@login_required
+def new_objection(result_id):
+    result = db.get_or_404(ScoreResult, result_id)
+    approval = services.notice_of_run(result.run)
+    unit = result.unit if result.level == "unit" else None
+    officer = result.officer if result.level == "officer" else None
+    if approval is None or not objections.may_object_for(current_user, unit=unit, officer=officer):
+        abort(404)
+    form = ObjectionForm()
+    form.item_code.choices = select_choices({"": _("（不涉及具体指标）"), **{
+        i.code: f"{i.name}（{i.code}）" for i in db.session.execute(
+            db.select(Indicator).where(Indicator.level == result.level).order_by(Indicator.sort_order,
+                                                                               Indicator.code)).scalars()}})
+    if form.validate_on_submit():
+        files = [(f.filename or "", f.read()) for f in request.files.getlist(form.evidence.name) if f and f.filename]
+        done = run_service(objections.file_objection, approval, current_user, unit=unit, officer=officer,
+                           item_kind=form.item_kind.data, item_code=form.item_code.data or "",
+                           reason=form.reason.data, files=files, form=form, success=_("申诉已提交，考评办将按期答复。"))
+        if done:
+            return redirect(url_for(".objection", objection_id=done.id))
+    return render_template("results/objection_new.html", form=form, result=result, approval=approval)
+
+
+def _seen(objection_id: int) -> Objection:
+    item = db.get_or_404(Objection, objection_id)
+    if not objections.can_see(current_user, item):
+        abort(404)
+    return item
+
+
+@bp.route("/objections/<int:objection_id>", methods=["GET", "POST"])
+@login_required
+def objection(objection_id):
+    item = _seen(objection_id)
+    form = ReviewForm()
+    if request.method == "POST":
+        if not current_user.has_role("admin"):
+            abort(403)
+        if form.validate_on_submit():
+            if form.outcome.data == "accept":
+                action, args = objections.accept_objection, (item, current_user, form.reply.data,
+                                                             form.corrected_value.data or "")
+            else:
+                action, args = objections.reject_objection, (item, current_user, form.reply.data)
+            if run_service(action, *args, form=form, success=_("已答复申诉。")):
+                return redirect(url_for(".objection", objection_id=objection_id))
+    return render_template("results/objection.html", objection=item, form=form,
+                           is_admin=current_user.has_role("admin"))
+
+
+@bp.route("/objections/<int:objection_id>/evidence/<int:evidence_id>")
+@login_required
+def evidence(objection_id, evidence_id):
+    item = _seen(objection_id)
+    row = db.get_or_404(ObjectionEvidence, evidence_id)
+    if row.objection_id != item.id:
+        abort(404)
+    return send_file(io.BytesIO(row.data), mimetype=row.content_type, as_attachment=True,
+                     download_name=row.filename)
+
+
+@bp.route("/objections/")
+@role_required("admin")
+def queue():
+    """The office's review queue: open objections by deadline, then the answered ones."""
+    rows = db.session.execute(
+        db.select(Objection).order_by((Objection.status != "open"), Objection.due_on, Objection.id.desc())
+        .limit(200)).scalars().all()
+    return render_template("results/queue.html", rows=rows)
+
+
+@bp.route("/my-objections")
+@login_required
+def mine():
+    rows = db.session.execute(db.select(Objection).where(Objection.filed_by_id == current_user.id)
+                              .order_by(Objection.id.desc()).limit(200)).scalars().all()
+    return render_template("results/queue.html", rows=rows)

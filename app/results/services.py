@@ -15,7 +15,7 @@ from ..audit import record
 from ..dbutil import flush_or_fail
 from ..errors import DomainError
 from ..extensions import db
-from ..models import ApprovalDecision, CommitteeMember, Cycle, ResultApproval, ScoreRun, User, utcnow
+from ..models import ApprovalDecision, CommitteeMember, Cycle, Objection, ResultApproval, ScoreRun, User, utcnow
 from .calendar import bureau_today, notice_period, working_days_left
 
 DEFAULT_NOTICE_DAYS = 5
@@ -85,6 +85,19 @@ def days_left(approval: ResultApproval, today: date | None = None) -> int:
         return 0
     today = today or bureau_today()
     return working_days_left(max(today, approval.notice_starts_on), approval.notice_ends_on)
+
+
+def run_on_notice(run: ScoreRun) -> bool:
+    """SHOWN_BEFORE_PUBLISHED hook: a run on public notice is shown as a provisional result."""
+    return db.session.scalar(db.select(ResultApproval.id).where(
+        ResultApproval.run_id == run.id, ResultApproval.status == "notice").limit(1)) is not None
+
+
+def notice_of_run(run: ScoreRun) -> ResultApproval | None:
+    if run.status == "published":
+        return None
+    return db.session.execute(db.select(ResultApproval).where(
+        ResultApproval.run_id == run.id, ResultApproval.status == "notice")).scalars().first()
 
 
 def provisional_notice(cycle: Cycle) -> ResultApproval | None:
@@ -174,9 +187,12 @@ def finalize(approval: ResultApproval, user_id: int | None = None, today: date |
         raise DomainError(_("该结果不在公示中。"))
     if approval.notice_ends_on is None or today <= approval.notice_ends_on:
         raise DomainError(_("公示期尚未结束（至 %(d)s）。", d=approval.notice_ends_on.isoformat()))
+    open_ = db.select(Objection.id).where(Objection.cycle_id == approval.cycle_id, Objection.status == "open")
+    if db.session.scalar(open_.limit(1)) is not None:
+        raise DomainError(_("还有未答复的申诉，答复后才能确定最终结果。"))
     result = db.session.execute(
         db.update(ResultApproval).where(ResultApproval.id == approval.id, ResultApproval.status == "notice",
-                                        ResultApproval.notice_ends_on < today)
+                                        ResultApproval.notice_ends_on < today, ~open_.exists())
         .values(status="final", finalized_at=utcnow()).execution_options(synchronize_session=False))
     if result.rowcount != 1:
         db.session.rollback()

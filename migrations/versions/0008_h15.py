@@ -15,6 +15,7 @@ branch_labels = None
 depends_on = None
 
 ACTIVE = "status IN ('submitted', 'notice')"
+OPEN = "status = 'open'"
 
 
 def upgrade():
@@ -53,7 +54,7 @@ def upgrade():
         sa.Column('notice_starts_on', sa.Date(), nullable=True),
         sa.Column('notice_ends_on', sa.Date(), nullable=True),
         sa.Column('finalized_at', sa.DateTime(), nullable=True),
-        sa.CheckConstraint("status IN ('submitted', 'returned', 'notice', 'final')",
+        sa.CheckConstraint("status IN ('submitted', 'returned', 'notice', 'final', 'superseded')",
                            name=op.f('ck_result_approval_status')),
         sa.CheckConstraint('notice_days >= 1 AND notice_days <= 30', name=op.f('ck_result_approval_notice_days')),
         sa.CheckConstraint('required_approvals >= 1', name=op.f('ck_result_approval_required')),
@@ -94,9 +95,76 @@ def upgrade():
     )
     with op.batch_alter_table('approval_decision', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_approval_decision_approval_id'), ['approval_id'], unique=False)
+    op.create_table(
+        'objection',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('cycle_id', sa.Integer(), nullable=False),
+        sa.Column('approval_id', sa.Integer(), nullable=False),
+        sa.Column('unit_id', sa.Integer(), nullable=True),
+        sa.Column('officer_id', sa.Integer(), nullable=True),
+        sa.Column('subject_key', sa.String(length=24), nullable=False),
+        sa.Column('item_kind', sa.String(length=10), nullable=False),
+        sa.Column('item_code', sa.String(length=64), server_default='', nullable=False),
+        sa.Column('reason', sa.Text(), nullable=False),
+        sa.Column('status', sa.String(length=10), server_default='open', nullable=False),
+        sa.Column('filed_by_id', sa.Integer(), nullable=False),
+        sa.Column('filed_at', sa.DateTime(), nullable=False),
+        sa.Column('due_on', sa.Date(), nullable=False),
+        sa.Column('reply', sa.Text(), server_default='', nullable=False),
+        sa.Column('answered_by_id', sa.Integer(), nullable=True),
+        sa.Column('answered_at', sa.DateTime(), nullable=True),
+        sa.Column('correction_run_id', sa.Integer(), nullable=True),
+        sa.CheckConstraint('(unit_id IS NULL) <> (officer_id IS NULL)', name=op.f('ck_objection_one_subject')),
+        sa.CheckConstraint("item_kind IN ('indicator', 'soft', 'grade', 'rank')", name=op.f('ck_objection_item_kind')),
+        sa.CheckConstraint("status IN ('open', 'accepted', 'rejected')", name=op.f('ck_objection_status')),
+        sa.CheckConstraint('length(reason) > 0', name=op.f('ck_objection_reason')),
+        sa.CheckConstraint("status = 'open' OR (length(reply) > 0 AND answered_at IS NOT NULL)",
+                           name=op.f('ck_objection_answered')),
+        sa.ForeignKeyConstraint(['answered_by_id'], ['user_account.id'],
+                                name=op.f('fk_objection_answered_by_id_user_account')),
+        sa.ForeignKeyConstraint(['approval_id'], ['result_approval.id'],
+                                name=op.f('fk_objection_approval_id_result_approval')),
+        sa.ForeignKeyConstraint(['correction_run_id'], ['score_run.id'],
+                                name=op.f('fk_objection_correction_run_id_score_run')),
+        sa.ForeignKeyConstraint(['cycle_id'], ['cycle.id'], name=op.f('fk_objection_cycle_id_cycle')),
+        sa.ForeignKeyConstraint(['filed_by_id'], ['user_account.id'],
+                                name=op.f('fk_objection_filed_by_id_user_account')),
+        sa.ForeignKeyConstraint(['officer_id'], ['officer.id'], name=op.f('fk_objection_officer_id_officer')),
+        sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], name=op.f('fk_objection_unit_id_unit')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_objection')),
+    )
+    with op.batch_alter_table('objection', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_objection_approval_id'), ['approval_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_objection_cycle_id'), ['cycle_id'], unique=False)
+        batch_op.create_index('uq_objection_open_item', ['cycle_id', 'subject_key', 'item_kind', 'item_code'],
+                              unique=True, sqlite_where=sa.text(OPEN), postgresql_where=sa.text(OPEN))
+    op.create_table(
+        'objection_evidence',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('objection_id', sa.Integer(), nullable=False),
+        sa.Column('filename', sa.String(length=200), nullable=False),
+        sa.Column('content_type', sa.String(length=100), nullable=False),
+        sa.Column('size', sa.Integer(), nullable=False),
+        sa.Column('data', sa.LargeBinary(), nullable=False),
+        sa.Column('created_at', sa.DateTime(), nullable=False),
+        sa.CheckConstraint('size > 0 AND size <= 5242880', name=op.f('ck_objection_evidence_size')),
+        sa.ForeignKeyConstraint(['objection_id'], ['objection.id'],
+                                name=op.f('fk_objection_evidence_objection_id_objection')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_objection_evidence')),
+    )
+    with op.batch_alter_table('objection_evidence', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_objection_evidence_objection_id'), ['objection_id'], unique=False)
 
 
 def downgrade():
+    with op.batch_alter_table('objection_evidence', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_objection_evidence_objection_id'))
+    op.drop_table('objection_evidence')
+    with op.batch_alter_table('objection', schema=None) as batch_op:
+        batch_op.drop_index('uq_objection_open_item')
+        batch_op.drop_index(batch_op.f('ix_objection_cycle_id'))
+        batch_op.drop_index(batch_op.f('ix_objection_approval_id'))
+    op.drop_table('objection')
     with op.batch_alter_table('approval_decision', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_approval_decision_approval_id'))
     op.drop_table('approval_decision')
