@@ -86,3 +86,41 @@ def test_racing_submits_approvals_and_finals_move_the_round_once(app, gunicorn):
         assert db.session.get(ScoreRun, ids["run"]).status == "published"
         assert _count(AuditLog, action="result_final") == 1
         assert _count(AuditLog, action="score_run_published") == 1
+
+
+def test_racing_objections_on_one_item_leave_one_open_and_one_answer(app, gunicorn):
+    from app.models import Objection, Unit
+
+    ids = _world(app)
+    with app.app_context():
+        approval = services.submit_run(db.session.get(ScoreRun, ids["run"]))
+        approval.status, approval.approvals = "notice", approval.required_approvals
+        # A notice window around today, whatever day the test runs.
+        approval.notice_starts_on, approval.notice_ends_on = date(2000, 1, 3), date(2099, 12, 31)
+        ps02 = db.session.execute(sa.select(Unit).filter_by(code="PS02")).scalar_one()
+        make_user("leader02", officer=make_officer(ps02, name="所长二", is_leader=True))
+        result_id = db.session.execute(sa.select(sa.text("id")).select_from(sa.table("score_result")).where(
+            sa.text("run_id = :r AND unit_id = :u")).params(r=ids["run"], u=ps02.id)).scalar_one()
+        db.session.commit()
+    leader = [Browser(gunicorn).login("leader02", "password123") for _ in range(4)]
+    form = f"/results/results/{result_id}/objections/new"
+    tokens = [tab.csrf(form) for tab in leader]
+    statuses = _all_at_once(12, lambda i: leader[i % 4].request("POST", form, {
+        "csrf_token": tokens[i % 4], "item_kind": "grade", "item_code": "", "reason": "等次应为良好"})[0])
+    assert sorted(set(statuses)) in ([200, 302], [302]), statuses
+    with app.app_context():
+        assert _count(Objection, status="open") == 1
+        assert _count(AuditLog, action="objection_filed") == 1
+        objection_id = db.session.scalar(sa.select(Objection.id))
+    page = f"/results/objections/{objection_id}"
+    office = [Browser(gunicorn).login("office", "password123") for _ in range(4)]
+    token = [tab.csrf(page) for tab in office]
+    statuses = _all_at_once(12, lambda i: office[i % 4].request("POST", page, {
+        "csrf_token": token[i % 4], "outcome": "reject" if i % 2 else "accept", "reply": f"答复 {i}",
+        "corrected_value": ""})[0])
+    assert statuses == [302] * 12 or set(statuses) <= {200, 302}, statuses
+    with app.app_context():
+        objection = db.session.get(Objection, objection_id)
+        assert objection.status in ("accepted", "rejected")
+        answered = _count(AuditLog, action="objection_accepted") + _count(AuditLog, action="objection_rejected")
+        assert answered == 1  # one answer, whichever came first
