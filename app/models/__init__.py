@@ -46,6 +46,7 @@ from .results import (
     Objection,
     ObjectionEvidence,
     ResultApproval,
+    TalkRecord,
 )
 
 __all__ = [
@@ -59,4 +60,5 @@ __all__ = [
     "Answer", "Assignment", "ASSIGNMENT_STATUSES", "Comment", "Instrument", "InstrumentItem", "Nomination",
     "NOMINATION_STATUSES", "RATER_GROUPS", "RELATIONS", "Response", "ReliabilityReport",
     "APPROVAL_STATUSES", "ApprovalDecision", "CommitteeMember", "Objection", "ObjectionEvidence", "ResultApproval",
+    "TalkRecord",
 ]

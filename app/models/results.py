@@ -177,3 +177,31 @@ class ObjectionEvidence(Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     objection: Mapped[Objection] = relationship(back_populates="evidence")
+
+
+class TalkRecord(Model):
+    """A talk (约谈) with a flagged unit's head after a final annual result, and any position
+    change (岗位调整), with a follow-up date; open follow-ups show on the unit's dashboard."""
+
+    __tablename__ = "talk_record"
+    __table_args__ = (
+        sa.CheckConstraint("length(held_by) > 0 AND length(with_whom) > 0", name="people"),
+        sa.CheckConstraint("follow_up_on IS NULL OR follow_up_on >= held_on", name="follow_up"),
+        sa.CheckConstraint("follow_up_done_at IS NULL OR follow_up_on IS NOT NULL", name="done"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("unit.id"), index=True)
+    cycle_id: Mapped[int] = mapped_column(sa.ForeignKey("cycle.id"), index=True)  # the later flagged year
+    held_on: Mapped[date]
+    held_by: Mapped[str] = mapped_column(sa.String(200))
+    with_whom: Mapped[str] = mapped_column(sa.String(200))
+    notes: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    position_change: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    follow_up_on: Mapped[date | None]
+    follow_up_done_at: Mapped[datetime | None]
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    unit: Mapped["Unit"] = relationship()
+    cycle: Mapped["Cycle"] = relationship()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import MultipleFileField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import DateField, MultipleFileField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from ..formutil import select_choices
@@ -52,3 +52,13 @@ class ReviewForm(FlaskForm):
     corrected_value = StringField(_l("更正值（采纳业务指标申诉时可填：导入该值并重新计算为新版本，另行公示）"),
                                   validators=[Optional(), Length(max=40)])
     submit = SubmitField(_l("提交复核结论"))
+
+
+class TalkForm(FlaskForm):
+    held_on = DateField(_l("约谈日期"), validators=[DataRequired()])
+    held_by = StringField(_l("约谈人"), validators=[DataRequired(), Length(max=200)])
+    with_whom = StringField(_l("约谈对象（当年负责人）"), validators=[DataRequired(), Length(max=200)])
+    notes = TextAreaField(_l("约谈记录"), validators=[Optional(), Length(max=4000)])
+    position_change = TextAreaField(_l("岗位调整"), validators=[Optional(), Length(max=2000)])
+    follow_up_on = DateField(_l("回访日期"), validators=[Optional()])
+    submit = SubmitField(_l("保存约谈记录"))

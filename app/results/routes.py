@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from ..assessment import runs
+from ..assessment.catalogue import GRADE_LABELS
 from ..extensions import db
 from ..formutil import select_choices
 from ..models import (
@@ -21,11 +22,13 @@ from ..models import (
     ResultApproval,
     ScoreResult,
     ScoreRun,
+    TalkRecord,
+    Unit,
     User,
 )
 from ..security import role_required
 from ..views import run_service
-from . import objections, services
+from . import aftermath, objections, services
 from .forms import (
     CommitteeMemberForm,
     DecisionForm,
@@ -34,6 +37,7 @@ from .forms import (
     ObjectionForm,
     ReviewForm,
     SubmitRunForm,
+    TalkForm,
 )
 
 bp = Blueprint("results", __name__)
@@ -147,6 +151,7 @@ def remove_member(member_id):
 def register(app) -> None:
     """Add this feature's entries to the registries (idempotent)."""
     from ..assessment.runs import BEFORE_PUBLISH, SHOWN_BEFORE_PUBLISHED
+    from ..main.services import HOME_PANELS
     from ..templating import ADMIN_LINKS, NAV_ITEMS, add_once
 
     add_once(NAV_ITEMS, ("results.index", _l("结果审定与公示"), ()))
@@ -154,7 +159,10 @@ def register(app) -> None:
     add_once(ADMIN_LINKS, ("results.queue", _l("申诉复核"), _l("公示期内的申诉及答复期限")))
     add_once(BEFORE_PUBLISH, services.check_publishable)
     add_once(SHOWN_BEFORE_PUBLISHED, services.run_on_notice)
+    add_once(ADMIN_LINKS, ("results.promotion", _l("晋升资格"), _l("最近三个年度最终等次对照晋升条件")))
+    add_once(HOME_PANELS, ("results/_follow_up_panel.html", follow_up_panel))
     app.jinja_env.globals["provisional_banner"] = provisional_banner
+    app.jinja_env.filters["grade_label"] = lambda code: str(GRADE_LABELS.get(code, code))
 
 
 # ---- objections (申诉) and review (复核) ----------------------------------------------------------
@@ -250,3 +258,54 @@ def mine():
     rows = db.session.execute(db.select(Objection).where(Objection.filed_by_id == current_user.id)
                               .order_by(Objection.id.desc()).limit(200)).scalars().all()
     return render_template("results/queue.html", rows=rows)
+
+
+# ---- after final: talks (约谈) and promotion ------------------------------------------------------
+@bp.route("/talks/<int:unit_id>/<int:cycle_id>", methods=["GET", "POST"])
+@role_required("admin")
+def talk(unit_id, cycle_id):
+    unit, cycle = db.get_or_404(Unit, unit_id), db.get_or_404(Cycle, cycle_id)
+    flag = aftermath.flag_for(unit, cycle)
+    if flag is None:
+        abort(404)
+    form = TalkForm()
+    if request.method == "GET":
+        form.with_whom.data = flag["heads"][-1] or ""
+    if form.validate_on_submit():
+        done = run_service(aftermath.record_talk, unit, cycle, held_on=form.held_on.data, held_by=form.held_by.data,
+                           with_whom=form.with_whom.data, notes=form.notes.data or "",
+                           position_change=form.position_change.data or "", follow_up_on=form.follow_up_on.data,
+                           user_id=current_user.id, form=form, success=_("约谈记录已保存。"))
+        if done:
+            return redirect(url_for(".talk", unit_id=unit_id, cycle_id=cycle_id))
+    records = db.session.execute(db.select(TalkRecord).filter_by(unit_id=unit.id, cycle_id=cycle.id)
+                                 .order_by(TalkRecord.held_on.desc())).scalars().all()
+    return render_template("results/talk.html", unit=unit, cycle=cycle, flag=flag, form=form, records=records,
+                           done_form=EmptyForm())
+
+
+@bp.route("/talks/records/<int:talk_id>/follow-up-done", methods=["POST"])
+@role_required("admin")
+def follow_up_done(talk_id):
+    item = db.get_or_404(TalkRecord, talk_id)
+    if EmptyForm().validate_on_submit():
+        run_service(aftermath.close_follow_up, item, user_id=current_user.id, success=_("回访已完成。"))
+    return redirect(url_for(".talk", unit_id=item.unit_id, cycle_id=item.cycle_id))
+
+
+@bp.route("/promotion")
+@role_required("admin")
+def promotion():
+    page = request.args.get("page", 1, type=int) or 1
+    cycles, rows, total = aftermath.promotion_list(max(page, 1))
+    return render_template("results/promotion.html", cycles=cycles, rows=rows, total=total, page=max(page, 1),
+                           rule=aftermath.promotion_rule())
+
+
+def follow_up_panel(user):
+    """The landing page of a station's leader: the station's open talk follow-ups."""
+    station = objections.led_station(user)
+    if station is None:
+        return None
+    items = aftermath.open_follow_ups(station.id)
+    return {"unit": station, "items": items} if items else None

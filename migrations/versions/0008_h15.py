@@ -155,8 +155,39 @@ def upgrade():
     with op.batch_alter_table('objection_evidence', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_objection_evidence_objection_id'), ['objection_id'], unique=False)
 
+    op.create_table(
+        'talk_record',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('unit_id', sa.Integer(), nullable=False),
+        sa.Column('cycle_id', sa.Integer(), nullable=False),
+        sa.Column('held_on', sa.Date(), nullable=False),
+        sa.Column('held_by', sa.String(length=200), nullable=False),
+        sa.Column('with_whom', sa.String(length=200), nullable=False),
+        sa.Column('notes', sa.Text(), server_default='', nullable=False),
+        sa.Column('position_change', sa.Text(), server_default='', nullable=False),
+        sa.Column('follow_up_on', sa.Date(), nullable=True),
+        sa.Column('follow_up_done_at', sa.DateTime(), nullable=True),
+        sa.Column('created_by_id', sa.Integer(), nullable=True),
+        sa.Column('created_at', sa.DateTime(), nullable=False),
+        sa.CheckConstraint('length(held_by) > 0 AND length(with_whom) > 0', name=op.f('ck_talk_record_people')),
+        sa.CheckConstraint('follow_up_on IS NULL OR follow_up_on >= held_on', name=op.f('ck_talk_record_follow_up')),
+        sa.CheckConstraint('follow_up_done_at IS NULL OR follow_up_on IS NOT NULL', name=op.f('ck_talk_record_done')),
+        sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'],
+                                name=op.f('fk_talk_record_created_by_id_user_account')),
+        sa.ForeignKeyConstraint(['cycle_id'], ['cycle.id'], name=op.f('fk_talk_record_cycle_id_cycle')),
+        sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], name=op.f('fk_talk_record_unit_id_unit')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_talk_record')),
+    )
+    with op.batch_alter_table('talk_record', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_talk_record_cycle_id'), ['cycle_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_talk_record_unit_id'), ['unit_id'], unique=False)
+
 
 def downgrade():
+    with op.batch_alter_table('talk_record', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_talk_record_unit_id'))
+        batch_op.drop_index(batch_op.f('ix_talk_record_cycle_id'))
+    op.drop_table('talk_record')
     with op.batch_alter_table('objection_evidence', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_objection_evidence_objection_id'))
     op.drop_table('objection_evidence')

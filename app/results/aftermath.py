@@ -1,0 +1,121 @@
+"""What a final result sets in motion: talks (约谈) with flagged units and their follow-ups, and
+promotion eligibility from the final annual grades. Services flush; views commit."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from flask import current_app
+from flask_babel import gettext as _
+
+from ..assessment import runs as assessment_runs
+from ..audit import record
+from ..errors import DomainError
+from ..extensions import db
+from ..models import Cycle, Officer, ScoreResult, TalkRecord, Unit, utcnow
+
+DEFAULT_PROMOTION_RULE = {"years": 3, "min_good": 2, "good": ["excellent", "good"], "exclude": ["basic_pass", "fail"]}
+
+
+# ---- talks (约谈) --------------------------------------------------------------------------------
+def flag_for(unit: Unit, cycle: Cycle) -> dict | None:
+    """The 约谈 flag of ``unit`` whose later year is ``cycle`` (from final annual results)."""
+    for flag in assessment_runs.consecutive_last_flags():
+        if flag["unit"].id == unit.id and flag["cycles"][-1].id == cycle.id:
+            return flag
+    return None
+
+
+def record_talk(unit: Unit, cycle: Cycle, *, held_on: date, held_by: str, with_whom: str, notes: str = "",
+                position_change: str = "", follow_up_on: date | None = None, user_id: int | None = None) -> TalkRecord:
+    """Record the talk with a flagged unit's head (and any position change) after the final result."""
+    held_by, with_whom = (held_by or "").strip(), (with_whom or "").strip()
+    if flag_for(unit, cycle) is None:
+        raise DomainError(_("该单位在此年度没有约谈提示（依据最终结果）。"))
+    if not held_by or not with_whom:
+        raise DomainError(_("请填写约谈人和约谈对象。"), field="held_by")
+    if follow_up_on is not None and follow_up_on < held_on:
+        raise DomainError(_("回访日期不能早于约谈日期。"), field="follow_up_on")
+    talk = TalkRecord(unit_id=unit.id, cycle_id=cycle.id, held_on=held_on, held_by=held_by, with_whom=with_whom,
+                      notes=(notes or "").strip(), position_change=(position_change or "").strip(),
+                      follow_up_on=follow_up_on, created_by_id=user_id)
+    db.session.add(talk)
+    db.session.flush()
+    record("talk_recorded", "unit", unit.id, user_id=user_id,
+           after={"cycle": cycle.id, "held_on": held_on.isoformat(), "with": with_whom,
+                  "follow_up_on": follow_up_on.isoformat() if follow_up_on else None})
+    return talk
+
+
+def close_follow_up(talk: TalkRecord, user_id: int | None = None) -> TalkRecord:
+    if talk.follow_up_on is None:
+        raise DomainError(_("该约谈没有回访安排。"))
+    done = db.session.execute(
+        db.update(TalkRecord).where(TalkRecord.id == talk.id, TalkRecord.follow_up_done_at.is_(None))
+        .values(follow_up_done_at=utcnow()).execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        db.session.rollback()
+        raise DomainError(_("该回访已经完成。"))
+    db.session.refresh(talk)
+    record("talk_follow_up_done", "unit", talk.unit_id, user_id=user_id, after={"talk": talk.id})
+    db.session.flush()
+    return talk
+
+
+def open_follow_ups(unit_id: int) -> list[TalkRecord]:
+    return list(db.session.execute(
+        db.select(TalkRecord).where(TalkRecord.unit_id == unit_id, TalkRecord.follow_up_on.is_not(None),
+                                    TalkRecord.follow_up_done_at.is_(None))
+        .order_by(TalkRecord.follow_up_on)).scalars())
+
+
+# ---- promotion eligibility -----------------------------------------------------------------------
+def promotion_rule() -> dict:
+    return {**DEFAULT_PROMOTION_RULE, **(current_app.config.get("PROMOTION_RULE") or {})}
+
+
+@dataclass
+class Eligibility:
+    officer: Officer
+    grades: list[tuple[Cycle, ScoreResult | None]] = field(default_factory=list)  # newest first
+    eligible: bool = False
+    why: str = ""
+
+
+def promotion_list(page: int = 1, per_page: int = 100) -> tuple[list[Cycle], list[Eligibility], int]:
+    """Each active officer's grades in the last N final annual cycles against the rule: at least
+    ``min_good`` grades in ``good`` and none in ``exclude``. Returns (cycles newest first, one
+    page of officers, total officers)."""
+    rule = promotion_rule()
+    years = db.session.execute(
+        db.select(Cycle).where(Cycle.kind == "year", Cycle.status == "published")
+        .order_by(Cycle.starts_on.desc()).limit(int(rule["years"]))).scalars().all()
+    cycle_runs = [(c, assessment_runs.published_run(c)) for c in years]
+    total = db.session.scalar(db.select(db.func.count()).select_from(Officer).where(Officer.is_active)) or 0
+    officers = db.session.execute(
+        db.select(Officer).where(Officer.is_active).order_by(Officer.badge_no)
+        .limit(per_page).offset((page - 1) * per_page)).scalars().all()
+    run_ids = [r.id for _c, r in cycle_runs if r is not None]
+    officer_ids = [o.id for o in officers]
+    results = db.session.execute(
+        db.select(ScoreResult).where(ScoreResult.run_id.in_(run_ids or [0]), ScoreResult.level == "officer",
+                                     ScoreResult.officer_id.in_(officer_ids or [0]))).scalars().all()
+    by_key = {(r.run_id, r.officer_id): r for r in results}
+    good, exclude = set(rule["good"]), set(rule["exclude"])
+    out = []
+    for officer in officers:
+        item = Eligibility(officer)
+        for cycle, run in cycle_runs:
+            item.grades.append((cycle, by_key.get((run.id, officer.id)) if run else None))
+        grades = [r.grade for _c, r in item.grades if r is not None and r.grade]
+        n_good = sum(g in good for g in grades)
+        bad = [g for g in grades if g in exclude]
+        item.eligible = n_good >= int(rule["min_good"]) and not bad
+        if bad:
+            item.why = _("有不符合条件的等次")
+        elif n_good < int(rule["min_good"]):
+            item.why = _("符合等次 %(n)d 次，少于 %(m)d 次", n=n_good, m=int(rule["min_good"]))
+        else:
+            item.why = _("符合条件")
+        out.append(item)
+    return list(years), out, total
