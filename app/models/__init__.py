@@ -42,6 +42,7 @@ from .residents import (
 from .results import (
     APPROVAL_STATUSES,
     ApprovalDecision,
+    AwardNomination,
     CommitteeMember,
     Objection,
     ObjectionEvidence,
@@ -59,6 +60,6 @@ __all__ = [
     "ResidentInvitation", "ResidentResponse", "ServiceType",
     "Answer", "Assignment", "ASSIGNMENT_STATUSES", "Comment", "Instrument", "InstrumentItem", "Nomination",
     "NOMINATION_STATUSES", "RATER_GROUPS", "RELATIONS", "Response", "ReliabilityReport",
-    "APPROVAL_STATUSES", "ApprovalDecision", "CommitteeMember", "Objection", "ObjectionEvidence", "ResultApproval",
-    "TalkRecord",
+    "APPROVAL_STATUSES", "ApprovalDecision", "AwardNomination", "CommitteeMember", "Objection", "ObjectionEvidence",
+    "ResultApproval", "TalkRecord",
 ]

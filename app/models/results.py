@@ -205,3 +205,27 @@ class TalkRecord(Model):
 
     unit: Mapped["Unit"] = relationship()
     cycle: Mapped["Cycle"] = relationship()
+
+
+class AwardNomination(Model):
+    """A confirmed award nomination (评优) of a cycle from its final result: a unit or an officer
+    graded 优秀, within the cycle's award quota. Confirmed once per cycle and subject."""
+
+    __tablename__ = "award_nomination"
+    __table_args__ = (
+        sa.CheckConstraint("(unit_id IS NULL) <> (officer_id IS NULL)", name="one_subject"),
+        sa.UniqueConstraint("cycle_id", "subject_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(sa.ForeignKey("cycle.id"), index=True)
+    run_id: Mapped[int] = mapped_column(sa.ForeignKey("score_run.id"))
+    result_id: Mapped[int] = mapped_column(sa.ForeignKey("score_result.id"))
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("unit.id"))
+    officer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("officer.id"))
+    subject_key: Mapped[str] = mapped_column(sa.String(24))
+    confirmed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    confirmed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    unit: Mapped["Unit | None"] = relationship()
+    officer: Mapped["Officer | None"] = relationship()

@@ -119,3 +119,46 @@ def promotion_list(page: int = 1, per_page: int = 100) -> tuple[list[Cycle], lis
             item.why = _("符合条件")
         out.append(item)
     return list(years), out, total
+
+
+# ---- award nominations (评优) ---------------------------------------------------------------------
+def award_quota(cycle: Cycle, level: str) -> int | None:
+    """The cycle's award quota for a level (cycle config "award_quotas": {"unit": n, "officer": n});
+    None = every 优秀 (the grade itself already has the cycle's quota)."""
+    quota = ((cycle.config or {}).get("award_quotas") or {}).get(level)
+    return int(quota) if quota is not None else None
+
+
+def award_candidates(cycle: Cycle) -> dict[str, list[ScoreResult]]:
+    """Per level, the final result's 优秀 subjects best first, cut at the cycle's quota."""
+    run = assessment_runs.published_run(cycle)
+    if run is None:
+        raise DomainError(_("此周期还没有最终结果，不能评优。"))
+    out = {}
+    for level in ("unit", "officer"):
+        rows = db.session.execute(
+            db.select(ScoreResult).where(ScoreResult.run_id == run.id, ScoreResult.level == level,
+                                         ScoreResult.grade == "excellent")
+            .order_by(ScoreResult.adjusted_total.desc(), ScoreResult.id)).scalars().all()
+        quota = award_quota(cycle, level)
+        out[level] = list(rows if quota is None else rows[:quota])
+    return out
+
+
+def confirm_awards(cycle: Cycle, user_id: int | None = None) -> int:
+    """Store the nominations of the cycle (once: a unique key per cycle and subject)."""
+    from ..dbutil import flush_or_fail
+    from ..models import AwardNomination
+
+    if db.session.scalar(db.select(AwardNomination.id).where(AwardNomination.cycle_id == cycle.id).limit(1)):
+        raise DomainError(_("此周期的评优名单已经确认。"))
+    candidates = award_candidates(cycle)
+    rows = [AwardNomination(cycle_id=cycle.id, run_id=r.run_id, result_id=r.id, unit_id=r.unit_id,
+                            officer_id=r.officer_id, subject_key=f"u{r.unit_id}" if r.unit_id else f"o{r.officer_id}",
+                            confirmed_by_id=user_id) for level in candidates.values() for r in level]
+    if not rows:
+        raise DomainError(_("最终结果中没有优秀等次，没有可确认的评优名单。"))
+    db.session.add_all(rows)
+    flush_or_fail(_("此周期的评优名单已经确认。"))
+    record("awards_confirmed", "cycle", cycle.id, user_id=user_id, after={"nominations": len(rows)})
+    return len(rows)

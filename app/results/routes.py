@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -14,6 +14,7 @@ from ..assessment.catalogue import GRADE_LABELS
 from ..extensions import db
 from ..formutil import select_choices
 from ..models import (
+    AwardNomination,
     CommitteeMember,
     Cycle,
     Indicator,
@@ -27,6 +28,7 @@ from ..models import (
     User,
 )
 from ..security import role_required
+from ..tabular import xlsx_bytes
 from ..views import run_service
 from . import aftermath, objections, services
 from .forms import (
@@ -41,6 +43,7 @@ from .forms import (
 )
 
 bp = Blueprint("results", __name__)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @bp.route("/")
@@ -309,3 +312,40 @@ def follow_up_panel(user):
         return None
     items = aftermath.open_follow_ups(station.id)
     return {"unit": station, "items": items} if items else None
+
+
+@bp.route("/awards/<int:cycle_id>", methods=["GET", "POST"])
+@role_required("admin")
+def awards(cycle_id):
+    """A cycle's award nominations from its final result: the proposal, then the confirmed list."""
+    from ..errors import DomainError
+
+    cycle = db.get_or_404(Cycle, cycle_id)
+    form = EmptyForm()
+    if form.validate_on_submit():
+        run_service(aftermath.confirm_awards, cycle, user_id=current_user.id,
+                    success=lambda n: _("已确认评优名单（%(n)d 个）。", n=n))
+        return redirect(url_for(".awards", cycle_id=cycle_id))
+    confirmed = db.session.execute(db.select(AwardNomination).where(AwardNomination.cycle_id == cycle.id)
+                                   .order_by(AwardNomination.id)).scalars().all()
+    try:
+        candidates, problem = aftermath.award_candidates(cycle), None
+    except DomainError as error:
+        candidates, problem = {}, error.message
+    return render_template("results/awards.html", cycle=cycle, candidates=candidates, problem=problem,
+                           confirmed=confirmed, form=form,
+                           quotas={level: aftermath.award_quota(cycle, level) for level in ("unit", "officer")})
+
+
+@bp.route("/awards/<int:cycle_id>/export.xlsx")
+@role_required("admin")
+def awards_export(cycle_id):
+    cycle = db.get_or_404(Cycle, cycle_id)
+    rows = db.session.execute(db.select(AwardNomination).where(AwardNomination.cycle_id == cycle.id)
+                              .order_by(AwardNomination.id)).scalars().all()
+    body = xlsx_bytes([_("周期"), _("类型"), _("单位或民警"), _("警号"), _("确认时间（UTC）")], [
+        [cycle.name, _("单位") if n.unit_id else _("民警"), n.unit.name if n.unit_id else n.officer.name,
+         "" if n.unit_id else n.officer.badge_no, n.confirmed_at.strftime("%Y-%m-%d %H:%M")] for n in rows],
+        title="awards")
+    return Response(body, mimetype=XLSX,
+                    headers={"Content-Disposition": f"attachment; filename=awards-{cycle.id}.xlsx"})

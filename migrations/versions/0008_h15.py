@@ -182,8 +182,37 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_talk_record_cycle_id'), ['cycle_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_talk_record_unit_id'), ['unit_id'], unique=False)
 
+    op.create_table(
+        'award_nomination',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('cycle_id', sa.Integer(), nullable=False),
+        sa.Column('run_id', sa.Integer(), nullable=False),
+        sa.Column('result_id', sa.Integer(), nullable=False),
+        sa.Column('unit_id', sa.Integer(), nullable=True),
+        sa.Column('officer_id', sa.Integer(), nullable=True),
+        sa.Column('subject_key', sa.String(length=24), nullable=False),
+        sa.Column('confirmed_by_id', sa.Integer(), nullable=True),
+        sa.Column('confirmed_at', sa.DateTime(), nullable=False),
+        sa.CheckConstraint('(unit_id IS NULL) <> (officer_id IS NULL)', name=op.f('ck_award_nomination_one_subject')),
+        sa.ForeignKeyConstraint(['confirmed_by_id'], ['user_account.id'],
+                                name=op.f('fk_award_nomination_confirmed_by_id_user_account')),
+        sa.ForeignKeyConstraint(['cycle_id'], ['cycle.id'], name=op.f('fk_award_nomination_cycle_id_cycle')),
+        sa.ForeignKeyConstraint(['officer_id'], ['officer.id'], name=op.f('fk_award_nomination_officer_id_officer')),
+        sa.ForeignKeyConstraint(['result_id'], ['score_result.id'],
+                                name=op.f('fk_award_nomination_result_id_score_result')),
+        sa.ForeignKeyConstraint(['run_id'], ['score_run.id'], name=op.f('fk_award_nomination_run_id_score_run')),
+        sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], name=op.f('fk_award_nomination_unit_id_unit')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_award_nomination')),
+        sa.UniqueConstraint('cycle_id', 'subject_key', name=op.f('uq_award_nomination_cycle_id_subject_key')),
+    )
+    with op.batch_alter_table('award_nomination', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_award_nomination_cycle_id'), ['cycle_id'], unique=False)
+
 
 def downgrade():
+    with op.batch_alter_table('award_nomination', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_award_nomination_cycle_id'))
+    op.drop_table('award_nomination')
     with op.batch_alter_table('talk_record', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_talk_record_unit_id'))
         batch_op.drop_index(batch_op.f('ix_talk_record_cycle_id'))

@@ -87,3 +87,25 @@ def test_talk_with_the_flagged_units_head_and_its_follow_up(app, client, auth):
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditLog)
                                  .filter_by(action="talk_follow_up_done")) == 1
+
+
+def test_award_nominations_from_the_final_result_confirmed_once_and_exported(app, client, auth):
+    import io
+
+    from openpyxl import load_workbook
+
+    auth.as_role("admin", unit_code="BJ")
+    ids = three_final_years(app)
+    with app.app_context():  # no unit nominated in 2025 (quota 0); officers: every 优秀
+        cycle = db.session.get(Cycle, ids[2025])
+        cycle.config = {**cycle.config, "award_quotas": {"unit": 0}}
+        db.session.commit()
+    page = client.get(f"/results/awards/{ids[2025]}").get_data(as_text=True)
+    assert "名额 0" in page and "民警PS010（B00）" in page and "（B01）" not in page
+    assert "已确认评优名单（1 个）" in client.post(f"/results/awards/{ids[2025]}", follow_redirects=True).get_data(
+        as_text=True)
+    assert "此周期的评优名单已经确认" in client.post(f"/results/awards/{ids[2025]}", follow_redirects=True).get_data(
+        as_text=True)
+    sheet = load_workbook(io.BytesIO(client.get(f"/results/awards/{ids[2025]}/export.xlsx").data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert len(rows) == 2 and rows[1][:4] == ("2025年度", "民警", "民警PS010", "B00")
