@@ -44,6 +44,7 @@ from .results import (
     ApprovalDecision,
     AwardNomination,
     CommitteeMember,
+    DevelopmentRecord,
     Objection,
     ObjectionEvidence,
     ResultApproval,
@@ -61,5 +62,5 @@ __all__ = [
     "Answer", "Assignment", "ASSIGNMENT_STATUSES", "Comment", "Instrument", "InstrumentItem", "Nomination",
     "NOMINATION_STATUSES", "RATER_GROUPS", "RELATIONS", "Response", "ReliabilityReport",
     "APPROVAL_STATUSES", "ApprovalDecision", "AwardNomination", "CommitteeMember", "Objection", "ObjectionEvidence",
-    "ResultApproval", "TalkRecord",
+    "ResultApproval", "TalkRecord", "DevelopmentRecord",
 ]

@@ -229,3 +229,37 @@ class AwardNomination(Model):
 
     unit: Mapped["Unit | None"] = relationship()
     officer: Mapped["Officer | None"] = relationship()
+
+
+DEVELOPMENT_TRACKS = ("training", "improvement")
+REVIEW_STATUSES = ("open", "on_track", "achieved", "not_achieved")
+
+
+class DevelopmentRecord(Model):
+    """The dual track (绩效+发展) as records from a final result: priority training for the best,
+    an improvement plan for the weakest, each with an owner, goals, a deadline and a review status
+    followed over the next cycle. One per cycle, officer and track."""
+
+    __tablename__ = "development_record"
+    __table_args__ = (
+        sa.UniqueConstraint("cycle_id", "officer_id", "track"),
+        sa.CheckConstraint("track IN ('training', 'improvement')", name="track"),
+        sa.CheckConstraint("review_status IN ('open', 'on_track', 'achieved', 'not_achieved')", name="review_status"),
+        sa.CheckConstraint("length(owner) > 0 AND length(goals) > 0", name="owner_goals"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(sa.ForeignKey("cycle.id"), index=True)
+    run_id: Mapped[int] = mapped_column(sa.ForeignKey("score_run.id"))
+    officer_id: Mapped[int] = mapped_column(sa.ForeignKey("officer.id"), index=True)
+    track: Mapped[str] = mapped_column(sa.String(12))
+    owner: Mapped[str] = mapped_column(sa.String(200))
+    goals: Mapped[str] = mapped_column(sa.Text)
+    deadline_on: Mapped[date]
+    review_status: Mapped[str] = mapped_column(sa.String(12), default="open", server_default="open")
+    review_note: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    reviewed_at: Mapped[datetime | None]
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    officer: Mapped["Officer"] = relationship()

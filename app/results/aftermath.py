@@ -3,7 +3,7 @@ promotion eligibility from the final annual grades. Services flush; views commit
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -162,3 +162,73 @@ def confirm_awards(cycle: Cycle, user_id: int | None = None) -> int:
     flush_or_fail(_("此周期的评优名单已经确认。"))
     record("awards_confirmed", "cycle", cycle.id, user_id=user_id, after={"nominations": len(rows)})
     return len(rows)
+
+
+# ---- dual track as records (绩效+发展) ---------------------------------------------------------------
+def _head_of(officer: Officer) -> str:
+    """The name of the head (a leader) of the officer's station, the default owner of a plan."""
+    from ..assessment.datapool import station_of
+
+    station = station_of(officer.unit)
+    if station is None:
+        return ""
+    head = db.session.execute(
+        db.select(Officer).where(Officer.unit_id == station.id, Officer.is_leader, Officer.is_active,
+                                 Officer.id != officer.id).order_by(Officer.badge_no)).scalars().first()
+    return f"{head.name}（{head.badge_no}）" if head else ""
+
+
+def create_development_records(cycle: Cycle, user_id: int | None = None) -> int:
+    """Turn the final result's dual track into records: priority training for the top group, an
+    improvement plan (goals: the weakest indicators) for the bottom group, owned by the station's
+    head (else the office) with a deadline at the end of the next cycle of the same length."""
+    from ..dbutil import flush_or_fail
+    from ..models import DevelopmentRecord
+
+    run = assessment_runs.published_run(cycle)
+    if run is None:
+        raise DomainError(_("此周期还没有最终结果。"))
+    if db.session.scalar(db.select(DevelopmentRecord.id).where(DevelopmentRecord.cycle_id == cycle.id).limit(1)):
+        raise DomainError(_("此周期的培训和改进记录已经生成。"))
+    groups = assessment_runs.dual_track_groups(run, "officer")
+    deadline = cycle.ends_on + (cycle.ends_on - cycle.starts_on) + timedelta(days=1)
+    records = []
+    for result in groups["top"]:
+        records.append(DevelopmentRecord(
+            cycle_id=cycle.id, run_id=run.id, officer_id=result.officer_id, track="training",
+            owner=_head_of(result.officer) or _("考评办"), goals=_("列入优先培训：参加上级组织的专项培训"),
+            deadline_on=deadline, created_by_id=user_id))
+    for plan in groups["bottom"]:
+        result = plan["result"]
+        weak = "、".join(x.get("name") or x["code"] for x in plan["indicators"]) or _("总分")
+        records.append(DevelopmentRecord(
+            cycle_id=cycle.id, run_id=run.id, officer_id=result.officer_id, track="improvement",
+            owner=_head_of(result.officer) or _("考评办"), goals=_("改进：%(w)s", w=weak),
+            deadline_on=deadline, created_by_id=user_id))
+    if not records:
+        raise DomainError(_("最终结果没有培训或改进对象。"))
+    db.session.add_all(records)
+    flush_or_fail(_("此周期的培训和改进记录已经生成。"))
+    record("development_records_created", "cycle", cycle.id, user_id=user_id, after={"records": len(records)})
+    return len(records)
+
+
+def review_development(item, status: str, note: str, user_id: int | None = None):
+    """Record the follow-up review of a training or improvement record."""
+    from ..models import DevelopmentRecord
+    from ..models.results import REVIEW_STATUSES
+
+    note = (note or "").strip()
+    if status not in REVIEW_STATUSES:
+        raise DomainError(_("请求无效。"))
+    if status in ("achieved", "not_achieved") and not note:
+        raise DomainError(_("请填写复查意见。"), field="note")
+    before = {"status": item.review_status}
+    db.session.execute(db.update(DevelopmentRecord).where(DevelopmentRecord.id == item.id)
+                       .values(review_status=status, review_note=note, reviewed_at=utcnow())
+                       .execution_options(synchronize_session=False))
+    db.session.refresh(item)
+    record("development_reviewed", "officer", item.officer_id, user_id=user_id, before=before,
+           after={"status": status, "record": item.id}, note=note)
+    db.session.flush()
+    return item

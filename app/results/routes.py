@@ -349,3 +349,33 @@ def awards_export(cycle_id):
         title="awards")
     return Response(body, mimetype=XLSX,
                     headers={"Content-Disposition": f"attachment; filename=awards-{cycle.id}.xlsx"})
+
+
+@bp.route("/development/<int:cycle_id>", methods=["GET", "POST"])
+@role_required("admin")
+def development(cycle_id):
+    """The dual track of a final cycle as records: create them once, then review each."""
+    from ..models import DevelopmentRecord
+
+    cycle = db.get_or_404(Cycle, cycle_id)
+    form = EmptyForm()
+    if form.validate_on_submit():
+        run_service(aftermath.create_development_records, cycle, user_id=current_user.id,
+                    success=lambda n: _("已生成 %(n)d 条培训和改进记录。", n=n))
+        return redirect(url_for(".development", cycle_id=cycle_id))
+    rows = db.session.execute(db.select(DevelopmentRecord).where(DevelopmentRecord.cycle_id == cycle.id)
+                              .order_by(DevelopmentRecord.track, DevelopmentRecord.id)).scalars().all()
+    return render_template("results/development.html", cycle=cycle, rows=rows, form=form,
+                           published=runs.published_run(cycle))
+
+
+@bp.route("/development/records/<int:record_id>/review", methods=["POST"])
+@role_required("admin")
+def development_review(record_id):
+    from ..models import DevelopmentRecord
+
+    item = db.get_or_404(DevelopmentRecord, record_id)
+    if EmptyForm().validate_on_submit():
+        run_service(aftermath.review_development, item, request.form.get("status", ""),
+                    request.form.get("note", ""), user_id=current_user.id, success=_("已记录复查结果。"))
+    return redirect(url_for(".development", cycle_id=item.cycle_id))

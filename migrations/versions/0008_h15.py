@@ -208,8 +208,44 @@ def upgrade():
     with op.batch_alter_table('award_nomination', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_award_nomination_cycle_id'), ['cycle_id'], unique=False)
 
+    op.create_table(
+        'development_record',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('cycle_id', sa.Integer(), nullable=False),
+        sa.Column('run_id', sa.Integer(), nullable=False),
+        sa.Column('officer_id', sa.Integer(), nullable=False),
+        sa.Column('track', sa.String(length=12), nullable=False),
+        sa.Column('owner', sa.String(length=200), nullable=False),
+        sa.Column('goals', sa.Text(), nullable=False),
+        sa.Column('deadline_on', sa.Date(), nullable=False),
+        sa.Column('review_status', sa.String(length=12), server_default='open', nullable=False),
+        sa.Column('review_note', sa.Text(), server_default='', nullable=False),
+        sa.Column('reviewed_at', sa.DateTime(), nullable=True),
+        sa.Column('created_by_id', sa.Integer(), nullable=True),
+        sa.Column('created_at', sa.DateTime(), nullable=False),
+        sa.CheckConstraint("track IN ('training', 'improvement')", name=op.f('ck_development_record_track')),
+        sa.CheckConstraint("review_status IN ('open', 'on_track', 'achieved', 'not_achieved')",
+                           name=op.f('ck_development_record_review_status')),
+        sa.CheckConstraint('length(owner) > 0 AND length(goals) > 0', name=op.f('ck_development_record_owner_goals')),
+        sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'],
+                                name=op.f('fk_development_record_created_by_id_user_account')),
+        sa.ForeignKeyConstraint(['cycle_id'], ['cycle.id'], name=op.f('fk_development_record_cycle_id_cycle')),
+        sa.ForeignKeyConstraint(['officer_id'], ['officer.id'], name=op.f('fk_development_record_officer_id_officer')),
+        sa.ForeignKeyConstraint(['run_id'], ['score_run.id'], name=op.f('fk_development_record_run_id_score_run')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_development_record')),
+        sa.UniqueConstraint('cycle_id', 'officer_id', 'track',
+                            name=op.f('uq_development_record_cycle_id_officer_id_track')),
+    )
+    with op.batch_alter_table('development_record', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_development_record_cycle_id'), ['cycle_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_development_record_officer_id'), ['officer_id'], unique=False)
+
 
 def downgrade():
+    with op.batch_alter_table('development_record', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_development_record_officer_id'))
+        batch_op.drop_index(batch_op.f('ix_development_record_cycle_id'))
+    op.drop_table('development_record')
     with op.batch_alter_table('award_nomination', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_award_nomination_cycle_id'))
     op.drop_table('award_nomination')

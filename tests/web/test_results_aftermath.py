@@ -109,3 +109,30 @@ def test_award_nominations_from_the_final_result_confirmed_once_and_exported(app
     sheet = load_workbook(io.BytesIO(client.get(f"/results/awards/{ids[2025]}/export.xlsx").data)).active
     rows = list(sheet.iter_rows(values_only=True))
     assert len(rows) == 2 and rows[1][:4] == ("2025年度", "民警", "民警PS010", "B00")
+
+
+def test_dual_track_becomes_records_with_owner_goals_deadline_and_review(app, client, auth):
+    from app.models import DevelopmentRecord
+
+    auth.as_role("admin", unit_code="BJ")
+    ids = three_final_years(app)
+    assert "已生成" in client.post(f"/results/development/{ids[2025]}", follow_redirects=True).get_data(as_text=True)
+    assert "已经生成" in client.post(f"/results/development/{ids[2025]}", follow_redirects=True).get_data(as_text=True)
+    with app.app_context():
+        rows = db.session.execute(sa.select(DevelopmentRecord)).scalars().all()
+        got = {(r.officer.badge_no, r.track) for r in rows}
+        # 10 % of each category: 一类 B00 best, B11 weakest; 三类 B20 best, the head L04 weakest (no
+        # other leader in PS04 to own his plan, so the office does).
+        assert got == {("B00", "training"), ("B11", "improvement"), ("B20", "training"), ("L04", "improvement")}
+        assert {r.owner for r in rows} == {"考评办"}
+        assert all(r.deadline_on == date(2026, 12, 31) for r in rows)  # the end of the next year
+        plan = next(r for r in rows if r.track == "improvement")
+        assert plan.goals.startswith("改进：个人执法规范率")
+        plan_id = plan.id
+    response = client.post(f"/results/development/records/{plan_id}/review", data={"status": "achieved", "note": ""},
+                           follow_redirects=True)
+    assert "请填写复查意见" in response.get_data(as_text=True)
+    client.post(f"/results/development/records/{plan_id}/review",
+                data={"status": "achieved", "note": "案件规范率已达目标"})
+    with app.app_context():
+        assert db.session.get(DevelopmentRecord, plan_id).review_status == "achieved"
