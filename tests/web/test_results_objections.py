@@ -160,6 +160,7 @@ def test_accepted_correction_makes_a_new_version_with_a_shorter_notice(app, clie
             run_id=run.id, unit_id=ids["ps02"])).scalar_one()
         assert new_total > old_total
         new_id = new.id
+    assert "已被采纳申诉后的更正版本取代" in client.get(f"/results/approvals/{ids['approval']}").get_data(as_text=True)
     on_day(date(2025, 10, 12))
     client.post(f"/results/approvals/{new_id}/final")
     with app.app_context():
