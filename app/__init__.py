@@ -142,6 +142,11 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(monitoring_bp, url_prefix="/monitoring")
     register_monitoring()
+    from .results.routes import bp as results_bp
+    from .results.routes import register as register_results
+
+    app.register_blueprint(results_bp, url_prefix="/results")
+    register_results(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

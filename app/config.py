@@ -59,6 +59,11 @@ def load_config(instance_path: str) -> dict:
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE"),
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0") or 0),
+        # The results path (公示): working days of the notice, of a corrected version's notice, and to
+        # answer an objection.
+        "RESULT_NOTICE_DAYS": int(os.environ.get("RESULT_NOTICE_DAYS", "5") or 5),
+        "RESULT_CORRECTION_NOTICE_DAYS": int(os.environ.get("RESULT_CORRECTION_NOTICE_DAYS", "2") or 2),
+        "OBJECTION_REVIEW_DAYS": int(os.environ.get("OBJECTION_REVIEW_DAYS", "3") or 3),
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "WTF_CSRF_TIME_LIMIT": 8 * 3600,
         "BABEL_DEFAULT_LOCALE": "zh",

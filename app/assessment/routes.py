@@ -301,7 +301,7 @@ def publish(run_id):
 
 
 def _visible_run(run: ScoreRun) -> None:
-    if run.status != "published" and not current_user.has_role("admin"):
+    if not current_user.has_role("admin") and not runs.is_shown(run):
         abort(404)
 
 

@@ -621,6 +621,11 @@ def hard_missing_count(run: ScoreRun) -> int:
     return sum(int(info.get("hard_pairs") or 0) for info in levels.values())
 
 
+# Checks run before a run is published; features append callables taking (run) that raise
+# DomainError to refuse (e.g. the results path: only after committee approval and 公示).
+BEFORE_PUBLISH: list[Callable[[ScoreRun], None]] = []
+
+
 def publish_run(run: ScoreRun, user_id: int | None = None, note: str = "") -> ScoreRun:
     """Make a run the cycle's result. The cycle must be closed (it then becomes published) or
     already published (a recomputed run replaces the shown result; the old run stays as it was).
@@ -643,6 +648,8 @@ def publish_run(run: ScoreRun, user_id: int | None = None, note: str = "") -> Sc
     if missing_hard and not note:
         raise DomainError(_("此版本有 %(n)d 项业务系统数据缺失，已按 0 分计算。请先补齐数据并重新计算，"
                             "或填写发布原因（将记入审计日志）。", n=missing_hard), field="note")
+    for check in BEFORE_PUBLISH:
+        check(run)
     result = db.session.execute(
         db.update(ScoreRun).where(ScoreRun.id == run.id, ScoreRun.status == "done")
         .values(status="published", published_at=utcnow(), published_by_id=user_id, publish_note=note)
@@ -706,12 +713,20 @@ def by_category(results) -> dict[int, list[ScoreResult]]:
     for row in results:
         out[row.category].append(row)
     return dict(out)
+# Predicates that open an unpublished run to the people who may see a published one (e.g. the
+# results path: a run on public notice, 公示).
+SHOWN_BEFORE_PUBLISHED: list[Callable[[ScoreRun], bool]] = []
+
+
+def is_shown(run: ScoreRun) -> bool:
+    """A published run, or one a feature opens before (a provisional result on notice)."""
+    return run.status == "published" or any(shown(run) for shown in SHOWN_BEFORE_PUBLISHED)
 
 
 def can_view_result(user, result: ScoreResult) -> bool:
     if user.has_role("admin"):
         return True
-    if result.run.status != "published":
+    if not is_shown(result.run):
         return False
     if result.level == "unit":
         return True
@@ -825,8 +840,8 @@ def dual_track_groups(run: ScoreRun, level: str = "officer", k: int = 3, page: i
 def export_rows(run: ScoreRun) -> tuple[list[str], Iterator[list]]:
     """The run's results as a table (both levels) for an .xlsx export. The rows are read lazily, in
     batches, with their unit and officer in the same query: stream them into the file."""
-    header = [_("层级"), _("类别"), _("单位代码"), _("警号"), _("名称"), _("总分"), _("难度系数"), _("难度加权分（可超过 100）"),
-              _("类别内排名"), _("等次"), _("奖金（元）"), _("数据覆盖率")]
+    header = [_("层级"), _("类别"), _("单位代码"), _("警号"), _("名称"), _("总分"), _("难度系数"),
+              _("难度加权分（可超过 100）"), _("类别内排名"), _("等次"), _("奖金（元）"), _("数据覆盖率")]
     from .catalogue import GRADE_LABELS, LEVEL_LABELS
 
     def rows():

@@ -40,6 +40,17 @@ from .residents import (
     ResidentResponse,
     ServiceType,
 )
+from .results import (
+    APPROVAL_STATUSES,
+    ApprovalDecision,
+    AwardNomination,
+    CommitteeMember,
+    DevelopmentRecord,
+    Objection,
+    ObjectionEvidence,
+    ResultApproval,
+    TalkRecord,
+)
 from .trends import PROPOSAL_STATUSES, Incident, IncidentType, TrendProposal
 
 __all__ = [
@@ -54,6 +65,8 @@ __all__ = [
     "NOMINATION_STATUSES", "RATER_GROUPS", "RELATIONS", "Response", "ReliabilityReport",
     "PROPOSAL_STATUSES", "Incident", "IncidentType", "TrendProposal",
     "JOB_STATES", "Job",
+    "APPROVAL_STATUSES", "ApprovalDecision", "AwardNomination", "CommitteeMember", "Objection", "ObjectionEvidence",
+    "ResultApproval", "TalkRecord", "DevelopmentRecord",
 ]
 from .claims import CASE_STAGES, FINAL_STAGES
 from .monitoring import (
