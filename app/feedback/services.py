@@ -8,9 +8,11 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING, Any, cast
 
 from flask_babel import gettext as _
 from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, selectinload
 
@@ -54,6 +56,9 @@ from ..models import (
     utcnow,
 )
 from .instruments import ensure_default_instruments, freeze, latest_instruments
+
+if TYPE_CHECKING:  # numpy is imported where the scoring runs, not at app start
+    from numpy.typing import NDArray
 
 MAX_NOMINATIONS = 3
 RELATION_ORDER = {r: i for i, r in enumerate(("self", "supervisor", "peer", "collaborator", "subordinate"))}
@@ -204,7 +209,7 @@ def add_assignment(cycle: Cycle, rater_badge: str, ratee_badge: str, relation: s
 
 
 def remove_assignment(assignment: Assignment) -> None:
-    cycle = db.session.get(Cycle, assignment.cycle_id)
+    cycle = cast(Cycle, db.session.get(Cycle, assignment.cycle_id))  # the foreign key holds
     if cycle.status != "draft":
         raise DomainError(_("周期已开启，评价安排已冻结，不能再修改。"))
     record("feedback_assignment_removed", "cycle", cycle.id,
@@ -303,7 +308,7 @@ def closed_reason(cycle: Cycle) -> str | None:
 def _check_own_and_open(assignment: Assignment, officer: Officer | None) -> Cycle:
     if officer is None or assignment.rater_id != officer.id:
         raise DomainError(_("这不是您的评价任务。"))
-    cycle = db.session.get(Cycle, assignment.cycle_id)
+    cycle = cast(Cycle, db.session.get(Cycle, assignment.cycle_id))  # the foreign key holds
     reason = closed_reason(cycle)
     if reason:
         raise DomainError(reason)
@@ -312,11 +317,11 @@ def _check_own_and_open(assignment: Assignment, officer: Officer | None) -> Cycl
 
 def _bump(assignment: Assignment, revision: int, **values) -> None:
     """Atomic conditional update: of two tabs posting the same revision, only the first wins."""
-    result = db.session.execute(
+    result = cast(CursorResult[Any], db.session.execute(  # an UPDATE's result
         update(Assignment).where(Assignment.id == assignment.id, Assignment.revision == revision)
         .values(revision=Assignment.revision + 1, updated_at=utcnow(), **values)
         .execution_options(synchronize_session=False)
-    )
+    ))
     if result.rowcount != 1:
         db.session.rollback()
         raise DomainError(_("这份评价已在其他窗口保存或提交过，本次内容未保存。请刷新页面查看最新内容。"))
@@ -465,10 +470,10 @@ def inbox(officer: Officer) -> list[InboxCycle]:
     ).scalars().all()
     out = []
     for cycle in cycles:
-        assignments = db.session.execute(
+        assignments = list(db.session.execute(
             select(Assignment).where(Assignment.cycle_id == cycle.id, Assignment.rater_id == officer.id)
             .options(selectinload(Assignment.ratee).selectinload(Officer.unit))
-        ).scalars().all()
+        ).scalars().all())
         assignments.sort(key=lambda a: (a.status in ("submitted", "declined"), RELATION_ORDER[a.relation],
                                         a.ratee.name))
         answered = dict(db.session.execute(
@@ -512,8 +517,8 @@ def nominate(cycle: Cycle, officer: Officer, badge_no: str, reason: str) -> Nomi
         raise DomainError(_("不能提名自己。"), field="badge_no")
     if nominee.unit_id == officer.unit_id:
         raise DomainError(_("本单位同事已在互评范围内，请提名其他单位与您协作过的民警。"), field="badge_no")
-    used = db.session.scalar(select(func.count(Nomination.id)).where(
-        Nomination.cycle_id == cycle.id, Nomination.officer_id == officer.id, Nomination.status != "rejected"))
+    used = cast(int, db.session.scalar(select(func.count(Nomination.id)).where(  # a count is never NULL
+        Nomination.cycle_id == cycle.id, Nomination.officer_id == officer.id, Nomination.status != "rejected")))
     if used >= MAX_NOMINATIONS:
         raise DomainError(_("每个周期最多提名 %(n)d 名跨单位协作民警。", n=MAX_NOMINATIONS), field="badge_no")
     nomination = Nomination(cycle_id=cycle.id, officer_id=officer.id, nominee_id=nominee.id,
@@ -534,15 +539,16 @@ def decide_nomination(nomination: Nomination, leader: Officer | None, approve: b
     """The nominating officer's leader approves (the nominee gets a collaborator rating) or rejects."""
     if not can_decide(nomination, leader):
         raise DomainError(_("只有被提名民警所在单位的领导可以审批。"))
-    cycle = db.session.get(Cycle, nomination.cycle_id)
+    cycle = cast(Cycle, db.session.get(Cycle, nomination.cycle_id))  # the foreign key holds
     if cycle.status not in ("draft", "open"):
         raise DomainError(_("本周期已关闭，不能再审批。"))
     status = "approved" if approve else "rejected"
-    result = db.session.execute(
+    leader = cast(Officer, leader)  # can_decide refused None
+    result = cast(CursorResult[Any], db.session.execute(  # an UPDATE's result
         update(Nomination).where(Nomination.id == nomination.id, Nomination.status == "pending")
         .values(status=status, decided_by_id=leader.id, decided_at=utcnow())
         .execution_options(synchronize_session=False)
-    )
+    ))
     if result.rowcount != 1:
         db.session.rollback()
         raise DomainError(_("该提名已被处理过。"))
@@ -849,11 +855,11 @@ def result_viewer(user, result) -> Viewer:
 
 def result_cycles(officer: Officer) -> list[Cycle]:
     """Closed or published cycles in which someone rated ``officer``."""
-    return db.session.execute(
+    return list(db.session.execute(
         select(Cycle).join(Assignment, Assignment.cycle_id == Cycle.id)
         .where(Assignment.ratee_id == officer.id, Cycle.status.in_(("closed", "published")))
         .group_by(Cycle.id).order_by(Cycle.starts_on.desc())
-    ).scalars().all()
+    ).scalars().all())
 
 
 # ---- scoring: soft indicators for the main assessment ------------------------------------------
@@ -867,15 +873,15 @@ class CycleRatings:
     """A cycle's submitted answers as arrays for scoring: one entry per answer, people and items as
     indexes into ``officer_ids`` and ``item_competency`` (the competency index of each item)."""
 
-    officer_ids: list
-    rater: object
-    ratee: object
-    item: object
-    group: object
-    value: object
-    relation_is_collaborator: object
-    item_competency: object
-    competency_codes: list
+    officer_ids: list[int]
+    rater: NDArray[Any]
+    ratee: NDArray[Any]
+    item: NDArray[Any]
+    group: NDArray[Any]
+    value: NDArray[Any]
+    relation_is_collaborator: NDArray[Any]
+    item_competency: NDArray[Any]
+    competency_codes: list[str]
 
 
 def load_ratings(cycle: Cycle) -> CycleRatings | None:
@@ -965,7 +971,7 @@ def soft_indicator_values(cycle: Cycle) -> dict:
     """
     import numpy as np
 
-    out = {"soft_360": {"level": "officer", "values": {}, "details": {}},
+    out: dict[str, dict[str, Any]] = {"soft_360": {"level": "officer", "values": {}, "details": {}},
            "teamwork_peer": {"level": "officer", "values": {}, "details": {}}}
     arrays = load_ratings(cycle)
     if arrays is None:
@@ -1025,16 +1031,16 @@ def soft_indicator_values(cycle: Cycle) -> dict:
         # A mean that no outsider may see does not enter the score either: otherwise the total, less
         # the figures shown beside it, would give it away (one peer's teamwork rating, say).
         limits = thresholds(cycle.config)
-        for i in np.flatnonzero(t_n):
-            officer_id = arrays.officer_ids[i]
-            groups = {"peer": int(t_raters[i] - c_raters[i]), "collaborator": int(c_raters[i])}
+        for j in np.flatnonzero(t_n):
+            officer_id = arrays.officer_ids[j]
+            groups = {"peer": int(t_raters[j] - c_raters[j]), "collaborator": int(c_raters[j])}
             if not pooled_visible(groups, ("peer", "collaborator"), limits, OUTSIDER):
                 continue
-            mean = _num(t_sum[i] / t_n[i])
+            mean = _num(t_sum[j] / t_n[j])
             out["teamwork_peer"]["values"][officer_id] = mean
             out["teamwork_peer"]["details"][officer_id] = {
-                "mean": mean, "answers": int(t_n[i]), "raters": int(t_raters[i]),
-                "collaborators": int(c_raters[i]), "rater_groups": groups,
+                "mean": mean, "answers": int(t_n[j]), "raters": int(t_raters[j]),
+                "collaborators": int(c_raters[j]), "rater_groups": groups,
             }
     return out
 
