@@ -351,49 +351,93 @@ def save_response(assignment: Assignment, officer: Officer | None, posted: Mappi
     cycle = _check_own_and_open(assignment, officer)
     instrument = instruments_for(cycle)[assignment.rater_group]
     items = {item.id: item for item in instrument.items}
-    tampered = _("提交的内容与问卷不符（页面可能已过期），未保存。请刷新页面后重新填写。")
-    answers: dict[int, int | None] = {}
-    comments: dict[str, str] = {}
     comment_codes = {c["code"] for c in instrument.competencies if c.get("comment", True)}
-    for key, raw in posted.items():
-        if key.startswith("item_"):
-            item = items.get(int(key[5:])) if key[5:].isdigit() else None
-            if item is None:
-                raise DomainError(tampered)
-            try:
-                answered, value = parse_value(raw)
-            except ValueError:
-                raise DomainError(_("第 %(n)d 题的答案无效，请选择 1–5 分。", n=item.position)) from None
-            if answered and value is None and not item.allow_na:
-                raise DomainError(_("第 %(n)d 题不能选择“无法评价”。", n=item.position))
-            if answered:
-                answers[item.id] = value
-        elif key.startswith("comment_"):
-            code = key[len("comment_"):]
-            if code not in comment_codes:
-                raise DomainError(tampered)
-            text = clean_text(raw)
-            if len(text) > MAX_COMMENT:
-                raise DomainError(_("意见最多 %(n)d 个字。", n=MAX_COMMENT), field=key)
-            comments[code] = text
+    answers, comments = _parse_posted(posted, items, comment_codes)
     response = db.session.execute(select(Response).filter_by(assignment_id=assignment.id)).scalar_one_or_none()
     existing = {} if response is None else {
         a.item_id: a for a in db.session.execute(select(Answer).filter_by(response_id=response.id)).scalars()}
     final = submit or assignment.status == "submitted"
     if final:
-        missing = sorted(items[i].position for i in items if i not in answers and i not in existing)
-        if missing:
-            raise DomainError(_("还有 %(n)d 题未作答（第 %(list)s 题），请答完后再提交；也可以先保存草稿。",
-                                n=len(missing), list="、".join(str(p) for p in missing)))
+        _check_complete(items, answers, existing)
     if not answers and not any(comments.values()) and response is None and not final:
         raise DomainError(_("您还没有填写任何内容。"))
     _bump(assignment, revision, status="submitted" if final else "draft", decline_reason="")
     response = _get_or_create_response(assignment, instrument)
+    _store_answers(response, answers, existing)
+    _store_comments(response, comments)
+    now = utcnow()
+    response.updated_at = now
+    if final:
+        response.submitted_at = now
+    flush_or_fail(_("这份评价已在其他窗口保存，本次内容未保存。请刷新页面后重试。"))
+    if final:
+        record("feedback_submitted", "feedback_assignment", assignment.id)
+    return response
+
+
+def _tampered() -> str:
+    return _("提交的内容与问卷不符（页面可能已过期），未保存。请刷新页面后重新填写。")
+
+
+def _parse_posted(posted: Mapping[str, str], items: Mapping[int, InstrumentItem],
+                  comment_codes: set[str]) -> tuple[dict[int, int | None], dict[str, str]]:
+    """The answered items ({item id: 1..5, None for N/A}) and comments of a posted form, checked
+    against the questionnaire; DomainError (nothing saved) at the first bad field."""
+    answers: dict[int, int | None] = {}
+    comments: dict[str, str] = {}
+    for key, raw in posted.items():
+        if key.startswith("item_"):
+            item = items.get(int(key[5:])) if key[5:].isdigit() else None
+            if item is None:
+                raise DomainError(_tampered())
+            answered, value = _parse_answer(item, raw)
+            if answered:
+                answers[item.id] = value
+        elif key.startswith("comment_"):
+            code = key[len("comment_"):]
+            if code not in comment_codes:
+                raise DomainError(_tampered())
+            comments[code] = _parse_comment(key, raw)
+    return answers, comments
+
+
+def _parse_answer(item: InstrumentItem, raw: str) -> tuple[bool, int | None]:
+    """(answered, value) of one item's field: a blank is unanswered, "na" is None where allowed."""
+    try:
+        answered, value = parse_value(raw)
+    except ValueError:
+        raise DomainError(_("第 %(n)d 题的答案无效，请选择 1–5 分。", n=item.position)) from None
+    if answered and value is None and not item.allow_na:
+        raise DomainError(_("第 %(n)d 题不能选择“无法评价”。", n=item.position))
+    return answered, value
+
+
+def _parse_comment(key: str, raw: str) -> str:
+    text = clean_text(raw)
+    if len(text) > MAX_COMMENT:
+        raise DomainError(_("意见最多 %(n)d 个字。", n=MAX_COMMENT), field=key)
+    return text
+
+
+def _check_complete(items: Mapping[int, InstrumentItem], answers: Mapping[int, int | None],
+                    existing: Mapping[int, Answer]) -> None:
+    """A submit (or a save after it) needs every item answered, now or before."""
+    missing = sorted(items[i].position for i in items if i not in answers and i not in existing)
+    if missing:
+        raise DomainError(_("还有 %(n)d 题未作答（第 %(list)s 题），请答完后再提交；也可以先保存草稿。",
+                            n=len(missing), list="、".join(str(p) for p in missing)))
+
+
+def _store_answers(response: Response, answers: Mapping[int, int | None], existing: Mapping[int, Answer]) -> None:
     for item_id, value in answers.items():
         if item_id in existing:
             existing[item_id].value = value
         else:
             db.session.add(Answer(response_id=response.id, item_id=item_id, value=value))
+
+
+def _store_comments(response: Response, comments: Mapping[str, str]) -> None:
+    """Comments replace the saved ones per competency; an emptied comment is deleted."""
     current = {c.competency: c
                for c in db.session.execute(select(Comment).filter_by(response_id=response.id)).scalars()}
     for code, text in comments.items():
@@ -403,14 +447,6 @@ def save_response(assignment: Assignment, officer: Officer | None, posted: Mappi
             current[code].text = text
         elif text:
             db.session.add(Comment(response_id=response.id, competency=code, text=text))
-    now = utcnow()
-    response.updated_at = now
-    if final:
-        response.submitted_at = now
-    flush_or_fail(_("这份评价已在其他窗口保存，本次内容未保存。请刷新页面后重试。"))
-    if final:
-        record("feedback_submitted", "feedback_assignment", assignment.id)
-    return response
 
 
 def decline_assignment(assignment: Assignment, officer: Officer | None, reason: str, revision: int) -> None:
