@@ -613,6 +613,51 @@ class AssessmentConfig:
 # ---------------------------------------------------------------------------------------------
 
 
+def _checked_codes(codes: Any) -> tuple[str, ...]:
+    """An IndicatorMatrix's column codes as strings; ValueError on a duplicate."""
+    out = tuple(str(c) for c in codes)
+    if len(set(out)) != len(out):
+        raise ValueError("codes: duplicate indicator codes")
+    return out
+
+
+def _checked_values(values: Any, n_codes: int) -> np.ndarray:
+    """(n_subjects, n_codes) float raw values, read-only; ValueError on a wrong width or an infinity."""
+    out = _frozen_array(values, np.float64, "values", ndim=2)
+    if out.shape[1] != n_codes:
+        raise ValueError(f"values: {out.shape[1]} columns for {n_codes} codes")
+    if np.any(np.isinf(out)):
+        raise ValueError("values: infinite values (use NaN for missing)")
+    return out
+
+
+def _checked_own_levels(x: Any, name: str, what: str, shape: tuple[int, ...]) -> np.ndarray:
+    """A subject's own targets or baselines, shaped like the values: finite and > 0, NaN = none."""
+    out = _frozen_array(x, np.float64, name, ndim=2)
+    if out.shape != shape:
+        raise ValueError(f"{name}: expected shape {shape}, got {out.shape}")
+    if np.any(out[~np.isnan(out)] <= 0) or np.any(np.isinf(out)):
+        raise ValueError(f"{name}: a subject's {what} must be a finite number > 0 (NaN = none)")
+    return out
+
+
+def _checked_headcount(x: Any, n: int) -> np.ndarray:
+    """(n,) officers per subject, whole numbers >= 0."""
+    out = _as_int_array(x, "headcount")
+    if out.shape != (n,) or np.any(out < 0):
+        raise ValueError(f"headcount: expected ({n},) whole numbers >= 0")
+    return out
+
+
+def _checked_population(x: Any, n: int) -> np.ndarray:
+    """(n,) residents per subject, > 0 where known (NaN = unknown)."""
+    out = _frozen_array(x, np.float64, "population", ndim=1)
+    known = out[~np.isnan(out)]
+    if out.shape != (n,) or np.any(known <= 0) or np.any(np.isinf(known)):
+        raise ValueError(f"population: expected ({n},) numbers > 0 (NaN = unknown)")
+    return out
+
+
 @dataclass(frozen=True, eq=False)
 class IndicatorMatrix:
     """Raw indicator values of one level's subjects (units or officers) for one cycle.
@@ -646,47 +691,23 @@ class IndicatorMatrix:
     baseline: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        codes = tuple(str(c) for c in self.codes)
-        if len(set(codes)) != len(codes):
-            raise ValueError("codes: duplicate indicator codes")
-        values = _frozen_array(self.values, np.float64, "values", ndim=2)
-        if values.shape[1] != len(codes):
-            raise ValueError(f"values: {values.shape[1]} columns for {len(codes)} codes")
-        if np.any(np.isinf(values)):
-            raise ValueError("values: infinite values (use NaN for missing)")
+        codes = _checked_codes(self.codes)
+        values = _checked_values(self.values, len(codes))
+        n = values.shape[0]
         category = _as_int_array(self.category, "category")
-        if category.shape != (values.shape[0],):
-            raise ValueError(f"category: expected shape ({values.shape[0]},), got {category.shape}")
+        if category.shape != (n,):
+            raise ValueError(f"category: expected shape ({n},), got {category.shape}")
         nonprev = None
         if self.nonpreventable is not None:
             nonprev = _frozen_array(self.nonpreventable, np.float64, "nonpreventable", ndim=2)
             if nonprev.shape != values.shape:
                 raise ValueError(f"nonpreventable: expected shape {values.shape}, got {nonprev.shape}")
-        targets = None
-        if self.targets is not None:
-            targets = _frozen_array(self.targets, np.float64, "targets", ndim=2)
-            if targets.shape != values.shape:
-                raise ValueError(f"targets: expected shape {values.shape}, got {targets.shape}")
-            if np.any(targets[~np.isnan(targets)] <= 0) or np.any(np.isinf(targets)):
-                raise ValueError("targets: a subject's target must be a finite number > 0 (NaN = none)")
-        headcount = None
-        if self.headcount is not None:
-            headcount = _as_int_array(self.headcount, "headcount")
-            if headcount.shape != (values.shape[0],) or np.any(headcount < 0):
-                raise ValueError(f"headcount: expected ({values.shape[0]},) whole numbers >= 0")
-        population = None
-        if self.population is not None:
-            population = _frozen_array(self.population, np.float64, "population", ndim=1)
-            known = population[~np.isnan(population)]
-            if population.shape != (values.shape[0],) or np.any(known <= 0) or np.any(np.isinf(known)):
-                raise ValueError(f"population: expected ({values.shape[0]},) numbers > 0 (NaN = unknown)")
-        baseline = None
-        if self.baseline is not None:
-            baseline = _frozen_array(self.baseline, np.float64, "baseline", ndim=2)
-            if baseline.shape != values.shape:
-                raise ValueError(f"baseline: expected shape {values.shape}, got {baseline.shape}")
-            if np.any(baseline[~np.isnan(baseline)] <= 0) or np.any(np.isinf(baseline)):
-                raise ValueError("baseline: a subject's baseline must be a finite number > 0 (NaN = none)")
+        targets = None if self.targets is None else _checked_own_levels(self.targets, "targets", "target",
+                                                                         values.shape)
+        headcount = None if self.headcount is None else _checked_headcount(self.headcount, n)
+        population = None if self.population is None else _checked_population(self.population, n)
+        baseline = None if self.baseline is None else _checked_own_levels(self.baseline, "baseline", "baseline",
+                                                                          values.shape)
         object.__setattr__(self, "targets", targets)
         object.__setattr__(self, "baseline", baseline)
         object.__setattr__(self, "headcount", headcount)

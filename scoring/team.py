@@ -116,6 +116,25 @@ def largest_remainder(
         On negative or non-finite weights, bad segment ids, or a segment with a non-zero
         total but no positive weight (nothing to split it over).
     """
+    w, integer = _checked_weights(weights)
+    n = w.shape[0]
+    totals, seg = _checked_totals(total_cents, segments, n)
+    n_seg = totals.shape[0]
+    sign = np.where(totals < 0, -1, 1)
+    t_abs = np.abs(totals)
+    tb = _checked_tiebreak(tiebreak, n)
+    w_row_sum = _segment_weight_sums(w, seg, t_abs, integer)[seg]
+    base, rem_key = _floor_quotas(t_abs, w, seg, w_row_sum, integer)
+    given = np.zeros(n_seg, dtype=np.int64)
+    np.add.at(given, seg, base)
+    left = t_abs - given  # >= 0 in exact arithmetic; float noise can make it -1 or so
+    out = base + _leftover_cents(base, rem_key, seg, left, tb, integer)
+    return np.asarray(out * sign[seg])
+
+
+def _checked_weights(weights: Any) -> tuple[np.ndarray, bool]:
+    """(weights as int64 or float64, whether they are integers); ValueError on a bad shape, type,
+    non-finite or negative weight."""
     w = np.asarray(weights)
     if w.ndim != 1:
         raise ValueError(f"weights: expected a 1-D array, got shape {w.shape}")
@@ -133,31 +152,40 @@ def largest_remainder(
             raise ValueError("weights: must be finite (no NaN or inf)")
     if np.any(w < 0):
         raise ValueError(f"weights: must be >= 0 (negative at rows {_preview(np.flatnonzero(w < 0))})")
+    return w, integer
 
+
+def _checked_totals(total_cents: Any, segments: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(totals per segment, segment of each of the ``n`` rows), both int64; ValueError when they
+    do not fit together."""
     if segments is None:
         t = np.asarray(total_cents)
         if t.ndim != 0:
             raise ValueError("total_cents: expected a single integer when segments is None")
-        totals = _as_int_array(t.reshape(1), "total_cents")
-        seg = np.zeros(n, dtype=np.int64)
-    else:
-        totals = _as_int_array(np.atleast_1d(total_cents), "total_cents")
-        seg = _as_int_array(segments, "segments")
-        if seg.shape != (n,):
-            raise ValueError(f"segments: expected shape ({n},) like weights, got {seg.shape}")
-        if n and (seg.min() < 0 or seg.max() >= totals.shape[0]):
-            raise ValueError(f"segments: ids must lie in [0, {totals.shape[0]})")
-    n_seg = totals.shape[0]
-    sign = np.where(totals < 0, -1, 1)
-    t_abs = np.abs(totals)
+        return _as_int_array(t.reshape(1), "total_cents"), np.zeros(n, dtype=np.int64)
+    totals = _as_int_array(np.atleast_1d(total_cents), "total_cents")
+    seg = _as_int_array(segments, "segments")
+    if seg.shape != (n,):
+        raise ValueError(f"segments: expected shape ({n},) like weights, got {seg.shape}")
+    if n and (seg.min() < 0 or seg.max() >= totals.shape[0]):
+        raise ValueError(f"segments: ids must lie in [0, {totals.shape[0]})")
+    return totals, seg
 
+
+def _checked_tiebreak(tiebreak: Any, n: int) -> np.ndarray:
+    """The tie-break key of each row: the row position unless given."""
     if tiebreak is None:
-        tb = np.arange(n)
-    else:
-        tb = np.asarray(tiebreak)
-        if tb.shape != (n,):
-            raise ValueError(f"tiebreak: expected shape ({n},), got {tb.shape}")
+        return np.arange(n)
+    tb = np.asarray(tiebreak)
+    if tb.shape != (n,):
+        raise ValueError(f"tiebreak: expected shape ({n},), got {tb.shape}")
+    return tb
 
+
+def _segment_weight_sums(w: np.ndarray, seg: np.ndarray, t_abs: np.ndarray, integer: bool) -> np.ndarray:
+    """Sum of weights per segment, 1 where it is 0 (safe to divide by); ValueError when a segment
+    has a non-zero total but no positive weight."""
+    n_seg = t_abs.shape[0]
     if integer:
         wsum = np.zeros(n_seg, dtype=np.int64)
         np.add.at(wsum, seg, w)
@@ -169,31 +197,35 @@ def largest_remainder(
             "largest_remainder: nothing to split a non-zero total over "
             f"(segments with no positive weight: {_preview(np.flatnonzero(empty))})"
         )
-    wsum_safe = np.where(wsum > 0, wsum, 1)
-    t_row = t_abs[seg]
-    w_row_sum = wsum_safe[seg]
+    return np.where(wsum > 0, wsum, 1)
 
-    if integer:
-        if int(t_abs.max(initial=0)) * int(w.max(initial=0)) >= _INT_SAFE:
-            # Exact but slower: Python integers in object arrays.
-            num = t_row.astype(object) * w.astype(object)
-            den = w_row_sum.astype(object)
-            q_obj, r_obj = num // den, num % den
-            base = q_obj.astype(np.int64)
-            rem = r_obj.astype(np.int64)  # < sum of weights, fits int64
-        else:
-            base, rem = np.divmod(t_row * w, w_row_sum)
-        # Same denominator within a segment, so comparing numerators is exact.
-        rem_key = rem
-    else:
+
+def _floor_quotas(t_abs: np.ndarray, w: np.ndarray, seg: np.ndarray, w_row_sum: np.ndarray,
+                  integer: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(floor of each row's quota as int64, the remainder key that orders rows within a segment)."""
+    t_row = t_abs[seg]
+    if not integer:
         quota = t_row * (w / w_row_sum)
         base_f = np.floor(quota)
-        rem_key = quota - base_f
-        base = base_f.astype(np.int64)
+        return base_f.astype(np.int64), quota - base_f
+    if int(t_abs.max(initial=0)) * int(w.max(initial=0)) >= _INT_SAFE:
+        # Exact but slower: Python integers in object arrays.
+        num = t_row.astype(object) * w.astype(object)
+        den = w_row_sum.astype(object)
+        q_obj, r_obj = num // den, num % den
+        base = q_obj.astype(np.int64)
+        rem = r_obj.astype(np.int64)  # < sum of weights, fits int64
+    else:
+        base, rem = np.divmod(t_row * w, w_row_sum)
+    # Same denominator within a segment, so comparing numerators is exact.
+    return base, rem
 
-    given = np.zeros(n_seg, dtype=np.int64)
-    np.add.at(given, seg, base)
-    left = t_abs - given  # >= 0 in exact arithmetic; float noise can make it -1 or so
+
+def _leftover_cents(base: np.ndarray, rem_key: np.ndarray, seg: np.ndarray, left: np.ndarray, tb: np.ndarray,
+                    integer: bool) -> np.ndarray:
+    """(n,) int64: the cents each row gets on top of ``base`` so that each segment's ``left`` is
+    handed out, one cent a row."""
+    n, n_seg = seg.shape[0], left.shape[0]
     left_row = left[seg]
     # Positive leftover: largest remainders first. Negative (float noise only): take back
     # from the smallest remainders among rows that have something to give.
@@ -206,9 +238,9 @@ def largest_remainder(
     seg_sorted = seg[order]
     pos = np.arange(n) - _segment_starts(seg_sorted, n_seg)[seg_sorted]
     bump = (pos < np.abs(left)[seg_sorted]).astype(np.int64) * np.sign(left)[seg_sorted]
-    out = base.copy()
-    out[order] += bump
-    return np.asarray(out * sign[seg])
+    extra = np.zeros(n, dtype=np.int64)
+    extra[order] += bump
+    return extra
 
 
 def rotating_tiebreak(segments: Any, turn: Any, order: Any = None) -> np.ndarray:

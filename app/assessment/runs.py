@@ -15,9 +15,11 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from typing import Any, cast
 
 import numpy as np
 from flask_babel import gettext as _
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from scoring.assessment import (
@@ -76,7 +78,7 @@ class Subjects:
     def level(self, level: str) -> list[tuple[int, int]]:
         """(subject id, category) of a level, in a stable order."""
         if level == "unit":
-            return [(u.id, int(u.category)) for u in self.units]
+            return [(u.id, int(cast(int, u.category))) for u in self.units]
         return [(o.id, self.unit_category[self.officer_unit[o.id]]) for o in self.officers]
 
     def names(self, level: str) -> dict[int, str]:
@@ -108,10 +110,12 @@ def scored_subjects() -> Subjects:
 
     units = sorted((u for u in all_units.values() if u.kind == "station" and u.is_active), key=lambda u: u.code)
     unit_category = {u.id: int(u.category) for u in units}
-    officers, officer_unit, heads = [], {}, {}
+    officers: list[Officer] = []
+    officer_unit: dict[int, int] = {}
+    heads: dict[int, str] = {}
     for o in db.session.execute(db.select(Officer).where(Officer.is_active).order_by(Officer.badge_no)).scalars():
         sid = station(o.unit_id)
-        if sid in unit_category:
+        if sid is not None and sid in unit_category:
             officers.append(o)
             officer_unit[o.id] = sid
             if o.is_leader and o.unit_id == sid and sid not in heads:
@@ -247,7 +251,8 @@ def _load_inputs(cycle: Cycle, log: StepLog) -> Inputs:
 
 def _validate_levels(inputs: Inputs) -> dict:
     """Validate: one IndicatorMatrix per level with data; DomainError when there is none."""
-    levels, missing = {}, {"levels": {}, "soft_without_provider": []}
+    levels: dict[str, Any] = {}
+    missing: dict[str, Any] = {"levels": {}, "soft_without_provider": []}
     for level in LEVELS:
         specs = inputs.config.specs(level)
         subjects = inputs.subjects.level(level)
@@ -514,7 +519,7 @@ def _compute_rollup(cycle: Cycle, method: str, user_id, reason: str, log: StepLo
     run = _start_run(cycle, config, {**options, "rollup_method": method,
                                      "rollup_runs": [r.id for _c, r in children]}, user_id, reason, log)
     days = np.array([(c.ends_on - c.starts_on).days + 1 for c, _r in children], dtype=np.float64)
-    report = {"levels": {}, "periods": [c.name for c, _r in children]}
+    report: dict[str, Any] = {"levels": {}, "periods": [c.name for c, _r in children]}
     hash_rows = []
     for level in LEVELS:
         subjects_level = subjects.level(level)
@@ -565,7 +570,7 @@ def _published_children(cycle: Cycle, method: str) -> list[tuple[Cycle, ScoreRun
     if unpublished:
         raise DomainError(_("只能汇总已发布的结果；以下下级周期尚未发布：%(names)s。",
                             names="、".join(unpublished)), field="rollup")
-    return runs
+    return cast(list[tuple[Cycle, ScoreRun]], runs)  # none unpublished
 
 
 def _child_totals(children, level: str, ids: list[int]) -> np.ndarray:
@@ -650,10 +655,10 @@ def publish_run(run: ScoreRun, user_id: int | None = None, note: str = "") -> Sc
                             "或填写发布原因（将记入审计日志）。", n=missing_hard), field="note")
     for check in BEFORE_PUBLISH:
         check(run)
-    result = db.session.execute(
+    result = cast(CursorResult[Any], db.session.execute(  # an UPDATE's result
         db.update(ScoreRun).where(ScoreRun.id == run.id, ScoreRun.status == "done")
         .values(status="published", published_at=utcnow(), published_by_id=user_id, publish_note=note)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)))
     if result.rowcount != 1:
         db.session.rollback()
         raise DomainError(_("该版本的状态已被其他人修改，请刷新后重试。"))
@@ -735,7 +740,8 @@ def can_view_result(user, result: ScoreResult) -> bool:
         return False
     if result.officer_id == officer.id:
         return True
-    return user.has_role("supervisor") and officer.is_leader and result.officer.unit_id == officer.unit_id
+    return (user.has_role("supervisor") and officer.is_leader
+            and cast(Officer, result.officer).unit_id == officer.unit_id)  # an officer-level result
 
 
 def consecutive_last_flags() -> list[dict]:
@@ -776,7 +782,7 @@ def _flags_of_pair(cycles, results) -> list[dict]:
             category[y, i] = res.category
             ranks[y, i] = np.inf if res.excluded or res.rank is None else res.rank
     flags = []
-    for i in np.flatnonzero(consecutive_last(ranks, category, years=2)):
+    for i in np.flatnonzero(consecutive_last(ranks, category, years=2)).tolist():
         years = [results[y][unit_ids[i]] for y in (0, 1)]
         flags.append({"unit": years[1].unit, "cycles": list(cycles),
                       "categories": [r.category for r in years],
@@ -808,8 +814,9 @@ def dual_track_groups(run: ScoreRun, level: str = "officer", k: int = 3, page: i
     cats = np.array([r.category for r in light], dtype=np.int64)
     top, bottom = dual_track(scores, float(shares["top_share"]) / 100, float(shares["bottom_share"]) / 100,
                              groups=cats)
-    top_ids = [light[i].id for i in sorted(np.flatnonzero(top), key=lambda i: (light[i].category, light[i].rank or 0))]
-    bottom_ids = [light[i].id for i in np.flatnonzero(bottom)]
+    top_ids = [light[i].id for i in sorted(np.flatnonzero(top).tolist(),
+                                           key=lambda i: (light[i].category, light[i].rank or 0))]
+    bottom_ids = [light[i].id for i in np.flatnonzero(bottom).tolist()]
     top_list = ListPage(top_ids, top_page, per_page or max(1, len(top_ids)))
     plan_list = ListPage(bottom_ids, page, per_page or max(1, len(bottom_ids)))
     query = (db.select(ScoreResult)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import replace
+from typing import cast
 
 from flask_babel import gettext as _
 from sqlalchemy.orm.attributes import flag_modified
@@ -166,7 +167,8 @@ def default_config() -> AssessmentConfig:
     """The catalogue's defaults as an AssessmentConfig; DomainError when the catalogue's weights
     do not add up (the message names the dimension)."""
     try:
-        return AssessmentConfig(indicators=tuple(specs_from_catalogue(DEFAULT_OPTIONS["nonpreventable_weight"])))
+        weight = cast(float, DEFAULT_OPTIONS["nonpreventable_weight"])
+        return AssessmentConfig(indicators=tuple(specs_from_catalogue(weight)))
     except ValueError as error:
         raise DomainError(_("指标库的默认权重有误：%(detail)s。请先在指标库中修正。", detail=str(error))) from error
 

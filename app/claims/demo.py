@@ -8,6 +8,7 @@ timelines and the audit log look like real use. Deterministic for a given ``rng`
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import cast
 
 from sqlalchemy import select
 
@@ -87,7 +88,7 @@ class _Demo:
             "participants": [{"unit_id": u.id, "officer_id": o.id, "role": "lead" if i == 0 else
                               rng.choice(("assist", "assist", "support")), "share": str(s)}
                              for i, ((u, o), s) in enumerate(zip(people, shares, strict=True))],
-        }, filer, self.cycle)
+        }, cast(User, filer), self.cycle)  # every demo officer has a login
         self.advance(claim, outcome, filer)
         self.made.append((claim, outcome))
         return claim

@@ -8,9 +8,11 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING, Any, cast
 
 from flask_babel import gettext as _
 from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, selectinload
 
@@ -54,6 +56,9 @@ from ..models import (
     utcnow,
 )
 from .instruments import ensure_default_instruments, freeze, latest_instruments
+
+if TYPE_CHECKING:  # numpy is imported where the scoring runs, not at app start
+    from numpy.typing import NDArray
 
 MAX_NOMINATIONS = 3
 RELATION_ORDER = {r: i for i, r in enumerate(("self", "supervisor", "peer", "collaborator", "subordinate"))}
@@ -204,7 +209,7 @@ def add_assignment(cycle: Cycle, rater_badge: str, ratee_badge: str, relation: s
 
 
 def remove_assignment(assignment: Assignment) -> None:
-    cycle = db.session.get(Cycle, assignment.cycle_id)
+    cycle = cast(Cycle, db.session.get(Cycle, assignment.cycle_id))  # the foreign key holds
     if cycle.status != "draft":
         raise DomainError(_("周期已开启，评价安排已冻结，不能再修改。"))
     record("feedback_assignment_removed", "cycle", cycle.id,
@@ -303,7 +308,7 @@ def closed_reason(cycle: Cycle) -> str | None:
 def _check_own_and_open(assignment: Assignment, officer: Officer | None) -> Cycle:
     if officer is None or assignment.rater_id != officer.id:
         raise DomainError(_("这不是您的评价任务。"))
-    cycle = db.session.get(Cycle, assignment.cycle_id)
+    cycle = cast(Cycle, db.session.get(Cycle, assignment.cycle_id))  # the foreign key holds
     reason = closed_reason(cycle)
     if reason:
         raise DomainError(reason)
@@ -312,11 +317,11 @@ def _check_own_and_open(assignment: Assignment, officer: Officer | None) -> Cycl
 
 def _bump(assignment: Assignment, revision: int, **values) -> None:
     """Atomic conditional update: of two tabs posting the same revision, only the first wins."""
-    result = db.session.execute(
+    result = cast(CursorResult[Any], db.session.execute(  # an UPDATE's result
         update(Assignment).where(Assignment.id == assignment.id, Assignment.revision == revision)
         .values(revision=Assignment.revision + 1, updated_at=utcnow(), **values)
         .execution_options(synchronize_session=False)
-    )
+    ))
     if result.rowcount != 1:
         db.session.rollback()
         raise DomainError(_("这份评价已在其他窗口保存或提交过，本次内容未保存。请刷新页面查看最新内容。"))
@@ -346,49 +351,93 @@ def save_response(assignment: Assignment, officer: Officer | None, posted: Mappi
     cycle = _check_own_and_open(assignment, officer)
     instrument = instruments_for(cycle)[assignment.rater_group]
     items = {item.id: item for item in instrument.items}
-    tampered = _("提交的内容与问卷不符（页面可能已过期），未保存。请刷新页面后重新填写。")
-    answers: dict[int, int | None] = {}
-    comments: dict[str, str] = {}
     comment_codes = {c["code"] for c in instrument.competencies if c.get("comment", True)}
-    for key, raw in posted.items():
-        if key.startswith("item_"):
-            item = items.get(int(key[5:])) if key[5:].isdigit() else None
-            if item is None:
-                raise DomainError(tampered)
-            try:
-                answered, value = parse_value(raw)
-            except ValueError:
-                raise DomainError(_("第 %(n)d 题的答案无效，请选择 1–5 分。", n=item.position)) from None
-            if answered and value is None and not item.allow_na:
-                raise DomainError(_("第 %(n)d 题不能选择“无法评价”。", n=item.position))
-            if answered:
-                answers[item.id] = value
-        elif key.startswith("comment_"):
-            code = key[len("comment_"):]
-            if code not in comment_codes:
-                raise DomainError(tampered)
-            text = clean_text(raw)
-            if len(text) > MAX_COMMENT:
-                raise DomainError(_("意见最多 %(n)d 个字。", n=MAX_COMMENT), field=key)
-            comments[code] = text
+    answers, comments = _parse_posted(posted, items, comment_codes)
     response = db.session.execute(select(Response).filter_by(assignment_id=assignment.id)).scalar_one_or_none()
     existing = {} if response is None else {
         a.item_id: a for a in db.session.execute(select(Answer).filter_by(response_id=response.id)).scalars()}
     final = submit or assignment.status == "submitted"
     if final:
-        missing = sorted(items[i].position for i in items if i not in answers and i not in existing)
-        if missing:
-            raise DomainError(_("还有 %(n)d 题未作答（第 %(list)s 题），请答完后再提交；也可以先保存草稿。",
-                                n=len(missing), list="、".join(str(p) for p in missing)))
+        _check_complete(items, answers, existing)
     if not answers and not any(comments.values()) and response is None and not final:
         raise DomainError(_("您还没有填写任何内容。"))
     _bump(assignment, revision, status="submitted" if final else "draft", decline_reason="")
     response = _get_or_create_response(assignment, instrument)
+    _store_answers(response, answers, existing)
+    _store_comments(response, comments)
+    now = utcnow()
+    response.updated_at = now
+    if final:
+        response.submitted_at = now
+    flush_or_fail(_("这份评价已在其他窗口保存，本次内容未保存。请刷新页面后重试。"))
+    if final:
+        record("feedback_submitted", "feedback_assignment", assignment.id)
+    return response
+
+
+def _tampered() -> str:
+    return _("提交的内容与问卷不符（页面可能已过期），未保存。请刷新页面后重新填写。")
+
+
+def _parse_posted(posted: Mapping[str, str], items: Mapping[int, InstrumentItem],
+                  comment_codes: set[str]) -> tuple[dict[int, int | None], dict[str, str]]:
+    """The answered items ({item id: 1..5, None for N/A}) and comments of a posted form, checked
+    against the questionnaire; DomainError (nothing saved) at the first bad field."""
+    answers: dict[int, int | None] = {}
+    comments: dict[str, str] = {}
+    for key, raw in posted.items():
+        if key.startswith("item_"):
+            item = items.get(int(key[5:])) if key[5:].isdigit() else None
+            if item is None:
+                raise DomainError(_tampered())
+            answered, value = _parse_answer(item, raw)
+            if answered:
+                answers[item.id] = value
+        elif key.startswith("comment_"):
+            code = key[len("comment_"):]
+            if code not in comment_codes:
+                raise DomainError(_tampered())
+            comments[code] = _parse_comment(key, raw)
+    return answers, comments
+
+
+def _parse_answer(item: InstrumentItem, raw: str) -> tuple[bool, int | None]:
+    """(answered, value) of one item's field: a blank is unanswered, "na" is None where allowed."""
+    try:
+        answered, value = parse_value(raw)
+    except ValueError:
+        raise DomainError(_("第 %(n)d 题的答案无效，请选择 1–5 分。", n=item.position)) from None
+    if answered and value is None and not item.allow_na:
+        raise DomainError(_("第 %(n)d 题不能选择“无法评价”。", n=item.position))
+    return answered, value
+
+
+def _parse_comment(key: str, raw: str) -> str:
+    text = clean_text(raw)
+    if len(text) > MAX_COMMENT:
+        raise DomainError(_("意见最多 %(n)d 个字。", n=MAX_COMMENT), field=key)
+    return text
+
+
+def _check_complete(items: Mapping[int, InstrumentItem], answers: Mapping[int, int | None],
+                    existing: Mapping[int, Answer]) -> None:
+    """A submit (or a save after it) needs every item answered, now or before."""
+    missing = sorted(items[i].position for i in items if i not in answers and i not in existing)
+    if missing:
+        raise DomainError(_("还有 %(n)d 题未作答（第 %(list)s 题），请答完后再提交；也可以先保存草稿。",
+                            n=len(missing), list="、".join(str(p) for p in missing)))
+
+
+def _store_answers(response: Response, answers: Mapping[int, int | None], existing: Mapping[int, Answer]) -> None:
     for item_id, value in answers.items():
         if item_id in existing:
             existing[item_id].value = value
         else:
             db.session.add(Answer(response_id=response.id, item_id=item_id, value=value))
+
+
+def _store_comments(response: Response, comments: Mapping[str, str]) -> None:
+    """Comments replace the saved ones per competency; an emptied comment is deleted."""
     current = {c.competency: c
                for c in db.session.execute(select(Comment).filter_by(response_id=response.id)).scalars()}
     for code, text in comments.items():
@@ -398,14 +447,6 @@ def save_response(assignment: Assignment, officer: Officer | None, posted: Mappi
             current[code].text = text
         elif text:
             db.session.add(Comment(response_id=response.id, competency=code, text=text))
-    now = utcnow()
-    response.updated_at = now
-    if final:
-        response.submitted_at = now
-    flush_or_fail(_("这份评价已在其他窗口保存，本次内容未保存。请刷新页面后重试。"))
-    if final:
-        record("feedback_submitted", "feedback_assignment", assignment.id)
-    return response
 
 
 def decline_assignment(assignment: Assignment, officer: Officer | None, reason: str, revision: int) -> None:
@@ -465,10 +506,10 @@ def inbox(officer: Officer) -> list[InboxCycle]:
     ).scalars().all()
     out = []
     for cycle in cycles:
-        assignments = db.session.execute(
+        assignments = list(db.session.execute(
             select(Assignment).where(Assignment.cycle_id == cycle.id, Assignment.rater_id == officer.id)
             .options(selectinload(Assignment.ratee).selectinload(Officer.unit))
-        ).scalars().all()
+        ).scalars().all())
         assignments.sort(key=lambda a: (a.status in ("submitted", "declined"), RELATION_ORDER[a.relation],
                                         a.ratee.name))
         answered = dict(db.session.execute(
@@ -512,8 +553,8 @@ def nominate(cycle: Cycle, officer: Officer, badge_no: str, reason: str) -> Nomi
         raise DomainError(_("不能提名自己。"), field="badge_no")
     if nominee.unit_id == officer.unit_id:
         raise DomainError(_("本单位同事已在互评范围内，请提名其他单位与您协作过的民警。"), field="badge_no")
-    used = db.session.scalar(select(func.count(Nomination.id)).where(
-        Nomination.cycle_id == cycle.id, Nomination.officer_id == officer.id, Nomination.status != "rejected"))
+    used = cast(int, db.session.scalar(select(func.count(Nomination.id)).where(  # a count is never NULL
+        Nomination.cycle_id == cycle.id, Nomination.officer_id == officer.id, Nomination.status != "rejected")))
     if used >= MAX_NOMINATIONS:
         raise DomainError(_("每个周期最多提名 %(n)d 名跨单位协作民警。", n=MAX_NOMINATIONS), field="badge_no")
     nomination = Nomination(cycle_id=cycle.id, officer_id=officer.id, nominee_id=nominee.id,
@@ -534,15 +575,16 @@ def decide_nomination(nomination: Nomination, leader: Officer | None, approve: b
     """The nominating officer's leader approves (the nominee gets a collaborator rating) or rejects."""
     if not can_decide(nomination, leader):
         raise DomainError(_("只有被提名民警所在单位的领导可以审批。"))
-    cycle = db.session.get(Cycle, nomination.cycle_id)
+    cycle = cast(Cycle, db.session.get(Cycle, nomination.cycle_id))  # the foreign key holds
     if cycle.status not in ("draft", "open"):
         raise DomainError(_("本周期已关闭，不能再审批。"))
     status = "approved" if approve else "rejected"
-    result = db.session.execute(
+    leader = cast(Officer, leader)  # can_decide refused None
+    result = cast(CursorResult[Any], db.session.execute(  # an UPDATE's result
         update(Nomination).where(Nomination.id == nomination.id, Nomination.status == "pending")
         .values(status=status, decided_by_id=leader.id, decided_at=utcnow())
         .execution_options(synchronize_session=False)
-    )
+    ))
     if result.rowcount != 1:
         db.session.rollback()
         raise DomainError(_("该提名已被处理过。"))
@@ -849,11 +891,11 @@ def result_viewer(user, result) -> Viewer:
 
 def result_cycles(officer: Officer) -> list[Cycle]:
     """Closed or published cycles in which someone rated ``officer``."""
-    return db.session.execute(
+    return list(db.session.execute(
         select(Cycle).join(Assignment, Assignment.cycle_id == Cycle.id)
         .where(Assignment.ratee_id == officer.id, Cycle.status.in_(("closed", "published")))
         .group_by(Cycle.id).order_by(Cycle.starts_on.desc())
-    ).scalars().all()
+    ).scalars().all())
 
 
 # ---- scoring: soft indicators for the main assessment ------------------------------------------
@@ -867,15 +909,15 @@ class CycleRatings:
     """A cycle's submitted answers as arrays for scoring: one entry per answer, people and items as
     indexes into ``officer_ids`` and ``item_competency`` (the competency index of each item)."""
 
-    officer_ids: list
-    rater: object
-    ratee: object
-    item: object
-    group: object
-    value: object
-    relation_is_collaborator: object
-    item_competency: object
-    competency_codes: list
+    officer_ids: list[int]
+    rater: NDArray[Any]
+    ratee: NDArray[Any]
+    item: NDArray[Any]
+    group: NDArray[Any]
+    value: NDArray[Any]
+    relation_is_collaborator: NDArray[Any]
+    item_competency: NDArray[Any]
+    competency_codes: list[str]
 
 
 def load_ratings(cycle: Cycle) -> CycleRatings | None:
@@ -965,7 +1007,7 @@ def soft_indicator_values(cycle: Cycle) -> dict:
     """
     import numpy as np
 
-    out = {"soft_360": {"level": "officer", "values": {}, "details": {}},
+    out: dict[str, dict[str, Any]] = {"soft_360": {"level": "officer", "values": {}, "details": {}},
            "teamwork_peer": {"level": "officer", "values": {}, "details": {}}}
     arrays = load_ratings(cycle)
     if arrays is None:
@@ -1025,16 +1067,16 @@ def soft_indicator_values(cycle: Cycle) -> dict:
         # A mean that no outsider may see does not enter the score either: otherwise the total, less
         # the figures shown beside it, would give it away (one peer's teamwork rating, say).
         limits = thresholds(cycle.config)
-        for i in np.flatnonzero(t_n):
-            officer_id = arrays.officer_ids[i]
-            groups = {"peer": int(t_raters[i] - c_raters[i]), "collaborator": int(c_raters[i])}
+        for j in np.flatnonzero(t_n):
+            officer_id = arrays.officer_ids[j]
+            groups = {"peer": int(t_raters[j] - c_raters[j]), "collaborator": int(c_raters[j])}
             if not pooled_visible(groups, ("peer", "collaborator"), limits, OUTSIDER):
                 continue
-            mean = _num(t_sum[i] / t_n[i])
+            mean = _num(t_sum[j] / t_n[j])
             out["teamwork_peer"]["values"][officer_id] = mean
             out["teamwork_peer"]["details"][officer_id] = {
-                "mean": mean, "answers": int(t_n[i]), "raters": int(t_raters[i]),
-                "collaborators": int(c_raters[i]), "rater_groups": groups,
+                "mean": mean, "answers": int(t_n[j]), "raters": int(t_raters[j]),
+                "collaborators": int(c_raters[j]), "rater_groups": groups,
             }
     return out
 

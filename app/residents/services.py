@@ -9,10 +9,12 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any, cast
 
 from flask import has_request_context, url_for
 from flask_babel import gettext as _
-from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -64,7 +66,7 @@ class LinkUnavailable(DomainError):
 def _descendant_ids(root_ids: set[int]) -> set[int]:
     """``root_ids`` and every unit below them (one query; the tree is small)."""
     edges = db.session.execute(select(Unit.id, Unit.parent_id)).all()
-    children: dict[int, list[int]] = {}
+    children: dict[int | None, list[int]] = {}
     for unit_id, parent_id in edges:
         children.setdefault(parent_id, []).append(unit_id)
     seen, stack = set(), list(root_ids)
@@ -185,13 +187,13 @@ def can_manage_invitation(user: User, invitation: ResidentInvitation) -> bool:
 def revoke_invitation(invitation: ResidentInvitation, user: User) -> None:
     """Revoke an unused link (atomic: a resident submitting at the same moment wins or loses cleanly)."""
     now = utcnow()
-    result = db.session.execute(
+    result = cast(CursorResult[Any], db.session.execute(  # an UPDATE's result
         update(ResidentInvitation)
         .where(ResidentInvitation.id == invitation.id, ResidentInvitation.used_at.is_(None),
                ResidentInvitation.revoked_at.is_(None))
         .values(revoked_at=now, revoked_by_id=user.id)
         .execution_options(synchronize_session=False)
-    )
+    ))
     if result.rowcount != 1:
         raise DomainError(_("该链接已被使用或已撤销，不能再撤销。"))
     db.session.refresh(invitation)
@@ -313,8 +315,8 @@ def submit_link_response(token: str, answers: dict, connection, today: date | No
 # entities): per request SQLAlchemy only finds the compiled form instead of building and keying a
 # new statement, which cost more CPU than the rest of the submit together.
 _invitations, _units, _types, _officers, _responses = (
-    ResidentInvitation.__table__, Unit.__table__, ServiceType.__table__, Officer.__table__,
-    ResidentResponse.__table__)
+    cast(Table, ResidentInvitation.__table__), cast(Table, Unit.__table__), cast(Table, ServiceType.__table__),
+    cast(Table, Officer.__table__), cast(Table, ResidentResponse.__table__))
 _OPEN_LINK = (
     select(_invitations.c.id, _invitations.c.used_at, _invitations.c.revoked_at, _invitations.c.expires_at,
            _units.c.name.label("unit_name"), _types.c.name.label("service_name"),
@@ -341,7 +343,8 @@ _INSERT_ANSWER = (insert(_responses)
                   .returning(_responses.c.id, _responses.c.unit_id))
 _FOLLOW_UP_COLUMNS = ("response_id", "unit_id", "is_dissatisfied", "flagged_words", "status", "opened_on", "due_on",
                       "check_note", "fix_note")
-_INSERT_FOLLOW_UP = insert(FollowUp.__table__).values({name: bindparam(name) for name in _FOLLOW_UP_COLUMNS})
+_INSERT_FOLLOW_UP = insert(cast(Table, FollowUp.__table__)).values(
+    {name: bindparam(name) for name in _FOLLOW_UP_COLUMNS})
 _ACTIVE_KEYWORDS = select(FlagKeyword.__table__.c.word).order_by(FlagKeyword.__table__.c.id)
 _claimed = _CLAIM_LINK.cte("claimed")
 _CLAIM_AND_ANSWER = (
@@ -475,11 +478,11 @@ def _move_follow_up(item: FollowUp, from_status: str, to_status: str, action: st
     """Move ``item`` on only while it is still ``from_status`` (one conditional UPDATE, so two
     leaders cannot both move it), and audit the step."""
     before = _follow_up_snapshot(item)
-    result = db.session.execute(
+    result = cast(CursorResult[Any], db.session.execute(  # an UPDATE's result
         update(FollowUp).where(FollowUp.id == item.id, FollowUp.status == from_status)
         .values(status=to_status, **values)
         .execution_options(synchronize_session=False)
-    )
+    ))
     if result.rowcount != 1:
         raise DomainError(_("该事项已被他人处理，请刷新后查看。"))
     db.session.refresh(item)

@@ -1,11 +1,12 @@
 """Settings of the resident feedback, read from the app config, else the environment, else defaults."""
 import os
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
 
-DEFAULTS = {
+DEFAULTS: dict[str, int | str] = {
     "RESIDENT_LINK_DAYS": 7,  # a link expires after this many days
     "RESIDENT_FOLLOW_UP_DAYS": 5,  # working days to check and fix a follow-up before it is overdue
     "RESIDENT_COMMENT_MAX": 500,  # characters
@@ -21,7 +22,7 @@ DEFAULTS = {
 }
 
 
-def setting(name: str):
+def setting(name: str) -> Any:
     """The value of ``name``: app config first, then an environment variable, then the default."""
     default = DEFAULTS[name]
     if name in current_app.config:
@@ -36,7 +37,7 @@ def local_today() -> date:
     """Today in the bureau's time zone: answers and follow-ups are dated by the local calendar."""
     name = current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
     try:
-        zone = ZoneInfo(name)
+        zone: tzinfo = ZoneInfo(name)
     except ZoneInfoNotFoundError:  # no tz database on the host: China has no daylight saving
         zone = timezone(timedelta(hours=8))
     return datetime.now(zone).date()

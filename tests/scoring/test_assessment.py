@@ -715,3 +715,24 @@ def test_subject_order_does_not_matter(m, data):
         bonus_b = split_bonus(123_456, b.adjusted_total, floor=0)
         assert bonus_a.sum() == bonus_b.sum() == 123_456
         assert np.all(np.abs(bonus_a[perm] - bonus_b) <= 1)  # only tie-breaks may move a cent
+
+
+# ---- IndicatorMatrix's input checks, each on its own -------------------------------------------
+def test_indicator_matrix_checks_alone():
+    from scoring.assessment import _checked_codes, _checked_own_levels, _checked_population, _checked_values
+
+    assert _checked_codes(["a", 7]) == ("a", "7")
+    with pytest.raises(ValueError, match="duplicate"):
+        _checked_codes(["a", "a"])
+    assert _checked_values([[1.0, np.nan]], 2).shape == (1, 2)
+    with pytest.raises(ValueError, match="1 columns for 2 codes"):
+        _checked_values([[1.0]], 2)
+    own = _checked_own_levels([[2.0, np.nan]], "targets", "target", (1, 2))
+    assert own[0, 0] == 2.0 and np.isnan(own[0, 1])  # NaN = the category's
+    with pytest.raises(ValueError, match="targets: a subject's target must be a finite number > 0"):
+        _checked_own_levels([[0.0, 1.0]], "targets", "target", (1, 2))
+    with pytest.raises(ValueError, match=r"baseline: expected shape \(1, 2\)"):
+        _checked_own_levels([[1.0]], "baseline", "baseline", (1, 2))
+    assert np.isnan(_checked_population([np.nan, 5000.0], 2)[0])
+    with pytest.raises(ValueError, match="population"):
+        _checked_population([0.0, 5000.0], 2)

@@ -489,3 +489,43 @@ def test_rotating_tiebreak_integer_fast_path_matches_the_general_one(data):
     # Within each segment the keys are a permutation of 0 … k−1.
     for g in np.unique(seg):
         assert sorted(fast[seg == g].tolist()) == list(range(int((seg == g).sum())))
+
+
+# ---- largest_remainder's steps, each on its own (hand-computed) -----------------------------------
+def test_floor_quotas_integer_gives_floors_and_exact_remainders():
+    from scoring.team import _floor_quotas
+
+    # 100 cents over weights 1:1:2 -> quotas 25, 25, 50 exactly; 7 cents over 1:1:2 -> 1.75, 1.75, 3.5
+    base, rem = _floor_quotas(np.array([100, 7]), np.array([1, 1, 2, 1, 1, 2]), np.array([0, 0, 0, 1, 1, 1]),
+                              np.array([4, 4, 4, 4, 4, 4]), True)
+    assert base.tolist() == [25, 25, 50, 1, 1, 3]
+    assert rem.tolist() == [0, 0, 0, 3, 3, 2]  # numerators over the common denominator 4
+
+
+def test_floor_quotas_float_weights():
+    from scoring.team import _floor_quotas
+
+    base, rem = _floor_quotas(np.array([101]), np.array([0.5, 0.25, 0.25]), np.array([0, 0, 0]),
+                              np.array([1.0, 1.0, 1.0]), False)
+    assert base.tolist() == [50, 25, 25]
+    assert rem.tolist() == pytest.approx([0.5, 0.25, 0.25])
+
+
+def test_leftover_cents_go_to_largest_remainders_then_tiebreak():
+    from scoring.team import _leftover_cents
+
+    seg = np.array([0, 0, 0, 1, 1, 1])
+    base = np.array([1, 1, 3, 33, 33, 33])
+    rem = np.array([3, 3, 2, 1, 1, 1])
+    # segment 0 has 1 cent left (largest remainders tie: row 0 before row 1 by position);
+    # segment 1 has 1 cent left, all tied: the smallest tie-break key (row 5) takes it
+    extra = _leftover_cents(base, rem, seg, np.array([1, 1]), np.array([0, 1, 2, 9, 8, 7]), True)
+    assert extra.tolist() == [1, 0, 0, 0, 0, 1]
+
+
+def test_segment_weight_sums_refuses_a_total_with_no_weight():
+    from scoring.team import _segment_weight_sums
+
+    assert _segment_weight_sums(np.array([0, 0, 2]), np.array([0, 0, 1]), np.array([0, 5]), True).tolist() == [1, 2]
+    with pytest.raises(ValueError, match="no positive weight"):
+        _segment_weight_sums(np.array([0, 0, 2]), np.array([0, 0, 1]), np.array([3, 5]), True)

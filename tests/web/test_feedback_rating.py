@@ -240,3 +240,27 @@ def test_an_incomplete_submit_marks_every_missing_item_and_counts_the_answered(a
     assert f'已答 <span class="answered-count">2</span> / {len(items)}' in page
     fresh = client.get(f"/feedback/a/{self_id}").get_data(as_text=True)
     assert 'class="badge text-bg-danger missing-mark"' not in fresh  # nothing marked before a submit
+
+
+# ---- save_response's steps, each on its own ----------------------------------------------------
+def test_parse_posted_keeps_answered_items_and_checks_each_field(app):
+    from types import SimpleNamespace
+
+    from app.errors import DomainError
+    from app.feedback.services import _check_complete, _parse_posted
+
+    items = {11: SimpleNamespace(id=11, position=1, allow_na=False),
+             12: SimpleNamespace(id=12, position=2, allow_na=True),
+             13: SimpleNamespace(id=13, position=3, allow_na=True)}
+    with app.test_request_context():
+        answers, comments = _parse_posted({"item_11": "4", "item_12": "na", "item_13": "", "comment_pro": " 好 ",
+                                           "csrf_token": "x"}, items, {"pro"})
+        assert answers == {11: 4, 12: None}  # a blank is unanswered, N/A is kept as None
+        assert comments == {"pro": "好"}
+        for posted in ({"item_99": "3"}, {"item_x": "3"}, {"comment_other": "a"}, {"item_11": "6"},
+                       {"item_11": "na"}):
+            with pytest.raises(DomainError):
+                _parse_posted(posted, items, {"pro"})
+        with pytest.raises(DomainError, match="第 1、3 题"):
+            _check_complete(items, {12: None}, {})
+        _check_complete(items, {12: None}, {11: object(), 13: object()})  # answered before: complete
