@@ -87,11 +87,11 @@ def format_score(value, signed: bool = False) -> str:
     return f"{float(value):+.2f}" if signed else f"{float(value):.2f}"
 
 
-def format_percent(value) -> str:
-    """A rate already in per cent: one decimal and the sign, e.g. 92.3%."""
+def format_percent(value, sign: bool = True) -> str:
+    """A rate already in per cent: one decimal and the % sign, e.g. 92.3% (without it where a text says "%")."""
     if value is None:
         return MISSING
-    return f"{float(value):.1f}%"
+    return f"{float(value):.1f}%" if sign else f"{float(value):.1f}"
 
 
 def format_count(value) -> str:

@@ -82,6 +82,12 @@ def test_each_roles_landing_page_and_report_pages_show_real_figures(app, client,
     assert re.search(r'id="unit-total">\d+\.\d\d<', dash)
     assert re.search(r'id="unit-rank">\d+ <span class="h6 text-muted">/ \d+', dash)
     assert "与上一周期相比（2024年度考评）" in dash  # 2025 against 2024
+    # one format for scores: every total and dimension score of the comparison with two decimals
+    changes = dash.split('id="changes"')[1].split("</section>")[0]
+    changes, ranks = re.subn(r'<tr><th scope="row">类别内排名</th>.*?</tr>', "", changes, flags=re.S)  # whole
+    assert ranks == 1
+    figures = re.findall(r'<td class="text-end">([-+]?\d[\d.]*)</td>', changes)
+    assert figures and all(re.fullmatch(r"\d+\.\d\d", f) for f in figures), figures
     assert 'id="overdue"' in dash and "民警 360 得分分布" in dash
     # a leader never sees an unpublished run
     assert "未发布" not in dash
@@ -310,8 +316,9 @@ def test_blind_spots_and_hidden_strengths_use_the_configured_threshold(app, clie
     page = client.get(f"/reports/officers/{me}?cycle={world.cycle_id}").get_data(as_text=True)
     gaps = page.split('id="gaps"')[1].split("</section>")[0]
     blind, hidden = gaps.split("潜在优势</h3>")
-    assert "矛盾化解：自评 5.0，他评 3.0，相差 +2.00" in blind
-    assert "群众工作：自评 2.0，他评 4.0，相差 -2.00" in hidden
+    # one format for scores: self, others and their gap all with two decimals
+    assert "矛盾化解：自评 5.00，他评 3.00，相差 +2.00" in blind
+    assert "群众工作：自评 2.00，他评 4.00，相差 -2.00" in hidden
     assert "1.0 分以上" in gaps
     # a cycle's own threshold wins
     with app.app_context():
@@ -503,3 +510,12 @@ def test_the_station_dashboard_shows_its_resident_satisfaction_for_its_one_cycle
     # another cycle's view has none of these answers
     page = client.get(f"/reports/units/{ids['a']}?cycle={ids['earlier']}").get_data(as_text=True)
     assert "本周期还没有群众评价" in page and 'id="unit-residents"' not in page
+
+
+def test_one_number_format_per_kind_of_figure(app):
+    """Scores with two decimals (signed where a change), rates in % with one, counts whole, missing as —."""
+    with app.test_request_context():
+        text = app.jinja_env.from_string(
+            "{{ 87.5|score }} {{ 2|score(signed=true) }} {{ -0.125|score(signed=true) }} {{ 92.34|percent }} "
+            "{{ 7.0|count }} {{ none|score }} {{ none|percent }}").render()
+    assert text == "87.50 +2.00 -0.12 92.3% 7 — —"
