@@ -75,10 +75,39 @@ def readable_rate_limit(text: str) -> str:
     return gettext("；").join(parts)
 
 
+# One number format per kind of figure, used by every page that shows scores: totals, dimension scores
+# and contributions with two decimals, rates in % with one, counts as whole numbers; a missing figure is "—".
+MISSING = "—"
+
+
+def format_score(value, signed: bool = False) -> str:
+    """A score (total, dimension, contribution, points): two decimals, e.g. 87.50 or +1.25."""
+    if value is None:
+        return MISSING
+    return f"{float(value):+.2f}" if signed else f"{float(value):.2f}"
+
+
+def format_percent(value, sign: bool = True) -> str:
+    """A rate already in per cent: one decimal and the % sign, e.g. 92.3% (without it where a text says "%")."""
+    if value is None:
+        return MISSING
+    return f"{float(value):.1f}%" if sign else f"{float(value):.1f}"
+
+
+def format_count(value) -> str:
+    """A count: a whole number."""
+    if value is None:
+        return MISSING
+    return f"{int(round(float(value))):d}"
+
+
 def register(app) -> None:
     # The one way a template shows a stored (UTC) time: in the bureau's zone.
     app.jinja_env.filters["datetime"] = format_local
     app.jinja_env.filters["rate_limit"] = readable_rate_limit
+    app.jinja_env.filters["score"] = format_score
+    app.jinja_env.filters["percent"] = format_percent
+    app.jinja_env.filters["count"] = format_count
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

@@ -85,14 +85,12 @@ def unit_export(unit_id):
 
 def _dashboard(unit_id):
     """The station dashboard the current user may see (403 otherwise), for the asked or current cycle."""
-    from ..main.services import current_cycle
-
     target = db.get_or_404(Unit, unit_id)
     if not services.can_view_unit(current_user, target):
         abort(403)
-    cycle = _cycle_arg() or current_cycle()
-    return services.station_dashboard(target, cycle, include_unpublished=current_user.has_role("admin"),
-                                      user=current_user)
+    admin = current_user.has_role("admin")
+    cycle = _cycle_arg() or services.default_unit_cycle(target, admin)
+    return services.station_dashboard(target, cycle, include_unpublished=admin, user=current_user)
 
 
 def _bureau_cycle() -> Cycle | None:

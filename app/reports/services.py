@@ -357,6 +357,26 @@ class StationDashboard:
     histogram: charts.Chart | None = None
     histogram_n: int = 0
     changes: dict | None = None
+    residents: dict | None = None  # the station's resident satisfaction in the cycle (shrunk, interval, n)
+
+
+def default_unit_cycle(unit: Unit, include_unpublished: bool) -> Cycle | None:
+    """The cycle a station dashboard opens on: the latest one with a result for the unit, else the current one."""
+    from ..main.services import current_cycle
+
+    run = _latest_run_for_unit(unit, include_unpublished)
+    return run.cycle if run is not None else current_cycle()
+
+
+def unit_residents(unit: Unit, cycle: Cycle) -> dict | None:
+    """Residents' satisfaction with the unit in the cycle (the soft indicator's shrunk rate, its interval and
+    the number of answers), or None without answers. A unit's figure names no officer, so it needs no minimum."""
+    details = resident_scores(cycle)["soft_residents"]["details"].get(unit.id)
+    if not details:
+        return None
+    return {"rate": _r(100 * details["rate"], 1), "low": _r(100 * details["low"], 1),
+            "high": _r(100 * details["high"], 1), "n": details["n"],
+            "raw_rate": None if details["raw_rate"] is None else _r(100 * details["raw_rate"], 1)}
 
 
 def _dimension_rows(result: ScoreResult) -> dict[str, dict]:
@@ -376,14 +396,14 @@ def _category_dimension_means(run: ScoreRun, category: int) -> dict[str, float]:
 
 def station_dashboard(unit: Unit, cycle: Cycle | None, include_unpublished: bool,
                       user: User | None = None) -> StationDashboard:
-    """A station's figures; each block names its source (the run and cycle it comes from)."""
+    """A station's figures, every block from the one ``cycle`` (said once at the top of the page)."""
     dash = StationDashboard(unit=unit, cycle=cycle, cycles=report_cycles())
     # a police-type unit's figures include its squads, as its leader's tracking does
     members = [unit.id] + list(db.session.execute(
         select(Unit.id).where(Unit.parent_id == unit.id, Unit.kind == "squad")).scalars())
     run = visible_run(cycle, include_unpublished) if cycle is not None else None
-    if run is None or not db.session.scalar(select(ScoreResult.id).filter_by(run_id=run.id, unit_id=unit.id)):
-        run = _latest_run_for_unit(unit, include_unpublished)
+    if run is not None and not db.session.scalar(select(ScoreResult.id).filter_by(run_id=run.id, unit_id=unit.id)):
+        run = None
     dash.run, dash.run_label = run, run_label(run)
     if run is not None:
         result = db.session.execute(select(ScoreResult).filter_by(run_id=run.id, unit_id=unit.id)).scalar_one()
@@ -411,10 +431,9 @@ def station_dashboard(unit: Unit, cycle: Cycle | None, include_unpublished: bool
                 {_("完成率"): [rate.percent for _r_, rate in rates["relations"]]},
                 first_header=_("评价关系"))
         dash.team = unit_team_points(unit, cycle)
+        dash.residents = unit_residents(unit, cycle)
     dash.follow_ups = follow_up_status(members, cycle)
-    hist_cycle = cycle if cycle is not None and feedback.results_visible(cycle) else None
-    if hist_cycle is None or not _has_360(hist_cycle):
-        hist_cycle = _latest_360_cycle()
+    hist_cycle = cycle if cycle is not None and feedback.results_visible(cycle) and _has_360(cycle) else None
     if hist_cycle is not None:
         values = officer_360_means(hist_cycle, members, user)
         dash.histogram_cycle, dash.histogram_n = hist_cycle, len(values)

@@ -26,6 +26,14 @@ def _level(value):
 
 LEVEL_QUESTIONS = {"overall": _l("总体而言，您对这次服务满意吗？"), "attitude": _l("民警的服务态度"),
                    "efficiency": _l("办事效率"), "fairness": _l("办事是否公正")}
+# Each question's answers in its own words, on the one stored scale (4 best … 1 worst): "办事是否公正"
+# is not answered 很满意. Pages and exports that print an answer take its label from here.
+ANSWER_LABELS = {
+    "overall": LEVEL_LABELS,
+    "attitude": {4: _l("很好"), 3: _l("较好"), 2: _l("一般"), 1: _l("差")},
+    "efficiency": {4: _l("很快"), 3: _l("较快"), 2: _l("一般"), 1: _l("慢")},
+    "fairness": {4: _l("完全公正"), 3: _l("比较公正"), 2: _l("基本公正"), 1: _l("不公正")},
+}
 RESOLVED_QUESTION = _l("您的问题解决了吗？")
 COMMENT_LABEL = _l("意见或建议（选填）")
 CONTACT_QUESTION = _l("是否同意本单位就这次评价的事情联系您？")
@@ -93,8 +101,9 @@ def page_texts(locale: str) -> dict:
     texts = _PAGE_TEXTS.get(locale)
     if texts is None:
         texts = {
-            "level_questions": tuple((name, str(label)) for name, label in LEVEL_QUESTIONS.items()),
-            "level_options": tuple((value, str(label)) for value, label in LEVEL_LABELS.items()),
+            "level_questions": tuple((name, str(label), tuple((value, str(text))
+                                                             for value, text in ANSWER_LABELS[name].items()))
+                                     for name, label in LEVEL_QUESTIONS.items()),
             "resolved_label": str(RESOLVED_QUESTION),
             "resolved_options": tuple((value, str(label)) for value, label in RESOLVED_LABELS.items()),
             "comment_label": str(COMMENT_LABEL), "website_label": str(HONEYPOT_LABEL),

@@ -33,6 +33,7 @@ from ..templating import ACTION_LABELS, ADMIN_LINKS, NAV_ITEMS
 from ..views import run_service, show_error
 from . import demo, services
 from .forms import (
+    ANSWER_LABELS,
     CHANNEL_LABELS,
     FOLLOW_UP_STATUS_LABELS,
     LEVEL_LABELS,
@@ -70,7 +71,8 @@ DEMO_STEPS.extend([("resident-types", demo.seed_service_types), ("residents", de
 @bp.app_context_processor
 def labels():
     # SATISFACTION_LABELS, not LEVEL_LABELS: the assessment's labels of unit/officer levels use that name.
-    return {"SATISFACTION_LABELS": LEVEL_LABELS, "RESOLVED_LABELS": RESOLVED_LABELS, "CHANNEL_LABELS": CHANNEL_LABELS,
+    return {"SATISFACTION_LABELS": LEVEL_LABELS, "ANSWER_LABELS": ANSWER_LABELS, "RESOLVED_LABELS": RESOLVED_LABELS,
+            "CHANNEL_LABELS": CHANNEL_LABELS,
             "FOLLOW_UP_STATUS_LABELS": FOLLOW_UP_STATUS_LABELS, "resident_cycle_summary": services.cycle_summary,
             "resident_week": services.week_label}
 

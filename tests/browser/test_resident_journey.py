@@ -30,7 +30,7 @@ def test_invitation_phone_answer_already_answered_and_leader_queue(demo, page, p
     box = phone.locator("label[for=overall-3]").bounding_box()
     assert box["height"] >= 44  # a thumb-sized target
     for question in ("overall", "attitude", "efficiency", "fairness"):
-        phone.click(f"label[for={question}-3]")  # 不满意
+        phone.click(f"label[for={question}-3]")  # the worst answer (stored 1): 不满意, 差, 慢, 不公正
     phone.click("label[for=resolved-2]")  # 未解决
     phone.fill("#comment", "等了两个小时没人管")
     phone.click("label[for=contact-yes]")  # agrees to be called back: the leader may see the reference

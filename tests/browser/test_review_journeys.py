@@ -44,7 +44,7 @@ def test_leader_checks_then_fixes_a_dissatisfied_answer(app, demo, page, phone):
         db.session.commit()
     phone.goto(f"/r/{token}")
     for question in ("overall", "attitude", "efficiency", "fairness"):
-        phone.click(f"label[for={question}-3]")  # 不满意
+        phone.click(f"label[for={question}-3]")  # the worst answer (stored 1): 不满意, 差, 慢, 不公正
     phone.click("label[for=resolved-2]")  # 未解决
     phone.fill("#comment", "窗口排队一上午，没人解释原因")
     phone.click("label[for=contact-yes]")  # agrees to be called back: the queue shows the reference

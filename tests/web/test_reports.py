@@ -81,12 +81,24 @@ def test_each_roles_landing_page_and_report_pages_show_real_figures(app, client,
     dash = client.get(f"/reports/units/{ps01}").get_data(as_text=True)
     assert re.search(r'id="unit-total">\d+\.\d\d<', dash)
     assert re.search(r'id="unit-rank">\d+ <span class="h6 text-muted">/ \d+', dash)
-    assert re.search(r'id="unit-rate">\d+\.\d%', dash)  # the open cycle's 360 completion
     assert "与上一周期相比（2024年度考评）" in dash  # 2025 against 2024
+    # one format for scores: every total and dimension score of the comparison with two decimals
+    changes = dash.split('id="changes"')[1].split("</section>")[0]
+    changes, ranks = re.subn(r'<tr><th scope="row">类别内排名</th>.*?</tr>', "", changes, flags=re.S)  # whole
+    assert ranks == 1
+    figures = re.findall(r'<td class="text-end">([-+]?\d[\d.]*)</td>', changes)
+    assert figures and all(re.fullmatch(r"\d+\.\d\d", f) for f in figures), figures
     assert 'id="overdue"' in dash and "民警 360 得分分布" in dash
-    _charts_have_tables(dash, 3)  # dimensions, response rates, histogram
     # a leader never sees an unpublished run
     assert "未发布" not in dash
+    # the open cycle's view: its 360 completion, and no figure of another cycle
+    with app.app_context():
+        current = db.session.execute(sa.select(Cycle).filter_by(status="open")).scalar_one()
+    dash = client.get(f"/reports/units/{ps01}?cycle={current.id}").get_data(as_text=True)
+    assert re.search(r'id="unit-rate">\d+\.\d%', dash)
+    body = dash.split("</select>")[1]  # after the one cycle picker
+    assert 'id="unit-total"' not in body and "本单位在本周期还没有考评结果" in body
+    assert "2025年度考评" not in body and "2024年度考评" not in body
 
     # the admin: the bureau overview on the landing page and in full
     _login(client, "admin")
@@ -156,6 +168,11 @@ def test_the_exports_have_the_same_numbers_as_the_pages(app, client, demo):
     for label, score, mean, _weight in dims[1:]:
         cells = rf'<th scope="row">{label}</th><td class="text-end">{score}</td><td class="text-end">{mean}</td>'
         assert re.search(cells, dash), label
+    # the 360 completion of the open cycle's view and export
+    with app.app_context():
+        current = db.session.execute(sa.select(Cycle).filter_by(status="open")).scalar_one()
+    dash = client.get(f"/reports/units/{ps01}?cycle={current.id}").get_data(as_text=True)
+    book = load_workbook(io.BytesIO(client.get(f"/reports/units/{ps01}.xlsx?cycle={current.id}").data))
     rates = list(book["评价完成率"].values)
     total = sum(r[1] for r in rates[1:])
     done = sum(r[2] + r[3] for r in rates[1:])
@@ -299,8 +316,9 @@ def test_blind_spots_and_hidden_strengths_use_the_configured_threshold(app, clie
     page = client.get(f"/reports/officers/{me}?cycle={world.cycle_id}").get_data(as_text=True)
     gaps = page.split('id="gaps"')[1].split("</section>")[0]
     blind, hidden = gaps.split("潜在优势</h3>")
-    assert "矛盾化解：自评 5.0，他评 3.0，相差 +2.00" in blind
-    assert "群众工作：自评 2.0，他评 4.0，相差 -2.00" in hidden
+    # one format for scores: self, others and their gap all with two decimals
+    assert "矛盾化解：自评 5.00，他评 3.00，相差 +2.00" in blind
+    assert "群众工作：自评 2.00，他评 4.00，相差 -2.00" in hidden
     assert "1.0 分以上" in gaps
     # a cycle's own threshold wins
     with app.app_context():
@@ -396,7 +414,8 @@ def test_an_unpublished_run_is_shown_to_admins_only_and_labelled(app, client, de
     _login(client, "leader")
     _leader, ps01 = _ids(app, "leader")
     dash = client.get(f"/reports/units/{ps01}?cycle={cycle_id}").get_data(as_text=True)
-    assert "未发布" not in dash and "2025年度考评 · 第 1 版（已发布）" in dash
+    # one cycle per view: the cycle's unpublished run is not shown, nor another cycle's result in its place
+    assert "未发布" not in dash and "本单位在本周期还没有考评结果" in dash and 'id="unit-total"' not in dash
 
 
 def test_ranks_go_by_the_total_and_the_weighted_score_is_named_as_such(app, client):
@@ -439,3 +458,64 @@ def test_ranks_go_by_the_total_and_the_weighted_score_is_named_as_such(app, clie
     assert shown["PS03"][:8] == ["1", "丙所", "95.00", "1", "95.00", "1", "2", "-1"]
     home = client.get("/").get_data(as_text=True)
     assert "甲所（90.00）" in home and "丙所（95.00）" in home
+
+
+def test_the_station_dashboard_shows_its_resident_satisfaction_for_its_one_cycle(app, client):
+    """PS01: 8 link answers 4,4,3,3,3,4,2,4 + 1 window 4 → 9 answers; PS02: 2 answers (a station's figure
+    needs no minimum, unlike an officer's). The page prints the soft indicator's own shrunk rate and
+    interval with one decimal, and only the chosen cycle's figures."""
+    from datetime import date
+
+    from app.models import ResidentResponse, ServiceType
+    from app.residents import services as resident_services
+
+    from ..factories import make_officer, make_unit
+
+    with app.app_context():
+        bureau = make_unit("BJ", kind="bureau")
+        a, b = make_unit("PS01", parent=bureau), make_unit("PS02", parent=bureau)
+        officer_a, officer_b = make_officer(a, badge_no="100001"), make_officer(b, badge_no="100002")
+        cycle = make_cycle(status="open")
+        earlier = make_cycle(name="2026年第三季度", starts_on=date(2026, 7, 1), ends_on=date(2026, 9, 30),
+                             status="closed")
+        service = ServiceType(name="110 接处警", is_sensitive=False, is_active=True)
+        db.session.add(service)
+        db.session.flush()
+        for unit, officer, levels in ((a, officer_a, [4, 4, 3, 3, 3, 4, 2, 4]), (b, officer_b, [1, 3])):
+            for level in levels:
+                invitation, _token = resident_services.create_invitation(
+                    service_type=service, unit=unit, badges=[officer.badge_no], reference="", created_by=None)
+                db.session.add(ResidentResponse(invitation=invitation, unit_id=unit.id, channel="link",
+                                                answered_on=date(2026, 11, 2), overall=level, attitude=level,
+                                                efficiency=level, fairness=level, resolved="yes"))
+        db.session.add(ResidentResponse(unit_id=a.id, channel="window", answered_on=date(2026, 11, 3), overall=4,
+                                        attitude=4, efficiency=4, fairness=4, resolved="yes"))
+        make_user("boss", roles={"admin"}, password="demo1234")
+        db.session.commit()
+        details = resident_services.soft_indicator_values(cycle)["soft_residents"]["details"]
+        ids = {"a": a.id, "b": b.id, "cycle": cycle.id, "earlier": earlier.id}
+    _login(client, "boss")
+    for key, n in (("a", 9), ("b", 2)):
+        page = client.get(f"/reports/units/{ids[key]}?cycle={ids['cycle']}").get_data(as_text=True)
+        d = details[ids[key]]
+        assert f'id="unit-residents">{100 * d["rate"]:.1f}%<' in page
+        assert f'区间 {100 * d["low"]:.1f}%–{100 * d["high"]:.1f}% · {n} 份评价' in page
+        # the cycle is said once, at the top
+        head, body = page.split("</select>", 1)
+        assert "2026年第四季度" in head.split("</h1>")[1] and "2026年第四季度" not in body
+    # PS02's 不满意 and 满意 → 0 and 1: raw 1 / 2, shrunk toward the better PS01 (prior) but not past it
+    assert details[ids["b"]]["raw_rate"] == pytest.approx(0.5)
+    assert 0.5 < details[ids["b"]]["rate"] < details[ids["a"]]["rate"]
+    assert details[ids["a"]]["low"] <= details[ids["a"]]["rate"] <= details[ids["a"]]["high"]
+    # another cycle's view has none of these answers
+    page = client.get(f"/reports/units/{ids['a']}?cycle={ids['earlier']}").get_data(as_text=True)
+    assert "本周期还没有群众评价" in page and 'id="unit-residents"' not in page
+
+
+def test_one_number_format_per_kind_of_figure(app):
+    """Scores with two decimals (signed where a change), rates in % with one, counts whole, missing as —."""
+    with app.test_request_context():
+        text = app.jinja_env.from_string(
+            "{{ 87.5|score }} {{ 2|score(signed=true) }} {{ -0.125|score(signed=true) }} {{ 92.34|percent }} "
+            "{{ 7.0|count }} {{ none|score }} {{ none|percent }}").render()
+    assert text == "87.50 +2.00 -0.12 92.3% 7 — —"

@@ -674,7 +674,8 @@ def test_window_honeypot_stores_nothing(app, client):
 
 
 def test_follow_up_and_answer_list_show_the_satisfaction_words(app, client, auth):
-    """The levels are shown in words (很满意 … 不满意), whatever other features call their labels."""
+    """The levels are shown in each question's own words (overall 不满意, attitude 一般, efficiency 较快,
+    fairness 完全公正 for 1, 2, 3, 4), whatever other features call their labels."""
     _id, token = make_invitation(app)
     client.post(f"/r/{token}", data={**ANSWERS, "overall": "1", "attitude": "2", "efficiency": "3",
                                      "fairness": "4"})
@@ -682,7 +683,34 @@ def test_follow_up_and_answer_list_show_the_satisfaction_words(app, client, auth
     with app.app_context():
         item_id = db.session.execute(sa.select(FollowUp.id)).scalar_one()
     page = client.get(f"/residents/follow-ups/{item_id}").get_data(as_text=True)
-    for word in ("不满意", "基本满意", "满意", "很满意"):
+    for word in ("不满意", "一般", "较快", "完全公正"):
         assert f'<dd class="col-7">{word}</dd>' in page, word
     listing = client.get("/residents/responses").get_data(as_text=True)
-    assert "<td>不满意</td><td>基本满意</td><td>满意</td><td>很满意</td>" in listing
+    assert "<td>不满意</td><td>一般</td><td>较快</td><td>完全公正</td>" in listing
+
+
+def _question_options(page: str, name: str) -> list[tuple[str, str]]:
+    """(stored value, label) of one question's answer buttons, in the order shown."""
+    return re.findall(rf'name="{name}" id="{name}-\d+" value="(\d)"[^>]*>\s*<label[^>]*>([^<]+)</label>', page)
+
+
+def test_each_resident_question_is_answered_in_words_that_fit_it(app, client):
+    """"办事是否公正" is answered 完全公正 … 不公正, not 很满意 …, on the link form and the window QR form,
+    on the same stored scale 4 (best) … 1 (worst)."""
+    _id, token = make_invitation(app)
+    link = client.get(f"/r/{token}").get_data(as_text=True)
+    window = client.get("/q/PS01").get_data(as_text=True)
+    expected = {
+        "overall": [("4", "很满意"), ("3", "满意"), ("2", "基本满意"), ("1", "不满意")],
+        "attitude": [("4", "很好"), ("3", "较好"), ("2", "一般"), ("1", "差")],
+        "efficiency": [("4", "很快"), ("3", "较快"), ("2", "一般"), ("1", "慢")],
+        "fairness": [("4", "完全公正"), ("3", "比较公正"), ("2", "基本公正"), ("1", "不公正")],
+    }
+    for page in (link, window):
+        for name, options in expected.items():
+            assert _question_options(page, name) == options, name
+    # the stored scale is unchanged: 不公正 is stored as 1
+    client.post(f"/r/{token}", data={**ANSWERS, "fairness": "1"})
+    with app.app_context():
+        stored = db.session.execute(sa.select(ResidentResponse)).scalar_one()
+        assert stored.fairness == 1
