@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from ..dbutil import db_id
 from ..errors import DomainError
 from ..extensions import db
 from ..formutil import select_choices
@@ -238,7 +239,7 @@ def self_check_action(unit_id, month, action):
         def add():
             from ..claims.services import parse_date
 
-            item = db.session.get(SelfCheckItem, form.get("item_id", type=int) or 0)
+            item = db.session.get(SelfCheckItem, form.get("item_id", type=db_id) or 0)
             if item is None:
                 raise DomainError(_("请选择指标。"))
             selfcheck.add_rectification(check, item, form.get("what", ""), form.get("owner", ""),
@@ -247,7 +248,7 @@ def self_check_action(unit_id, month, action):
         run_service(add, success=_("已添加整改项。"))
     elif leader and action == "evidence":
         upload = request.files.get("file")
-        item = db.session.get(SelfCheckItem, form.get("item_id", type=int) or 0)
+        item = db.session.get(SelfCheckItem, form.get("item_id", type=db_id) or 0)
         if item is not None and item.self_check_id != check.id:
             abort(404)
         run_service(selfcheck.add_evidence, check, upload.filename if upload else "",

@@ -299,7 +299,7 @@ def follow_up_done(talk_id):
 @bp.route("/promotion")
 @role_required("admin")
 def promotion():
-    page = request.args.get("page", 1, type=int) or 1
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)  # OFFSET within an integer
     cycles, rows, total = aftermath.promotion_list(max(page, 1))
     return render_template("results/promotion.html", cycles=cycles, rows=rows, total=total, page=max(page, 1),
                            rule=aftermath.promotion_rule())
