@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from ..admin.forms import ConfirmForm
+from ..dbutil import db_id
 from ..errors import DomainError
 from ..extensions import db
 from ..jobs import enqueue
@@ -323,8 +324,8 @@ def run(run_id):
     units = runs.run_results(run, "unit")
     officers, ranking, filters = {}, None, {}
     if is_admin:  # a page of the officers' ranking, with search and filters
-        filters = {"q": request.args.get("q", "")[:50], "category": request.args.get("category", type=int),
-                   "unit": request.args.get("unit", type=int)}
+        filters = {"q": request.args.get("q", "")[:50], "category": request.args.get("category", type=db_id),
+                   "unit": request.args.get("unit", type=db_id)}
         ranking = runs.officer_ranking(run, request.args.get("page", 1, type=int), current_app.config["PER_PAGE"],
                                        filters["q"], filters["category"], filters["unit"])
         officers = runs.by_category(ranking.items)

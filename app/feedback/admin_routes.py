@@ -215,7 +215,7 @@ def remove_assignment(assignment_id):
 @admin_bp.route("/cycles/<int:cycle_id>/tracking")
 def tracking(cycle_id):
     cycle = db.get_or_404(Cycle, cycle_id)
-    filters = {"q": request.args.get("q", "")[:50], "unit": request.args.get("unit", type=int)}
+    filters = {"q": request.args.get("q", "")[:50], "unit": request.args.get("unit", type=db_id)}
     owing = RowsPage(services.owing_query(cycle, search=filters["q"], unit_id=filters["unit"]),
                      request.args.get("page", 1, type=int), current_app.config["PER_PAGE"])
     return render_template("feedback/tracking.html", cycle=cycle, rates=services.response_rates(cycle),

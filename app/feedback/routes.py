@@ -204,7 +204,7 @@ def tracking():
     cycle = _tracking_cycle(request.args.get("cycle", type=db_id))
     units = services.lead_unit_ids(leader)
     rates = services.response_rates(cycle, units) if cycle else None
-    filters = {"q": request.args.get("q", "")[:50], "unit": request.args.get("unit", type=int)}
+    filters = {"q": request.args.get("q", "")[:50], "unit": request.args.get("unit", type=db_id)}
     owing = RowsPage(services.owing_query(cycle, units, filters["q"], filters["unit"]),
                      request.args.get("page", 1, type=int), current_app.config["PER_PAGE"]) if cycle else None
     return render_template("feedback/tracking.html", cycle=cycle, rates=rates, owing=owing, filters=filters,
