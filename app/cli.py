@@ -1,5 +1,4 @@
 """Command-line interface: `flask --app wsgi <command>` or the `kaoping` console script."""
-import sys
 from pathlib import Path
 
 import click
@@ -78,19 +77,10 @@ def create_admin(username, password):
 def import_roster(path):
     """Import officers from a roster .xlsx or .csv (all rows or none)."""
     from .admin.services import import_roster as run
-    from .errors import DomainError
+    from .imports import run_cli_import
 
-    try:
-        report = run(path.name, path.read_bytes())
-    except DomainError as error:
-        raise click.ClickException(error.message) from error
-    if not report.ok:
-        db.session.rollback()
-        for number, message in report.errors:
-            click.echo(f"row {number}: {message}", err=True)
-        sys.exit(1)
-    db.session.commit()
-    click.echo(f"{report.rows} rows: {report.created} created, {report.updated} updated.")
+    run_cli_import(lambda: run(path.name, path.read_bytes()),
+                   lambda r: f"{r.rows} rows: {r.created} created, {r.updated} updated.")
 
 
 def main():

@@ -143,3 +143,29 @@ def run_upload(form, importer, success_message):
     else:
         db.session.rollback()
     return report
+
+
+def run_cli_import(load, summary) -> None:
+    """The command-line half of an all-or-nothing file import: ``load()`` returns a report with
+    ``ok`` and ``errors`` [(row number, message)]. On success commit and print ``summary(report)``;
+    otherwise roll back, list the bad rows on stderr and exit 1; a refused file is a ClickException."""
+    import sys
+
+    import click
+
+    from .errors import DomainError
+    from .extensions import db
+
+    try:
+        report = load()
+    except DomainError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from error
+    if not report.ok:
+        db.session.rollback()
+        for number, message in report.errors:
+            click.echo(f"row {number}: {message}", err=True)
+        click.echo(f"{len(report.errors)} bad rows: nothing imported.", err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(summary(report))

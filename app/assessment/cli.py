@@ -1,5 +1,4 @@
 """CLI of the main assessment: import-indicators, compute, publish, export."""
-import sys
 from pathlib import Path
 
 import click
@@ -23,22 +22,11 @@ def _cycle(cycle_id):
 @with_appcontext
 def import_indicators(path, cycle_id):
     """Import indicator values from a .csv/.xlsx file into a cycle (all rows or none)."""
-    from ..errors import DomainError
+    from ..imports import run_cli_import
     from .datapool import import_indicator_file
 
-    try:
-        report = import_indicator_file(_cycle(cycle_id), path.name, path.read_bytes())
-    except DomainError as error:
-        db.session.rollback()
-        raise click.ClickException(error.message) from error
-    if not report.ok:
-        db.session.rollback()
-        for number, message in report.errors:
-            click.echo(f"row {number}: {message}", err=True)
-        click.echo(f"{len(report.errors)} bad rows: nothing imported.", err=True)
-        sys.exit(1)
-    db.session.commit()
-    click.echo(f"{report.rows} rows: {report.stored} stored, {report.superseded} superseded (batch {report.batch_id}).")
+    run_cli_import(lambda: import_indicator_file(_cycle(cycle_id), path.name, path.read_bytes()),
+                   lambda r: f"{r.rows} rows: {r.stored} stored, {r.superseded} superseded (batch {r.batch_id}).")
 
 
 @click.command("compute")
