@@ -409,17 +409,17 @@ def test_lists_show_counts_and_filters(app, client, auth, world):
                filer="mate2", confirm=("lead2", "lead3"))
     as_user(auth, "filer")
     mine = client.get("/claims/").get_data(as_text=True)
-    assert "R1" in mine and "R2" in mine and "R3" not in mine and "共 2 条" in mine
+    assert ">R1<" in mine and ">R2<" in mine and ">R3<" not in mine and "共 2 条" in mine
     as_user(auth, "lead1")
     to_confirm = client.get("/claims/confirm").get_data(as_text=True)
-    assert "R1" in to_confirm and "R2" not in to_confirm and "R3" not in to_confirm and "共 1 条" in to_confirm
+    assert ">R1<" in to_confirm and ">R2<" not in to_confirm and ">R3<" not in to_confirm and "共 1 条" in to_confirm
     as_user(auth, "coord")
     queue = client.get("/claims/review").get_data(as_text=True)
-    assert "R1" in queue and "R3" in queue and "R2" not in queue and "符合条件：2 条" in queue
+    assert ">R1<" in queue and ">R3<" in queue and ">R2<" not in queue and "符合条件：2 条" in queue
     only_confirmed = client.get("/claims/review?status=confirmed").get_data(as_text=True)
-    assert "R3" in only_confirmed and "R1" not in only_confirmed
+    assert ">R3<" in only_confirmed and ">R1<" not in only_confirmed
     by_unit = client.get(f"/claims/review?unit={world['units']['PS01']}").get_data(as_text=True)
-    assert "R1" in by_unit and "R3" not in by_unit
+    assert ">R1<" in by_unit and ">R3<" not in by_unit
     home = client.get("/").get_data(as_text=True)
     assert "待审核" in home
 
