@@ -31,5 +31,8 @@ def healthz():
 def set_language(code):
     if code in current_app.config["LANGUAGES"]:
         session["lang"] = code
+        if current_user.is_authenticated and current_user.language != code:
+            current_user.language = code  # messages sent outside the app follow the user's choice
+            db.session.commit()
     target = request.form.get("next")
     return redirect(target if is_safe_redirect(target) else url_for("main.index"))

@@ -47,6 +47,8 @@ class User(UserMixin, Model):
     session_version: Mapped[int] = mapped_column(default=1, server_default="1")
     # Set when someone else chose the password (create-admin, an admin): the user must choose their own.
     must_change_password: Mapped[bool] = mapped_column(default=False, server_default=sa.text("false"))
+    # The language messages sent outside a request (SMS, e-mail) are written in: the last one the user chose.
+    language: Mapped[str] = mapped_column(sa.String(8), default="zh", server_default="zh")
 
     officer: Mapped["Officer | None"] = relationship(back_populates="user")
     role_rows: Mapped[list[UserRole]] = relationship(
