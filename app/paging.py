@@ -12,6 +12,7 @@ class ListPage:
         self.page = min(max(1, int(page)), self.pages)
         start = (self.page - 1) * self.per_page
         self.ids = ids[start:start + self.per_page]
+        self.items: list = []  # the page's rows, when the caller loads them
 
     def iter_pages(self, left_edge=2, left_current=2, right_current=4, right_edge=2):
         """Page numbers with None for a gap (as Flask-SQLAlchemy's Pagination.iter_pages)."""

@@ -15,6 +15,7 @@ from ..models import (
     Cycle,
     User,
 )
+from ..paging import ListPage
 from .filing import pick_cycle
 from .guards import CycleFlags, cycle_flags
 from .points import points_rules
@@ -85,20 +86,28 @@ def review_count(cycle: Cycle) -> int:
 
 
 def review_queue(cycle: Cycle, statuses: tuple[str, ...] = REVIEW_STATUSES, unit_id: int | None = None,
-                 flag: str | None = None, flags: CycleFlags | None = None) -> list[CollaborationClaim]:
-    """The coordinator's list with filters (state, participating unit, flag)."""
-    query = select(CollaborationClaim).where(CollaborationClaim.cycle_id == cycle.id)
+                 flag: str | None = None, flags: CycleFlags | None = None, page: int = 1,
+                 per_page: int = 50) -> ListPage:
+    """One page of the coordinator's list with filters (state, participating unit, flag).
+
+    The matching ids are ordered in SQL and filtered by flag in memory (flags are worked out over the
+    whole cycle); only the page's claims are loaded, with what the table shows. ``items`` holds them.
+    """
+    query = select(CollaborationClaim.id).where(CollaborationClaim.cycle_id == cycle.id)
     if statuses:
         query = query.where(CollaborationClaim.status.in_(statuses))
     if unit_id:
         query = query.where(CollaborationClaim.id.in_(
             select(ClaimParticipant.claim_id).where(ClaimParticipant.unit_id == unit_id)))
-    claims = list(db.session.execute(
-        with_table_rows(query.order_by(CollaborationClaim.submitted_at, CollaborationClaim.id))).scalars().all())
+    ids = list(db.session.scalars(query.order_by(CollaborationClaim.submitted_at, CollaborationClaim.id)))
     if flag:
         flags = flags or cycle_flags(cycle)
-        claims = [c for c in claims if flag in flags.of(c.id)]
-    return claims
+        ids = [claim_id for claim_id in ids if flag in flags.of(claim_id)]
+    listing = ListPage(ids, page, per_page)
+    loaded = {claim.id: claim for claim in db.session.execute(with_table_rows(
+        select(CollaborationClaim).where(CollaborationClaim.id.in_(listing.ids)))).scalars()}
+    listing.items = [loaded[claim_id] for claim_id in listing.ids]
+    return listing
 
 
 def cycle_summary(cycle: Cycle) -> dict:

@@ -96,13 +96,16 @@ def review():
         flag = None
     statuses = services.REVIEW_STATUSES if status == "pending" else (
         (status,) if status in services.STATUS_LABELS else ())
-    claims, flags, by_status = [], services.CycleFlags(), {}
+    claims, listing, flags, by_status = [], None, services.CycleFlags(), {}
     if cycle is not None:
         flags = services.cycle_flags(cycle)
-        claims = services.review_queue(cycle, statuses, unit_id, flag, flags)
+        page = min(max(request.args.get("page", 1, type=int), 1), 100_000)
+        listing = services.review_queue(cycle, statuses, unit_id, flag, flags, page=page,
+                                        per_page=current_app.config["PER_PAGE"])
+        claims = listing.items
         by_status = services.counts(db.select(CollaborationClaim).where(CollaborationClaim.cycle_id == cycle.id))
     return render_template("claims/review.html", tab="review", cycle=cycle, cycles=services.cycles(),
-                           claims=claims, flags=flags, status=status, unit_id=unit_id, flag=flag,
+                           claims=claims, listing=listing, flags=flags, status=status, unit_id=unit_id, flag=flag,
                            units=unit_choices(), stats=by_status, tabs=_tabs(cycle), points=_points(cycle, claims),
                            rules=services.points_rules(cycle) if cycle else None)
 

@@ -424,6 +424,20 @@ def test_lists_show_counts_and_filters(app, client, auth, world):
     assert "待审核" in home
 
 
+def test_review_queue_pages_with_its_filters(app, client, auth, world, monkeypatch):
+    monkeypatch.setitem(app.config, "PER_PAGE", 2)
+    for n in range(5):
+        file_claim(app, world, case_ref=f"PAGE-{n}")
+    as_user(auth, "coord")
+    first = client.get("/claims/review").get_data(as_text=True)
+    assert "符合条件：5 条" in first and ">PAGE-0<" in first and ">PAGE-1<" in first and ">PAGE-2<" not in first
+    assert "status=pending" in first and "page=3" in first  # the pager keeps the filter
+    last = client.get("/claims/review?status=pending&page=3").get_data(as_text=True)
+    assert ">PAGE-4<" in last and ">PAGE-0<" not in last
+    beyond = client.get("/claims/review?page=99999999999").get_data(as_text=True)
+    assert ">PAGE-4<" in beyond  # a page past the end shows the last one
+
+
 # ---- guards ------------------------------------------------------------------------------------
 def test_duplicate_reference_is_flagged_on_both_and_must_be_merged_first(app, client, auth, world):
     first = file_claim(app, world, case_ref="DUP-1", confirm=("lead1", "lead2"))
