@@ -37,5 +37,5 @@ class RowsPage(ListPage):
         self.total, self.per_page = int(total), max(1, int(per_page))
         self.pages = max(1, math.ceil(self.total / self.per_page))
         self.page = min(max(1, int(page)), self.pages)
-        self.items = db.session.execute(
-            query.limit(self.per_page).offset((self.page - 1) * self.per_page)).unique().all()
+        self.items = list(db.session.execute(
+            query.limit(self.per_page).offset((self.page - 1) * self.per_page)).unique().all())
