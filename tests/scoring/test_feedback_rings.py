@@ -103,8 +103,10 @@ def test_ring_of_three_with_one_clear_member_is_flagged_whole(unit):
     r = clean.ratings
     P = r.n_people
     given = r.rater != r.ratee
-    mean_given = np.bincount(r.rater[given], r.value[given], P) / np.maximum(np.bincount(r.rater[given], minlength=P), 1)
-    mean_got = np.bincount(r.ratee[given], r.value[given], P) / np.maximum(np.bincount(r.ratee[given], minlength=P), 1)
+    n_given = np.maximum(np.bincount(r.rater[given], minlength=P), 1)
+    n_got = np.maximum(np.bincount(r.ratee[given], minlength=P), 1)
+    mean_given = np.bincount(r.rater[given], r.value[given], P) / n_given
+    mean_got = np.bincount(r.ratee[given], r.value[given], P) / n_got
     in_unit = np.flatnonzero(clean.unit == unit)[1:]  # the first of a unit leads it
     clear = in_unit[np.argmin(mean_got[in_unit])]
     rest = in_unit[in_unit != clear]
