@@ -29,7 +29,7 @@ __all__ = ["ResidentSet", "ResidentConfig", "ResidentScores", "score_residents"]
 
 _LEVEL_NAMES = {4: "很满意", 3: "满意", 2: "基本满意", 1: "不满意"}
 _KAPPA_GRID = 48  # log-spaced points of the kappa posterior
-_SPREAD_PRIOR_POWER = 0.65  # prior of the spread rho ~ rho ** -power (``_kappa_posterior``)
+_SPREAD_PRIOR_POWER = 0.5  # prior of the spread rho ~ rho ** -power (``_kappa_posterior``)
 
 
 @dataclass(frozen=True)
@@ -216,12 +216,12 @@ def _kappa_posterior(rho: float, rho_se: float, a_over_b: float,
     normal around rho with a standard error that grows with rho as the squared deviations'
     scale ``A + rho B`` does (``rho_se`` holds at the estimate). The estimate is not cut at
     0: where its error dwarfs it, a cut estimate pulled the weights toward large spreads and
-    printed intervals wider than the truth needs. The prior is ``rho ** -0.65`` in rho
-    (between flat in rho and flat in the spread's standard deviation, ``rho ** -0.5``),
-    read on the log-kappa grid (Jacobian ``rho (1 - rho)``); it decides where the answers
-    say little (under one answer per subject): flat in rho over-covered there, a stronger
-    pull to 0 under-covered small stations. Without an estimate (fewer than two subjects
-    with answers) the weights are the prior's.
+    printed intervals wider than the truth needs. The prior is flat in the spread's standard
+    deviation (``rho ** -0.5`` in rho), read on the log-kappa grid (Jacobian
+    ``rho (1 - rho)``); it decides where the answers say little (under one answer per
+    subject): flat in rho over-covered there (0.96-0.98), while a stronger pull to 0
+    (``rho ** -0.65``) already under-covered on some draws (0.83). Without an estimate
+    (fewer than two subjects with answers) the weights are the prior's.
     """
     lo, hi = np.log(config.kappa_bounds[0]), np.log(config.kappa_bounds[1])
     kappas = np.exp(np.linspace(lo, hi, _KAPPA_GRID))

@@ -111,16 +111,16 @@ def test_intervals_cover_truth_on_independent_ordinal_case(mean_answers):
     assert max(mse_ratio) < 0.4, mse_ratio  # shrinkage keeps most of its advantage over the raw rate
 
 
-@pytest.mark.parametrize("conditions", [dict(mean_answers=1.0), dict(n_stations=10)])
-def test_intervals_not_wider_than_the_evidence_allows(conditions):
-    # one answer per officer, or ten stations: the spread of true rates within stations is
-    # poorly known; the old weights leaned to large spreads and covered 0.96-0.97 here
+def test_intervals_cover_truth_in_stations_of_two_or_three_officers():
+    # the spread of officers' rates around a station of two or three is large next to the
+    # error of the station's own mean; measuring it against that mean's plug-in variance hid
+    # most of it, and the intervals covered 0.84-0.88 here
     cover = []
-    for seed in range(5):
-        case = resident_case(seed=seed, **conditions)
+    for seed in range(3):
+        case = resident_case(seed=seed, officers=(2, 3), n_stations=200, within_sd=1.0, mean_answers=5.0)
         s = score_residents(case.residents)
         cover.append(np.mean((case.true_rate >= s.low) & (case.true_rate <= s.high)))
-    assert 0.85 <= np.mean(cover) <= 0.95, cover
+    assert min(cover) >= 0.89, cover
 
 
 def test_unanswered_officer_in_a_mixed_station_gets_a_wide_interval():
