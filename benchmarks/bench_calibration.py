@@ -1,6 +1,6 @@
 """Calibration of the scoring engine on cases built independently of its own test generator.
 
-    python benchmarks/bench_calibration.py [--seeds 10] [--province] [--skip-residents] [--skip-rings]
+    python benchmarks/bench_calibration.py [--seeds 10] [--first-seed 0] [--province] [--skip-residents] [--skip-rings]
 
 1. Resident satisfaction: share of officers whose true rate lies in the printed 90 %
    interval, per condition (answers per officer, within-station spread, station count),
@@ -45,12 +45,12 @@ CONDITIONS = [
 ]
 
 
-def resident_table(seeds: int):
+def resident_table(seeds: range):
     print("resident 90 % intervals: coverage (all officers / answered), MSE shrunk / raw, mean width")
     print(f"{'condition':24s} {'cover':>6s} {'min':>6s} {'max':>6s} {'answered':>8s} {'mse':>6s} {'width':>6s}")
     for label, kw in CONDITIONS:
         cov, cov_a, ratio, width = [], [], [], []
-        for seed in range(seeds):
+        for seed in seeds:
             case = resident_case(seed=seed, **kw)
             s = score_residents(case.residents)
             t = case.true_rate
@@ -65,10 +65,10 @@ def resident_table(seeds: int):
               f"{np.mean(ratio):6.3f} {np.mean(width):6.3f}")
 
 
-def ring_table(seeds: int, n_people: int, label: str):
+def ring_table(seeds: range, n_people: int, label: str):
     print(f"collusion rings, {label} ({n_people:,} officers): recall / precision of ring pairs per seed")
     rec, prec = [], []
-    for seed in range(seeds):
+    for seed in seeds:
         case = ring_case(n_people=n_people, seed=seed)
         t = time.perf_counter()
         s = score_feedback(case.ratings)
@@ -92,17 +92,18 @@ def ring_table(seeds: int, n_people: int, label: str):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--first-seed", type=int, default=0, help="e.g. 10 for a second, held-out set of draws")
     ap.add_argument("--province", action="store_true", help="also the 50,000-officer case")
     ap.add_argument("--province-seeds", type=int, default=10)
     ap.add_argument("--skip-residents", action="store_true")
     ap.add_argument("--skip-rings", action="store_true")
     args = ap.parse_args()
     if not args.skip_residents:
-        resident_table(args.seeds)
+        resident_table(range(args.first_seed, args.first_seed + args.seeds))
     if not args.skip_rings:
-        ring_table(args.seeds, 3000, "county")
+        ring_table(range(args.first_seed, args.first_seed + args.seeds), 3000, "county")
         if args.province:
-            ring_table(args.province_seeds, 50_000, "province")
+            ring_table(range(args.first_seed, args.first_seed + args.province_seeds), 50_000, "province")
 
 
 if __name__ == "__main__":

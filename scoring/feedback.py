@@ -161,6 +161,11 @@ class FeedbackConfig:
     collusion_z_triangle: float = 4.0
     collusion_min_excess_ring: float = 0.4
     collusion_min_close: float = 0.0
+    # a clique whose forms all sit within ``collusion_top_gap`` of the top of the scale is
+    # suspect whole when one member is clearly rated above how outsiders rate them: z
+    # ``collusion_z_member`` and ``collusion_min_excess`` points
+    collusion_top_gap: float = 0.25
+    collusion_z_member: float = 3.0
     collusion_weight: float = 0.05
     # reporting
     gap_threshold: float = 5.0 / 3.0
@@ -795,7 +800,7 @@ def _reverse_pairs(pr: np.ndarray, pe: np.ndarray, P: int) -> tuple[np.ndarray, 
 
 
 def _collusion(G: _Gram, fit: RaterModelFit, s2: float, n_pair: np.ndarray, pair_sum: np.ndarray, pr: np.ndarray,
-               pe: np.ndarray, rev: tuple[np.ndarray, np.ndarray], excluded_rater: np.ndarray,
+               pe: np.ndarray, rev: tuple[np.ndarray, np.ndarray], excluded_rater: np.ndarray, top_form: np.ndarray,
                config: FeedbackConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Leave-pair-out excess of each (rater, ratee) pair and the suspect flag.
 
@@ -830,13 +835,13 @@ def _collusion(G: _Gram, fit: RaterModelFit, s2: float, n_pair: np.ndarray, pair
     # careless raters stay out of the structural test too: the pair means of random
     # responders and straight-liners scatter far more than the pooled noise allows
     rated_both = both & (n_pair[pos] > 0)
-    ring = _ring_pairs(pr, pe, pos, mutual, rated_both, pair_sum, n_pair, s2, config)
+    ring = _ring_pairs(pr, pe, pos, mutual, rated_both, pair_sum, n_pair, s2, top_form, config)
     return mutual | single | ring, z, excess
 
 
 def _clique_contrast(clique: np.ndarray, key: np.ndarray, P: int, pr: np.ndarray, pe: np.ndarray, pair_sum: np.ndarray,
                      n_pair: np.ndarray, totals: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-                     s2: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                     s2: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Contrast of cliques of mutual raters for (K, k) members: ``(z (K,), mean (K,), least (K,))``.
 
     Each of the ``k (k - 1)`` ratings inside a clique is compared with how its rater rates
@@ -846,6 +851,8 @@ def _clique_contrast(clique: np.ndarray, key: np.ndarray, P: int, pr: np.ndarray
     1 / n_out_ratee))``, each member rating ``k - 1`` of them and rated in ``k - 1``);
     ``least`` is the smallest mean over the ratings one member gives or receives, so that a
     clique is not carried by a ring inside it while one member has no part in it.
+    ``member_z``, ``member_c``: (K,) the member who gains most, as a ratee, from the ratings
+    of the other members: their mean contrast (scale points) and its z.
     """
     k = clique.shape[1]
     S_r, N_r, S_e, N_e = totals
@@ -854,24 +861,44 @@ def _clique_contrast(clique: np.ndarray, key: np.ndarray, P: int, pr: np.ndarray
     ps, npr = pair_sum[f], n_pair[f]
     c = ps / np.maximum(npr, 1)  # (K, k (k - 1)) contrasts, built up below
     var = np.sum(1.0 / np.maximum(npr, 1), axis=1)
+    inv_out_r = np.zeros(c.shape)  # per rating: 1 / its rater's outside forms' answers
+    inv_out_e = np.zeros((clique.shape[0], k))  # per member: 1 / answers they get from outside
     for m in range(k):
         x = clique[:, m]
-        for S, N, side in ((S_r, N_r, pr[f]), (S_e, N_e, pe[f])):
+        for S, N, side, as_rater in ((S_r, N_r, pr[f], True), (S_e, N_e, pe[f], False)):
             mine = side == x[:, None]
             n_out = N[x] - np.where(mine, npr, 0).sum(1)
             out = np.where(n_out > 0, (S[x] - np.where(mine, ps, 0).sum(1)) / np.maximum(n_out, 1), 0.0)
             c -= np.where(mine, out[:, None], 0.0)
             var += (k - 1) ** 2 / np.maximum(n_out, 1)
+            if as_rater:
+                inv_out_r += np.where(mine, 1.0 / np.maximum(n_out, 1)[:, None], 0.0)
+            else:
+                inv_out_e[:, m] = 1.0 / np.maximum(n_out, 1)
     total = c.sum(axis=1)
     rater_idx = np.array([i for i, _ in order])
     ratee_idx = np.array([j for _, j in order])
     least = np.min(np.stack([c[:, (rater_idx == m) | (ratee_idx == m)].mean(axis=1) for m in range(k)], axis=1),
                    axis=1)
-    return total / np.sqrt(s2 * var), total / len(order), least
+    # each member as a ratee: the clique's ratings of them against the raters' and their own
+    # outside ratings (variance: the k - 1 forms, the raters' and the member's outside means)
+    inv_pair = 1.0 / np.maximum(npr, 1)
+    member_z = np.full(clique.shape[0], -np.inf)
+    member_c = np.full(clique.shape[0], -np.inf)
+    for m in range(k):
+        cols = ratee_idx == m
+        mean_m = c[:, cols].mean(axis=1)
+        var_m = (inv_pair[:, cols].sum(axis=1) + inv_out_r[:, cols].sum(axis=1)) / (k - 1) ** 2 + inv_out_e[:, m]
+        z_m = mean_m / np.sqrt(s2 * var_m)
+        better = z_m > member_z
+        member_z = np.where(better, z_m, member_z)
+        member_c = np.where(better, mean_m, member_c)
+    return total / np.sqrt(s2 * var), total / len(order), least, member_z, member_c
 
 
 def _ring_pairs(pr: np.ndarray, pe: np.ndarray, rev_pos: np.ndarray, strong: np.ndarray, rated_both: np.ndarray,
-                pair_sum: np.ndarray, n_pair: np.ndarray, s2: float, config: FeedbackConfig) -> np.ndarray:
+                pair_sum: np.ndarray, n_pair: np.ndarray, s2: float, top_form: np.ndarray,
+                config: FeedbackConfig) -> np.ndarray:
     """Pairs suspect by the structure of rings: (n_pairs,) bool.
 
     Members of a ring rate each other, so their pairs come in triangles of mutual ratings.
@@ -886,7 +913,11 @@ def _ring_pairs(pr: np.ndarray, pe: np.ndarray, rev_pos: np.ndarray, strong: np.
     edges are suspect joins them when, in both directions, it rates above the rater's and
     ratee's pairs not suspect by ``collusion_min_close`` (two members of one ring who rate
     each other with any excess are part of it), repeated so that a ring of four completes
-    edge by edge.
+    edge by edge. A clique is also suspect whole when every form inside it sits within
+    ``collusion_top_gap`` of the top of the scale and one member clearly gains from it
+    (``_clique_contrast``'s member z reaches ``collusion_z_member`` and the member's contrast
+    ``collusion_min_excess``): lenient members hide the ring's contrast, but not the
+    ring's mark, the top score given all round, nor the member whom outsiders rate lower.
     """
     n_pairs = pr.shape[0]
     flag = np.zeros(n_pairs, bool)
@@ -921,10 +952,14 @@ def _ring_pairs(pr: np.ndarray, pe: np.ndarray, rev_pos: np.ndarray, strong: np.
         for clique in (tri, quad):
             if clique.shape[0] == 0:
                 continue
-            z_k, contrast, least = _clique_contrast(clique, key, P, pr, pe, pair_sum, n_pair, totals, s2)
+            z_k, contrast, least, member_z, member_c = _clique_contrast(clique, key, P, pr, pe, pair_sum, n_pair,
+                                                                         totals, s2)
             hit = ((z_k >= config.collusion_z_triangle) & (contrast >= config.collusion_min_excess_ring)
                    & (least >= config.collusion_min_excess_ring / 2))
             k = clique.shape[1]
+            all_top = np.all(top_form[np.stack([np.searchsorted(key, clique[:, i] * P + clique[:, j])
+                                                for i in range(k) for j in range(k) if i != j], axis=1)], axis=1)
+            whole = all_top & (member_z >= config.collusion_z_member) & (member_c >= config.collusion_min_excess)
             if k == 3:
                 # every member of the triangle leans toward the other two
                 tri_part = (contrast > 0) & (least > 0)
@@ -936,6 +971,7 @@ def _ring_pairs(pr: np.ndarray, pe: np.ndarray, rev_pos: np.ndarray, strong: np.
                     sub = np.delete(clique, drop, axis=1)
                     pos_t = np.searchsorted(tri_key, (sub[:, 0] * P + sub[:, 1]) * P + sub[:, 2])
                     hit &= tri_part[np.minimum(pos_t, tri_key.size - 1)]  # set by the triangles, which come first
+            hit |= whole
             for i in range(k):
                 for j in range(i + 1, k):
                     sus[np.searchsorted(edge_key, clique[hit, i] * P + clique[hit, j])] = True
@@ -973,18 +1009,10 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
     they feed ``by_group[:, SELF]``, ``self_by_competency`` and the self-other gaps.
     Returns a ``FeedbackScores`` (see its docstring for the fields and their shapes).
     """
-    if not isinstance(ratings, RatingSet):
-        raise TypeError("ratings must be a RatingSet")
-    if not isinstance(config, FeedbackConfig):
-        raise TypeError("config must be a FeedbackConfig")
-    if ratings.value.size and (np.fmin.reduce(ratings.value) < config.scale_min
-                               or np.fmax.reduce(ratings.value) > config.scale_max):  # NaN-blind
-        raise ValueError(f"value must lie in [{config.scale_min}, {config.scale_max}] or be NaN")
-    P, C = ratings.n_people, ratings.n_competencies
+    _check_feedback_input(ratings, config)
     forms = _forms(ratings)
     reliability = _reliability(ratings, forms)  # first: its temporaries do not meet the design's
     des, y = _design(ratings, forms)[:2]
-    nan_p = np.full(P, np.nan)
     if y.size == 0:
         return _empty_scores(ratings, config)
     # the self answers' forms and items, for by_group; then the row arrays can go
@@ -992,86 +1020,173 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
     self_form, self_item = forms.form_of_row[self_rows], ratings.item[self_rows]
     del self_rows
     forms = replace(forms, form_of_row=None, ok_form=None, ok_item=None, ok_value=None)  # type: ignore[arg-type]
+    fitter = _Fitter(des, y, config)
+    det = _fit_and_detect(fitter, forms, ratings.n_people, config)
+    return _feedback_scores(ratings, forms, fitter, det, (self_form, self_item), reliability, config)
 
-    pair = des.pair  # the model rows' form (rater, ratee, group) ids
-    pr, pe = forms.rater, forms.ratee
-    n_pairs = pr.shape[0]
-    n_pair = np.bincount(pair, minlength=n_pairs).astype(float)
-    rev = _reverse_pairs(pr, pe, P)
-    fixed = (config.ratee_ridge, config.competency_ridge, config.leniency_ridge, config.item_ridge)
-    n_iter = 0
 
-    def als(w: np.ndarray | None, gram: _Gram, ridges: tuple[float, ...], start: RaterModelFit | None,
-            tol: float) -> RaterModelFit:
-        nonlocal n_iter
-        f = _als(des, y, w, ridges, start, tol, config.max_iter, config.relaxation, gram=gram,
-                 accelerate=_ANDERSON)
-        n_iter += f.n_iter
+def _check_feedback_input(ratings: RatingSet, config: FeedbackConfig) -> None:
+    """Types of the arguments and the range of the answers (NaN, an unanswered item, passes)."""
+    if not isinstance(ratings, RatingSet):
+        raise TypeError("ratings must be a RatingSet")
+    if not isinstance(config, FeedbackConfig):
+        raise TypeError("config must be a FeedbackConfig")
+    if ratings.value.size and (np.fmin.reduce(ratings.value) < config.scale_min
+                               or np.fmax.reduce(ratings.value) > config.scale_max):  # NaN-blind
+        raise ValueError(f"value must lie in [{config.scale_min}, {config.scale_max}] or be NaN")
+
+
+class _Fitter:
+    """The model's fits on one design, counting the sweeps they take (``n_iter``).
+
+    Answers are never weighted one by one: the weights are per form and live in the Gram
+    statistics (``_reweighted``), so the fits take ``w=None``.
+    """
+
+    def __init__(self, des: _Design, y: np.ndarray, config: FeedbackConfig) -> None:
+        self.des, self.y, self.config = des, y, config
+        self.n_iter = 0
+
+    def als(self, gram: _Gram, ridges: tuple[float, ...], start: RaterModelFit | None, tol: float) -> RaterModelFit:
+        f = _als(self.des, self.y, None, ridges, start, tol, self.config.max_iter, self.config.relaxation,
+                 gram=gram, accelerate=_ANDERSON)
+        self.n_iter += f.n_iter
         return f
 
-    def resid_stats(f: RaterModelFit, wf: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    def resid_stats(self, f: RaterModelFit, wf: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
         """Per-form residual sums and sums of squares, and the weighted residual sum of squares."""
-        p_sum, p_ss = _pair_resid(des, f.resid)
+        p_sum, p_ss = _pair_resid(self.des, f.resid)
         return p_sum, p_ss, _dot(wf, p_ss)
 
-    # Pilot fit (loose) for the moment step of the ridges; the ridges then stay fixed so
-    # that the weighted and unweighted fits differ only by the weights. Fits that only
-    # feed detection run at a looser tolerance; the reported fit runs at ``tol``.
-    # Weights are per form (a careless rater's forms, a suspect pair's form): ``wf``.
-    wf = np.ones(n_pairs)
-    G = G_unit = _gram(des, y, np.ones(y.shape))
-    w = None  # the answers' weights are wf[pair]; the fits need only the statistics
+    def noise(self, f: RaterModelFit, ridges: tuple[float, ...], gram: _Gram, wrss: float) -> float:
+        """Residual variance of a fit at fixed ridges."""
+        return _estimate_ridges(self.des, None, f, ridges, gram, wrss)[1]
+
+
+@dataclass
+class _Detection:
+    """The final fit and what detection flagged; arrays per person (P,) or per form (n_forms,)."""
+
+    fit: RaterModelFit
+    unweighted: RaterModelFit  # parameters of the fit with every form at weight 1
+    gram: _Gram  # of the final (weighted) fit
+    gram_unit: _Gram  # with unit weights
+    ridges: tuple[float, ...]
+    s2: float
+    wf: np.ndarray  # (n_forms,) weight of each form in the final fit
+    careless: np.ndarray
+    misfit: np.ndarray
+    straight: np.ndarray
+    ratio: np.ndarray  # (P,) within-form misfit ratio
+    n_r: np.ndarray  # (P,) answers given
+    rater_sd: np.ndarray
+    suspect: np.ndarray
+    z: np.ndarray
+    excess: np.ndarray
+    n_rounds: int
+
+
+def _pilot_fit(fitter: _Fitter, gram: _Gram, config: FeedbackConfig) -> tuple[RaterModelFit, tuple[float, ...], float]:
+    """The unweighted fit and the ridges: ``(fit, ridges, tol)``.
+
+    A loose pilot fit feeds the moment step of the ridges; the ridges then stay fixed so
+    that the weighted and unweighted fits differ only by the weights. Fits that only feed
+    detection run at a looser tolerance (returned); the reported fit runs at ``tol``.
+    """
+    fixed = (config.ratee_ridge, config.competency_ridge, config.leniency_ridge, config.item_ridge)
     start = None
     ridges = _initial_ridges(fixed)  # the fixed ridges, when none is to be estimated
     if any(f is None for f in fixed):
-        start = als(w, G, _initial_ridges(fixed), None, config.tol * 100)
-        ridges, _ = _estimate_ridges(des, w, start, fixed, G, _dot(start.resid, start.resid))
+        start = fitter.als(gram, ridges, None, config.tol * 100)
+        ridges, _ = _estimate_ridges(fitter.des, None, start, fixed, gram, _dot(start.resid, start.resid))
         start = replace(start, resid=None)  # type: ignore[arg-type]  # dropped: not needed again
     detecting = config.max_rounds > 0 and (config.detect_careless or config.detect_collusion)
     loose = config.tol * 10 if detecting else config.tol
-    fit = als(w, G, ridges, start, loose)
+    return fitter.als(gram, ridges, start, loose), ridges, loose
+
+
+def _flag(forms: _Forms, n_pair: np.ndarray, resid: tuple[np.ndarray, np.ndarray], features: tuple[np.ndarray, ...],
+          careless: np.ndarray, fit: RaterModelFit, gram: _Gram, s2: float, rev: tuple[np.ndarray, np.ndarray],
+          top_form: np.ndarray, config: FeedbackConfig) -> tuple[np.ndarray, ...]:
+    """One round of detection on a fit: ``(careless, misfit, suspect, z, excess)``.
+
+    ``features``: ``(n_r, straight)`` from ``_careless_features``; ``careless``: the raters
+    flagged in the round before, left out of the pooled misfit.
+    """
+    pr, pe = forms.rater, forms.ratee
+    n_r, straight = features
+    _, misfit = _misfit(pr, n_pair, resid[0], resid[1], n_r, careless, config)
+    if not config.detect_careless:
+        misfit = np.zeros_like(misfit)
+    careless = straight | misfit
+    if config.detect_collusion:
+        suspect, z, excess = _collusion(gram, fit, s2, n_pair, resid[0], pr, pe, rev, careless, top_form, config)
+    else:
+        suspect, z, excess = np.zeros(pr.shape[0], bool), np.zeros(pr.shape[0]), np.zeros(pr.shape[0])
+    return careless, misfit, suspect, z, excess
+
+
+def _fit_and_detect(fitter: _Fitter, forms: _Forms, P: int, config: FeedbackConfig) -> _Detection:
+    """Fit, flag careless raters and collusive pairs, refit with their forms down-weighted,
+    until the flags behind a fit are the flags it gives (at most ``max_rounds`` rounds).
+
+    Weights are per form: ``careless_weight`` for a careless rater's forms,
+    ``collusion_weight`` for a suspect pair's form.
+    """
+    des = fitter.des
+    pr, pe = forms.rater, forms.ratee
+    n_pairs = pr.shape[0]
+    n_pair = np.bincount(des.pair, minlength=n_pairs).astype(float)
+    rev = _reverse_pairs(pr, pe, P)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        top_form = forms.sum_value / forms.n_ok >= config.scale_max - config.collusion_top_gap
+    wf = np.ones(n_pairs)
+    G = G_unit = _gram(des, fitter.y, np.ones(fitter.y.shape))
+    fit, ridges, loose = _pilot_fit(fitter, G, config)
     fit_tol = loose
-    p_sum, p_ss, wrss = resid_stats(fit, wf)
-    _, s2 = _estimate_ridges(des, w, fit, ridges, G, wrss)
-    del start
+    p_sum, p_ss, wrss = fitter.resid_stats(fit, wf)
+    s2 = fitter.noise(fit, ridges, G, wrss)
     unweighted = replace(fit, resid=None)  # type: ignore[arg-type]  # its parameters, for overall_unweighted
 
-    n_r, rater_sd, straight = _careless_features(des, y, pair, n_pairs, pr, config)
+    n_r, rater_sd, straight = _careless_features(des, fitter.y, des.pair, n_pairs, pr, config)
     if not config.detect_careless:
         straight = np.zeros(P, bool)
-    misfit = np.zeros(P, bool)
-    suspect = np.zeros(n_pairs, bool)
+    careless, misfit, suspect = np.zeros(P, bool), np.zeros(P, bool), np.zeros(n_pairs, bool)
     z = excess = np.zeros(n_pairs)
-    careless = np.zeros(P, bool)
     n_rounds = 0
     for n_rounds in range(1, config.max_rounds + 1):
-        ratio, new_misfit = _misfit(pr, n_pair, p_sum, p_ss, n_r, careless, config)
-        if not config.detect_careless:
-            new_misfit = np.zeros(P, bool)
-        new_careless = straight | new_misfit
-        if config.detect_collusion:
-            new_suspect, z, excess = _collusion(G, fit, s2, n_pair, p_sum, pr, pe, rev, new_careless, config)
-        else:
-            new_suspect, z, excess = np.zeros(n_pairs, bool), np.zeros(n_pairs), np.zeros(n_pairs)
+        new_careless, new_misfit, new_suspect, z, excess = _flag(
+            forms, n_pair, (p_sum, p_ss), (n_r, straight), careless, fit, G, s2, rev, top_form, config)
         if n_rounds > 1 and np.array_equal(new_careless, careless) and np.array_equal(new_suspect, suspect):
             break  # the flags behind the current fit are confirmed by it
         careless, misfit, suspect = new_careless, new_misfit, new_suspect
         if not careless.any() and not suspect.any():
             break  # nothing flagged: the unweighted fit is the final one
         wf = np.where(careless, config.careless_weight, 1.0)[pr] * np.where(suspect, config.collusion_weight, 1.0)
-        G = _reweighted(des, y, G_unit, wf)
-        fit = als(w, G, ridges, fit, config.tol)
+        G = _reweighted(des, fitter.y, G_unit, wf)
+        fit = fitter.als(G, ridges, fit, config.tol)
         fit_tol = config.tol
-        p_sum, p_ss, wrss = resid_stats(fit, wf)
-        _, s2 = _estimate_ridges(des, w, fit, ridges, G, wrss)
+        p_sum, p_ss, wrss = fitter.resid_stats(fit, wf)
+        s2 = fitter.noise(fit, ridges, G, wrss)
     if fit_tol > config.tol:
-        fit = als(w, G, ridges, fit, config.tol)
-        p_sum, p_ss, wrss = resid_stats(fit, wf)
+        fit = fitter.als(G, ridges, fit, config.tol)
+        p_sum, p_ss, wrss = fitter.resid_stats(fit, wf)
         if fit_tol == loose and np.all(wf == 1.0):
             unweighted = replace(fit, resid=None)  # type: ignore[arg-type]
     ratio, _ = _misfit(pr, n_pair, p_sum, p_ss, n_r, careless, config)
+    return _Detection(fit=fit, unweighted=unweighted, gram=G, gram_unit=G_unit, ridges=ridges, s2=s2, wf=wf,
+                      careless=careless, misfit=misfit, straight=straight, ratio=ratio, n_r=n_r, rater_sd=rater_sd,
+                      suspect=suspect, z=z, excess=excess, n_rounds=n_rounds)
 
-    # ---- scores from the final fit
+
+def _feedback_scores(ratings: RatingSet, forms: _Forms, fitter: _Fitter, det: _Detection,
+                     self_answers: tuple[np.ndarray, np.ndarray], reliability: Reliability,
+                     config: FeedbackConfig) -> FeedbackScores:
+    """The reported scores from the final fit; ``self_answers``: the self rows' forms and items."""
+    P, C = ratings.n_people, ratings.n_competencies
+    des, fit, pr, pe = fitter.des, det.fit, forms.rater, forms.ratee
+    n_pairs = pr.shape[0]
+    nan_p = np.full(P, np.nan)
     comp = ratings.item_competency
     n_items_c = np.bincount(comp, minlength=C).astype(float)
     share_c = n_items_c / n_items_c.sum()
@@ -1081,14 +1196,14 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
     def overall_of(f: RaterModelFit) -> np.ndarray:
         return np.asarray(f.mu + f.a + np.einsum("pc,c->p", f.g.reshape(P, C), share_c) + float(f.d.mean()))
 
-    n_cell = G_unit.W_cell.reshape(P, C)  # answers per cell
+    n_cell = det.gram_unit.W_cell.reshape(P, C)  # answers per cell
     has_any = n_cell.sum(axis=1) > 0
     overall = np.where(has_any, overall_of(fit), np.nan)
-    overall_unw = np.where(has_any, overall_of(unweighted), np.nan)
+    overall_unw = np.where(has_any, overall_of(det.unweighted), np.nan)
     by_comp = fit.mu + fit.a[:, None] + fit.g.reshape(P, C) + d_c[None, :]
     by_comp = np.where(n_cell > 0, by_comp, np.nan)
 
-    se_overall, se_comp, se_len = _standard_errors(des, G, fit, s2, pr, pe, share_c)
+    se_overall, se_comp, se_len = _standard_errors(des, det.gram, fit, det.s2, pr, pe, share_c)
     se_overall = np.where(has_any, se_overall, np.nan)
     se_comp = np.where(n_cell > 0, se_comp, np.nan)
     zq = stats.norm.ppf(0.5 + config.interval_level / 2)
@@ -1097,9 +1212,10 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
     leniency = np.where(rated_any, fit.l, np.nan)
     se_len = np.where(rated_any, se_len, np.nan)
 
+    self_form, self_item = self_answers
     d_sum = (np.bincount(des.pair, fit.d[des.item], minlength=n_pairs)
              + np.bincount(self_form, fit.d[self_item], minlength=n_pairs))
-    by_group, counts = _by_group(ratings, forms, fit, np.where(forms.group == RaterGroup.SELF, 1.0, wf),
+    by_group, counts = _by_group(ratings, forms, fit, np.where(forms.group == RaterGroup.SELF, 1.0, det.wf),
                                  d_mean, d_sum)
     self_comp = _self_by_competency(ratings)
     gap = self_comp - by_comp
@@ -1107,7 +1223,8 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
         blind = gap > config.gap_threshold
         hidden = gap < -config.gap_threshold
 
-    sus_idx = np.flatnonzero(suspect)
+    careless = det.careless
+    sus_idx = np.flatnonzero(det.suspect)
     return FeedbackScores(
         overall=overall,
         overall_se=se_overall,
@@ -1122,14 +1239,14 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
         item_difficulty=fit.d - d_mean,
         mean=float(fit.mu + d_mean),
         careless=careless,
-        careless_straight=straight & careless,
-        careless_misfit=misfit & careless,
-        rater_sd=np.where(n_r > 0, rater_sd, nan_p),
-        rater_misfit=ratio,
+        careless_straight=det.straight & careless,
+        careless_misfit=det.misfit & careless,
+        rater_sd=np.where(det.n_r > 0, det.rater_sd, nan_p),
+        rater_misfit=det.ratio,
         rater_weight=np.where(careless, config.careless_weight, 1.0),
         suspect_pairs=np.stack([pr[sus_idx], pe[sus_idx]], axis=1).astype(np.int64),
-        suspect_z=z[sus_idx],
-        suspect_excess=excess[sus_idx],
+        suspect_z=det.z[sus_idx],
+        suspect_excess=det.excess[sus_idx],
         overall_unweighted=overall_unw,
         weighting_change=overall - overall_unw,
         self_by_competency=self_comp,
@@ -1137,10 +1254,10 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
         blind_spots=blind,
         hidden_strengths=hidden,
         reliability=reliability,
-        residual_sd=float(np.sqrt(s2)),
-        ridges=tuple(float(r) for r in ridges),
-        n_rounds=n_rounds,
-        n_iterations=n_iter,
+        residual_sd=float(np.sqrt(det.s2)),
+        ridges=tuple(float(r) for r in det.ridges),
+        n_rounds=det.n_rounds,
+        n_iterations=fitter.n_iter,
     )
 
 

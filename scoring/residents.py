@@ -8,9 +8,11 @@ quasi-binomial observation: ``s / phi`` successes in ``m / phi`` trials, where `
 half credits carry less variance than 0/1 answers. The true rate of a subject in prior
 group ``k`` is Beta(kappa * mu_k, kappa * (1 - mu_k)). The spread of true rates within groups
 (``1 / (kappa + 1)`` of ``mu (1 - mu)``) is measured by the method of moments around the
-groups' means, with its standard error; the group rates ``mu_k`` are empirical-Bayes mixes
-of the group's mean and the overall rate. The posterior is averaged over the uncertainty of
-kappa (a log grid), and the interval also carries the error of the estimated group rate:
+groups' means (unbiased in stations of two officers too), with its standard error; the
+group rates ``mu_k`` are empirical-Bayes mixes of the group's mean and the overall rate.
+The posterior is averaged over the uncertainty of kappa (a log grid weighted by the
+moment estimate's likelihood and a prior on the spread), and the interval also carries the
+error of the estimated group rate:
 with two or three answers per subject, a single best kappa would often claim that true
 rates do not differ at all and print intervals far narrower than the truth allows.
 """
@@ -27,6 +29,7 @@ __all__ = ["ResidentSet", "ResidentConfig", "ResidentScores", "score_residents"]
 
 _LEVEL_NAMES = {4: "很满意", 3: "满意", 2: "基本满意", 1: "不满意"}
 _KAPPA_GRID = 48  # log-spaced points of the kappa posterior
+_SPREAD_PRIOR_POWER = 0.5  # prior of the spread rho ~ rho ** -power (``_kappa_posterior``)
 
 
 @dataclass(frozen=True)
@@ -126,50 +129,51 @@ class ResidentScores:
     overall_rate: float
 
 
-def _spread(raw: np.ndarray, mu: np.ndarray, n_kish: np.ndarray, m: np.ndarray, group: np.ndarray, wg: np.ndarray,
-            tau2: float, has: np.ndarray) -> tuple[float, float]:
+def _spread(raw: np.ndarray, mu: np.ndarray, n_kish: np.ndarray, m: np.ndarray, group: np.ndarray, n_groups: int,
+            has: np.ndarray) -> tuple[float, float, float]:
     """Share ``rho = 1 / (kappa + 1)`` of ``mu (1 - mu)`` that true rates spread around their
-    group's rate, and its standard error: ``(rho, se)``.
+    group's rate: ``(rho, se, a_over_b)``, ``rho`` not cut at 0.
 
     Method of moments, which stays unbiased however few answers a subject has (a
     likelihood of fractional quasi-binomial counts does not: with one or two answers it
-    takes spread for noise). The group rate ``mu`` is the empirical-Bayes mix
-    ``wg * ybar_g + (1 - wg) * overall`` of the group's weighted mean, to which subject i
+    takes spread for noise). ``mu`` is the group's weighted mean, to which subject i
     contributes the share ``h_i = m_i / m_g``; with ``D_j = rho + (1 - rho) / n_j`` (true
-    spread plus sampling, in units of ``mu (1 - mu)``; n_j = n_kish) the scaled squared
-    deviation ``e_i = (raw_i - mu_i)^2 / (mu_i (1 - mu_i))`` has expectation
-    ``(1 - 2 wg h_i) D_i + wg^2 sum_j h_j^2 D_j + (1 - wg)^2 tau2 / (mu_i (1 - mu_i))``,
-    linear in rho: ``A_i + rho B_i``. Weighted least squares of ``e - A`` on ``B`` through
-    the origin, weights ~ 1 / E[e]^2, iterated; the standard error is the sandwich (robust)
-    one, from the data's own scatter. Without this exact accounting the group rate, fitted
-    to the same answers, swallows the spread when subjects have two or three answers.
+    spread plus sampling, in units of ``mu (1 - mu)``; n_j = n_kish) the squared deviation
+    ``d_i = (raw_i - mu_i)^2`` has expectation ``mq_g (A_i + rho B_i)`` with
+    ``A_i + rho B_i = (1 - 2 h_i) D_i + sum_j h_j^2 D_j``. The group's ``mq_g = p (1 - p)``
+    is estimated without bias as ``mu (1 - mu) / (1 - sum_j h_j^2 D_j)``: the plug-in
+    ``mu (1 - mu)`` falls short by the variance of the group's mean, which in a station of
+    two to five officers is a large part of it and hid most of the spread.
+    Weighted least squares of ``d - mq A`` on ``mq B`` through the origin, weights
+    ~ 1 / E[e]^2, iterated; the standard error is the sandwich (robust) one, from the data's
+    own scatter. ``a_over_b``: the weighted ratio of the sampling part ``A`` to ``B``, by
+    which the standard error grows with rho (``_kappa_posterior``).
     """
-    G = wg.shape[0]
-    m_g = np.bincount(group, m, minlength=G)
+    m_g = np.bincount(group, m, minlength=n_groups)
     with np.errstate(invalid="ignore", divide="ignore"):
         h = np.where(has, m / np.where(m_g[group] > 0, m_g[group], 1.0), 0.0)
         inv_n = np.where(has, 1.0 / np.where(has, n_kish, 1.0), 0.0)
-    H2 = np.bincount(group, h * h, minlength=G)[group]
-    K = np.bincount(group, h * h * inv_n, minlength=G)[group]
-    w = wg[group]
-    mq = mu * (1 - mu)
-    A = (1 - 2 * w * h) * inv_n + w * w * K + (1 - w) ** 2 * tau2 / mq
-    B = (1 - 2 * w * h) * (1 - inv_n) + w * w * (H2 - K)
+    H2 = np.bincount(group, h * h, minlength=n_groups)
+    K = np.bincount(group, h * h * inv_n, minlength=n_groups)
+    A = (1 - 2 * h) * inv_n + K[group]
+    B = (1 - 2 * h) * (1 - inv_n) + H2[group] - K[group]
     use = has & (B > 1e-6)
     if use.sum() < 2:
-        return 0.0, np.inf
-    A, B = A[use], B[use]
-    e = (raw[use] - mu[use]) ** 2 / mq[use]
+        return 0.0, np.inf, 1.0
+    d2 = ((raw - mu) ** 2)[use]
+    q0 = mu * (1 - mu)
     rho = new = 0.05
-    for _ in range(30):  # a scalar fixed point; a few steps suffice
-        wgt = B / (A + max(rho, 1e-4) * B) ** 2
-        new = max(float(np.sum(wgt * (e - A)) / np.sum(wgt * B)), 0.0)
-        if abs(new - rho) < 1e-7:
+    for _ in range(50):  # a scalar fixed point; a few steps suffice
+        mean_var = K + max(rho, 0.0) * (H2 - K)  # variance of the group's mean, in units of mq
+        mq = (q0 / np.maximum(1 - mean_var[group], 0.05))[use]
+        wgt = B[use] / (A[use] + max(rho, 1e-3) * B[use]) ** 2
+        new = float(np.sum(wgt * (d2 - mq * A[use])) / np.sum(wgt * mq * B[use]))
+        if abs(new - rho) < 1e-8:
             break
         rho = new
-    wgt = B / (A + max(new, 1e-4) * B) ** 2
-    se = float(np.sqrt(np.sum(wgt**2 * (e - A - new * B) ** 2)) / np.sum(wgt * B))
-    return new, se
+    wgt = B[use] / (A[use] + max(new, 1e-3) * B[use]) ** 2
+    se = float(np.sqrt(np.sum(wgt**2 * (d2 - mq * (A[use] + new * B[use])) ** 2)) / np.sum(wgt * mq * B[use]))
+    return new, se, float(np.sum(wgt * A[use]) / np.sum(wgt * B[use]))
 
 
 def _group_rates(raw: np.ndarray, m: np.ndarray, m2: np.ndarray, s_g: np.ndarray, m_g: np.ndarray, group: np.ndarray,
@@ -187,7 +191,7 @@ def _group_rates(raw: np.ndarray, m: np.ndarray, m2: np.ndarray, s_g: np.ndarray
     G = m_g.shape[0]
     oq = overall * (1 - overall)
     # per-subject variance of the raw rate around the group's true rate, times m^2
-    var_i = np.where(has, oq * (rho * m * m + phi * (1 - rho) * m2), 0.0)
+    var_i = np.where(has, np.maximum(oq * (rho * m * m + phi * (1 - rho) * m2), 0.0), 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         V = np.bincount(group, var_i, minlength=G) / np.where(m_g > 0, m_g, 1.0) ** 2
         ybar = np.where(m_g > 0, s_g / np.where(m_g > 0, m_g, 1.0), overall)
@@ -204,22 +208,30 @@ def _group_rates(raw: np.ndarray, m: np.ndarray, m2: np.ndarray, s_g: np.ndarray
     return rate, mse, wg, tau2
 
 
-def _kappa_posterior(rho: float, rho_se: float, config: "ResidentConfig") -> tuple[np.ndarray, np.ndarray]:
+def _kappa_posterior(rho: float, rho_se: float, a_over_b: float,
+                     config: "ResidentConfig") -> tuple[np.ndarray, np.ndarray]:
     """Weights of a log grid of kappa within ``kappa_bounds``: ``(kappas (J,), weights (J,))``.
 
-    The spread ``rho = 1 / (kappa + 1)`` is taken as normal around its moment estimate with
-    its standard error (truncated to the bounds), read on the log-kappa grid (Jacobian
-    ``rho (1 - rho)``). Without an estimate (fewer than two subjects with two answers) the
-    weights are flat in rho.
+    The likelihood of the spread ``rho = 1 / (kappa + 1)`` is that of its moment estimate,
+    normal around rho with a standard error that grows with rho as the squared deviations'
+    scale ``A + rho B`` does (``rho_se`` holds at the estimate). The estimate is not cut at
+    0: where its error dwarfs it, a cut estimate pulled the weights toward large spreads and
+    printed intervals wider than the truth needs. The prior is flat in the spread's standard
+    deviation (``rho ** -0.5`` in rho), read on the log-kappa grid (Jacobian
+    ``rho (1 - rho)``); it decides where the answers say little (under one answer per
+    subject): flat in rho over-covered there (0.96-0.98), while a stronger pull to 0
+    (``rho ** -0.65``) already under-covered on some draws (0.83). Without an estimate
+    (fewer than two subjects with answers) the weights are the prior's.
     """
     lo, hi = np.log(config.kappa_bounds[0]), np.log(config.kappa_bounds[1])
     kappas = np.exp(np.linspace(lo, hi, _KAPPA_GRID))
     r = 1.0 / (kappas + 1.0)
-    jac = r * (1 - r)
+    prior = r ** (1 - _SPREAD_PRIOR_POWER) * (1 - r)
     if np.isfinite(rho_se) and rho_se > 0:
-        w = np.exp(-0.5 * ((r - rho) / rho_se) ** 2) * jac
+        se_r = rho_se * (a_over_b + r) / (a_over_b + max(rho, 0.0))
+        w = np.exp(-0.5 * ((r - rho) / se_r) ** 2) / se_r * prior
     else:
-        w = jac
+        w = prior
     if not w.sum() > 0:  # the estimate lies far outside the grid: its nearest end
         w = np.zeros_like(r)
         w[np.argmin(np.abs(r - rho))] = 1.0
@@ -298,15 +310,16 @@ def score_residents(residents: ResidentSet, config: ResidentConfig = ResidentCon
     # each group's mean is trusted against the overall rate (empirical Bayes, ``_group_rates``).
     with np.errstate(invalid="ignore", divide="ignore"):
         ybar = np.where(m_g > 0, s_g / np.where(m_g > 0, m_g, 1.0), overall)
-    rho, rho_se = _spread(raw0, np.clip(ybar[group], eps, 1 - eps), n_kish, m, group, np.ones(G), 0.0, has)
-    group_rate, var_group, _, _ = _group_rates(raw0, m, m2, s_g, m_g, group, overall, rho, phi, has)
-    mu = np.clip(group_rate[group], eps, 1 - eps)
-
+    rho, rho_se, a_over_b = _spread(raw0, np.clip(ybar[group], eps, 1 - eps), n_kish, m, group, G, has)
     if config.prior_strength is not None:
         kappas = np.array([float(config.prior_strength)])
         post = np.ones(1)
     else:
-        kappas, post = _kappa_posterior(rho, rho_se, config)
+        kappas, post = _kappa_posterior(rho, rho_se, a_over_b, config)
+    # the group rates take the spread's unbiased estimate, not cut at 0, so that the spread
+    # of true group rates (moments over groups) stays unbiased too
+    group_rate, var_group, _, _ = _group_rates(raw0, m, m2, s_g, m_g, group, overall, rho, phi, has)
+    mu = np.clip(group_rate[group], eps, 1 - eps)
     # Every quantity below is averaged over the uncertainty of kappa (a (J,) grid): with
     # few answers per subject the data hardly tell a small spread of true rates from none,
     # and a single best kappa then often runs to the upper bound, claiming far more

@@ -91,3 +91,28 @@ def test_careless_raters_make_no_false_rings(seed):
     syn = make_feedback(n_people=4000, n_peers=3, n_rings=0, share_random=0.1, share_straight=0.02, seed=seed)
     s = score_feedback(syn.ratings)
     assert _triangles({tuple(p) for p in s.suspect_pairs.tolist()}) == []
+
+
+@pytest.mark.parametrize("unit", [19, 23, 25])
+def test_ring_of_three_with_one_clear_member_is_flagged_whole(unit):
+    # a ring of three in one unit: the member outsiders rate lowest (about 3 of 5) and the
+    # unit's two most lenient raters, who rate everyone high anyway. All six forms inside
+    # are 5 on every item and one member clearly gains from them; before, the pair and
+    # triangle tests found none or two of the six pairs
+    clean = ring_case(n_people=600, ring_share=0.0, seed=7)
+    r = clean.ratings
+    P = r.n_people
+    given = r.rater != r.ratee
+    n_given = np.maximum(np.bincount(r.rater[given], minlength=P), 1)
+    n_got = np.maximum(np.bincount(r.ratee[given], minlength=P), 1)
+    mean_given = np.bincount(r.rater[given], r.value[given], P) / n_given
+    mean_got = np.bincount(r.ratee[given], r.value[given], P) / n_got
+    in_unit = np.flatnonzero(clean.unit == unit)[1:]  # the first of a unit leads it
+    clear = in_unit[np.argmin(mean_got[in_unit])]
+    rest = in_unit[in_unit != clear]
+    members = np.sort(np.r_[clear, rest[np.argsort(-mean_given[rest])[:2]]])
+    s = score_feedback(_plant_ring(r, members))
+    found = {tuple(p) for p in s.suspect_pairs.tolist()}
+    ring = {(int(x), int(y)) for x in members for y in members if x != y}
+    assert ring <= found, sorted(ring - found)
+    assert found <= ring, sorted(found - ring)
