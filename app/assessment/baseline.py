@@ -32,13 +32,26 @@ def station_baselines(cycle: Cycle, codes: list[str]) -> dict[str, dict[str, dic
         .where(Cycle.kind == "year", Cycle.ends_on < cycle.starts_on, Cycle.id != cycle.id,
                ScoreRun.status == "published")
         .order_by(Cycle.starts_on.desc(), ScoreRun.published_at.desc(), ScoreRun.id.desc())).all()
-    chosen: dict[int, tuple[int, str]] = {}
-    for run_id, cycle_id, name, _starts in runs:
-        if cycle_id not in chosen and len(chosen) < YEARS:
-            chosen[cycle_id] = (run_id, name)
+    chosen = choose_runs([(run_id, cycle_id, name) for run_id, cycle_id, name, _starts in runs])
     if not chosen:
         return {}
-    run_name = {run_id: name for run_id, name in chosen.values()}
+    return baseline_means(_yearly_values(chosen, codes))
+
+
+def choose_runs(runs: list[tuple[int, int, str]]) -> list[tuple[int, str]]:
+    """(run id, cycle name) of the newest published run of each of the latest YEARS cycles, oldest
+    year first, from (run id, cycle id, cycle name) newest cycle and newest run first."""
+    chosen: dict[int, tuple[int, str]] = {}
+    for run_id, cycle_id, name in runs:
+        if cycle_id not in chosen and len(chosen) < YEARS:
+            chosen[cycle_id] = (run_id, name)
+    return list(reversed(list(chosen.values())))
+
+
+def _yearly_values(chosen: list[tuple[int, str]], codes: list[str]) -> dict[str, dict[int, list[list]]]:
+    """{code: {unit id: [[cycle name, value], ...]}}: the values each station was scored on in the
+    chosen runs (oldest year first), where it had one."""
+    run_name = dict(chosen)
     wanted = set(codes)
     values: dict[str, dict[int, list[list]]] = {code: {} for code in codes}
     rows = db.session.execute(
@@ -46,16 +59,21 @@ def station_baselines(cycle: Cycle, codes: list[str]) -> dict[str, dict[str, dic
         .where(ScoreResult.run_id.in_(list(run_name)), ScoreResult.level == "unit",
                ScoreResult.unit_id.is_not(None))
         .order_by(ScoreResult.run_id)).all()
-    order = [run_id for run_id, _name in reversed(list(chosen.values()))]  # oldest year first
-    by_run: dict[int, list] = {r: [] for r in order}
+    by_run: dict[int, list] = {run_id: [] for run_id, _name in chosen}
     for row in rows:
         by_run[row.run_id].append(row)
-    for run_id in order:
+    for run_id, name in chosen:
         for row in by_run[run_id]:
             for entry in (row.breakdown or {}).get("indicators") or []:
                 code, raw = entry.get("code"), entry.get("raw")
                 if code in wanted and raw is not None and not entry.get("missing"):
-                    values[code].setdefault(row.unit_id, []).append([run_name[run_id], float(raw)])
+                    values[code].setdefault(row.unit_id, []).append([name, float(raw)])
+    return values
+
+
+def baseline_means(values: dict[str, dict[int, list[list]]]) -> dict[str, dict[str, dict]]:
+    """The baselines from the yearly values: the mean where at least MIN_YEARS years have a value
+    and the mean is above 0 (else none: the station is scored against its category's target)."""
     out: dict[str, dict[str, dict]] = {}
     for code, per_unit in values.items():
         for unit_id, years in per_unit.items():

@@ -9,6 +9,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from scoring.assessment import AssessmentConfig
+
 from ..admin.forms import ConfirmForm
 from ..dbutil import db_id
 from ..errors import DomainError
@@ -128,38 +130,54 @@ def _settings_form(cycle: Cycle):
     options = services.cycle_options(cycle)
     form = form_class()
     if request.method == "GET":
-        for dim in ("law_enforcement", "basic_control", "public_service", "team_management"):
-            form[f"dim_{dim}"].data = config.dimension_weights.get(dim, 0.0)
-        for name, code, _level, _dim in form.weight_fields:
-            form[name].data = next(s.weight for s in config.indicators if s.code == code)
-        for cat in (1, 2, 3):
-            form[f"diff_{cat}"].data = config.difficulty.get(cat, 1.0)
-        form.nonpreventable_weight.data = options["nonpreventable_weight"]
-        form.seasonal.data = "\n".join([f"{k}={v:g}" for k, v in config.seasonal.items()]
-                                       + [f"{s.code}=+{s.added_points:g}" for s in config.indicators
-                                          if s.added_points is not None])
-        form.station_targets.data = "\n".join(f"{code}@{unit}={t:g}" for code, per in
-                                              (options.get("station_targets") or {}).items()
-                                              for unit, t in per.items())
-        form.basic_satisfied_credit.data = float(options.get("basic_satisfied_credit", 0.5))
-        form.baseline_codes.data = ", ".join(s.code for s in config.indicators if s.baseline)
-        form.grade_caps.data = ", ".join(f"{v:g}" for v in config.grades.caps)
-        form.bonus_basis.data = config.bonus.basis
-        form.missing.data = config.missing
-        form.min_coverage.data = config.min_coverage
-        form.grade_mode.data = config.grades.mode
-        form.grade_shares.data = ", ".join(f"{v:g}" for v in config.grades.shares)
-        form.grade_thresholds.data = ", ".join(f"{v:g}" for v in config.grades.thresholds)
-        form.grade_within_category.data = config.grades.within_category
-        form.grade_on.data = config.grades.on
-        form.bonus_pool.data = None if config.bonus.pool_cents is None else config.bonus.pool_cents / 100
-        form.bonus_floor.data = config.bonus.floor
-        form.bonus_on.data = config.bonus.on
-        form.bonus_level.data = options.get("bonus_level", "unit")
-        form.top_share.data = options["dual_track"]["top_share"]
-        form.bottom_share.data = options["dual_track"]["bottom_share"]
-        form.rollup_method.data = options["rollup"]["method"]
+        _fill_weights(form, config, options)
+        _fill_rules_text(form, config, options)
+        _fill_grades_and_bonus(form, config, options)
     return form, config
+
+
+def _fill_weights(form, config: AssessmentConfig, options: dict) -> None:
+    """Dimension and indicator weights, difficulty coefficients, the non-preventable case weight."""
+    for dim in ("law_enforcement", "basic_control", "public_service", "team_management"):
+        form[f"dim_{dim}"].data = config.dimension_weights.get(dim, 0.0)
+    for name, code, _level, _dim in form.weight_fields:
+        form[name].data = next(s.weight for s in config.indicators if s.code == code)
+    for cat in (1, 2, 3):
+        form[f"diff_{cat}"].data = config.difficulty.get(cat, 1.0)
+    form.nonpreventable_weight.data = options["nonpreventable_weight"]
+
+
+def _fill_rules_text(form, config: AssessmentConfig, options: dict) -> None:
+    """The settings written as text: seasonal factors and added points, station targets, baseline
+    indicators, the satisfaction credit and the missing-data rules."""
+    form.seasonal.data = "\n".join([f"{k}={v:g}" for k, v in config.seasonal.items()]
+                                   + [f"{s.code}=+{s.added_points:g}" for s in config.indicators
+                                      if s.added_points is not None])
+    form.station_targets.data = "\n".join(f"{code}@{unit}={t:g}" for code, per in
+                                          (options.get("station_targets") or {}).items()
+                                          for unit, t in per.items())
+    form.basic_satisfied_credit.data = float(options.get("basic_satisfied_credit", 0.5))
+    form.baseline_codes.data = ", ".join(s.code for s in config.indicators if s.baseline)
+    form.missing.data = config.missing
+    form.min_coverage.data = config.min_coverage
+
+
+def _fill_grades_and_bonus(form, config: AssessmentConfig, options: dict) -> None:
+    """The grading rule, the efficiency bonus, the dual track and the roll-up of lower cycles."""
+    form.grade_caps.data = ", ".join(f"{v:g}" for v in config.grades.caps)
+    form.grade_mode.data = config.grades.mode
+    form.grade_shares.data = ", ".join(f"{v:g}" for v in config.grades.shares)
+    form.grade_thresholds.data = ", ".join(f"{v:g}" for v in config.grades.thresholds)
+    form.grade_within_category.data = config.grades.within_category
+    form.grade_on.data = config.grades.on
+    form.bonus_basis.data = config.bonus.basis
+    form.bonus_pool.data = None if config.bonus.pool_cents is None else config.bonus.pool_cents / 100
+    form.bonus_floor.data = config.bonus.floor
+    form.bonus_on.data = config.bonus.on
+    form.bonus_level.data = options.get("bonus_level", "unit")
+    form.top_share.data = options["dual_track"]["top_share"]
+    form.bottom_share.data = options["dual_track"]["bottom_share"]
+    form.rollup_method.data = options["rollup"]["method"]
 
 
 def services_name(code: str) -> str:

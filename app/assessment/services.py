@@ -243,19 +243,48 @@ def save_settings(cycle: Cycle, data: dict) -> AssessmentConfig:
     if cycle.is_frozen:
         raise DomainError(_("周期已开启，考评设置已冻结，不能再修改。"))
     dims = data["dimension_weights"]
+    check_dimension_weights(dims)
+    npw = float(data["nonpreventable_weight"])
+    current = cycle_config(cycle)
+    baseline = _baseline_codes(current, data.get("baseline_codes"))
+    specs = _settings_specs(current, data, npw, baseline)
+    _check_dimension_sums(specs, dims)
+    config = _settings_config(specs, dims, data)
+    station_targets = check_station_targets(config, data.get("station_targets") or {})
+    options = _settings_options(cycle_options(cycle), data, npw, station_targets)
+    before = (cycle.config or {}).get("assessment")
+    _write_config(cycle, config, options)
+    db.session.flush()
+    record("assessment_settings_saved", "cycle", cycle.id, before=before,
+           after={**config.to_dict(), "station_targets": station_targets,
+                  "basic_satisfied_credit": options["basic_satisfied_credit"]})
+    return config
+
+
+def check_dimension_weights(dims: dict) -> None:
+    """The four dimension weights add up to 100."""
     total = sum(dims.values())
     if abs(total - 100) > 1e-6:
         raise DomainError(_("四个维度的权重之和必须为 100，当前为 %(total)s。", total=f"{total:g}"),
                           field="dimension_weights")
-    npw = float(data["nonpreventable_weight"])
-    current = cycle_config(cycle)
-    baseline = set(data.get("baseline_codes", [s.code for s in current.indicators if s.baseline]))
+
+
+def _baseline_codes(current: AssessmentConfig, codes: list[str] | None) -> set[str]:
+    """The codes scored against the station's own baseline (unchanged when the form gives none):
+    unit-level indicators scored against a target only."""
+    baseline = set(codes if codes is not None else [s.code for s in current.indicators if s.baseline])
     eligible = {s.code for s in current.indicators if s.level == "unit" and s.method == "target"
                 and s.added_points is None}
     wrong = sorted(baseline - eligible)
     if wrong:
         raise DomainError(_("“%(code)s”不能按本所基线计分：只适用于单位层级、按目标计分的指标。", code=wrong[0]),
                           field="baseline_codes")
+    return baseline
+
+
+def _settings_specs(current: AssessmentConfig, data: dict, npw: float, baseline: set[str]) -> list[IndicatorSpec]:
+    """The cycle's indicators with the form's weights, plus the season's added indicators; the
+    seasonal multipliers must name one of them and be positive."""
     specs = _weighted_specs(current, data["indicator_weights"], npw, baseline)
     known = {s.code for s in specs}
     for code, points in (data.get("seasonal_added") or {}).items():
@@ -269,17 +298,24 @@ def save_settings(cycle: Cycle, data: dict) -> AssessmentConfig:
             raise DomainError(_("季节性调整中的指标代码“%(code)s”不存在。", code=code), field="seasonal")
         if not multiplier > 0:
             raise DomainError(_("季节性调整的倍数必须大于 0。"), field="seasonal")
-    _check_dimension_sums(specs, dims)
+    return specs
+
+
+def _settings_config(specs: list[IndicatorSpec], dims: dict, data: dict) -> AssessmentConfig:
+    """The AssessmentConfig of the settings; what ``scoring`` refuses becomes a readable error."""
     try:
-        config = AssessmentConfig(
+        return AssessmentConfig(
             indicators=tuple(specs), dimension_weights=dims, difficulty=data["difficulty"],
             seasonal=data.get("seasonal") or {}, missing=data.get("missing", "indicator"),
             min_coverage=data.get("min_coverage", 0.5),
             grades=GradeRules(**data["grades"]), bonus=BonusSettings(**data["bonus"]))
     except ValueError as error:
         raise DomainError(_("设置无效：%(detail)s", detail=str(error))) from error
-    station_targets = check_station_targets(config, data.get("station_targets") or {})
-    options = cycle_options(cycle)
+
+
+def _settings_options(options: dict, data: dict, npw: float, station_targets: dict) -> dict:
+    """The cycle's options (beside the AssessmentConfig) with the form's values; what the form
+    leaves out keeps its current value."""
     options["dual_track"] = dict(data.get("dual_track") or options["dual_track"])
     options["rollup"] = dict(data.get("rollup") or options["rollup"])
     options["nonpreventable_weight"] = npw
@@ -287,13 +323,7 @@ def save_settings(cycle: Cycle, data: dict) -> AssessmentConfig:
     options["station_targets"] = station_targets
     options["basic_satisfied_credit"] = float(data.get("basic_satisfied_credit",
                                                        options.get("basic_satisfied_credit", 0.5)))
-    before = (cycle.config or {}).get("assessment")
-    _write_config(cycle, config, options)
-    db.session.flush()
-    record("assessment_settings_saved", "cycle", cycle.id, before=before,
-           after={**config.to_dict(), "station_targets": station_targets,
-                  "basic_satisfied_credit": options["basic_satisfied_credit"]})
-    return config
+    return options
 
 
 def _weighted_specs(current: AssessmentConfig, weights: dict, npw: float,

@@ -129,8 +129,23 @@ def _case_progress(v: dict, case_date: date | None, case_type: str, status: str 
 
     Without a stage the latest stage with a date counts (a legacy 已结 row without dates is solved).
     """
-    from ..monitoring.stages import STAGE_WORDS, statutory_deadline
+    dates = _stage_dates(v, case_date, problems)
+    stage = _case_stage(v, dates, status, problems)
+    done = stage in CLOSED_STAGES
+    problems.extend(stage_date_problems(dates))
+    deadline = _stage_deadline(v.get("deadline"), case_type, stage, dates, done, problems)
+    badge = str(v.get("officer_badge") or "").strip()
+    if badge and badge not in officers:
+        problems.append(_("未知的警号“%(badge)s”", badge=badge[:20]))
+    return {"stage": stage, **dates, "stage_deadline": deadline,
+            "officer_id": officers.get(badge), "status": "closed" if done else "open"}
 
+
+CLOSED_STAGES = ("solved", "transferred")
+
+
+def _stage_dates(v: dict, case_date: date | None, problems: list[str]) -> dict[str, date | None]:
+    """The row's stage dates by column key; an empty acceptance date is the case date."""
     dates: dict[str, date | None] = {}
     for _stage, key in STAGE_DATE_KEYS:
         text = v.get(key)
@@ -138,37 +153,62 @@ def _case_progress(v: dict, case_date: date | None, case_type: str, status: str 
         if text not in (None, "") and dates[key] is None:
             problems.append(_("日期“%(d)s”无法识别（应为 2026-10-01 这样的日期）", d=str(text)[:20]))
     dates["accepted_on"] = dates["accepted_on"] or case_date
+    return dates
+
+
+def infer_stage(dates: dict[str, date | None], status: str | None) -> str:
+    """The stage of a row that names none: the latest stage with a date; a closed case with no
+    date past filing counts as solved."""
+    stage = next((s for s, key in reversed(STAGE_DATE_KEYS) if dates[key]), "accepted")
+    if status == "closed" and stage in ("accepted", "filed"):
+        return "solved"
+    return stage
+
+
+def _case_stage(v: dict, dates: dict[str, date | None], status: str | None, problems: list[str]) -> str:
+    """The stage the row names (or the inferred one), checked against its dates and status."""
+    from ..monitoring.stages import STAGE_WORDS
+
     word = str(v.get("stage") or "").strip().lower()
     stage = STAGE_WORDS.get(word) if word else None
     if word and stage is None:
         problems.append(_("“办理阶段”应填受理、立案、破案、结案或移送"))
     if stage is None:
-        stage = next((s for s, key in reversed(STAGE_DATE_KEYS) if dates[key]), "accepted")
-        if status == "closed" and stage in ("accepted", "filed"):
-            stage = "solved"
+        stage = infer_stage(dates, status)
     elif stage != "accepted" and dates[dict(STAGE_DATE_KEYS)[stage]] is None:
         problems.append(_("办理阶段为“%(stage)s”时需要填写该阶段的日期", stage=v.get("stage")))
-    done = stage in ("solved", "transferred")
+    done = stage in CLOSED_STAGES
     if word and v.get("status") not in (None, "") and status is not None and (status == "closed") != done:
         problems.append(_("“案件状态”与“办理阶段”不一致"))
+    return stage
+
+
+def stage_date_problems(dates: dict[str, date | None]) -> list[str]:
+    """What is wrong with the order of a case's stage dates (nothing before acceptance, no
+    transfer before solving)."""
+    problems = []
     accepted = dates["accepted_on"]
     if accepted is not None and any(d is not None and d < accepted for d in dates.values()):
         problems.append(_("各阶段日期不能早于受理日期"))
-    if dates["solved_on"] and dates["transferred_on"] and dates["transferred_on"] < dates["solved_on"]:
+    solved, transferred = dates["solved_on"], dates["transferred_on"]
+    if solved and transferred and transferred < solved:
         problems.append(_("移送日期不能早于破案/结案日期"))
-    deadline_text = v.get("deadline")
+    return problems
+
+
+def _stage_deadline(text: object, case_type: str, stage: str, dates: dict[str, date | None], done: bool,
+                    problems: list[str]) -> date | None:
+    """The current stage's deadline: the row's own, else the statutory one; none once the case is done."""
+    from ..monitoring.stages import statutory_deadline
+
     deadline = None
-    if deadline_text not in (None, ""):
-        deadline = parse_date(deadline_text)
+    if text not in (None, ""):
+        deadline = parse_date(text)
         if deadline is None:
-            problems.append(_("办理期限“%(d)s”无法识别（应为 2026-10-01 这样的日期）", d=str(deadline_text)[:20]))
-    if deadline is None and not done:
-        deadline = statutory_deadline(case_type, stage, dates)
-    badge = str(v.get("officer_badge") or "").strip()
-    if badge and badge not in officers:
-        problems.append(_("未知的警号“%(badge)s”", badge=badge[:20]))
-    return {"stage": stage, **dates, "stage_deadline": None if done else deadline,
-            "officer_id": officers.get(badge), "status": "closed" if done else "open"}
+            problems.append(_("办理期限“%(d)s”无法识别（应为 2026-10-01 这样的日期）", d=str(text)[:20]))
+    if done:
+        return None
+    return deadline if deadline is not None else statutory_deadline(case_type, stage, dates)
 
 
 def _store_case_records(parsed: list[tuple], report: CaseImportReport) -> None:

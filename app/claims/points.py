@@ -342,47 +342,73 @@ def teamwork_indicator(provided: dict[str, dict], unit_category: dict[int, int],
     def values(code):
         return (provided.get(code) or {}).get("values") or {}
 
-    with_points = bool(values("team_points"))
-    with_unit_points = bool(values("team_points_unit"))
     officer_category = {o: unit_category[u] for o, u in officer_unit.items() if u in unit_category}
-    points_raw, unit_points_raw = values("team_points"), values("team_points_unit")
-    points = _normalised_within(points_raw, officer_category)
-    unit_points = _normalised_within(unit_points_raw, unit_category)
     peer_raw = values("teamwork_peer")
-    peer_details = (provided.get("teamwork_peer") or {}).get("details") or {}
-    peer = {o: _to_0_100(v) for o, v in peer_raw.items() if o in officer_category}
+    peer = _TeamworkPart(scaled={o: _to_0_100(v) for o, v in peer_raw.items() if o in officer_category},
+                         raw=peer_raw, details=(provided.get("teamwork_peer") or {}).get("details") or {})
+    points_raw, unit_points_raw = values("team_points"), values("team_points_unit")
+    points = _TeamworkPart(scaled=_normalised_within(points_raw, officer_category), raw=points_raw)
+    unit_points = _TeamworkPart(scaled=_normalised_within(unit_points_raw, unit_category), raw=unit_points_raw)
+    officer_values, officer_details = _officer_teamwork(peer, points, officer_category)
+    unit_values, unit_details = _unit_teamwork(peer, unit_points, officer_unit, unit_category)
+    return {("officer", "soft_teamwork"): {"values": officer_values, "details": officer_details},
+            ("unit", "soft_teamwork@unit"): {"values": unit_values, "details": unit_details}}
 
+
+@dataclass(frozen=True)
+class _TeamworkPart:
+    """One half of the teamwork indicator: the provider's raw figures by id and their 0–100 scale."""
+    scaled: dict[int, float]
+    raw: dict[int, float]
+    details: dict[int, dict] = field(default_factory=dict)
+
+    @property
+    def present(self) -> bool:
+        return bool(self.raw)
+
+
+def _officer_teamwork(peer: _TeamworkPart, points: _TeamworkPart, officer_category: dict[int, int]
+                      ) -> tuple[dict[int, float], dict[int, dict[str, Any]]]:
+    """Officers' 团队协作: the mean of the peer part (officers with a peer rating only, when the cycle
+    has any) and the points part (absent = 0, when anyone has points)."""
+    with_peer, with_points = bool(peer.scaled), points.present
     officer_values: dict[int, float] = {}
     officer_details: dict[int, dict[str, Any]] = {}
-    for oid in sorted(peer if peer else (officer_category if with_points else ())):
-        parts = ([peer[oid]] if peer else []) + ([points[oid]] if with_points else [])
+    for oid in sorted(peer.scaled if with_peer else (officer_category if with_points else ())):
+        parts = ([peer.scaled[oid]] if with_peer else []) + ([points.scaled[oid]] if with_points else [])
         officer_values[oid] = sum(parts) / len(parts)
         officer_details[oid] = {"rule": "points_absent_zero"}
-        if peer:
+        if with_peer:
             officer_details[oid].update(
-                teamwork_peer=peer_raw[oid], teamwork_peer_scaled=peer[oid],
+                teamwork_peer=peer.raw[oid], teamwork_peer_scaled=peer.scaled[oid],
                 # for the anonymity gate of whoever views the result (feedback.gated_breakdown)
-                teamwork_peer_raters=(peer_details.get(oid) or {}).get("rater_groups"))
+                teamwork_peer_raters=(peer.details.get(oid) or {}).get("rater_groups"))
         if with_points:
-            officer_details[oid].update(team_points=float(points_raw.get(oid, 0.0)),
-                                        team_points_normalised=points[oid])
+            officer_details[oid].update(team_points=float(points.raw.get(oid, 0.0)),
+                                        team_points_normalised=points.scaled[oid])
+    return officer_values, officer_details
 
+
+def _unit_teamwork(peer: _TeamworkPart, unit_points: _TeamworkPart, officer_unit: dict[int, int],
+                   unit_category: dict[int, int]) -> tuple[dict[int, float], dict[int, dict[str, Any]]]:
+    """Units' 团队协作: the mean of the unit's points part and its officers' mean peer part (units
+    with rated officers only, when the cycle has peer ratings)."""
+    with_peer, with_unit_points = bool(peer.scaled), unit_points.present
     unit_peer: dict[int, list[float]] = {}
-    for oid, v in peer.items():
+    for oid, v in peer.scaled.items():
         unit_peer.setdefault(officer_unit[oid], []).append(v)
     unit_values: dict[int, float] = {}
     unit_details: dict[int, dict[str, Any]] = {}
-    for uid in sorted(unit_peer if peer else (unit_category if with_unit_points else ())):
+    for uid in sorted(unit_peer if with_peer else (unit_category if with_unit_points else ())):
         unit_details[uid] = {"rule": "points_absent_zero"}
-        parts = [unit_points[uid]] if with_unit_points else []
-        if peer:
+        parts = [unit_points.scaled[uid]] if with_unit_points else []
+        if with_peer:
             peer_mean = sum(unit_peer[uid]) / len(unit_peer[uid])
             parts.append(peer_mean)
             unit_details[uid].update(teamwork_peer_scaled=peer_mean, officers=len(unit_peer[uid]),
                                      teamwork_officers=len(unit_peer[uid]))
         unit_values[uid] = sum(parts) / len(parts)
         if with_unit_points:
-            unit_details[uid].update(team_points=float(unit_points_raw.get(uid, 0.0)),
-                                     team_points_normalised=unit_points[uid])
-    return {("officer", "soft_teamwork"): {"values": officer_values, "details": officer_details},
-            ("unit", "soft_teamwork@unit"): {"values": unit_values, "details": unit_details}}
+            unit_details[uid].update(team_points=float(unit_points.raw.get(uid, 0.0)),
+                                     team_points_normalised=unit_points.scaled[uid])
+    return unit_values, unit_details

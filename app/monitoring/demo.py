@@ -3,7 +3,8 @@ month's incidents so far, and last month's self-checks in every state (not start
 submitted, returned, accepted with a gap), with rectification items, one of them overdue."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -20,48 +21,74 @@ STATES = ("accepted", "submitted", "returned", "draft", None)
 
 
 def _cases(rng, stations, officers, today) -> list[dict]:
-    rows, serial = [], 0
+    rows: list[dict] = []
     first = add_months(today.replace(day=1), -11)
     overdue_left = {s.id: (1 if i % 3 == 0 else 0) + (1 if i % 5 == 0 else 0) for i, s in enumerate(stations)}
     for station in stations:
         badges = officers.get(station.id) or [""]
-        scale = CASE_SCALE.get(station.category, 1.0)
-        for k in range(12):
-            month = add_months(first, k)
-            for kind, level in (("刑事", 5.0), ("治安", 9.0)):
-                season = CRIMINAL_SEASON.get(month.month, 0.9) if kind == "刑事" else 1.0
-                for _ in range(max(0, round(rng.gauss(level * scale * season, 1.5)))):
-                    accepted = month + timedelta(days=rng.randrange(28))
-                    if accepted > today:
-                        continue
-                    serial += 1
-                    age = (today - accepted).days
-                    row = {"case_ref": f"DEMO{accepted:%Y%m}{serial:05d}", "case_date": accepted.isoformat(),
-                           "case_type": kind, "unit_code": station.code, "is_preventable": rng.random() < 0.8,
-                           "officer_badge": rng.choice(badges)}
-                    overdue = age > 40 and overdue_left[station.id] > 0 and rng.random() < 0.3
-                    if overdue:
-                        overdue_left[station.id] -= 1
-                        row["filed_on"] = (accepted + timedelta(days=1)).isoformat()
-                        if kind == "刑事":
-                            row["deadline"] = (today - timedelta(days=rng.randint(1, 9))).isoformat()
-                    elif kind == "治安":
-                        if age > 3:
-                            row["filed_on"] = (accepted + timedelta(days=1)).isoformat()
-                        if age > 12 or (age > 5 and rng.random() < 0.6):
-                            row["solved_on"] = (accepted + timedelta(days=rng.randint(3, min(age, 25)))).isoformat()
-                    else:
-                        if age > 4:
-                            row["filed_on"] = (accepted + timedelta(days=rng.randint(1, 4))).isoformat()
-                        if age > 20 and rng.random() < 0.7:
-                            solved = accepted + timedelta(days=rng.randint(10, min(age, 50)))
-                            row["solved_on"] = solved.isoformat()
-                            if (today - solved).days > 10 and rng.random() < 0.7:
-                                row["transferred_on"] = (solved + timedelta(days=rng.randint(5, 10))).isoformat()
-                        elif age > 50:  # unsolved for long: the extension approved in the case system
-                            row["deadline"] = (today + timedelta(days=rng.randint(4, 90))).isoformat()
-                    rows.append(row)
+        for kind, accepted in _case_openings(rng, first, CASE_SCALE.get(station.category, 1.0), today):
+            age = (today - accepted).days
+            row = {"case_ref": f"DEMO{accepted:%Y%m}{len(rows) + 1:05d}", "case_date": accepted.isoformat(),
+                   "case_type": kind, "unit_code": station.code, "is_preventable": rng.random() < 0.8,
+                   "officer_badge": rng.choice(badges)}
+            overdue = age > 40 and overdue_left[station.id] > 0 and rng.random() < 0.3
+            if overdue:
+                overdue_left[station.id] -= 1
+                row.update(_overdue_progress(rng, kind, accepted, today))
+            elif kind == "治安":
+                row.update(_public_order_progress(rng, accepted, age))
+            else:
+                row.update(_criminal_progress(rng, accepted, today))
+            rows.append(row)
     return rows
+
+
+def _case_openings(rng, first: date, scale: float, today: date) -> Iterator[tuple[str, date]]:
+    """(case type, acceptance date) of a station's cases over the twelve months from ``first``:
+    more criminal cases in their season, none after today."""
+    for k in range(12):
+        month = add_months(first, k)
+        for kind, level in (("刑事", 5.0), ("治安", 9.0)):
+            season = CRIMINAL_SEASON.get(month.month, 0.9) if kind == "刑事" else 1.0
+            for _ in range(max(0, round(rng.gauss(level * scale * season, 1.5)))):
+                accepted = month + timedelta(days=rng.randrange(28))
+                if accepted <= today:
+                    yield kind, accepted
+
+
+def _overdue_progress(rng, kind: str, accepted: date, today: date) -> dict[str, str]:
+    """Filed the next day and stuck there; a criminal case's deadline passed a few days ago."""
+    progress = {"filed_on": (accepted + timedelta(days=1)).isoformat()}
+    if kind == "刑事":
+        progress["deadline"] = (today - timedelta(days=rng.randint(1, 9))).isoformat()
+    return progress
+
+
+def _public_order_progress(rng, accepted: date, age: int) -> dict[str, str]:
+    """A 治安 case: filed after a few days, mostly solved within a few weeks."""
+    progress = {}
+    if age > 3:
+        progress["filed_on"] = (accepted + timedelta(days=1)).isoformat()
+    if age > 12 or (age > 5 and rng.random() < 0.6):
+        progress["solved_on"] = (accepted + timedelta(days=rng.randint(3, min(age, 25)))).isoformat()
+    return progress
+
+
+def _criminal_progress(rng, accepted: date, today: date) -> dict[str, str]:
+    """A 刑事 case: filed within days, most older ones solved and then transferred; one unsolved for
+    long has an extended deadline (approved in the case system)."""
+    age = (today - accepted).days
+    progress = {}
+    if age > 4:
+        progress["filed_on"] = (accepted + timedelta(days=rng.randint(1, 4))).isoformat()
+    if age > 20 and rng.random() < 0.7:
+        solved = accepted + timedelta(days=rng.randint(10, min(age, 50)))
+        progress["solved_on"] = solved.isoformat()
+        if (today - solved).days > 10 and rng.random() < 0.7:
+            progress["transferred_on"] = (solved + timedelta(days=rng.randint(5, 10))).isoformat()
+    elif age > 50:  # unsolved for long: the extension approved in the case system
+        progress["deadline"] = (today + timedelta(days=rng.randint(4, 90))).isoformat()
+    return progress
 
 
 def _incidents_so_far(rng, stations, today) -> list[dict]:

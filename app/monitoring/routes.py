@@ -220,55 +220,74 @@ def self_check(unit_id, month):
 @login_required
 def self_check_action(unit_id, month, action):
     unit, first, check, leader, office = _check_page(unit_id, month)
-    user, form = current_user, request.form
     if action == "open" and leader:
-        run_service(selfcheck.open_self_check, unit, first, user, success=_("已开始本月自查。"))
+        run_service(selfcheck.open_self_check, unit, first, current_user, success=_("已开始本月自查。"))
         return _back(unit, first)
     if check is None:
         abort(404)
-    if leader and action == "refresh":
-        run_service(selfcheck.refresh_values, check, success=_("已更新为最新的运行值。"))
-    elif leader and action == "save":
-        def save():
-            entries = {item.id: (_number(form.get(f"score_{item.id}")), form.get(f"comment_{item.id}", ""))
-                       for item in check.items}
-            selfcheck.save_items(check, entries, form.get("summary", ""))
-
-        run_service(save, success=_("已保存。"))
-    elif leader and action == "rectification":
-        def add():
-            from ..claims.services import parse_date
-
-            item = db.session.get(SelfCheckItem, form.get("item_id", type=db_id) or 0)
-            if item is None:
-                raise DomainError(_("请选择指标。"))
-            selfcheck.add_rectification(check, item, form.get("what", ""), form.get("owner", ""),
-                                        parse_date(form.get("due_on", "")))
-
-        run_service(add, success=_("已添加整改项。"))
-    elif leader and action == "evidence":
-        upload = request.files.get("file")
-        item = db.session.get(SelfCheckItem, form.get("item_id", type=db_id) or 0)
-        if item is not None and item.self_check_id != check.id:
-            abort(404)
-        run_service(selfcheck.add_evidence, check, upload.filename if upload else "",
-                    upload.read() if upload else b"", user, item, success=_("已上传台账文件。"))
-    elif leader and action == "submit":
-        run_service(selfcheck.submit, check, user, success=_("已提交，等待考评办审核。"))
-    elif office and action == "return":
-        run_service(selfcheck.return_check, check, form.get("reason", ""), user, success=_("已退回。"))
-    elif office and action == "accept":
-        def accept():
-            scores = {item.id: _number(form.get(f"verified_{item.id}")) for item in check.items}
-            selfcheck.accept(check, scores, user)
-
-        run_service(accept, success=_("已验收。"))
-    else:
+    step = (LEADER_ACTIONS.get(action) if leader else None) or (OFFICE_ACTIONS.get(action) if office else None)
+    if step is None:
         abort(403 if action in ACTIONS else 404)
+    step(check, current_user, request.form)
     return _back(unit, first)
 
 
-ACTIONS = ("open", "refresh", "save", "rectification", "evidence", "submit", "return", "accept")
+# the steps of a self-check, each (check, user, posted form) → runs its service and flashes the outcome
+def _refresh(check, user, form):
+    run_service(selfcheck.refresh_values, check, success=_("已更新为最新的运行值。"))
+
+
+def _save(check, user, form):
+    def save():
+        entries = {item.id: (_number(form.get(f"score_{item.id}")), form.get(f"comment_{item.id}", ""))
+                   for item in check.items}
+        selfcheck.save_items(check, entries, form.get("summary", ""))
+
+    run_service(save, success=_("已保存。"))
+
+
+def _add_rectification(check, user, form):
+    def add():
+        from ..claims.services import parse_date
+
+        item = db.session.get(SelfCheckItem, form.get("item_id", type=db_id) or 0)
+        if item is None:
+            raise DomainError(_("请选择指标。"))
+        selfcheck.add_rectification(check, item, form.get("what", ""), form.get("owner", ""),
+                                    parse_date(form.get("due_on", "")))
+
+    run_service(add, success=_("已添加整改项。"))
+
+
+def _add_evidence(check, user, form):
+    upload = request.files.get("file")
+    item = db.session.get(SelfCheckItem, form.get("item_id", type=db_id) or 0)
+    if item is not None and item.self_check_id != check.id:
+        abort(404)
+    run_service(selfcheck.add_evidence, check, upload.filename if upload else "",
+                upload.read() if upload else b"", user, item, success=_("已上传台账文件。"))
+
+
+def _submit(check, user, form):
+    run_service(selfcheck.submit, check, user, success=_("已提交，等待考评办审核。"))
+
+
+def _return(check, user, form):
+    run_service(selfcheck.return_check, check, form.get("reason", ""), user, success=_("已退回。"))
+
+
+def _accept(check, user, form):
+    def accept():
+        scores = {item.id: _number(form.get(f"verified_{item.id}")) for item in check.items}
+        selfcheck.accept(check, scores, user)
+
+    run_service(accept, success=_("已验收。"))
+
+
+LEADER_ACTIONS = {"refresh": _refresh, "save": _save, "rectification": _add_rectification, "evidence": _add_evidence,
+                  "submit": _submit}
+OFFICE_ACTIONS = {"return": _return, "accept": _accept}
+ACTIONS = ("open", *LEADER_ACTIONS, *OFFICE_ACTIONS)
 
 
 @bp.route("/evidence/<int:evidence_id>")

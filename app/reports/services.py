@@ -84,8 +84,8 @@ def can_view_unit(user: User, unit: Unit) -> bool:
 
 def report_cycles() -> list[Cycle]:
     """Cycles a report can be about (not drafts), newest first."""
-    return db.session.execute(select(Cycle).where(Cycle.status != "draft")
-                              .order_by(Cycle.starts_on.desc(), Cycle.kind)).scalars().all()
+    return list(db.session.execute(select(Cycle).where(Cycle.status != "draft")
+                                   .order_by(Cycle.starts_on.desc(), Cycle.kind)).scalars())
 
 
 def visible_run(cycle: Cycle, include_unpublished: bool) -> ScoreRun | None:
@@ -410,7 +410,7 @@ def station_dashboard(unit: Unit, cycle: Cycle | None, include_unpublished: bool
         dash.result = result
         dash.in_category = db.session.scalar(select(func.count(ScoreResult.id)).where(
             ScoreResult.run_id == run.id, ScoreResult.level == "unit", ScoreResult.category == result.category,
-            ScoreResult.rank.is_not(None)))
+            ScoreResult.rank.is_not(None))) or 0
         means = _category_dimension_means(run, result.category)
         for code, d in _dimension_rows(result).items():
             dash.dimensions.append({"code": code, "label": str(DIMENSION_LABELS.get(code, code)),
@@ -549,8 +549,10 @@ def changes_since_last(unit: Unit, run: ScoreRun, result: ScoreResult) -> dict |
             now = d.get("score")
             dims.append({"label": str(DIMENSION_LABELS.get(code, code)), "before": _r(was), "now": _r(now),
                          "delta": _r(now - was) if now is not None and was is not None else None})
+        total_delta = (result.total - before.total
+                       if result.total is not None and before.total is not None else None)
         return {"cycle": cycle, "total_before": _r(before.total), "total_now": _r(result.total),
-                "total_delta": _r(result.total - before.total) if None not in (result.total, before.total) else None,
+                "total_delta": _r(total_delta),
                 "rank_before": before.rank, "rank_now": result.rank,
                 "grade_before": before.grade, "grade_now": result.grade, "dimensions": dims}
     return None
@@ -641,15 +643,16 @@ def completeness_rows(cycle: Cycle | None) -> list[dict]:
     rates: dict[int, tuple[int, int]] = {}
     answers: dict[int, int] = {}
     if cycle is not None:
-        values = dict(db.session.execute(
+        values = {uid: n for uid, n in db.session.execute(
             select(IndicatorValue.unit_id, func.count(func.distinct(IndicatorValue.indicator_id)))
             .join(Indicator, Indicator.id == IndicatorValue.indicator_id)
             .where(IndicatorValue.cycle_id == cycle.id, IndicatorValue.is_current, IndicatorValue.unit_id.is_not(None),
                    *hard)
-            .group_by(IndicatorValue.unit_id)).all())
-        done = func.sum(case((Assignment.status.in_(("submitted", "declined")), 1), else_=0))
+            .group_by(IndicatorValue.unit_id)) if uid is not None}
+        finished = func.sum(case((Assignment.status.in_(("submitted", "declined")), 1), else_=0))
         rates = {uid: (int(total), int(d or 0)) for uid, total, d in db.session.execute(
-            select(Officer.unit_id, func.count(Assignment.id), done).join(Officer, Officer.id == Assignment.rater_id)
+            select(Officer.unit_id, func.count(Assignment.id), finished)
+            .join(Officer, Officer.id == Assignment.rater_id)
             .where(Assignment.cycle_id == cycle.id).group_by(Officer.unit_id))}
         answers = dict(db.session.execute(
             select(ResidentResponse.unit_id, func.count(ResidentResponse.id))
@@ -682,24 +685,10 @@ def bureau_overview(cycle: Cycle | None, completeness_limit: int = 30) -> Bureau
         view.moved = sum(1 for rows in view.categories.values() for r in rows if r["moved"])
         if view.categories:
             view.category_chart = category_chart(view.categories)
-        grade_codes = list(GRADE_LABELS)
-        counts = {c: [sum(1 for r in rows if r["grade"] == g) for g in grade_codes]
-                  for c, rows in view.categories.items()}
-        from ..templating import CATEGORY_LABELS
-
-        view.grade_chart = charts.bars(
-            _("各类别等次分布（个）"), [str(GRADE_LABELS[g]) for g in grade_codes],
-            {str(CATEGORY_LABELS.get(c, c)): counts[c] for c in sorted(counts)},
-            value_range=(0, max([1] + [n for v in counts.values() for n in v])), first_header=_("等次"))
-        totals = db.session.execute(select(ScoreResult.total).where(
-            ScoreResult.run_id == run.id, ScoreResult.level == "officer",
-            ScoreResult.total.is_not(None))).scalars().all()
+        view.grade_chart = grade_chart(view.categories)
+        totals = officer_totals(run)
         view.officers_scored = len(totals)
-        if totals:
-            top = max(100.0, math.ceil(max(totals) / 10) * 10)
-            bins = [b for b in HIST_BINS_100 if b < top] + [top]
-            view.officer_histogram = charts.histogram(_("民警考评得分分布（总分）"), totals, bins, _("人数"),
-                                                      first_header=_("得分区间"))
+        view.officer_histogram = officer_histogram(totals)
     data_cycle = cycle if cycle is not None else (run.cycle if run is not None else None)
     view.data_cycle = data_cycle
     if data_cycle is not None:
@@ -712,17 +701,59 @@ def bureau_overview(cycle: Cycle | None, completeness_limit: int = 30) -> Bureau
     rows = completeness_rows(data_cycle)
     view.completeness_total = len(rows)
     view.completeness = rows[:completeness_limit] if completeness_limit else rows
-    # an open cycle's answers are still coming in: its reliability waits until it closes
-    rel_cycle = data_cycle if (data_cycle is not None and feedback.results_visible(data_cycle)
-                               and _has_360(data_cycle)) else _latest_360_cycle()
-    view.reliability_cycle = rel_cycle
-    if rel_cycle is not None:
-        stored = db.session.execute(select(ReliabilityReport).filter_by(cycle_id=rel_cycle.id)).scalar_one_or_none()
-        view.reliability = stored
-        if stored is not None:
-            view.reliability_rows = [{**row, **reliability_reading(row)} for row in stored.data.get("rows", [])]
-            view.reliability_stale = stored.answers != count_answers(rel_cycle)
+    _add_reliability(view, reliability_cycle(data_cycle))
     return view
+
+
+def grade_chart(categories: dict[int, list[dict]]) -> charts.Chart:
+    """How many stations of each category got each grade."""
+    from ..templating import CATEGORY_LABELS
+
+    grade_codes = list(GRADE_LABELS)
+    counts = {c: [sum(1 for r in rows if r["grade"] == g) for g in grade_codes] for c, rows in categories.items()}
+    return charts.bars(
+        _("各类别等次分布（个）"), [str(GRADE_LABELS[g]) for g in grade_codes],
+        {str(CATEGORY_LABELS.get(c, c)): counts[c] for c in sorted(counts)},
+        value_range=(0, max([1] + [n for v in counts.values() for n in v])), first_header=_("等次"))
+
+
+def officer_totals(run: ScoreRun) -> list[float]:
+    """The officers' total scores in a run (those with one)."""
+    totals = db.session.execute(select(ScoreResult.total).where(
+        ScoreResult.run_id == run.id, ScoreResult.level == "officer",
+        ScoreResult.total.is_not(None))).scalars()
+    return [t for t in totals if t is not None]
+
+
+def officer_histogram(totals: list[float]) -> charts.Chart | None:
+    """The spread of officers' totals in bins of ten (up to the highest total when above 100)."""
+    if not totals:
+        return None
+    top = max(100.0, math.ceil(max(totals) / 10) * 10)
+    bins = [b for b in HIST_BINS_100 if b < top] + [top]
+    return charts.histogram(_("民警考评得分分布（总分）"), totals, bins, _("人数"), first_header=_("得分区间"))
+
+
+def reliability_cycle(data_cycle: Cycle | None) -> Cycle | None:
+    """The cycle whose 360 reliability the overview shows: the data cycle once its answers are
+    complete (results visible) and it has some; otherwise the latest cycle with 360 answers."""
+    # an open cycle's answers are still coming in: its reliability waits until it closes
+    if data_cycle is not None and feedback.results_visible(data_cycle) and _has_360(data_cycle):
+        return data_cycle
+    return _latest_360_cycle()
+
+
+def _add_reliability(view: BureauOverview, rel_cycle: Cycle | None) -> None:
+    """The stored reliability figures of ``rel_cycle`` with their readings, and whether answers
+    arrived since they were computed."""
+    view.reliability_cycle = rel_cycle
+    if rel_cycle is None:
+        return
+    stored = db.session.execute(select(ReliabilityReport).filter_by(cycle_id=rel_cycle.id)).scalar_one_or_none()
+    view.reliability = stored
+    if stored is not None:
+        view.reliability_rows = [{**row, **reliability_reading(row)} for row in stored.data.get("rows", [])]
+        view.reliability_stale = stored.answers != count_answers(rel_cycle)
 
 
 def category_chart(categories: dict[int, list[dict]]) -> charts.Chart:

@@ -59,28 +59,52 @@ def seed_residents(rng):
     types = {t.name: t for t in db.session.execute(select(ServiceType)).scalars()}
     if not types:
         return None
+    units, officers = _units_with_officers()
+    if not units:
+        return None
+    quality = {u.id: rng.uniform(0.78, 0.97) if u.code != "PS01" else 0.7 for u in units}  # the demo leader's
+    # unit has a few complaints to follow up
+    responses = _invitations_and_answers(rng, types, units, officers, quality)
+    responses += _window_answers(rng, units, quality)
+    db.session.flush()
+
+    opened = [item for response in responses
+              if (item := services.open_follow_up_if_needed(response, today=response.answered_on)) is not None]
+    handled = _handle_follow_ups(rng, opened)
+    db.session.flush()
+    answered = db.session.scalar(select(func.count(ResidentResponse.id)))
+    return (f"{db.session.scalar(select(func.count(ResidentInvitation.id)))} invitations, {answered} answers "
+            f"(24 by window QR), {len(opened)} follow-ups ({handled} checked or fixed)")
+
+
+def _units_with_officers() -> tuple[list[Unit], dict[int, list[Officer]]]:
+    """Active stations and squads that have active officers (by code), and their officers (by badge)."""
     units = db.session.execute(
         select(Unit).where(Unit.kind.in_(("station", "squad")), Unit.is_active).order_by(Unit.code)
     ).scalars().all()
     officers: dict[int, list[Officer]] = {}
     for officer in db.session.execute(select(Officer).where(Officer.is_active).order_by(Officer.badge_no)).scalars():
         officers.setdefault(officer.unit_id, []).append(officer)
-    units = [u for u in units if officers.get(u.id)]
-    if not units:
-        return None
-    quality = {u.id: rng.uniform(0.78, 0.97) if u.code != "PS01" else 0.7 for u in units}  # the demo leader's
-    # unit has a few complaints to follow up
-    station_types = [types[n] for n in ("110 接处警", "窗口办事", "矛盾调解", "案件办理")]
+    return [u for u in units if officers.get(u.id)], officers
+
+
+def _service_for(rng, types: dict[str, ServiceType], unit: Unit) -> ServiceType:
+    """Traffic police handle accidents, squads cases, stations one of their four kinds of service."""
+    if unit.code.startswith("JJ"):
+        return types["交通事故处理"]
+    if unit.kind == "squad":
+        return types["案件办理"]
+    return rng.choice([types[n] for n in ("110 接处警", "窗口办事", "矛盾调解", "案件办理")])
+
+
+def _invitations_and_answers(rng, types: dict[str, ServiceType], units: list[Unit],
+                             officers: dict[int, list[Officer]], quality: dict[int, float]) -> list[ResidentResponse]:
+    """320 invitations over the quarter: most answered within three days, a few revoked, the rest open."""
     span = (LAST_DAY - FIRST_DAY).days
     responses = []
     for i in range(320):
         unit = rng.choice(units)
-        if unit.code.startswith("JJ"):
-            service = types["交通事故处理"]
-        elif unit.kind == "squad":
-            service = types["案件办理"]
-        else:
-            service = rng.choice(station_types)
+        service = _service_for(rng, types, unit)
         served = rng.sample(officers[unit.id], k=min(len(officers[unit.id]), rng.choice((1, 1, 2))))
         contact = FIRST_DAY + timedelta(days=rng.randrange(span))
         created = datetime.combine(contact, time(1 + rng.randrange(10), rng.randrange(60)))
@@ -101,18 +125,25 @@ def seed_residents(rng):
             responses.append(response)
         elif roll < 0.90:
             invitation.revoked_at = created + timedelta(hours=2)
+    return responses
+
+
+def _window_answers(rng, units: list[Unit], quality: dict[int, float]) -> list[ResidentResponse]:
+    """24 answers by the window QR code of the first four stations (slightly less satisfied)."""
+    span = (LAST_DAY - FIRST_DAY).days
     window_units = [u for u in units if u.kind == "station"][:4]
+    responses = []
     for _ in range(24):
         unit = rng.choice(window_units)
         response = _answer(rng, unit.id, _level(rng, quality[unit.id] - 0.05),
                            FIRST_DAY + timedelta(days=rng.randrange(span)), channel="window")
         db.session.add(response)
         responses.append(response)
-    db.session.flush()
+    return responses
 
-    opened = [item for response in responses
-              if (item := services.open_follow_up_if_needed(response, today=response.answered_on)) is not None]
-    # Older items are mostly handled; a few are left overdue so that the queue shows both.
+
+def _handle_follow_ups(rng, opened: list) -> int:
+    """Older items are mostly handled; a few are left overdue so that the queue shows both."""
     handled = 0
     for item in opened:
         age = (LAST_DAY - item.opened_on).days
@@ -129,7 +160,4 @@ def seed_residents(rng):
             item.fixed_at = checked_at + timedelta(days=2)
         record("follow_up_" + item.status, "resident_follow_up", item.id, before=before, after={"status": item.status})
         handled += 1
-    db.session.flush()
-    answered = db.session.scalar(select(func.count(ResidentResponse.id)))
-    return (f"{db.session.scalar(select(func.count(ResidentInvitation.id)))} invitations, {answered} answers "
-            f"(24 by window QR), {len(opened)} follow-ups ({handled} checked or fixed)")
+    return handled

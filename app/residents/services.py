@@ -606,53 +606,83 @@ def plan_batch(filename: str, raw: bytes) -> BatchPlan:
     """
     table = [type(row)(row.number, {k: normalise_comment(v, 200) for k, v in row.values.items()})
              for row in read_table(filename, raw, required=BATCH_REQUIRED)]
-    types = {t.name: t for t in db.session.execute(select(ServiceType)).scalars()}
-    units = {u.code: u for u in db.session.execute(select(Unit).where(Unit.is_active)).scalars()}
-    officers = {o.badge_no: o for o in db.session.execute(select(Officer).where(Officer.is_active)).scalars()}
-    references = {row.values.get("业务编号", "").strip() for row in table} - {""}
-    invited = set()
+    known = _batch_lookups({row.values.get("业务编号", "").strip() for row in table} - {""})
+    plan, seen = BatchPlan(), set[str]()
+    for row in table:
+        planned = _batch_row(row.number, row.values, known, seen)
+        if isinstance(planned, BatchRow):
+            plan.rows.append(planned)
+            seen.add(planned.reference)
+        else:
+            plan.skipped.append((row.number, row.values.get("业务编号", "").strip()[:64], planned))
+    return plan
+
+
+@dataclass
+class _BatchLookups:
+    """What a batch's rows are checked against, each loaded once."""
+    types: dict[str, ServiceType]
+    units: dict[str, Unit]
+    officers: dict[str, Officer]
+    invited: set[str]  # references already invited (not revoked)
+    subtrees: dict[int, set[int]] = field(default_factory=dict)  # unit id → its unit and those below
+
+    def allowed_units(self, unit: Unit) -> set[int]:
+        return self.subtrees.setdefault(unit.id, _descendant_ids({unit.id}))
+
+
+def _batch_lookups(references: set[str]) -> _BatchLookups:
+    invited: set[str] = set()
     if references:
         invited = set(db.session.execute(
             select(ResidentInvitation.reference).where(ResidentInvitation.reference.in_(references),
                                                        ResidentInvitation.revoked_at.is_(None))
         ).scalars())
-    plan, seen = BatchPlan(), set()
-    subtree_cache: dict[int, set[int]] = {}
-    for row in table:
-        v = row.values
-        reference = v.get("业务编号", "").strip()[:64]
-        service_type = types.get(v.get("业务类型", "").strip())
-        unit = units.get(v.get("单位代码", "").strip())
-        badges = parse_badges(v.get("民警警号", ""))
-        phone = _phone(v.get("手机号", ""))
+    return _BatchLookups(
+        types={t.name: t for t in db.session.execute(select(ServiceType)).scalars()},
+        units={u.code: u for u in db.session.execute(select(Unit).where(Unit.is_active)).scalars()},
+        officers={o.badge_no: o for o in db.session.execute(select(Officer).where(Officer.is_active)).scalars()},
+        invited=invited)
 
-        def skip(reason, number=row.number, reference=reference):
-            plan.skipped.append((number, reference, reason))
 
-        if service_type is not None and service_type.is_sensitive:
-            skip(_("敏感业务类型，不邀请"))
-        elif is_in_progress(v.get("办理状态", "")):
-            skip(_("案件仍在办理中"))
-        elif not reference:
-            skip(_("缺少业务编号"))
-        elif service_type is None or not service_type.is_active:
-            skip(_("业务类型未登记或已停用"))
-        elif unit is None:
-            skip(_("单位代码不存在"))
-        elif phone is None:
-            skip(_("手机号无效"))
-        elif reference in seen:
-            skip(_("文件中业务编号重复"))
-        elif reference in invited:
-            skip(_("该业务已发出过邀请"))
-        else:
-            allowed = subtree_cache.setdefault(unit.id, _descendant_ids({unit.id}))
-            if any(b not in officers or officers[b].unit_id not in allowed for b in badges):
-                skip(_("民警警号不存在或不属于该单位"))
-            else:
-                plan.rows.append(BatchRow(row.number, reference, phone, service_type, unit, badges))
-                seen.add(reference)
-    return plan
+def _batch_row(number: int, v: dict, known: _BatchLookups, seen: set[str]) -> BatchRow | str:
+    """The invitation one row plans, or why the row is skipped (the first reason that applies)."""
+    reference = v.get("业务编号", "").strip()[:64]
+    service_type = known.types.get(v.get("业务类型", "").strip())
+    unit = known.units.get(v.get("单位代码", "").strip())
+    phone = _phone(v.get("手机号", ""))
+    reason = batch_skip_reason(service_type, v.get("办理状态", ""), reference, unit, phone)
+    if reason is not None:
+        return reason
+    assert service_type is not None and unit is not None and phone is not None
+    if reference in seen:
+        return _("文件中业务编号重复")
+    if reference in known.invited:
+        return _("该业务已发出过邀请")
+    badges = parse_badges(v.get("民警警号", ""))
+    allowed = known.allowed_units(unit)
+    if any(b not in known.officers or known.officers[b].unit_id not in allowed for b in badges):
+        return _("民警警号不存在或不属于该单位")
+    return BatchRow(number, reference, phone, service_type, unit, badges)
+
+
+def batch_skip_reason(service_type: ServiceType | None, status: str, reference: str, unit: Unit | None,
+                      phone: str | None) -> str | None:
+    """Why a row alone is not invited: a sensitive service type or a case still in progress come
+    first (never invited, whatever else is wrong), then missing or unknown values."""
+    if service_type is not None and service_type.is_sensitive:
+        return _("敏感业务类型，不邀请")
+    if is_in_progress(status):
+        return _("案件仍在办理中")
+    if not reference:
+        return _("缺少业务编号")
+    if service_type is None or not service_type.is_active:
+        return _("业务类型未登记或已停用")
+    if unit is None:
+        return _("单位代码不存在")
+    if phone is None:
+        return _("手机号无效")
+    return None
 
 
 def create_batch(plan: BatchPlan, created_by: User | None, base_url: str | None = None) -> list[list[str]]:

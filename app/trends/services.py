@@ -180,31 +180,47 @@ def _item_for_type(analysis: Analysis, i: int, in_cycle: list[int]) -> tuple[flo
     """(multiplier, reason, evidence) for type ``i`` over the forecast columns ``in_cycle``, or None."""
     f = analysis.forecast
     assert f is not None
-    kind = analysis.types[i]
     peak_cols = [c for c in in_cycle if f.peak[i, c]]
     rising = bool(f.rising[i] and f.trend[i] >= RISE_THRESHOLD)
     if not peak_cols and not rising:
         return None
     reasons, multiplier = [], 1.0
     if peak_cols:
-        peak_months = [analysis.forecast_months[c] for c in peak_cols]
-        ratio = float(np.mean([f.seasonal_index[i, m.month - 1] for m in peak_months]))
-        expected = float(np.mean(f.expected[i, peak_cols]))
-        last_year = [int(analysis.counts[i, analysis.months.index(add_months(m, -12))])
-                     for m in peak_months if add_months(m, -12) in analysis.months]
-        reasons.append(_("%(type)s 预计在%(months)s达到月均的 %(ratio)s 倍"
-                         "（预计每月约 %(n)s 起，80%% 区间 %(low)s–%(high)s 起）",
-                         type=kind.name, months=_month_label(peak_months), ratio=f"{ratio:.1f}",
-                         n=f"{expected:.0f}", low=f"{f.low[i, peak_cols].min():.0f}",
-                         high=f"{f.high[i, peak_cols].max():.0f}"))
-        if last_year:
-            reasons.append(_("去年同期 %(n)s 起", n="、".join(str(v) for v in last_year)))
+        peak_reasons, ratio = _peak_reasons(analysis, i, peak_cols)
+        reasons += peak_reasons
         multiplier = max(multiplier, ratio)
     if rising:
         reasons.append(_("全年呈上升趋势（每年约 ×%(trend)s）", trend=f"{f.trend[i]:.2f}"))
         multiplier = max(multiplier, float(f.trend[i]))
     multiplier = float(min(MULTIPLIER_CAP, max(1.1, round(multiplier, 1))))
-    evidence = {
+    return multiplier, "；".join(reasons) + "。", _evidence(analysis, i, in_cycle, rising)
+
+
+def _peak_reasons(analysis: Analysis, i: int, peak_cols: list[int]) -> tuple[list[str], float]:
+    """The reasons for type ``i``'s peak in the forecast columns ``peak_cols`` (expected counts,
+    last year's counts in the same months) and its mean seasonal index over them."""
+    f = analysis.forecast
+    assert f is not None
+    peak_months = [analysis.forecast_months[c] for c in peak_cols]
+    ratio = float(np.mean([f.seasonal_index[i, m.month - 1] for m in peak_months]))
+    expected = float(np.mean(f.expected[i, peak_cols]))
+    last_year = [int(analysis.counts[i, analysis.months.index(add_months(m, -12))])
+                 for m in peak_months if add_months(m, -12) in analysis.months]
+    reasons = [_("%(type)s 预计在%(months)s达到月均的 %(ratio)s 倍"
+                 "（预计每月约 %(n)s 起，80%% 区间 %(low)s–%(high)s 起）",
+                 type=analysis.types[i].name, months=_month_label(peak_months), ratio=f"{ratio:.1f}",
+                 n=f"{expected:.0f}", low=f"{f.low[i, peak_cols].min():.0f}",
+                 high=f"{f.high[i, peak_cols].max():.0f}")]
+    if last_year:
+        reasons.append(_("去年同期 %(n)s 起", n="、".join(str(v) for v in last_year)))
+    return reasons, ratio
+
+
+def _evidence(analysis: Analysis, i: int, in_cycle: list[int], rising: bool) -> dict:
+    """What the proposal page charts for type ``i``: two years of history and the forecast."""
+    f = analysis.forecast
+    assert f is not None
+    return {
         "history_months": [m.isoformat() for m in analysis.months[-24:]],
         "history": [int(v) for v in analysis.counts[i, -24:]],
         "forecast_months": [m.isoformat() for m in analysis.forecast_months],
@@ -214,7 +230,6 @@ def _item_for_type(analysis: Analysis, i: int, in_cycle: list[int]) -> tuple[flo
         "seasonal_index": [round(float(v), 3) for v in f.seasonal_index[i]],
         "trend": round(float(f.trend[i]), 3), "rising": rising,
     }
-    return multiplier, "；".join(reasons) + "。", evidence
 
 
 def propose(cycle: Cycle, today: date, user_id: int | None = None) -> list[TrendProposal]:
@@ -229,6 +244,17 @@ def propose(cycle: Cycle, today: date, user_id: int | None = None) -> list[Trend
     if not in_cycle:
         raise DomainError(_("该周期早于已有的警情数据，无法预测。"))
     known = {s.code for s in cycle_config(cycle).indicators}
+    best = _best_items(analysis, in_cycle, known)
+    _store_proposals(cycle, best, user_id)
+    db.session.flush()
+    record("trend_proposal_made", "cycle", cycle.id, after={c: v[0] for c, v in best.items()}, user_id=user_id)
+    return proposals(cycle)
+
+
+def _best_items(analysis: Analysis, in_cycle: list[int], known: set[str]
+                ) -> dict[str, tuple[float, str, dict, IncidentType]]:
+    """Per indicator of the cycle, the item of the incident type linked to it with the highest
+    multiplier."""
     best: dict[str, tuple[float, str, dict, IncidentType]] = {}
     for i, kind in enumerate(analysis.types):
         item = _item_for_type(analysis, i, in_cycle)
@@ -237,6 +263,12 @@ def propose(cycle: Cycle, today: date, user_id: int | None = None) -> list[Trend
         for code in kind.indicators or []:
             if code in known and (code not in best or item[0] > best[code][0]):
                 best[code] = (*item, kind)
+    return best
+
+
+def _store_proposals(cycle: Cycle, best: dict[str, tuple[float, str, dict, IncidentType]],
+                     user_id: int | None) -> None:
+    """Replace the cycle's undecided items with ``best``; decided items stay as they are."""
     existing = {p.indicator_code: p for p in db.session.execute(
         sa.select(TrendProposal).where(TrendProposal.cycle_id == cycle.id)).scalars()}
     proposal: TrendProposal | None
@@ -255,9 +287,6 @@ def propose(cycle: Cycle, today: date, user_id: int | None = None) -> list[Trend
         proposal.reason = reason
         proposal.evidence = evidence
         proposal.created_at = utcnow()
-    db.session.flush()
-    record("trend_proposal_made", "cycle", cycle.id, after={c: v[0] for c, v in best.items()}, user_id=user_id)
-    return proposals(cycle)
 
 
 def proposals(cycle: Cycle) -> list[TrendProposal]:
@@ -413,57 +442,76 @@ INCIDENT_API_FIELDS = {"external_id": "警情编号", "unit_code": "单位代码
 def import_incident_rows(rows: list[tuple[int, dict]]) -> IncidentReport:
     """Check and store (row number, row) pairs keyed by the file's column names or INCIDENT_API_FIELDS:
     all rows or none; a known 警情编号 updates its row."""
-    table = []
-    for number, raw in rows:
-        values = {INCIDENT_API_FIELDS.get(k, k): v for k, v in raw.items()}
-        if isinstance(values.get("可防性"), bool):
-            values["可防性"] = "是" if values["可防性"] else "否"
-        table.append(_Row(number, {k: "" if v is None else str(v).strip() for k, v in values.items()}))
+    table = [_Row(number, incident_values(raw)) for number, raw in rows]
     if not table:
         return IncidentReport(errors=[(1, _("没有数据行。"))])
     units = dict(db.session.execute(sa.select(Unit.code, Unit.id)).all())
     types = {}
     for kind in db.session.execute(sa.select(IncidentType)).scalars():
         types[kind.code] = types[kind.name] = kind.id
-    report, parsed, seen = IncidentReport(rows=len(table)), [], set()
+    report, parsed = IncidentReport(rows=len(table)), []
+    seen: set[str] = set()
     for row in table:
-        v = row.values
-        problems = []
-        external = v.get("警情编号", "")
-        if not external or len(external) > 64:
-            problems.append(_("警情编号为空或过长"))
-        elif external in seen:
-            problems.append(_("警情编号 %(id)s 在文件中重复", id=external))
-        seen.add(external)
-        if v.get("单位代码", "") not in units:
-            problems.append(_("单位代码 %(code)s 不存在", code=v.get("单位代码", "")[:32]))
-        if v.get("警情类别", "") not in types:
-            problems.append(_("警情类别 %(type)s 不存在", type=v.get("警情类别", "")[:30]))
-        times = {}
-        for column, key in (("接警时间", "received_at"), ("派警时间", "dispatched_at"),
-                            ("到场时间", "arrived_at"), ("结束时间", "closed_at")):
-            try:
-                times[key] = _parse_time(v.get(column, ""))
-            except ValueError:
-                problems.append(_("%(col)s“%(value)s”不是有效时间（例：2026-11-03 08:15）", col=column,
-                                  value=v.get(column, "")[:30]))
-        if "received_at" in times and times["received_at"] is None:
-            problems.append(_("接警时间不能为空"))
-        received = times.get("received_at")
-        for key in ("arrived_at", "closed_at"):
-            moment = times.get(key)
-            if received and moment and moment < received:
-                problems.append(_("到场或结束时间早于接警时间"))
-                break
-        preventable = PREVENTABLE.get(v.get("可防性", ""))
-        if preventable is None:
-            problems.append(_("可防性只能填 是/否"))
+        incident, problems = _check_incident_row(row.values, units, types, seen)
         if problems:
             report.errors.append((row.number, "；".join(problems)))
-            continue
-        parsed.append({"external_id": external, "unit_id": units[v["单位代码"]],
-                       "incident_type_id": types[v["警情类别"]], **times,
-                       "outcome": v.get("处置结果", "")[:50], "is_preventable": preventable})
+        elif incident is not None:
+            parsed.append(incident)
     if report.ok:
         report.created, report.updated = upsert_incidents(parsed)
     return report
+
+
+def incident_values(raw: dict) -> dict[str, str]:
+    """A row by the file's column names (the API's names translated), every value stripped text
+    (None → ""), a boolean 可防性 as 是/否."""
+    values = {INCIDENT_API_FIELDS.get(k, k): v for k, v in raw.items()}
+    if isinstance(values.get("可防性"), bool):
+        values["可防性"] = "是" if values["可防性"] else "否"
+    return {k: "" if v is None else str(v).strip() for k, v in values.items()}
+
+
+def _check_incident_row(v: dict[str, str], units: dict[str, int], types: dict[str, int], seen: set[str]
+                        ) -> tuple[dict | None, list[str]]:
+    """The incident of one row for ``upsert_incidents``, or what is wrong with it. ``seen`` collects
+    the 警情编号 so far (a repeat in the file is an error)."""
+    problems = []
+    external = v.get("警情编号", "")
+    if not external or len(external) > 64:
+        problems.append(_("警情编号为空或过长"))
+    elif external in seen:
+        problems.append(_("警情编号 %(id)s 在文件中重复", id=external))
+    seen.add(external)
+    if v.get("单位代码", "") not in units:
+        problems.append(_("单位代码 %(code)s 不存在", code=v.get("单位代码", "")[:32]))
+    if v.get("警情类别", "") not in types:
+        problems.append(_("警情类别 %(type)s 不存在", type=v.get("警情类别", "")[:30]))
+    times = _incident_times(v, problems)
+    preventable = PREVENTABLE.get(v.get("可防性", ""))
+    if preventable is None:
+        problems.append(_("可防性只能填 是/否"))
+    if problems:
+        return None, problems
+    return {"external_id": external, "unit_id": units[v["单位代码"]], "incident_type_id": types[v["警情类别"]],
+            **times, "outcome": v.get("处置结果", "")[:50], "is_preventable": preventable}, []
+
+
+def _incident_times(v: dict[str, str], problems: list[str]) -> dict[str, datetime | None]:
+    """Receipt, dispatch, arrival and end times (UTC); receipt required, arrival and end not before it."""
+    times = {}
+    for column, key in (("接警时间", "received_at"), ("派警时间", "dispatched_at"),
+                        ("到场时间", "arrived_at"), ("结束时间", "closed_at")):
+        try:
+            times[key] = _parse_time(v.get(column, ""))
+        except ValueError:
+            problems.append(_("%(col)s“%(value)s”不是有效时间（例：2026-11-03 08:15）", col=column,
+                              value=v.get(column, "")[:30]))
+    if "received_at" in times and times["received_at"] is None:
+        problems.append(_("接警时间不能为空"))
+    received = times.get("received_at")
+    for key in ("arrived_at", "closed_at"):
+        moment = times.get(key)
+        if received and moment and moment < received:
+            problems.append(_("到场或结束时间早于接警时间"))
+            break
+    return times

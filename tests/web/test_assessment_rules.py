@@ -288,6 +288,23 @@ def test_a_stations_population_is_kept_and_absurd_values_are_refused(app, client
         assert db.session.get(Unit, unit_id).population == 52000
 
 
+def test_baseline_takes_the_newest_published_run_of_the_last_three_years_oldest_first():
+    from app.assessment.baseline import choose_runs
+
+    # (run id, cycle id, cycle name), newest cycle first and, within it, the newest run first
+    runs_found = [(9, 4, "2025年度"), (8, 4, "2025年度"), (7, 3, "2024年度"), (5, 2, "2023年度"), (3, 1, "2022年度")]
+    assert choose_runs(runs_found) == [(5, "2023年度"), (7, "2024年度"), (9, "2025年度")]
+    assert choose_runs([]) == []
+
+
+def test_a_baseline_needs_two_years_and_a_mean_above_zero():
+    from app.assessment.baseline import baseline_means
+
+    values = {"cases": {1: [["2024", 6.0], ["2025", 4.0]], 2: [["2025", 13.0]], 3: [["2024", 0.0], ["2025", 0.0]]},
+              "other": {}}
+    assert baseline_means(values) == {"cases": {"1": {"mean": 5.0, "years": [["2024", 6.0], ["2025", 4.0]]}}}
+
+
 def test_counts_scored_against_the_stations_own_baseline(app, client, auth):
     """刑事案件 (一类: target 15, floor 40; split counts, non-preventable × 0.5). PS01 was scored on
     6 and 4 in the published 2024 and 2025 years (a 2023 run never published, 100, is ignored):

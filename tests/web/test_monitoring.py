@@ -70,6 +70,32 @@ def test_bad_case_progress_is_reported_per_row_and_nothing_is_stored(app, ctx):
     assert db.session.scalar(sa.select(sa.func.count(CaseRecord.id))) == 0
 
 
+def test_a_case_without_a_stage_is_at_its_latest_dated_stage_and_closed_means_solved():
+    from app.claims.cases import infer_stage
+
+    none = {"accepted_on": date(2026, 11, 2), "filed_on": None, "solved_on": None, "transferred_on": None}
+    assert infer_stage(none, "open") == "accepted"
+    assert infer_stage(none, None) == "accepted"
+    assert infer_stage(none, "closed") == "solved"  # a legacy 已结 row without dates
+    filed = {**none, "filed_on": date(2026, 11, 4)}
+    assert infer_stage(filed, "open") == "filed" and infer_stage(filed, "closed") == "solved"
+    moved = {**filed, "transferred_on": date(2026, 11, 20)}
+    assert infer_stage(moved, "open") == "transferred" and infer_stage(moved, "closed") == "transferred"
+
+
+def test_stage_dates_may_not_run_backwards(ctx):
+    from app.claims.cases import stage_date_problems
+
+    ok = {"accepted_on": date(2026, 11, 2), "filed_on": date(2026, 11, 4), "solved_on": date(2026, 11, 10),
+          "transferred_on": date(2026, 11, 20)}
+    assert stage_date_problems(ok) == []
+    assert stage_date_problems({**ok, "accepted_on": None}) == []
+    early = stage_date_problems({**ok, "filed_on": date(2026, 11, 1)})
+    assert len(early) == 1 and "受理日期" in early[0]
+    late = stage_date_problems({**ok, "transferred_on": date(2026, 11, 9)})
+    assert len(late) == 1 and "移送日期" in late[0]
+
+
 def test_incidents_arrive_through_the_api_and_a_resend_updates(app, client):
     with app.app_context():
         make_unit("PS01")

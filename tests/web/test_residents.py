@@ -426,6 +426,25 @@ J001,110 接处警,PS01,13800000007,,已办结
 """
 
 
+def test_a_sensitive_or_unfinished_service_is_never_invited_whatever_else_is_wrong(ctx):
+    from types import SimpleNamespace
+
+    from app.residents.services import batch_skip_reason
+
+    sensitive = SimpleNamespace(is_sensitive=True, is_active=True)
+    ordinary = SimpleNamespace(is_sensitive=False, is_active=True)
+    retired = SimpleNamespace(is_sensitive=False, is_active=False)
+    unit = SimpleNamespace(id=1)
+    assert batch_skip_reason(sensitive, "办理中", "", None, None) == "敏感业务类型，不邀请"
+    assert batch_skip_reason(ordinary, "办理中", "", None, None) == "案件仍在办理中"
+    assert batch_skip_reason(ordinary, "已办结", "", None, None) == "缺少业务编号"
+    assert batch_skip_reason(retired, "已办结", "J1", unit, "13800000001") == "业务类型未登记或已停用"
+    assert batch_skip_reason(None, "", "J1", unit, "13800000001") == "业务类型未登记或已停用"
+    assert batch_skip_reason(ordinary, "", "J1", None, None) == "单位代码不存在"
+    assert batch_skip_reason(ordinary, "", "J1", unit, None) == "手机号无效"
+    assert batch_skip_reason(ordinary, "已办结", "J1", unit, "13800000001") is None
+
+
 def test_batch_preview_then_links_file_with_skipped_rows(app, client, auth):
     auth.as_role("admin", username="boss")
     setup_types(app)
