@@ -154,8 +154,10 @@ def remove_member(member_id):
 def register(app) -> None:
     """Add this feature's entries to the registries (idempotent)."""
     from ..assessment.runs import BEFORE_PUBLISH, SHOWN_BEFORE_PUBLISHED
+    from ..demo import STEPS
     from ..main.services import HOME_PANELS
     from ..templating import ADMIN_LINKS, NAV_ITEMS, add_once
+    from .demo import seed_results
 
     add_once(NAV_ITEMS, ("results.index", _l("结果审定与公示"), ()))
     add_once(ADMIN_LINKS, ("results.committee", _l("考评委员会"), _l("审定考评结果的审定人")))
@@ -164,6 +166,7 @@ def register(app) -> None:
     add_once(SHOWN_BEFORE_PUBLISHED, services.run_on_notice)
     add_once(ADMIN_LINKS, ("results.promotion", _l("晋升资格"), _l("最近三个年度最终等次对照晋升条件")))
     add_once(HOME_PANELS, ("results/_follow_up_panel.html", follow_up_panel))
+    add_once(STEPS, ("results", seed_results))  # after "assessment": it takes that step's runs further
     app.jinja_env.globals["provisional_banner"] = provisional_banner
     app.jinja_env.filters["grade_label"] = lambda code: str(GRADE_LABELS.get(code, code))
 

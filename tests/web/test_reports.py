@@ -390,9 +390,12 @@ def test_an_unpublished_run_is_shown_to_admins_only_and_labelled(app, client, de
         cycle_id = current.id
     _login(client, "admin")
     assert client.post(f"/assessment/cycles/{cycle_id}/compute", data={"reason": ""}).status_code == 302
-    page = client.get("/reports/bureau").get_data(as_text=True)
-    assert "2026年第四季度考评 · 第 1 版（未发布的试算结果，仅供参考）" in page
-    assert "民警考评得分分布" in page  # the open cycle's run scores officers too
+    # Bureau-wide figures (rankings, grades, bonuses) come from the newest final result only:
+    # neither the open cycle's computed run nor the 2025 run on public notice.
+    for page in (client.get("/reports/bureau").get_data(as_text=True),
+                 client.get(f"/reports/bureau?cycle={cycle_id}").get_data(as_text=True)):
+        assert "2024年度考评 · 第 1 版（已发布）" in page and "未发布的试算结果" not in page
+        assert "民警考评得分分布" in page  # the annual runs score officers too
     officer_id, _unit = _ids(app, "officer")
     admin_view = client.get(f"/reports/officers/{officer_id}?cycle={cycle_id}").get_data(as_text=True)
     assert "未发布的试算结果，仅供参考" in admin_view
