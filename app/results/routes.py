@@ -226,15 +226,27 @@ def objection(objection_id):
         if not current_user.has_role("admin"):
             abort(403)
         if form.validate_on_submit():
-            if form.outcome.data == "accept":
-                action, args = objections.accept_objection, (item, current_user, form.reply.data,
-                                                             form.corrected_value.data or "")
-            else:
-                action, args = objections.reject_objection, (item, current_user, form.reply.data)
-            if run_service(action, *args, form=form, success=_("已答复申诉。")):
-                return redirect(url_for(".objection", objection_id=objection_id))
+            done = _answer_objection(item, form)
+            if done:
+                return done
     return render_template("results/objection.html", objection=item, form=form,
                            is_admin=current_user.has_role("admin"))
+
+
+def _answer_objection(item: Objection, form: ReviewForm):
+    """The office's answer; an accepted correction is imported and recomputed by a job, whose page
+    shows the progress and then leads back here. Returns the redirect, or None to show the form."""
+    corrected = (form.corrected_value.data or "").strip()
+    if form.outcome.data == "accept" and corrected:
+        job = run_service(objections.queue_correction, item, current_user, form.reply.data, corrected, form=form)
+        return redirect(url_for("jobs.show", job_id=job.id)) if job else None
+    if form.outcome.data == "accept":
+        done = run_service(objections.accept_objection, item, current_user, form.reply.data, form=form,
+                           success=_("已答复申诉。"))
+    else:
+        done = run_service(objections.reject_objection, item, current_user, form.reply.data, form=form,
+                           success=_("已答复申诉。"))
+    return redirect(url_for(".objection", objection_id=item.id)) if done else None
 
 
 @bp.route("/objections/<int:objection_id>/evidence/<int:evidence_id>")
