@@ -117,6 +117,13 @@ def import_indicator_values(cycle: Cycle, rows: list[tuple[int, dict]], source: 
     return report
 
 
+def check_indicator_values(cycle: Cycle, rows: list[tuple[int, dict]]) -> ImportReport:
+    """The checks of ``import_indicator_values`` without storing anything (e.g. before a job)."""
+    report = ImportReport(rows=len(rows))
+    _validate_rows(rows, _load_reference(cycle), report)
+    return report
+
+
 def _load_reference(cycle: Cycle) -> _Reference:
     # A stopped indicator still takes values for a cycle that uses it (e.g. a seasonal addition).
     frozen = ((cycle.config or {}).get("assessment") or {}).get("indicators", [])

@@ -2,9 +2,11 @@
 
 Adds the indicator catalogue; imports app/demo/data/indicator-values-demo.csv (every station's
 unit-level values and the station officers' officer-level values) into the open demo cycle; and
-builds two past annual cycles, 2024年度考评 and 2025年度考评 (2025 with a seasonal weight on
-anti-fraud work and a bonus pool), published with stored runs, in which 石桥派出所 (PS12) is last
-in category 3 both years so that the 约谈 flag shows.
+builds three past annual cycles, 2023, 2024 and 2025年度考评 (2025 with a seasonal weight on
+anti-fraud work and a bonus pool), each closed with a stored run. 2023 is published (final);
+2024 and 2025 are left computed, for the results step (app/results/demo.py) to take through the
+committee and the public notice (公示): 2024 to final, 2025 into its notice. 石桥派出所 (PS12) is
+last in category 3 every year, so that the 约谈 flag arises once 2024 is final.
 
 The past years show the assessment rules at work:
 
@@ -13,7 +15,7 @@ The past years show the assessment rules at work:
   were 二类; they became 一类 for 2025. Each year's result keeps that year's category, and the
   约谈 flag compares each year within it;
 * a withheld indicator: in 2025 白沙派出所 (PS10) supplied no 风险隐患排查整改率; it counts as 0, and
-  the run was published with an audited reason;
+  the run goes to the committee with an audited reason (WITHHELD_NOTE);
 * counts compared like with like: the demo counts 刑事案件发案数 per 10,000 residents of each
   station's area (target 2.5, floor 7), which the catalogue offers as an option.
 """
@@ -28,12 +30,13 @@ from ..extensions import db
 from ..models import Cycle, Officer, Unit
 
 DATA_FILE = Path(__file__).resolve().parent.parent / "demo" / "data" / "indicator-values-demo.csv"
-PAST_YEARS = ((2024, "2024年度考评"), (2025, "2025年度考评"))
-WEAKEST = "PS12"  # last in its category (三类) in both past years
-CATEGORIES_2024 = {"PS02": 2, "PS03": 2, "PS04": 2}  # re-classified to 一类 for 2025: PS01 alone in 2024
+PAST_YEARS = ((2023, "2023年度考评"), (2024, "2024年度考评"), (2025, "2025年度考评"))
+PUBLISHED_YEARS = (2023,)  # final here; the results step takes 2024 and 2025 further
+WEAKEST = "PS12"  # last in its category (三类) in every past year
+CATEGORIES_2024 = {"PS02": 2, "PS03": 2, "PS04": 2}  # re-classified to 一类 for 2025: PS01 alone before
 WITHHELD_2025 = ("PS10", "risk_rectification")
-WITHHELD_NOTE = ("白沙派出所的风险隐患排查整改率因基础管控平台迁移未能导出；经考评委员会审定，"
-                 "该项按 0 分计，结果先行发布。")
+WITHHELD_NOTE = ("白沙派出所的风险隐患排查整改率因基础管控平台迁移未能导出；提请考评委员会审定，"
+                 "该项按 0 分计。")
 
 # indicator → (base, spread by strength) for rates and points; capped at 100
 UNIT_PROFILES = {
@@ -99,8 +102,14 @@ def write_demo_file(rng, path: Path = DATA_FILE) -> int:
     return len(rows)
 
 
+def _station_officers():
+    return db.session.execute(
+        db.select(Officer).join(Officer.unit).where(Unit.kind == "station", Officer.is_active)
+        .order_by(Officer.badge_no)).scalars().all()
+
+
 def seed_assessment(rng):
-    """The demo step: idempotent (nothing happens once 2024年度考评 exists)."""
+    """The demo step: idempotent (nothing happens once 2023年度考评 exists)."""
     from ..admin.services import transition_cycle
     from .datapool import import_indicator_file, import_indicator_values
     from .runs import compute_run, publish_run
@@ -111,6 +120,7 @@ def seed_assessment(rng):
     added = seed_catalogue()
     _per_capita_cases()
     stations = _stations()
+    officers = _station_officers()
     summary = [f"{added} indicators"]
 
     today = {s.code: s.category for s in stations}
@@ -121,17 +131,22 @@ def seed_assessment(rng):
         db.session.flush()
         if year == 2025:
             _demo_settings(cycle, cycle_config(cycle), cycle_options(cycle), save_settings)
-        _classify(stations, CATEGORIES_2024 if year == 2024 else {}, today)
+        _classify(stations, CATEGORIES_2024 if year < 2025 else {}, today)
         transition_cycle(cycle, "open")
-        rows = unit_rows(rng, stations, _strengths(rng, stations))
+        strength = _strengths(rng, stations)
+        rows = unit_rows(rng, stations, strength)
         if year == 2025:
             rows = [r for r in rows if (r["unit_code"], r["indicator"]) != WITHHELD_2025]
+        rows += officer_rows(rng, officers, strength)  # officers' grades feed the promotion view
         report = import_indicator_values(cycle, list(enumerate(rows, start=2)), "upload", f"demo-{year}.csv")
         assert report.ok, report.errors
         transition_cycle(cycle, "closed")
         run = compute_run(cycle, reason="")
-        publish_run(run, note=WITHHELD_NOTE if year == 2025 else "")
-        summary.append(f"{name} published (run v{run.version})")
+        if year in PUBLISHED_YEARS:
+            publish_run(run)
+            summary.append(f"{name} published (run v{run.version})")
+        else:
+            summary.append(f"{name} computed (run v{run.version})")
     _classify(stations, {}, today)
 
     current = db.session.execute(

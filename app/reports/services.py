@@ -22,7 +22,7 @@ from scoring.assessment import dual_track, rank_within, weakest
 from surveys.anonymity import OTHERS, RATEE, thresholds, visible_groups
 
 from ..assessment.catalogue import DIMENSION_LABELS, GRADE_LABELS
-from ..assessment.runs import latest_run, published_run
+from ..assessment.runs import is_shown, latest_run, published_run
 from ..extensions import db
 from ..feedback import services as feedback
 from ..models import (
@@ -89,11 +89,30 @@ def report_cycles() -> list[Cycle]:
 
 
 def visible_run(cycle: Cycle, include_unpublished: bool) -> ScoreRun | None:
-    """The cycle's published run; for admins, else its latest computed run (labelled a preview)."""
-    run = published_run(cycle)
+    """The cycle's final (published) run; else its run on public notice (公示), which the stations
+    and officers see as a provisional result; for admins else its latest computed run (a preview)."""
+    run = published_run(cycle) or provisional_run(cycle)
     if run is None and include_unpublished:
         run = latest_run(cycle)
     return run
+
+
+def provisional_run(cycle: Cycle) -> ScoreRun | None:
+    """The cycle's computed run that a feature opens before it is final (on notice), if any."""
+    computed = db.session.execute(select(ScoreRun).where(ScoreRun.cycle_id == cycle.id, ScoreRun.status == "done")
+                                  .order_by(ScoreRun.version.desc()).limit(20)).scalars()
+    return next((run for run in computed if is_shown(run)), None)
+
+
+def latest_final_run(level: str) -> ScoreRun | None:
+    """The newest cycle's final (published) run with results at ``level``: what bureau-wide
+    figures (rankings, grades, bonuses) are read from; a run on notice is not final yet."""
+    for cycle in report_cycles():
+        run = published_run(cycle)
+        if run is not None and db.session.scalar(select(ScoreResult.id).where(
+                ScoreResult.run_id == run.id, ScoreResult.level == level).limit(1)):
+            return run
+    return None
 
 
 def latest_visible_run(include_unpublished: bool, level: str | None = None) -> ScoreRun | None:
@@ -114,6 +133,8 @@ def run_label(run: ScoreRun | None) -> str:
         return _("暂无计算结果")
     if run.status == "published":
         return _("%(cycle)s · 第 %(v)d 版（已发布）", cycle=run.cycle.name, v=run.version)
+    if is_shown(run):
+        return _("%(cycle)s · 第 %(v)d 版（公示中的暂定结果）", cycle=run.cycle.name, v=run.version)
     return _("%(cycle)s · 第 %(v)d 版（未发布的试算结果，仅供参考）", cycle=run.cycle.name, v=run.version)
 
 
@@ -675,10 +696,10 @@ def completeness_rows(cycle: Cycle | None) -> list[dict]:
 def bureau_overview(cycle: Cycle | None, completeness_limit: int = 30) -> BureauOverview:
     """The admin's view of the whole bureau, from stored results and aggregate queries."""
     view = BureauOverview(cycle=cycle, cycles=report_cycles())
-    run = visible_run(cycle, True) if cycle is not None else None
+    run = published_run(cycle) if cycle is not None else None  # final results only, never a run on notice
     if run is None or not db.session.scalar(select(ScoreResult.id).where(ScoreResult.run_id == run.id,
                                                                          ScoreResult.level == "unit").limit(1)):
-        run = latest_visible_run(True, level="unit")
+        run = latest_final_run(level="unit")
     view.run, view.run_label = run, run_label(run)
     if run is not None:
         view.categories = ranking_rows(run)
@@ -770,8 +791,8 @@ def category_chart(categories: dict[int, list[dict]]) -> charts.Chart:
 
 
 def bureau_summary() -> dict | None:
-    """The landing page's bureau figures for admins."""
-    run = latest_visible_run(True, level="unit")
+    """The landing page's bureau figures for admins (from the newest final result)."""
+    run = latest_final_run(level="unit")
     if run is None:
         return None
     categories = ranking_rows(run)

@@ -12,7 +12,7 @@ from ..assessment import runs as assessment_runs
 from ..audit import record
 from ..errors import DomainError
 from ..extensions import db
-from ..models import Cycle, Officer, ScoreResult, TalkRecord, Unit, utcnow
+from ..models import Cycle, Officer, ScoreResult, ScoreRun, TalkRecord, Unit, utcnow
 
 DEFAULT_PROMOTION_RULE = {"years": 3, "min_good": 2, "good": ["excellent", "good"], "exclude": ["basic_pass", "fail"]}
 
@@ -87,38 +87,56 @@ def promotion_list(page: int = 1, per_page: int = 100) -> tuple[list[Cycle], lis
     ``min_good`` grades in ``good`` and none in ``exclude``. Returns (cycles newest first, one
     page of officers, total officers)."""
     rule = promotion_rule()
-    years = db.session.execute(
+    cycle_runs = _final_years(int(rule["years"]))
+    total, officers = _officer_page(page, per_page)
+    by_key = _officer_results(cycle_runs, officers)
+    out = []
+    for officer in officers:
+        item = Eligibility(officer, grades=[(cycle, by_key.get((run.id, officer.id)) if run else None)
+                                            for cycle, run in cycle_runs])
+        _judge(item, rule)
+        out.append(item)
+    return [c for c, _r in cycle_runs], out, total
+
+
+def _final_years(years: int) -> list[tuple[Cycle, ScoreRun | None]]:
+    """The last ``years`` final (published) annual cycles, newest first, with their runs."""
+    cycles = db.session.execute(
         db.select(Cycle).where(Cycle.kind == "year", Cycle.status == "published")
-        .order_by(Cycle.starts_on.desc()).limit(int(rule["years"]))).scalars().all()
-    cycle_runs = [(c, assessment_runs.published_run(c)) for c in years]
+        .order_by(Cycle.starts_on.desc()).limit(years)).scalars().all()
+    return [(c, assessment_runs.published_run(c)) for c in cycles]
+
+
+def _officer_page(page: int, per_page: int) -> tuple[int, list[Officer]]:
+    """(active officers in all, one page of them by badge number)."""
     total = db.session.scalar(db.select(db.func.count()).select_from(Officer).where(Officer.is_active)) or 0
     officers = db.session.execute(
         db.select(Officer).where(Officer.is_active).order_by(Officer.badge_no)
         .limit(per_page).offset((page - 1) * per_page)).scalars().all()
+    return total, list(officers)
+
+
+def _officer_results(cycle_runs, officers: list[Officer]) -> dict[tuple[int, int], ScoreResult]:
+    """(run id, officer id) → the officer's result in that run, for one page of officers."""
     run_ids = [r.id for _c, r in cycle_runs if r is not None]
-    officer_ids = [o.id for o in officers]
     results = db.session.execute(
         db.select(ScoreResult).where(ScoreResult.run_id.in_(run_ids or [0]), ScoreResult.level == "officer",
-                                     ScoreResult.officer_id.in_(officer_ids or [0]))).scalars().all()
-    by_key = {(r.run_id, r.officer_id): r for r in results}
-    good, exclude = set(rule["good"]), set(rule["exclude"])
-    out = []
-    for officer in officers:
-        item = Eligibility(officer)
-        for cycle, run in cycle_runs:
-            item.grades.append((cycle, by_key.get((run.id, officer.id)) if run else None))
-        grades = [r.grade for _c, r in item.grades if r is not None and r.grade]
-        n_good = sum(g in good for g in grades)
-        bad = [g for g in grades if g in exclude]
-        item.eligible = n_good >= int(rule["min_good"]) and not bad
-        if bad:
-            item.why = _("有不符合条件的等次")
-        elif n_good < int(rule["min_good"]):
-            item.why = _("符合等次 %(n)d 次，少于 %(m)d 次", n=n_good, m=int(rule["min_good"]))
-        else:
-            item.why = _("符合条件")
-        out.append(item)
-    return list(years), out, total
+                                     ScoreResult.officer_id.in_([o.id for o in officers] or [0]))).scalars().all()
+    return {(r.run_id, r.officer_id): r for r in results}
+
+
+def _judge(item: Eligibility, rule: dict) -> None:
+    """Set the officer's eligibility and the reason from their grades."""
+    grades = [r.grade for _c, r in item.grades if r is not None and r.grade]
+    n_good = sum(g in set(rule["good"]) for g in grades)
+    bad = [g for g in grades if g in set(rule["exclude"])]
+    item.eligible = n_good >= int(rule["min_good"]) and not bad
+    if bad:
+        item.why = _("有不符合条件的等次")
+    elif n_good < int(rule["min_good"]):
+        item.why = _("符合等次 %(n)d 次，少于 %(m)d 次", n=n_good, m=int(rule["min_good"]))
+    else:
+        item.why = _("符合条件")
 
 
 # ---- award nominations (评优) ---------------------------------------------------------------------

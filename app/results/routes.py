@@ -154,8 +154,10 @@ def remove_member(member_id):
 def register(app) -> None:
     """Add this feature's entries to the registries (idempotent)."""
     from ..assessment.runs import BEFORE_PUBLISH, SHOWN_BEFORE_PUBLISHED
+    from ..demo import STEPS
     from ..main.services import HOME_PANELS
     from ..templating import ADMIN_LINKS, NAV_ITEMS, add_once
+    from .demo import seed_results
 
     add_once(NAV_ITEMS, ("results.index", _l("结果审定与公示"), ()))
     add_once(ADMIN_LINKS, ("results.committee", _l("考评委员会"), _l("审定考评结果的审定人")))
@@ -164,6 +166,7 @@ def register(app) -> None:
     add_once(SHOWN_BEFORE_PUBLISHED, services.run_on_notice)
     add_once(ADMIN_LINKS, ("results.promotion", _l("晋升资格"), _l("最近三个年度最终等次对照晋升条件")))
     add_once(HOME_PANELS, ("results/_follow_up_panel.html", follow_up_panel))
+    add_once(STEPS, ("results", seed_results))  # after "assessment": it takes that step's runs further
     app.jinja_env.globals["provisional_banner"] = provisional_banner
     app.jinja_env.filters["grade_label"] = lambda code: str(GRADE_LABELS.get(code, code))
 
@@ -223,15 +226,27 @@ def objection(objection_id):
         if not current_user.has_role("admin"):
             abort(403)
         if form.validate_on_submit():
-            if form.outcome.data == "accept":
-                action, args = objections.accept_objection, (item, current_user, form.reply.data,
-                                                             form.corrected_value.data or "")
-            else:
-                action, args = objections.reject_objection, (item, current_user, form.reply.data)
-            if run_service(action, *args, form=form, success=_("已答复申诉。")):
-                return redirect(url_for(".objection", objection_id=objection_id))
+            done = _answer_objection(item, form)
+            if done:
+                return done
     return render_template("results/objection.html", objection=item, form=form,
                            is_admin=current_user.has_role("admin"))
+
+
+def _answer_objection(item: Objection, form: ReviewForm):
+    """The office's answer; an accepted correction is imported and recomputed by a job, whose page
+    shows the progress and then leads back here. Returns the redirect, or None to show the form."""
+    corrected = (form.corrected_value.data or "").strip()
+    if form.outcome.data == "accept" and corrected:
+        job = run_service(objections.queue_correction, item, current_user, form.reply.data, corrected, form=form)
+        return redirect(url_for("jobs.show", job_id=job.id)) if job else None
+    if form.outcome.data == "accept":
+        done = run_service(objections.accept_objection, item, current_user, form.reply.data, form=form,
+                           success=_("已答复申诉。"))
+    else:
+        done = run_service(objections.reject_objection, item, current_user, form.reply.data, form=form,
+                           success=_("已答复申诉。"))
+    return redirect(url_for(".objection", objection_id=item.id)) if done else None
 
 
 @bp.route("/objections/<int:objection_id>/evidence/<int:evidence_id>")

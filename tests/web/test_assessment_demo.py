@@ -6,7 +6,7 @@ from openpyxl import load_workbook
 
 from app.assessment.demo import DATA_FILE
 from app.extensions import db
-from app.models import Cycle, ScoreResult, ScoreRun, Unit
+from app.models import Cycle, ResultApproval, ScoreResult, ScoreRun, Unit
 
 
 def demo(app):
@@ -19,9 +19,9 @@ def demo(app):
 def test_admin_imports_the_demo_file_computes_and_publishes(app, client):
     cycle_id = demo(app)
     assert client.post("/login", data={"username": "admin", "password": "demo1234"}).status_code == 302
-    # The 约谈 flag from the two past annual cycles.
+    # The 约谈 flag from the two final annual cycles (2025 is still on public notice).
     flags = client.get("/assessment/flags").get_data(as_text=True)
-    assert "石桥派出所" in flags and "2024年度考评" in flags and "2025年度考评" in flags
+    assert "石桥派出所" in flags and "2023年度考评" in flags and "2024年度考评" in flags
     page = client.get(f"/assessment/cycles/{cycle_id}/import").get_data(as_text=True)
     assert "/assessment/import/demo.csv" in page
     demo_file = client.get("/assessment/import/demo.csv").data
@@ -54,12 +54,13 @@ def test_admin_imports_the_demo_file_computes_and_publishes(app, client):
     assert "最新考评结果" in client.get("/").get_data(as_text=True)
 
 
-def test_demo_past_years_have_published_runs_and_the_seasonal_example(app):
+def test_demo_past_years_have_runs_and_the_seasonal_example(app):
     demo(app)
     with app.app_context():
-        for name in ("2024年度考评", "2025年度考评"):
+        for name, status in (("2023年度考评", "published"), ("2024年度考评", "published"),
+                             ("2025年度考评", "closed")):  # 2025: on public notice (公示)
             cycle = db.session.execute(sa.select(Cycle).filter_by(name=name)).scalar_one()
-            assert cycle.status == "published"
+            assert cycle.status == status
             run = db.session.execute(sa.select(ScoreRun).filter_by(cycle_id=cycle.id)).scalar_one()
             last = db.session.execute(sa.select(ScoreResult).join(Unit, ScoreResult.unit_id == Unit.id)
                                       .where(ScoreResult.run_id == run.id, Unit.code == "PS12")).scalar_one()
@@ -86,18 +87,21 @@ def test_demo_shows_the_rules_at_work(app, client):
         lone = result(2024, "PS01")
         assert lone.category == 1 and lone.rank == 1
         assert db.session.scalar(sa.select(sa.func.count(ScoreResult.id))
-                                 .where(ScoreResult.run_id == lone.run_id, ScoreResult.category == 1)) == 1
-        # Withheld: PS10's 风险隐患排查整改率 counts as 0 and the run was published with an audited reason.
+                                 .where(ScoreResult.run_id == lone.run_id, ScoreResult.level == "unit",
+                                        ScoreResult.category == 1)) == 1
+        # Withheld: PS10's 风险隐患排查整改率 counts as 0 and the run went to the committee with an
+        # audited reason.
         withheld = result(2025, "PS10")
         entry = next(i for i in withheld.breakdown["indicators"] if i["code"] == "risk_rectification")
         assert entry["hard_missing"] and entry["normalised"] == 0 and entry["weight"] > 0
-        assert withheld.run.publish_note == WITHHELD_NOTE
-        audit = db.session.execute(sa.select(AuditLog).filter_by(action="score_run_published")
+        approval = db.session.execute(sa.select(ResultApproval).filter_by(run_id=withheld.run_id)).scalar_one()
+        assert approval.note == WITHHELD_NOTE
+        audit = db.session.execute(sa.select(AuditLog).filter_by(action="result_submitted")
                                    .where(AuditLog.note == WITHHELD_NOTE)).scalar_one()
-        assert audit.after["missing_hard"] == 1
-        run_id, result_id = withheld.run_id, withheld.id
+        assert audit.after["run"] == withheld.run_id
+        approval_id, result_id = approval.id, withheld.id
     assert client.post("/login", data={"username": "admin", "password": "demo1234"}).status_code == 302
-    assert WITHHELD_NOTE in client.get(f"/assessment/runs/{run_id}").get_data(as_text=True)
+    assert WITHHELD_NOTE in client.get(f"/results/approvals/{approval_id}").get_data(as_text=True)
     page = client.get(f"/assessment/results/{result_id}").get_data(as_text=True)
     assert "缺少业务系统数据，按 0 分计" in page and "效能奖金的计算" in page
     assert "每万人口：" in page  # 刑事案件发案数 per 10,000 residents in the demo

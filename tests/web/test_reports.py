@@ -76,9 +76,11 @@ def test_each_roles_landing_page_and_report_pages_show_real_figures(app, client,
     _login(client, "leader")
     _leader_id, ps01 = _ids(app, "leader")
     home = client.get("/").get_data(as_text=True)
-    assert 'id="home-unit"' in home and "2025年度考评" in home and "已发布" in home
+    # 2025's result is on public notice (公示): shown to the station as provisional, with its banner
+    assert 'id="home-unit"' in home and "2025年度考评 · 第 1 版（公示中的暂定结果）" in home
     _charts_have_tables(home)
     dash = client.get(f"/reports/units/{ps01}").get_data(as_text=True)
+    assert "暂定结果（公示中）" in dash and "提出申诉" in dash
     assert re.search(r'id="unit-total">\d+\.\d\d<', dash)
     assert re.search(r'id="unit-rank">\d+ <span class="h6 text-muted">/ \d+', dash)
     assert "与上一周期相比（2024年度考评）" in dash  # 2025 against 2024
@@ -106,7 +108,8 @@ def test_each_roles_landing_page_and_report_pages_show_real_figures(app, client,
     assert 'id="home-bureau"' in home
     _charts_have_tables(home)
     page = client.get("/reports/bureau").get_data(as_text=True)
-    assert "2025年度考评 · 第 1 版（已发布）" in page  # the open cycle has no run yet: the latest published
+    # the open cycle has no run yet and 2025's is on notice: the latest final result
+    assert "2024年度考评 · 第 1 版（已发布）" in page and "公示中" not in page.split('id="run-label"')[1][:80]
     assert "2026年第四季度考评：按完整程度" in page  # completeness of the current cycle
     assert 'id="ranking-1"' in page and 'id="ranking-3"' in page
     assert "石桥派出所" in page  # the 约谈 flag of the two past years
@@ -129,7 +132,7 @@ def _page_ranking(page: str) -> dict[str, list]:
 def test_the_exports_have_the_same_numbers_as_the_pages(app, client, demo):
     _login(client, "admin")
     with app.app_context():
-        past = db.session.execute(sa.select(Cycle).filter_by(name="2025年度考评")).scalar_one()
+        past = db.session.execute(sa.select(Cycle).filter_by(name="2024年度考评")).scalar_one()
     for query in ("", f"?cycle={past.id}"):
         page = client.get(f"/reports/bureau{query}").get_data(as_text=True)
         response = client.get(f"/reports/bureau.xlsx{query}")
@@ -390,9 +393,12 @@ def test_an_unpublished_run_is_shown_to_admins_only_and_labelled(app, client, de
         cycle_id = current.id
     _login(client, "admin")
     assert client.post(f"/assessment/cycles/{cycle_id}/compute", data={"reason": ""}).status_code == 302
-    page = client.get("/reports/bureau").get_data(as_text=True)
-    assert "2026年第四季度考评 · 第 1 版（未发布的试算结果，仅供参考）" in page
-    assert "民警考评得分分布" in page  # the open cycle's run scores officers too
+    # Bureau-wide figures (rankings, grades, bonuses) come from the newest final result only:
+    # neither the open cycle's computed run nor the 2025 run on public notice.
+    for page in (client.get("/reports/bureau").get_data(as_text=True),
+                 client.get(f"/reports/bureau?cycle={cycle_id}").get_data(as_text=True)):
+        assert "2024年度考评 · 第 1 版（已发布）" in page and "未发布的试算结果" not in page
+        assert "民警考评得分分布" in page  # the annual runs score officers too
     officer_id, _unit = _ids(app, "officer")
     admin_view = client.get(f"/reports/officers/{officer_id}?cycle={cycle_id}").get_data(as_text=True)
     assert "未发布的试算结果，仅供参考" in admin_view

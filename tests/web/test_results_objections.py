@@ -11,6 +11,7 @@ from app.extensions import db
 from app.models import (
     AuditLog,
     IndicatorValue,
+    Job,
     Objection,
     ResultApproval,
     ScoreResult,
@@ -141,9 +142,19 @@ def test_accepted_correction_makes_a_new_version_with_a_shorter_notice(app, clie
     with app.app_context():
         oid = db.session.scalar(sa.select(Objection.id))
         old_total = db.session.get(ScoreResult, ids["result"]).total
+    # A value the import would refuse is refused on the form; nothing is queued or answered.
     response = client.post(f"/results/objections/{oid}", data={
-        "outcome": "accept", "reply": "经核对，采纳，更正为 99。", "corrected_value": "99"}, follow_redirects=True)
-    assert "已答复申诉" in response.get_data(as_text=True)
+        "outcome": "accept", "reply": "经核对，采纳。", "corrected_value": "很多"})
+    assert response.status_code == 200 and "数值“很多”不是数字" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Objection, oid).status == "open"
+        assert db.session.scalar(sa.select(sa.func.count(Job.id))) == 0
+    # The import and the recompute run as a background job; its page leads back to the objection.
+    response = client.post(f"/results/objections/{oid}", data={
+        "outcome": "accept", "reply": "经核对，采纳，更正为 99。", "corrected_value": "99"})
+    assert response.headers["Location"].startswith("/jobs/")
+    page = client.get(response.headers["Location"], follow_redirects=True).get_data(as_text=True)
+    assert "已答复申诉。更正后的第 2 版已进入公示。" in page and "经核对，采纳，更正为 99。" in page
     with app.app_context():
         assert db.session.get(ResultApproval, ids["approval"]).status == "superseded"
         new = db.session.execute(sa.select(ResultApproval).filter_by(status="notice")).scalar_one()
