@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import numpy as np
@@ -25,18 +25,19 @@ _ARRAY_HEADER = np.dtype([("ndim", ">i4"), ("has_null", ">i4"), ("element", ">i4
 _INT8_ELEMENT = np.dtype([("length", ">i4"), ("value", ">i8")])
 
 
-def integer_arrays(statement: sa.Select) -> np.ndarray:
+def integer_arrays(statement: sa.Select, params: dict | None = None) -> np.ndarray:
     """(k, n) int64: the k selected columns of the statement's n rows, in no particular order.
 
     Every column must be an integer (64 bits) and never NULL (coalesce in the statement). On
     PostgreSQL the database packs each column into one array, read as raw bytes; bound the rows a
-    call reads (a range of ids) to bound the memory of both sides.
+    call reads (a range of ids) to bound the memory of both sides. To read in ranges, build the
+    statement once with ``bindparam`` and pass each range's ``params``: it is compiled once.
     """
     connection = db.session.connection()
     k = len(statement.selected_columns)
     if connection.dialect.name != "postgresql":
         # The driver's own tuples, a chunk at a time: numpy reads a SQLAlchemy Row slowly.
-        result = connection.execute(statement)
+        result = connection.execute(statement, params or {})
         parts = [np.zeros((0, k), dtype=np.int64)]
         try:
             while rows := result.cursor.fetchmany(CHUNK_ROWS * 10):
@@ -44,15 +45,32 @@ def integer_arrays(statement: sa.Select) -> np.ndarray:
         finally:
             result.close()
         return np.concatenate(parts).T.copy()
-    inner = statement.subquery()
-    packed = sa.select(*[sa.func.array_agg(sa.cast(c, sa.BigInteger)) for c in inner.c])
-    compiled = packed.compile(dialect=connection.dialect)
+    sql, defaults = _packed_sql(statement, connection.dialect)
     with _driver(connection).cursor(binary=True) as cursor:
         cursor.adapters.register_loader(_INT8_ARRAY_OID, _raw_loader())
-        row = cursor.execute(str(compiled), compiled.params).fetchone()
+        row = cursor.execute(sql, {**defaults, **(params or {})}).fetchone()
     if row is None or row[0] is None:  # array_agg of no rows is NULL
         return np.zeros((k, 0), dtype=np.int64)
     return np.stack([_int8_array(bytes(data)) for data in row])
+
+
+@lru_cache(maxsize=64)
+def _packed_sql(statement: sa.Select, dialect) -> tuple[str, dict]:
+    """The statement with each column aggregated into one int8 array, compiled for the driver."""
+    inner = statement.subquery()
+    compiled = sa.select(*[sa.func.array_agg(sa.cast(c, sa.BigInteger)) for c in inner.c]).compile(dialect=dialect)
+    return str(compiled), dict(compiled.params)
+
+
+def plain_rows(statement: sa.Select, params: dict | None = None) -> list[tuple]:
+    """The statement's rows as the driver's own tuples (values as the driver gives them, no type
+    processing): for reading many rows of plain numbers, where a SQLAlchemy Row per row costs more
+    than the rest of the work."""
+    result = db.session.connection().execute(statement, params or {})
+    try:
+        return list(result.cursor.fetchall())
+    finally:
+        result.close()
 
 
 def _driver(connection: sa.Connection) -> Any:

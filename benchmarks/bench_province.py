@@ -188,34 +188,51 @@ def build(n_officers: int) -> dict:
 CHILD = """
 import json, resource, sys, time
 sys.path[:0] = [{root!r}, {root!r} + "/benchmarks"]
+import sqlalchemy as sa
 from bench_province import make_app
 from app.extensions import db
 from app.assessment import runs
 from app.models import Cycle
-import app.claims.points, scoring.feedback, scoring.residents
-timings = {{"numpy": 0.0, "load": 0.0, "store": 0.0}}
+import app.bulk, app.claims.points, scoring.feedback, scoring.residents
+keys = ("numpy", "load", "store", "sql", "bulk_read", "bulk_write", "json", "assembly")
+timings = dict.fromkeys(keys, 0.0)
 
-def timed(module, name, key, less_numpy=False):
-    inner = getattr(module, name)
+def timed(owner, name, key, less=()):
+    inner = getattr(owner, name, None)
+    if inner is None:  # an older version of the code (a before/after comparison)
+        return
     def wrapper(*args, **kwargs):
-        numpy_before, start = timings["numpy"], time.perf_counter()
+        before, start = {{k: timings[k] for k in less}}, time.perf_counter()
         try:
             return inner(*args, **kwargs)
         finally:
-            seconds = time.perf_counter() - start
-            timings[key] += seconds - (timings["numpy"] - numpy_before if less_numpy else 0.0)
-    setattr(module, name, wrapper)
+            timings[key] += time.perf_counter() - start - sum(timings[k] - before[k] for k in less)
+    setattr(owner, name, wrapper)
 
-# numpy scoring: every call into scoring; load and store: the run's steps less the scoring inside them
+# numpy: every call into scoring; load and store: the run's steps less the scoring inside them;
+# database: the SQL statements, the bulk reads, and the bulk writes less the JSON and the breakdowns
 timed(scoring.feedback, "score_feedback", "numpy")
 timed(scoring.residents, "score_residents", "numpy")
 timed(app.claims.points, "score_team", "numpy")
 timed(runs, "score_assessment", "numpy")
-timed(runs, "_load_inputs", "load", less_numpy=True)
+timed(runs, "_load_inputs", "load", less=("numpy",))
 timed(runs, "_store_results", "store")
+timed(app.bulk, "integer_arrays", "bulk_read")
+timed(runs, "insert_rows", "bulk_write", less=("json", "assembly"))
+timed(getattr(runs, "_Breakdowns", None), "__call__", "assembly")
 app = make_app({url!r})
 marks = []
 with app.app_context():
+    def started(conn, cursor, statement, parameters, context, executemany):
+        conn.info["bench_started"] = time.perf_counter()
+    def finished(conn, cursor, statement, parameters, context, executemany):
+        timings["sql"] += time.perf_counter() - conn.info.pop("bench_started")
+    sa.event.listen(db.engine, "before_cursor_execute", started)
+    sa.event.listen(db.engine, "after_cursor_execute", finished)
+    class Serializer:
+        dumps = staticmethod(db.engine.dialect._json_serializer or json.dumps)
+    timed(Serializer, "dumps", "json")
+    db.engine.dialect._json_serializer = Serializer.dumps
     cycle = db.session.get(Cycle, {cycle})
     start = time.perf_counter()
     run = runs.compute_run(cycle, progress=lambda m: marks.append((m, time.perf_counter() - start)))
@@ -288,13 +305,16 @@ def score_run_in_child(url: str, cycle_id: int, figures: dict) -> None:
     figures["score run: loading / scoring+storing"] = f"{loading:.1f} s / {out['total'] - loading:.1f} s"
     timings = out.get("timings") or {}
     if timings:
-        figures["score run: load / numpy / store / rest"] = " / ".join(
-            f"{timings.get(k, 0.0):.1f}" for k in ("load", "numpy", "store")) + \
-            f" / {out['total'] - sum(timings.get(k, 0.0) for k in ('load', 'numpy', 'store')):.1f} s"
-        numpy_s = timings.get("numpy", 0.0)
+        print("    score run seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()), flush=True)
+        numpy_s, load, store = timings["numpy"], timings["load"], timings["store"]
+        database = timings["sql"] + timings["bulk_read"] + timings["bulk_write"]
+        figures["score run: load / numpy / store / rest"] = \
+            f"{load:.1f} / {numpy_s:.1f} / {store:.1f} / {out['total'] - load - numpy_s - store:.1f} s"
+        figures["score run: database / JSON / breakdowns"] = \
+            f"{database:.1f} / {timings['json']:.1f} / {timings['assembly']:.1f} s"
         if numpy_s > 0:
-            figures["score run: (load + store) / numpy"] = \
-                f"{(timings.get('load', 0.0) + timings.get('store', 0.0)) / numpy_s:.1f}×"
+            figures["score run: (load + store) / numpy"] = f"{(load + store) / numpy_s:.1f}×"
+            figures["score run: database / numpy"] = f"{database / numpy_s:.1f}×"
 
 
 def measure(url: str, n_officers: int, keep: bool = False, score_run_only: bool = False) -> dict:

@@ -36,7 +36,7 @@ from scoring.assessment import (
 )
 
 from ..audit import record
-from ..bulk import insert_rows
+from ..bulk import insert_rows, plain_rows
 from ..dbutil import flush_or_fail
 from ..errors import DomainError
 from ..extensions import db
@@ -217,10 +217,10 @@ def _check_can_compute(cycle: Cycle, reason: str) -> str:
 def _load_values(cycle: Cycle, inds_by_id: dict[int, Indicator]):
     """{(level, code): {subject id: (value, nonpreventable)}} of the cycle's current values."""
     out: dict[tuple[str, str], dict[int, tuple[float, float | None]]] = defaultdict(dict)
-    rows = db.session.execute(
+    rows = plain_rows(
         db.select(IndicatorValue.indicator_id, IndicatorValue.unit_id, IndicatorValue.officer_id,
                   IndicatorValue.value, IndicatorValue.nonpreventable)
-        .where(IndicatorValue.cycle_id == cycle.id, IndicatorValue.is_current)).all()
+        .where(IndicatorValue.cycle_id == cycle.id, IndicatorValue.is_current))
     for ind_id, unit_id, officer_id, value, nonprev in rows:
         ind = inds_by_id.get(ind_id)
         if ind is None:

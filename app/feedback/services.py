@@ -983,12 +983,13 @@ def _answers_of(response_ids: NDArray[Any]) -> tuple[NDArray[Any], ...]:
 
     # Two numbers per answer rather than four: the database's work grows with the values it packs.
     # ids are 32-bit integers; a value is 1-5, or 0 for not applicable.
-    packed = (sa.cast(Answer.id, sa.BigInteger) * 2**32 + Answer.response_id,
-              sa.cast(Answer.item_id, sa.BigInteger) * 8 + func.coalesce(Answer.value, 0))
+    packed = select(sa.cast(Answer.id, sa.BigInteger) * 2**32 + Answer.response_id,
+                    sa.cast(Answer.item_id, sa.BigInteger) * 8 + func.coalesce(Answer.value, 0)) \
+        .where(Answer.response_id.between(sa.bindparam("first"), sa.bindparam("last")))
     parts = []
     for start in range(0, len(response_ids), RESPONSES_PER_QUERY):
         first, last = response_ids[start], response_ids[min(start + RESPONSES_PER_QUERY, len(response_ids)) - 1]
-        ids, items = integer_arrays(select(*packed).where(Answer.response_id.between(int(first), int(last))))
+        ids, items = integer_arrays(packed, {"first": int(first), "last": int(last)})
         answer_id, response_id = ids >> 32, ids & (2**32 - 1)
         # the range may hold responses of other cycles or not submitted: keep the cycle's own
         position = np.minimum(np.searchsorted(response_ids, response_id), len(response_ids) - 1)
@@ -1039,6 +1040,13 @@ def _item_competencies(item_ids: NDArray[Any]) -> dict[str, Any]:
 def _num(x) -> float | None:
     x = float(x)
     return None if math.isnan(x) else round(x, 4)
+
+
+def _nums(values) -> list[float | None]:
+    """:func:`_num` of each value of a (n,) array."""
+    import numpy as np
+
+    return [None if math.isnan(x) else round(x, 4) for x in np.asarray(values, dtype=np.float64).tolist()]
 
 
 def score_ratings(arrays: CycleRatings):
@@ -1111,22 +1119,28 @@ def soft_indicator_values(cycle: Cycle) -> dict:
                "collaborator": collab, "supervisor": arrays.group == RaterGroup.SUPERVISOR,
                "subordinate": arrays.group == RaterGroup.SUBORDINATE}
     rater_counts = {g: _distinct_raters(arrays, answered & sel, n) for g, sel in selects.items()}
+    # whole columns as Python numbers at once (rounded as _num does), then one dict per officer
+    overall, raw, bias, leniency_correction, leniency, down_weighting = (_nums(column) for column in (
+        scores.overall, raw_mean, scores.overall - raw_mean, scores.overall_unweighted - raw_mean, scores.leniency,
+        scores.weighting_change))
+    raters_by_group = {g: counts.tolist() for g, counts in rater_counts.items()}
+    careless_raters, suspect_raters = careless_raters_of.tolist(), suspect_as_ratee.tolist()
+    rated_carelessly = careless.tolist()
     for i, officer_id in enumerate(arrays.officer_ids):
-        overall = _num(scores.overall[i])
-        if overall is None:
+        if overall[i] is None:
             continue
-        out["soft_360"]["values"][officer_id] = overall
+        out["soft_360"]["values"][officer_id] = overall[i]
         out["soft_360"]["details"][officer_id] = {
-            "raw_mean": _num(raw_mean[i]),
-            "score": overall,
-            "bias_adjustment": _num(scores.overall[i] - raw_mean[i]),
-            "leniency_correction": _num(scores.overall_unweighted[i] - raw_mean[i]),
-            "own_leniency_as_rater": _num(scores.leniency[i]),
-            "raters": {g: int(rater_counts[g][i]) for g in selects},
-            "down_weighting_effect": _num(scores.weighting_change[i]),
-            "careless_raters": int(careless_raters_of[i]),
-            "suspect_collusive_raters": int(suspect_as_ratee[i]),
-            "rated_carelessly": bool(careless[i]),
+            "raw_mean": raw[i],
+            "score": overall[i],
+            "bias_adjustment": bias[i],
+            "leniency_correction": leniency_correction[i],
+            "own_leniency_as_rater": leniency[i],
+            "raters": {g: counts[i] for g, counts in raters_by_group.items()},
+            "down_weighting_effect": down_weighting[i],
+            "careless_raters": careless_raters[i],
+            "suspect_collusive_raters": suspect_raters[i],
+            "rated_carelessly": rated_carelessly[i],
         }
     # teamwork: peers and cross-unit collaborators on the 团队协作 items, plain means per ratee
     if TEAMWORK in arrays.competency_codes:
