@@ -5,9 +5,11 @@ written in bulk SQL; then the operations of the issue's table, timed through the
 client) and the worker code. Prints the table; asserts nothing.
 
     python benchmarks/bench_province.py [--sizes 500 5000 50000] \
-        [--url postgresql://postgres@127.0.0.1:5432/kaoping_province_bench]
+        [--url postgresql://postgres@127.0.0.1:5432/kaoping_province_bench] [--keep] [--score-run-only]
 
-The database named in --url is dropped and created again for each size. The score run is computed
+The database named in --url is dropped and created again for each size; with --keep each size has
+its own database (the name with the size appended), built once and reused by later runs (drop them
+by hand when done). --score-run-only measures the score run alone. The score run is computed
 twice: once in a child process (its peak memory, with the time of each step) and once through the
 web (the POST only queues the job; the job runs in a thread and the page polls it).
 """
@@ -66,6 +68,7 @@ def build(n_officers: int) -> dict:
     from app.feedback.instruments import ensure_default_instruments
     from app.feedback.services import instruments_for, write_design
     from app.models import Cycle, ServiceType, Unit, User
+    from app.tabular import MAX_ROWS
 
     t = time.perf_counter()
     n_stations = max(2, round(n_officers / PER_STATION))
@@ -75,12 +78,13 @@ def build(n_officers: int) -> dict:
     db.session.add_all([Unit(code=f"S{i:04d}", name=f"第{i}派出所", kind="station", category=1 + i % 3,
                              parent_id=bureau.id) for i in range(n_stations)])
     db.session.flush()
-    roster = io.StringIO()
-    roster.write("警号,姓名,单位代码,是否领导\n")
-    for i in range(n_officers):
-        roster.write(f"{100000 + i},民警{i},S{i % n_stations:04d},{'是' if i < n_stations else '否'}\n")
-    report = import_roster("roster.csv", roster.getvalue().encode())
-    assert report.ok, report.errors[:3]
+    for first in range(0, n_officers, MAX_ROWS):  # one upload holds at most MAX_ROWS rows
+        roster = io.StringIO()
+        roster.write("警号,姓名,单位代码,是否领导\n")
+        for i in range(first, min(first + MAX_ROWS, n_officers)):
+            roster.write(f"{100000 + i},民警{i},S{i % n_stations:04d},{'是' if i < n_stations else '否'}\n")
+        report = import_roster("roster.csv", roster.getvalue().encode())
+        assert report.ok, report.errors[:3]
     admin = User(username="admin", password_hash="")
     admin.roles = {"admin"}
     admin.set_password(PASSWORD)
@@ -103,7 +107,7 @@ def build(n_officers: int) -> dict:
     units = db.session.execute(sa.select(Unit.code).where(Unit.kind == "station")).scalars().all()
     rows = []
     for code, _name, _dim, level, _w, extra in SEED_INDICATORS:
-        if extra.get("is_soft"):
+        if extra.get("is_soft") or not extra.get("is_active", True):  # inactive: refused by the import
             continue
         if level == "unit":
             for k, unit_code in enumerate(units):
@@ -184,19 +188,57 @@ def build(n_officers: int) -> dict:
 CHILD = """
 import json, resource, sys, time
 sys.path[:0] = [{root!r}, {root!r} + "/benchmarks"]
+import sqlalchemy as sa
 from bench_province import make_app
 from app.extensions import db
-from app.assessment.runs import compute_run
+from app.assessment import runs
 from app.models import Cycle
+import app.bulk, app.claims.points, scoring.feedback, scoring.residents
+keys = ("numpy", "load", "store", "sql", "bulk_read", "bulk_write", "json", "assembly")
+timings = dict.fromkeys(keys, 0.0)
+
+def timed(owner, name, key, less=()):
+    inner = getattr(owner, name, None)
+    if inner is None:  # an older version of the code (a before/after comparison)
+        return
+    def wrapper(*args, **kwargs):
+        before, start = {{k: timings[k] for k in less}}, time.perf_counter()
+        try:
+            return inner(*args, **kwargs)
+        finally:
+            timings[key] += time.perf_counter() - start - sum(timings[k] - before[k] for k in less)
+    setattr(owner, name, wrapper)
+
+# numpy: every call into scoring; load and store: the run's steps less the scoring inside them;
+# database: the SQL statements, the bulk reads, and the bulk writes less the JSON and the breakdowns
+timed(scoring.feedback, "score_feedback", "numpy")
+timed(scoring.residents, "score_residents", "numpy")
+timed(app.claims.points, "score_team", "numpy")
+timed(runs, "score_assessment", "numpy")
+timed(runs, "_load_inputs", "load", less=("numpy",))
+timed(runs, "_store_results", "store")
+timed(app.bulk, "integer_arrays", "bulk_read")
+timed(runs, "insert_rows", "bulk_write", less=("json", "assembly"))
+timed(getattr(runs, "_Breakdowns", None), "__call__", "assembly")
 app = make_app({url!r})
 marks = []
 with app.app_context():
+    def started(conn, cursor, statement, parameters, context, executemany):
+        conn.info["bench_started"] = time.perf_counter()
+    def finished(conn, cursor, statement, parameters, context, executemany):
+        timings["sql"] += time.perf_counter() - conn.info.pop("bench_started")
+    sa.event.listen(db.engine, "before_cursor_execute", started)
+    sa.event.listen(db.engine, "after_cursor_execute", finished)
+    class Serializer:
+        dumps = staticmethod(db.engine.dialect._json_serializer or json.dumps)
+    timed(Serializer, "dumps", "json")
+    db.engine.dialect._json_serializer = Serializer.dumps
     cycle = db.session.get(Cycle, {cycle})
     start = time.perf_counter()
-    run = compute_run(cycle, progress=lambda m: marks.append((m, time.perf_counter() - start)))
+    run = runs.compute_run(cycle, progress=lambda m: marks.append((m, time.perf_counter() - start)))
     db.session.commit()
     total = time.perf_counter() - start
-    print(json.dumps({{"total": total, "marks": marks,
+    print(json.dumps({{"total": total, "marks": marks, "timings": timings,
                       "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
 """
 
@@ -220,31 +262,83 @@ class Watch:
             self.largest = max(self.largest, len(row or ()))
 
 
-def measure(url: str, n_officers: int) -> dict:
-    fresh_database(url)
-    app = make_app(url)
-    print(f"\n{n_officers:,} officers", flush=True)
-    with app.app_context():
-        db.create_all()
-        ids = build(n_officers)
-        engine = db.engine
-    figures: dict[str, str] = {}
-    largest = 0
+def built_ids(url: str, n_officers: int) -> dict | None:
+    """The ids that build() returned, when the database already holds a province of this size."""
+    base, name = url.rsplit("/", 1)
+    engine = sa.create_engine(normalise_database_url(base + "/postgres"))
+    with engine.connect() as conn:
+        exists = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+    engine.dispose()
+    if not exists:
+        return None
+    engine = sa.create_engine(normalise_database_url(url))
+    try:
+        with engine.connect() as conn:
+            officers = conn.scalar(sa.text("SELECT count(*) FROM officer"))
+            links = conn.scalar(sa.text("SELECT count(*) FROM resident_response"))
+            if officers != n_officers or not links:
+                return None
+            return {"cycle": conn.scalar(sa.text("SELECT min(id) FROM cycle")),
+                    "officer": conn.scalar(sa.text("SELECT min(id) FROM officer WHERE NOT is_leader")),
+                    "unit": conn.scalar(sa.text("SELECT min(id) FROM unit WHERE kind = 'station'"))}
+    except sa.exc.ProgrammingError:  # no tables yet
+        return None
+    finally:
+        engine.dispose()
 
-    child = subprocess.run([sys.executable, "-c", CHILD.format(root=str(ROOT), url=url, cycle=ids["cycle"])],
+
+def score_run_in_child(url: str, cycle_id: int, figures: dict) -> None:
+    """The score run in a child process: its time, the time of each step and its peak memory."""
+    child = subprocess.run([sys.executable, "-c", CHILD.format(root=str(ROOT), url=url, cycle=cycle_id)],
                            capture_output=True, text=True, cwd=ROOT)
     if child.returncode != 0:
         print(child.stderr[-2000:])
         figures["score run, CLI, peak memory"] = "fails"
-    else:
-        out = json.loads(child.stdout.strip().splitlines()[-1])
-        marks = out["marks"]
-        figures["score run, CLI, peak memory"] = f"{out['total']:.1f} s, {out['peak_mb']:.0f} MB"
-        steps = "; ".join(f"{m} {t:.1f}" for m, t in marks)
-        print(f"    score run steps (s from start): {steps}", flush=True)
-        # loading = until the first level is scored; the rest is scoring and storing per level
-        loading = next((t for m, t in marks if m.startswith("计算")), out["total"])
-        figures["score run: loading / scoring+storing"] = f"{loading:.1f} s / {out['total'] - loading:.1f} s"
+        return
+    out = json.loads(child.stdout.strip().splitlines()[-1])
+    marks = out["marks"]
+    figures["score run, CLI, peak memory"] = f"{out['total']:.1f} s, {out['peak_mb']:.0f} MB"
+    steps = "; ".join(f"{m} {t:.1f}" for m, t in marks)
+    print(f"    score run steps (s from start): {steps}", flush=True)
+    # loading = until the first level is scored; the rest is scoring and storing per level
+    loading = next((t for m, t in marks if m.startswith("计算")), out["total"])
+    figures["score run: loading / scoring+storing"] = f"{loading:.1f} s / {out['total'] - loading:.1f} s"
+    timings = out.get("timings") or {}
+    if timings:
+        print("    score run seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()), flush=True)
+        numpy_s, load, store = timings["numpy"], timings["load"], timings["store"]
+        database = timings["sql"] + timings["bulk_read"] + timings["bulk_write"]
+        figures["score run: load / numpy / store / rest"] = \
+            f"{load:.1f} / {numpy_s:.1f} / {store:.1f} / {out['total'] - load - numpy_s - store:.1f} s"
+        figures["score run: database / JSON / breakdowns"] = \
+            f"{database:.1f} / {timings['json']:.1f} / {timings['assembly']:.1f} s"
+        if numpy_s > 0:
+            figures["score run: (load + store) / numpy"] = f"{(load + store) / numpy_s:.1f}×"
+            figures["score run: database / numpy"] = f"{database / numpy_s:.1f}×"
+
+
+def measure(url: str, n_officers: int, keep: bool = False, score_run_only: bool = False) -> dict:
+    if keep:
+        url = f"{url}_{n_officers}"
+    ids = built_ids(url, n_officers) if keep else None
+    print(f"\n{n_officers:,} officers" + (" (database reused)" if ids else ""), flush=True)
+    if ids is None:
+        fresh_database(url)
+    app = make_app(url)
+    with app.app_context():
+        if ids is None:
+            db.create_all()
+            ids = build(n_officers)
+        engine = db.engine
+    figures: dict[str, str] = {}
+    largest = 0
+
+    score_run_in_child(url, ids["cycle"], figures)
+    if score_run_only:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        return figures
 
     client = app.test_client()
     assert client.post("/login", data={"username": "admin", "password": PASSWORD}).status_code == 302
@@ -328,10 +422,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[500, 5000, 50000])
     parser.add_argument("--url", default="postgresql://postgres@127.0.0.1:5432/kaoping_province_bench")
+    parser.add_argument("--keep", action="store_true",
+                        help="one database per size, built once and reused (drop them by hand)")
+    parser.add_argument("--score-run-only", action="store_true", help="measure the score run alone")
     args = parser.parse_args()
     columns = {}
     for n in args.sizes:
-        columns[n] = measure(args.url, n)
+        columns[n] = measure(args.url, n, keep=args.keep, score_run_only=args.score_run_only)
     labels = list(dict.fromkeys(label for figures in columns.values() for label in figures))
     width = max(len(label) for label in labels)
     print("\n| " + " " * width + " | " + " | ".join(f"{n:,} officers" for n in columns) + " |")

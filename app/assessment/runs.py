@@ -36,6 +36,7 @@ from scoring.assessment import (
 )
 
 from ..audit import record
+from ..bulk import insert_rows, plain_rows
 from ..dbutil import flush_or_fail
 from ..errors import DomainError
 from ..extensions import db
@@ -63,7 +64,7 @@ class Subjects:
     under them (an officer in a squad is scored with the squad's station)."""
 
     units: list[Unit]
-    officers: list[Officer]
+    officers: list[Any]  # rows with id, unit_id, name, badge_no, is_leader (not ORM objects: a province has 50,000)
     unit_category: dict[int, int]  # station id → category
     officer_unit: dict[int, int]  # officer id → station id
     heads: dict[int, str]  # station id → its head (负责人) "name（badge）", when one is marked leader
@@ -110,10 +111,11 @@ def scored_subjects() -> Subjects:
 
     units = sorted((u for u in all_units.values() if u.kind == "station" and u.is_active), key=lambda u: u.code)
     unit_category = {u.id: int(u.category) for u in units}
-    officers: list[Officer] = []
+    officers: list[Any] = []
     officer_unit: dict[int, int] = {}
     heads: dict[int, str] = {}
-    for o in db.session.execute(db.select(Officer).where(Officer.is_active).order_by(Officer.badge_no)).scalars():
+    columns = (Officer.id, Officer.unit_id, Officer.name, Officer.badge_no, Officer.is_leader)
+    for o in db.session.execute(db.select(*columns).where(Officer.is_active).order_by(Officer.badge_no)):
         sid = station(o.unit_id)
         if sid is not None and sid in unit_category:
             officers.append(o)
@@ -215,10 +217,10 @@ def _check_can_compute(cycle: Cycle, reason: str) -> str:
 def _load_values(cycle: Cycle, inds_by_id: dict[int, Indicator]):
     """{(level, code): {subject id: (value, nonpreventable)}} of the cycle's current values."""
     out: dict[tuple[str, str], dict[int, tuple[float, float | None]]] = defaultdict(dict)
-    rows = db.session.execute(
+    rows = plain_rows(
         db.select(IndicatorValue.indicator_id, IndicatorValue.unit_id, IndicatorValue.officer_id,
                   IndicatorValue.value, IndicatorValue.nonpreventable)
-        .where(IndicatorValue.cycle_id == cycle.id, IndicatorValue.is_current)).all()
+        .where(IndicatorValue.cycle_id == cycle.id, IndicatorValue.is_current))
     for ind_id, unit_id, officer_id, value, nonprev in rows:
         ind = inds_by_id.get(ind_id)
         if ind is None:
@@ -446,67 +448,118 @@ def _display_name(code: str, catalogue: dict) -> str:
     return name + _("（单位均值）") if code != base_code(code) else name
 
 
-def _indicator_entry(result, i: int, j: int, shown, spec, ind, details: dict) -> dict:
-    """One indicator of a subject's breakdown, with what its score was measured against."""
-    code = result.codes[j]
-    return {
-        "code": code, "name": ind.name if ind else code, "unit_of_measure": ind.unit_of_measure if ind else "",
-        "dimension": result.dimensions[int(result.indicator_dimension[j])],
-        "aggregated": code != base_code(code), "soft": bool(ind and ind.is_soft),
-        "raw": _f(result.raw[i, j]), "normalised": _f(result.normalised[i, j]),
-        "weight": _f(result.weight[i, j]), "contribution": _f(result.contribution[i, j]),
-        "shown": int(shown.contribution[i, j]) / shown.scale, "missing": bool(result.missing[i, j]),
-        "hard_missing": bool(result.hard_missing[i, j]),
-        "method": spec.method, "direction": spec.direction, "per_capita": spec.per_capita,
-        "target": _f(result.target[i, j]), "floor": _f(result.floor[i, j]),
-        "worst": _f(result.reference_low[i, j]), "best": _f(result.reference_high[i, j]),
-        "pooled": bool(result.pooled[i, j]), "details": details.get((i, j)) or {},
-    }
+RESULT_COLUMNS = ("run_id", "level", "unit_id", "officer_id", "category", "total", "adjusted_total", "coefficient",
+                  "rank", "rank_overall", "grade", "bonus_cents", "coverage", "excluded", "breakdown")
 
 
-def _bonus_entry(result, i: int, config_bonus, headcount) -> dict | None:
-    if result.bonus_weight is None:
-        return None
-    return {"weight": float(result.bonus_weight[i]), "floor": config_bonus.floor, "on": config_bonus.on,
-            "basis": config_bonus.basis, "pool_cents": config_bonus.pool_cents,
-            "weight_sum": float(np.sum(result.bonus_weight)),
-            "headcount": int(headcount[i]) if headcount is not None else None,
-            "undistributed": bool(result.bonus_undistributed)}
+def _floats(values) -> list:
+    """An array as (nested) lists of Python floats, None where NaN (as :func:`_f` one by one)."""
+    values = np.asarray(values, dtype=np.float64)
+    out = values.astype(object)
+    out[np.isnan(values)] = None
+    return out.tolist()
+
+
+def _bools(values) -> list:
+    return np.asarray(values, dtype=bool).tolist()
+
+
+class _Breakdowns:
+    """Each subject's breakdown (every indicator's raw value → normalised score → weight →
+    contribution, the dimensions, the total as shown, the bonus), built from whole columns turned
+    into Python lists once: a province has hundreds of thousands of indicator entries."""
+
+    def __init__(self, result, shown, specs: dict, catalogue: dict, details: dict, bonus_settings, headcount):
+        self.result, self.details = result, details
+        self.constant = []  # (m,) the entry's fields that do not depend on the subject
+        for j, code in enumerate(result.codes):
+            spec, ind = specs[code], catalogue.get(base_code(code))
+            self.constant.append({
+                "code": code, "name": ind.name if ind else code, "unit_of_measure": ind.unit_of_measure if ind else "",
+                "dimension": result.dimensions[int(result.indicator_dimension[j])],
+                "aggregated": code != base_code(code), "soft": bool(ind and ind.is_soft),
+                "method": spec.method, "direction": spec.direction, "per_capita": spec.per_capita})
+        self.raw, self.normalised = _floats(result.raw), _floats(result.normalised)
+        self.weight, self.contribution = _floats(result.weight), _floats(result.contribution)
+        self.target, self.floor = _floats(result.target), _floats(result.floor)
+        self.worst, self.best = _floats(result.reference_low), _floats(result.reference_high)
+        self.missing, self.hard_missing, self.pooled = (_bools(result.missing), _bools(result.hard_missing),
+                                                        _bools(result.pooled))
+        self.scale = shown.scale
+        self.shown, self.shown_dimension = shown.contribution.tolist(), shown.dimension.tolist()
+        self.shown_total = shown.total.tolist()
+        self.dimension_weight, self.dimension_score = _floats(result.dimension_weight), _floats(result.dimension_score)
+        self.dimension_contribution = _floats(result.dimension_contribution)
+        self.incomplete = _bools(result.incomplete)
+        self.bonus = None
+        if result.bonus_weight is not None:
+            self.bonus = {"weight": np.asarray(result.bonus_weight, dtype=np.float64).tolist(),
+                          "weight_sum": float(np.sum(result.bonus_weight)),
+                          "headcount": headcount.tolist() if headcount is not None else None}
+        self.bonus_settings = bonus_settings
+
+    def indicator(self, i: int, j: int) -> dict:
+        """One indicator of a subject's breakdown, with what its score was measured against."""
+        c = self.constant[j]
+        return {
+            "code": c["code"], "name": c["name"], "unit_of_measure": c["unit_of_measure"],
+            "dimension": c["dimension"], "aggregated": c["aggregated"], "soft": c["soft"],
+            "raw": self.raw[i][j], "normalised": self.normalised[i][j],
+            "weight": self.weight[i][j], "contribution": self.contribution[i][j],
+            "shown": self.shown[i][j] / self.scale, "missing": self.missing[i][j],
+            "hard_missing": self.hard_missing[i][j],
+            "method": c["method"], "direction": c["direction"], "per_capita": c["per_capita"],
+            "target": self.target[i][j], "floor": self.floor[i][j],
+            "worst": self.worst[i][j], "best": self.best[i][j],
+            "pooled": self.pooled[i][j], "details": self.details.get((i, j)) or {},
+        }
+
+    def bonus_entry(self, i: int) -> dict | None:
+        if self.bonus is None:
+            return None
+        settings, headcount = self.bonus_settings, self.bonus["headcount"]
+        return {"weight": self.bonus["weight"][i], "floor": settings.floor, "on": settings.on,
+                "basis": settings.basis, "pool_cents": settings.pool_cents, "weight_sum": self.bonus["weight_sum"],
+                "headcount": headcount[i] if headcount is not None else None,
+                "undistributed": bool(self.result.bonus_undistributed)}
+
+    def __call__(self, i: int) -> dict:
+        result = self.result
+        dims = [{"code": d, "weight": self.dimension_weight[i][k], "score": self.dimension_score[i][k],
+                 "contribution": self.dimension_contribution[i][k], "shown": self.shown_dimension[i][k] / self.scale}
+                for k, d in enumerate(result.dimensions)]
+        return {"indicators": [self.indicator(i, j) for j in range(len(self.constant))], "dimensions": dims,
+                "total_shown": self.shown_total[i] / self.scale, "incomplete": self.incomplete[i],
+                "hard_missing": any(self.hard_missing[i]), "bonus": self.bonus_entry(i)}
 
 
 def _store_results(run: ScoreRun, level: str, li: LevelInput, result, catalogue: dict, heads: dict) -> None:
-    """Store: one ScoreResult per subject with its whole breakdown."""
-    shown = rounded_breakdown(result)
-    grade_codes = result.grade_codes
+    """Store: one ScoreResult per subject with its whole breakdown, in one bulk insert (results are
+    written once and have no ORM events on insert)."""
     config = AssessmentConfig.from_dict(run.config)
-    specs = {s.code: s for s in config.indicators}
-    bonus_settings = config.bonus
-    rows = []
-    for i, sid in enumerate(li.ids):
-        indicators = [_indicator_entry(result, i, j, shown, specs[code], catalogue.get(base_code(code)), li.details)
-                      for j, code in enumerate(result.codes)]
-        dims = [{"code": d, "weight": _f(result.dimension_weight[i, k]), "score": _f(result.dimension_score[i, k]),
-                 "contribution": _f(result.dimension_contribution[i, k]),
-                 "shown": int(shown.dimension[i, k]) / shown.scale} for k, d in enumerate(result.dimensions)]
-        excluded = bool(result.excluded[i])
-        breakdown = {"indicators": indicators, "dimensions": dims, "total_shown": int(shown.total[i]) / shown.scale,
-                     "incomplete": bool(result.incomplete[i]), "hard_missing": bool(result.hard_missing[i].any()),
-                     "bonus": _bonus_entry(result, i, bonus_settings, li.matrix.headcount)}
-        if sid in heads:
-            breakdown["head"] = heads[sid]
-        rows.append(ScoreResult(
-            run_id=run.id, level=level, unit_id=sid if level == "unit" else None,
-            officer_id=sid if level == "officer" else None, category=int(li.matrix.category[i]),
-            total=_f(result.total[i]), adjusted_total=_f(result.adjusted_total[i]),
-            coefficient=float(result.coefficient[i]),
-            rank=int(result.rank[i]) if result.rank[i] > 0 else None,
-            rank_overall=int(result.rank_overall[i]) if result.rank_overall[i] > 0 else None,
-            grade=grade_codes[i] or None,
-            bonus_cents=int(result.bonus_cents[i]) if result.bonus_cents is not None and not excluded else None,
-            coverage=float(result.coverage[i]), excluded=excluded, breakdown=breakdown,
-        ))
-    db.session.add_all(rows)
-    db.session.flush()
+    breakdowns = _Breakdowns(result, rounded_breakdown(result), {s.code: s for s in config.indicators}, catalogue,
+                             li.details, config.bonus, li.matrix.headcount)
+    grade_codes = result.grade_codes
+    total, adjusted = _floats(result.total), _floats(result.adjusted_total)
+    coefficient = np.asarray(result.coefficient, dtype=np.float64).tolist()
+    coverage = np.asarray(result.coverage, dtype=np.float64).tolist()
+    rank, rank_overall = result.rank.tolist(), result.rank_overall.tolist()
+    excluded, category = _bools(result.excluded), li.matrix.category.tolist()
+    bonus = result.bonus_cents.tolist() if result.bonus_cents is not None else None
+
+    def rows():
+        for i, sid in enumerate(li.ids):
+            breakdown = breakdowns(i)
+            if sid in heads:
+                breakdown["head"] = heads[sid]
+            yield (run.id, level, sid if level == "unit" else None, sid if level == "officer" else None,
+                   int(category[i]), total[i], adjusted[i], coefficient[i],
+                   int(rank[i]) if rank[i] > 0 else None, int(rank_overall[i]) if rank_overall[i] > 0 else None,
+                   grade_codes[i] or None, int(bonus[i]) if bonus is not None and not excluded[i] else None,
+                   coverage[i], excluded[i], breakdown)
+
+    insert_rows(cast(Any, ScoreResult.__table__), RESULT_COLUMNS, rows())
+    db.session.expire(run, ["results"])  # written past the ORM: read them afresh
 
 
 # ---- roll-ups ----------------------------------------------------------------------------------
@@ -800,48 +853,75 @@ def dual_track_groups(run: ScoreRun, level: str = "officer", k: int = 3, page: i
     evidence (raw value and normalised score).
 
     The groups are found from the totals alone; only the shown results are loaded whole (with their
-    officer and unit, in the same query). ``per_page`` pages both lists (``top_page`` the top group,
-    ``page`` the plans); None shows them whole.
+    officer and unit, in the same query): three queries whatever the size of the run. ``per_page``
+    pages both lists (``top_page`` the top group, ``page`` the plans); None shows them whole.
     """
     options = run.options or {}
     shares = options.get("dual_track") or {"top_share": 10.0, "bottom_share": 10.0}
+    top_ids, bottom_ids = _dual_track_ids(run, level, shares)
+    if top_ids is None:
+        return {"top": [], "bottom": [], "shares": shares, "top_page": None, "page": None}
+    top_list = ListPage(top_ids, top_page, per_page or max(1, len(top_ids)))
+    plan_list = ListPage(bottom_ids, page, per_page or max(1, len(bottom_ids)))
+    loaded = _shown_results(run, level, top_list.ids + plan_list.ids if per_page else None)
+    return {"top": [loaded[i] for i in top_list.ids],
+            "bottom": [_development_plan(loaded[i], k) for i in plan_list.ids], "shares": shares,
+            "top_page": top_list, "page": plan_list}
+
+
+def _dual_track_ids(run: ScoreRun, level: str, shares: dict) -> tuple[list[int] | None, list[int]]:
+    """Result ids of the top group (by category, then rank) and of the bottom group, from the
+    totals alone; (None, []) when the run has no results at this level."""
     light = db.session.execute(
         db.select(ScoreResult.id, ScoreResult.adjusted_total, ScoreResult.category, ScoreResult.rank)
         .where(ScoreResult.run_id == run.id, ScoreResult.level == level).order_by(ScoreResult.id)).all()
     if not light:
-        return {"top": [], "bottom": [], "shares": shares, "top_page": None, "page": None}
+        return None, []
     scores = np.array([np.nan if r.adjusted_total is None else r.adjusted_total for r in light])
     cats = np.array([r.category for r in light], dtype=np.int64)
     top, bottom = dual_track(scores, float(shares["top_share"]) / 100, float(shares["bottom_share"]) / 100,
                              groups=cats)
     top_ids = [light[i].id for i in sorted(np.flatnonzero(top).tolist(),
                                            key=lambda i: (light[i].category, light[i].rank or 0))]
-    bottom_ids = [light[i].id for i in np.flatnonzero(bottom).tolist()]
-    top_list = ListPage(top_ids, top_page, per_page or max(1, len(top_ids)))
-    plan_list = ListPage(bottom_ids, page, per_page or max(1, len(bottom_ids)))
+    return top_ids, [light[i].id for i in np.flatnonzero(bottom).tolist()]
+
+
+def _shown_results(run: ScoreRun, level: str, ids: list[int] | None) -> dict[int, ScoreResult]:
+    """The results to show (at most two pages of ids; None: the whole level), with their unit,
+    officer and officer's unit, in one query."""
     query = (db.select(ScoreResult)
              .options(joinedload(ScoreResult.unit), joinedload(ScoreResult.officer).joinedload(Officer.unit)))
-    if per_page:  # at most two pages of ids
-        query = query.where(ScoreResult.id.in_(top_list.ids + plan_list.ids))
+    if ids is not None:
+        query = query.where(ScoreResult.id.in_(ids))
     else:
         query = query.where(ScoreResult.run_id == run.id, ScoreResult.level == level)
-    loaded = {r.id: r for r in db.session.execute(query).unique().scalars()}
-    plans = []
-    for result_id in plan_list.ids:
-        r = loaded[result_id]
-        inds = [x for x in (r.breakdown or {}).get("indicators", [])]
-        normalised = np.array([[np.nan if x["normalised"] is None else x["normalised"] for x in inds]])
-        weak_inds = [inds[j] for j in weakest(normalised, k)[0] if j >= 0] if inds else []
-        competencies = []
-        for x in inds:
-            if base_code(x["code"]) == "soft_360" and isinstance(x["details"].get("competencies"), dict):
-                comp = x["details"]["competencies"]
-                names = list(comp)
-                vals = np.array([[np.nan if comp[n] is None else float(comp[n]) for n in names]])
-                competencies = [(names[j], comp[names[j]]) for j in weakest(vals, 2)[0] if j >= 0]
-        plans.append({"result": r, "indicators": weak_inds, "competencies": competencies})
-    return {"top": [loaded[i] for i in top_list.ids], "bottom": plans, "shares": shares,
-            "top_page": top_list, "page": plan_list}
+    return {r.id: r for r in db.session.execute(query).unique().scalars()}
+
+
+def _development_plan(result: ScoreResult, k: int) -> dict:
+    """A bottom-group subject's plan: its ``k`` weakest indicators and its two weakest 360
+    competencies, from the breakdown stored with the result."""
+    inds = list((result.breakdown or {}).get("indicators", []))
+    return {"result": result, "indicators": _weakest_indicators(inds, k), "competencies": _weakest_competencies(inds)}
+
+
+def _weakest_indicators(inds: list[dict], k: int) -> list[dict]:
+    if not inds:
+        return []
+    normalised = np.array([[np.nan if x["normalised"] is None else x["normalised"] for x in inds]])
+    return [inds[j] for j in weakest(normalised, k)[0] if j >= 0]
+
+
+def _weakest_competencies(inds: list[dict]) -> list[tuple[str, Any]]:
+    """The two weakest competencies (name, score 1–5) of the soft_360 indicator's details."""
+    competencies: list[tuple[str, Any]] = []
+    for x in inds:
+        comp = x["details"].get("competencies")
+        if base_code(x["code"]) == "soft_360" and isinstance(comp, dict):
+            names = list(comp)
+            vals = np.array([[np.nan if comp[n] is None else float(comp[n]) for n in names]])
+            competencies = [(names[j], comp[names[j]]) for j in weakest(vals, 2)[0] if j >= 0]
+    return competencies
 
 
 def export_rows(run: ScoreRun) -> tuple[list[str], Iterator[list]]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, cast
 
+import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.engine import CursorResult
@@ -918,58 +919,134 @@ class CycleRatings:
     relation_is_collaborator: NDArray[Any]
     item_competency: NDArray[Any]
     competency_codes: list[str]
+    # each answer's response, and each response's rater and ratee (indexes into officer_ids): who
+    # rated whom, once per response rather than once per answer
+    response: NDArray[Any]
+    response_rater: NDArray[Any]
+    response_ratee: NDArray[Any]
+
+
+# Responses per answer query: ~16 answers each, so about 65,000 answers (a few MB) per query.
+RESPONSES_PER_QUERY = 4096
 
 
 def load_ratings(cycle: Cycle) -> CycleRatings | None:
-    """The cycle's submitted answers as numpy arrays (the only place that reads who rated whom).
+    """The cycle's submitted answers as numpy arrays (the only place that reads who rated whom), in
+    the order they were stored (by answer id).
 
-    The answers come back as the driver's plain integer tuples (the relation as its rater group,
-    computed by the database) turned into one numpy array at once; the items' competencies are read separately, once
-    per item. A province has millions of answers: no Python work per answer.
+    A province has millions of answers: no Python object per answer. The submitted responses
+    (rater, ratee, rater group) are read once; the answers (response, item, value) in ranges of
+    response ids, each range one statement with two parameters (see ``app.bulk``); numpy joins them.
+    The items' competencies are read separately, once per item.
     """
     import numpy as np
 
+    from ..bulk import integer_arrays
+
     group = case({relation: int(g) for relation, g in GROUP_INDEX.items()}, value=Assignment.relation)
     collaborator = case((Assignment.relation == "collaborator", 1), else_=0)
-    query = (select(Assignment.rater_id, Assignment.ratee_id, group, collaborator, Answer.item_id, Answer.value)
-             .join(Response, Response.assignment_id == Assignment.id)
-             .join(Answer, Answer.response_id == Response.id)
-             .where(Assignment.cycle_id == cycle.id, Assignment.status == "submitted")
-             .order_by(Answer.id))
-    # The driver's own tuples: a SQLAlchemy Row per answer costs more than all the rest together.
-    rows = db.session.connection().execute(query).cursor.fetchall()
-    if not rows:
+    responses = integer_arrays(
+        select(Response.id, Assignment.rater_id, Assignment.ratee_id, group, collaborator)
+        .join(Assignment, Assignment.id == Response.assignment_id)
+        .where(Assignment.cycle_id == cycle.id, Assignment.status == "submitted"))
+    responses = responses[:, np.argsort(responses[0], kind="stable")]
+    answer_id, position, item_id, value = _answers_of(responses[0])
+    if not len(answer_id):
         return None
-    table = np.array(rows, dtype=float)  # NULL (not applicable) becomes NaN
-    del rows
-    people, person = np.unique(table[:, :2].astype(np.int64), return_inverse=True)
-    person = person.reshape(-1, 2)
-    item_ids, item = np.unique(table[:, 4].astype(np.int64), return_inverse=True)
-    answered_items = select(Answer.item_id).join(Response, Response.id == Answer.response_id).join(
-        Assignment, Assignment.id == Response.assignment_id).where(
-        Assignment.cycle_id == cycle.id, Assignment.status == "submitted").distinct()
-    competency_of = {item_id: competency for item_id, competency in db.session.execute(
-        select(InstrumentItem.id, InstrumentItem.competency).where(InstrumentItem.id.in_(answered_items)))}
-    known = [c.code for c in COMPETENCIES]
-    codes = known + sorted(set(competency_of.values()) - set(known))
-    code_index = {c: i for i, c in enumerate(codes)}
-    item_competency = np.array([code_index[competency_of[int(i)]] for i in item_ids], dtype=np.int64)
+    answered = np.zeros(responses.shape[1], dtype=bool)
+    answered[position] = True
+    people, person = _dense_index(np.concatenate([responses[1, answered], responses[2, answered]]))
+    rater_of, ratee_of = np.zeros((2, responses.shape[1]), dtype=np.int64)
+    rater_of[answered], ratee_of[answered] = person.reshape(2, -1)
+    item_ids, item = _dense_index(item_id)
     return CycleRatings(
         officer_ids=people.tolist(),
-        rater=person[:, 0].astype(np.int64),
-        ratee=person[:, 1].astype(np.int64),
-        item=item.astype(np.int64),
-        group=table[:, 2].astype(np.int64),
-        value=table[:, 5].copy(),
-        relation_is_collaborator=table[:, 3] == 1,
-        item_competency=item_competency,
-        competency_codes=codes,
+        rater=rater_of[position],
+        ratee=ratee_of[position],
+        item=item,
+        group=responses[3, position],
+        value=np.where(value == 0, np.nan, value.astype(np.float64)),  # 0 = not applicable (NULL)
+        relation_is_collaborator=responses[4, position] == 1,
+        **_item_competencies(item_ids),
+        response=position,
+        response_rater=rater_of,
+        response_ratee=ratee_of,
     )
+
+
+def _answers_of(response_ids: NDArray[Any]) -> tuple[NDArray[Any], ...]:
+    """The answers of the (sorted) responses, by answer id: (answer id, index into
+    ``response_ids``, item id, value with 0 for not applicable), each (n_answers,)."""
+    import numpy as np
+
+    from ..bulk import integer_arrays
+
+    # Two numbers per answer rather than four: the database's work grows with the values it packs.
+    # ids are 32-bit integers; a value is 1-5, or 0 for not applicable.
+    packed = select(sa.cast(Answer.id, sa.BigInteger) * 2**32 + Answer.response_id,
+                    sa.cast(Answer.item_id, sa.BigInteger) * 8 + func.coalesce(Answer.value, 0)) \
+        .where(Answer.response_id.between(sa.bindparam("first"), sa.bindparam("last")))
+    parts = []
+    for start in range(0, len(response_ids), RESPONSES_PER_QUERY):
+        first, last = response_ids[start], response_ids[min(start + RESPONSES_PER_QUERY, len(response_ids)) - 1]
+        ids, items = integer_arrays(packed, {"first": int(first), "last": int(last)})
+        answer_id, response_id = ids >> 32, ids & (2**32 - 1)
+        # the range may hold responses of other cycles or not submitted: keep the cycle's own
+        position = np.minimum(np.searchsorted(response_ids, response_id), len(response_ids) - 1)
+        ours = response_ids[position] == response_id
+        parts.append((answer_id[ours], position[ours].astype(np.int32), (items[ours] >> 3).astype(np.int32),
+                      (items[ours] & 7).astype(np.int8)))
+    if not parts:
+        return np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.int8)
+    columns = [np.concatenate(column) for column in zip(*parts, strict=True)]
+    del parts
+    if len(columns[0]) > 1 and not np.all(columns[0][1:] > columns[0][:-1]):
+        order = np.argsort(columns[0], kind="stable")
+        columns = [column[order] for column in columns]
+    return tuple(columns)
+
+
+def _dense_index(values: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]]:
+    """``np.unique(values, return_inverse=True)`` (int64 inverse) for non-negative ids, without
+    sorting millions of values when a lookup table no larger than the data will do."""
+    import numpy as np
+
+    top = int(values.max()) + 1 if len(values) else 0
+    if top > 4 * len(values) + 4096:
+        unique, inverse = np.unique(values, return_inverse=True)
+        return unique.astype(np.int64), inverse.reshape(-1).astype(np.int64)
+    present = np.zeros(top, dtype=bool)
+    present[values] = True
+    lookup = np.cumsum(present, dtype=np.int64) - 1
+    return np.flatnonzero(present).astype(np.int64), lookup[values]
+
+
+def _item_competencies(item_ids: NDArray[Any]) -> dict[str, Any]:
+    """``item_competency`` (the competency index of each answered item) and ``competency_codes``
+    (the known competencies first, then any others by code)."""
+    import numpy as np
+
+    competency_of = {item_id: competency for item_id, competency in db.session.execute(
+        select(InstrumentItem.id, InstrumentItem.competency)
+        .where(InstrumentItem.id.between(int(item_ids[0]), int(item_ids[-1]))))}
+    answered = [competency_of[i] for i in item_ids.tolist()]
+    known = [c.code for c in COMPETENCIES]
+    codes = known + sorted(set(answered) - set(known))
+    code_index = {c: i for i, c in enumerate(codes)}
+    return {"item_competency": np.array([code_index[c] for c in answered], dtype=np.int64),
+            "competency_codes": codes}
 
 
 def _num(x) -> float | None:
     x = float(x)
     return None if math.isnan(x) else round(x, 4)
+
+
+def _nums(values) -> list[float | None]:
+    """:func:`_num` of each value of a (n,) array."""
+    import numpy as np
+
+    return [None if math.isnan(x) else round(x, 4) for x in np.asarray(values, dtype=np.float64).tolist()]
 
 
 def score_ratings(arrays: CycleRatings):
@@ -987,14 +1064,23 @@ def score_ratings(arrays: CycleRatings):
         return score_feedback(ratings)
 
 
+def _distinct_pairs(arrays: CycleRatings, mask) -> tuple[NDArray[Any], NDArray[Any]]:
+    """(rater, ratee) indexes of the distinct pairs among the answers selected by ``mask``, sorted:
+    from the responses those answers belong to, so that only the responses are sorted."""
+    import numpy as np
+
+    n = len(arrays.officer_ids)
+    selected = np.zeros(len(arrays.response_rater), dtype=bool)
+    selected[arrays.response[mask]] = True
+    keys = np.unique(arrays.response_rater[selected] * n + arrays.response_ratee[selected])
+    return keys // n, keys % n
+
+
 def _distinct_raters(arrays: CycleRatings, mask, n: int):
     """(n,) int: distinct raters per ratee among the answers selected by ``mask``."""
     import numpy as np
 
-    if not mask.any():
-        return np.zeros(n, dtype=np.int64)
-    pairs = np.unique(np.stack([arrays.rater[mask], arrays.ratee[mask]], axis=1), axis=0)
-    return np.bincount(pairs[:, 1], minlength=n)
+    return np.bincount(_distinct_pairs(arrays, mask)[1], minlength=n)
 
 
 def soft_indicator_values(cycle: Cycle) -> dict:
@@ -1024,9 +1110,8 @@ def soft_indicator_values(cycle: Cycle) -> dict:
     careless = np.asarray(scores.careless, dtype=bool)
     careless_raters_of = np.zeros(n, dtype=np.int64)
     if careless.any():
-        pairs = np.unique(np.stack([arrays.rater[others], arrays.ratee[others]], axis=1), axis=0)
-        hit = careless[pairs[:, 0]]
-        careless_raters_of = np.bincount(pairs[hit, 1], minlength=n)
+        raters, ratees = _distinct_pairs(arrays, others)
+        careless_raters_of = np.bincount(ratees[careless[raters]], minlength=n)
     # raters per group as the report counts them (collaborators apart from peers), for the anonymity
     # gate of whoever later views these figures
     collab = arrays.relation_is_collaborator
@@ -1034,22 +1119,28 @@ def soft_indicator_values(cycle: Cycle) -> dict:
                "collaborator": collab, "supervisor": arrays.group == RaterGroup.SUPERVISOR,
                "subordinate": arrays.group == RaterGroup.SUBORDINATE}
     rater_counts = {g: _distinct_raters(arrays, answered & sel, n) for g, sel in selects.items()}
+    # whole columns as Python numbers at once (rounded as _num does), then one dict per officer
+    overall, raw, bias, leniency_correction, leniency, down_weighting = (_nums(column) for column in (
+        scores.overall, raw_mean, scores.overall - raw_mean, scores.overall_unweighted - raw_mean, scores.leniency,
+        scores.weighting_change))
+    raters_by_group = {g: counts.tolist() for g, counts in rater_counts.items()}
+    careless_raters, suspect_raters = careless_raters_of.tolist(), suspect_as_ratee.tolist()
+    rated_carelessly = careless.tolist()
     for i, officer_id in enumerate(arrays.officer_ids):
-        overall = _num(scores.overall[i])
-        if overall is None:
+        if overall[i] is None:
             continue
-        out["soft_360"]["values"][officer_id] = overall
+        out["soft_360"]["values"][officer_id] = overall[i]
         out["soft_360"]["details"][officer_id] = {
-            "raw_mean": _num(raw_mean[i]),
-            "score": overall,
-            "bias_adjustment": _num(scores.overall[i] - raw_mean[i]),
-            "leniency_correction": _num(scores.overall_unweighted[i] - raw_mean[i]),
-            "own_leniency_as_rater": _num(scores.leniency[i]),
-            "raters": {g: int(rater_counts[g][i]) for g in selects},
-            "down_weighting_effect": _num(scores.weighting_change[i]),
-            "careless_raters": int(careless_raters_of[i]),
-            "suspect_collusive_raters": int(suspect_as_ratee[i]),
-            "rated_carelessly": bool(careless[i]),
+            "raw_mean": raw[i],
+            "score": overall[i],
+            "bias_adjustment": bias[i],
+            "leniency_correction": leniency_correction[i],
+            "own_leniency_as_rater": leniency[i],
+            "raters": {g: counts[i] for g, counts in raters_by_group.items()},
+            "down_weighting_effect": down_weighting[i],
+            "careless_raters": careless_raters[i],
+            "suspect_collusive_raters": suspect_raters[i],
+            "rated_carelessly": rated_carelessly[i],
         }
     # teamwork: peers and cross-unit collaborators on the 团队协作 items, plain means per ratee
     if TEAMWORK in arrays.competency_codes:
@@ -1057,20 +1148,19 @@ def soft_indicator_values(cycle: Cycle) -> dict:
         mask = answered & (arrays.group == RaterGroup.PEER) & (arrays.item_competency[arrays.item] == team)
         t_sum = np.bincount(arrays.ratee[mask], arrays.value[mask], minlength=n)
         t_n = np.bincount(arrays.ratee[mask], minlength=n)
-        pairs = np.unique(np.stack([arrays.rater[mask], arrays.ratee[mask]], axis=1), axis=0) if mask.any() \
-            else np.zeros((0, 2), dtype=np.int64)
-        t_raters = np.bincount(pairs[:, 1], minlength=n) if len(pairs) else np.zeros(n, dtype=np.int64)
-        collab = mask & arrays.relation_is_collaborator
-        c_pairs = np.unique(np.stack([arrays.rater[collab], arrays.ratee[collab]], axis=1), axis=0) \
-            if collab.any() else np.zeros((0, 2), dtype=np.int64)
-        c_raters = np.bincount(c_pairs[:, 1], minlength=n) if len(c_pairs) else np.zeros(n, dtype=np.int64)
+        t_raters = _distinct_raters(arrays, mask, n)
+        c_raters = _distinct_raters(arrays, mask & arrays.relation_is_collaborator, n)
         # A mean that no outsider may see does not enter the score either: otherwise the total, less
         # the figures shown beside it, would give it away (one peer's teamwork rating, say).
         limits = thresholds(cycle.config)
+        visible: dict[tuple[int, int], bool] = {}  # the gate's answer depends on the two counts alone
         for j in np.flatnonzero(t_n):
             officer_id = arrays.officer_ids[j]
             groups = {"peer": int(t_raters[j] - c_raters[j]), "collaborator": int(c_raters[j])}
-            if not pooled_visible(groups, ("peer", "collaborator"), limits, OUTSIDER):
+            key = (groups["peer"], groups["collaborator"])
+            if key not in visible:
+                visible[key] = pooled_visible(groups, ("peer", "collaborator"), limits, OUTSIDER)
+            if not visible[key]:
                 continue
             mean = _num(t_sum[j] / t_n[j])
             out["teamwork_peer"]["values"][officer_id] = mean

@@ -722,22 +722,17 @@ def soft_indicator_values(cycle) -> dict:
 
     from scoring.residents import ResidentConfig, ResidentSet, score_residents
 
+    from ..bulk import integer_arrays
+
     credit = float(((cycle.config or {}).get("assessment_options") or {}).get("basic_satisfied_credit", 0.5))
     config = ResidentConfig(credit=(0.0, credit, 1.0, 1.0))
 
     inside = and_(ResidentResponse.answered_on >= cycle.starts_on, ResidentResponse.answered_on <= cycle.ends_on)
-    answers = db.session.execute(
-        select(ResidentResponse.id, ResidentResponse.unit_id, ResidentResponse.overall, ResidentResponse.channel,
-               ResidentResponse.invitation_id)
-        .where(inside).order_by(ResidentResponse.id)
-    ).all()
     result = {"soft_residents": {"level": "unit", "values": {}, "details": {}},
               "soft_residents_officer": {"level": "officer", "values": {}, "details": {}}}
-    if not answers:
+    answer_ids, unit_ids, levels, channels, invitation_ids = _answers_inside(inside)
+    if not len(answer_ids):
         return result
-    unit_ids = np.array([a.unit_id for a in answers], dtype=np.int64)
-    levels = np.array([a.overall for a in answers], dtype=np.int64)
-    channels = np.array([CHANNEL_CODES[a.channel] for a in answers], dtype=np.int64)
 
     # Units, shrunk toward their category (stations) or their kind (other units).
     subjects, subject_index = np.unique(unit_ids, return_inverse=True)
@@ -750,29 +745,39 @@ def soft_indicator_values(cycle) -> dict:
     result["soft_residents"] = _scored("unit", subjects, subject_index, levels, channels, groups,
                                        ResidentSet, score_residents, config)
 
-    # Officers served, through their invitations (window answers name no officer).
-    answer_rows = {a.invitation_id: i for i, a in enumerate(answers) if a.invitation_id is not None}
-    if answer_rows:
-        # Joined to the same answers (an IN list of every answered link would exceed PostgreSQL's
-        # 65,535 parameters in a province).
-        pairs = db.session.execute(
-            select(invitation_officer.c.invitation_id, invitation_officer.c.officer_id, Officer.unit_id)
-            .join(Officer, Officer.id == invitation_officer.c.officer_id)
-            .join(ResidentResponse, ResidentResponse.invitation_id == invitation_officer.c.invitation_id)
-            .where(inside)
-        ).all()
-        if pairs:
-            rows = np.array([answer_rows[p.invitation_id] for p in pairs], dtype=np.int64)
-            officer_ids = np.array([p.officer_id for p in pairs], dtype=np.int64)
-            officer_units = np.array([p.unit_id for p in pairs], dtype=np.int64)
-            subjects, subject_index = np.unique(officer_ids, return_inverse=True)
-            first = np.zeros(len(subjects), dtype=np.int64)
-            first[subject_index[::-1]] = np.arange(len(officer_ids))[::-1]
-            _keys, groups = np.unique(officer_units[first], return_inverse=True)
-            scored = _scored("officer", subjects, subject_index, levels[rows], channels[rows], groups,
-                             ResidentSet, score_residents, config)
-            result["soft_residents_officer"] = _officers_with_enough_answers(scored)
+    # Officers served, through their invitations (window answers name no officer), joined to the same
+    # answers (an IN list of every answered link would exceed PostgreSQL's 65,535 parameters in a province).
+    invitation, officer_ids, officer_units = integer_arrays(
+        select(invitation_officer.c.invitation_id, invitation_officer.c.officer_id, Officer.unit_id)
+        .join(Officer, Officer.id == invitation_officer.c.officer_id)
+        .join(ResidentResponse, ResidentResponse.invitation_id == invitation_officer.c.invitation_id)
+        .where(inside))
+    if len(invitation):
+        by_invitation = np.argsort(invitation_ids, kind="stable")  # answer rows of the links, by invitation id
+        rows = by_invitation[np.searchsorted(invitation_ids, invitation, sorter=by_invitation)]
+        order = np.lexsort((officer_ids, rows))  # by answer, then officer: the same order every time
+        rows, officer_ids, officer_units = rows[order], officer_ids[order], officer_units[order]
+        subjects, subject_index = np.unique(officer_ids, return_inverse=True)
+        first = np.zeros(len(subjects), dtype=np.int64)
+        first[subject_index[::-1]] = np.arange(len(officer_ids))[::-1]
+        _keys, groups = np.unique(officer_units[first], return_inverse=True)
+        scored = _scored("officer", subjects, subject_index, levels[rows], channels[rows], groups,
+                         ResidentSet, score_residents, config)
+        result["soft_residents_officer"] = _officers_with_enough_answers(scored)
     return result
+
+
+def _answers_inside(inside) -> tuple:
+    """The resident answers matching ``inside`` by id, as arrays (n,): id, unit id, overall level,
+    channel code and invitation id (0 for a window answer)."""
+    import numpy as np
+
+    from ..bulk import integer_arrays
+
+    channel = case({name: code for name, code in CHANNEL_CODES.items()}, value=ResidentResponse.channel)
+    answers = integer_arrays(select(ResidentResponse.id, ResidentResponse.unit_id, ResidentResponse.overall, channel,
+                                    func.coalesce(ResidentResponse.invitation_id, 0)).where(inside))
+    return tuple(answers[:, np.argsort(answers[0], kind="stable")])
 
 
 def _officers_with_enough_answers(scored: dict) -> dict:

@@ -182,3 +182,41 @@ def test_soft_indicators_of_an_empty_cycle(app):
     with app.app_context():
         result = services.soft_indicator_values(db.session.get(Cycle, world.cycle_id))
     assert result["soft_360"]["values"] == {} and result["teamwork_peer"]["values"] == {}
+
+
+def test_soft_indicators_read_in_ranges_count_only_submitted_answers(app, monkeypatch):
+    """The answers are read in ranges of responses (a province has millions): any range size gives
+    the same figures, and a sheet saved but not submitted counts in none."""
+    world = build_world(app, members=6, peers=3)
+    with app.app_context():
+        rows = db.session.execute(sa.select(Assignment.rater_id, Assignment.ratee_id, Assignment.relation)
+                                  .where(Assignment.cycle_id == world.cycle_id).order_by(Assignment.id)).all()
+    drafts = set(rows[1::4])  # saved between submitted sheets, so inside the ranges read
+    for k, (rater, ratee, relation) in enumerate(rows):
+        if (rater, ratee, relation) in drafts:
+            with app.app_context():
+                row = db.session.execute(sa.select(Assignment).filter_by(
+                    rater_id=rater, ratee_id=ratee, relation=relation)).scalar_one()
+                instrument = services.instruments_for(db.session.get(Cycle, row.cycle_id))[row.rater_group]
+                services.save_response(row, db.session.get(Officer, rater),
+                                       {f"item_{item.id}": "1" for item in instrument.items}, False, row.revision)
+                db.session.commit()
+        else:
+            answer(app, rater, ratee, relation, lambda item, k=k: 1 + (item.id + k) % 5)
+
+    def figures():
+        with app.app_context():
+            return services.soft_indicator_values(db.session.get(Cycle, world.cycle_id))
+
+    whole = figures()
+    for size in (1, 3):
+        monkeypatch.setattr(services, "RESPONSES_PER_QUERY", size)
+        assert figures() == whole
+    submitted = {}
+    for rater, ratee, relation in set(rows) - drafts:
+        if relation != "self":
+            submitted.setdefault(ratee, set()).add(rater)
+    for ratee, details in whole["soft_360"]["details"].items():
+        raters = details["raters"]
+        assert raters["peer"] + raters["collaborator"] + raters["supervisor"] + raters["subordinate"] \
+            == len(submitted[ratee])

@@ -1,0 +1,142 @@
+"""Bulk reads into numpy arrays and bulk writes, without a Python object per row.
+
+A province's score run reads millions of 360 answers and writes tens of thousands of results. A
+SQLAlchemy Row, an ORM object or even the driver's tuple per row costs more than the scoring itself,
+so on PostgreSQL the rows travel as one binary integer array per column (``array_agg``) and the
+results go in through ``COPY``. Elsewhere (SQLite) the same calls read and write in plain chunks.
+Every statement carries a fixed number of bound parameters, whatever the size of the data.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from functools import cache, lru_cache
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+
+from .extensions import db
+
+CHUNK_ROWS = 2_000  # rows per executemany on databases without COPY
+_INT8_ARRAY_OID, _INT8_OID = 1016, 20
+_ARRAY_HEADER = np.dtype([("ndim", ">i4"), ("has_null", ">i4"), ("element", ">i4"), ("size", ">i4"),
+                          ("lower", ">i4")])
+_INT8_ELEMENT = np.dtype([("length", ">i4"), ("value", ">i8")])
+
+
+def integer_arrays(statement: sa.Select, params: dict | None = None) -> np.ndarray:
+    """(k, n) int64: the k selected columns of the statement's n rows, in no particular order.
+
+    Every column must be an integer (64 bits) and never NULL (coalesce in the statement). On
+    PostgreSQL the database packs each column into one array, read as raw bytes; bound the rows a
+    call reads (a range of ids) to bound the memory of both sides. To read in ranges, build the
+    statement once with ``bindparam`` and pass each range's ``params``: it is compiled once.
+    """
+    connection = db.session.connection()
+    k = len(statement.selected_columns)
+    if connection.dialect.name != "postgresql":
+        # The driver's own tuples, a chunk at a time: numpy reads a SQLAlchemy Row slowly.
+        result = connection.execute(statement, params or {})
+        parts = [np.zeros((0, k), dtype=np.int64)]
+        try:
+            while rows := result.cursor.fetchmany(CHUNK_ROWS * 10):
+                parts.append(np.array(rows, dtype=np.int64).reshape(len(rows), k))
+        finally:
+            result.close()
+        return np.concatenate(parts).T.copy()
+    sql, defaults = _packed_sql(statement, connection.dialect)
+    with _driver(connection).cursor(binary=True) as cursor:
+        cursor.adapters.register_loader(_INT8_ARRAY_OID, _raw_loader())
+        row = cursor.execute(sql, {**defaults, **(params or {})}).fetchone()
+    if row is None or row[0] is None:  # array_agg of no rows is NULL
+        return np.zeros((k, 0), dtype=np.int64)
+    return np.stack([_int8_array(bytes(data)) for data in row])
+
+
+@lru_cache(maxsize=64)
+def _packed_sql(statement: sa.Select, dialect) -> tuple[str, dict]:
+    """The statement with each column aggregated into one int8 array, compiled for the driver."""
+    inner = statement.subquery()
+    compiled = sa.select(*[sa.func.array_agg(sa.cast(c, sa.BigInteger)) for c in inner.c]).compile(dialect=dialect)
+    return str(compiled), dict(compiled.params)
+
+
+def plain_rows(statement: sa.Select, params: dict | None = None) -> list[tuple]:
+    """The statement's rows as the driver's own tuples (values as the driver gives them, no type
+    processing): for reading many rows of plain numbers, where a SQLAlchemy Row per row costs more
+    than the rest of the work."""
+    result = db.session.connection().execute(statement, params or {})
+    try:
+        return list(result.cursor.fetchall())
+    finally:
+        result.close()
+
+
+def _driver(connection: sa.Connection) -> Any:
+    """The psycopg connection under a SQLAlchemy connection (in the same transaction)."""
+    driver = connection.connection.driver_connection
+    assert driver is not None  # a connection in use has its driver connection
+    return driver
+
+
+def _int8_array(data: bytes) -> np.ndarray:
+    """PostgreSQL's binary form of a one-dimensional int8[] without NULLs, as int64."""
+    header = np.frombuffer(data, dtype=_ARRAY_HEADER, count=1)[0]
+    if header["ndim"] != 1 or header["has_null"] or header["element"] != _INT8_OID:
+        raise ValueError("expected a one-dimensional integer array without NULLs")
+    values = np.frombuffer(data, dtype=_INT8_ELEMENT, offset=_ARRAY_HEADER.itemsize)
+    if len(values) != header["size"]:
+        raise ValueError("truncated integer array")
+    return values["value"].astype(np.int64)
+
+
+@cache
+def _raw_loader():
+    """A psycopg loader that leaves a value as the bytes the server sent (numpy reads them);
+    psycopg is imported only where PostgreSQL is used."""
+    from psycopg.adapt import Loader
+    from psycopg.pq import Format
+
+    class RawLoader(Loader):
+        format = Format.BINARY
+
+        def load(self, data):
+            return data
+
+    return RawLoader
+
+
+def insert_rows(table: sa.Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """Insert rows (tuples in the order of ``columns``) into ``table`` within the session's
+    transaction; JSON columns take Python values. PostgreSQL: one COPY; elsewhere executemany in
+    chunks of CHUNK_ROWS. Returns the number of rows. Nothing per row but the values themselves:
+    no ORM objects, so no ORM events either (use it only for rows that have none)."""
+    connection = db.session.connection()
+    is_json = [isinstance(table.c[name].type, sa.JSON) for name in columns]
+    if connection.dialect.name != "postgresql":
+        return _insert_in_chunks(connection, table, columns, rows)
+    dumps = connection.dialect._json_serializer or json.dumps  # as SQLAlchemy stores a JSON column
+    quoted = ", ".join(connection.dialect.identifier_preparer.quote(name) for name in columns)
+    name = connection.dialect.identifier_preparer.format_table(table)
+    count = 0
+    with _driver(connection).cursor() as cursor, cursor.copy(f"COPY {name} ({quoted}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([dumps(v) if j and v is not None else v for v, j in zip(row, is_json, strict=True)])
+            count += 1
+    return count
+
+
+def _insert_in_chunks(connection, table: sa.Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    statement = sa.insert(table)
+    chunk: list[dict] = []
+    count = 0
+    for row in rows:
+        chunk.append(dict(zip(columns, row, strict=True)))
+        if len(chunk) == CHUNK_ROWS:
+            connection.execute(statement, chunk)
+            count, chunk = count + len(chunk), []
+    if chunk:
+        connection.execute(statement, chunk)
+        count += len(chunk)
+    return count
