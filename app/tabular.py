@@ -2,7 +2,7 @@
 import csv
 import io
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
@@ -14,10 +14,14 @@ from .errors import DomainError
 
 # Rows per upload, as for the API (api.routes.MAX_ROWS): reading 100,000 rows held a worker ~10 s.
 MAX_ROWS = 20_000
+# Rows of a file imported by a background job (app.imports.queue_file_import): a province's roster
+# or indicator file (50,000 officers × a few officer-level indicators) with room to spare.
+JOB_MAX_ROWS = 500_000
+PROGRESS_EVERY = 10_000  # lines read between two progress reports
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Row:
     number: int  # the row number a spreadsheet shows (header is row 1)
     values: dict[str, str]
@@ -31,24 +35,47 @@ def _clean(value) -> str:
     return str(value).strip()
 
 
-def read_table(filename: str, raw: bytes, required: tuple[str, ...]) -> list[Row]:
-    """Rows of a .csv or .xlsx upload; raises DomainError for an unreadable file or missing columns."""
-    from .imports import table_lines  # streams the file and stops at MAX_ROWS
+def read_table(filename: str, raw: bytes, required: tuple[str, ...], max_rows: int | None = None,
+               progress: Callable[[int], None] | None = None) -> list[Row]:
+    """Rows of a .csv or .xlsx upload; raises DomainError for an unreadable file, missing columns or
+    more than ``max_rows`` rows (default MAX_ROWS). ``progress(n)`` is called after every
+    PROGRESS_EVERY lines read."""
+    lines, header = _open_table(filename, raw, required, MAX_ROWS if max_rows is None else max_rows)
+    columns = [(i, column) for i, column in enumerate(header) if column]
+    rows = []
+    for number, line in enumerate(lines, start=2):
+        if progress is not None and number % PROGRESS_EVERY == 0:
+            progress(number - 1)
+        values = [_clean(v) for v in line]
+        if not any(values):
+            continue
+        width = len(values)
+        rows.append(Row(number, {column: (values[i] if i < width else "") for i, column in columns}))
+    return rows
 
-    lines = [[_clean(v) for v in line] for line in table_lines(filename, raw, MAX_ROWS)]
-    if not lines:
+
+def check_table(filename: str, raw: bytes, required: tuple[str, ...]) -> None:
+    """Refuse at once a file an import job could not read: its type, encoding, size (JOB_MAX_ROWS)
+    and header (the ``required`` columns). Reads the header line only (and, for .xlsx, counts the
+    rows in the unzipped XML, a byte search)."""
+    lines, _header = _open_table(filename, raw, required, JOB_MAX_ROWS)
+    lines.close()
+
+
+def _open_table(filename: str, raw: bytes, required: tuple[str, ...], max_rows: int):
+    """(the remaining lines, the cleaned header) of a file whose header has the ``required`` columns."""
+    from .imports import iter_table_lines  # streams the file and stops at max_rows
+
+    lines = iter_table_lines(filename, raw, max_rows)
+    first = next(lines, None)
+    if first is None:
         raise DomainError(_("文件是空的。"), field="file")
-    header = lines[0]
+    header = [_clean(v) for v in first]
     missing = [column for column in required if column not in header]
     if missing:
+        lines.close()
         raise DomainError(_("缺少列：%(cols)s", cols="、".join(missing)), field="file")
-    rows = []
-    for number, line in enumerate(lines[1:], start=2):
-        if not any(line):
-            continue
-        values = {column: (line[i] if i < len(line) else "") for i, column in enumerate(header) if column}
-        rows.append(Row(number, values))
-    return rows
+    return lines, header
 
 
 # A spreadsheet runs a cell that starts with one of these as a formula (or, for tab and CR, may

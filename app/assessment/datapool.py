@@ -254,9 +254,16 @@ def _store_values(cycle: Cycle, parsed: list[tuple], report: ImportReport, *, so
     return batch
 
 
+FILE_REQUIRED = ("指标代码", "数值")
+
+
 def rows_from_table(filename: str, raw: bytes) -> list[tuple[int, dict]]:
     """Read an uploaded .csv/.xlsx into (row number, API-style dict) rows."""
-    table = read_table(filename, raw, required=("指标代码", "数值"))
+    return api_rows(read_table(filename, raw, required=FILE_REQUIRED))
+
+
+def api_rows(table: list) -> list[tuple[int, dict]]:
+    """The (row number, API-style dict) rows of a file already read (tabular.Row)."""
     if table and not any(c in table[0].values for c in ("单位代码", "警号")):
         raise DomainError(_("缺少列：单位代码 或 警号"), field="file")
     return [(row.number, {API_FIELDS[k]: row.values.get(k, "") for k in FILE_COLUMNS}) for row in table]
