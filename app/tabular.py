@@ -44,7 +44,7 @@ def read_table(filename: str, raw: bytes, required: tuple[str, ...], max_rows: i
     columns = [(i, column) for i, column in enumerate(header) if column]
     rows = []
     for number, line in enumerate(lines, start=2):
-        if progress is not None and number % PROGRESS_EVERY == 0:
+        if progress is not None and (number - 1) % PROGRESS_EVERY == 0:  # data lines read, this one too
             progress(number - 1)
         values = [_clean(v) for v in line]
         if not any(values):
