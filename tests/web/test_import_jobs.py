@@ -218,3 +218,43 @@ def test_without_redis_an_import_runs_in_a_thread_of_the_web_process(app, databa
     page = client.get(f"/jobs/{job_id}", follow_redirects=True).get_data(as_text=True)
     assert "新增 2 人" in page
     assert _count(threaded, Officer, badge_no="500002") == 1 and _count(threaded, JobFile) == 0
+
+
+def test_with_redis_the_worker_imports_the_stored_file_in_the_uploaders_language(app, database_url, tmp_path):
+    """The worker has no request: the file comes from the database, the language from the job."""
+    import uuid
+
+    from rq import SimpleWorker
+
+    from app.jobs.services import rq_queue
+
+    from .test_jobs import _redis_or_skip
+
+    url = "redis://127.0.0.1:6379/1"  # a queue of its own on a database other than the default
+    _redis_or_skip(url)
+    queued = make_test_app(database_url, tmp_path, JOBS_BACKEND="", JOBS_REDIS_URL=url,
+                           JOBS_QUEUE=f"kaoping-test-{uuid.uuid4().hex}")
+    with queued.app_context():
+        make_unit("PS01")
+        db.session.commit()
+    client = queued.test_client()
+    from .. import conftest
+
+    conftest.Auth(queued, client).as_role("admin")
+    client.post("/lang/en", data={"next": "/"})
+    body = _csv(ROSTER, [["600001", "孙八", "PS01", "", "否"], ["600002", "周九", "PS77", "", "否"]])
+    response = client.post("/admin/import/roster", data={"file": (io.BytesIO(body), "r.csv")},
+                           content_type="multipart/form-data")
+    job_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
+    assert _count(queued, JobFile) == 1  # waiting for the worker, in the database
+    with queued.app_context():
+        queue = rq_queue()
+        try:
+            SimpleWorker([queue], connection=queue.connection).work(burst=True, with_scheduler=False)
+        finally:
+            queue.delete(delete_jobs=True)
+        db.session.remove()
+    job = _wait(queued, job_id, seconds=5)
+    assert job.state == "succeeded" and job.result["ok"] is False
+    assert job.result["errors"] == [[3, 'Unknown unit code "PS77"']]
+    assert _count(queued, Officer, badge_no="600001") == 0 and _count(queued, JobFile) == 0
