@@ -5,8 +5,7 @@ import io
 import re
 import zipfile
 import zlib
-from collections.abc import Iterator
-from itertools import islice
+from collections.abc import Generator, Iterator
 
 from flask import flash
 from flask_babel import gettext as _
@@ -98,10 +97,11 @@ def _xlsx_lines(raw: bytes) -> Iterator[tuple]:
         book.close()
 
 
-def table_lines(filename: str, raw: bytes, max_rows: int) -> list[list]:
-    """The raw lines (header first) of a .csv or .xlsx upload, read one at a time and no further than
+def iter_table_lines(filename: str, raw: bytes, max_rows: int) -> Generator[list, None, None]:
+    """The raw lines (header first) of a .csv or .xlsx upload, one at a time and no further than
     ``max_rows`` lines after the header: a longer file is refused as soon as line max_rows + 1 is
-    read, with a message saying the limit, instead of after the whole file."""
+    read, with a message saying the limit, instead of after the whole file. The file is checked
+    (type, encoding, sheet sizes) before the first line comes."""
     name = (filename or "").lower()
     if name.endswith(".csv"):
         lines: Iterator = csv.reader(io.StringIO(_decode(raw)))
@@ -110,39 +110,26 @@ def table_lines(filename: str, raw: bytes, max_rows: int) -> list[list]:
         lines = _xlsx_lines(raw)
     else:
         raise DomainError(_("只支持 .csv 和 .xlsx 文件。"), field="file")
+    return _limited(lines, max_rows)
+
+
+def _limited(lines: Iterator, max_rows: int) -> Generator[list, None, None]:
     try:
-        out = [list(line) for line in islice(lines, max_rows + 2)]
+        for count, line in enumerate(lines):
+            if count > max_rows:
+                raise _too_many_rows(max_rows)
+            yield list(line)
     except csv.Error as error:
         raise DomainError(_("无法读取该 CSV 文件：%(reason)s", reason=str(error)), field="file") from error
     finally:
         close = getattr(lines, "close", None)
         if close is not None:
             close()  # stops the xlsx generator and closes the workbook
-    if len(out) > max_rows + 1:
-        raise _too_many_rows(max_rows)
-    return out
 
 
-def run_upload(form, importer, success_message):
-    """Run ``importer(filename, raw)`` on the form's file and commit only a clean report.
-
-    ``importer`` returns a report with ``ok``; ``success_message(report)`` is flashed when it is
-    committed. A file that cannot be read at all gets its reason next to the form's file field.
-    Returns the report, or None when there is none to show.
-    """
-    upload = form.file.data
-    try:
-        report = importer(upload.filename, upload.read())
-    except DomainError as error:
-        db.session.rollback()
-        form.file.errors = list(form.file.errors) + [error.message]
-        return None
-    if report.ok:
-        db.session.commit()
-        flash(success_message(report), "success")
-    else:
-        db.session.rollback()
-    return report
+def table_lines(filename: str, raw: bytes, max_rows: int) -> list[list]:
+    """All the lines of ``iter_table_lines`` (header first)."""
+    return list(iter_table_lines(filename, raw, max_rows))
 
 
 def run_cli_import(load, summary) -> None:
@@ -169,3 +156,121 @@ def run_cli_import(load, summary) -> None:
         sys.exit(1)
     db.session.commit()
     click.echo(summary(report))
+
+
+# ---- imports as background jobs ----------------------------------------------------------------
+# The upload is kept in the database (JobFile), not in instance/: the web process that receives it
+# and the worker that imports it may be different machines, and PostgreSQL is what they share.
+SHOWN_ERRORS = 1000  # row errors kept in a job's report (the count says how many there were)
+
+
+def queue_file_import(kind: str, key: str, filename: str, raw: bytes, user_id: int | None, **args):
+    """Store an uploaded file and queue job ``kind`` to import it (``file_id`` and ``args`` are its
+    arguments). Raises JobAlreadyActive when an import of the same kind and key is under way."""
+    from .jobs import enqueue
+    from .models import JobFile
+
+    stored = JobFile(filename=(filename or "")[:200], size=len(raw), content=raw, created_by_id=user_id)
+    db.session.add(stored)
+    db.session.flush()
+    return enqueue(kind, key, user_id=user_id, file_id=stored.id, **args)
+
+
+def start_file_import(form, kind: str, key: str, back_url: str, required: tuple[str, ...], **args):
+    """The web half of an import job: check the form's file as far as its header (a file that cannot
+    be imported is refused next to the form: returns None), keep it, queue job ``kind``, commit, and
+    send the user to the job's page (its progress, then the import page with the report)."""
+    from flask import redirect, url_for
+    from flask_login import current_user
+
+    from .jobs.services import JobAlreadyActive
+    from .tabular import check_table
+
+    upload = form.file.data
+    raw = upload.read()
+    try:
+        check_table(upload.filename, raw, required)
+    except DomainError as error:
+        form.file.errors = list(form.file.errors) + [error.message]
+        return None
+    try:
+        job = queue_file_import(kind, key, upload.filename, raw, current_user.id, **args)
+    except JobAlreadyActive as error:
+        flash(error.message, "warning")
+        return redirect(url_for("jobs.show", job_id=error.job_id) if error.job_id else back_url)
+    db.session.commit()
+    return redirect(url_for("jobs.show", job_id=job.id))
+
+
+def import_file_job(job, file_id: int, required: tuple[str, ...], load, counts: tuple[str, ...],
+                    endpoint: str, values: dict | None = None) -> dict:
+    """The worker half: read the stored file (its progress every PROGRESS_EVERY lines), run
+    ``load(filename, rows)`` → report, keep what it stored only when the report is clean, drop the
+    file, and return the report as the job's result (``counts`` names the report's own figures).
+
+    A file that cannot be read (type, encoding, columns, too many rows) fails the job with the
+    reason; bad rows do not: the job ends with the row-by-row report and nothing stored.
+    """
+    from sqlalchemy import delete
+
+    from .models import JobFile
+    from .tabular import JOB_MAX_ROWS, read_table
+
+    stored = db.session.get(JobFile, file_id)
+    if stored is None:
+        raise DomainError(_("找不到上传的文件（可能已被处理），请重新上传。"))
+    filename, raw = stored.filename, stored.content
+    try:
+        job.step(_("读取文件 %(name)s", name=filename), progress=2)
+        size = max(1, raw.count(b"\n")) if filename.lower().endswith(".csv") else 0
+
+        def reading(lines: int) -> None:
+            share = min(lines / size, 1.0) if size else 0.5
+            job.step(_("已读取 %(n)s 行", n=f"{lines:,}"), progress=2 + int(48 * share))
+
+        rows = read_table(filename, raw, required, max_rows=JOB_MAX_ROWS, progress=reading)
+        del raw
+        job.step(_("检查并保存 %(n)s 行", n=f"{len(rows):,}"), progress=50)
+        report = load(filename, rows)
+    except BaseException:
+        db.session.rollback()  # the file goes whatever happened; what the import stored does not stay
+        db.session.execute(delete(JobFile).where(JobFile.id == file_id))
+        db.session.commit()
+        raise
+    if not report.ok:
+        db.session.rollback()
+    db.session.execute(delete(JobFile).where(JobFile.id == file_id))
+    result = {"ok": report.ok, "rows": report.rows, "filename": filename,
+              "errors": [[number, message] for number, message in report.errors[:SHOWN_ERRORS]],
+              "error_count": len(report.errors), **{name: getattr(report, name) for name in counts}}
+    return {**result, "endpoint": endpoint, "values": {**(values or {}), "job": job.job_id}}
+
+
+class JobReport:
+    """An import job's stored report, read by the import pages as they read a report made in the
+    request (``ok``, ``rows``, ``errors`` [(row, message)], and the kind's counts)."""
+
+    def __init__(self, result: dict):
+        self.__dict__.update(result)
+        self.errors = [tuple(error) for error in result.get("errors", [])]
+        self.error_count = result.get("error_count", len(self.errors))
+
+    @property
+    def cut(self) -> bool:
+        return self.error_count > len(self.errors)
+
+
+def job_report(kind: str):
+    """The report of the import job named by ?job= on an import page, if it is one of ``kind``."""
+    from flask import request
+
+    from .dbutil import db_id
+    from .models import Job
+
+    job_id = request.args.get("job", type=db_id)
+    if job_id is None:
+        return None
+    job = db.session.get(Job, job_id)
+    if job is None or job.kind != kind or job.state != "succeeded" or "ok" not in (job.result or {}):
+        return None
+    return JobReport(job.result)

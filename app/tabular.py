@@ -1,23 +1,30 @@
 """Read uploaded .csv and .xlsx tables into rows keyed by header, and write .xlsx files."""
 import csv
 import io
-import tempfile
-from collections.abc import Iterable
+import math
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
+from xml.sax.saxutils import escape as _escape
 
 from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
 from .errors import DomainError
 
 # Rows per upload, as for the API (api.routes.MAX_ROWS): reading 100,000 rows held a worker ~10 s.
 MAX_ROWS = 20_000
+# Rows of a file imported by a background job (app.imports.queue_file_import): a province's roster
+# or indicator file (50,000 officers × a few officer-level indicators) with room to spare.
+JOB_MAX_ROWS = 500_000
+PROGRESS_EVERY = 10_000  # lines read between two progress reports
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Row:
     number: int  # the row number a spreadsheet shows (header is row 1)
     values: dict[str, str]
@@ -31,24 +38,47 @@ def _clean(value) -> str:
     return str(value).strip()
 
 
-def read_table(filename: str, raw: bytes, required: tuple[str, ...]) -> list[Row]:
-    """Rows of a .csv or .xlsx upload; raises DomainError for an unreadable file or missing columns."""
-    from .imports import table_lines  # streams the file and stops at MAX_ROWS
+def read_table(filename: str, raw: bytes, required: tuple[str, ...], max_rows: int | None = None,
+               progress: Callable[[int], None] | None = None) -> list[Row]:
+    """Rows of a .csv or .xlsx upload; raises DomainError for an unreadable file, missing columns or
+    more than ``max_rows`` rows (default MAX_ROWS). ``progress(n)`` is called after every
+    PROGRESS_EVERY lines read."""
+    lines, header = _open_table(filename, raw, required, MAX_ROWS if max_rows is None else max_rows)
+    columns = [(i, column) for i, column in enumerate(header) if column]
+    rows = []
+    for number, line in enumerate(lines, start=2):
+        if progress is not None and (number - 1) % PROGRESS_EVERY == 0:  # data lines read, this one too
+            progress(number - 1)
+        values = [_clean(v) for v in line]
+        if not any(values):
+            continue
+        width = len(values)
+        rows.append(Row(number, {column: (values[i] if i < width else "") for i, column in columns}))
+    return rows
 
-    lines = [[_clean(v) for v in line] for line in table_lines(filename, raw, MAX_ROWS)]
-    if not lines:
+
+def check_table(filename: str, raw: bytes, required: tuple[str, ...]) -> None:
+    """Refuse at once a file an import job could not read: its type, encoding, size (JOB_MAX_ROWS)
+    and header (the ``required`` columns). Reads the header line only (and, for .xlsx, counts the
+    rows in the unzipped XML, a byte search)."""
+    lines, _header = _open_table(filename, raw, required, JOB_MAX_ROWS)
+    lines.close()
+
+
+def _open_table(filename: str, raw: bytes, required: tuple[str, ...], max_rows: int):
+    """(the remaining lines, the cleaned header) of a file whose header has the ``required`` columns."""
+    from .imports import iter_table_lines  # streams the file and stops at max_rows
+
+    lines = iter_table_lines(filename, raw, max_rows)
+    first = next(lines, None)
+    if first is None:
         raise DomainError(_("文件是空的。"), field="file")
-    header = lines[0]
+    header = [_clean(v) for v in first]
     missing = [column for column in required if column not in header]
     if missing:
+        lines.close()
         raise DomainError(_("缺少列：%(cols)s", cols="、".join(missing)), field="file")
-    rows = []
-    for number, line in enumerate(lines[1:], start=2):
-        if not any(line):
-            continue
-        values = {column: (line[i] if i < len(line) else "") for i, column in enumerate(header) if column}
-        rows.append(Row(number, values))
-    return rows
+    return lines, header
 
 
 # A spreadsheet runs a cell that starts with one of these as a formula (or, for tab and CR, may
@@ -77,7 +107,6 @@ def xlsx_workbook(sheets: list[tuple[str, list[str], list[list]]]) -> bytes:
     """A workbook of (title, header, rows) sheets, each with a bold header row and fitted columns,
     written in openpyxl's streaming mode. The one xlsx writer of every export: text cells pass
     ``safe_cell``."""
-    from openpyxl.cell import WriteOnlyCell
     from openpyxl.utils import get_column_letter
 
     book = Workbook(write_only=True)
@@ -115,33 +144,119 @@ def csv_bytes(header: list[str], rows: list[list]) -> bytes:
 
 
 def xlsx_download(header: list[str], rows: Iterable[list], filename: str, title: str = "Sheet1"):
-    """A response sending a one-sheet workbook of any size: openpyxl's write-only mode keeps the
-    rows on disk rather than in memory, and the file is sent in chunks. ``rows`` may be a lazy
-    iterator reading the database in batches. Text cells pass ``safe_cell``, as in every export."""
-    from flask import Response
+    """A response streaming a one-sheet workbook of any size as it is written: the first bytes leave
+    before the last row is read, nothing is held in memory or on disk, and ``rows`` may be a lazy
+    iterator reading the database in batches (the request context stays open while it is sent).
+    Text cells pass ``safe_cell``, as in every export."""
+    from flask import Response, stream_with_context
 
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(title)
-    bold = []
-    for value in safe_row(str(h) for h in header):
-        cell = WriteOnlyCell(sheet, value=value)
-        cell.font = Font(bold=True)
-        bold.append(cell)
-    sheet.append(bold)
-    for row in rows:
-        sheet.append(safe_row(row))
-    out = tempfile.TemporaryFile()
-    book.save(out)
-    size = out.tell()
-    out.seek(0)
+    return Response(stream_with_context(xlsx_stream(header, rows, title)), mimetype=XLSX_MIMETYPE,
+                    headers={"Content-Disposition": f"attachment; filename={filename}"})
 
-    def chunks():
-        try:
-            while chunk := out.read(64 * 1024):
-                yield chunk
-        finally:  # sent, or the client went away (the server closes the response)
-            out.close()
 
-    return Response(chunks(), mimetype=XLSX_MIMETYPE, direct_passthrough=True,
-                    headers={"Content-Disposition": f"attachment; filename={filename}", "Content-Length": str(size)})
+class _Pipe(io.RawIOBase):
+    """A write-only, unseekable file whose bytes are taken out as they come (zipfile then writes
+    each member's sizes after its data, which is what lets the archive stream)."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.buffer = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self.buffer += data
+        return len(data)
+
+    def take(self) -> bytes:
+        data = bytes(self.buffer)
+        self.buffer.clear()
+        return data
+
+
+_ILLEGAL_XML = ILLEGAL_CHARACTERS_RE  # control characters an .xlsx cannot hold
+_XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
+_PARTS = {
+    "[Content_Types].xml": _XML + (
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/worksheets/sheet1.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        '<Override PartName="/xl/styles.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/></Types>'),
+    "_rels/.rels": _XML + (
+        f'<Relationships xmlns="{_PKG}"><Relationship Id="rId1" Type="{_REL}/officeDocument" '
+        'Target="xl/workbook.xml"/></Relationships>'),
+    "xl/_rels/workbook.xml.rels": _XML + (
+        f'<Relationships xmlns="{_PKG}"><Relationship Id="rId1" Type="{_REL}/worksheet" '
+        f'Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="{_REL}/styles" Target="styles.xml"/>'
+        '</Relationships>'),
+    "xl/styles.xml": _XML + (
+        f'<styleSheet xmlns="{_MAIN}"><fonts count="2"><font><sz val="11"/><name val="Calibri"/></font>'
+        '<font><b/><sz val="11"/><name val="Calibri"/></font></fonts>'
+        '<fills count="2"><fill><patternFill patternType="none"/></fill>'
+        '<fill><patternFill patternType="gray125"/></fill></fills>'
+        '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+        '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+        '<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+        '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/></cellXfs>'
+        '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>'),
+}
+
+
+def _cell_xml(ref: str, value, style: str = "") -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        text = _ILLEGAL_XML.sub("", value)
+        space = ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""
+        return f'<c r="{ref}" t="inlineStr"{style}><is><t{space}>{_escape(text)}</t></is></c>'
+    if isinstance(value, bool):
+        return f'<c r="{ref}" t="b"{style}><v>{int(value)}</v></c>'
+    if isinstance(value, int | float | Decimal):
+        return f'<c r="{ref}"{style}><v>{value}</v></c>' if math.isfinite(value) else ""
+    return _cell_xml(ref, str(value), style)
+
+
+def xlsx_stream(header: list[str], rows: Iterable[list], title: str = "Sheet1") -> Iterator[bytes]:
+    """The bytes of a one-sheet .xlsx (bold header row), yielded about every 64 KiB as ``rows`` are
+    read. Text cells pass ``safe_cell``."""
+    import zipfile
+    from xml.sax.saxutils import quoteattr
+
+    from openpyxl.utils import get_column_letter
+
+    pipe = _Pipe()
+    with zipfile.ZipFile(pipe, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, text in _PARTS.items():
+            archive.writestr(name, text)
+        archive.writestr("xl/workbook.xml", _XML + (
+            f'<workbook xmlns="{_MAIN}" xmlns:r="{_REL}"><sheets>'
+            f'<sheet name={quoteattr(str(title)[:31])} sheetId="1" r:id="rId1"/></sheets></workbook>'))
+        yield pipe.take()
+        letters: list[str] = []
+        with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
+            sheet.write((_XML + f'<worksheet xmlns="{_MAIN}"><sheetData>').encode())
+            for number, row in enumerate(_with_header(header, rows), start=1):
+                row = safe_row(row)
+                while len(letters) < len(row):
+                    letters.append(get_column_letter(len(letters) + 1))
+                style = ' s="1"' if number == 1 else ""
+                cells = "".join(_cell_xml(f"{letters[i]}{number}", v, style) for i, v in enumerate(row))
+                sheet.write(f'<row r="{number}">{cells}</row>'.encode())
+                if len(pipe.buffer) >= 64 * 1024:
+                    yield pipe.take()
+            sheet.write(b"</sheetData></worksheet>")
+    yield pipe.take()
+
+
+def _with_header(header: list[str], rows: Iterable[list]) -> Iterator[list]:
+    yield [str(h) for h in header]
+    yield from rows

@@ -7,7 +7,7 @@ from flask_login import current_user
 from ..dbutil import db_id
 from ..extensions import db
 from ..formutil import select_choices
-from ..imports import run_upload
+from ..imports import job_report, start_file_import
 from ..models import AuditLog, Cycle, Officer, Unit, User
 from ..security import role_required, safe_referrer
 from ..tabular import xlsx_bytes
@@ -221,11 +221,12 @@ def transition_cycle(cycle_id, target):
 @bp.route("/import/roster", methods=["GET", "POST"])
 def import_roster():
     form = ImportForm()
-    report = None
-    if form.validate_on_submit():
-        report = run_upload(form, services.import_roster,
-                            lambda r: _("导入成功：新增 %(c)d 人，更新 %(u)d 人。", c=r.created, u=r.updated))
-    return render_template("admin/import_roster.html", form=form, report=report)
+    if form.validate_on_submit():  # a job imports the file; its page leads back here with ?job=
+        started = start_file_import(form, "import_roster", "roster", url_for(".import_roster"),
+                                    services.ROSTER_REQUIRED)
+        if started:
+            return started
+    return render_template("admin/import_roster.html", form=form, report=job_report("import_roster"))
 
 
 @bp.route("/import/roster/template.xlsx")

@@ -298,9 +298,16 @@ def _roster_problems(values: dict[str, str], units: dict, seen: dict[str, int]) 
     return problems
 
 
+ROSTER_REQUIRED = ("警号", "姓名", "单位代码")
+
+
 def import_roster(filename: str, raw: bytes) -> ImportReport:
     """Create or update officers from a roster file: all rows or none, with a row-by-row report."""
-    rows = read_table(filename, raw, required=("警号", "姓名", "单位代码"))
+    return import_roster_rows(filename, read_table(filename, raw, required=ROSTER_REQUIRED))
+
+
+def import_roster_rows(filename: str, rows: list) -> ImportReport:
+    """``import_roster`` on the rows of a file already read (tabular.Row), e.g. by an import job."""
     report = ImportReport(rows=len(rows))
     units = {u.code: u for u in db.session.execute(db.select(Unit)).scalars()}
     existing = {o.badge_no: o for o in db.session.execute(db.select(Officer)).scalars()}

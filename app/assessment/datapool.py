@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import cast
 
+import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 
 from ..audit import record
-from ..dbutil import flush_or_fail
+from ..dbutil import flush_or_fail, is_unique_violation
 from ..errors import DomainError
 from ..extensions import db
 from ..models import Cycle, ImportBatch, Indicator, IndicatorValue, Officer, Unit, utcnow
@@ -24,6 +28,7 @@ FILE_COLUMNS = ("单位代码", "警号", "指标代码", "数值", "不可防�
 API_FIELDS = {"单位代码": "unit_code", "警号": "badge_no", "指标代码": "indicator", "数值": "value",
               "不可防数": "nonpreventable"}
 MAX_API_ROWS = 20_000
+STORE_SLICE = 500  # values per INSERT or UPDATE statement (10 columns: 5,000 bound parameters)
 
 
 @dataclass
@@ -212,20 +217,24 @@ def _check_subject(unit_code: str, badge: str, ind: Indicator | None, ref: _Refe
     return None, None, None
 
 
+_VALUE, _NONPREVENTABLE = _l("数值"), _l("不可防数")
+
+
 def _check_numbers(v: dict, ind: Indicator | None, problems: list[str]):
-    value = _number(v["value"], _("数值"), problems)
-    nonprev = _number(v["nonpreventable"], _("不可防数"), problems)
+    # Labels translated only when a row is wrong (lazy): a province's file has 160,000 rows.
+    value = _number(v["value"], _VALUE, problems)
+    nonprev = _number(v["nonpreventable"], _NONPREVENTABLE, problems)
     if value is None:
         problems.append(_("缺少数值"))
     if ind is None:
         return value, nonprev
     if value is not None and value is not BAD:
-        _in_range(value, ind, _("数值"), problems)
+        _in_range(value, ind, _VALUE, problems)
     if ind.splits_preventable:
         if nonprev is None:
             problems.append(_("指标“%(name)s”按可防性拆分，需要填写不可防数", name=ind.name))
         elif nonprev is not BAD:
-            _in_range(nonprev, ind, _("不可防数"), problems)
+            _in_range(nonprev, ind, _NONPREVENTABLE, problems)
     elif nonprev is not None:
         problems.append(_("指标“%(name)s”不按可防性拆分，不可防数应留空", name=ind.name))
     return value, nonprev
@@ -233,27 +242,39 @@ def _check_numbers(v: dict, ind: Indicator | None, problems: list[str]):
 
 def _store_values(cycle: Cycle, parsed: list[tuple], report: ImportReport, *, source: str, filename: str,
                   user_id, api_client_id, n_rows: int) -> ImportBatch:
-    """Store a clean batch: supersede the current values it replaces, then add the new ones."""
+    """Store a clean batch: supersede the current values it replaces, then add the new ones.
+
+    Core statements, not ORM objects: a province's file holds some 160,000 values. The current
+    values are read as (id, indicator, subject) tuples; the superseded ones are updated by id and
+    the new ones inserted in slices of STORE_SLICE rows (a few thousand bound parameters each)."""
     batch = ImportBatch(cycle_id=cycle.id, kind="indicator-values", source=source, filename=filename[:200],
                         created_by_id=user_id, api_client_id=api_client_id, rows=n_rows)
     db.session.add(batch)
     db.session.flush()
     now = utcnow()
-    current = {(row.indicator_id, row.subject_key): row for row in db.session.execute(
-        db.select(IndicatorValue).where(IndicatorValue.cycle_id == cycle.id, IndicatorValue.is_current)
-    ).scalars()}
-    for ind, _unit, _officer, subject_key, _value, _np in parsed:
-        old = current.get((ind.id, subject_key))
-        if old is not None:
-            old.is_current, old.current_slot = False, None
-            old.superseded_by_id, old.superseded_at = batch.id, now
-            report.superseded += 1
-    db.session.flush()  # free the "current" slots before the new values take them
-    for ind, unit, officer, subject_key, value, nonprev in parsed:
-        db.session.add(IndicatorValue(
-            cycle_id=cycle.id, unit_id=unit.id if unit else None, officer_id=officer.id if officer else None,
-            subject_key=subject_key, indicator_id=ind.id, value=value, nonpreventable=nonprev,
-            batch_id=batch.id, is_current=True, current_slot=1))
+    table = cast(sa.Table, IndicatorValue.__table__)
+    current = {(indicator_id, subject_key): value_id for value_id, indicator_id, subject_key in db.session.execute(
+        db.select(IndicatorValue.id, IndicatorValue.indicator_id, IndicatorValue.subject_key)
+        .where(IndicatorValue.cycle_id == cycle.id, IndicatorValue.is_current))}
+    replaced = [current[key] for key in ((ind.id, subject_key) for ind, _u, _o, subject_key, _v, _n in parsed)
+                if key in current]
+    values = [{"cycle_id": cycle.id, "unit_id": unit.id if unit else None,
+               "officer_id": officer.id if officer else None, "subject_key": subject_key, "indicator_id": ind.id,
+               "value": value, "nonpreventable": nonprev, "batch_id": batch.id, "is_current": True,
+               "current_slot": 1} for ind, unit, officer, subject_key, value, nonprev in parsed]
+    try:
+        for start in range(0, len(replaced), STORE_SLICE):  # free the "current" slots before the new values
+            db.session.execute(table.update().where(table.c.id.in_(replaced[start:start + STORE_SLICE]))
+                               .values(is_current=False, current_slot=None, superseded_by_id=batch.id,
+                                       superseded_at=now))
+        for start in range(0, len(values), STORE_SLICE):
+            db.session.execute(table.insert(), values[start:start + STORE_SLICE])
+    except IntegrityError as error:  # a racing import of the same cycle took a "current" slot first
+        db.session.rollback()
+        if is_unique_violation(error):
+            raise DomainError(_("有人同时导入了同一周期的数据，请重试。"), field="file") from error
+        raise DomainError(_("数据不符合规则，未保存。请检查后重试。")) from error
+    report.superseded = len(replaced)
     report.stored = len(parsed)
     report.batch_id = batch.id
     batch.report = {"stored": report.stored, "superseded": report.superseded}
@@ -261,9 +282,16 @@ def _store_values(cycle: Cycle, parsed: list[tuple], report: ImportReport, *, so
     return batch
 
 
+FILE_REQUIRED = ("指标代码", "数值")
+
+
 def rows_from_table(filename: str, raw: bytes) -> list[tuple[int, dict]]:
     """Read an uploaded .csv/.xlsx into (row number, API-style dict) rows."""
-    table = read_table(filename, raw, required=("指标代码", "数值"))
+    return api_rows(read_table(filename, raw, required=FILE_REQUIRED))
+
+
+def api_rows(table: list) -> list[tuple[int, dict]]:
+    """The (row number, API-style dict) rows of a file already read (tabular.Row)."""
     if table and not any(c in table[0].values for c in ("单位代码", "警号")):
         raise DomainError(_("缺少列：单位代码 或 警号"), field="file")
     return [(row.number, {API_FIELDS[k]: row.values.get(k, "") for k in FILE_COLUMNS}) for row in table]

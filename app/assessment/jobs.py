@@ -22,3 +22,27 @@ def score_run(job, cycle_id: int, reason: str = "", rollup_method: str = "") -> 
 
 def score_run_done(result: dict) -> str:
     return _("已生成第 %(v)d 版计算结果。", v=result["version"])
+
+
+def import_values(job, file_id: int, cycle_id: int) -> dict:
+    """Import a stored indicator file into the cycle's data pool (all rows or none)."""
+    from ..imports import import_file_job
+    from . import datapool
+
+    cycle = db.session.get(Cycle, cycle_id)
+    if cycle is None:
+        raise DomainError(_("找不到该周期。"))
+
+    def load(filename: str, table: list) -> datapool.ImportReport:
+        return datapool.import_indicator_values(cycle, datapool.api_rows(table), "upload", filename,
+                                                user_id=job.user_id)
+
+    return import_file_job(job, file_id, datapool.FILE_REQUIRED, load, counts=("stored", "superseded"),
+                           endpoint="assessment.import_values", values={"cycle_id": cycle_id})
+
+
+def import_values_done(result: dict) -> str:
+    if not result.get("ok"):
+        return ""  # the import page lists the bad rows
+    return _("导入成功：%(n)d 条数据，其中 %(s)d 条替换了之前的数据（历史保留）。",
+             n=result["stored"], s=result["superseded"])

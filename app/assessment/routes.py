@@ -15,6 +15,7 @@ from ..admin.forms import ConfirmForm
 from ..dbutil import db_id
 from ..errors import DomainError
 from ..extensions import db
+from ..imports import job_report, start_file_import
 from ..jobs import enqueue
 from ..jobs.services import JobAlreadyActive, active_job
 from ..models import ApiClient, Cycle, Indicator, ScoreResult, ScoreRun
@@ -246,20 +247,19 @@ def settings(cycle_id):
 def import_values(cycle_id):
     cycle = db.get_or_404(Cycle, cycle_id)
     form = ImportValuesForm()
-    report = None
-    if form.validate_on_submit():
-        upload = form.file.data
-        try:
-            report = datapool.import_indicator_file(cycle, upload.filename, upload.read(), user_id=current_user.id)
-        except DomainError as error:
-            show_error(error, form)
+    if form.validate_on_submit():  # a job imports the file; its page leads back here with ?job=
+        started = None
+        if cycle.status == "published":
+            form.file.errors = [_("周期“%(name)s”已发布结果，不能再导入数据。", name=cycle.name)]
         else:
-            if report.ok:
-                db.session.commit()
-                flash(_("导入成功：%(n)d 条数据，其中 %(s)d 条替换了之前的数据（历史保留）。",
-                        n=report.stored, s=report.superseded), "success")
-                return redirect(url_for(".import_values", cycle_id=cycle.id))
-            db.session.rollback()
+            started = start_file_import(form, "import_values", f"cycle:{cycle.id}",
+                                        url_for(".import_values", cycle_id=cycle.id), datapool.FILE_REQUIRED,
+                                        cycle_id=cycle.id)
+        if started:
+            return started
+    report = job_report("import_values")
+    if report is not None and report.values.get("cycle_id") != cycle.id:
+        report = None
     return render_template("assessment/import.html", cycle=cycle, form=form, report=report,
                            pool=datapool.pool_summary(cycle), indicators=services.indicators(active_only=True))
 

@@ -9,7 +9,7 @@ from ..dbutil import db_id
 from ..errors import DomainError
 from ..extensions import db
 from ..formutil import select_choices
-from ..imports import run_upload
+from ..imports import job_report, start_file_import
 from ..models import CollaborationClaim, Cycle, Unit
 from ..security import role_required
 from ..tabular import xlsx_bytes
@@ -328,11 +328,15 @@ def rules(cycle_id):
 @role_required("admin")
 def cases():
     form = CaseImportForm()
-    report = None
-    if form.validate_on_submit():
-        report = run_upload(form, lambda name, raw: services.import_case_records_file(name, raw, current_user),
-                            lambda r: _("导入成功：新增 %(c)d 条，更新 %(u)d 条。", c=r.created, u=r.updated))
-    return render_template("claims/cases.html", form=form, report=report, summary=services.case_record_summary())
+    if form.validate_on_submit():  # a job imports the file; its page leads back here with ?job=
+        from ..monitoring.jobs import CASE_REQUIRED
+
+        started = start_file_import(form, "import_cases", "records", url_for(".cases"), CASE_REQUIRED,
+                                    endpoint="claims.cases")
+        if started:
+            return started
+    return render_template("claims/cases.html", form=form, report=job_report("import_cases"),
+                           summary=services.case_record_summary())
 
 
 @bp.route("/cases/template.xlsx")

@@ -691,8 +691,14 @@ def owing_rows(cycle: Cycle, unit_ids: list[int] | None = None) -> tuple[list[st
              .group_by(Officer.id, Unit.id).order_by(Unit.code, Officer.badge_no))
     if unit_ids is not None:
         query = query.where(Officer.unit_id.in_(unit_ids))
-    rows = db.session.execute(query.execution_options(yield_per=2000))
-    return header, (list(row) for row in rows)
+
+    def rows() -> Iterator[list]:
+        # Run when the streamed response reads it, not in the view: by then the view's transaction
+        # (and a server-side cursor opened in it) has ended.
+        for row in db.session.execute(query.execution_options(yield_per=2000)):
+            yield list(row)
+
+    return header, rows()
 
 
 # ---- results (gated) ---------------------------------------------------------------------------

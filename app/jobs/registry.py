@@ -9,12 +9,22 @@ KINDS = {
     "score_run": "app.assessment.jobs:score_run",
     "design": "app.feedback.jobs:generate_design",
     "objection_correction": "app.results.jobs:objection_correction",
+    "import_roster": "app.admin.jobs:import_roster",
+    "import_values": "app.assessment.jobs:import_values",
+    "import_incidents": "app.monitoring.jobs:import_incidents",
+    "import_cases": "app.monitoring.jobs:import_case_records",
+    "reliability": "app.reports.jobs:compute_reliability",
 }
 
 LABELS = {
     "score_run": _l("计算考评结果"),
     "design": _l("生成360评价设计"),
     "objection_correction": _l("采纳申诉并重新计算"),
+    "import_roster": _l("导入名册"),
+    "import_values": _l("导入指标数据"),
+    "import_incidents": _l("导入警情记录"),
+    "import_cases": _l("导入案件记录"),
+    "reliability": _l("计算360评价信度"),
 }
 
 

@@ -14,7 +14,8 @@ from datetime import timedelta
 from typing import Any, cast
 
 import sqlalchemy as sa
-from flask import current_app, has_app_context
+from flask import current_app, has_app_context, has_request_context
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from sqlalchemy import CursorResult, event
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -23,11 +24,12 @@ from sqlalchemy.orm import Session
 from ..dbutil import is_unique_violation
 from ..errors import DomainError
 from ..extensions import db
-from ..models import Job, utcnow
+from ..models import Job, JobFile, utcnow
 from .registry import KINDS, resolve
 
 log = logging.getLogger(__name__)
 _PENDING = "kaoping.jobs.pending"
+FILE_KEPT = timedelta(days=1)  # an upload left by an import job that never ended is purged after this
 
 
 class JobAlreadyActive(DomainError):
@@ -58,6 +60,8 @@ def enqueue(kind: str, key: str, *, user_id: int | None = None, **args) -> Job:
     if kind not in KINDS:
         raise ValueError(f"unknown job kind {kind!r}")
     reap_stale()
+    if has_request_context() and "locale" not in args:  # the job's messages speak the user's language
+        args["locale"] = str(get_locale() or "")
     job = Job(kind=kind, key=key, args=args, created_by_id=user_id, step=_("排队等候"))
     db.session.add(job)
     try:
@@ -146,7 +150,18 @@ class JobProgress:
 
 def run_job(job_id: int) -> str:
     """Claim a queued job, do its work in one transaction, and record how it ended.
-    Returns the final state ("" when the job was not queued any more, e.g. run by someone else)."""
+    Returns the final state ("" when the job was not queued any more, e.g. run by someone else).
+    The work and the job's messages speak the language of the user who started it."""
+    locale = db.session.scalar(sa.select(Job.args).where(Job.id == job_id)) or {}
+    locale = locale.get("locale") if isinstance(locale, dict) else None
+    db.session.rollback()
+    if locale and locale in current_app.config["LANGUAGES"]:
+        with force_locale(locale):
+            return _run_claimed(job_id)
+    return _run_claimed(job_id)
+
+
+def _run_claimed(job_id: int) -> str:
     now = utcnow()
     if not _set_state(job_id, ("queued",), state="running", started_at=now, heartbeat_at=now,
                       step=_("开始"), progress=1):
@@ -155,6 +170,7 @@ def run_job(job_id: int) -> str:
     assert job is not None  # it was just claimed (queued -> running) above
     work = resolve(job.kind)
     args, user_id = dict(job.args or {}), job.created_by_id
+    args.pop("locale", None)
     db.session.rollback()  # the work starts a fresh transaction
     beat = _Heartbeat(current_app._get_current_object(), job_id)  # type: ignore[attr-defined]  # see above
     beat.start()
@@ -264,6 +280,8 @@ def reap_stale() -> int:
                 .values(state="failed", finished_at=now,
                         error=_("没有工作进程接收此任务（请确认工作进程已启动：flask --app wsgi worker），"
                                 "任务已取消。"))).rowcount
+            # Uploads whose import never ended (its worker lost): the job is failed by now.
+            connection.execute(sa.delete(JobFile).where(JobFile.created_at < now - FILE_KEPT))
     except OperationalError:
         if engine.dialect.name != "sqlite":
             raise

@@ -27,7 +27,7 @@ from .feedback import (
     Nomination,
     Response,
 )
-from .jobs import JOB_STATES, Job
+from .jobs import JOB_STATES, Job, JobFile
 from .notify import DELIVERY_CHANNELS, DELIVERY_STATUSES, Delivery, Notification
 from .org import STATION_CATEGORIES, UNIT_KINDS, Officer, Unit
 from .reports import ReliabilityReport
@@ -65,7 +65,7 @@ __all__ = [
     "Answer", "Assignment", "ASSIGNMENT_STATUSES", "Comment", "Instrument", "InstrumentItem", "Nomination",
     "NOMINATION_STATUSES", "RATER_GROUPS", "RELATIONS", "Response", "ReliabilityReport",
     "PROPOSAL_STATUSES", "Incident", "IncidentType", "TrendProposal",
-    "JOB_STATES", "Job",
+    "JOB_STATES", "Job", "JobFile",
     "APPROVAL_STATUSES", "ApprovalDecision", "AwardNomination", "CommitteeMember", "Objection", "ObjectionEvidence",
     "ResultApproval", "TalkRecord", "DevelopmentRecord",
 ]

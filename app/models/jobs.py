@@ -53,3 +53,27 @@ class Job(Model):
 
     def __repr__(self) -> str:
         return f"<Job {self.id} {self.kind} {self.key} {self.state}>"
+
+
+class JobFile(Model):
+    """An uploaded file waiting for its import job (roster, indicator values, incident or case records).
+
+    Kept in the database rather than on a disk: the web process that receives the upload and the
+    worker that reads it may run on different machines, and PostgreSQL is the one thing they share.
+    The job deletes its file when it ends; files of jobs that never ended are purged after a day
+    (app.jobs.services.reap_stale).
+    """
+
+    __tablename__ = "job_file"
+    __table_args__ = (sa.CheckConstraint("size >= 0", name="size"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(sa.String(200))
+    size: Mapped[int]
+    # Deferred: listing or deleting files never loads their bytes.
+    content: Mapped[bytes] = mapped_column(sa.LargeBinary, deferred=True)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    def __repr__(self) -> str:
+        return f"<JobFile {self.id} {self.filename} {self.size} B>"

@@ -12,7 +12,7 @@ from ..dbutil import db_id
 from ..errors import DomainError
 from ..extensions import db
 from ..formutil import select_choices
-from ..imports import run_upload
+from ..imports import job_report, start_file_import
 from ..models import Evidence, Rectification, ResponseTarget, SelfCheck, SelfCheckItem, Unit
 from ..security import role_required
 from ..views import run_service
@@ -93,18 +93,17 @@ def bureau():
 def records():
     """The data pool's business records: incident and case files (the same checks as the API)."""
     form = RecordImportForm()
-    report = None
-    if form.validate_on_submit():
-        if form.kind.data == "incidents":
-            from ..trends.services import import_incidents
+    if form.validate_on_submit():  # a job imports the file; its page leads back here with ?job=
+        from ..trends.services import INCIDENT_COLUMNS
+        from .jobs import CASE_REQUIRED
 
-            report = run_upload(form, import_incidents,
-                                lambda r: _("导入成功：新增 %(c)d 条，更新 %(u)d 条。", c=r.created, u=r.updated))
-        else:
-            from ..claims.services import import_case_records_file
-
-            report = run_upload(form, lambda name, raw: import_case_records_file(name, raw, current_user),
-                                lambda r: _("导入成功：新增 %(c)d 条，更新 %(u)d 条。", c=r.created, u=r.updated))
+        incidents = form.kind.data == "incidents"
+        started = start_file_import(form, "import_incidents" if incidents else "import_cases", "records",
+                                    url_for(".records"), INCIDENT_COLUMNS if incidents else CASE_REQUIRED,
+                                    endpoint="monitoring.records")
+        if started:
+            return started
+    report = job_report("import_incidents") or job_report("import_cases")
     return render_template("monitoring/records.html", form=form, report=report)
 
 

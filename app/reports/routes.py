@@ -2,17 +2,17 @@
 exports. Views check who may see what, call a service and render."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from ..admin.forms import ConfirmForm
 from ..dbutil import db_id
 from ..extensions import db
+from ..jobs import enqueue
+from ..jobs.services import JobAlreadyActive
 from ..models import Cycle, Officer, Unit
 from ..security import role_required
-from ..views import run_service
 from . import services
 
 bp = Blueprint("reports", __name__)
@@ -121,10 +121,16 @@ def reliability(cycle_id):
     cycle = db.get_or_404(Cycle, cycle_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    run_service(services.compute_reliability, cycle, user_id=current_user.id,
-                success=_("已计算“%(c)s”的 360 评价信度。", c=cycle.name))
-    return redirect(url_for(".bureau", cycle=request.args.get("back", type=db_id)) if request.args.get("back")
-                    else url_for(".bureau"))
+    back = request.args.get("back", type=db_id)
+    # Scoring every answer of the cycle takes a province tens of seconds: a background job does it.
+    try:
+        job = enqueue("reliability", f"cycle:{cycle.id}", user_id=current_user.id, cycle_id=cycle.id, back=back)
+    except JobAlreadyActive as error:
+        flash(error.message, "warning")
+        return redirect(url_for("jobs.show", job_id=error.job_id) if error.job_id
+                        else url_for(".bureau", cycle=back))
+    db.session.commit()
+    return redirect(url_for("jobs.show", job_id=job.id))
 
 
 # ---- landing page ------------------------------------------------------------------------------

@@ -221,7 +221,7 @@ def test_roster_import_all_or_nothing_with_row_report(app, client, auth):
     data = _csv([["100001", "张三", "PS01", "社区民警", "否"], ["100001", "李四", "PS01", "", ""],
                  ["100003", "", "PS99", "", "也许"]])
     response = client.post("/admin/import/roster", data={"file": (io.BytesIO(data), "roster.csv")},
-                           content_type="multipart/form-data")
+                           content_type="multipart/form-data", follow_redirects=True)
     page = response.get_data(as_text=True)
     assert "没有导入任何数据" in page
     assert "与第 2 行重复" in page and "缺少姓名" in page and "未知的单位代码“PS99”" in page
@@ -238,7 +238,7 @@ def test_roster_import_xlsx_creates_and_updates(app, client, auth):
     data = xlsx_bytes(["警号", "姓名", "单位代码", "职务", "是否领导"],
                       [["200001", "赵六", "PS01", "所长", "是"], ["200002", "新名", "PS01", "", "否"]])
     response = client.post("/admin/import/roster", data={"file": (io.BytesIO(data), "roster.xlsx")},
-                           content_type="multipart/form-data")
+                           content_type="multipart/form-data", follow_redirects=True)
     assert response.status_code == 200
     assert "新增 1 人，更新 1 人" in response.get_data(as_text=True)
     with app.app_context():

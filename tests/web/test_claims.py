@@ -564,7 +564,7 @@ def test_case_record_import_is_all_or_nothing_with_a_row_report(app, client, aut
                 ["A3", "2026-10-06", "治安", "NOPE", "否", "已结"],
                 ["a1", "2026-10-07", "刑事", "PS02", "是", "在办"]])
     response = client.post("/claims/cases", data={"file": (io.BytesIO(bad), "cases.csv")},
-                           content_type="multipart/form-data")
+                           content_type="multipart/form-data", follow_redirects=True)
     page = response.get_data(as_text=True)
     assert "发现 3 行有问题，没有导入任何数据" in page
     assert "无法识别" in page and "未知的单位代码“NOPE”" in page and "与第 2 行重复" in page

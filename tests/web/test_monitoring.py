@@ -266,7 +266,7 @@ def test_records_page_imports_an_incident_file_all_or_nothing(app, client, auth)
     good = "警情编号,单位代码,警情类别,接警时间,到场时间\nK1,PS01,fraud,2026-11-11 08:00,2026-11-11 08:09\n"
     bad = good + "K2,PS01,fraud,2026-11-11 08:00,2026-11-11 07:00\n"
     page = client.post("/monitoring/records", data={"kind": "incidents", "file": (BytesIO(bad.encode()), "j.csv")},
-                       content_type="multipart/form-data")
+                       content_type="multipart/form-data", follow_redirects=True)
     assert "没有导入任何数据" in page.get_data(as_text=True)
     client.post("/monitoring/records", data={"kind": "incidents", "file": (BytesIO(good.encode()), "j.csv")},
                 content_type="multipart/form-data")
