@@ -8,11 +8,15 @@ from flask_babel import lazy_gettext as _l
 KINDS = {
     "score_run": "app.assessment.jobs:score_run",
     "design": "app.feedback.jobs:generate_design",
+    "notify_send": "app.notify.delivery:send_job",
+    "resident_sms": "app.residents.sms:send_job",
 }
 
 LABELS = {
     "score_run": _l("计算考评结果"),
     "design": _l("生成360评价设计"),
+    "notify_send": _l("发送短信和邮件通知"),
+    "resident_sms": _l("发送群众评价短信"),
 }
 
 
