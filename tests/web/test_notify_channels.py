@@ -239,3 +239,22 @@ def test_deactivated_users_and_removed_addresses_are_not_sent_to(make_app, gatew
         send_due()
         (row,) = deliveries()
         assert row.status == "failed" and row.last_error == "no address" and gateway.received == []
+
+
+def test_the_send_notifications_command_sends_what_is_due(make_app, gateway):
+    app = make_app(SMTP_HOST="")
+    with app.app_context():
+        queue_by_hand(app, [add_user("wang", mobile="13800000001")])
+    result = app.test_cli_runner().invoke(args=["send-notifications"])
+    assert result.exit_code == 0 and "sent: 1" in result.output
+    assert len(gateway.received) == 1
+    assert "nothing due" in app.test_cli_runner().invoke(args=["send-notifications"]).output
+
+
+def test_quiet_hours_are_checked_when_the_app_starts(app, database_url, tmp_path):
+    from app.config import ConfigError
+    from app.notify.quiet import parse_quiet_hours
+
+    assert parse_quiet_hours("21:00-08:00") is not None and parse_quiet_hours("") is None
+    with pytest.raises(ConfigError, match="SMS_QUIET_HOURS"):
+        make_test_app(database_url, tmp_path, SMS_QUIET_HOURS="9pm to 8am")
