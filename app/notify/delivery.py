@@ -205,13 +205,24 @@ def send_due(now: datetime | None = None, limit: int = 500) -> dict[str, int]:
             .order_by(Delivery.next_attempt_at, Delivery.id).limit(limit)).scalars().all()
         db.session.rollback()
         for delivery_id in ids:
-            outcome = send_delivery(delivery_id, now)
+            outcome = send_guarded(send_delivery, delivery_id, now)
             counts[outcome] = counts.get(outcome, 0) + 1
     from ..residents.sms import send_due_resident_sms
 
     for outcome, n in send_due_resident_sms(now, limit).items():
         counts[outcome] = counts.get(outcome, 0) + n
     return counts
+
+
+def send_guarded(send, row_id: int, now: datetime) -> str:
+    """One row's send, where a busy database (SQLite's single writer, a dropped connection) skips
+    the row rather than the rest of the sweep: it is taken up again by a later one."""
+    try:
+        return send(row_id, now)
+    except sa.exc.OperationalError:
+        db.session.rollback()
+        current_app.logger.warning("message %s not sent now: database busy", row_id, exc_info=True)
+        return "busy"
 
 
 def send_job(job, **_args) -> dict:

@@ -27,7 +27,7 @@ from surveys.residents import hash_token
 from ..extensions import db
 from ..models import ResidentContact, ResidentInvitation, ResidentSms, utcnow
 from ..notify.channels import send_sms, sms_configured
-from ..notify.delivery import claim, close, postpone, record
+from ..notify.delivery import claim, close, postpone, record, send_guarded
 from ..notify.quiet import sms_allowed_from
 
 _OPEN = ("queued", "retrying")
@@ -169,7 +169,7 @@ def send_due_resident_sms(now: datetime | None = None, limit: int = 500) -> dict
         .order_by(ResidentSms.next_attempt_at, ResidentSms.id).limit(limit)).scalars().all()
     db.session.rollback()
     for sms_id in ids:
-        outcome = send_resident_sms(sms_id, now)
+        outcome = send_guarded(send_resident_sms, sms_id, now)
         counts[outcome] = counts.get(outcome, 0) + 1
     erase_contacts(now)
     return counts
