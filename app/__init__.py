@@ -147,6 +147,11 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(results_bp, url_prefix="/results")
     register_results(app)
+    from .notify.channel_routes import bp as notify_channels_bp
+    from .notify.channel_routes import register as register_notify_channels
+
+    app.register_blueprint(notify_channels_bp)
+    register_notify_channels()
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -24,6 +24,10 @@ def register(app) -> None:
     from .monitoring.cli import pull_records
 
     app.cli.add_command(pull_records)
+    from .notify.cli import send_notifications, sms_gateway_standin
+
+    app.cli.add_command(send_notifications)
+    app.cli.add_command(sms_gateway_standin)
 
 
 @click.command("seed-demo")

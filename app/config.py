@@ -82,6 +82,28 @@ def load_config(instance_path: str) -> dict:
         "JOBS_QUEUE_TIMEOUT": float(os.environ.get("JOBS_QUEUE_TIMEOUT", "3600") or 3600),
         "JOBS_TIMEOUT": int(os.environ.get("JOBS_TIMEOUT", "7200") or 7200),
         "JOBS_STEP_DELAY": float(os.environ.get("JOBS_STEP_DELAY", "0") or 0),
+        # Messages outside the app (app.notify.channels). Each channel is optional: SMS when
+        # SMS_GATEWAY_URL is set, e-mail when SMTP_HOST and SMTP_FROM are. Messages carry links to
+        # SITE_BASE_URL (the address users open the site at), never a login token.
+        "SITE_BASE_URL": os.environ.get("SITE_BASE_URL", "").strip() or "http://127.0.0.1:5000",
+        "SMS_GATEWAY_URL": os.environ.get("SMS_GATEWAY_URL", "").strip(),
+        "SMS_GATEWAY_TOKEN": os.environ.get("SMS_GATEWAY_TOKEN", ""),  # sent as "Authorization: Bearer …"
+        "SMS_GATEWAY_TIMEOUT": float(os.environ.get("SMS_GATEWAY_TIMEOUT", "10") or 10),  # seconds
+        "SMTP_HOST": os.environ.get("SMTP_HOST", "").strip(),
+        "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25") or 25),
+        "SMTP_USER": os.environ.get("SMTP_USER", ""),
+        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
+        "SMTP_STARTTLS": _flag("SMTP_STARTTLS"),
+        "SMTP_FROM": os.environ.get("SMTP_FROM", "").strip(),
+        "SMTP_TIMEOUT": float(os.environ.get("SMTP_TIMEOUT", "10") or 10),  # seconds
+        # No SMS between these local hours (bureau time zone); a message due then waits for the morning.
+        "SMS_QUIET_HOURS": os.environ.get("SMS_QUIET_HOURS", "21:00-08:00").strip(),
+        # A failed send is retried after NOTIFY_RETRY_SECONDS, doubling each time, up to
+        # NOTIFY_MAX_ATTEMPTS attempts in all; then it is given up (and the delivery log says so).
+        "NOTIFY_MAX_ATTEMPTS": int(os.environ.get("NOTIFY_MAX_ATTEMPTS", "5") or 5),
+        "NOTIFY_RETRY_SECONDS": float(os.environ.get("NOTIFY_RETRY_SECONDS", "60") or 60),
+        # Batch invitations sent by SMS: the one reminder to a resident who has not answered, after these days.
+        "RESIDENT_SMS_REMINDER_DAYS": int(os.environ.get("RESIDENT_SMS_REMINDER_DAYS", "3") or 3),
     }
 
 
@@ -94,6 +116,14 @@ def finalise_config(config: dict, instance_path: str) -> None:
         if zone != "Asia/Shanghai":  # the default has a fixed-offset fallback (app.localtime)
             raise ConfigError(f"BUREAU_TIMEZONE={zone!r} is not a known time zone (e.g. Asia/Shanghai).") from error
     config["BUREAU_TIMEZONE"] = config["BABEL_DEFAULT_TIMEZONE"] = zone
+    if config.get("SMS_QUIET_HOURS"):
+        from .notify.quiet import parse_quiet_hours
+
+        try:
+            parse_quiet_hours(config["SMS_QUIET_HOURS"])
+        except ValueError as error:
+            raise ConfigError(f"SMS_QUIET_HOURS={config['SMS_QUIET_HOURS']!r}: {error} (e.g. 21:00-08:00, "
+                              "or empty for none).") from error
     relaxed = config.get("TESTING") or config.get("KAOPING_ENV") in {"development", "testing"}
     if not config.get("SECRET_KEY"):
         if not relaxed:

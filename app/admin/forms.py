@@ -16,6 +16,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..formutil import select_choices
 from ..models import ROLES
+from ..notify.forms import ContactFields
 from ..templating import CATEGORY_LABELS, CYCLE_KIND_LABELS, ROLE_LABELS, UNIT_KIND_LABELS
 
 CODE_RULE = Regexp(r"^[A-Za-z0-9_-]+$", message=_l("只能包含字母、数字、下划线和连字符。"))
@@ -60,7 +61,17 @@ class UserForm(FlaskForm):
     roles = MultiCheckboxField(_l("角色"), choices=select_choices({r: ROLE_LABELS[r] for r in ROLES}),
                                validators=[DataRequired(message=_l("请至少选择一个角色。"))])
     password = PasswordField(_l("初始密码"), validators=[Optional(), Length(max=200)])
+    mobile = StringField(_l("手机号"), validators=[Optional(), Length(max=20)],
+                         description=_l("用于短信通知，仅本人和管理员可见。"))
+    email = StringField(_l("电子邮箱"), validators=[Optional(), Length(max=254)],
+                        description=_l("用于邮件通知，仅本人和管理员可见。"))
     submit = SubmitField(_l("保存"))
+
+    def validate_mobile(self, field):
+        ContactFields.check_mobile(field)
+
+    def validate_email(self, field):
+        ContactFields.check_email(field)
 
 
 class ResetPasswordForm(FlaskForm):

@@ -155,6 +155,10 @@ def save_user(user: User | None, data: dict) -> User:
     flush_or_fail(_("用户名已存在，或该民警已有账号。"), field="username")
     record("user_saved", "user", user.id, before=before,
            after={"username": user.username, "roles": sorted(user.roles), "officer_id": user.officer_id})
+    if "mobile" in data or "email" in data:
+        from ..notify.preferences import set_contact
+
+        set_contact(user, data.get("mobile") or "", data.get("email") or "")
     return user
 
 

@@ -14,6 +14,8 @@ KINDS = {
     "import_incidents": "app.monitoring.jobs:import_incidents",
     "import_cases": "app.monitoring.jobs:import_case_records",
     "reliability": "app.reports.jobs:compute_reliability",
+    "notify_send": "app.notify.delivery:send_job",
+    "resident_sms": "app.residents.sms:send_job",
 }
 
 LABELS = {
@@ -25,6 +27,8 @@ LABELS = {
     "import_incidents": _l("导入警情记录"),
     "import_cases": _l("导入案件记录"),
     "reliability": _l("计算360评价信度"),
+    "notify_send": _l("发送短信和邮件通知"),
+    "resident_sms": _l("发送群众评价短信"),
 }
 
 

@@ -29,6 +29,7 @@ from .feedback import (
 )
 from .jobs import JOB_STATES, Job, JobFile
 from .notify import DELIVERY_CHANNELS, DELIVERY_STATUSES, Delivery, Notification
+from .notify_channels import RESIDENT_SMS_PURPOSES, NotificationPreference, ResidentContact, ResidentSms
 from .org import STATION_CATEGORIES, UNIT_KINDS, Officer, Unit
 from .reports import ReliabilityReport
 from .residents import (
@@ -55,6 +56,7 @@ from .results import (
 from .trends import PROPOSAL_STATUSES, Incident, IncidentType, TrendProposal
 
 __all__ = [
+    "RESIDENT_SMS_PURPOSES", "NotificationPreference", "ResidentContact", "ResidentSms",
     "ApiClient", "ImportBatch", "Indicator", "IndicatorValue", "ScoreResult", "ScoreRun",
     "AuditLog", "CASE_STATUSES", "CLAIM_ROLES", "CLAIM_STATUSES", "CaseRecord", "ClaimConfirmation",
     "ClaimEvent", "ClaimParticipant", "CollaborationClaim",

@@ -49,6 +49,10 @@ class User(UserMixin, Model):
     must_change_password: Mapped[bool] = mapped_column(default=False, server_default=sa.text("false"))
     # The language messages sent outside a request (SMS, e-mail) are written in: the last one the user chose.
     language: Mapped[str] = mapped_column(sa.String(8), default="zh", server_default="zh")
+    # Where messages outside the app go (app.notify.channels); the user and an admin may edit them,
+    # nobody else sees them.
+    mobile: Mapped[str | None] = mapped_column(sa.String(20))
+    email: Mapped[str | None] = mapped_column(sa.String(254))
 
     officer: Mapped["Officer | None"] = relationship(back_populates="user")
     role_rows: Mapped[list[UserRole]] = relationship(

@@ -8,6 +8,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ..extensions import db
 from ..models import Notification, utcnow
+from .delivery import queue_deliveries
 from .kinds import KINDS
 
 _CHUNK = 1000  # users per statement: bounded parameters however large the audience
@@ -37,6 +38,7 @@ def notify(user_ids: Iterable[int], kind: str, event_key: str, *, link: str = ""
                      .on_conflict_do_nothing(index_elements=["user_id", "event_key"])
                      .returning(Notification.id))
         created.extend(db.session.execute(statement).scalars())
+    queue_deliveries(created)  # SMS and e-mail for those who want them (app.notify.delivery)
     return created
 
 

@@ -131,7 +131,8 @@ class BatchForm(FlaskForm):
         FileRequired(message=_l("请选择要上传的文件。")),
         FileAllowed(["csv", "xlsx"], message=_l("只支持 .csv 和 .xlsx 文件。")),
     ])
-    fmt = SelectField(_l("链接文件格式"), choices=select_choices({"xlsx": "Excel (.xlsx)", "csv": "CSV (.csv)"}))
+    fmt = SelectField(_l("链接文件格式"), choices=select_choices({"xlsx": "Excel (.xlsx)", "csv": "CSV (.csv)"}),
+                      default="xlsx")
     preview = SubmitField(_l("先检查"))
     submit = SubmitField(_l("生成链接文件"))
 

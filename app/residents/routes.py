@@ -28,6 +28,7 @@ from ..extensions import db
 from ..formutil import select_choices
 from ..main.services import HOME_PANELS
 from ..models import AuditLog, FlagKeyword, FollowUp, ResidentInvitation, ServiceType, Unit
+from ..notify.channels import sms_configured
 from ..security import role_required
 from ..templating import ACTION_LABELS, ADMIN_LINKS, NAV_ITEMS
 from ..views import run_service, show_error
@@ -190,6 +191,12 @@ def batch():
             show_error(error, form)
             plan = None
         else:
+            if form.submit.data and plan.rows and sms_configured():
+                sent = services.create_batch_by_sms(plan, current_user)
+                db.session.commit()
+                flash(_("已生成 %(n)d 个评价链接，正在通过短信平台发送，跳过 %(s)d 行。", n=sent, s=len(plan.skipped)),
+                      "success")
+                return redirect(url_for(".batch"))
             if form.submit.data and plan.rows:
                 links = services.create_batch(plan, current_user)
                 content, mimetype, filename = services.batch_file(links, plan, form.fmt.data)
@@ -201,7 +208,7 @@ def batch():
             db.session.rollback()
             if form.submit.data:
                 flash(_("没有可以邀请的记录，未生成链接。"), "warning")
-    return render_template("residents/batch.html", form=form, plan=plan,
+    return render_template("residents/batch.html", form=form, plan=plan, by_sms=sms_configured(),
                            required=services.BATCH_REQUIRED, optional=services.BATCH_OPTIONAL)
 
 

@@ -696,6 +696,23 @@ def create_batch(plan: BatchPlan, created_by: User | None, base_url: str | None 
     return out
 
 
+def create_batch_by_sms(plan: BatchPlan, created_by: User | None) -> int:
+    """Invite every planned row and queue its SMS (and one reminder) through the bureau's gateway
+    instead of producing a file: the token is sealed until sent (app.residents.sms). How many."""
+    from .sms import queue_invitation_sms, start_sending
+
+    first = None
+    for row in plan.rows:
+        invitation, token = create_invitation(service_type=row.service_type, unit=row.unit, badges=row.badges,
+                                              reference=row.reference, created_by=created_by, source="batch")
+        queue_invitation_sms(invitation, token, row.phone)
+        first = invitation.id if first is None else first
+    if first is not None:
+        db.session.flush()
+        start_sending(first)
+    return len(plan.rows)
+
+
 def batch_file(links: list[list[str]], plan: BatchPlan, fmt: str = "xlsx") -> tuple[bytes, str, str]:
     """(content, mimetype, filename): links for the SMS gateway; the xlsx adds a sheet of skipped rows."""
     header = [_("业务编号"), _("手机号"), _("评价链接"), _("有效期至")]
