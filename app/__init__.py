@@ -147,6 +147,11 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(results_bp, url_prefix="/results")
     register_results(app)
+    from .notify.routes import bp as notify_bp
+    from .notify.routes import register as register_notify
+
+    app.register_blueprint(notify_bp, url_prefix="/notifications")
+    register_notify(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -82,6 +82,9 @@ def load_config(instance_path: str) -> dict:
         "JOBS_QUEUE_TIMEOUT": float(os.environ.get("JOBS_QUEUE_TIMEOUT", "3600") or 3600),
         "JOBS_TIMEOUT": int(os.environ.get("JOBS_TIMEOUT", "7200") or 7200),
         "JOBS_STEP_DELAY": float(os.environ.get("JOBS_STEP_DELAY", "0") or 0),
+        # The reminders' scheduler (app.notify.schedule) beats this often, in the worker (RQ) or, without
+        # Redis, in each web process; "0" turns the in-process beat off (e.g. when cron runs send-reminders).
+        "NOTIFY_TICK_SECONDS": float(os.environ.get("NOTIFY_TICK_SECONDS", "60") or 0),
     }
 
 

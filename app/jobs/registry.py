@@ -8,11 +8,13 @@ from flask_babel import lazy_gettext as _l
 KINDS = {
     "score_run": "app.assessment.jobs:score_run",
     "design": "app.feedback.jobs:generate_design",
+    "reminders": "app.notify.reminders:reminders_job",
 }
 
 LABELS = {
     "score_run": _l("计算考评结果"),
     "design": _l("生成360评价设计"),
+    "reminders": _l("发送提醒"),
 }
 
 
