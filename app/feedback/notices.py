@@ -9,6 +9,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from ..extensions import db
+from ..localtime import local_today
 from ..models import Assignment, Cycle, Officer, User
 from ..notify.services import notify
 from .services import OPEN_STATUSES
@@ -28,7 +29,10 @@ def _owed_by_user(cycle_ids: list[int]):
 
 def notify_cycle_opened(cycle: Cycle) -> int:
     """AFTER_TRANSITION["open"]: tell every officer with ratings to give in ``cycle``; how many were told.
-    Officers owing the same number share one statement (a handful of counts, however many officers)."""
+    Officers owing the same number share one statement (a handful of counts, however many officers).
+    A cycle opened after its deadline (entering a past quarter) asks nobody for anything."""
+    if cycle.effective_deadline < local_today():
+        return 0
     by_count: dict[int, list[int]] = defaultdict(list)
     for user_id, _cycle_id, owed in _owed_by_user([cycle.id]):
         by_count[owed].append(user_id)

@@ -124,12 +124,15 @@ def bell_count() -> int:
 
 
 def register(app) -> None:
+    from ..demo import STEPS
     from ..templating import ACTION_LABELS, ADMIN_LINKS, add_once
     from .cli import send_reminders
+    from .demo import seed_notifications
 
     app.jinja_env.globals["bell_count"] = bell_count
     add_once(ADMIN_LINKS, ("notify.schedule", _l("通知与提醒"),
                            _l("360 截止前提醒的天数、每日运行时间，上次和下次运行")))
     ACTION_LABELS.setdefault("reminder_schedule_saved", _l("保存提醒设置"))
     app.cli.add_command(send_reminders)
+    add_once(STEPS, ("notifications", seed_notifications))
     reminders.register_web_scheduler(app)

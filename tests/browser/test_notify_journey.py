@@ -12,8 +12,10 @@ from app.notify.reminders import run_reminders
 from ..factories import make_user
 from ..web.feedback_helpers import build_world
 from .conftest import login, screenshot
-from .test_accessibility import _blocking
-from .test_accessibility import axe  # noqa: F401 - a fixture
+from .test_accessibility import (
+    _blocking,
+    axe,  # noqa: F401 - a fixture
+)
 
 pytestmark = pytest.mark.browser
 PASSWORD = "password123"
