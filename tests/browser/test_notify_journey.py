@@ -42,6 +42,10 @@ def test_a_cycle_opens_the_bell_rises_and_the_day_before_reminder_reaches_only_w
     admin.once("dialog", lambda dialog: dialog.accept())
     admin.click("button:has-text('开启周期')")
     admin.wait_for_selector("text=此周期进行中")
+    admin.goto("/notifications/schedule")  # the reminder schedule, with its last and next run
+    admin.emulate_media(reduced_motion="reduce")
+    assert admin.locator("#next-run").inner_text().strip() != ""
+    assert _blocking(axe, admin) == []
     admin.context.close()
 
     page.reload()
