@@ -152,6 +152,11 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(notify_channels_bp)
     register_notify_channels()
+    from .notify.routes import bp as notify_bp
+    from .notify.routes import register as register_notify
+
+    app.register_blueprint(notify_bp, url_prefix="/notifications")
+    register_notify(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -104,6 +104,9 @@ def load_config(instance_path: str) -> dict:
         "NOTIFY_RETRY_SECONDS": float(os.environ.get("NOTIFY_RETRY_SECONDS", "60") or 60),
         # Batch invitations sent by SMS: the one reminder to a resident who has not answered, after these days.
         "RESIDENT_SMS_REMINDER_DAYS": int(os.environ.get("RESIDENT_SMS_REMINDER_DAYS", "3") or 3),
+        # The reminders' scheduler (app.notify.schedule) beats this often, in the worker (RQ) or, without
+        # Redis, in each web process; "0" turns the in-process beat off (e.g. when cron runs send-reminders).
+        "NOTIFY_TICK_SECONDS": float(os.environ.get("NOTIFY_TICK_SECONDS", "60") or 0),
     }
 
 

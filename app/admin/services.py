@@ -235,6 +235,8 @@ def close_consequences(cycle: Cycle) -> CloseConsequences:
 # Hooks run just before a cycle moves to a status (e.g. freezing the rating design on "open").
 # Features append callables taking (cycle); they raise DomainError to refuse the move.
 BEFORE_TRANSITION: dict[str, list] = {"open": [], "closed": [], "published": []}
+# Hooks run once a cycle has moved (e.g. telling officers their ratings are open), in the same transaction.
+AFTER_TRANSITION: dict[str, list] = {"open": [], "closed": [], "published": []}
 
 
 def transition_cycle(cycle: Cycle, target: str) -> None:
@@ -258,6 +260,8 @@ def transition_cycle(cycle: Cycle, target: str) -> None:
     before = cycle.status
     db.session.refresh(cycle)
     record(f"cycle_{target}", "cycle", cycle.id, before={"status": before}, after={"status": target})
+    for hook in AFTER_TRANSITION.get(target, []):
+        hook(cycle)
     db.session.flush()
 
 

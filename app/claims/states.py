@@ -21,6 +21,8 @@ from ..models import (
     CollaborationClaim,
     User,
 )
+from ..notify.audience import role_users, unit_leader_users
+from ..notify.services import notify
 
 STATUS_LABELS = {
     "draft": _l("草稿"), "submitted": _l("待确认"), "confirmed": _l("待审核"), "disputed": _l("有异议"),
@@ -99,6 +101,19 @@ def move_claim(claim: CollaborationClaim, from_statuses: tuple[str, ...], to_sta
         refuse_moved(claim)
     db.session.refresh(claim)
     claim_event(claim, user, action, before, to_status, reason, unit_id)
+    _tell(claim, to_status)
+
+
+def _tell(claim: CollaborationClaim, status: str) -> None:
+    """Who must act on a claim that has just moved: the units' leaders confirm a submitted claim, the
+    coordinators review a confirmed or disputed one. The key holds the claim's version, so a claim
+    returned and submitted again asks again, and a retried request does not."""
+    key, params, link = f"claim:{claim.id}:v{claim.version}", {"case": claim.case_ref}, f"/claims/{claim.id}"
+    if status == "submitted":
+        leaders = [user_id for unit_id in claim.unit_ids for user_id in unit_leader_users(unit_id)]
+        notify(leaders, "claim_to_confirm", f"{key}:confirm", link=link, params=params)
+    elif status in ("confirmed", "disputed"):
+        notify(role_users("coordinator"), "claim_to_review", f"{key}:review", link=link, params=params)
 
 
 def claim_event(claim, user, action, from_status, to_status, reason="", unit_id=None, audit_after=None) -> None:

@@ -263,6 +263,11 @@ def _register_extensions() -> None:
                         _l("问卷版本：编辑、导入导出；评价安排和进度在各周期页面")))
     CYCLE_SECTIONS.append("feedback/admin/_cycle_section.html")
     BEFORE_TRANSITION["open"].append(services.freeze_on_open)
+    from ..admin.services import AFTER_TRANSITION
+    from ..templating import add_once
+    from .notices import notify_cycle_opened
+
+    add_once(AFTER_TRANSITION["open"], notify_cycle_opened)
     HOME_PANELS.append(("feedback/_home_panel.html", services.ratings_due_panel))
     from . import demo
 

@@ -56,6 +56,8 @@ from ..models import (
     User,
     utcnow,
 )
+from ..notify.audience import officer_user
+from ..notify.services import notify
 from .instruments import ensure_default_instruments, freeze, latest_instruments
 
 if TYPE_CHECKING:  # numpy is imported where the scoring runs, not at app start
@@ -599,6 +601,10 @@ def decide_nomination(nomination: Nomination, leader: Officer | None, approve: b
                                       ratee_id=nomination.officer_id, relation="collaborator", source="nomination"))
     flush_or_fail(_("该提名已被处理过。"))
     record(f"feedback_nomination_{status}", "feedback_nomination", nomination.id)
+    nominator = officer_user(nomination.officer_id)
+    if nominator is not None:  # the nominee is not named: the message says only how it was decided
+        notify([nominator], f"nomination_{status}", f"nomination:{nomination.id}:{status}",
+               link="/feedback/nominations", params={"cycle": cycle.name})
 
 
 def pending_nominations_for(leader: Officer):

@@ -16,6 +16,7 @@ KINDS = {
     "reliability": "app.reports.jobs:compute_reliability",
     "notify_send": "app.notify.delivery:send_job",
     "resident_sms": "app.residents.sms:send_job",
+    "reminders": "app.notify.reminders:reminders_job",
 }
 
 LABELS = {
@@ -29,6 +30,7 @@ LABELS = {
     "reliability": _l("计算360评价信度"),
     "notify_send": _l("发送短信和邮件通知"),
     "resident_sms": _l("发送群众评价短信"),
+    "reminders": _l("发送提醒"),
 }
 
 

@@ -25,6 +25,8 @@ from ..dbutil import is_unique_violation
 from ..errors import DomainError
 from ..extensions import db
 from ..models import Job, JobFile, utcnow
+from ..models import Job, utcnow
+from ..notify.services import notify
 from .registry import KINDS, resolve
 
 log = logging.getLogger(__name__)
@@ -183,19 +185,37 @@ def _run_claimed(job_id: int) -> str:
         if done.rowcount != 1:  # declared dead meanwhile (stale heartbeat): keep nothing
             db.session.rollback()
             return "failed"
+        _tell(job_id, job.kind, user_id, "succeeded")  # with the work: told only if it is kept
         db.session.commit()
         return "succeeded"
     except DomainError as error:
         db.session.rollback()
         _fail(job_id, error.message)
+        _tell_failed(job_id, job.kind, user_id)
     except Exception as error:
         db.session.rollback()
         current_app.logger.exception("job %s (%s) failed", job_id, job.kind)
         _fail(job_id, _("任务出错，未保存任何结果：%(detail)s", detail=f"{type(error).__name__}: {error}"[:500]))
+        _tell_failed(job_id, job.kind, user_id)
     finally:
         beat.stop()
         db.session.remove()
     return "failed"
+
+
+def _tell(job_id: int, kind: str, user_id: int | None, outcome: str) -> None:
+    """Tell whoever started the job how it ended (scheduled jobs have nobody to tell)."""
+    if user_id is not None:
+        notify([user_id], f"job_{outcome}", f"job:{job_id}:{outcome}", link=f"/jobs/{job_id}", params={"job": kind})
+
+
+def _tell_failed(job_id: int, kind: str, user_id: int | None) -> None:
+    try:
+        _tell(job_id, kind, user_id, "failed")
+        db.session.commit()
+    except Exception:  # the failure is on the job's page either way
+        db.session.rollback()
+        log.warning("job %s: the failure notice was not stored", job_id, exc_info=True)
 
 
 def _fail(job_id: int, message: str) -> None:

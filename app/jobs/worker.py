@@ -40,6 +40,12 @@ def worker_command(burst: bool) -> None:
     reaped = reap_stale()
     if reaped:
         click.echo(f"{reaped} interrupted job(s) marked failed")
+    from ..notify.reminders import start_scheduler, tick
+
+    if burst:  # from cron: queue the day's reminders if their time has come, then empty the queue
+        tick()
+    else:  # the reminders' beat (and the outside deliveries' retries) run beside the worker
+        start_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]  # a LocalProxy
     queue = rq_queue()
     click.echo(f"Kaoping worker on queue {queue.name!r} ({current_app.config['JOBS_REDIS_URL']})")
     # SimpleWorker runs each job in this process, inside the app context pushed by the CLI; a killed

@@ -30,6 +30,8 @@ from .feedback import (
 from .jobs import JOB_STATES, Job, JobFile
 from .notify import DELIVERY_CHANNELS, DELIVERY_STATUSES, Delivery, Notification
 from .notify_channels import RESIDENT_SMS_PURPOSES, NotificationPreference, ResidentContact, ResidentSms
+from .jobs import JOB_STATES, Job
+from .notify import DELIVERY_CHANNELS, DELIVERY_STATUSES, Delivery, Notification, ReminderSchedule
 from .org import STATION_CATEGORIES, UNIT_KINDS, Officer, Unit
 from .reports import ReliabilityReport
 from .residents import (
@@ -88,4 +90,4 @@ from .monitoring import (
 __all__ += ["CASE_STAGES", "FINAL_STAGES", "DEFAULT_RESPONSE_MINUTES", "ResponseTarget", "EVIDENCE_MAX_BYTES",
             "SELF_CHECK_STATUSES", "Connector", "DerivedIndicator", "Evidence", "Rectification", "SelfCheck",
             "SelfCheckItem"]
-__all__ += ["DELIVERY_CHANNELS", "DELIVERY_STATUSES", "Delivery", "Notification"]
+__all__ += ["DELIVERY_CHANNELS", "DELIVERY_STATUSES", "Delivery", "Notification", "ReminderSchedule"]

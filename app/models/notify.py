@@ -1,7 +1,7 @@
 """Notifications: what a user is told, and its delivery outside the app (SMS, e-mail)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -67,3 +67,25 @@ class Delivery(Model):
     last_error: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+
+
+class ReminderSchedule(Model):
+    """When the reminders run (one row, id 1): the days before a 360 deadline on which officers who
+    still owe ratings are reminded, the bureau-local time of day of the daily run, and its last run."""
+
+    __tablename__ = "reminder_schedule"
+    __table_args__ = (
+        sa.CheckConstraint("id = 1", name="single"),
+        sa.CheckConstraint("run_minute >= 0 AND run_minute < 1440", name="run_minute"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    days_before: Mapped[str] = mapped_column(sa.String(100), default="7,3,1", server_default="7,3,1")
+    run_minute: Mapped[int] = mapped_column(default=480, server_default="480")  # minutes after local midnight
+    last_run_on: Mapped[date | None]  # the bureau-local day the last run was for
+    last_run_at: Mapped[datetime | None]
+    last_summary: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+
+    @property
+    def days(self) -> list[int]:
+        return sorted({int(d) for d in self.days_before.split(",") if d.strip().isdigit()}, reverse=True)

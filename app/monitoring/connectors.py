@@ -23,7 +23,9 @@ from flask_babel import gettext as _
 from ..audit import record
 from ..errors import DomainError
 from ..extensions import db
+from ..localtime import local_today
 from ..models import Connector, utcnow
+from . import notices
 
 MAX_ROWS = 20_000
 MAX_BYTES = 32 * 1024 * 1024
@@ -103,6 +105,7 @@ def pull(connector: Connector) -> bool:
     except (PullError, DomainError) as error:
         connector.last_error = error.message
         db.session.flush()
+        notices.connector_failed(connector, local_today())
         return False
     connector.last_error = ""
     connector.last_success_at = connector.last_run_at

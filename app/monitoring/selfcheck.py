@@ -30,7 +30,7 @@ from ..models import (
     utcnow,
 )
 from ..models.cycle import Cycle
-from . import derived
+from . import derived, notices
 
 LARGE_GAP = 10.0     # points between the leader's score and the office's: flagged
 REPEATED_GAP = 5.0   # a gap at least this large on the same item two months running: flagged
@@ -251,6 +251,7 @@ def return_check(check: SelfCheck, reason: str, user: User) -> None:
     _move(check, ("submitted",), "returned", return_reason=reason[:2000], reviewed_at=utcnow(),
           reviewed_by_id=user.id, times_returned=SelfCheck.times_returned + 1)
     record("self_check_returned", "self_check", check.id, after={"reason": reason[:200]}, user_id=user.id)
+    notices.self_check_returned(check)
 
 
 def accept(check: SelfCheck, verified: dict[int, float | None], user: User) -> None:

@@ -18,6 +18,7 @@ from ..extensions import db
 from ..jobs import enqueue
 from ..models import Indicator, Job, Objection, ObjectionEvidence, Officer, ResultApproval, Unit, User, utcnow
 from ..models.results import EVIDENCE_TYPES, OBJECTION_ITEMS
+from . import notices
 from .calendar import bureau_today, notice_period
 
 MAX_EVIDENCE_BYTES = 5 * 1024 * 1024
@@ -94,6 +95,7 @@ def file_objection(approval: ResultApproval, user: User, *, unit: Unit | None = 
     record("objection_filed", "objection", objection.id, user_id=user.id,
            after={"cycle": approval.cycle_id, "subject": objection.subject_key, "item": item_kind,
                   "code": item_code, "files": [e.filename for e in evidence]}, note=reason)
+    notices.objection_filed(objection)
     return objection
 
 
@@ -134,6 +136,7 @@ def _answer(objection: Objection, user: User, status: str, reply: str) -> None:
         db.session.rollback()
         raise DomainError(_("该申诉已经答复。"))
     db.session.refresh(objection)
+    notices.objection_answered(objection)
 
 
 def reject_objection(objection: Objection, user: User, reply: str) -> Objection:

@@ -16,6 +16,7 @@ from ..dbutil import flush_or_fail
 from ..errors import DomainError
 from ..extensions import db
 from ..models import ApprovalDecision, CommitteeMember, Cycle, Objection, ResultApproval, ScoreRun, User, utcnow
+from . import notices
 from .calendar import bureau_today, notice_period, working_days_left
 
 DEFAULT_NOTICE_DAYS = 5
@@ -176,6 +177,7 @@ def decide(approval: ResultApproval, user: User, decision: str, reason: str = ""
         record("result_notice_opened", "cycle", approval.cycle_id, user_id=user.id,
                after={"run": approval.run_id, "from": first.isoformat(), "to": last.isoformat(),
                       "working_days": approval.notice_days})
+        notices.result_on_notice(approval)
     db.session.flush()
     return approval
 
@@ -203,6 +205,7 @@ def finalize(approval: ResultApproval, user_id: int | None = None, today: date |
     assessment_runs.publish_run(run, user_id=user_id, note=approval.note)
     record("result_final", "cycle", approval.cycle_id, user_id=user_id,
            after={"run": run.id, "version": run.version, "notice_ended": approval.notice_ends_on.isoformat()})
+    notices.result_final(approval)
     db.session.flush()
     return run
 
