@@ -25,7 +25,6 @@ from ..dbutil import is_unique_violation
 from ..errors import DomainError
 from ..extensions import db
 from ..models import Job, JobFile, utcnow
-from ..models import Job, utcnow
 from ..notify.services import notify
 from .registry import KINDS, resolve
 

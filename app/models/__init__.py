@@ -28,10 +28,8 @@ from .feedback import (
     Response,
 )
 from .jobs import JOB_STATES, Job, JobFile
-from .notify import DELIVERY_CHANNELS, DELIVERY_STATUSES, Delivery, Notification
-from .notify_channels import RESIDENT_SMS_PURPOSES, NotificationPreference, ResidentContact, ResidentSms
-from .jobs import JOB_STATES, Job
 from .notify import DELIVERY_CHANNELS, DELIVERY_STATUSES, Delivery, Notification, ReminderSchedule
+from .notify_channels import RESIDENT_SMS_PURPOSES, NotificationPreference, ResidentContact, ResidentSms
 from .org import STATION_CATEGORIES, UNIT_KINDS, Officer, Unit
 from .reports import ReliabilityReport
 from .residents import (

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-"""``flask send-reminders``: the daily reminder run, for cron (or to catch up a missed day)."""
-from __future__ import annotations
-
 from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import click
 from flask.cli import with_appcontext
+
+from ..extensions import db
 
 
 @click.command("send-notifications")
@@ -101,7 +100,6 @@ def sms_gateway_standin(port, token):
         pass
     finally:
         server.server_close()
-from ..extensions import db
 
 
 @click.command("send-reminders")

@@ -161,8 +161,10 @@ def tick(now: datetime | None = None) -> int | None:
             except JobAlreadyActive:
                 db.session.rollback()
     db.session.rollback()  # end the read transaction: the next beat sees fresh rows
-    # OUTSIDE DELIVERIES: the SMS/e-mail channels' retries are sent from this beat too, one line here:
-    # delivery.send_due()  (app/notify/delivery.py, added with the channels)
+    # Outside deliveries: retries whose wait is over and SMS held for the quiet hours go out from the beat.
+    from .delivery import send_due
+
+    send_due()
     return queued
 
 

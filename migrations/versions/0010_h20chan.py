@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0010_h20chan'
-down_revision = '0009_notify'
+down_revision = '0009_h19jobs'
 branch_labels = None
 depends_on = None
 
