@@ -6,6 +6,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from app.extensions import db
+from app.sealing import unseal
 
 from .conftest import make_test_app
 
@@ -42,3 +43,19 @@ def test_migrations_match_models_and_downgrade(migrations_url, tmp_path):
         assert tables == set()
         upgrade()  # and up again, as a redeploy would
         db.engine.dispose()
+
+
+def test_connector_tokens_are_sealed_by_the_migration_and_opened_by_its_downgrade(migrations_url, tmp_path):
+    app = make_test_app(migrations_url, tmp_path)
+    with app.app_context():
+        upgrade(revision="0010_h20events")
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO connector (name, kind, url, token, created_at) VALUES "
+                                 "('警综', 'incidents', 'http://x/feed', 'plain-t0ken', CURRENT_TIMESTAMP)"))
+        upgrade(revision="0011_lead_sealing")
+        with db.engine.connect() as conn:
+            sealed = conn.execute(sa.text("SELECT sealed_token FROM connector")).scalar_one()
+        assert "plain-t0ken" not in sealed and unseal(sealed, "connector-token") == "plain-t0ken"
+        downgrade(revision="0010_h20events")
+        with db.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT token FROM connector")).scalar_one() == "plain-t0ken"

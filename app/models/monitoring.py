@@ -181,7 +181,8 @@ class Connector(Model):
     name: Mapped[str] = mapped_column(sa.String(100), unique=True)
     kind: Mapped[str] = mapped_column(sa.String(10))
     url: Mapped[str] = mapped_column(sa.String(500))
-    token: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+    # The bearer token for the business system, sealed (app.sealing); None when there is none.
+    sealed_token: Mapped[str | None] = mapped_column(sa.Text)
     interval_minutes: Mapped[int] = mapped_column(default=15, server_default="15")
     is_active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     watermark: Mapped[str] = mapped_column(sa.String(100), default="", server_default="")

@@ -25,9 +25,11 @@ from ..errors import DomainError
 from ..extensions import db
 from ..localtime import local_today
 from ..models import Connector, utcnow
+from ..sealing import seal, unseal
 from . import notices
 
 MAX_ROWS = 20_000
+TOKEN_PURPOSE = "connector-token"  # kept sealed at rest (app.sealing), opened only to send it
 MAX_BYTES = 32 * 1024 * 1024
 
 
@@ -43,8 +45,11 @@ def _fetch(connector: Connector) -> dict:
     query = urllib.parse.urlencode({"since": connector.watermark})
     url = connector.url + ("&" if "?" in connector.url else "?") + query
     request = urllib.request.Request(url, headers={"Accept": "application/json"})
-    if connector.token:
-        request.add_header("Authorization", f"Bearer {connector.token}")
+    if connector.sealed_token:
+        token = unseal(connector.sealed_token, TOKEN_PURPOSE)
+        if token is None:
+            raise PullError(_("访问令牌无法解密（系统密钥已更换），请在连接器设置中重新填写。"))
+        request.add_header("Authorization", f"Bearer {token}")
     timeout = float(current_app.config.get("CONNECTOR_TIMEOUT", 20))
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (http/https checked)
@@ -134,8 +139,8 @@ def save_connector(name: str, kind: str, url: str, token: str, interval: int, co
         raise DomainError(_("已有同名的连接器。"), field="name")
     connector = connector or Connector()
     connector.name, connector.kind, connector.url, connector.interval_minutes = name, kind, url, interval
-    if token:
-        connector.token = token.strip()
+    if token.strip():
+        connector.sealed_token = seal(token.strip(), TOKEN_PURPOSE)
     db.session.add(connector)
     db.session.flush()
     record("connector_saved", "connector", connector.id, after={"name": name, "kind": kind, "url": url})

@@ -1,18 +1,15 @@
 """Batch invitations sent straight to residents by SMS, when the bureau configured its gateway.
 
 The link's token is stored only as a hash (DESIGN), yet the message, and its one reminder, go later
-from a background job. So until they have gone, the token is kept *sealed*: XOR-ed with a keystream
-drawn from HMAC-SHA256 of the app's SECRET_KEY and a random nonce (a standard PRF stream cipher; no
-new dependency). Unsealing checks the result against the invitation's token hash, so a changed
-secret or a tampered row never sends a wrong link. The sealed token and the phone number are erased
-as soon as no message may go any more: both sent, or the invitation answered, revoked or expired.
-The log (ResidentSms) never holds the link, and never the phone number.
+from a background job. So until they have gone, the token is kept *sealed* (authenticated
+encryption under a key derived from the app's SECRET_KEY, app.sealing). Unsealing also checks the
+result against the invitation's token hash, so a changed secret or a tampered row never sends a
+wrong link. The sealed token and the phone number are erased as soon as no message may go any
+more: both sent, or the invitation answered, revoked or expired. The log (ResidentSms) never
+holds the link, and never the phone number.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -29,37 +26,25 @@ from ..models import ResidentContact, ResidentInvitation, ResidentSms, utcnow
 from ..notify.channels import send_sms, sms_configured
 from ..notify.delivery import claim, close, postpone, record, send_guarded
 from ..notify.quiet import sms_allowed_from
+from ..sealing import seal, unseal
 
 _OPEN = ("queued", "retrying")
 
 
 # ---- sealing the token -------------------------------------------------------------------------
-def _keystream(nonce: bytes, length: int) -> bytes:
-    key = hashlib.sha256(b"kaoping resident sms|" + str(current_app.config["SECRET_KEY"]).encode()).digest()
-    out = b""
-    counter = 0
-    while len(out) < length:
-        out += hmac.new(key, nonce + counter.to_bytes(4, "big"), hashlib.sha256).digest()
-        counter += 1
-    return out[:length]
+PURPOSE = "resident-sms-token"
 
 
 def seal_token(token: str) -> str:
-    """``nonce:ciphertext`` in hex; readable only with this installation's SECRET_KEY."""
-    nonce = secrets.token_bytes(16)
-    plain = token.encode("ascii")
-    return f"{nonce.hex()}:{bytes(a ^ b for a, b in zip(plain, _keystream(nonce, len(plain)), strict=True)).hex()}"
+    """The link's token sealed with this installation's SECRET_KEY (app.sealing)."""
+    return seal(token, PURPOSE)
 
 
 def unseal_token(sealed: str | None, token_hash: str) -> str | None:
-    """The token, or None when it cannot be recovered (erased, other key, tampered)."""
-    try:
-        nonce_hex, cipher_hex = (sealed or "").split(":")
-        nonce, cipher = bytes.fromhex(nonce_hex), bytes.fromhex(cipher_hex)
-        token = bytes(a ^ b for a, b in zip(cipher, _keystream(nonce, len(cipher)), strict=True)).decode("ascii")
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return token if hash_token(token) == token_hash else None
+    """The token, or None when it cannot be recovered (erased, other key, tampered) or is not the
+    invitation's (its hash differs)."""
+    token = unseal(sealed, PURPOSE)
+    return token if token is not None and hash_token(token) == token_hash else None
 
 
 # ---- queueing ----------------------------------------------------------------------------------

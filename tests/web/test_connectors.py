@@ -12,7 +12,8 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Connector, Incident
-from app.monitoring.connectors import pull
+from app.monitoring.connectors import TOKEN_PURPOSE, pull
+from app.sealing import seal, unseal
 from app.trends.services import seed_incident_types
 
 from ..factories import make_unit
@@ -74,7 +75,8 @@ def system():
 def _connector(url, **extra):
     make_unit("PS01") if not db.session.execute(sa.text("SELECT 1 FROM unit WHERE code = 'PS01'")).first() else None
     seed_incident_types()
-    connector = Connector(name=f"警综 {url[-6:]}", kind="incidents", url=url, token="s3cret", **extra)
+    connector = Connector(name=f"警综 {url[-6:]}", kind="incidents", url=url,
+                          sealed_token=seal("s3cret", TOKEN_PURPOSE), **extra)
     db.session.add(connector)
     db.session.commit()
     return connector
@@ -132,3 +134,36 @@ def test_unreachable_system_and_cli_and_admin_page(app, client, auth, system):
                                                 "interval": 5})
     with app.app_context():
         assert db.session.execute(sa.select(Connector).filter_by(name="案件系统")).scalar_one().interval_minutes == 5
+
+
+def test_the_token_is_sealed_at_rest_and_a_changed_key_stores_nothing(app, client, auth, system):
+    auth.as_role("admin", username="office")
+    client.post("/monitoring/connectors", data={"name": "案件系统", "kind": "incidents", "url": system + "/feed",
+                                                "interval": 5, "token": "  t0ken-for-the-system "})
+    with app.app_context():
+        if not db.session.execute(sa.text("SELECT 1 FROM unit WHERE code = 'PS01'")).first():
+            make_unit("PS01")
+        seed_incident_types()
+        db.session.commit()
+        connector = db.session.execute(sa.select(Connector).filter_by(name="案件系统")).scalar_one()
+        stored = db.session.execute(sa.text("SELECT sealed_token FROM connector")).scalar_one()
+        assert "t0ken" not in stored and unseal(stored, TOKEN_PURPOSE) == "t0ken-for-the-system"
+        assert unseal(stored, "resident-sms-token") is None  # one purpose cannot open another's
+        assert pull(connector)
+        db.session.commit()
+        assert Handler.seen[-1][2] == "Bearer t0ken-for-the-system"
+        secret = app.config["SECRET_KEY"]
+        app.config["SECRET_KEY"] = "another installation"
+        try:
+            connector.watermark = "w0"
+            assert not pull(connector)
+            db.session.commit()
+            assert "重新填写" in connector.last_error and connector.watermark == "w0" and _incidents() == 1
+        finally:
+            app.config["SECRET_KEY"] = secret
+    # Saving again with the token left blank keeps it.
+    client.post("/monitoring/connectors/%d" % connector.id, data={"name": "案件系统", "kind": "incidents",
+                                                                  "url": system + "/feed", "interval": 5})
+    with app.app_context():
+        kept = db.session.execute(sa.text("SELECT sealed_token FROM connector")).scalar_one()
+        assert unseal(kept, TOKEN_PURPOSE) == "t0ken-for-the-system"

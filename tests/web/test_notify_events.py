@@ -118,7 +118,7 @@ def test_returned_self_check_and_overdue_rectification_tell_the_stations_leaders
 
 def test_a_failing_connector_tells_the_admins_once_a_day(app, ctx):
     _station_with_leaders()
-    connector = Connector(name="警综平台", kind="incidents", url="http://127.0.0.1:9/feed", token="t")
+    connector = Connector(name="警综平台", kind="incidents", url="http://127.0.0.1:9/feed")
     db.session.add(connector)
     db.session.commit()
     assert not connectors.pull(connector)
