@@ -107,6 +107,8 @@ def load_config(instance_path: str) -> dict:
         # The reminders' scheduler (app.notify.schedule) beats this often, in the worker (RQ) or, without
         # Redis, in each web process; "0" turns the in-process beat off (e.g. when cron runs send-reminders).
         "NOTIFY_TICK_SECONDS": float(os.environ.get("NOTIFY_TICK_SECONDS", "60") or 0),
+        # A month's self-check (月自查) is due by this working day of the month after.
+        "SELF_CHECK_DUE_WORKDAY": int(os.environ.get("SELF_CHECK_DUE_WORKDAY", "5") or 5),
     }
 
 

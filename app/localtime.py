@@ -3,7 +3,7 @@
 One place decides the zone (config ``BUREAU_TIMEZONE``, default Asia/Shanghai); the ``datetime``
 template filter, spreadsheet exports and "today" for deadlines all go through it.
 """
-from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import dates
@@ -50,3 +50,8 @@ def format_local(value: datetime | date | None, fmt: str = "yyyy-MM-dd HH:mm") -
 def local_today() -> date:
     """Today in the bureau's zone: deadlines, answers and follow-ups follow the local calendar."""
     return datetime.now(bureau_zone()).date()
+
+
+def local_day_start_utc(day: date) -> datetime:
+    """The naive UTC moment the bureau-local ``day`` begins (for comparing stored UTC times with days)."""
+    return datetime.combine(day, time(), tzinfo=bureau_zone()).astimezone(UTC).replace(tzinfo=None)

@@ -57,6 +57,9 @@ class SelfCheck(Model):
     times_returned: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     submitted_at: Mapped[datetime | None]
+    # The first submission (kept through returns): whether the station met the due day. NULL for
+    # checks submitted, returned and resubmitted before it was kept (their first time is not known).
+    first_submitted_at: Mapped[datetime | None]
     submitted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     reviewed_at: Mapped[datetime | None]
     reviewed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))

@@ -29,21 +29,29 @@ def previous_month(today: date) -> date:
 
 
 def remind_self_checks(today: date, leaders: dict[int, list[int]] | None = None) -> int:
-    """Once a month, the leaders of active stations whose self-check of last month is not yet
-    submitted (missing, draft or returned) are reminded."""
+    """The leaders of active stations whose self-check of last month is not yet submitted (missing,
+    draft or returned) are reminded once a month with its due day, and once more the day after the
+    due day if it is still not submitted (missing or draft: a returned one was on time)."""
+    from .selfcheck import due_on
+
     leaders = leaders_by_unit() if leaders is None else leaders
     month = previous_month(today)
+    due = due_on(month)
     rows = db.session.execute(
-        sa.select(Unit.id, Unit.name).outerjoin(SelfCheck, sa.and_(SelfCheck.unit_id == Unit.id,
-                                                                   SelfCheck.month == month))
+        sa.select(Unit.id, Unit.name, SelfCheck.status).outerjoin(SelfCheck, sa.and_(SelfCheck.unit_id == Unit.id,
+                                                                                     SelfCheck.month == month))
         .where(Unit.kind == "station", Unit.is_active,
                sa.or_(SelfCheck.id.is_(None), SelfCheck.status.in_(("draft", "returned"))))
         .order_by(Unit.code)).all()
     told = 0
-    for unit_id, name in rows:
-        if leaders.get(unit_id):
-            told += len(notify(leaders[unit_id], "self_check_due", f"self_check:{unit_id}:{month:%Y-%m}:due",
-                               link=_check_link(unit_id, month), params={"unit": name, "month": f"{month:%Y-%m}"}))
+    for unit_id, name, status in rows:
+        if not leaders.get(unit_id):
+            continue
+        link, key = _check_link(unit_id, month), f"self_check:{unit_id}:{month:%Y-%m}"
+        params = {"unit": name, "month": f"{month:%Y-%m}", "due": due.isoformat()}
+        told += len(notify(leaders[unit_id], "self_check_due", f"{key}:due", link=link, params=params))
+        if today > due and status != "returned":
+            told += len(notify(leaders[unit_id], "self_check_overdue", f"{key}:overdue", link=link, params=params))
     return told
 
 

@@ -211,8 +211,10 @@ def self_check(unit_id, month):
     if check is not None:
         data = {"evidence": selfcheck.evidence_list(check), "rects": selfcheck.rectifications(check),
                 "gaps": selfcheck.gaps(check)}
+    today = services.today()
     return render_template("monitoring/self_check.html", unit=unit, month=first, check=check, leader=leader,
-                           office=office, today=services.today(), **data)
+                           office=office, today=today, due=selfcheck.due_on(first),
+                           timeliness=selfcheck.timeliness(check, first, today), **data)
 
 
 @bp.route("/stations/<int:unit_id>/self-checks/<month>/<action>", methods=["POST"])
@@ -343,6 +345,7 @@ def self_checks():
     pages = max(1, -(-total // 20))
     return render_template("monitoring/self_checks.html", rows=rows, month=month, page=page, pages=pages,
                            total=total, overdue=overdue, overdue_total=overdue_total, today=day,
+                           timely=selfcheck.month_timeliness(month, day), timeliness=selfcheck.timeliness,
                            prev_month=add_months(month, -1), next_month=add_months(month, 1))
 
 

@@ -1,22 +1,27 @@
 """The monthly self-check (月自查): a station checks every unit-level indicator against its target.
 
 draft → submitted (locked) → returned (with reasons; the leader edits and resubmits) → accepted by
-the office, which enters its verified score beside the leader's. Items below target need a
-rectification item (整改项) before submitting; closing one needs a note. State moves are conditional
-UPDATEs on (id, status), so two clicks cannot both win. Services flush; views commit.
+the office, which enters its verified score beside the leader's. A month's self-check is due by the
+SELF_CHECK_DUE_WORKDAY-th working day (default the 5th) of the month after; one not submitted by then
+is 逾期未报, and one first submitted after it 逾期提交 (a return does not make a station late). Items
+below target need a rectification item (整改项) before submitting; closing one needs a note. State
+moves are conditional UPDATEs on (id, status), so two clicks cannot both win. Services flush; views
+commit.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext as _
 
 from ..audit import record
 from ..dbutil import flush_or_fail
 from ..errors import DomainError
 from ..extensions import db
+from ..localtime import local_day_start_utc, to_local
 from ..models import (
     EVIDENCE_MAX_BYTES,
     Evidence,
@@ -221,6 +226,43 @@ def rectifications(check: SelfCheck) -> list[Rectification]:
                                    .order_by(Rectification.id)).scalars())
 
 
+def _is_workday(day: date) -> bool:
+    """Mainland working days (holidays and 调休, chinese-calendar); Monday to Friday for a year the
+    installed calendar does not know yet, so a due day is always shown, never an error."""
+    import chinese_calendar
+
+    try:
+        return chinese_calendar.is_workday(day)
+    except NotImplementedError:
+        return day.weekday() < 5
+
+
+def due_on(month: date) -> date:
+    """The last day to submit the self-check of ``month``: the SELF_CHECK_DUE_WORKDAY-th working day
+    of the month after (the 5th by default; October's National Day week pushes it back)."""
+    wanted = max(1, min(int(current_app.config.get("SELF_CHECK_DUE_WORKDAY") or 5), 20))
+    day = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    counted = 0
+    while True:
+        if _is_workday(day):
+            counted += 1
+            if counted == wanted:
+                return day
+        day += timedelta(days=1)
+
+
+def timeliness(check: SelfCheck | None, month: date, today: date) -> str | None:
+    """"overdue" (not submitted and the due day has passed), "late" (first submitted after the due
+    day), "on_time", or None (not submitted, not due yet; or its first submission is not known)."""
+    due = due_on(month)
+    first = check.first_submitted_at if check is not None else None
+    if first is not None:
+        return "late" if to_local(first).date() > due else "on_time"
+    if (check is None or check.status == "draft") and today > due:
+        return "overdue"
+    return None
+
+
 def _move(check: SelfCheck, allowed: tuple[str, ...], to: str, **values) -> None:
     done = db.session.execute(
         sa.update(SelfCheck).where(SelfCheck.id == check.id, SelfCheck.status.in_(allowed))
@@ -239,7 +281,9 @@ def submit(check: SelfCheck, user: User) -> None:
     if missing:
         raise DomainError(_("以下未达标的指标还没有整改项：%(names)s", names="、".join(missing)))
     was = check.status
-    _move(check, ("draft", "returned"), "submitted", submitted_at=utcnow(), submitted_by_id=user.id)
+    now = utcnow()
+    first = {"first_submitted_at": now} if was == "draft" else {}  # a resubmission keeps the first
+    _move(check, ("draft", "returned"), "submitted", submitted_at=now, submitted_by_id=user.id, **first)
     record("self_check_submitted", "self_check", check.id, before={"status": was}, after={"status": "submitted"},
            user_id=user.id)
 
@@ -315,6 +359,21 @@ def month_overview(month: date, page: int = 1, per_page: int = 20) -> tuple[list
     rows = db.session.execute(query.order_by(status_order, Unit.code).limit(per_page)
                               .offset((page - 1) * per_page)).all()
     return list(rows), total
+
+
+def month_timeliness(month: date, today: date) -> dict:
+    """For the office: the due day of ``month``'s self-checks and how many active stations are
+    overdue (not submitted, due day passed) and were late (first submitted after it). One query."""
+    due = due_on(month)
+    late_from = local_day_start_utc(due + timedelta(days=1))  # first submitted on a later local day
+    not_submitted = sa.or_(SelfCheck.id.is_(None), SelfCheck.status == "draft")
+    row = db.session.execute(
+        sa.select(sa.func.count(sa.case((not_submitted, 1))),
+                  sa.func.count(sa.case((SelfCheck.first_submitted_at >= late_from, 1))))
+        .select_from(Unit).outerjoin(SelfCheck, sa.and_(SelfCheck.unit_id == Unit.id, SelfCheck.month == month))
+        .where(Unit.kind == "station", Unit.is_active)).one()
+    return {"due": due, "overdue": int(row[0]) if today > due else 0, "late": int(row[1]),
+            "is_past": today > due}
 
 
 def quarter_self_checks(unit: Unit, cycle: Cycle | None) -> list[dict] | None:

@@ -30,6 +30,18 @@ def _job_label(params: dict) -> dict:
     return {**params, "label": str(LABELS.get(params.get("job", ""), params.get("job", "")))}
 
 
+def _self_check_due(params: dict) -> dict:
+    """Messages stored before self-checks had a due day carry none: it follows from the month."""
+    if "due" in params:
+        return params
+    from datetime import date
+
+    from ..monitoring.selfcheck import due_on
+
+    year, month = (int(p) for p in str(params.get("month", "")).split("-"))
+    return {**params, "due": due_on(date(year, month, 1)).isoformat()}
+
+
 KINDS: dict[str, Kind] = {
     "cycle_opened": Kind(_l("评价周期「%(cycle)s」已开启，您有 %(count)s 份评价待填写，截止 %(deadline)s。"),
                          _l("民警")),
@@ -43,7 +55,10 @@ KINDS: dict[str, Kind] = {
     "claim_to_review": Kind(_l("协作申报 %(case)s 等待审核。"), _l("协作协调员")),
     "follow_up_opened": Kind(_l("%(unit)s 收到一条需要回访核查的群众评价，请于 %(due)s 前办结。"), _l("所队领导")),
     "follow_up_due_soon": Kind(_l("%(unit)s 的一条群众回访整改项将于 %(due)s 到期，请尽快办结。"), _l("所队领导")),
-    "self_check_due": Kind(_l("%(unit)s %(month)s 的月自查尚未提交，请尽快完成。"), _l("所队领导")),
+    "self_check_due": Kind(_l("%(unit)s %(month)s 的月自查尚未提交，请于 %(due)s 前完成。"), _l("所队领导"),
+                           prepare=_self_check_due),
+    "self_check_overdue": Kind(_l("%(unit)s %(month)s 的月自查已过提交期限（%(due)s），尚未提交，请尽快完成。"),
+                               _l("所队领导")),
     "self_check_returned": Kind(_l("%(unit)s %(month)s 的月自查被退回，请修改后重新提交。"), _l("所队领导")),
     "rectification_overdue": Kind(_l("%(unit)s 的整改项「%(what)s」已于 %(due)s 到期，尚未完成。"), _l("所队领导")),
     "objection_filed": Kind(_l("「%(cycle)s」收到一条新的申诉，请在 %(due)s 前答复。"), _l("考评办")),

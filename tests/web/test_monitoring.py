@@ -514,3 +514,50 @@ def test_a_marked_derived_indicator_is_scored_from_the_records_not_typed(app, ct
         raw[result.unit.code] = entry["raw"]
     # non-preventable cases weigh 0.5 (the cycle's setting): PS01 3 + 0.5 × 1
     assert raw["PS01"] == 3.5 and raw["PS02"] == 1 and raw["PS03"] == 0 and raw["PS04"] == 0
+
+
+def test_self_checks_are_due_on_the_fifth_working_day_and_late_or_overdue_ones_are_marked(app, client, auth):
+    from datetime import datetime
+
+    from app.models import SelfCheck
+    from app.monitoring import services as monitoring_services
+    from app.monitoring.selfcheck import due_on, timeliness
+
+    with app.app_context():
+        assert due_on(date(2026, 11, 1)) == date(2026, 12, 7)   # Dec 1–4 and 7 are the first five working days
+        assert due_on(date(2026, 9, 1)) == date(2026, 10, 13)   # the National Day week and 调休 push it back
+        assert due_on(date(2026, 12, 1)) == date(2027, 1, 7)    # a year the calendar does not know: Mon–Fri
+        app.config["SELF_CHECK_DUE_WORKDAY"] = 1
+        assert due_on(date(2026, 11, 1)) == date(2026, 12, 1)
+        app.config["SELF_CHECK_DUE_WORKDAY"] = 5
+    ids = _world(app)
+    with app.app_context():
+        ps03 = make_unit("PS03", name="城西派出所", category=2)
+        db.session.flush()
+        # PS01 first submitted on Dec 7 23:30 Beijing time (on time; resubmitted after a return later);
+        # PS03 on Dec 8 00:30 Beijing time (late); PS02 never opened one (overdue after Dec 7).
+        db.session.add_all([
+            SelfCheck(unit_id=ids["ps01"], month=date(2026, 11, 1), status="submitted", times_returned=1,
+                      first_submitted_at=datetime(2026, 12, 7, 15, 30), submitted_at=datetime(2026, 12, 10, 2)),
+            SelfCheck(unit_id=ps03.id, month=date(2026, 11, 1), status="submitted",
+                      first_submitted_at=datetime(2026, 12, 7, 16, 30), submitted_at=datetime(2026, 12, 7, 16, 30))])
+        db.session.commit()
+        checks = {c.unit_id: c for c in db.session.execute(sa.select(SelfCheck)).scalars()}
+        assert timeliness(checks[ids["ps01"]], date(2026, 11, 1), date(2026, 12, 20)) == "on_time"
+        assert timeliness(checks[ps03.id], date(2026, 11, 1), date(2026, 12, 20)) == "late"
+        assert timeliness(None, date(2026, 11, 1), date(2026, 12, 7)) is None       # due today: not yet late
+        assert timeliness(None, date(2026, 11, 1), date(2026, 12, 8)) == "overdue"
+    auth.as_role("admin", username="office")
+    original = _at(date(2026, 12, 7))
+    try:
+        page = client.get("/monitoring/self-checks?month=2026-11").get_data(as_text=True)
+        assert "2026-12-07" in page and "逾期未报 " not in page and "逾期提交 1 个" in page
+        monitoring_services.today = lambda: date(2026, 12, 8)
+        page = client.get("/monitoring/self-checks?month=2026-11").get_data(as_text=True)
+        assert "逾期未报 1 个" in page and "逾期提交 1 个" in page
+        rows = {row.split('"')[0]: row for row in page.split('data-unit="')[1:]}
+        assert "逾期未报" in rows["PS02"] and "逾期提交" in rows["PS03"] and "逾期" not in rows["PS01"]
+        station = client.get(f"/monitoring/stations/{ps03.id}/self-checks/2026-11").get_data(as_text=True)
+        assert "应于 2026-12-07 前提交" in station and "逾期提交" in station
+    finally:
+        monitoring_services.today = original

@@ -113,7 +113,22 @@ def test_returned_self_check_and_overdue_rectification_tell_the_stations_leaders
     db.session.commit()
     november = [[n.params for n in told(who, "self_check_due") if n.params["month"] == "2026-11"]
                 for who in ("chief", "chief2")]
-    assert november == [[{"unit": "城关派出所", "month": "2026-11"}], [{"unit": "城东派出所", "month": "2026-11"}]]
+    due = {"month": "2026-11", "due": "2026-12-07"}  # the 5th working day of December
+    assert november == [[{"unit": "城关派出所", **due}], [{"unit": "城东派出所", **due}]]
+    def overdue(who):
+        return [n for n in told(who, "self_check_overdue") if n.params["month"] == "2026-11"]
+
+    assert overdue("chief") == [] and overdue("chief2") == []
+    # After the due day PS02, which never opened one, is told it is overdue, once; PS01's returned
+    # check had been submitted on time, so it is not.
+    run_reminders(date(2026, 12, 7))
+    run_reminders(date(2026, 12, 8))
+    run_reminders(date(2026, 12, 9))
+    db.session.commit()
+    assert overdue("chief") == [] and len(overdue("chief2")) == 1
+    assert "2026-12-07" in render("self_check_overdue", overdue("chief2")[0].params)
+    # A message stored before self-checks had a due day still reads whole.
+    assert "2026-12-07" in render("self_check_due", {"unit": "城关派出所", "month": "2026-11"})
 
 
 def test_a_failing_connector_tells_the_admins_once_a_day(app, ctx):
