@@ -46,6 +46,7 @@ from .results import (
     APPROVAL_STATUSES,
     ApprovalDecision,
     AwardNomination,
+    CalendarDay,
     CommitteeMember,
     DevelopmentRecord,
     Objection,
@@ -69,7 +70,7 @@ __all__ = [
     "PROPOSAL_STATUSES", "Incident", "IncidentType", "TrendProposal",
     "JOB_STATES", "Job", "JobFile",
     "APPROVAL_STATUSES", "ApprovalDecision", "AwardNomination", "CommitteeMember", "Objection", "ObjectionEvidence",
-    "ResultApproval", "TalkRecord", "DevelopmentRecord",
+    "ResultApproval", "TalkRecord", "DevelopmentRecord", "CalendarDay",
 ]
 from .claims import CASE_STAGES, FINAL_STAGES
 from .monitoring import (

@@ -22,6 +22,20 @@ ACTIVE_APPROVAL = "status IN ('submitted', 'notice')"
 DECISIONS = ("approve", "return")
 
 
+class CalendarDay(Model):
+    """A day the office entered into the holiday calendar (节假日日历): a holiday (休) or an adjusted
+    working day (调休上班, 班). It overrides the installed chinese-calendar, and is how a year that
+    package does not know yet gets its working days."""
+
+    __tablename__ = "calendar_day"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    is_workday: Mapped[bool]
+    note: Mapped[str] = mapped_column(sa.String(100), default="", server_default="")
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class CommitteeMember(Model):
     """A named approver of results (考评委员会): for one cycle, or for the installation when
     ``cycle_id`` is NULL. A cycle with members of its own uses only those."""

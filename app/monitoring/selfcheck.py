@@ -226,25 +226,17 @@ def rectifications(check: SelfCheck) -> list[Rectification]:
                                    .order_by(Rectification.id)).scalars())
 
 
-def _is_workday(day: date) -> bool:
-    """Mainland working days (holidays and 调休, chinese-calendar); Monday to Friday for a year the
-    installed calendar does not know yet, so a due day is always shown, never an error."""
-    import chinese_calendar
-
-    try:
-        return chinese_calendar.is_workday(day)
-    except NotImplementedError:
-        return day.weekday() < 5
-
-
 def due_on(month: date) -> date:
     """The last day to submit the self-check of ``month``: the SELF_CHECK_DUE_WORKDAY-th working day
-    of the month after (the 5th by default; October's National Day week pushes it back)."""
+    of the month after (the 5th by default; October's National Day week pushes it back). A year the
+    holiday calendar does not know counts Monday to Friday: a due day is always shown."""
+    from ..results.calendar import is_workday
+
     wanted = max(1, min(int(current_app.config.get("SELF_CHECK_DUE_WORKDAY") or 5), 20))
     day = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
     counted = 0
     while True:
-        if _is_workday(day):
+        if is_workday(day, strict=False):
             counted += 1
             if counted == wanted:
                 return day

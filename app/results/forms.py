@@ -31,6 +31,13 @@ class CommitteeMemberForm(FlaskForm):
     submit = SubmitField(_l("添加审定人"))
 
 
+class CalendarDaysForm(FlaskForm):
+    days = TextAreaField(_l("放假和调休安排"), validators=[DataRequired(), Length(max=20_000)],
+                         description=_l("每行一个日期和“休”或“班”，可加说明，例如：2027-01-01 休 元旦；"
+                                        "2027-02-06 班 春节调休。已录入的日期会被替换。"))
+    submit = SubmitField(_l("保存"))
+
+
 class EmptyForm(FlaskForm):
     """CSRF only (removing a member)."""
 

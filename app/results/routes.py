@@ -32,6 +32,7 @@ from ..tabular import xlsx_bytes
 from ..views import run_service
 from . import aftermath, objections, services
 from .forms import (
+    CalendarDaysForm,
     CommitteeMemberForm,
     DecisionForm,
     EmptyForm,
@@ -151,6 +152,40 @@ def remove_member(member_id):
     return redirect(url_for(".committee"))
 
 
+@bp.route("/calendar", methods=["GET", "POST"])
+@role_required("admin")
+def calendar_days():
+    """The holiday calendar (节假日日历): the days the office entered over the installed package."""
+    from . import calendar
+
+    form = CalendarDaysForm()
+    year = request.args.get("year", type=int) or calendar.bureau_today().year
+    year = min(max(year, 2000), 2100)
+    if form.validate_on_submit():
+        saved = run_service(calendar.save_days, form.days.data, current_user.id, form=form,
+                            success=lambda n: _("已保存 %(n)d 天。", n=n))
+        if saved:
+            return redirect(url_for(".calendar_days", year=year))
+    return render_template("results/calendar.html", form=form, year=year, days=calendar.year_days(year),
+                           known=calendar.package_knows(year), remove_form=EmptyForm())
+
+
+@bp.route("/calendar/<day>/remove", methods=["POST"])
+@role_required("admin")
+def remove_calendar_day(day):
+    from datetime import date
+
+    from . import calendar
+
+    try:
+        when = date.fromisoformat(day)
+    except ValueError:
+        abort(404)
+    if EmptyForm().validate_on_submit():
+        run_service(calendar.delete_day, when, success=_("已删除。"))
+    return redirect(url_for(".calendar_days", year=when.year))
+
+
 def register(app) -> None:
     """Add this feature's entries to the registries (idempotent)."""
     from ..assessment.runs import BEFORE_PUBLISH, SHOWN_BEFORE_PUBLISHED
@@ -161,6 +196,7 @@ def register(app) -> None:
 
     add_once(NAV_ITEMS, ("results.index", _l("结果审定与公示"), ()))
     add_once(ADMIN_LINKS, ("results.committee", _l("考评委员会"), _l("审定考评结果的审定人")))
+    add_once(ADMIN_LINKS, ("results.calendar_days", _l("节假日日历"), _l("公示期和月自查期限按工作日计算")))
     add_once(ADMIN_LINKS, ("results.queue", _l("申诉复核"), _l("公示期内的申诉及答复期限")))
     add_once(BEFORE_PUBLISH, services.check_publishable)
     add_once(SHOWN_BEFORE_PUBLISHED, services.run_on_notice)

@@ -19,7 +19,7 @@ from .assessment_setup import build_world, load, unit_rows
 APPROVED_ON = date(2025, 9, 26)  # a Friday before the 2025 National Day holiday (Oct 1–8)
 
 
-def test_notice_counts_chinese_working_days():
+def test_notice_counts_chinese_working_days(ctx):
     # Sat 27 Sep is off, Sun 28 Sep is an adjusted working day (调休), Oct 1–8 are holidays,
     # so five working days are 28, 29, 30 Sep, 9 and 10 Oct.
     assert notice_period(APPROVED_ON, 5) == (date(2025, 9, 28), date(2025, 10, 10))
