@@ -78,6 +78,13 @@ class ResidentInvitation(Model):
         """'used', 'revoked', 'expired' or 'pending' at ``now`` (naive UTC)."""
         return invitation_state(self.used_at, self.revoked_at, self.expires_at, now)
 
+    def staff_state(self, now: datetime) -> str:
+        """What staff see: 'revoked', 'open' (within its validity) or 'ended' (expired), never whether
+        it was answered: that would tie an answer to the resident the invitation was made for."""
+        if self.revoked_at is not None:
+            return "revoked"
+        return "open" if now < self.expires_at else "ended"
+
     def __repr__(self) -> str:
         return f"<ResidentInvitation {self.id}>"
 

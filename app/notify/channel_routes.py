@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from ..extensions import db
 from ..localtime import bureau_zone
 from ..models import Delivery, Notification, ResidentSms, User
 from ..paging import RowsPage
@@ -68,18 +69,34 @@ def _dated(query, column, chosen: dict):
     return query
 
 
+def _reminder_summary(chosen: dict) -> dict:
+    """Reminders to residents, counted by status (with their errors), never listed one by one: a
+    reminder goes only to a resident who has not answered, so a row per invitation would tell the
+    office which residents answered (the answers stay unattributable, README "Residents")."""
+    query = _dated(sa.select(ResidentSms.status, sa.func.count()).where(ResidentSms.purpose == "reminder"),
+                   ResidentSms.created_at, chosen)
+    counts = dict(db.session.execute(query.group_by(ResidentSms.status)).all())
+    errors = _dated(sa.select(ResidentSms.last_error, sa.func.count())
+                    .where(ResidentSms.purpose == "reminder", ResidentSms.status.in_(("failed", "retrying"))),
+                    ResidentSms.created_at, chosen)
+    return {"counts": counts, "errors": db.session.execute(
+        errors.group_by(ResidentSms.last_error).order_by(sa.func.count().desc()).limit(5)).all()}
+
+
 @bp.route("/admin/deliveries")
 @role_required("admin")
 def deliveries():
     form, chosen = _filters()
     residents = request.args.get("log") == "residents"
+    reminders = None
     if residents:  # SMS to residents: no phone number, no link in here
-        query = sa.select(ResidentSms).order_by(ResidentSms.id.desc())
+        query = sa.select(ResidentSms).where(ResidentSms.purpose == "invite").order_by(ResidentSms.id.desc())
         if chosen.get("status"):
             query = query.where(ResidentSms.status == chosen["status"])
         if chosen.get("channel") == "email":
             query = query.where(sa.false())
         query = _dated(query, ResidentSms.created_at, chosen)
+        reminders = _reminder_summary(chosen)
     else:
         query = (sa.select(Delivery, Notification.kind, User.username)
                  .join(Notification, Notification.id == Delivery.notification_id)
@@ -93,7 +110,7 @@ def deliveries():
     rows = RowsPage(query, page, current_app.config["PER_PAGE"])
     query_args = {k: v for k, v in request.args.items() if k in ("status", "channel", "since", "until", "log") and v}
     return render_template("notify/deliveries.html", form=form, pagination=rows, residents=residents,
-                           query_args=query_args, states=channel_states(), kinds=KINDS,
+                           query_args=query_args, states=channel_states(), kinds=KINDS, reminders=reminders,
                            channel_labels=CHANNEL_LABELS, status_labels=STATUS_LABELS, purpose_labels=PURPOSE_LABELS)
 
 

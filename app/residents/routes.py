@@ -94,7 +94,7 @@ def qr_svg(url: str, scale: int = 5) -> str:
 @role_required(*STAFF)
 def index():
     state = request.args.get("state", "")
-    if state not in ("", "pending", "used", "expired", "revoked"):
+    if state not in ("", "open", "ended", "revoked"):
         state = ""
     pagination = _page(services.invitations_query(current_user, state))
     return render_template("residents/index.html", pagination=pagination, state=state,
@@ -148,8 +148,8 @@ def invitation(invitation_id):
 def _invitation_page(invitation: ResidentInvitation, token: str | None = None):
     """The invitation; with ``token`` (only in the response that made it) also its link, QR and slip."""
     link = qr = None
-    state = invitation.state(services.utcnow())
-    if token and state == "pending":
+    state = invitation.staff_state(services.utcnow())
+    if token and state == "open":
         link = services.link_url(token)
         qr = qr_svg(link)
     history = db.session.execute(

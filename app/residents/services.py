@@ -185,17 +185,19 @@ def can_manage_invitation(user: User, invitation: ResidentInvitation) -> bool:
 
 
 def revoke_invitation(invitation: ResidentInvitation, user: User) -> None:
-    """Revoke an unused link (atomic: a resident submitting at the same moment wins or loses cleanly)."""
+    """Revoke a link within its validity, answered or not (staff never learn which: an answer given
+    before stands, one after is refused). Atomic: a resident submitting at the same moment wins or
+    loses cleanly."""
     now = utcnow()
     result = cast(CursorResult[Any], db.session.execute(  # an UPDATE's result
         update(ResidentInvitation)
-        .where(ResidentInvitation.id == invitation.id, ResidentInvitation.used_at.is_(None),
-               ResidentInvitation.revoked_at.is_(None))
+        .where(ResidentInvitation.id == invitation.id, ResidentInvitation.revoked_at.is_(None),
+               ResidentInvitation.expires_at > now)
         .values(revoked_at=now, revoked_by_id=user.id)
         .execution_options(synchronize_session=False)
     ))
     if result.rowcount != 1:
-        raise DomainError(_("该链接已被使用或已撤销，不能再撤销。"))
+        raise DomainError(_("该链接已撤销或已过期，不能再撤销。"))
     db.session.refresh(invitation)
     record("resident_invitation_revoked", "resident_invitation", invitation.id,
            before={"revoked_at": None}, after={"revoked_at": str(now)})
@@ -208,17 +210,13 @@ def invitations_query(user: User, state: str = ""):
     if managed is not None:
         query = query.where(or_(ResidentInvitation.created_by_id == user.id,
                                 ResidentInvitation.unit_id.in_(managed or {-1})))
-    now = utcnow()
-    if state == "used":
-        query = query.where(ResidentInvitation.used_at.is_not(None))
-    elif state == "revoked":
+    now = utcnow()  # the states staff see (ResidentInvitation.staff_state): never "answered"
+    if state == "revoked":
         query = query.where(ResidentInvitation.revoked_at.is_not(None))
-    elif state == "pending":
-        query = query.where(ResidentInvitation.used_at.is_(None), ResidentInvitation.revoked_at.is_(None),
-                            ResidentInvitation.expires_at > now)
-    elif state == "expired":
-        query = query.where(ResidentInvitation.used_at.is_(None), ResidentInvitation.revoked_at.is_(None),
-                            ResidentInvitation.expires_at <= now)
+    elif state == "open":
+        query = query.where(ResidentInvitation.revoked_at.is_(None), ResidentInvitation.expires_at > now)
+    elif state == "ended":
+        query = query.where(ResidentInvitation.revoked_at.is_(None), ResidentInvitation.expires_at <= now)
     return query
 
 

@@ -99,8 +99,8 @@ def send_resident_sms(sms_id: int, now: datetime | None = None) -> str:
     if row.status not in _OPEN or (row.next_attempt_at is not None and row.next_attempt_at > now):
         return "taken"
     if row.used_at is not None or row.revoked_at is not None or row.expires_at <= now:
-        reason = "answered" if row.used_at is not None else "revoked" if row.revoked_at is not None else "expired"
-        close(ResidentSms, sms_id, row.attempts, "cancelled", reason)
+        # One reason for all three: the log must not tell which residents answered.
+        close(ResidentSms, sms_id, row.attempts, "cancelled", "answered, revoked or expired")
         erase_contacts(now)
         return "cancelled"
     token = unseal_token(row.sealed_token, row.token_hash)

@@ -143,6 +143,11 @@ def test_batch_invitations_go_by_sms_with_one_reminder_only_to_who_has_not_answe
     assert len(gateway.received) == 5 and not any(m["duplicate"] for m in gateway.received)
     residents_log = client.get("/admin/deliveries?log=residents").get_data(as_text=True)
     assert "评价邀请" in residents_log and "13800000002" not in residents_log
+    # Reminders are only counted: a row per invitation would tell which resident answered.
+    table = residents_log.split('id="delivery-log"')[1]
+    assert table.count("<tr>") == 1 + 3 and "提醒" not in table
+    summary = residents_log.split('id="reminder-summary"')[1].split("</div></div>")[0]
+    assert "已发送 2" in summary and "已取消 1" in summary and "answered" not in residents_log
 
 
 def test_without_a_gateway_the_batch_still_gives_the_links_file(app, database_url, tmp_path):

@@ -124,23 +124,40 @@ def test_sensitive_type_and_foreign_officer_are_refused_and_nothing_changes(app,
     assert count(app, ResidentInvitation) == 0
 
 
-def test_revoke_makes_the_link_unavailable_and_a_used_link_cannot_be_revoked(app, client, auth):
+def test_revoke_makes_the_link_unavailable_and_an_answered_link_looks_like_any_other(app, client, auth):
     auth.as_role("admin", username="boss")
     invitation_id, token = make_invitation(app)
     response = client.post(f"/residents/invitations/{invitation_id}/revoke")
     assert response.status_code == 302
     again = client.post(f"/residents/invitations/{invitation_id}/revoke", follow_redirects=True)
-    assert "该链接已被使用或已撤销，不能再撤销" in again.get_data(as_text=True)
+    assert "该链接已撤销或已过期，不能再撤销" in again.get_data(as_text=True)
     page = client.get(f"/r/{token}")
     assert page.status_code == 404 and "该评价链接无效或已过期" in page.get_data(as_text=True)
     assert client.post(f"/r/{token}", data=ANSWERS).status_code == 404
     assert response_count(app) == 0
+    # Staff cannot tell an answered link from an unanswered one: list, filter and page show the same,
+    # and revoking either works (an answer already given stands).
     used_id, used_token = make_invitation(app)
+    open_id, _open_token = make_invitation(app)
     client.post(f"/r/{used_token}", data=ANSWERS)
-    refused = client.post(f"/residents/invitations/{used_id}/revoke", follow_redirects=True)
-    assert "该链接已被使用或已撤销，不能再撤销" in refused.get_data(as_text=True)
+    assert response_count(app) == 1
+
+    def shown(invitation_id, html):
+        row = html.split(f'/residents/invitations/{invitation_id}"')[1].split("</tr>")[0]
+        return row.split("badge")[1]
+
+    listing = client.get("/residents/").get_data(as_text=True)
+    assert "已评价" not in listing and shown(used_id, listing) == shown(open_id, listing)
+    for state in ("open", "ended", "revoked"):
+        filtered = client.get(f"/residents/?state={state}").get_data(as_text=True)
+        assert (f'/residents/invitations/{used_id}"' in filtered) == (f'/residents/invitations/{open_id}"' in filtered)
+    pages = [client.get(f"/residents/invitations/{i}").get_data(as_text=True) for i in (used_id, open_id)]
+    assert all("有效期内" in p and "撤销链接" in p and "已评价" not in p for p in pages)
+    revoked = client.post(f"/residents/invitations/{used_id}/revoke", follow_redirects=True)
+    assert "链接已撤销" in revoked.get_data(as_text=True)
     with app.app_context():
-        assert db.session.get(ResidentInvitation, used_id).revoked_at is None
+        assert db.session.get(ResidentInvitation, used_id).revoked_at is not None
+    assert response_count(app) == 1
 
 
 def test_officers_see_their_own_invitations_and_leaders_their_units(app, client, auth):
