@@ -1,4 +1,5 @@
 """Administration of units, officers, users and cycles. Services flush; views commit."""
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -314,14 +315,16 @@ def import_roster(filename: str, raw: bytes) -> ImportReport:
     return import_roster_rows(filename, read_table(filename, raw, required=ROSTER_REQUIRED))
 
 
-def import_roster_rows(filename: str, rows: list) -> ImportReport:
-    """``import_roster`` on the rows of a file already read (tabular.Row), e.g. by an import job."""
-    report = ImportReport(rows=len(rows))
+def import_roster_rows(filename: str, rows: Iterable) -> ImportReport:
+    """``import_roster`` on the rows (tabular.Row) of a file, e.g. streamed by an import job: each
+    row is kept only as its parsed values."""
+    report = ImportReport()
     units = {u.code: u for u in db.session.execute(db.select(Unit)).scalars()}
     existing = {o.badge_no: o for o in db.session.execute(db.select(Officer)).scalars()}
     seen: dict[str, int] = {}
     parsed = []
     for row in rows:
+        report.rows += 1
         v = row.values
         problems = _roster_problems(v, units, seen)
         badge = v.get("警号", "")
@@ -332,8 +335,8 @@ def import_roster_rows(filename: str, rows: list) -> ImportReport:
         else:
             parsed.append((badge, v.get("姓名", ""), units[v.get("单位代码", "")], v.get("职务", ""),
                            v.get("是否领导", "").lower() in YES))
-    if report.errors or not rows:
-        if not rows:
+    if report.errors or not report.rows:
+        if not report.rows:
             report.errors.append((1, _("文件中没有数据行。")))
         return report
     for badge, name, unit, position, is_leader in parsed:
