@@ -11,7 +11,9 @@ CASE_REQUIRED = ("案件编号", "案发日期", "案件类别", "单位代码")
 RETURN_PAGES = ("monitoring.records", "claims.cases")
 
 
-def import_incidents(job, file_id: int, endpoint: str = "monitoring.records") -> dict:
+# ``api_client_id``: the API client that sent the file (kept in the job's arguments, so that only
+# it reads the job through /api/v1/jobs/<id>).
+def import_incidents(job, file_id: int, endpoint: str = "monitoring.records", api_client_id: int | None = None) -> dict:
     from ..trends.services import INCIDENT_COLUMNS, import_incident_rows
 
     def load(filename: str, table):
@@ -21,7 +23,8 @@ def import_incidents(job, file_id: int, endpoint: str = "monitoring.records") ->
                            endpoint=_page(endpoint))
 
 
-def import_case_records(job, file_id: int, endpoint: str = "monitoring.records") -> dict:
+def import_case_records(job, file_id: int, endpoint: str = "monitoring.records",
+                        api_client_id: int | None = None) -> dict:
     from ..claims.services import import_case_records as store
     from ..extensions import db
     from ..models import User
