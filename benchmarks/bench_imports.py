@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -162,6 +163,26 @@ def api(app, cycle_id: int, body: bytes) -> dict:
     return polled["report"]
 
 
+def upload(app, client, url: str, name: str, body: bytes) -> dict:
+    with app.app_context():
+        return post(client, url, body, name)
+
+
+def measure(app, client, cycle_id: int, n: int, codes: list[str]) -> None:
+    values = f"/assessment/cycles/{cycle_id}/import"
+    files = [("roster (upload)", roster_file(n, codes), partial(upload, app, client, "/admin/import/roster", "r.csv")),
+             ("indicators (upload)", indicator_file(n, codes), partial(upload, app, client, values, "v.csv")),
+             ("indicators again (CLI)", indicator_file(n, codes, 1), partial(cli, app, cycle_id)),
+             ("indicators again (API)", indicator_file(n, codes, 2), partial(api, app, cycle_id))]
+    for label, body, work in files:
+        started = time.perf_counter()
+        result, start, peak = forked(app, partial(work, body))
+        seconds = time.perf_counter() - started
+        counts = {k: result[k] for k in ("created", "updated", "stored", "superseded") if k in result}
+        print(f"{n:>9,} {label:<28} {result['rows']:>8,} {len(body) / 1e6:>6.1f} {seconds:>8.1f} "
+              f"{start:>9.0f} {peak:>8.0f}  {counts}", flush=True)
+
+
 def officers_for(indicator_rows: int) -> int:
     """Officers whose indicator file has about ``indicator_rows`` rows."""
     from app.assessment.catalogue import SEED_INDICATORS
@@ -191,25 +212,7 @@ def main() -> None:
             db.engine.dispose()
         client = app.test_client()
         client.post("/login", data={"username": "admin", "password": PASSWORD})
-
-        def upload(url, body, name):
-            def work():
-                with app.app_context():
-                    return post(client, url, body, name)
-            return work
-
-        values = f"/assessment/cycles/{cycle_id}/import"
-        files = [("roster (upload)", roster_file(n, codes), lambda body: upload("/admin/import/roster", body, "r.csv")),
-                 ("indicators (upload)", indicator_file(n, codes), lambda body: upload(values, body, "v.csv")),
-                 ("indicators again (CLI)", indicator_file(n, codes, 1), lambda body: lambda: cli(app, cycle_id, body)),
-                 ("indicators again (API)", indicator_file(n, codes, 2), lambda body: lambda: api(app, cycle_id, body))]
-        for label, body, make in files:
-            started = time.perf_counter()
-            result, start, peak = forked(app, make(body))
-            seconds = time.perf_counter() - started
-            counts = {k: result[k] for k in ("created", "updated", "stored", "superseded") if k in result}
-            print(f"{n:>9,} {label:<28} {result['rows']:>8,} {len(body) / 1e6:>6.1f} {seconds:>8.1f} "
-                  f"{start:>9.0f} {peak:>8.0f}  {counts}", flush=True)
+        measure(app, client, cycle_id, n, codes)
         with app.app_context():
             db.session.execute(sa.text("SELECT 1"))
             db.session.remove()
