@@ -75,16 +75,20 @@ def create_admin(username, password):
     click.echo(f"Administrator {username} is ready.")
 
 
+QUEUE_HELP = "Leave the import to the worker (needs JOBS_REDIS_URL) instead of running it here."
+
+
 @click.command("import-roster")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--queue", is_flag=True, help=QUEUE_HELP)
 @with_appcontext
-def import_roster(path):
-    """Import officers from a roster .xlsx or .csv (all rows or none)."""
-    from .admin.services import import_roster as run
+def import_roster(path, queue):
+    """Import officers from a roster .xlsx or .csv (all rows or none), as an import job."""
+    from .admin.services import ROSTER_REQUIRED
     from .imports import run_cli_import
 
-    run_cli_import(lambda: run(path.name, path.read_bytes()),
-                   lambda r: f"{r.rows} rows: {r.created} created, {r.updated} updated.")
+    run_cli_import("import_roster", "roster", path, ROSTER_REQUIRED,
+                   lambda r: f"{r.rows} rows: {r.created} created, {r.updated} updated.", queue=queue)
 
 
 def main():

@@ -82,6 +82,10 @@ def load_config(instance_path: str) -> dict:
         "JOBS_QUEUE_TIMEOUT": float(os.environ.get("JOBS_QUEUE_TIMEOUT", "3600") or 3600),
         "JOBS_TIMEOUT": int(os.environ.get("JOBS_TIMEOUT", "7200") or 7200),
         "JOBS_STEP_DELAY": float(os.environ.get("JOBS_STEP_DELAY", "0") or 0),
+        # Rows of a file read in a request, and of a file imported by a job (uploads, the CLI, the
+        # API's files); 0: the defaults of app.tabular (20,000 and 500,000).
+        "IMPORT_MAX_ROWS": int(os.environ.get("IMPORT_MAX_ROWS", "0") or 0),
+        "IMPORT_JOB_MAX_ROWS": int(os.environ.get("IMPORT_JOB_MAX_ROWS", "0") or 0),
         # Messages outside the app (app.notify.channels). Each channel is optional: SMS when
         # SMS_GATEWAY_URL is set, e-mail when SMTP_HOST and SMTP_FROM are. Messages carry links to
         # SITE_BASE_URL (the address users open the site at), never a login token.

@@ -132,29 +132,48 @@ def table_lines(filename: str, raw: bytes, max_rows: int) -> list[list]:
     return list(iter_table_lines(filename, raw, max_rows))
 
 
-def run_cli_import(load, summary) -> None:
-    """The command-line half of an all-or-nothing file import: ``load()`` returns a report with
-    ``ok`` and ``errors`` [(row number, message)]. On success commit and print ``summary(report)``;
-    otherwise roll back, list the bad rows on stderr and exit 1; a refused file is a ClickException."""
+def run_cli_import(kind: str, key: str, path, required: tuple[str, ...], summary, queue: bool = False,
+                   **args) -> None:
+    """The command-line half of an import job: the file at ``path`` goes through job ``kind`` as an
+    upload does (read as a stream, no size limit but the job's). The job runs here, its steps
+    printed, and needs no worker; with ``queue`` it is left to the worker (``flask --app wsgi
+    worker``) and its number printed. A clean file: commit and print ``summary(result)``; bad rows:
+    nothing stored, the rows listed on stderr, exit 1; a refused file: a ClickException."""
     import sys
 
     import click
 
-    from .errors import DomainError
-    from .extensions import db
+    from .jobs.services import backend, run_job
+    from .models import Job
+    from .tabular import check_table
 
+    if queue and backend() != "rq":
+        raise click.ClickException("--queue needs the Redis queue (JOBS_REDIS_URL) and a worker; "
+                                   "without it the import runs here.")
+    raw = path.read_bytes()
     try:
-        report = load()
+        check_table(path.name, raw, required)
+        job = queue_file_import(kind, key, path.name, raw, None, dispatch=queue, **args)
     except DomainError as error:
         db.session.rollback()
         raise click.ClickException(error.message) from error
+    del raw
+    db.session.commit()
+    job_id = job.id
+    if queue:
+        click.echo(f"Job {job_id} queued: see /jobs/{job_id}.")
+        return
+    run_job(job_id, echo=lambda text, progress: click.echo(f"  [{progress:>2}%] {text}"))
+    job = db.session.get(Job, job_id)
+    assert job is not None  # the job's row stays
+    if job.state != "succeeded":
+        raise click.ClickException(job.error or job.state)
+    report = JobReport(job.result)
     if not report.ok:
-        db.session.rollback()
         for number, message in report.errors:
             click.echo(f"row {number}: {message}", err=True)
-        click.echo(f"{len(report.errors)} bad rows: nothing imported.", err=True)
+        click.echo(f"{report.error_count} bad rows: nothing imported.", err=True)
         sys.exit(1)
-    db.session.commit()
     click.echo(summary(report))
 
 
@@ -164,16 +183,18 @@ def run_cli_import(load, summary) -> None:
 SHOWN_ERRORS = 1000  # row errors kept in a job's report (the count says how many there were)
 
 
-def queue_file_import(kind: str, key: str, filename: str, raw: bytes, user_id: int | None, **args):
+def queue_file_import(kind: str, key: str, filename: str, raw: bytes, user_id: int | None, *,
+                      dispatch: bool = True, **args):
     """Store an uploaded file and queue job ``kind`` to import it (``file_id`` and ``args`` are its
-    arguments). Raises JobAlreadyActive when an import of the same kind and key is under way."""
+    arguments; ``dispatch``: see ``enqueue``). Raises JobAlreadyActive when an import of the same
+    kind and key is under way."""
     from .jobs import enqueue
     from .models import JobFile
 
     stored = JobFile(filename=(filename or "")[:200], size=len(raw), content=raw, created_by_id=user_id)
     db.session.add(stored)
     db.session.flush()
-    return enqueue(kind, key, user_id=user_id, file_id=stored.id, **args)
+    return enqueue(kind, key, user_id=user_id, dispatch=dispatch, file_id=stored.id, **args)
 
 
 def start_file_import(form, kind: str, key: str, back_url: str, required: tuple[str, ...], **args):
@@ -204,9 +225,11 @@ def start_file_import(form, kind: str, key: str, back_url: str, required: tuple[
 
 def import_file_job(job, file_id: int, required: tuple[str, ...], load, counts: tuple[str, ...],
                     endpoint: str, values: dict | None = None) -> dict:
-    """The worker half: read the stored file (its progress every PROGRESS_EVERY lines), run
-    ``load(filename, rows)`` → report, keep what it stored only when the report is clean, drop the
-    file, and return the report as the job's result (``counts`` names the report's own figures).
+    """The worker half: stream the stored file's rows (its progress every PROGRESS_EVERY lines)
+    into ``load(filename, rows)`` → report, keep what it stored only when the report is clean, drop
+    the file, and return the report as the job's result (``counts`` names the report's own figures).
+    ``rows`` is an iterator of tabular.Row, read once: a loader that can store as it reads holds no
+    more than a slice of the file's rows.
 
     A file that cannot be read (type, encoding, columns, too many rows) fails the job with the
     reason; bad rows do not: the job ends with the row-by-row report and nothing stored.
@@ -214,23 +237,23 @@ def import_file_job(job, file_id: int, required: tuple[str, ...], load, counts: 
     from sqlalchemy import delete
 
     from .models import JobFile
-    from .tabular import JOB_MAX_ROWS, read_table
+    from .tabular import iter_rows, job_max_rows
 
     stored = db.session.get(JobFile, file_id)
     if stored is None:
         raise DomainError(_("找不到上传的文件（可能已被处理），请重新上传。"))
     filename, raw = stored.filename, stored.content
+    db.session.expunge(stored)  # the bytes are held once, by the reader below
     try:
         job.step(_("读取文件 %(name)s", name=filename), progress=2)
         size = max(1, raw.count(b"\n")) if filename.lower().endswith(".csv") else 0
 
         def reading(lines: int) -> None:
             share = min(lines / size, 1.0) if size else 0.5
-            job.step(_("已读取 %(n)s 行", n=f"{lines:,}"), progress=2 + int(48 * share))
+            job.step(_("已读取 %(n)s 行", n=f"{lines:,}"), progress=2 + int(93 * share))
 
-        rows = read_table(filename, raw, required, max_rows=JOB_MAX_ROWS, progress=reading)
-        del raw
-        job.step(_("检查并保存 %(n)s 行", n=f"{len(rows):,}"), progress=50)
+        rows = iter_rows(filename, raw, required, max_rows=job_max_rows(), progress=reading)
+        del raw, stored
         report = load(filename, rows)
     except BaseException:
         db.session.rollback()  # the file goes whatever happened; what the import stored does not stay
@@ -252,6 +275,7 @@ class JobReport:
 
     def __init__(self, result: dict):
         self.__dict__.update(result)
+        self.ok: bool = bool(result.get("ok"))
         self.errors = [tuple(error) for error in result.get("errors", [])]
         self.error_count = result.get("error_count", len(self.errors))
 

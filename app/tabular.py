@@ -15,10 +15,12 @@ from openpyxl.styles import Font
 
 from .errors import DomainError
 
-# Rows per upload, as for the API (api.routes.MAX_ROWS): reading 100,000 rows held a worker ~10 s.
+# Rows per upload read in a request (config IMPORT_MAX_ROWS), as for the API's JSON (api MAX_ROWS):
+# reading 100,000 rows held a worker ~10 s.
 MAX_ROWS = 20_000
-# Rows of a file imported by a background job (app.imports.queue_file_import): a province's roster
-# or indicator file (50,000 officers × a few officer-level indicators) with room to spare.
+# Rows of a file imported by a background job (config IMPORT_JOB_MAX_ROWS; uploads, the CLI and the
+# API's files): a province's roster or indicator file (50,000 officers × a few officer-level
+# indicators) with room to spare.
 JOB_MAX_ROWS = 500_000
 PROGRESS_EVERY = 10_000  # lines read between two progress reports
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -41,27 +43,57 @@ def _clean(value) -> str:
 def read_table(filename: str, raw: bytes, required: tuple[str, ...], max_rows: int | None = None,
                progress: Callable[[int], None] | None = None) -> list[Row]:
     """Rows of a .csv or .xlsx upload; raises DomainError for an unreadable file, missing columns or
-    more than ``max_rows`` rows (default MAX_ROWS). ``progress(n)`` is called after every
-    PROGRESS_EVERY lines read."""
-    lines, header = _open_table(filename, raw, required, MAX_ROWS if max_rows is None else max_rows)
+    more than ``max_rows`` rows (default: the upload limit, ``upload_max_rows()``). ``progress(n)``
+    is called after every PROGRESS_EVERY lines read."""
+    return list(iter_rows(filename, raw, required, max_rows, progress))
+
+
+def iter_rows(filename: str, raw: bytes, required: tuple[str, ...], max_rows: int | None = None,
+              progress: Callable[[int], None] | None = None) -> Iterator[Row]:
+    """``read_table`` one row at a time: a file of hundreds of thousands of rows is never held as
+    rows. The file's type, encoding and header are checked at once (DomainError before the first
+    row); a bad line or one row too many raises DomainError when it is reached."""
+    lines, header = _open_table(filename, raw, required, upload_max_rows() if max_rows is None else max_rows)
+    return _rows(lines, header, progress)
+
+
+def _rows(lines, header: list[str], progress: Callable[[int], None] | None) -> Iterator[Row]:
     columns = [(i, column) for i, column in enumerate(header) if column]
-    rows = []
-    for number, line in enumerate(lines, start=2):
-        if progress is not None and (number - 1) % PROGRESS_EVERY == 0:  # data lines read, this one too
-            progress(number - 1)
-        values = [_clean(v) for v in line]
-        if not any(values):
-            continue
-        width = len(values)
-        rows.append(Row(number, {column: (values[i] if i < width else "") for i, column in columns}))
-    return rows
+    try:
+        for number, line in enumerate(lines, start=2):
+            if progress is not None and (number - 1) % PROGRESS_EVERY == 0:  # data lines read, this one too
+                progress(number - 1)
+            values = [_clean(v) for v in line]
+            if not any(values):
+                continue
+            width = len(values)
+            yield Row(number, {column: (values[i] if i < width else "") for i, column in columns})
+    finally:
+        lines.close()
+
+
+def upload_max_rows() -> int:
+    """Rows a file read in a request may hold: config IMPORT_MAX_ROWS, default MAX_ROWS."""
+    return _limit("IMPORT_MAX_ROWS", MAX_ROWS)
+
+
+def job_max_rows() -> int:
+    """Rows a file imported by a job may hold: config IMPORT_JOB_MAX_ROWS, default JOB_MAX_ROWS."""
+    return _limit("IMPORT_JOB_MAX_ROWS", JOB_MAX_ROWS)
+
+
+def _limit(name: str, default: int) -> int:
+    from flask import current_app, has_app_context
+
+    value = current_app.config.get(name) if has_app_context() else None
+    return int(value) if value else default
 
 
 def check_table(filename: str, raw: bytes, required: tuple[str, ...]) -> None:
-    """Refuse at once a file an import job could not read: its type, encoding, size (JOB_MAX_ROWS)
+    """Refuse at once a file an import job could not read: its type, encoding, size (job_max_rows())
     and header (the ``required`` columns). Reads the header line only (and, for .xlsx, counts the
     rows in the unzipped XML, a byte search)."""
-    lines, _header = _open_table(filename, raw, required, JOB_MAX_ROWS)
+    lines, _header = _open_table(filename, raw, required, job_max_rows())
     lines.close()
 
 

@@ -1,13 +1,17 @@
 """Administration of units, officers, users and cycles. Services flush; views commit."""
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
+import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy import CursorResult, or_, update
+from sqlalchemy.exc import IntegrityError
 
 from ..audit import record
 from ..auth.services import check_password_strength
-from ..dbutil import flush_or_fail
+from ..bulk import CHUNK_ROWS, insert_rows, plain_rows
+from ..dbutil import flush_or_fail, is_unique_violation
 from ..errors import DomainError
 from ..extensions import db
 from ..models import CYCLE_TRANSITIONS, Cycle, Officer, Unit, User, utcnow
@@ -314,14 +318,19 @@ def import_roster(filename: str, raw: bytes) -> ImportReport:
     return import_roster_rows(filename, read_table(filename, raw, required=ROSTER_REQUIRED))
 
 
-def import_roster_rows(filename: str, rows: list) -> ImportReport:
-    """``import_roster`` on the rows of a file already read (tabular.Row), e.g. by an import job."""
-    report = ImportReport(rows=len(rows))
-    units = {u.code: u for u in db.session.execute(db.select(Unit)).scalars()}
-    existing = {o.badge_no: o for o in db.session.execute(db.select(Officer)).scalars()}
+def import_roster_rows(filename: str, rows: Iterable) -> ImportReport:
+    """``import_roster`` on the rows (tabular.Row) of a file, e.g. streamed by an import job: each
+    row is kept only as its parsed values, and officers are read and written as plain rows (a
+    province's roster holds some 50,000 of them: an ORM object each cost more than the import)."""
+    report = ImportReport()
+    units: dict[str, int] = dict(plain_rows(sa.select(Unit.code, Unit.id)))
+    existing = {badge: (officer_id, tuple(current)) for badge, officer_id, *current in plain_rows(
+        sa.select(Officer.badge_no, Officer.id, Officer.name, Officer.unit_id, Officer.position,
+                  Officer.is_leader, Officer.is_active))}
     seen: dict[str, int] = {}
     parsed = []
     for row in rows:
+        report.rows += 1
         v = row.values
         problems = _roster_problems(v, units, seen)
         badge = v.get("警号", "")
@@ -332,20 +341,41 @@ def import_roster_rows(filename: str, rows: list) -> ImportReport:
         else:
             parsed.append((badge, v.get("姓名", ""), units[v.get("单位代码", "")], v.get("职务", ""),
                            v.get("是否领导", "").lower() in YES))
-    if report.errors or not rows:
-        if not rows:
+    if report.errors or not report.rows:
+        if not report.rows:
             report.errors.append((1, _("文件中没有数据行。")))
         return report
-    for badge, name, unit, position, is_leader in parsed:
-        officer = existing.get(badge)
-        if officer is None:
-            db.session.add(Officer(badge_no=badge, name=name, unit=unit, position=position, is_leader=is_leader))
-            report.created += 1
-        else:
-            officer.name, officer.unit, officer.position, officer.is_leader = name, unit, position, is_leader
-            officer.is_active = True
-            report.updated += 1
-    flush_or_fail(_("导入时发现重复的警号（可能有人同时导入），请重试。"), field="file")
+    _store_roster(parsed, existing, report)
     record("roster_imported", "officer", "*", after={"created": report.created, "updated": report.updated,
                                                        "file": filename})
     return report
+
+
+def _store_roster(parsed: list[tuple], existing: dict[str, tuple[int, tuple]], report: ImportReport) -> None:
+    """Insert the new officers (COPY on PostgreSQL) and update the known ones whose row changed
+    (every known officer in the file counts as updated, and is active again)."""
+    table = cast(sa.Table, Officer.__table__)
+    now = utcnow()
+    changed = []
+    for badge, name, unit_id, position, is_leader in parsed:
+        known = existing.get(badge)
+        if known is not None:
+            report.updated += 1
+            if known[1] != (name, unit_id, position, is_leader, True):
+                changed.append({"officer": known[0], "name": name, "unit": unit_id, "position": position,
+                                "leader": is_leader})
+    change = table.update().where(table.c.id == sa.bindparam("officer")).values(
+        name=sa.bindparam("name"), unit_id=sa.bindparam("unit"), position=sa.bindparam("position"),
+        is_leader=sa.bindparam("leader"), is_active=True)
+    try:
+        for start in range(0, len(changed), CHUNK_ROWS):
+            db.session.execute(change, changed[start:start + CHUNK_ROWS])
+        report.created = insert_rows(table, ("badge_no", "name", "unit_id", "position", "is_leader", "is_active",
+                                             "created_at"),
+                                     ((badge, name, unit_id, position, is_leader, True, now)
+                                      for badge, name, unit_id, position, is_leader in parsed if badge not in existing))
+    except IntegrityError as error:  # someone imported the same new badge at the same time
+        db.session.rollback()
+        if is_unique_violation(error):
+            raise DomainError(_("导入时发现重复的警号（可能有人同时导入），请重试。"), field="file") from error
+        raise

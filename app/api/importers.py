@@ -46,6 +46,10 @@ class Importer:
     row_schema : the OpenAPI schema of one row.
     report_schema : the OpenAPI schema of the report ``run`` returns (in the 201, and in the 422's
         ``report``).
+    file_kind : the job kind (app.jobs.registry) that imports the kind's .csv/.xlsx files, for a kind
+        that also takes a file (202, then polled); its report has the counts of ``report_schema``.
+    file_job : (cycle, client) -> (job key, required columns, job arguments) of such a file.
+    file_columns : the file's columns, for the OpenAPI document.
     """
 
     run: Callable[..., dict[str, Any]]
@@ -54,12 +58,21 @@ class Importer:
     row_schema: dict[str, Any] = field(default_factory=dict)
     report_schema: dict[str, Any] = field(default_factory=lambda: report_schema({}))
     description: str = ""
+    file_kind: str = ""
+    file_job: Callable[..., tuple[str, tuple[str, ...], dict[str, Any]]] | None = None
+    file_columns: str = ""
 
 
 def _import_indicator_values(rows, cycle, client) -> dict[str, Any]:
     from ..assessment.datapool import import_indicator_values
 
     return import_indicator_values(cycle, rows, "api", filename="api", api_client_id=client.id).to_dict()
+
+
+def _indicator_file_job(cycle, client):
+    from ..assessment.datapool import FILE_REQUIRED
+
+    return f"cycle:{cycle.id}", FILE_REQUIRED, {"cycle_id": cycle.id, "api_client_id": client.id}
 
 
 _CODE = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "\\S"}  # not blank
@@ -132,6 +145,12 @@ CASE_RECORDS_REPORT = report_schema({
     "batch": {"type": "string", "pattern": "^[0-9a-f]{16}$", "description": "The import batch's reference"},
 })
 
+def _case_file_job(cycle, client):
+    from ..monitoring.jobs import CASE_REQUIRED
+
+    return "records", CASE_REQUIRED, {"api_client_id": client.id}
+
+
 def _import_incidents(rows, cycle, client) -> dict[str, Any]:
     from ..trends.services import import_incident_rows
 
@@ -162,6 +181,12 @@ INCIDENTS_REPORT = report_schema({
     "updated": {"type": "integer", "minimum": 0, "description": "Known incident numbers updated"},
 })
 
+def _incident_file_job(cycle, client):
+    from ..trends.services import INCIDENT_COLUMNS
+
+    return "records", INCIDENT_COLUMNS, {"api_client_id": client.id}
+
+
 # Kinds of import the API accepts.
 IMPORTERS: dict[str, Importer] = {
     "indicator-values": Importer(
@@ -169,16 +194,25 @@ IMPORTERS: dict[str, Importer] = {
         row_schema=INDICATOR_VALUE_ROW, report_schema=INDICATOR_VALUES_REPORT,
         description="All-or-nothing: any bad row (unknown unit/officer/indicator, value out of range, "
                     "duplicate) rejects the batch with a row-level report. Re-importing a subject × "
-                    "indicator supersedes its value (history kept). Refused for a published cycle."),
+                    "indicator supersedes its value (history kept). Refused for a published cycle.",
+        file_kind="import_values", file_job=_indicator_file_job,
+        file_columns="单位代码 (station code) or 警号 (badge number), 指标代码, 数值, and 不可防数 where the "
+                     "indicator splits cases by 可防性; the columns of the upload page's template"),
     "case-records": Importer(
         run=_import_case_records, per_cycle=False, summary="Import case records (the data pool's cases)",
         row_schema=CASE_RECORD_ROW, report_schema=CASE_RECORDS_REPORT,
         description="All-or-nothing with a row-level report. An existing case reference is updated. "
                     "Collaboration claims verify their case reference against these records; live "
-                    "monitoring follows their stages and deadlines."),
+                    "monitoring follows their stages and deadlines.",
+        file_kind="import_cases", file_job=_case_file_job,
+        file_columns="案件编号, 案发日期, 案件类别, 单位代码, and optionally 可防性, 案件状态 and the stage dates, "
+                     "as on the records page"),
     "incidents": Importer(
         run=_import_incidents, per_cycle=False, summary="Import incident records 警情",
         row_schema=INCIDENT_ROW, report_schema=INCIDENTS_REPORT,
         description="All-or-nothing with a row-level report. An existing external_id is updated. "
-                    "Feeds incident trends and live monitoring (警情处置时效)."),
+                    "Feeds incident trends and live monitoring (警情处置时效).",
+        file_kind="import_incidents", file_job=_incident_file_job,
+        file_columns="警情编号, 单位代码, 警情类别, 接警时间, and optionally 派警时间, 到场时间, 结束时间, "
+                     "处置结果, 可防性"),
 }

@@ -72,26 +72,71 @@ def _outcome(report: Schema, ok: bool) -> Schema:
                                      "errors": errors}}
 
 
+JOB_ID = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+FILE_BODY = _closed({"file": {"type": "string", "format": "binary",
+                              "description": ".csv (UTF-8 or GB18030) or .xlsx, header row first"}})
+FILE_IMPORTS = ("A file of any realistic size (up to the job's row limit, 500,000 rows by default, and "
+                "the 16 MB body limit) is sent as `multipart/form-data` with a `file` field: it is "
+                "checked as far as its header, then imported by a background job, all rows or none. "
+                "The answer is 202 with the job; poll GET /api/v1/jobs/{job_id} (its `Location`) until "
+                "`state` is `succeeded` (the importer's `report`, its `ok` false with the bad rows when "
+                "nothing was stored) or `failed` (`error`). A JSON body of at most %d rows is imported "
+                "in the request (201 or 422), as before; a longer JSON body is refused with 413." % MAX_ROWS)
+
+
+def _job_schema() -> Schema:
+    """A background import started through the API (202, and GET /api/v1/jobs/{job_id})."""
+    with_files = {kind: i for kind, i in sorted(IMPORTERS.items()) if i.file_kind}
+    reports = [{**i.report_schema, "nullable": True, "required": [*i.report_schema["required"], "error_count"],
+                "properties": {**i.report_schema["properties"],
+                               "error_count": {"type": "integer", "minimum": 0,
+                                               "description": "Bad rows in all; `errors` lists the first 1,000"}}}
+               for i in with_files.values()]
+    return _closed({
+        "id": {"type": "integer", "minimum": 1},
+        "kind": {"type": "string", "enum": list(with_files)},
+        "state": {"type": "string", "enum": ["queued", "running", "succeeded", "failed"]},
+        "progress": {"type": "integer", "minimum": 0, "maximum": 100},
+        "step": {"type": "string", "description": "The current step, in the client's language"},
+        "error": {"type": "string", "nullable": True, "description": "Why the job failed (state failed)"},
+        "report": {"anyOf": reports,
+                   "description": "The importer's report once the job has succeeded, else null"},
+        "url": {"type": "string", "description": "Where to poll: /api/v1/jobs/{id}"},
+    })
+
+
 def _import_operation(kind: str, importer: Importer) -> Schema:
     body = _closed({"rows": {"type": "array", "minItems": 1, "maxItems": MAX_ROWS,
                              "items": importer.row_schema or {"type": "object"}}})
+    content: Schema = {"application/json": {"schema": body}}
+    description = importer.description
+    if importer.file_kind:
+        content["multipart/form-data"] = {"schema": FILE_BODY}
+        description += f" File columns: {importer.file_columns}. " + FILE_IMPORTS
     op: Schema = {
         "summary": importer.summary,
-        "description": importer.description,
+        "description": description,
         "operationId": f"import_{kind.replace('-', '_')}",
-        "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+        "requestBody": {"required": True, "content": content},
         "responses": {
             "201": _resp("Every row stored; the importer's report", _outcome(importer.report_schema, True)),
             "400": _error("Body is not a JSON object {\"rows\": [...]} (a bare array is refused), "
-                          "a row is not an object, or the request is malformed", 400),
+                          "a row is not an object, the file cannot be imported (type, encoding, missing "
+                          "columns, too many rows), or the request is malformed", 400),
             "401": UNAUTHORIZED,
             "404": _error("Unknown cycle", 404),
-            "409": _error("Refused as a whole (e.g. the cycle is published)", 409),
+            "409": _error("Refused as a whole (e.g. the cycle is published, or an import of the same "
+                          "kind is under way)", 409),
             "413": _error(f"More than {MAX_ROWS} rows, or a body over the size limit", 413),
             "422": _resp("Some rows are invalid (or there are none); nothing stored", error_schema(
                 422, report=_outcome(importer.report_schema, False))),
         },
     }
+    if importer.file_kind:
+        op["responses"]["202"] = {**_resp("A file: accepted, imported by a background job (poll its Location)",
+                                          _job_schema()),
+                                  "headers": {"Location": {"description": "GET this URL for the job's state",
+                                                           "schema": {"type": "string"}}}}
     if importer.per_cycle:
         op["parameters"] = [CYCLE_ID]
     else:
@@ -119,6 +164,10 @@ def openapi_document() -> Schema:
             "200": _resp("Unit results of the published run", RESULTS),
             "401": UNAUTHORIZED, "404": _error("Unknown cycle or no published result", 404)},
             parameters=[CYCLE_ID]),
+        "/api/v1/jobs/{job_id}": _get("A file import started by this client: state, progress, report", "import_job", {
+            "200": _resp("The job", _job_schema()), "401": UNAUTHORIZED,
+            "404": _error("Unknown job, or one this client did not start", 404)},
+            parameters=[JOB_ID]),
     }
     for kind, importer in sorted(IMPORTERS.items()):
         path = f"/api/v1/cycles/{{cycle_id}}/{kind}" if importer.per_cycle else f"/api/v1/imports/{kind}"

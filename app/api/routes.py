@@ -2,12 +2,13 @@
 page). The OpenAPI 3 document at /api/v1/openapi.json describes every route here."""
 from __future__ import annotations
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, g, jsonify, request, url_for
 from flask_babel import gettext as _
 
 from ..errors import DomainError
 from ..extensions import csrf, db
-from ..models import Cycle, Indicator
+from ..jobs.services import JobAlreadyActive
+from ..models import Cycle, Indicator, Job
 from .importers import IMPORTERS, MAX_ROWS, Importer
 from .openapi import openapi_document
 from .services import client_for_token
@@ -94,11 +95,13 @@ def _rows_from_body():
 
 
 def _run_import(importer: Importer, cycle: Cycle | None):
+    if request.mimetype == "multipart/form-data" and importer.file_job is not None:
+        return _queue_file(importer, cycle)
     rows = _rows_from_body()
     if rows is None:
         return _error(400, _("请求体应为 JSON：{\"rows\": [...]}。"))
     if len(rows) > MAX_ROWS:
-        return _error(413, _("一次最多提交 %(n)d 行。", n=MAX_ROWS))
+        return _error(413, _("一次最多提交 %(n)d 行；更多的数据请以 .csv 或 .xlsx 文件上传（后台导入）。", n=MAX_ROWS))
     not_objects = [number for number, row in rows if not isinstance(row, dict)]
     if not_objects:
         return _error(400, _("每一行应为 JSON 对象（第 %(rows)s 行不是）。",
@@ -113,6 +116,61 @@ def _run_import(importer: Importer, cycle: Cycle | None):
         return _error(422, _("数据有误，未导入任何数据。"), report=report)
     db.session.commit()
     return jsonify(report), 201
+
+
+def _queue_file(importer: Importer, cycle: Cycle | None):
+    """A .csv/.xlsx file (multipart field ``file``) of any size up to the job's limit: checked as far
+    as its header, kept, and imported by a background job; 202 with the job, to be polled at its
+    Location. The same job as an upload from the web pages (all rows or none, a row-level report)."""
+    from ..imports import queue_file_import
+    from ..tabular import check_table
+
+    assert importer.file_job is not None  # only kinds that take files come here
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return _error(400, _("请以 multipart/form-data 的 file 字段上传 .csv 或 .xlsx 文件。"))
+    if cycle is not None and cycle.status == "published":
+        return _error(409, _("周期“%(name)s”已发布结果，不能再导入数据。", name=cycle.name))
+    key, required, args = importer.file_job(cycle, g.api_client)
+    raw = upload.read()
+    try:
+        check_table(upload.filename, raw, required)
+    except DomainError as error:
+        return _error(400, error.message)
+    try:
+        job_id = queue_file_import(importer.file_kind, key, upload.filename, raw, None, **args).id
+    except JobAlreadyActive as error:
+        return _error(409, error.message)
+    db.session.commit()  # the job starts now (or waits for the worker)
+    response = jsonify(_job_status(db.session.get(Job, job_id)))
+    response.status_code = 202
+    response.headers["Location"] = url_for(".job", job_id=job_id)
+    return response
+
+
+@bp.route("/jobs/<int:job_id>")
+def job(job_id):
+    """An import job started through this API by the same client: its state, progress and, once it
+    has ended, the importer's report."""
+    found = db.session.get(Job, job_id)
+    if found is None or (found.args or {}).get("api_client_id") != g.api_client.id:
+        return _error(404, _("找不到该任务。"))
+    return jsonify(_job_status(found))
+
+
+def _job_status(job: Job | None) -> dict:
+    """What GET /api/v1/jobs/<id> answers (see openapi.JOB)."""
+    assert job is not None  # a job this client may read
+    name, importer = next((name, i) for name, i in IMPORTERS.items() if i.file_kind == job.kind)
+    result = job.result or {}
+    report = None
+    if job.state == "succeeded" and "ok" in result:
+        counts = [name for name in importer.report_schema["properties"] if name not in ("ok", "rows", "errors")]
+        report = {"ok": result["ok"], "rows": result["rows"], **{c: result.get(c) for c in counts},
+                  "errors": [{"row": number, "message": message} for number, message in result.get("errors", [])],
+                  "error_count": result.get("error_count", 0)}
+    return {"id": job.id, "kind": name, "state": job.state, "progress": job.progress, "step": job.step or "",
+            "error": job.error or None, "report": report, "url": url_for(".job", job_id=job.id)}
 
 
 # Only the per-cycle kinds match, so that this route does not claim /cycles/<id>/results (an OPTIONS

@@ -4,6 +4,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
+from ..cli import QUEUE_HELP
 from ..extensions import db
 
 
@@ -19,14 +20,17 @@ def _cycle(cycle_id):
 @click.command("import-indicators")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--cycle", "cycle_id", type=int, required=True, help="Cycle id.")
+@click.option("--queue", is_flag=True, help=QUEUE_HELP)
 @with_appcontext
-def import_indicators(path, cycle_id):
-    """Import indicator values from a .csv/.xlsx file into a cycle (all rows or none)."""
+def import_indicators(path, cycle_id, queue):
+    """Import indicator values from a .csv/.xlsx file into a cycle (all rows or none), as an import job."""
     from ..imports import run_cli_import
-    from .datapool import import_indicator_file
+    from .datapool import FILE_REQUIRED
 
-    run_cli_import(lambda: import_indicator_file(_cycle(cycle_id), path.name, path.read_bytes()),
-                   lambda r: f"{r.rows} rows: {r.stored} stored, {r.superseded} superseded (batch {r.batch_id}).")
+    cycle = _cycle(cycle_id)
+    run_cli_import("import_values", f"cycle:{cycle.id}", path, FILE_REQUIRED,
+                   lambda r: f"{r.rows} rows: {r.stored} stored, {r.superseded} superseded (batch {r.batch_id}).",
+                   queue=queue, cycle_id=cycle.id)
 
 
 @click.command("compute")

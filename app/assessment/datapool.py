@@ -7,7 +7,9 @@ kept: the old row stays, marked superseded by the new batch).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import cast
 
 import sqlalchemy as sa
@@ -17,6 +19,7 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 
 from ..audit import record
+from ..bulk import insert_rows, plain_rows
 from ..dbutil import flush_or_fail, is_unique_violation
 from ..errors import DomainError
 from ..extensions import db
@@ -28,7 +31,8 @@ FILE_COLUMNS = ("单位代码", "警号", "指标代码", "数值", "不可防�
 API_FIELDS = {"单位代码": "unit_code", "警号": "badge_no", "指标代码": "indicator", "数值": "value",
               "不可防数": "nonpreventable"}
 MAX_API_ROWS = 20_000
-STORE_SLICE = 500  # values per INSERT or UPDATE statement (10 columns: 5,000 bound parameters)
+STORE_SLICE = 500  # superseded values per UPDATE statement (500 bound ids)
+STORE_ROWS = 5_000  # clean rows checked before they are stored together (one COPY on PostgreSQL)
 
 
 @dataclass
@@ -88,44 +92,60 @@ def _in_range(value: float, ind: Indicator, what: str, problems: list[str]) -> N
 
 @dataclass
 class _Reference:
-    """What the rows of an import are checked against, loaded once."""
+    """What the rows of an import are checked against, loaded once. Officers as plain tuples: a
+    province has 50,000 of them, and an ORM object each would cost more than the import."""
 
     indicators: dict[str, Indicator]
     units: dict[str, Unit]
-    officers: dict[str, Officer]
+    officers: dict[str, tuple[int, bool, int | None]]  # badge → (id, is_active, unit_id)
+    in_station: set[int]  # ids of the units that are, or belong to, a station
     in_cycle: set[str]  # indicator codes frozen into the cycle
     derived: dict[str, str]  # code → why it is refused: derived from the records (monitoring.derived)
 
 
-def import_indicator_values(cycle: Cycle, rows: list[tuple[int, dict]], source: str, filename: str = "",
+def import_indicator_values(cycle: Cycle, rows: Iterable[tuple[int, dict]], source: str, filename: str = "",
                             user_id: int | None = None, api_client_id: int | None = None) -> ImportReport:
     """Check and store indicator values for a cycle.
 
-    rows : (row number, {"unit_code"|"badge_no", "indicator", "value", "nonpreventable"}).
-    Returns the report; on any error nothing is added (the caller rolls back anyway).
+    rows : (row number, {"unit_code"|"badge_no", "indicator", "value", "nonpreventable"}), any
+        iterable, read once: clean rows are stored a slice at a time as they come (memory does not
+        grow with the file but for one key per row), and the storing stops at the first bad row.
+    Returns the report; on any error nothing stays added (the slices stored before the first bad
+    row are undone; the caller rolls back anyway).
     Raises DomainError when the cycle is published (its results are final).
     """
     if cycle.status == "published":
         raise DomainError(_("周期“%(name)s”已发布结果，不能再导入数据。", name=cycle.name), field="file")
-    report = ImportReport(rows=len(rows))
-    if not rows:
+    report = ImportReport()
+    store = _ValueStore(cycle, report, source=source, filename=filename, user_id=user_id,
+                        api_client_id=api_client_id)
+    parsed = _validate_rows(_counted(rows, report), _load_reference(cycle), report)
+    for part in iter(lambda: list(islice(parsed, STORE_ROWS)), []):
+        if not report.errors:  # after the first bad row the rest is only checked, for the report
+            store.add(part)
+    if not report.rows:
         report.errors.append((1, _("没有数据行。")))
-        return report
-    parsed = _validate_rows(rows, _load_reference(cycle), report)
     if report.errors:
+        store.discard()
         return report
-    batch = _store_values(cycle, parsed, report, source=source, filename=filename, user_id=user_id,
-                          api_client_id=api_client_id, n_rows=len(rows))
+    batch = store.finish()
     record("indicator_values_imported", "cycle", cycle.id,
            after={"batch": batch.id, "source": source, "file": filename, "stored": report.stored,
                   "superseded": report.superseded})
     return report
 
 
+def _counted(rows: Iterable[tuple[int, dict]], report: ImportReport) -> Iterator[tuple[int, dict]]:
+    for row in rows:
+        report.rows += 1
+        yield row
+
+
 def check_indicator_values(cycle: Cycle, rows: list[tuple[int, dict]]) -> ImportReport:
     """The checks of ``import_indicator_values`` without storing anything (e.g. before a job)."""
     report = ImportReport(rows=len(rows))
-    _validate_rows(rows, _load_reference(cycle), report)
+    for _parsed in _validate_rows(rows, _load_reference(cycle), report):
+        pass
     return report
 
 
@@ -133,10 +153,13 @@ def _load_reference(cycle: Cycle) -> _Reference:
     # A stopped indicator still takes values for a cycle that uses it (e.g. a seasonal addition).
     frozen = ((cycle.config or {}).get("assessment") or {}).get("indicators", [])
     indicators = {i.code: i for i in db.session.execute(db.select(Indicator)).scalars()}
+    units = {u.code: u for u in db.session.execute(db.select(Unit)).scalars()}
     return _Reference(
         indicators=indicators,
-        units={u.code: u for u in db.session.execute(db.select(Unit)).scalars()},
-        officers={o.badge_no: o for o in db.session.execute(db.select(Officer)).scalars()},
+        units=units,
+        officers={badge: (officer_id, is_active, unit_id) for badge, officer_id, is_active, unit_id in plain_rows(
+            sa.select(Officer.badge_no, Officer.id, Officer.is_active, Officer.unit_id))},
+        in_station={u.id for u in units.values() if station_of(u) is not None},
         in_cycle={spec.get("code") for spec in frozen},
         derived=derived_refusals(indicators))
 
@@ -148,10 +171,10 @@ def derived_refusals(inds: dict[str, Indicator]) -> dict[str, str]:
     return import_refusals({c: inds[c].name for c in RULES if c in inds})
 
 
-def _validate_rows(rows, ref: _Reference, report: ImportReport) -> list[tuple]:
-    """Check every row; errors go to the report, clean rows come back parsed."""
+def _validate_rows(rows: Iterable[tuple[int, dict]], ref: _Reference, report: ImportReport) -> Iterator[tuple]:
+    """Check every row; errors go to the report, clean rows come out parsed as (indicator id,
+    unit id, officer id, subject key, value, non-preventable)."""
     seen: dict[tuple[str, str], int] = {}
-    parsed = []
     for number, raw in rows:
         if not isinstance(raw, dict):
             report.errors.append((number, _("每一行应是一个对象。")))
@@ -159,8 +182,8 @@ def _validate_rows(rows, ref: _Reference, report: ImportReport) -> list[tuple]:
         v = {k: ("" if raw.get(k) is None else raw.get(k)) for k in API_FIELDS.values()}
         problems: list[str] = []
         ind = _check_indicator(str(v["indicator"]).strip(), ref, problems)
-        subject_key, unit, officer = _check_subject(str(v["unit_code"]).strip(), str(v["badge_no"]).strip(),
-                                                    ind, ref, problems)
+        subject_key, unit_id, officer_id = _check_subject(str(v["unit_code"]).strip(),
+                                                          str(v["badge_no"]).strip(), ind, ref, problems)
         value, nonprev = _check_numbers(v, ind, problems)
         if subject_key and ind is not None:
             key = (subject_key, ind.code)
@@ -171,8 +194,8 @@ def _validate_rows(rows, ref: _Reference, report: ImportReport) -> list[tuple]:
         if problems:
             report.errors.append((number, "；".join(problems)))
         else:
-            parsed.append((ind, unit, officer, subject_key, value, nonprev))
-    return parsed
+            assert ind is not None  # no problem reported: the indicator is known
+            yield ind.id, unit_id, officer_id, subject_key, value, nonprev
 
 
 def _check_indicator(code: str, ref: _Reference, problems: list[str]) -> Indicator | None:
@@ -205,15 +228,17 @@ def _check_subject(unit_code: str, badge: str, ind: Indicator | None, ref: _Refe
         elif unit.kind != "station" or not unit.is_active:
             problems.append(_("单位“%(name)s”不是在用的派出所，不参加单位考评", name=unit.name))
         else:
-            return IndicatorValue.key_for(unit_id=unit.id), unit, None
+            return IndicatorValue.key_for(unit_id=unit.id), unit.id, None
     elif badge:
         officer = ref.officers.get(badge)
         if officer is None:
             problems.append(_("未知的警号“%(badge)s”", badge=badge[:20]))
-        elif not officer.is_active or station_of(officer.unit) is None:
-            problems.append(_("民警 %(badge)s 不在派出所或已停用，不参加个人考评", badge=badge))
         else:
-            return IndicatorValue.key_for(officer_id=officer.id), None, officer
+            officer_id, is_active, unit_id = officer
+            if not is_active or unit_id not in ref.in_station:
+                problems.append(_("民警 %(badge)s 不在派出所或已停用，不参加个人考评", badge=badge))
+            else:
+                return IndicatorValue.key_for(officer_id=officer_id), None, officer_id
     return None, None, None
 
 
@@ -240,46 +265,75 @@ def _check_numbers(v: dict, ind: Indicator | None, problems: list[str]):
     return value, nonprev
 
 
-def _store_values(cycle: Cycle, parsed: list[tuple], report: ImportReport, *, source: str, filename: str,
-                  user_id, api_client_id, n_rows: int) -> ImportBatch:
-    """Store a clean batch: supersede the current values it replaces, then add the new ones.
+class _ValueStore:
+    """Stores a batch's clean values a slice at a time: supersede the current values they replace,
+    then add them. Core statements, not ORM objects (a province's file holds hundreds of thousands
+    of values); the new values go in by COPY on PostgreSQL (app.bulk), the superseded ones are
+    updated by id in slices of STORE_SLICE. The current values of the cycle are read once, as
+    (id, indicator, subject) tuples. ``discard`` undoes the slices already stored when a bad row
+    comes later."""
 
-    Core statements, not ORM objects: a province's file holds some 160,000 values. The current
-    values are read as (id, indicator, subject) tuples; the superseded ones are updated by id and
-    the new ones inserted in slices of STORE_SLICE rows (a few thousand bound parameters each)."""
-    batch = ImportBatch(cycle_id=cycle.id, kind="indicator-values", source=source, filename=filename[:200],
-                        created_by_id=user_id, api_client_id=api_client_id, rows=n_rows)
-    db.session.add(batch)
-    db.session.flush()
-    now = utcnow()
-    table = cast(sa.Table, IndicatorValue.__table__)
-    current = {(indicator_id, subject_key): value_id for value_id, indicator_id, subject_key in db.session.execute(
-        db.select(IndicatorValue.id, IndicatorValue.indicator_id, IndicatorValue.subject_key)
-        .where(IndicatorValue.cycle_id == cycle.id, IndicatorValue.is_current))}
-    replaced = [current[key] for key in ((ind.id, subject_key) for ind, _u, _o, subject_key, _v, _n in parsed)
-                if key in current]
-    values = [{"cycle_id": cycle.id, "unit_id": unit.id if unit else None,
-               "officer_id": officer.id if officer else None, "subject_key": subject_key, "indicator_id": ind.id,
-               "value": value, "nonpreventable": nonprev, "batch_id": batch.id, "is_current": True,
-               "current_slot": 1} for ind, unit, officer, subject_key, value, nonprev in parsed]
-    try:
-        for start in range(0, len(replaced), STORE_SLICE):  # free the "current" slots before the new values
-            db.session.execute(table.update().where(table.c.id.in_(replaced[start:start + STORE_SLICE]))
-                               .values(is_current=False, current_slot=None, superseded_by_id=batch.id,
-                                       superseded_at=now))
-        for start in range(0, len(values), STORE_SLICE):
-            db.session.execute(table.insert(), values[start:start + STORE_SLICE])
-    except IntegrityError as error:  # a racing import of the same cycle took a "current" slot first
-        db.session.rollback()
-        if is_unique_violation(error):
-            raise DomainError(_("有人同时导入了同一周期的数据，请重试。"), field="file") from error
-        raise DomainError(_("数据不符合规则，未保存。请检查后重试。")) from error
-    report.superseded = len(replaced)
-    report.stored = len(parsed)
-    report.batch_id = batch.id
-    batch.report = {"stored": report.stored, "superseded": report.superseded}
-    flush_or_fail(_("有人同时导入了同一周期的数据，请重试。"), field="file")
-    return batch
+    COLUMNS = ("cycle_id", "unit_id", "officer_id", "subject_key", "indicator_id", "value", "nonpreventable",
+               "batch_id", "is_current", "current_slot")
+
+    def __init__(self, cycle: Cycle, report: ImportReport, *, source: str, filename: str, user_id, api_client_id):
+        self.cycle, self.report = cycle, report
+        self.batch_args = {"cycle_id": cycle.id, "kind": "indicator-values", "source": source,
+                           "filename": filename[:200], "created_by_id": user_id, "api_client_id": api_client_id}
+        self.batch: ImportBatch | None = None
+        self.current: dict[tuple[int, str], int] = {}
+        self.now = utcnow()
+
+    def _begin(self) -> ImportBatch:
+        self.batch = ImportBatch(**self.batch_args, rows=0)
+        db.session.add(self.batch)
+        db.session.flush()
+        self.current = {(indicator_id, subject_key): value_id for value_id, indicator_id, subject_key in plain_rows(
+            sa.select(IndicatorValue.id, IndicatorValue.indicator_id, IndicatorValue.subject_key)
+            .where(IndicatorValue.cycle_id == self.cycle.id, IndicatorValue.is_current))}
+        return self.batch
+
+    def add(self, parsed: list[tuple]) -> None:
+        batch = self.batch or self._begin()
+        table = cast(sa.Table, IndicatorValue.__table__)
+        replaced = [value_id for value_id in (self.current.pop((ind_id, key), None)
+                                              for ind_id, _u, _o, key, _v, _n in parsed) if value_id is not None]
+        try:
+            for start in range(0, len(replaced), STORE_SLICE):  # free the "current" slots before the new values
+                db.session.execute(table.update().where(table.c.id.in_(replaced[start:start + STORE_SLICE]))
+                                   .values(is_current=False, current_slot=None, superseded_by_id=batch.id,
+                                           superseded_at=self.now))
+            insert_rows(table, self.COLUMNS, ((self.cycle.id, unit_id, officer_id, key, ind_id, value, nonprev,
+                                               batch.id, True, 1)
+                                              for ind_id, unit_id, officer_id, key, value, nonprev in parsed))
+        except IntegrityError as error:  # a racing import of the same cycle took a "current" slot first
+            db.session.rollback()
+            if is_unique_violation(error):
+                raise DomainError(_("有人同时导入了同一周期的数据，请重试。"), field="file") from error
+            raise DomainError(_("数据不符合规则，未保存。请检查后重试。")) from error
+        self.report.superseded += len(replaced)
+        self.report.stored += len(parsed)
+
+    def discard(self) -> None:
+        """Undo the slices already stored (a bad row came after them): the caller rolls back too,
+        but a caller that does not must not be left with half a batch."""
+        if self.batch is not None:
+            table = cast(sa.Table, IndicatorValue.__table__)
+            db.session.execute(table.delete().where(table.c.batch_id == self.batch.id))
+            db.session.execute(table.update().where(table.c.superseded_by_id == self.batch.id)
+                               .values(is_current=True, current_slot=1, superseded_by_id=None, superseded_at=None))
+            db.session.delete(self.batch)
+            db.session.flush()
+            self.batch = None
+        self.report.stored = self.report.superseded = 0
+
+    def finish(self) -> ImportBatch:
+        batch = self.batch or self._begin()
+        batch.rows = self.report.rows
+        batch.report = {"stored": self.report.stored, "superseded": self.report.superseded}
+        self.report.batch_id = batch.id
+        flush_or_fail(_("有人同时导入了同一周期的数据，请重试。"), field="file")
+        return batch
 
 
 FILE_REQUIRED = ("指标代码", "数值")
@@ -287,14 +341,15 @@ FILE_REQUIRED = ("指标代码", "数值")
 
 def rows_from_table(filename: str, raw: bytes) -> list[tuple[int, dict]]:
     """Read an uploaded .csv/.xlsx into (row number, API-style dict) rows."""
-    return api_rows(read_table(filename, raw, required=FILE_REQUIRED))
+    return list(api_rows(read_table(filename, raw, required=FILE_REQUIRED)))
 
 
-def api_rows(table: list) -> list[tuple[int, dict]]:
-    """The (row number, API-style dict) rows of a file already read (tabular.Row)."""
-    if table and not any(c in table[0].values for c in ("单位代码", "警号")):
-        raise DomainError(_("缺少列：单位代码 或 警号"), field="file")
-    return [(row.number, {API_FIELDS[k]: row.values.get(k, "") for k in FILE_COLUMNS}) for row in table]
+def api_rows(table: Iterable) -> Iterator[tuple[int, dict]]:
+    """The (row number, API-style dict) rows of a file's rows (tabular.Row), one at a time."""
+    for i, row in enumerate(table):
+        if i == 0 and not any(c in row.values for c in ("单位代码", "警号")):
+            raise DomainError(_("缺少列：单位代码 或 警号"), field="file")
+        yield row.number, {API_FIELDS[k]: row.values.get(k, "") for k in FILE_COLUMNS}
 
 
 def import_indicator_file(cycle: Cycle, filename: str, raw: bytes, user_id: int | None = None) -> ImportReport:

@@ -24,8 +24,9 @@ def score_run_done(result: dict) -> str:
     return _("已生成第 %(v)d 版计算结果。", v=result["version"])
 
 
-def import_values(job, file_id: int, cycle_id: int) -> dict:
-    """Import a stored indicator file into the cycle's data pool (all rows or none)."""
+def import_values(job, file_id: int, cycle_id: int, api_client_id: int | None = None) -> dict:
+    """Import a stored indicator file into the cycle's data pool (all rows or none); the file came
+    from an upload, the CLI, or an API client (``api_client_id``)."""
     from ..imports import import_file_job
     from . import datapool
 
@@ -33,11 +34,11 @@ def import_values(job, file_id: int, cycle_id: int) -> dict:
     if cycle is None:
         raise DomainError(_("找不到该周期。"))
 
-    def load(filename: str, table: list) -> datapool.ImportReport:
-        return datapool.import_indicator_values(cycle, datapool.api_rows(table), "upload", filename,
-                                                user_id=job.user_id)
+    def load(filename: str, table) -> datapool.ImportReport:
+        return datapool.import_indicator_values(cycle, datapool.api_rows(table), "api" if api_client_id else "upload",
+                                                filename, user_id=job.user_id, api_client_id=api_client_id)
 
-    return import_file_job(job, file_id, datapool.FILE_REQUIRED, load, counts=("stored", "superseded"),
+    return import_file_job(job, file_id, datapool.FILE_REQUIRED, load, counts=("stored", "superseded", "batch_id"),
                            endpoint="assessment.import_values", values={"cycle_id": cycle_id})
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from ..extensions import db
 from ..localtime import local_today
 from ..models import Assignment, Cycle, Officer, User
-from ..notify.services import notify
+from ..notify.services import Notice, notify_many
 from .services import OPEN_STATUSES
 
 INBOX = "/feedback/"
@@ -36,12 +36,10 @@ def notify_cycle_opened(cycle: Cycle) -> int:
     by_count: dict[int, list[int]] = defaultdict(list)
     for user_id, _cycle_id, owed in _owed_by_user([cycle.id]):
         by_count[owed].append(user_id)
-    told = 0
-    for owed, users in by_count.items():
-        told += len(notify(users, "cycle_opened", f"cycle:{cycle.id}:opened", link=INBOX,
-                           params={"cycle": cycle.name, "count": owed,
-                                   "deadline": cycle.effective_deadline.isoformat()}))
-    return told
+    return len(notify_many(
+        Notice(users, "cycle_opened", f"cycle:{cycle.id}:opened", link=INBOX,
+               params={"cycle": cycle.name, "count": owed, "deadline": cycle.effective_deadline.isoformat()})
+        for owed, users in by_count.items()))
 
 
 def remind_owing(today: date, days_before: list[int]) -> int:
@@ -62,8 +60,7 @@ def remind_owing(today: date, days_before: list[int]) -> int:
         rows.sort(key=lambda row: (due[row[0]], row[0]))
         names = "、".join(cycles[cid].name for cid, _n in rows)
         groups[(names, due[rows[0][0]], sum(n for _cid, n in rows))].append(user_id)
-    told = 0
-    for (names, days, count), users in groups.items():
-        told += len(notify(users, "ratings_due", f"ratings_due:{today.isoformat()}", link=INBOX,
-                           params={"cycle": names, "days": days, "count": count}))
-    return told
+    return len(notify_many(
+        Notice(users, "ratings_due", f"ratings_due:{today.isoformat()}", link=INBOX,
+               params={"cycle": names, "days": days, "count": count})
+        for (names, days, count), users in groups.items()))

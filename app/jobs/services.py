@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, cast
 
@@ -51,9 +52,11 @@ def backend(app=None) -> str:
 
 
 # ---- enqueue -----------------------------------------------------------------------------------
-def enqueue(kind: str, key: str, *, user_id: int | None = None, **args) -> Job:
+def enqueue(kind: str, key: str, *, user_id: int | None = None, dispatch: bool = True, **args) -> Job:
     """Record a queued job; it is handed to the queue when the session commits (not before: the
-    worker must find its row). ``args`` must be JSON-safe; the work is called with them.
+    worker must find its row). ``args`` must be JSON-safe; the work is called with them. With
+    ``dispatch=False`` it is not handed to anyone: the caller runs it (``run_job``) after the commit,
+    e.g. the command line, which needs no worker.
 
     Raises JobAlreadyActive when a job of this kind and key is already queued or running (a
     partial unique index decides, so two simultaneous requests cannot both start one).
@@ -74,7 +77,8 @@ def enqueue(kind: str, key: str, *, user_id: int | None = None, **args) -> Job:
         active = db.session.scalar(sa.select(Job.id).where(Job.kind == kind, Job.key == key,
                                                            Job.state.in_(("queued", "running"))))
         raise JobAlreadyActive(_("同样的任务正在进行，请等它完成。"), active) from error
-    db.session.info.setdefault(_PENDING, []).append(job.id)
+    if dispatch:
+        db.session.info.setdefault(_PENDING, []).append(job.id)
     return job
 
 
@@ -129,10 +133,11 @@ def _run_in_app(app, job_id: int) -> None:
 # ---- run ---------------------------------------------------------------------------------------
 class JobProgress:
     """What the work sees of its job: ``step(text)`` reports the current step (and advances the
-    bar by one of ``expect(n)`` steps, or to ``progress`` when given)."""
+    bar by one of ``expect(n)`` steps, or to ``progress`` when given); ``echo(text, progress)``, if
+    given, is told every step too (the command line prints them)."""
 
-    def __init__(self, job_id: int, user_id: int | None):
-        self.job_id, self.user_id = job_id, user_id
+    def __init__(self, job_id: int, user_id: int | None, echo: Callable[[str, int], None] | None = None):
+        self.job_id, self.user_id, self.echo = job_id, user_id, echo
         self._expected, self._done = 0, 0
 
     def expect(self, steps: int) -> None:
@@ -142,27 +147,30 @@ class JobProgress:
         if progress is None:
             self._done += 1
             progress = 5 + 90 * min(self._done, self._expected) // self._expected if self._expected else 5
-        _set_state(self.job_id, ("running",), step=str(text)[:200], progress=max(0, min(99, int(progress))),
-                   heartbeat_at=utcnow())
+        progress = max(0, min(99, int(progress)))
+        _set_state(self.job_id, ("running",), step=str(text)[:200], progress=progress, heartbeat_at=utcnow())
+        if self.echo is not None:
+            self.echo(str(text), progress)
         delay = float(current_app.config.get("JOBS_STEP_DELAY") or 0)
         if delay:  # demos and the browser test: let a small job's bar be seen moving
             time.sleep(delay)
 
 
-def run_job(job_id: int) -> str:
+def run_job(job_id: int, echo: Callable[[str, int], None] | None = None) -> str:
     """Claim a queued job, do its work in one transaction, and record how it ended.
     Returns the final state ("" when the job was not queued any more, e.g. run by someone else).
-    The work and the job's messages speak the language of the user who started it."""
+    The work and the job's messages speak the language of the user who started it. ``echo``: see
+    JobProgress."""
     locale = db.session.scalar(sa.select(Job.args).where(Job.id == job_id)) or {}
     locale = locale.get("locale") if isinstance(locale, dict) else None
     db.session.rollback()
     if locale and locale in current_app.config["LANGUAGES"]:
         with force_locale(locale):
-            return _run_claimed(job_id)
-    return _run_claimed(job_id)
+            return _run_claimed(job_id, echo)
+    return _run_claimed(job_id, echo)
 
 
-def _run_claimed(job_id: int) -> str:
+def _run_claimed(job_id: int, echo: Callable[[str, int], None] | None) -> str:
     now = utcnow()
     if not _set_state(job_id, ("queued",), state="running", started_at=now, heartbeat_at=now,
                       step=_("开始"), progress=1):
@@ -176,7 +184,7 @@ def _run_claimed(job_id: int) -> str:
     beat = _Heartbeat(current_app._get_current_object(), job_id)  # type: ignore[attr-defined]  # see above
     beat.start()
     try:
-        result = work(JobProgress(job_id, user_id), **args) or {}
+        result = work(JobProgress(job_id, user_id, echo), **args) or {}
         done = cast(CursorResult[Any], db.session.execute(
             sa.update(Job).where(Job.id == job_id, Job.state == "running")
             .values(state="succeeded", progress=100, step=_("完成"), result=result, finished_at=utcnow(),

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import Model
-from .base import utcnow
+from .base import OutgoingMessage, outgoing_message_rules, utcnow
 
 DELIVERY_CHANNELS = ("sms", "email")
 DELIVERY_STATUSES = ("queued", "sent", "retrying", "failed", "given_up")
@@ -41,7 +41,7 @@ class Notification(Model):
         return f"<Notification {self.id} {self.kind} user={self.user_id}>"
 
 
-class Delivery(Model):
+class Delivery(OutgoingMessage, Model):
     """One notification sent through one channel outside the app, with what the provider answered.
 
     One row per notification and channel: a retry updates the row, so the message cannot go out
@@ -52,21 +52,12 @@ class Delivery(Model):
     __table_args__ = (
         sa.UniqueConstraint("notification_id", "channel"),
         sa.CheckConstraint("channel IN ('sms', 'email')", name="channel"),
-        sa.CheckConstraint("status IN ('queued', 'sent', 'retrying', 'failed', 'given_up')", name="status"),
-        sa.CheckConstraint("attempts >= 0", name="attempts"),
-        sa.Index("ix_notification_delivery_status_next_attempt_at", "status", "next_attempt_at"),
+        *outgoing_message_rules("notification_delivery", DELIVERY_STATUSES),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     notification_id: Mapped[int] = mapped_column(sa.ForeignKey("notification.id", ondelete="CASCADE"))
     channel: Mapped[str] = mapped_column(sa.String(10))
-    status: Mapped[str] = mapped_column(sa.String(10), default="queued", server_default="queued")
-    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
-    next_attempt_at: Mapped[datetime | None]
-    provider_response: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
-    last_error: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    sent_at: Mapped[datetime | None]
 
 
 class ReminderSchedule(Model):

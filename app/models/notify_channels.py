@@ -7,9 +7,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import Model
-from .base import utcnow
+from .base import OutgoingMessage, outgoing_message_rules, utcnow
 
 RESIDENT_SMS_PURPOSES = ("invite", "reminder")
+RESIDENT_SMS_STATUSES = ("queued", "sent", "retrying", "failed", "given_up", "cancelled")
 
 
 class NotificationPreference(Model):
@@ -42,26 +43,16 @@ class ResidentContact(Model):
     erased_at: Mapped[datetime | None]
 
 
-class ResidentSms(Model):
+class ResidentSms(OutgoingMessage, Model):
     """One SMS to a resident: the invitation, or the one reminder. Never the link's token in here."""
 
     __tablename__ = "resident_sms"
     __table_args__ = (
         sa.UniqueConstraint("invitation_id", "purpose"),
         sa.CheckConstraint("purpose IN ('invite', 'reminder')", name="purpose"),
-        sa.CheckConstraint("status IN ('queued', 'sent', 'retrying', 'failed', 'given_up', 'cancelled')",
-                           name="status"),
-        sa.CheckConstraint("attempts >= 0", name="attempts"),
-        sa.Index("ix_resident_sms_status_next_attempt_at", "status", "next_attempt_at"),
+        *outgoing_message_rules("resident_sms", RESIDENT_SMS_STATUSES),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     invitation_id: Mapped[int] = mapped_column(sa.ForeignKey("resident_invitation.id", ondelete="CASCADE"))
     purpose: Mapped[str] = mapped_column(sa.String(10))
-    status: Mapped[str] = mapped_column(sa.String(10), default="queued", server_default="queued")
-    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
-    next_attempt_at: Mapped[datetime | None]
-    provider_response: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
-    last_error: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    sent_at: Mapped[datetime | None]

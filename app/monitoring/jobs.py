@@ -11,25 +11,29 @@ CASE_REQUIRED = ("案件编号", "案发日期", "案件类别", "单位代码")
 RETURN_PAGES = ("monitoring.records", "claims.cases")
 
 
-def import_incidents(job, file_id: int, endpoint: str = "monitoring.records") -> dict:
+# ``api_client_id``: the API client that sent the file (kept in the job's arguments, so that only
+# it reads the job through /api/v1/jobs/<id>).
+def import_incidents(job, file_id: int, endpoint: str = "monitoring.records", api_client_id: int | None = None) -> dict:
     from ..trends.services import INCIDENT_COLUMNS, import_incident_rows
 
-    def load(filename: str, table: list):
+    def load(filename: str, table):
         return import_incident_rows([(row.number, row.values) for row in table])
 
     return import_file_job(job, file_id, INCIDENT_COLUMNS, load, counts=("created", "updated"),
                            endpoint=_page(endpoint))
 
 
-def import_case_records(job, file_id: int, endpoint: str = "monitoring.records") -> dict:
+def import_case_records(job, file_id: int, endpoint: str = "monitoring.records",
+                        api_client_id: int | None = None) -> dict:
     from ..claims.services import import_case_records as store
     from ..extensions import db
     from ..models import User
 
     user = db.session.get(User, job.user_id) if job.user_id else None
 
-    def load(filename: str, table: list):
-        return store([row.values for row in table], [row.number for row in table], source=filename, user=user)
+    def load(filename: str, table):
+        rows = list(table)
+        return store([row.values for row in rows], [row.number for row in rows], source=filename, user=user)
 
     return import_file_job(job, file_id, CASE_REQUIRED, load, counts=("created", "updated", "batch"),
                            endpoint=_page(endpoint))

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import Connector, Rectification, SelfCheck, Unit
 from ..notify.audience import leaders_by_unit, role_users, unit_leader_users
-from ..notify.services import notify
+from ..notify.services import Notice, notify, notify_many
 
 
 def _check_link(unit_id: int, month: date) -> str:
@@ -43,16 +43,16 @@ def remind_self_checks(today: date, leaders: dict[int, list[int]] | None = None)
         .where(Unit.kind == "station", Unit.is_active,
                sa.or_(SelfCheck.id.is_(None), SelfCheck.status.in_(("draft", "returned"))))
         .order_by(Unit.code)).all()
-    told = 0
+    notices = []
     for unit_id, name, status in rows:
         if not leaders.get(unit_id):
             continue
         link, key = _check_link(unit_id, month), f"self_check:{unit_id}:{month:%Y-%m}"
         params = {"unit": name, "month": f"{month:%Y-%m}", "due": due.isoformat()}
-        told += len(notify(leaders[unit_id], "self_check_due", f"{key}:due", link=link, params=params))
+        notices.append(Notice(leaders[unit_id], "self_check_due", f"{key}:due", link=link, params=params))
         if today > due and status != "returned":
-            told += len(notify(leaders[unit_id], "self_check_overdue", f"{key}:overdue", link=link, params=params))
-    return told
+            notices.append(Notice(leaders[unit_id], "self_check_overdue", f"{key}:overdue", link=link, params=params))
+    return len(notify_many(notices))
 
 
 def remind_rectifications(today: date, leaders: dict[int, list[int]] | None = None) -> int:
@@ -64,13 +64,10 @@ def remind_rectifications(today: date, leaders: dict[int, list[int]] | None = No
         .join(SelfCheck, SelfCheck.id == Rectification.self_check_id).join(Unit, Unit.id == Rectification.unit_id)
         .where(Rectification.status == "open", Rectification.due_on < today)
         .order_by(Rectification.id)).all()
-    told = 0
-    for rect_id, unit_id, what, due_on, month, name in rows:
-        if leaders.get(unit_id):
-            told += len(notify(leaders[unit_id], "rectification_overdue", f"rectification:{rect_id}:overdue",
-                               link=_check_link(unit_id, month),
-                               params={"unit": name, "what": what[:60], "due": due_on.isoformat()}))
-    return told
+    return len(notify_many(
+        Notice(leaders[unit_id], "rectification_overdue", f"rectification:{rect_id}:overdue",
+               link=_check_link(unit_id, month), params={"unit": name, "what": what[:60], "due": due_on.isoformat()})
+        for rect_id, unit_id, what, due_on, month, name in rows if leaders.get(unit_id)))
 
 
 def connector_failed(connector: Connector, today: date) -> None:

@@ -126,6 +126,17 @@ def record(table, row_id: int, attempt: int, outcome: Outcome) -> str:
     return str(values["status"])
 
 
+def not_due(row, now: datetime) -> str:
+    """Why a message read as ``row`` (with its status and next_attempt_at) is not to be sent now:
+    "missing" (no row), "taken" (settled, or another sweep holds it, or its time has not come),
+    else ""."""
+    if row is None:
+        return "missing"
+    if row.status not in _OPEN or (row.next_attempt_at is not None and row.next_attempt_at > now):
+        return "taken"
+    return ""
+
+
 def postpone(table, row_id: int, seen_attempts: int, until: datetime) -> None:
     """Hold an SMS until the quiet hours end (no attempt is counted)."""
     db.session.execute(sa.update(table).where(table.id == row_id, table.status.in_(_OPEN),
@@ -165,10 +176,9 @@ def send_delivery(delivery_id: int, now: datetime | None = None) -> str:
         .join(User, User.id == Notification.user_id)
         .where(Delivery.id == delivery_id)).one_or_none()
     db.session.rollback()  # read only: no transaction held while the provider answers
-    if row is None:
-        return "missing"
-    if row.status not in _OPEN or (row.next_attempt_at is not None and row.next_attempt_at > now):
-        return "taken"
+    if unready := not_due(row, now):
+        return unready
+    assert row is not None  # not_due said "missing" otherwise
     if row.channel not in configured_channels():  # switched off since it was queued: keep it for later
         return "unconfigured"
     address = row.mobile if row.channel == "sms" else row.email

@@ -115,19 +115,6 @@ def latest_final_run(level: str) -> ScoreRun | None:
     return None
 
 
-def latest_visible_run(include_unpublished: bool, level: str | None = None) -> ScoreRun | None:
-    """The newest cycle's visible run (optionally one that has results at ``level``)."""
-    for cycle in report_cycles():
-        run = visible_run(cycle, include_unpublished)
-        if run is None:
-            continue
-        if level and not db.session.scalar(select(ScoreResult.id).where(ScoreResult.run_id == run.id,
-                                                                         ScoreResult.level == level).limit(1)):
-            continue
-        return run
-    return None
-
-
 def run_label(run: ScoreRun | None) -> str:
     if run is None:
         return _("暂无计算结果")

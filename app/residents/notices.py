@@ -15,7 +15,7 @@ from sqlalchemy import or_, select
 from ..extensions import db
 from ..models import FollowUp, ResidentResponse, Unit
 from ..notify.audience import leaders_by_unit
-from ..notify.services import notify
+from ..notify.services import Notice, notify_many
 
 LOOK_BACK_DAYS = 21  # items opened longer ago were announced by an earlier run (or predate the bell)
 
@@ -26,31 +26,29 @@ def _link(item_id: int) -> str:
 
 def announce_follow_ups(today: date, leaders: dict[int, list[int]] | None = None) -> int:
     """Tell the leaders of each unit about its new follow-up items; how many messages were new."""
-    leaders = leaders_by_unit() if leaders is None else leaders
     rows = db.session.execute(
         select(FollowUp.id, FollowUp.unit_id, FollowUp.due_on, Unit.name)
         .join(Unit, Unit.id == FollowUp.unit_id).join(ResidentResponse, ResidentResponse.id == FollowUp.response_id)
         .where(FollowUp.status == "open", FollowUp.opened_on >= today - timedelta(days=LOOK_BACK_DAYS),
                or_(ResidentResponse.may_contact.is_(True), FollowUp.opened_on < today - timedelta(days=6)))
         .order_by(FollowUp.id)).all()
-    told = 0
-    for item_id, unit_id, due_on, unit_name in rows:
-        if leaders.get(unit_id):
-            told += len(notify(leaders[unit_id], "follow_up_opened", f"follow_up:{item_id}:opened",
-                               link=_link(item_id), params={"unit": unit_name, "due": due_on.isoformat()}))
-    return told
+    return _tell_leaders(rows, leaders, "follow_up_opened", "opened")
 
 
 def remind_follow_ups_due(today: date, leaders: dict[int, list[int]] | None = None) -> int:
     """Tell the leaders of items not yet fixed that fall due today or tomorrow; once per item."""
-    leaders = leaders_by_unit() if leaders is None else leaders
     rows = db.session.execute(
         select(FollowUp.id, FollowUp.unit_id, FollowUp.due_on, Unit.name).join(Unit, Unit.id == FollowUp.unit_id)
         .where(FollowUp.status != "fixed", FollowUp.due_on >= today, FollowUp.due_on <= today + timedelta(days=1))
         .order_by(FollowUp.id)).all()
-    told = 0
-    for item_id, unit_id, due_on, unit_name in rows:
-        if leaders.get(unit_id):
-            told += len(notify(leaders[unit_id], "follow_up_due_soon", f"follow_up:{item_id}:due_soon",
-                               link=_link(item_id), params={"unit": unit_name, "due": due_on.isoformat()}))
-    return told
+    return _tell_leaders(rows, leaders, "follow_up_due_soon", "due_soon")
+
+
+def _tell_leaders(rows, leaders: dict[int, list[int]] | None, kind: str, event: str) -> int:
+    """One ``kind`` message per (item id, unit id, due day, unit name) row to its unit's leaders, all
+    in one go; how many were new."""
+    leaders = leaders_by_unit() if leaders is None else leaders
+    return len(notify_many(
+        Notice(leaders[unit_id], kind, f"follow_up:{item_id}:{event}", link=_link(item_id),
+               params={"unit": unit_name, "due": due_on.isoformat()})
+        for item_id, unit_id, due_on, unit_name in rows if leaders.get(unit_id)))

@@ -24,7 +24,7 @@ from surveys.residents import hash_token
 from ..extensions import db
 from ..models import ResidentContact, ResidentInvitation, ResidentSms, utcnow
 from ..notify.channels import send_sms, sms_configured
-from ..notify.delivery import claim, close, postpone, record, send_guarded
+from ..notify.delivery import claim, close, not_due, postpone, record, send_guarded
 from ..notify.quiet import sms_allowed_from
 from ..sealing import seal, unseal
 
@@ -94,10 +94,9 @@ def send_resident_sms(sms_id: int, now: datetime | None = None) -> str:
         .outerjoin(ResidentContact, ResidentContact.invitation_id == ResidentSms.invitation_id)
         .where(ResidentSms.id == sms_id)).one_or_none()
     db.session.rollback()
-    if row is None:
-        return "missing"
-    if row.status not in _OPEN or (row.next_attempt_at is not None and row.next_attempt_at > now):
-        return "taken"
+    if unready := not_due(row, now):
+        return unready
+    assert row is not None  # not_due said "missing" otherwise
     if row.used_at is not None or row.revoked_at is not None or row.expires_at <= now:
         # One reason for all three: the log must not tell which residents answered.
         close(ResidentSms, sms_id, row.attempts, "cancelled", "answered, revoked or expired")

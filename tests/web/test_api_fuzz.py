@@ -50,7 +50,7 @@ def _operations(doc, cycle_id):
     """(method, concrete path, row field names) for every operation of the document."""
     for template, operations in doc["paths"].items():
         for method, operation in operations.items():
-            path = template.replace("{cycle_id}", str(cycle_id))
+            path = template.replace("{cycle_id}", str(cycle_id)).replace("{job_id}", "1")
             schema = (operation.get("requestBody", {}).get("content", {}).get("application/json", {})
                       .get("schema", {}))
             row = schema.get("properties", {}).get("rows", {}).get("items", {})

@@ -1,6 +1,5 @@
 """Background jobs: a score run through a job, one job per kind and key at a time (in the database),
 a killed worker's job marked failed and nothing half-stored, and the thread and RQ backends."""
-import time
 import uuid
 from datetime import timedelta
 
@@ -16,6 +15,7 @@ from app.models import Job, ScoreResult, ScoreRun, utcnow
 
 from ..conftest import make_test_app
 from .assessment_setup import build_world, load, unit_rows
+from .job_helpers import redis_or_skip, wait_for_job
 
 
 def _world(app):
@@ -131,18 +131,6 @@ def test_job_pages_are_for_admins_and_their_owner(app, client, auth):
     assert client.get(f"/jobs/{job.id}/status").status_code == 404
 
 
-def _wait(app, job_id, seconds=30.0) -> Job:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with app.app_context():
-            job = db.session.get(Job, job_id)
-            if job.state in ("succeeded", "failed"):
-                db.session.expunge(job)
-                return job
-        time.sleep(0.05)
-    raise AssertionError("job did not finish")
-
-
 def test_without_redis_a_job_runs_in_a_thread_of_the_web_process(app, database_url, tmp_path):
     threaded = make_test_app(database_url, tmp_path, JOBS_BACKEND="", JOBS_REDIS_URL="")
     ids = _world(threaded)
@@ -151,20 +139,10 @@ def test_without_redis_a_job_runs_in_a_thread_of_the_web_process(app, database_u
         assert job.state == "queued"
         db.session.commit()  # handed to a thread now
         job_id = job.id
-    job = _wait(threaded, job_id)
+    job = wait_for_job(threaded, job_id)
     assert job.state == "succeeded", job.error
     with threaded.app_context():
         assert db.session.get(ScoreRun, job.result["run_id"]).status == "done"
-
-
-def _redis_or_skip(url):
-    from redis import Redis
-    from redis.exceptions import ConnectionError as RedisDown
-
-    try:
-        Redis.from_url(url).ping()
-    except RedisDown:
-        pytest.skip("Redis is not running at " + url)
 
 
 def test_with_redis_a_job_waits_for_the_worker_which_runs_it(app, database_url, tmp_path):
@@ -173,7 +151,7 @@ def test_with_redis_a_job_waits_for_the_worker_which_runs_it(app, database_url, 
     from app.jobs.services import rq_queue
 
     url = "redis://127.0.0.1:6379/0"
-    _redis_or_skip(url)
+    redis_or_skip(url)
     queued = make_test_app(database_url, tmp_path, JOBS_BACKEND="", JOBS_REDIS_URL=url,
                            JOBS_QUEUE=f"kaoping-test-{uuid.uuid4().hex}")
     ids = _world(queued)
@@ -188,7 +166,7 @@ def test_with_redis_a_job_waits_for_the_worker_which_runs_it(app, database_url, 
         finally:
             queue.delete(delete_jobs=True)
         db.session.remove()
-    job = _wait(queued, job_id, seconds=1)
+    job = wait_for_job(queued, job_id, seconds=1)
     assert job.state == "succeeded" and job.progress == 100
 
 

@@ -4,8 +4,9 @@ from flask_babel import force_locale
 
 from app.extensions import db
 from app.models import Notification
+from app.notify import services
 from app.notify.kinds import render
-from app.notify.services import notify, unread_count
+from app.notify.services import Notice, notify, notify_many, unread_count
 from tests.factories import make_user
 
 
@@ -21,6 +22,19 @@ def test_an_event_tells_each_user_once_however_often_it_is_raised(app):
         assert len(first) == 2 and len(again) == 1  # only the third user was new
         assert db.session.query(Notification).count() == 3
         assert [unread_count(i) for i in ids] == [1, 1, 1]
+
+
+def test_many_events_go_in_together_in_chunks_and_still_tell_each_user_once(app, monkeypatch):
+    monkeypatch.setattr(services, "_CHUNK", 2)  # rows of different events share a statement
+    with app.app_context():
+        ids = [make_user(f"m{i}").id for i in range(3)]
+        db.session.commit()
+        notices = [Notice(ids, "follow_up_due_soon", f"follow_up:{item}:due_soon", link=f"/residents/follow-ups/{item}",
+                          params={"unit": "城关派出所", "due": "2026-12-01"}) for item in (1, 2, 3)]
+        assert len(notify_many(notices)) == 9
+        assert notify_many(notices) == [] and notify_many([]) == []
+        db.session.commit()
+        assert [unread_count(i) for i in ids] == [3, 3, 3]
 
 
 def test_the_message_is_rendered_in_the_readers_language(app):
