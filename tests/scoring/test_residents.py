@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import stats
 
 from scoring import Channel, ResidentConfig, ResidentSet, score_residents
 from tests.scoring.synth import make_residents
@@ -137,3 +138,50 @@ def test_unanswered_officer_in_a_mixed_station_gets_a_wide_interval():
     # the officer could be like either half of their station: nearly the whole scale
     assert s.low[20] < 0.2 and s.high[20] > 0.8, (s.low[20], s.high[20])
     assert 0.3 < s.rate[20] < 0.7
+
+
+def _constant_se_fit(rho, se):
+    # one pseudo-officer whose squared deviation's variance does not change with the spread
+    # (B = 0), so that the spread's standard error is ``se`` at every candidate spread
+    from scoring.residents import _SpreadFit
+
+    return _SpreadFit(rho=rho, c=np.ones(1), A=np.ones(1), B=np.zeros(1), kt=np.zeros(1), den=np.sqrt(2.0) / se)
+
+
+@pytest.mark.parametrize("rho, at_zero", [(0.0, 0.5), (-0.02, 0.841), (0.1, 0.0)])
+def test_spread_weights_are_its_confidence_distribution(rho, at_zero):
+    # the share of the estimate's normal error below zero goes to "no spread"; the former
+    # prior (flat in the spread's sd) moved nearly all of it to positive spreads, which
+    # widened every interval where officers of a station do not differ
+    from scoring.residents import _kappa_posterior
+
+    kappas, w = _kappa_posterior(_constant_se_fit(rho, 0.02), ResidentConfig())
+    r = 1 / (kappas + 1)
+    assert w.sum() == pytest.approx(1.0)
+    assert w[np.argmin(r)] == pytest.approx(at_zero, abs=0.01)
+    expected = 0.02 * stats.norm.pdf(rho / 0.02) + rho * stats.norm.cdf(rho / 0.02)  # E[max(N(rho, se), 0)]
+    assert w @ r == pytest.approx(expected, rel=0.2, abs=1e-3)
+
+
+def test_spread_error_does_not_follow_the_estimate(monkeypatch):
+    # the sandwich standard error came from the same few large deviations that push the
+    # estimate up (correlation 0.6 over these draws): a draw that found too little spread
+    # also claimed to know it too well. The model-based one, read at a fixed spread, does not
+    # follow the estimate, and it is on the safe side of the estimates' real scatter.
+    import scoring.residents as residents
+
+    fits = []
+    spread = residents._spread
+
+    def keep(*args):
+        fit = spread(*args)
+        fits.append(fit)
+        return fit
+
+    monkeypatch.setattr(residents, "_spread", keep)
+    for seed in range(30):
+        score_residents(resident_case(seed=seed, n_stations=20).residents)
+    rho = np.array([f.rho for f in fits])
+    se = np.array([f.se(np.array([0.025]))[0] for f in fits])  # the generator's spread is about 0.025
+    assert np.corrcoef(rho, se)[0, 1] < 0.3
+    assert 0.9 * rho.std() < se.mean() < 1.6 * rho.std()
