@@ -32,8 +32,12 @@ class Channel(IntEnum):
     WINDOW = 1
 
 
-def as_index_array(name: str, values: ArrayLike, length: int | None = None) -> np.ndarray:
-    """Return ``values`` as a 1-D int64 array, raising ``ValueError`` on bad input."""
+def as_index_array(name: str, values: ArrayLike, length: int | None = None, keep_dtype: bool = False) -> np.ndarray:
+    """Return ``values`` as a 1-D int64 array, raising ``ValueError`` on bad input.
+
+    keep_dtype : leave an integer array in its own dtype (no copy), for callers that check the
+        range and narrow it themselves; floats holding whole numbers still become int64.
+    """
     arr = np.asarray(values)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be a 1-D array, got shape {arr.shape}")
@@ -42,7 +46,8 @@ def as_index_array(name: str, values: ArrayLike, length: int | None = None) -> n
             arr = arr.astype(np.int64)
         else:
             raise ValueError(f"{name} must hold integers, got dtype {arr.dtype}")
-    arr = arr.astype(np.int64, copy=False)
+    if not (keep_dtype and arr.dtype.kind in "iu"):
+        arr = arr.astype(np.int64, copy=False)
     if length is not None and arr.shape[0] != length:
         raise ValueError(f"{name} has length {arr.shape[0]}, expected {length}")
     return arr

@@ -51,6 +51,7 @@ def _dot(a: ArrayLike, b: ArrayLike) -> float:
     return float(np.einsum("i,i->", np.ravel(a), np.ravel(b)))
 
 _ANDERSON = 5  # past sweeps that Anderson acceleration extrapolates from (0 = plain sweeps)
+_CHUNK = 1 << 20  # answers per step where a whole-length temporary would cost more than it saves
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,8 @@ class RatingSet:
     rater, ratee: (n_answers,) int in ``[0, n_people)``; ``rater == ratee`` for self ratings.
     item: (n_answers,) int in ``[0, n_items)``.
     group: (n_answers,) int, a ``RaterGroup`` (SELF must coincide with ``rater == ratee``).
+    Any integer dtype is accepted; rater, ratee and item are kept as int32, group as int8 (pass
+    them so to save the copy).
     value: (n_answers,) float on the 1-5 scale; NaN for "not applicable".
     n_people, n_items: sizes of the index spaces.
     item_competency: (n_items,) int, the competency of each item (default: all in 0).
@@ -79,11 +82,13 @@ class RatingSet:
         n_items = int(self.n_items)
         if n_people < 1 or n_items < 1:
             raise ValueError("n_people and n_items must be positive")
-        rater = as_index_array("rater", self.rater)
+        if max(n_people, n_items) >= 2**31:
+            raise ValueError("n_people and n_items must be below 2**31")
+        rater = as_index_array("rater", self.rater, keep_dtype=True)
         n = rater.shape[0]
-        ratee = as_index_array("ratee", self.ratee, n)
-        item = as_index_array("item", self.item, n)
-        group = as_index_array("group", self.group, n)
+        ratee = as_index_array("ratee", self.ratee, n, keep_dtype=True)
+        item = as_index_array("item", self.item, n, keep_dtype=True)
+        group = as_index_array("group", self.group, n, keep_dtype=True)
         value = np.asarray(self.value, dtype=float)
         if value.shape != (n,):
             raise ValueError(f"value must have shape ({n},), got {value.shape}")
@@ -91,6 +96,10 @@ class RatingSet:
         check_range("ratee", ratee, 0, n_people)
         check_range("item", item, 0, n_items)
         check_range("group", group, 0, N_GROUPS)
+        # A province has millions of answers: indexes are stored in 32 bits and groups in 8 (no
+        # copy when they come so); every key combining two indexes is formed in 64 bits.
+        rater, ratee, item = (a.astype(np.int32, copy=False) for a in (rater, ratee, item))
+        group = group.astype(np.int8, copy=False)
         if np.isinf(value).any():
             raise ValueError("value must be finite or NaN")
         if ((group == RaterGroup.SELF) != (rater == ratee)).any():
@@ -311,16 +320,34 @@ class RaterModelFit:
     converged: bool = field(default=True)
 
 
-def _compact(key: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted distinct values of the int array ``key`` in ``[0, space)`` and each entry's index.
+def _key(major: np.ndarray, size: int, minor: np.ndarray) -> np.ndarray:
+    """``major * size + minor`` in 64 bits, whatever the (narrower) dtypes of the two."""
+    key = major.astype(np.int64)
+    key *= size
+    key += minor
+    return key
 
-    Sort-free (an occupancy count) when the key space is small; ``np.unique`` otherwise.
+
+def _index_dtype(n: int) -> type:
+    """The narrowest of int32 and int64 that holds indexes below ``n``."""
+    return np.int32 if n < 2**31 else np.int64
+
+
+def _compact(key: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct values of the int array ``key`` in ``[0, space)`` and each entry's index
+    (int32 below two billion distinct values).
+
+    Sort-free (an occupancy table of the key space) when the key space is small; ``np.unique``
+    otherwise.
     """
     if space <= max(8 * key.size, 1 << 22):
-        occupied = np.bincount(key, minlength=space) > 0
-        index = np.cumsum(occupied) - 1
+        occupied = np.zeros(space, dtype=bool)
+        occupied[key] = True
+        index: np.ndarray = np.cumsum(occupied, dtype=_index_dtype(space))
+        index -= 1
         return np.flatnonzero(occupied), index[key]
-    return np.unique(key, return_inverse=True)
+    distinct, index = np.unique(key, return_inverse=True)
+    return distinct, index.reshape(-1).astype(_index_dtype(distinct.size))
 
 
 def _csr_pattern(rows: np.ndarray, cols: np.ndarray, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
@@ -359,14 +386,17 @@ class _Cross:
 def _cross(ratee: np.ndarray, rater: np.ndarray, item: np.ndarray, comp_of_row: np.ndarray, pair: np.ndarray,
            pair_rater: np.ndarray, pair_ratee: np.ndarray, P: int, C: int, I: int) -> _Cross:
     # rater x cell through the forms, which are sorted by rater: one entry per (form, competency)
-    fc_key, cr_id = _compact(pair * C + comp_of_row, pair_rater.shape[0] * C)
+    fc_key, cr_id = _compact(_key(pair, C, comp_of_row), pair_rater.shape[0] * C)
     cr_pair = fc_key // C
     cr_rater, cr_cell = pair_rater[cr_pair], pair_ratee[cr_pair] * C + fc_key % C
     cr = _csr_pattern(cr_rater, cr_cell, P)
-    cell = ratee * C + comp_of_row
-    ci_key, ci_id = _compact(cell * I + item, P * C * I)
+    cell_item = _key(ratee, C, comp_of_row)  # the answer's (ratee, competency) cell, then with its item
+    cell_item *= I
+    cell_item += item
+    ci_key, ci_id = _compact(cell_item, P * C * I)
+    del cell_item
     ci_row, ci_col = ci_key // I, ci_key % I
-    ri_key, ri_id = _compact(rater * I + item, P * I)
+    ri_key, ri_id = _compact(_key(rater, I, item), P * I)
     ri_row, ri_col = ri_key // I, ri_key % I
     return _Cross(cr_id, cr_pair, cr_rater, cr_cell, cr, ci_id, ci_row, ci_col, _csr_pattern(ci_row, ci_col, P * C),
                   ri_id, ri_row, ri_col, _csr_pattern(ri_row, ri_col, P))
@@ -416,10 +446,11 @@ def _gram_from(des: _Design, d_cr: np.ndarray, d_ci: np.ndarray, b_ci: np.ndarra
     )
 
 
-def _gram(des: _Design, y: np.ndarray, w: np.ndarray) -> _Gram:
-    """The statistics in one ``bincount`` over the answers each; no per-sweep pass needed."""
+def _gram(des: _Design, y: np.ndarray, w: np.ndarray | None) -> _Gram:
+    """The statistics in one ``bincount`` over the answers each; no per-sweep pass needed.
+    ``w``: (n,) answer weights, None for unit weights."""
     x = des.cross
-    unit = bool(np.all(w == 1.0))
+    unit = w is None or bool(np.all(w == 1.0))
     wy = y if unit else w * y
     wts = None if unit else w
     return _gram_from(
@@ -468,7 +499,7 @@ def _als(des: _Design, y: np.ndarray, w: np.ndarray | None, ridges: tuple[float,
     """
     lam_a, lam_g, lam_l, lam_d = ridges
     P, C, I = des.n_people, des.n_comp, des.n_items
-    G = gram if gram is not None else _gram(des, y, w if w is not None else np.ones(y.shape))
+    G = gram if gram is not None else _gram(des, y, w)
     W_cell, W_rater, W_item = G.W_cell, G.W_rater, G.W_item
     W_cell2 = W_cell.reshape(P, C)
     CR, CRt, CI, CIt, RI, RIt = G.CR, G.CR.T, G.CI, G.CI.T, G.RI, G.RI.T
@@ -598,8 +629,11 @@ def _als(des: _Design, y: np.ndarray, w: np.ndarray | None, ridges: tuple[float,
     x_cr = des.cross
     v = (a[:, None] + g.reshape(P, C)).ravel()[x_cr.cr_cell]
     v += l[x_cr.cr_rater]
-    r = np.take(v, x_cr.cr_id)
-    r += np.take(d + mu, des.item)
+    r = v[x_cr.cr_id]  # (indexing reads int32 indexes as they are; np.take would copy them to int64)
+    d_mu = d + mu
+    for first in range(0, r.size, _CHUNK):  # a chunk at a time: no second array as long as the answers
+        part = slice(first, first + _CHUNK)
+        r[part] += d_mu[des.item[part]]
     np.subtract(y, r, out=r)
     return RaterModelFit(mu, a, g, l, d, r, tuple(ridges), it, converged)
 
@@ -652,7 +686,7 @@ def fit_rater_model(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig(
     Ridges not fixed by ``config`` are estimated (one moment step after a pilot fit).
     """
     des, y, rows = _design(ratings)
-    w = np.ones(y.shape) if weights is None else np.asarray(weights, float)[rows]
+    w = None if weights is None else np.asarray(weights, float)[rows]
     fixed = (config.ratee_ridge, config.competency_ridge, config.leniency_ridge, config.item_ridge)
     ridges = _initial_ridges(fixed)
     gram = _gram(des, y, w)
@@ -669,15 +703,16 @@ def _initial_ridges(fixed: tuple[float | None, ...]) -> tuple[float, ...]:
 
 
 def _design(ratings: RatingSet, forms: _Forms | None = None) -> tuple[_Design, np.ndarray, np.ndarray]:
-    """Design of the non-self, answered rows; returns ``(design, y, row_index)``."""
+    """Design of the non-self, answered rows; returns ``(design, y, rows)``, ``rows`` the
+    (n_answers,) bool mask of those rows. Index arrays are int32 (a province has millions)."""
     if forms is None:
         forms = _forms(ratings)
-    rows = np.flatnonzero((ratings.group != RaterGroup.SELF) & ~np.isnan(ratings.value))
+    rows = (ratings.group != RaterGroup.SELF) & ~np.isnan(ratings.value)
     P, C, I = ratings.n_people, ratings.n_competencies, ratings.n_items
     ratee = ratings.ratee[rows]
     rater = ratings.rater[rows]
     item = ratings.item[rows]
-    comp = ratings.item_competency[item]
+    comp = ratings.item_competency.astype(np.int32)[item]
     pair = forms.form_of_row[rows]
     des = _Design(
         rater=rater,
@@ -700,10 +735,11 @@ def _design(ratings: RatingSet, forms: _Forms | None = None) -> tuple[_Design, n
 class _Forms:
     """Forms: distinct (rater, ratee, group) among answered rows, sorted by that key.
 
-    rater, ratee, group: (n_forms,) int; form_of_row: (n_answers,) int, -1 for NaN rows.
-    ok_form, ok_item, ok_value: (n_ok,) form, item and value of the answered rows, in row
-    order; n_ok, sum_value: (n_forms,) answered rows and their sum per form. The scorer
-    drops the row arrays once the design and the reliability are built.
+    rater, ratee, group: (n_forms,) int; form_of_row: (n_answers,) int32, -1 for NaN rows.
+    ok_form, ok_item, ok_value: (n_ok,) form, item (int32) and value of the answered rows, in
+    row order; n_ok, sum_value: (n_forms,) answered rows and their sum per form. The scorer
+    drops the ``ok_*`` arrays once the reliability is computed and ``form_of_row`` once the
+    design is built.
     """
 
     rater: np.ndarray
@@ -718,12 +754,34 @@ class _Forms:
 
 
 def _forms(ratings: RatingSet) -> _Forms:
-    """One sort of the answered rows gives every per-form aggregate the scorer needs."""
+    """The forms of the answered rows, and every per-form aggregate the scorer needs.
+
+    A form's answers usually come one after another (a response at a time), so the distinct
+    forms are sought among the runs of equal keys rather than among all the rows: a sort of
+    the runs, not of millions of answers (any order of rows gives the same forms).
+    """
     P = ratings.n_people
     ok = ~np.isnan(ratings.value)
-    key = (ratings.rater[ok] * P + ratings.ratee[ok]) * N_GROUPS + ratings.group[ok]
-    uniq, inv = np.unique(key, return_inverse=True)
-    form_of_row = np.full(ratings.n_answers, -1, dtype=np.int64)
+    key = _key(ratings.rater[ok], P, ratings.ratee[ok])
+    key *= N_GROUPS
+    key += ratings.group[ok]
+    change = np.ones(key.shape, dtype=bool)
+    np.not_equal(key[1:], key[:-1], out=change[1:])
+    n_runs = int(np.count_nonzero(change))
+    inv: np.ndarray
+    if 2 * n_runs > key.size:  # rows in no such order: the rows themselves
+        del change
+        uniq, inv = np.unique(key, return_inverse=True)
+        del key
+        inv = inv.reshape(-1).astype(_index_dtype(uniq.size))
+    else:
+        starts = np.flatnonzero(change)
+        del change
+        uniq, run_form = np.unique(key[starts], return_inverse=True)
+        del key
+        inv = np.repeat(run_form.reshape(-1).astype(_index_dtype(uniq.size)), np.diff(starts, append=ok.sum()))
+        del starts, run_form
+    form_of_row = np.full(ratings.n_answers, -1, dtype=inv.dtype)
     form_of_row[ok] = inv
     pair_key = uniq // N_GROUPS
     value = ratings.value[ok]
@@ -738,8 +796,11 @@ def _careless_features(des: _Design, y: np.ndarray, pair: np.ndarray, n_pairs: i
     n_r = np.bincount(des.rater, minlength=P).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         m = np.bincount(des.rater, y, minlength=P) / n_r
-        sd = np.sqrt(np.maximum(np.bincount(des.rater, (y - m[des.rater]) ** 2, minlength=P)
-                                / np.maximum(n_r - 1, 1), 0.0))
+        dev = m[des.rater]  # then each answer's squared deviation, in place
+        np.subtract(y, dev, out=dev)
+        np.square(dev, out=dev)
+        sd = np.sqrt(np.maximum(np.bincount(des.rater, dev, minlength=P) / np.maximum(n_r - 1, 1), 0.0))
+        del dev
     sd = np.where(n_r > 0, sd, np.nan)
     # a form (one rater-ratee pair) is straight-lined when all its answers are equal
     n_form = np.bincount(pair, minlength=n_pairs)
@@ -757,12 +818,6 @@ def _careless_features(des: _Design, y: np.ndarray, pair: np.ndarray, n_pairs: i
     return n_r, sd, straight
 
 
-def _pair_resid(des: _Design, resid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per form: sum and sum of squares of the residuals, (n_pairs,) each."""
-    return (np.bincount(des.pair, resid, minlength=des.n_pairs),
-            np.bincount(des.pair, resid * resid, minlength=des.n_pairs))
-
-
 def _misfit(pair_rater: np.ndarray, n_pair: np.ndarray, pair_sum: np.ndarray, pair_ss: np.ndarray, n_r: np.ndarray,
             flagged: np.ndarray, config: FeedbackConfig) -> tuple[np.ndarray, np.ndarray]:
     """Per rater within-form misfit ratio and a random-responding flag.
@@ -772,7 +827,7 @@ def _misfit(pair_rater: np.ndarray, n_pair: np.ndarray, pair_sum: np.ndarray, pa
     noise, which random responding inflates. The ratio is the rater's within-form mean
     square over the pooled one of raters not yet flagged; the flag needs both the ratio
     above ``misfit_ratio`` and a chi-square test below ``misfit_alpha``.
-    ``pair_sum``/``pair_ss``: the forms' residual sums and sums of squares (``_pair_resid``).
+    ``pair_sum``/``pair_ss``: the forms' residual sums and sums of squares (``_Fitter.resid_stats``).
     """
     P = n_r.shape[0]
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -1012,6 +1067,7 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
     _check_feedback_input(ratings, config)
     forms = _forms(ratings)
     reliability = _reliability(ratings, forms)  # first: its temporaries do not meet the design's
+    forms = replace(forms, ok_form=None, ok_item=None, ok_value=None)  # type: ignore[arg-type]  # read there only
     des, y = _design(ratings, forms)[:2]
     if y.size == 0:
         return _empty_scores(ratings, config)
@@ -1019,7 +1075,7 @@ def score_feedback(ratings: RatingSet, config: FeedbackConfig = FeedbackConfig()
     self_rows = np.flatnonzero((ratings.group == RaterGroup.SELF) & (forms.form_of_row >= 0))
     self_form, self_item = forms.form_of_row[self_rows], ratings.item[self_rows]
     del self_rows
-    forms = replace(forms, form_of_row=None, ok_form=None, ok_item=None, ok_value=None)  # type: ignore[arg-type]
+    forms = replace(forms, form_of_row=None)  # type: ignore[arg-type]
     fitter = _Fitter(des, y, config)
     det = _fit_and_detect(fitter, forms, ratings.n_people, config)
     return _feedback_scores(ratings, forms, fitter, det, (self_form, self_item), reliability, config)
@@ -1053,10 +1109,12 @@ class _Fitter:
         self.n_iter += f.n_iter
         return f
 
-    def resid_stats(self, f: RaterModelFit, wf: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-        """Per-form residual sums and sums of squares, and the weighted residual sum of squares."""
-        p_sum, p_ss = _pair_resid(self.des, f.resid)
-        return p_sum, p_ss, _dot(wf, p_ss)
+    def resid_stats(self, f: RaterModelFit, wf: np.ndarray) -> tuple[RaterModelFit, np.ndarray, np.ndarray, float]:
+        """The fit without its residuals (as long as the answers, and read only here), the
+        per-form residual sums and sums of squares, and the weighted residual sum of squares."""
+        p_sum = np.bincount(self.des.pair, f.resid, minlength=self.des.n_pairs)
+        p_ss = np.bincount(self.des.pair, np.square(f.resid, out=f.resid), minlength=self.des.n_pairs)
+        return replace(f, resid=None), p_sum, p_ss, _dot(wf, p_ss)  # type: ignore[arg-type]
 
     def noise(self, f: RaterModelFit, ridges: tuple[float, ...], gram: _Gram, wrss: float) -> float:
         """Residual variance of a fit at fixed ridges."""
@@ -1141,12 +1199,12 @@ def _fit_and_detect(fitter: _Fitter, forms: _Forms, P: int, config: FeedbackConf
     with np.errstate(invalid="ignore", divide="ignore"):
         top_form = forms.sum_value / forms.n_ok >= config.scale_max - config.collusion_top_gap
     wf = np.ones(n_pairs)
-    G = G_unit = _gram(des, fitter.y, np.ones(fitter.y.shape))
+    G = G_unit = _gram(des, fitter.y, None)
     fit, ridges, loose = _pilot_fit(fitter, G, config)
     fit_tol = loose
-    p_sum, p_ss, wrss = fitter.resid_stats(fit, wf)
+    fit, p_sum, p_ss, wrss = fitter.resid_stats(fit, wf)
     s2 = fitter.noise(fit, ridges, G, wrss)
-    unweighted = replace(fit, resid=None)  # type: ignore[arg-type]  # its parameters, for overall_unweighted
+    unweighted = fit  # its parameters, for overall_unweighted
 
     n_r, rater_sd, straight = _careless_features(des, fitter.y, des.pair, n_pairs, pr, config)
     if not config.detect_careless:
@@ -1166,13 +1224,13 @@ def _fit_and_detect(fitter: _Fitter, forms: _Forms, P: int, config: FeedbackConf
         G = _reweighted(des, fitter.y, G_unit, wf)
         fit = fitter.als(G, ridges, fit, config.tol)
         fit_tol = config.tol
-        p_sum, p_ss, wrss = fitter.resid_stats(fit, wf)
+        fit, p_sum, p_ss, wrss = fitter.resid_stats(fit, wf)
         s2 = fitter.noise(fit, ridges, G, wrss)
     if fit_tol > config.tol:
         fit = fitter.als(G, ridges, fit, config.tol)
-        p_sum, p_ss, wrss = fitter.resid_stats(fit, wf)
+        fit, p_sum, p_ss, wrss = fitter.resid_stats(fit, wf)
         if fit_tol == loose and np.all(wf == 1.0):
-            unweighted = replace(fit, resid=None)  # type: ignore[arg-type]
+            unweighted = fit
     ratio, _ = _misfit(pr, n_pair, p_sum, p_ss, n_r, careless, config)
     return _Detection(fit=fit, unweighted=unweighted, gram=G, gram_unit=G_unit, ridges=ridges, s2=s2, wf=wf,
                       careless=careless, misfit=misfit, straight=straight, ratio=ratio, n_r=n_r, rater_sd=rater_sd,
@@ -1312,7 +1370,7 @@ def _self_by_competency(ratings: RatingSet) -> np.ndarray:
     """(P, C) mean self rating per competency, NaN where none."""
     P, C = ratings.n_people, ratings.n_competencies
     m = (ratings.group == RaterGroup.SELF) & ~np.isnan(ratings.value)
-    idx = ratings.ratee[m] * C + ratings.item_competency[ratings.item[m]]
+    idx = _key(ratings.ratee[m], C, ratings.item_competency[ratings.item[m]])
     n = np.bincount(idx, minlength=P * C)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.bincount(idx, ratings.value[m], minlength=P * C) / n
@@ -1337,7 +1395,9 @@ def _reliability(ratings: RatingSet, forms: _Forms) -> Reliability:
     item, y = forms.ok_item, forms.ok_value
     comp_of_item = ratings.item_competency
     n_f = forms.rater.shape[0]
-    cform = forms.ok_form * C + comp_of_item[item]  # (form, competency) id, dense in [0, n_f * C)
+    cform: np.ndarray = forms.ok_form.astype(_index_dtype(n_f * C))  # (form, competency) id, dense in [0, n_f * C)
+    cform *= C
+    cform += comp_of_item.astype(np.int32)[item]
     n_cform = np.bincount(cform, minlength=n_f * C)
     sum_cform = np.bincount(cform, y, minlength=n_f * C)
     used = np.flatnonzero(n_cform)
@@ -1349,7 +1409,9 @@ def _reliability(ratings: RatingSet, forms: _Forms) -> Reliability:
 
     # alpha over complete competency forms of each block (competency, group); an item
     # belongs to the block of its competency and of every group that answered it
-    gi = forms.group[forms.ok_form] * I + item  # (group, item) of each answered row
+    gi = forms.group.astype(np.int32)[forms.ok_form]  # (group, item) of each answered row
+    gi *= I
+    gi += item
     asked = np.bincount(gi, minlength=G * I) > 0  # (G * I,) the group answered the item
     block_of_gi = (comp_of_item[None, :] * G + np.arange(G)[:, None]).ravel()  # (G * I,)
     k_block = np.bincount(block_of_gi[asked], minlength=C * G)  # items per block
@@ -1358,8 +1420,10 @@ def _reliability(ratings: RatingSet, forms: _Forms) -> Reliability:
     complete_c = (n_cform == k_block[block_of_cform]) & (n_cform > 0)
     row_ok = complete_c[cform]
     yy = np.where(row_ok, y, 0.0)
+    del row_ok
     s1 = np.bincount(gi, yy, minlength=G * I)
-    s2 = np.bincount(gi, yy * yy, minlength=G * I)
+    s2 = np.bincount(gi, np.square(yy, out=yy), minlength=G * I)
+    del yy, gi
     n_forms = np.bincount(block_of_cform[complete_c], minlength=C * G)
     nb = n_forms[block_of_gi].astype(float)  # complete forms behind each (group, item)
     with np.errstate(invalid="ignore", divide="ignore"):

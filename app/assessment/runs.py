@@ -36,7 +36,7 @@ from scoring.assessment import (
 )
 
 from ..audit import record
-from ..bulk import insert_rows, plain_rows
+from ..bulk import cycle_collector_paused, insert_rows, plain_rows
 from ..dbutil import flush_or_fail
 from ..errors import DomainError
 from ..extensions import db
@@ -195,11 +195,12 @@ def compute_run(cycle: Cycle, user_id: int | None = None, reason: str = "", roll
     reason = _check_can_compute(cycle, reason)
     if rollup_method:
         return _compute_rollup(cycle, rollup_method, user_id, reason, log)
-    inputs = _load_inputs(cycle, log)
-    levels = _validate_levels(inputs)
-    run = _start_run(cycle, inputs.config, {**inputs.options, "rollup_method": ""}, user_id, reason, log)
-    report = _score_levels(run, levels, inputs, log)
-    _finish_run(run, report, _inputs_hash(_hash_payload(inputs)), log)
+    with cycle_collector_paused():
+        inputs = _load_inputs(cycle, log)
+        levels = _validate_levels(inputs)
+        run = _start_run(cycle, inputs.config, {**inputs.options, "rollup_method": ""}, user_id, reason, log)
+        report = _score_levels(run, levels, inputs, log)
+        _finish_run(run, report, _inputs_hash(_hash_payload(inputs)), log)
     record("score_run_computed", "cycle", cycle.id,
            after={"run": run.id, "version": run.version, "inputs_hash": run.inputs_hash}, note=reason)
     return run
@@ -453,24 +454,35 @@ RESULT_COLUMNS = ("run_id", "level", "unit_id", "officer_id", "category", "total
 
 
 def _floats(values) -> list:
-    """An array as (nested) lists of Python floats, None where NaN (as :func:`_f` one by one)."""
+    """A (n,) or (n, m) array as (nested) lists of Python floats, None where NaN (as :func:`_f` one
+    by one): numpy makes the floats, Python visits only the NaNs."""
     values = np.asarray(values, dtype=np.float64)
-    out = values.astype(object)
-    out[np.isnan(values)] = None
-    return out.tolist()
+    out = values.tolist()
+    missing = np.argwhere(np.isnan(values)).tolist()
+    if values.ndim == 1:
+        for (i,) in missing:
+            out[i] = None
+    else:
+        for i, j in missing:
+            out[i][j] = None
+    return out
 
 
 def _bools(values) -> list:
     return np.asarray(values, dtype=bool).tolist()
 
 
+BREAKDOWN_CHUNK = 2_000  # subjects whose columns are Python lists at a time (a province's would take hundreds of MB)
+
+
 class _Breakdowns:
     """Each subject's breakdown (every indicator's raw value → normalised score → weight →
     contribution, the dimensions, the total as shown, the bonus), built from whole columns turned
-    into Python lists once: a province has hundreds of thousands of indicator entries."""
+    into Python lists once per chunk of subjects (:meth:`load`): a province has hundreds of
+    thousands of indicator entries."""
 
     def __init__(self, result, shown, specs: dict, catalogue: dict, details: dict, bonus_settings, headcount):
-        self.result, self.details = result, details
+        self.result, self.shown, self.details, self.headcount = result, shown, details, headcount
         self.constant = []  # (m,) the entry's fields that do not depend on the subject
         for j, code in enumerate(result.codes):
             spec, ind = specs[code], catalogue.get(base_code(code))
@@ -479,24 +491,35 @@ class _Breakdowns:
                 "dimension": result.dimensions[int(result.indicator_dimension[j])],
                 "aggregated": code != base_code(code), "soft": bool(ind and ind.is_soft),
                 "method": spec.method, "direction": spec.direction, "per_capita": spec.per_capita})
-        self.raw, self.normalised = _floats(result.raw), _floats(result.normalised)
-        self.weight, self.contribution = _floats(result.weight), _floats(result.contribution)
-        self.target, self.floor = _floats(result.target), _floats(result.floor)
-        self.worst, self.best = _floats(result.reference_low), _floats(result.reference_high)
-        self.missing, self.hard_missing, self.pooled = (_bools(result.missing), _bools(result.hard_missing),
-                                                        _bools(result.pooled))
         self.scale = shown.scale
-        self.shown, self.shown_dimension = shown.contribution.tolist(), shown.dimension.tolist()
-        self.shown_total = shown.total.tolist()
-        self.dimension_weight, self.dimension_score = _floats(result.dimension_weight), _floats(result.dimension_score)
-        self.dimension_contribution = _floats(result.dimension_contribution)
-        self.incomplete = _bools(result.incomplete)
+        self.bonus_settings = bonus_settings
+        self.first = 0
+        self.load(slice(0, 0))
+
+    def load(self, rows: slice) -> None:
+        """Make the subjects ``rows`` (a slice from ``rows.start``) the ones that ``self(i)`` builds,
+        ``i`` counted from ``rows.start``."""
+        result, shown = self.result, self.shown
+        self.first = rows.start
+        self.raw, self.normalised = _floats(result.raw[rows]), _floats(result.normalised[rows])
+        self.weight, self.contribution = _floats(result.weight[rows]), _floats(result.contribution[rows])
+        self.target, self.floor = _floats(result.target[rows]), _floats(result.floor[rows])
+        self.worst, self.best = _floats(result.reference_low[rows]), _floats(result.reference_high[rows])
+        self.missing, self.hard_missing, self.pooled = (_bools(result.missing[rows]), _bools(result.hard_missing[rows]),
+                                                        _bools(result.pooled[rows]))
+        self.shown_contribution = shown.contribution[rows].tolist()
+        self.shown_dimension = shown.dimension[rows].tolist()
+        self.shown_total = shown.total[rows].tolist()
+        self.dimension_weight = _floats(result.dimension_weight[rows])
+        self.dimension_score = _floats(result.dimension_score[rows])
+        self.dimension_contribution = _floats(result.dimension_contribution[rows])
+        self.incomplete = _bools(result.incomplete[rows])
         self.bonus = None
         if result.bonus_weight is not None:
-            self.bonus = {"weight": np.asarray(result.bonus_weight, dtype=np.float64).tolist(),
+            headcount = self.headcount
+            self.bonus = {"weight": np.asarray(result.bonus_weight, dtype=np.float64)[rows].tolist(),
                           "weight_sum": float(np.sum(result.bonus_weight)),
-                          "headcount": headcount.tolist() if headcount is not None else None}
-        self.bonus_settings = bonus_settings
+                          "headcount": headcount[rows].tolist() if headcount is not None else None}
 
     def indicator(self, i: int, j: int) -> dict:
         """One indicator of a subject's breakdown, with what its score was measured against."""
@@ -506,12 +529,12 @@ class _Breakdowns:
             "dimension": c["dimension"], "aggregated": c["aggregated"], "soft": c["soft"],
             "raw": self.raw[i][j], "normalised": self.normalised[i][j],
             "weight": self.weight[i][j], "contribution": self.contribution[i][j],
-            "shown": self.shown[i][j] / self.scale, "missing": self.missing[i][j],
+            "shown": self.shown_contribution[i][j] / self.scale, "missing": self.missing[i][j],
             "hard_missing": self.hard_missing[i][j],
             "method": c["method"], "direction": c["direction"], "per_capita": c["per_capita"],
             "target": self.target[i][j], "floor": self.floor[i][j],
             "worst": self.worst[i][j], "best": self.best[i][j],
-            "pooled": self.pooled[i][j], "details": self.details.get((i, j)) or {},
+            "pooled": self.pooled[i][j], "details": self.details.get((self.first + i, j)) or {},
         }
 
     def bonus_entry(self, i: int) -> dict | None:
@@ -549,7 +572,9 @@ def _store_results(run: ScoreRun, level: str, li: LevelInput, result, catalogue:
 
     def rows():
         for i, sid in enumerate(li.ids):
-            breakdown = breakdowns(i)
+            if i % BREAKDOWN_CHUNK == 0:
+                breakdowns.load(slice(i, i + BREAKDOWN_CHUNK))
+            breakdown = breakdowns(i % BREAKDOWN_CHUNK)
             if sid in heads:
                 breakdown["head"] = heads[sid]
             yield (run.id, level, sid if level == "unit" else None, sid if level == "officer" else None,

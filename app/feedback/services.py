@@ -949,7 +949,8 @@ def load_ratings(cycle: Cycle) -> CycleRatings | None:
     A province has millions of answers: no Python object per answer. The submitted responses
     (rater, ratee, rater group) are read once; the answers (response, item, value) in ranges of
     response ids, each range one statement with two parameters (see ``app.bulk``); numpy joins them.
-    The items' competencies are read separately, once per item.
+    The items' competencies are read separately, once per item. People and items are int32 indexes,
+    groups int8 (what ``RatingSet`` keeps, so scoring takes them without a copy).
     """
     import numpy as np
 
@@ -963,21 +964,25 @@ def load_ratings(cycle: Cycle) -> CycleRatings | None:
         .where(Assignment.cycle_id == cycle.id, Assignment.status == "submitted"))
     responses = responses[:, np.argsort(responses[0], kind="stable")]
     answer_id, position, item_id, value = _answers_of(responses[0])
-    if not len(answer_id):
+    del answer_id  # the order is all it was for
+    if not len(position):
         return None
     answered = np.zeros(responses.shape[1], dtype=bool)
     answered[position] = True
     people, person = _dense_index(np.concatenate([responses[1, answered], responses[2, answered]]))
-    rater_of, ratee_of = np.zeros((2, responses.shape[1]), dtype=np.int64)
+    rater_of, ratee_of = np.zeros((2, responses.shape[1]), dtype=np.int32)
     rater_of[answered], ratee_of[answered] = person.reshape(2, -1)
     item_ids, item = _dense_index(item_id)
+    del item_id
+    real = value.astype(np.float64)
+    real[value == 0] = np.nan  # 0 = not applicable (NULL)
     return CycleRatings(
         officer_ids=people.tolist(),
         rater=rater_of[position],
         ratee=ratee_of[position],
         item=item,
-        group=responses[3, position],
-        value=np.where(value == 0, np.nan, value.astype(np.float64)),  # 0 = not applicable (NULL)
+        group=responses[3].astype(np.int8)[position],
+        value=real,
         relation_is_collaborator=responses[4, position] == 1,
         **_item_competencies(item_ids),
         response=position,
@@ -1019,17 +1024,18 @@ def _answers_of(response_ids: NDArray[Any]) -> tuple[NDArray[Any], ...]:
 
 
 def _dense_index(values: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]]:
-    """``np.unique(values, return_inverse=True)`` (int64 inverse) for non-negative ids, without
+    """``np.unique(values, return_inverse=True)`` (int32 inverse) for non-negative ids, without
     sorting millions of values when a lookup table no larger than the data will do."""
     import numpy as np
 
     top = int(values.max()) + 1 if len(values) else 0
     if top > 4 * len(values) + 4096:
         unique, inverse = np.unique(values, return_inverse=True)
-        return unique.astype(np.int64), inverse.reshape(-1).astype(np.int64)
+        return unique.astype(np.int64), inverse.reshape(-1).astype(np.int32)
     present = np.zeros(top, dtype=bool)
     present[values] = True
-    lookup = np.cumsum(present, dtype=np.int64) - 1
+    lookup = np.cumsum(present, dtype=np.int32)
+    lookup -= 1
     return np.flatnonzero(present).astype(np.int64), lookup[values]
 
 
@@ -1084,7 +1090,7 @@ def _distinct_pairs(arrays: CycleRatings, mask) -> tuple[NDArray[Any], NDArray[A
     n = len(arrays.officer_ids)
     selected = np.zeros(len(arrays.response_rater), dtype=bool)
     selected[arrays.response[mask]] = True
-    keys = np.unique(arrays.response_rater[selected] * n + arrays.response_ratee[selected])
+    keys = np.unique(arrays.response_rater[selected].astype(np.int64) * n + arrays.response_ratee[selected])
     return keys // n, keys % n
 
 

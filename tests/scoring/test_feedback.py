@@ -210,6 +210,36 @@ def test_permuting_rows_changes_nothing(seed):
     np.testing.assert_array_equal(a.counts, b.counts)
 
 
+def test_answers_grouped_by_form_or_not_score_alike():
+    """A form's answers one after another (as responses are stored) or scattered: the same scores."""
+    r = _SMALL.ratings
+    key = (r.rater.astype(np.int64) * r.n_people + r.ratee) * 4 + r.group
+    grouped = np.argsort(key, kind="stable")
+    scattered = np.random.default_rng(3).permutation(r.n_answers)
+    a, b = (score_feedback(RatingSet(r.rater[o], r.ratee[o], r.item[o], r.group[o], r.value[o], r.n_people,
+                                     r.n_items, r.item_competency)) for o in (grouped, scattered))
+    np.testing.assert_allclose(a.overall, b.overall, atol=1e-9, equal_nan=True)
+    np.testing.assert_allclose(a.by_group, b.by_group, atol=1e-9, equal_nan=True)
+    np.testing.assert_array_equal(a.counts, b.counts)
+    np.testing.assert_array_equal(a.reliability.n_forms, b.reliability.n_forms)
+
+
+def test_indexes_kept_narrow_and_keys_formed_in_64_bits():
+    """People and items are stored as int32 (groups int8) whatever comes in; with more than 46,341
+    people a rater-ratee key overflows 32 bits, so two forms must still stay two forms."""
+    P = 100_000
+    high, low = P - 1, P - 2
+    # two raters with high ids rate the same two ratees; 32-bit keys would wrap and could collide
+    rater = np.array([high, high, low, low, high, high, low, low], dtype=np.int64)
+    ratee = np.array([5, 5, 5, 5, 6, 6, 6, 6], dtype=np.int64)
+    r = RatingSet(rater, ratee, np.tile([0, 1], 4), np.full(8, int(RaterGroup.PEER)),
+                  np.array([5, 5, 1, 1, 4, 4, 2, 2], dtype=float), P, 2)
+    assert r.rater.dtype == r.ratee.dtype == r.item.dtype == np.int32 and r.group.dtype == np.int8
+    s = score_feedback(r, FeedbackConfig(detect_careless=False, detect_collusion=False))
+    assert s.counts[5, RaterGroup.PEER] == s.counts[6, RaterGroup.PEER] == 2
+    assert s.leniency[high] > s.leniency[low]
+
+
 def test_default_shift_moves_scores_only_slightly():
     """With the default (ridge) leniency a shift leaks a little into ratee scores: bounded."""
     r = _SMALL.ratings
