@@ -4,6 +4,7 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from .. import scope
 from ..dbutil import db_id
 from ..extensions import db
 from ..formutil import select_choices
@@ -34,7 +35,7 @@ def require_admin():
 
 
 def _get_or_404(model, ident):
-    return db.get_or_404(model, ident)
+    return scope.get_or_404(model, ident)
 
 
 def _page(query):
@@ -121,6 +122,7 @@ def users():
 def edit_user(user_id=None):
     user = _get_or_404(User, user_id) if user_id else None
     form = UserForm(obj=user)
+    scope.bureau_field(form, current=user.bureau_id if user else None)
     if request.method == "GET" and user is not None:
         form.roles.data = sorted(user.roles)
         form.badge_no.data = user.officer.badge_no if user.officer else ""
@@ -155,7 +157,8 @@ def set_user_active(user_id, action):
 # ---- cycles ------------------------------------------------------------------------------------
 @bp.route("/cycles")
 def cycles():
-    rows = db.session.execute(db.select(Cycle).order_by(Cycle.starts_on.desc(), Cycle.kind)).scalars().all()
+    rows = db.session.execute(db.select(Cycle).where(scope.clause(Cycle.bureau_id))
+                              .order_by(Cycle.starts_on.desc(), Cycle.kind)).scalars().all()
     return render_template("admin/cycles.html", cycles=rows)
 
 
@@ -167,6 +170,9 @@ def edit_cycle(cycle_id=None):
         flash(_("周期已开启，设置已冻结，不能再修改。"), "warning")
         return redirect(url_for(".cycle", cycle_id=cycle.id))
     form = CycleForm(obj=cycle)
+    scope.bureau_field(form, current=cycle.bureau_id if cycle else None)
+    if cycle is not None and "bureau_id" in form:
+        del form.bureau_id  # a cycle keeps the bureau it was made for
     saved = form.validate_on_submit() and run_service(services.save_cycle, cycle, form.data, form=form)
     if saved:
         flash(_("周期已保存。"), "success")

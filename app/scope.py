@@ -1,0 +1,212 @@
+"""Which bureaus a user may see and change: the one gate every admin and coordinator view goes through.
+
+A province runs several bureaus on one installation. A bureau's admins and coordinators
+(``User.bureau_id``) see and change only their bureau; an installation admin (no bureau) and the
+province role see every bureau, the province role without changing anything. Objects of a bureau the
+user may not see are answered 404, as if they did not exist, so an id in a URL, a form or an API call
+reveals nothing about another bureau.
+
+Rows that belong to no bureau (a cycle or unit of an installation that never made a bureau) are the
+installation's: only users who see every bureau see them, except the shared indicator catalogue,
+which every bureau reads.
+"""
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from flask import abort, has_request_context, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.exceptions import Forbidden
+
+from .extensions import db
+
+T = TypeVar("T")
+
+PROVINCE = "province"
+# Requests that change nothing of the assessment's data: the province role may still make these.
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_PROVINCE_MAY_POST = frozenset({"auth.login", "auth.logout", "auth.change_password", "main.set_language"})
+
+
+class ReadOnly(Forbidden):
+    """A change refused because the account only reads (the province role)."""
+
+    @property
+    def message(self) -> str:
+        return _("省厅账号只能查看各局数据，不能修改。")
+
+
+def _user(user):
+    if user is not None:
+        return user
+    if has_request_context() and current_user.is_authenticated:
+        return current_user
+    return None
+
+
+def bureau_ids(user=None) -> frozenset[int] | None:
+    """The bureaus ``user`` (default: the logged-in user) may see; None = every bureau.
+
+    Outside a request (CLI, background jobs) nothing is restricted: those act on objects a view
+    already checked."""
+    user = _user(user)
+    if user is None:
+        return None
+    if user.has_role(PROVINCE):
+        return None
+    if user.bureau_id is not None:
+        return frozenset({user.bureau_id})
+    if user.has_role("admin"):
+        return None  # an installation admin
+    officer = user.officer
+    if officer is not None and officer.unit is not None and officer.unit.bureau_id is not None:
+        return frozenset({officer.unit.bureau_id})
+    return None
+
+
+def sees_all(user=None) -> bool:
+    return bureau_ids(user) is None
+
+
+def is_read_only(user=None) -> bool:
+    user = _user(user)
+    return bool(user is not None and user.has_role(PROVINCE))
+
+
+def clause(column, user=None) -> sa.ColumnElement[bool]:
+    """A WHERE clause keeping rows whose bureau ``column`` the user may see."""
+    ids = bureau_ids(user)
+    if ids is None:
+        return sa.true()
+    return column.in_(sorted(ids))
+
+
+def unit_clause(unit_id_column, user=None) -> sa.ColumnElement[bool]:
+    """Rows whose unit (``unit_id_column``, e.g. ``Officer.unit_id``) lies in a bureau the user may see."""
+    ids = bureau_ids(user)
+    if ids is None:
+        return sa.true()
+    from .models import Unit
+
+    return unit_id_column.in_(sa.select(Unit.id).where(Unit.bureau_id.in_(sorted(ids))))
+
+
+def bureau_of(obj: Any) -> int | None:
+    """The bureau an object belongs to (through its cycle, unit or officer where it has no own)."""
+    from .models import Cycle, Officer, Unit, User
+
+    if isinstance(obj, (Unit, Cycle)):
+        return obj.bureau_id
+    if isinstance(obj, Officer):
+        return obj.unit.bureau_id if obj.unit is not None else None
+    if isinstance(obj, User):
+        if obj.bureau_id is not None:
+            return obj.bureau_id
+        return bureau_of(obj.officer) if obj.officer is not None else None
+    if hasattr(obj, "bureau_id"):
+        return obj.bureau_id
+    for attr in ("cycle", "unit", "officer"):
+        related = getattr(obj, attr, None)
+        if related is not None:
+            return bureau_of(related)
+    return None
+
+
+def can_see(obj: Any, user=None) -> bool:
+    ids = bureau_ids(user)
+    if ids is None:
+        return True
+    from .models import Indicator
+
+    bureau = bureau_of(obj)
+    if bureau is None:
+        # The shared catalogue is every bureau's; an account with no bureau is the installation's.
+        return isinstance(obj, Indicator)
+    return bureau in ids
+
+
+def check(obj: T, user=None) -> T:
+    """``obj`` if the user may see it, else 404 (never 403: another bureau's ids reveal nothing)."""
+    if obj is None or not can_see(obj, user):
+        abort(404)
+    return obj
+
+
+def get_or_404(model: type[T], ident: Any, user=None) -> T:
+    """``db.get_or_404`` that also answers 404 for an object of a bureau the user may not see."""
+    return check(db.get_or_404(model, ident), user)
+
+
+def bureau_for_new(user=None, chosen: int | None = None) -> int | None:
+    """The bureau a new cycle, account or indicator gets: the user's own, whatever was chosen; for
+    someone who sees every bureau, the one chosen (None = the installation's / the shared catalogue)."""
+    ids = bureau_ids(user)
+    if ids is None:
+        return chosen or None
+    return chosen if chosen in ids else min(ids)
+
+
+def bureaus(user=None) -> list:
+    """The bureau units the user may see, by code."""
+    from .models import Unit
+
+    return list(db.session.execute(
+        sa.select(Unit).where(Unit.kind == "bureau", clause(Unit.bureau_id, user)).order_by(Unit.code)).scalars())
+
+
+def bureau_field(form, field: str = "bureau_id", current: int | None = None) -> None:
+    """Offer ``form``'s bureau select to someone who sees every bureau (with "—" for none); remove it
+    for everyone else, whose new objects always get their own bureau."""
+    if not sees_all():
+        delattr(form, field)
+        return
+    from .formutil import select_choices
+
+    select = getattr(form, field)
+    select.choices = select_choices({0: "—", **{b.id: f"{b.name}（{b.code}）" for b in bureaus()}})
+    if select.data is None:
+        select.data = current or 0
+
+
+def cycle_unit_clause(cycle, column=None) -> sa.ColumnElement[bool]:
+    """Units (``column``: a unit's bureau column, default ``Unit.bureau_id``) a cycle's work takes:
+    those of its bureau, or every unit for an installation-wide cycle."""
+    if column is None:
+        from .models import Unit
+
+        column = Unit.bureau_id
+    if cycle is None or cycle.bureau_id is None:
+        return sa.true()
+    return column == cycle.bureau_id
+
+
+def cycle_officer_clause(cycle, unit_id_column=None) -> sa.ColumnElement[bool]:
+    """Officers (``unit_id_column``, default ``Officer.unit_id``) a cycle's work takes: those of units
+    of its bureau (a subquery, never a list of ids)."""
+    from .models import Officer, Unit
+
+    if unit_id_column is None:
+        unit_id_column = Officer.unit_id
+    if cycle is None or cycle.bureau_id is None:
+        return sa.true()
+    return unit_id_column.in_(sa.select(Unit.id).where(Unit.bureau_id == cycle.bureau_id))
+
+
+def province_reads(roles) -> bool:
+    """The province role opens, read-only, every page an admin or coordinator of a bureau may open."""
+    return (request.method in _SAFE_METHODS and is_read_only()
+            and bool({"admin", "coordinator"}.intersection(roles)))
+
+
+def register(app) -> None:
+    """The province role reads everything and changes nothing: every other request method is refused."""
+
+    @app.before_request
+    def refuse_province_changes():
+        if request.method in _SAFE_METHODS or request.endpoint in _PROVINCE_MAY_POST:
+            return None
+        if is_read_only():
+            raise ReadOnly()
+        return None
