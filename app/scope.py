@@ -6,9 +6,10 @@ province role see every bureau, the province role without changing anything. Obj
 user may not see are answered 404, as if they did not exist, so an id in a URL, a form or an API call
 reveals nothing about another bureau.
 
-Rows that belong to no bureau (a cycle or unit of an installation that never made a bureau) are the
-installation's: only users who see every bureau see them, except the shared indicator catalogue,
-which every bureau reads.
+Units, officers and accounts of no bureau (an installation that never made one) are the installation's:
+only users who see every bureau see them. Cycles of no bureau (installation-wide, as every cycle was
+before bureaus were separated; the single-bureau default) and the shared indicator catalogue are
+everybody's. With more than one bureau a new cycle must name its bureau.
 """
 from __future__ import annotations
 
@@ -75,12 +76,22 @@ def is_read_only(user=None) -> bool:
     return bool(user is not None and user.has_role(PROVINCE))
 
 
-def clause(column, user=None) -> sa.ColumnElement[bool]:
-    """A WHERE clause keeping rows whose bureau ``column`` the user may see."""
+def clause(column, user=None, shared: bool = False) -> sa.ColumnElement[bool]:
+    """A WHERE clause keeping rows whose bureau ``column`` the user may see; with ``shared``, rows of
+    no bureau too (installation-wide cycles, the shared catalogue)."""
     ids = bureau_ids(user)
     if ids is None:
         return sa.true()
+    if shared:
+        return sa.or_(column.in_(sorted(ids)), column.is_(None))
     return column.in_(sorted(ids))
+
+
+def cycle_clause(user=None) -> sa.ColumnElement[bool]:
+    """Cycles the user may see: their bureau's and the installation-wide ones."""
+    from .models import Cycle
+
+    return clause(Cycle.bureau_id, user, shared=True)
 
 
 def unit_clause(unit_id_column, user=None) -> sa.ColumnElement[bool]:
@@ -107,24 +118,40 @@ def bureau_of(obj: Any) -> int | None:
         return bureau_of(obj.officer) if obj.officer is not None else None
     if hasattr(obj, "bureau_id"):
         return obj.bureau_id
-    for attr in ("cycle", "unit", "officer"):
+    for attr in ("cycle", "run", "unit", "lead_unit", "officer", "ratee", "objection", "approval"):
         related = getattr(obj, attr, None)
-        if related is not None:
-            return bureau_of(related)
-    return None
+        bureau = bureau_of(related) if related is not None else None
+        if bureau is not None:
+            return bureau
+    cycle = _cycle_of(obj)
+    return cycle.bureau_id if cycle is not None else None
+
+
+def _cycle_of(obj: Any):
+    from .models import Cycle
+
+    if getattr(obj, "cycle_id", None) is not None:
+        return db.session.get(Cycle, obj.cycle_id)
+    run = getattr(obj, "run", None)
+    return run.cycle if run is not None else None
 
 
 def can_see(obj: Any, user=None) -> bool:
     ids = bureau_ids(user)
     if ids is None:
         return True
-    from .models import Indicator
-
     bureau = bureau_of(obj)
     if bureau is None:
-        # The shared catalogue is every bureau's; an account with no bureau is the installation's.
-        return isinstance(obj, Indicator)
+        # Installation-wide cycles (and what hangs off them) and the shared catalogue are every
+        # bureau's; a unit, officer or account of no bureau is the installation's alone.
+        return _is_shared(obj)
     return bureau in ids
+
+
+def _is_shared(obj: Any) -> bool:
+    from .models import Cycle, Indicator
+
+    return isinstance(obj, (Cycle, Indicator)) or _cycle_of(obj) is not None
 
 
 def check(obj: T, user=None) -> T:
@@ -168,6 +195,11 @@ def bureau_field(form, field: str = "bureau_id", current: int | None = None) -> 
     select.choices = select_choices({0: "—", **{b.id: f"{b.name}（{b.code}）" for b in bureaus()}})
     if select.data is None:
         select.data = current or 0
+
+
+def same_bureau(column, bureau_id: int | None) -> sa.ColumnElement[bool]:
+    """``column`` names the same bureau as ``bureau_id`` (both none: installation-wide)."""
+    return column.is_(None) if bureau_id is None else column == bureau_id
 
 
 def cycle_unit_clause(cycle, column=None) -> sa.ColumnElement[bool]:

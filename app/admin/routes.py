@@ -13,7 +13,7 @@ from ..models import AuditLog, Cycle, Officer, Unit, User
 from ..security import role_required, safe_referrer
 from ..tabular import xlsx_bytes
 from ..views import run_service
-from . import audit_log, services, settings_summary
+from . import audit_log, province, services, settings_summary
 from .forms import (
     AuditFilterForm,
     ConfirmForm,
@@ -46,7 +46,15 @@ def _page(query):
 
 @bp.route("/")
 def index():
-    return render_template("admin/index.html")
+    return render_template("admin/index.html", sees_all=scope.sees_all())
+
+
+@bp.route("/province")
+def province_overview():
+    """Every bureau side by side: for the province and the installation's admins (a bureau's admin sees one)."""
+    if not scope.sees_all():
+        abort(403)
+    return render_template("admin/province.html", bureaus=province.bureau_overview())
 
 
 # ---- units -------------------------------------------------------------------------------------
@@ -157,7 +165,7 @@ def set_user_active(user_id, action):
 # ---- cycles ------------------------------------------------------------------------------------
 @bp.route("/cycles")
 def cycles():
-    rows = db.session.execute(db.select(Cycle).where(scope.clause(Cycle.bureau_id))
+    rows = db.session.execute(db.select(Cycle).where(scope.cycle_clause())
                               .order_by(Cycle.starts_on.desc(), Cycle.kind)).scalars().all()
     return render_template("admin/cycles.html", cycles=rows)
 

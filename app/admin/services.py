@@ -2,8 +2,8 @@
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask_babel import gettext as _
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy import CursorResult, or_, update
 
 from .. import scope
@@ -229,7 +229,9 @@ def _cycle_bureau(chosen: int | None) -> int | None:
     chosen = _chosen_bureau(chosen)
     if chosen is None and scope.sees_all():
         only = db.session.execute(db.select(Unit.id).where(Unit.kind == "bureau").limit(2)).scalars().all()
-        chosen = only[0] if len(only) == 1 else None
+        if len(only) > 1:
+            raise DomainError(_("请选择周期所属的局：各局的周期、排名和奖金分开计算。"), field="bureau_id")
+        chosen = only[0] if only else None
     return scope.bureau_for_new(chosen=chosen)
 
 

@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 
+from .. import scope
 from ..audit import record
 from ..dbutil import flush_or_fail, is_unique_violation
 from ..errors import DomainError
@@ -132,11 +133,14 @@ def check_indicator_values(cycle: Cycle, rows: list[tuple[int, dict]]) -> Import
 def _load_reference(cycle: Cycle) -> _Reference:
     # A stopped indicator still takes values for a cycle that uses it (e.g. a seasonal addition).
     frozen = ((cycle.config or {}).get("assessment") or {}).get("indicators", [])
-    indicators = {i.code: i for i in db.session.execute(db.select(Indicator)).scalars()}
+    from .services import indicator_map
+
+    indicators = indicator_map(cycle.bureau_id)  # the cycle's bureau's catalogue, and only its units
     return _Reference(
         indicators=indicators,
-        units={u.code: u for u in db.session.execute(db.select(Unit)).scalars()},
-        officers={o.badge_no: o for o in db.session.execute(db.select(Officer)).scalars()},
+        units={u.code: u for u in db.session.execute(db.select(Unit).where(scope.cycle_unit_clause(cycle))).scalars()},
+        officers={o.badge_no: o for o in db.session.execute(
+            db.select(Officer).where(scope.cycle_officer_clause(cycle))).scalars()},
         in_cycle={spec.get("code") for spec in frozen},
         derived=derived_refusals(indicators))
 

@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 
 from surveys.anonymity import thresholds
 
+from .. import scope
 from ..dbutil import db_id
 from ..extensions import db
 from ..formutil import select_choices
@@ -173,7 +174,7 @@ def _assignments_of(cycle, badge: str) -> list:
 
 @admin_bp.route("/cycles/<int:cycle_id>/design", methods=["GET", "POST"])
 def design(cycle_id):
-    cycle = db.get_or_404(Cycle, cycle_id)
+    cycle = scope.get_or_404(Cycle, cycle_id)
     settings = services.feedback_settings(cycle)
     form = DesignForm(prefix="design", data={"seed": settings["seed"], "peers": settings["peers"]})
     add_form = AddAssignmentForm(prefix="add")
@@ -195,7 +196,8 @@ def design(cycle_id):
     unit_id = request.args.get("unit", type=db_id)
     q = services.clean_badge(request.args.get("q", ""))
     preview = services.design_preview(cycle, unit_id)
-    units = db.session.execute(db.select(Unit).where(Unit.is_active).order_by(Unit.code)).scalars().all()
+    units = db.session.execute(db.select(Unit).where(Unit.is_active, scope.cycle_unit_clause(cycle))
+                               .order_by(Unit.code)).scalars().all()
     return render_template("feedback/admin/design.html", cycle=cycle, form=form, add_form=add_form,
                            choice_form=choice_form, preview=preview, unit_id=unit_id, units=units, q=q,
                            listed=_assignments_of(cycle, q), current=current, settings=settings,
@@ -204,7 +206,7 @@ def design(cycle_id):
 
 @admin_bp.route("/assignments/<int:assignment_id>/remove", methods=["POST"])
 def remove_assignment(assignment_id):
-    assignment = db.get_or_404(Assignment, assignment_id)
+    assignment = scope.get_or_404(Assignment, assignment_id)
     cycle_id, badge = assignment.cycle_id, assignment.ratee.badge_no
     if FlaskForm().validate_on_submit() and run_service(services.remove_assignment, assignment):
         flash(_("已删除该评价安排。"), "success")
@@ -214,7 +216,7 @@ def remove_assignment(assignment_id):
 # ---- tracking ----------------------------------------------------------------------------------
 @admin_bp.route("/cycles/<int:cycle_id>/tracking")
 def tracking(cycle_id):
-    cycle = db.get_or_404(Cycle, cycle_id)
+    cycle = scope.get_or_404(Cycle, cycle_id)
     filters = {"q": request.args.get("q", "")[:50], "unit": request.args.get("unit", type=db_id)}
     owing = RowsPage(services.owing_query(cycle, search=filters["q"], unit_id=filters["unit"]),
                      request.args.get("page", 1, type=int), current_app.config["PER_PAGE"])
@@ -226,6 +228,6 @@ def tracking(cycle_id):
 
 @admin_bp.route("/cycles/<int:cycle_id>/tracking.xlsx")
 def tracking_export(cycle_id):
-    cycle = db.get_or_404(Cycle, cycle_id)
+    cycle = scope.get_or_404(Cycle, cycle_id)
     header, rows = services.owing_rows(cycle)
     return xlsx_download(header, rows, f"feedback-owing-{cycle.id}.xlsx", title="owing")

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from .. import scope
 from ..dbutil import db_id
 from ..errors import DomainError
 from ..extensions import db
@@ -77,8 +78,8 @@ def bureau():
     sort = sort if sort in services.SORTS else "behind"
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)  # OFFSET within an integer
     stations = services.visible_stations(current_user) if current_user.has_role("admin") else \
-        list(db.session.execute(db.select(Unit).where(Unit.kind == "station", Unit.is_active)
-                                .order_by(Unit.code)).scalars())
+        list(db.session.execute(db.select(Unit).where(Unit.kind == "station", Unit.is_active,
+                                                      scope.clause(Unit.bureau_id)).order_by(Unit.code)).scalars())
     day = services.today()
     rows = services.bureau_rows(day, stations, sort)
     pages = max(1, -(-len(rows) // services.PAGE_SIZE))

@@ -53,8 +53,10 @@ def month_bounds(month: date) -> derived.Period:
 
 def _catalogue_values(unit: Unit, month: date) -> dict[str, float]:
     """Current imported values of the unit in a monthly cycle covering ``month`` (code → value)."""
+    of_unit = sa.or_(Cycle.bureau_id == unit.bureau_id, Cycle.bureau_id.is_(None))  # its bureau's cycle first
     cycle = db.session.execute(sa.select(Cycle).where(Cycle.kind == "month", Cycle.starts_on <= month,
-                                                      Cycle.ends_on >= month).limit(1)).scalar_one_or_none()
+                                                      Cycle.ends_on >= month, of_unit)
+                               .order_by(Cycle.bureau_id.is_(None)).limit(1)).scalar_one_or_none()
     if cycle is None:
         return {}
     rows = db.session.execute(
@@ -70,9 +72,10 @@ def live_items(unit: Unit, month: date) -> list[dict]:
     values = derived.compute_all(period, [unit])
     imported = _catalogue_values(unit, month)
     items, seen = [], set()
-    catalogue = db.session.execute(sa.select(Indicator).where(Indicator.level == "unit", Indicator.is_active,
-                                                              Indicator.is_soft.is_(False))
-                                   .order_by(Indicator.sort_order, Indicator.id)).scalars()
+    from ..assessment.services import indicators
+
+    catalogue = sorted((i for i in indicators(active_only=True, bureau_id=unit.bureau_id)
+                        if i.level == "unit" and not i.is_soft), key=lambda i: (i.sort_order, i.id))
     for ind in catalogue:
         rule = derived.RULES.get(ind.code)
         if rule is not None:

@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
+from .. import scope
 from ..admin.forms import ConfirmForm
 from ..admin.routes import CYCLE_SECTIONS
 from ..demo import STEPS as DEMO_STEPS
@@ -133,7 +134,7 @@ def new_invitation():
 
 
 def _own_invitation(invitation_id: int) -> ResidentInvitation:
-    invitation = db.get_or_404(ResidentInvitation, invitation_id)
+    invitation = scope.get_or_404(ResidentInvitation, invitation_id)
     if not services.can_manage_invitation(current_user, invitation):
         abort(403)
     return invitation
@@ -271,7 +272,7 @@ def follow_ups():
 
 
 def _follow_up_or_404(item_id: int) -> FollowUp:
-    item = db.get_or_404(FollowUp, item_id)
+    item = scope.get_or_404(FollowUp, item_id)
     if not services.can_handle_follow_up(current_user, item):
         abort(403)
     return item

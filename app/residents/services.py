@@ -30,6 +30,7 @@ from surveys.residents import (
     normalise_comment,
 )
 
+from .. import scope
 from ..audit import record
 from ..dbutil import flush_or_fail
 from ..errors import DomainError
@@ -101,7 +102,7 @@ def inviting_unit_ids(user: User) -> set[int] | None:
 
 def unit_choices_for(user: User) -> dict[int, str]:
     allowed = inviting_unit_ids(user)
-    query = select(Unit).where(Unit.is_active).order_by(Unit.code)
+    query = select(Unit).where(Unit.is_active, scope.clause(Unit.bureau_id, user)).order_by(Unit.code)
     if allowed is not None:
         query = query.where(Unit.id.in_(allowed or {-1}))
     return {u.id: f"{u.name}（{u.code}）" for u in db.session.execute(query).scalars()}
@@ -640,8 +641,10 @@ def _batch_lookups(references: set[str]) -> _BatchLookups:
         ).scalars())
     return _BatchLookups(
         types={t.name: t for t in db.session.execute(select(ServiceType)).scalars()},
-        units={u.code: u for u in db.session.execute(select(Unit).where(Unit.is_active)).scalars()},
-        officers={o.badge_no: o for o in db.session.execute(select(Officer).where(Officer.is_active)).scalars()},
+        units={u.code: u for u in db.session.execute(
+            select(Unit).where(Unit.is_active, scope.clause(Unit.bureau_id))).scalars()},
+        officers={o.badge_no: o for o in db.session.execute(
+            select(Officer).where(Officer.is_active, scope.unit_clause(Officer.unit_id))).scalars()},
         invited=invited)
 
 
