@@ -88,7 +88,7 @@ _SUBTREE = sa.text(
 def _bureau_above(connection, parent_id: int | None) -> int | None:
     if parent_id is None:
         return None
-    row = connection.execute(sa.select(Unit.__table__.c.bureau_id).where(Unit.__table__.c.id == parent_id)).first()
+    row = connection.execute(sa.select(Unit.bureau_id).where(Unit.id == parent_id)).first()
     return row[0] if row else None
 
 
@@ -102,8 +102,7 @@ def _bureau_before_insert(mapper, connection, unit: Unit) -> None:
 @event.listens_for(Unit, "after_insert")
 def _bureau_after_insert(mapper, connection, unit: Unit) -> None:
     if unit.kind == "bureau" and unit.bureau_id != unit.id:
-        table = Unit.__table__
-        connection.execute(table.update().where(table.c.id == unit.id).values(bureau_id=unit.id))
+        connection.execute(sa.update(Unit).where(Unit.id == unit.id).values(bureau_id=unit.id))
         set_committed_value(unit, "bureau_id", unit.id)
 
 

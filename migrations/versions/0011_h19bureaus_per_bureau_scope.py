@@ -27,7 +27,8 @@ def upgrade():
         batch_op.add_column(sa.Column('bureau_id', sa.Integer(), nullable=True))
         batch_op.create_index(batch_op.f('ix_unit_bureau_id'), ['bureau_id'], unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_unit_bureau_id_unit'), 'unit', ['bureau_id'], ['id'])
-        batch_op.create_check_constraint(op.f('ck_unit_bureau_own'), "kind <> 'bureau' OR bureau_id IS NULL OR bureau_id = id")
+        batch_op.create_check_constraint(op.f('ck_unit_bureau_own'),
+                                         "kind <> 'bureau' OR bureau_id IS NULL OR bureau_id = id")
 
     with op.batch_alter_table('cycle', schema=None) as batch_op:
         batch_op.add_column(sa.Column('bureau_id', sa.Integer(), nullable=True))
