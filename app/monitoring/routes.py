@@ -36,7 +36,7 @@ def helpers():
 
 def _station(unit_id: int) -> Unit:
     unit = db.session.get(Unit, unit_id)
-    if unit is None or unit.kind != "station":
+    if unit is None or unit.kind != "station" or not scope.can_see(unit):
         abort(404)
     if not services.can_monitor(current_user, unit):
         abort(403)
@@ -190,7 +190,7 @@ def _number(text: str | None) -> float | None:
 def _check_page(unit_id: int, month: str):
     """(unit, month, self-check or None, is_leader, is_office) or 403/404."""
     unit = db.session.get(Unit, unit_id)
-    if unit is None or unit.kind != "station":
+    if unit is None or unit.kind != "station" or not scope.can_see(unit):
         abort(404)
     office = current_user.has_role("admin", "coordinator")
     leader = unit.id in services.led_unit_ids(current_user)
@@ -297,7 +297,7 @@ def evidence(evidence_id):
     if item is None:
         abort(404)
     check = db.session.get(SelfCheck, item.self_check_id)
-    unit = db.session.get(Unit, check.unit_id)
+    unit = scope.check(db.session.get(Unit, check.unit_id))
     if not (current_user.has_role("admin", "coordinator") or unit.id in services.led_unit_ids(current_user)):
         abort(403)
     response = send_file(BytesIO(item.data), mimetype=item.content_type, as_attachment=True,
@@ -310,7 +310,7 @@ def evidence(evidence_id):
 @login_required
 def close_rectification(rect_id):
     rect = db.session.get(Rectification, rect_id)
-    if rect is None:
+    if rect is None or not scope.can_see(rect):
         abort(404)
     if not (current_user.has_role("admin", "coordinator") or rect.unit_id in services.led_unit_ids(current_user)):
         abort(403)

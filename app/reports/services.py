@@ -659,7 +659,8 @@ def completeness_rows(cycle: Cycle | None) -> list[dict]:
     active unit-level indicators fed by business systems that have a current value), 360 response
     rate of its officers, and resident answers. Three aggregate queries."""
     stations = db.session.execute(select(Unit.id, Unit.code, Unit.name, Unit.category)
-                                  .where(Unit.kind == "station", Unit.is_active).order_by(Unit.code)).all()
+                                  .where(Unit.kind == "station", Unit.is_active, scope.clause(Unit.bureau_id),
+                                         scope.cycle_unit_clause(cycle)).order_by(Unit.code)).all()
     hard = (Indicator.level == "unit", Indicator.is_active, Indicator.is_soft.is_(False))
     expected = db.session.scalar(select(func.count(Indicator.id)).where(*hard)) or 0
     values: dict[int, int] = {}
