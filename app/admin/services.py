@@ -111,6 +111,7 @@ def save_officer(officer: Officer | None, data: dict) -> Officer:
         db.session.add(officer)
     for key in ("badge_no", "name", "unit_id", "position", "is_leader"):
         setattr(officer, key, data[key] if data[key] is not None else "")
+    _account_follows(officer, unit)
     flush_or_fail(_("警号“%(badge)s”已存在。", badge=data["badge_no"]), field="badge_no")
     record("officer_saved", "officer", officer.id, before=before, after=_snapshot(officer, OFFICER_FIELDS))
     return officer
@@ -190,10 +191,31 @@ def _account_bureau(roles: set[str], officer: Officer | None, chosen: int | None
             raise DomainError(_("只有全系统管理员可以设置省厅账号。"), field="roles")
         return None
     own = officer.unit.bureau_id if officer is not None else None
-    bureau = scope.bureau_for_new(chosen=_chosen_bureau(chosen) or own)
+    if not roles & {"admin", "coordinator"}:
+        return own
+    bureau = scope.bureau_for_new(chosen=_chosen_bureau(chosen))  # none chosen: installation-wide
     if own is not None and bureau is not None and bureau != own:
         raise DomainError(_("账号所属的局须与所关联民警的单位一致。"), field="bureau_id")
     return bureau
+
+
+def sync_account_bureaus() -> None:
+    """Officers' own accounts take their unit's bureau again (one statement, after a roster import moved
+    officers); admins', coordinators' and the province's accounts keep theirs."""
+    from ..models import UserRole
+
+    bureau = (sa.select(Unit.bureau_id).join(Officer, Officer.unit_id == Unit.id)
+              .where(Officer.id == User.officer_id).scalar_subquery())
+    office = sa.select(UserRole.user_id).where(UserRole.role.in_(("admin", "coordinator", "province")))
+    db.session.execute(sa.update(User).where(User.officer_id.is_not(None), User.id.not_in(office))
+                       .values(bureau_id=bureau).execution_options(synchronize_session=False))
+
+
+def _account_follows(officer: Officer, unit: Unit) -> None:
+    """An officer's own account (not an admin's or coordinator's) belongs to their unit's bureau."""
+    user = officer.user
+    if user is not None and not user.has_role("admin", "coordinator", "province"):
+        user.bureau_id = unit.bureau_id
 
 
 def set_user_active(user: User, active: bool, acting: User) -> None:
@@ -402,6 +424,7 @@ def import_roster_rows(filename: str, rows: list) -> ImportReport:
             officer.is_active = True
             report.updated += 1
     flush_or_fail(_("导入时发现重复的警号（可能有人同时导入），请重试。"), field="file")
+    sync_account_bureaus()
     record("roster_imported", "officer", "*", after={"created": report.created, "updated": report.updated,
                                                        "file": filename})
     return report

@@ -5,9 +5,10 @@ Revision ID: 0011_h19bureaus
 Revises: 0010_h20events
 Create Date: 2026-12-03 08:00:00
 
-Backfill: with exactly one bureau unit, every unit below it, every cycle and every catalogue indicator is
-assigned to it (accounts stay installation-wide: the existing admins keep seeing everything). With no bureau
-or several, cycles and indicators stay NULL (installation-wide / shared) and units take the bureau above them.
+Backfill: every unit takes the bureau above it (a bureau itself); officers' own accounts take their unit's
+bureau, admins' and coordinators' stay installation-wide (the existing admins keep seeing everything). With
+exactly one bureau unit every cycle is assigned to it; with none or several cycles stay NULL (installation-
+wide). The indicator catalogue stays shared (NULL): every bureau uses it until it keeps rows of its own.
 """
 import sqlalchemy as sa
 from alembic import op
@@ -22,7 +23,17 @@ _ROLES_OLD = "role IN ('admin', 'coordinator', 'supervisor', 'officer')"
 _ROLES_NEW = "role IN ('admin', 'coordinator', 'supervisor', 'officer', 'province')"
 
 
+def _defer_sqlite_foreign_keys():
+    """SQLite rebuilds a table to change its constraints, and the rebuild's DROP TABLE would fail on the rows
+    referring to it (officers to units): foreign keys are off for this connection while it runs (no
+    transaction has begun yet: pysqlite begins one at the first data change), else checked at commit."""
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("PRAGMA foreign_keys = OFF")
+        op.execute("PRAGMA defer_foreign_keys = ON")
+
+
 def upgrade():
+    _defer_sqlite_foreign_keys()
     with op.batch_alter_table('unit', schema=None) as batch_op:
         batch_op.add_column(sa.Column('bureau_id', sa.Integer(), nullable=True))
         batch_op.create_index(batch_op.f('ix_unit_bureau_id'), ['bureau_id'], unique=False)
@@ -72,13 +83,18 @@ def _backfill():
             " AND (SELECT p.bureau_id FROM unit p WHERE p.id = unit.parent_id) IS NOT NULL")).rowcount
         if not moved:
             break
+    # Officers' own accounts follow their unit; admins and coordinators stay installation-wide.
+    conn.execute(sa.text(
+        "UPDATE user_account SET bureau_id = (SELECT u.bureau_id FROM officer o JOIN unit u ON u.id = o.unit_id"
+        " WHERE o.id = user_account.officer_id) WHERE officer_id IS NOT NULL AND id NOT IN"
+        " (SELECT user_id FROM user_role WHERE role IN ('admin', 'coordinator'))"))
     bureaus = conn.execute(sa.text("SELECT id FROM unit WHERE kind = 'bureau'")).scalars().all()
     if len(bureaus) == 1:
         conn.execute(sa.text("UPDATE cycle SET bureau_id = :b"), {"b": bureaus[0]})
-        conn.execute(sa.text("UPDATE indicator SET bureau_id = :b"), {"b": bureaus[0]})
 
 
 def downgrade():
+    _defer_sqlite_foreign_keys()
     conn = op.get_bind()
     conn.execute(sa.text("DELETE FROM user_role WHERE role = 'province'"))
     with op.batch_alter_table('user_role', schema=None) as batch_op:
