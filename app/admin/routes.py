@@ -167,7 +167,8 @@ def set_user_active(user_id, action):
 def cycles():
     rows = db.session.execute(db.select(Cycle).where(scope.cycle_clause())
                               .order_by(Cycle.starts_on.desc(), Cycle.kind)).scalars().all()
-    return render_template("admin/cycles.html", cycles=rows)
+    bureaus = {b.id: b.name for b in scope.bureaus()} if scope.sees_all() else {}
+    return render_template("admin/cycles.html", cycles=rows, bureaus=bureaus if len(bureaus) > 1 else {})
 
 
 @bp.route("/cycles/new", methods=["GET", "POST"])

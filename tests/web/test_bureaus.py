@@ -301,3 +301,26 @@ def test_two_bureaus_may_each_have_a_cycle_starting_the_same_day(app, two_bureau
         with pytest.raises(sa.exc.IntegrityError):  # but one bureau only one
             make_cycle(name="又一个", bureau=db.session.get(Unit, ids["b"]))
         db.session.rollback()
+
+
+def test_an_officers_account_follows_their_unit_and_an_installation_admin_stays_so(app, client, auth, two_bureaus):
+    ids = two_bureaus
+    with app.app_context():
+        officer = db.session.get(Officer, ids["officers"]["B00"])
+        make_user("cop", roles=("officer",), officer=officer, bureau=db.session.get(Unit, ids["a"]))
+        db.session.commit()
+    auth.as_role("admin", username="root", unit_code="PS02")  # an installation admin linked to an officer
+    moved = client.post(f"/admin/officers/{ids['officers']['B00']}/edit",
+                        data={"badge_no": "B00", "name": "调动民警", "unit_id": ids["b_units"]["QS01"]})
+    assert moved.status_code == 302
+    with app.app_context():
+        root = db.session.execute(sa.select(User).filter_by(username="root")).scalar_one()
+        root_id, root_officer = root.id, root.officer.badge_no
+    saved = client.post(f"/admin/users/{root_id}/edit", data={"username": "root", "badge_no": root_officer,
+                                                              "roles": ["admin"], "bureau_id": 0})
+    assert saved.status_code == 302
+    with app.app_context():
+        assert db.session.execute(sa.select(User).filter_by(username="cop")).scalar_one().bureau_id == ids["b"]
+        assert db.session.get(User, root_id).bureau_id is None  # still sees every bureau
+    cycles = client.get("/admin/cycles").get_data(as_text=True)
+    assert "乙市公安局" in cycles and "示范县公安局" in cycles  # the bureau column, with several bureaus
