@@ -13,6 +13,7 @@ everybody's. With more than one bureau a new cycle must name its bureau.
 """
 from __future__ import annotations
 
+from functools import wraps
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -37,6 +38,27 @@ class ReadOnly(Forbidden):
     @property
     def message(self) -> str:
         return _("省厅账号只能查看各局数据，不能修改。")
+
+
+class InstallationOnly(Forbidden):
+    """A change to a setting every bureau shares, refused to a bureau's admin."""
+
+    @property
+    def message(self) -> str:
+        return _("这是各局共用的设置，只有全系统管理员可以修改。")
+
+
+def installation_settings(view):
+    """For views of settings every bureau shares (questionnaires, API clients, service types, connectors,
+    the reminder schedule): a bureau's admin may read them, only someone who sees every bureau changes them."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if request.method not in _SAFE_METHODS and not sees_all():
+            raise InstallationOnly()
+        return view(*args, **kwargs)
+
+    return wrapped
 
 
 def _user(user):

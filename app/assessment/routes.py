@@ -407,6 +407,7 @@ def flags():
 # ---- API clients -------------------------------------------------------------------------------
 @bp.route("/api-clients", methods=["GET", "POST"])
 @role_required("admin")
+@scope.installation_settings
 def api_clients():
     from ..api import services as api_services
 
@@ -428,6 +429,7 @@ def api_clients():
 
 @bp.route("/api-clients/<int:client_id>/revoke", methods=["POST"])
 @role_required("admin")
+@scope.installation_settings
 def revoke_api_client(client_id):
     from ..api import services as api_services
 

@@ -55,6 +55,7 @@ def instruments():
 
 
 @admin_bp.route("/instruments/defaults", methods=["POST"])
+@scope.installation_settings
 def create_defaults():
     if FlaskForm().validate_on_submit():
         created = run_service(instrument_services.ensure_default_instruments)
@@ -64,6 +65,7 @@ def create_defaults():
 
 
 @admin_bp.route("/instruments/import", methods=["POST"])
+@scope.installation_settings
 def import_instrument():
     form = ImportInstrumentForm()
     if form.validate_on_submit():
@@ -90,6 +92,7 @@ def export_instrument(instrument_id):
 
 
 @admin_bp.route("/instruments/<int:instrument_id>/edit", methods=["GET", "POST"])
+@scope.installation_settings
 def edit_instrument(instrument_id):
     row = db.get_or_404(Instrument, instrument_id)
     spec = instrument_services.spec_of(row)

@@ -110,6 +110,7 @@ def records():
 
 @bp.route("/targets", methods=["GET", "POST"])
 @role_required("admin")
+@scope.installation_settings
 def targets():
     current = derived.response_targets()
     marked = derived.marked_codes()
@@ -351,6 +352,7 @@ def self_checks():
 @bp.route("/connectors", methods=["GET", "POST"])
 @bp.route("/connectors/<int:connector_id>", methods=["GET", "POST"])
 @role_required("admin")
+@scope.installation_settings
 def connectors(connector_id=None):
     from ..models import Connector
     from .connectors import save_connector
@@ -373,6 +375,7 @@ def connectors(connector_id=None):
 
 @bp.route("/connectors/<int:connector_id>/pull", methods=["POST"])
 @role_required("admin")
+@scope.installation_settings
 def pull_connector(connector_id):
     from ..models import Connector
     from .connectors import pull

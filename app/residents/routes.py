@@ -326,6 +326,7 @@ def service_types():
 @bp.route("/service-types/new", methods=["GET", "POST"])
 @bp.route("/service-types/<int:type_id>/edit", methods=["GET", "POST"])
 @role_required("admin")
+@scope.installation_settings
 def edit_service_type(type_id=None):
     row = db.get_or_404(ServiceType, type_id) if type_id else None
     form = ServiceTypeForm(obj=row)
@@ -338,6 +339,7 @@ def edit_service_type(type_id=None):
 
 @bp.route("/keywords", methods=["GET", "POST"])
 @role_required("admin")
+@scope.installation_settings
 def keywords():
     form = KeywordForm()
     if form.validate_on_submit() and run_service(services.add_keyword, form.word.data, form=form,
@@ -349,6 +351,7 @@ def keywords():
 
 @bp.route("/keywords/<int:keyword_id>/delete", methods=["POST"])
 @role_required("admin")
+@scope.installation_settings
 def delete_keyword(keyword_id):
     keyword = db.get_or_404(FlagKeyword, keyword_id)
     if ConfirmForm().validate_on_submit():

@@ -324,3 +324,12 @@ def test_an_officers_account_follows_their_unit_and_an_installation_admin_stays_
         assert db.session.get(User, root_id).bureau_id is None  # still sees every bureau
     cycles = client.get("/admin/cycles").get_data(as_text=True)
     assert "乙市公安局" in cycles and "示范县公安局" in cycles  # the bureau column, with several bureaus
+
+
+def test_settings_every_bureau_shares_are_changed_only_installation_wide(app, client, auth, two_bureaus):
+    auth.login("admin_a")
+    assert client.get("/assessment/api-clients").status_code == 200
+    refused = client.post("/assessment/api-clients", data={"name": "甲局系统"})
+    assert refused.status_code == 403
+    assert "只有全系统管理员可以修改" in refused.get_data(as_text=True)
+    assert client.post("/residents/keywords", data={"word": "x"}).status_code == 403
