@@ -17,7 +17,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from flask import abort, has_request_context, request
+from flask import abort, g, has_request_context, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import Forbidden
@@ -74,9 +74,18 @@ def bureau_ids(user=None) -> frozenset[int] | None:
 
     Outside a request (CLI, background jobs) nothing is restricted: those act on objects a view
     already checked."""
+    if user is None and has_request_context() and current_user.is_authenticated:
+        cached = g.get("_bureau_ids", False)  # asked many times per request, about the same user
+        if cached is False:
+            cached = g._bureau_ids = _bureau_ids(current_user)
+        return cached
     user = _user(user)
     if user is None:
         return None
+    return _bureau_ids(user)
+
+
+def _bureau_ids(user) -> frozenset[int] | None:
     if user.has_role(PROVINCE):
         return None
     if user.bureau_id is not None:
