@@ -29,7 +29,9 @@ T = TypeVar("T")
 PROVINCE = "province"
 # Requests that change nothing of the assessment's data: the province role may still make these.
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_PROVINCE_MAY_POST = frozenset({"auth.login", "auth.logout", "auth.change_password", "main.set_language"})
+# ... and these, which change only the account itself.
+_PROVINCE_MAY_POST = frozenset({"auth.login", "auth.logout", "auth.change_password", "main.set_language",
+                                "notify.read_all", "notify_channels.settings"})
 
 
 class ReadOnly(Forbidden):

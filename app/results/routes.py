@@ -267,7 +267,8 @@ def evidence(objection_id, evidence_id):
 def queue():
     """The office's review queue: open objections by deadline, then the answered ones."""
     rows = db.session.execute(
-        db.select(Objection).order_by((Objection.status != "open"), Objection.due_on, Objection.id.desc())
+        db.select(Objection).join(Cycle, Cycle.id == Objection.cycle_id).where(scope.cycle_clause())
+        .order_by((Objection.status != "open"), Objection.due_on, Objection.id.desc())
         .limit(200)).scalars().all()
     return render_template("results/queue.html", rows=rows)
 
