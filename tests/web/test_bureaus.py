@@ -121,11 +121,18 @@ def test_another_bureaus_objects_answer_404_by_url(app, client, auth, two_bureau
         assert db.session.get(Officer, q_officer).is_active
         assert db.session.get(User, ids["admin_b"]).is_active_account
         assert db.session.get(Cycle, ids["cycle_b"]).status == "open"
-    # bureau B's admin is kept out of A the same way
+    # bureau B's admin is kept out of A the same way, and B's jobs are B's
     auth.logout()
     auth.login("admin_b")
     assert client.get(f"/admin/cycles/{ids['cycle']}").status_code == 404
     assert client.get(f"/admin/units/{ids['units']['PS01']}/edit").status_code == 404
+    started = client.post(f"/assessment/cycles/{ids['cycle_b']}/compute", data={"reason": "again"})
+    assert started.status_code == 302 and "/jobs/" in started.headers["Location"]
+    job_url = started.headers["Location"].split("?")[0]
+    auth.logout()
+    auth.login("admin_a")
+    assert client.get(job_url).status_code == 404
+    assert client.get(job_url + "/status").status_code == 404
 
 
 def test_another_bureaus_ids_in_forms_are_refused(app, client, auth, two_bureaus):
