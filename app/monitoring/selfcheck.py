@@ -13,6 +13,7 @@ from datetime import date
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+from .. import scope
 from ..audit import record
 from ..dbutil import flush_or_fail
 from ..errors import DomainError
@@ -301,6 +302,7 @@ def overdue_rectifications(day: date, unit_ids: list[int] | None = None, limit: 
     where = [Rectification.status == "open", Rectification.due_on < day]
     if unit_ids is not None:
         where.append(Rectification.unit_id.in_(unit_ids[:500]))
+    where.append(scope.unit_clause(Rectification.unit_id))
     total = db.session.scalar(sa.select(sa.func.count(Rectification.id)).where(*where)) or 0
     rows = db.session.execute(sa.select(Rectification, Unit.name).join(Unit, Unit.id == Rectification.unit_id)
                               .where(*where).order_by(Rectification.due_on, Rectification.id).limit(limit)).all()
@@ -311,7 +313,7 @@ def month_overview(month: date, page: int = 1, per_page: int = 20) -> tuple[list
     """For the office: every station with its self-check of ``month`` (None when not opened)."""
     query = (sa.select(Unit, SelfCheck).outerjoin(SelfCheck, sa.and_(SelfCheck.unit_id == Unit.id,
                                                                       SelfCheck.month == month))
-             .where(Unit.kind == "station", Unit.is_active))
+             .where(Unit.kind == "station", Unit.is_active, scope.clause(Unit.bureau_id)))
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
     status_order = sa.case((SelfCheck.status == "submitted", 0), (SelfCheck.status == "returned", 1),
                            (SelfCheck.status == "draft", 2), (SelfCheck.status == "accepted", 3), else_=4)
