@@ -27,6 +27,8 @@ from .extensions import db
 T = TypeVar("T")
 
 PROVINCE = "province"
+# Roles whose account's bureau (or none: the whole installation) is chosen, not taken from its officer.
+OFFICE_ROLES = ("admin", "coordinator", PROVINCE)
 # Requests that change nothing of the assessment's data: the province role may still make these.
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # ... and these, which change only the account itself.
@@ -148,6 +150,8 @@ def bureau_of(obj: Any) -> int | None:
     if isinstance(obj, User):
         if obj.bureau_id is not None:
             return obj.bureau_id
+        if obj.has_role(*OFFICE_ROLES):
+            return None  # an installation-wide admin or coordinator, whatever unit their officer is in
         return bureau_of(obj.officer) if obj.officer is not None else None
     if hasattr(obj, "bureau_id"):
         return obj.bureau_id

@@ -133,8 +133,11 @@ def user_clause():
     """Accounts the current user may see: of their bureau (its own, or its officer's unit's)."""
     if scope.sees_all():
         return sa.true()
+    from ..models import UserRole
+
+    office = sa.select(UserRole.user_id).where(UserRole.role.in_(scope.OFFICE_ROLES))
     return sa.or_(scope.clause(User.bureau_id),
-                  sa.and_(User.bureau_id.is_(None), scope.unit_clause(Officer.unit_id)))
+                  sa.and_(User.bureau_id.is_(None), User.id.not_in(office), scope.unit_clause(Officer.unit_id)))
 
 
 def search_users(q: str):
@@ -206,7 +209,7 @@ def sync_account_bureaus() -> None:
 
     bureau = (sa.select(Unit.bureau_id).join(Officer, Officer.unit_id == Unit.id)
               .where(Officer.id == User.officer_id).scalar_subquery())
-    office = sa.select(UserRole.user_id).where(UserRole.role.in_(("admin", "coordinator", "province")))
+    office = sa.select(UserRole.user_id).where(UserRole.role.in_(scope.OFFICE_ROLES))
     db.session.execute(sa.update(User).where(User.officer_id.is_not(None), User.id.not_in(office))
                        .values(bureau_id=bureau).execution_options(synchronize_session=False))
 
@@ -214,7 +217,7 @@ def sync_account_bureaus() -> None:
 def _account_follows(officer: Officer, unit: Unit) -> None:
     """An officer's own account (not an admin's or coordinator's) belongs to their unit's bureau."""
     user = officer.user
-    if user is not None and not user.has_role("admin", "coordinator", "province"):
+    if user is not None and not user.has_role(*scope.OFFICE_ROLES):
         user.bureau_id = unit.bureau_id
 
 

@@ -331,6 +331,12 @@ def test_an_officers_account_follows_their_unit_and_an_installation_admin_stays_
         assert db.session.get(User, root_id).bureau_id is None  # still sees every bureau
     cycles = client.get("/admin/cycles").get_data(as_text=True)
     assert "乙市公安局" in cycles and "示范县公安局" in cycles  # the bureau column, with several bureaus
+    # the installation admin's officer is in bureau A, but A's admin cannot touch the account
+    auth.logout()
+    auth.login("admin_a")
+    assert "root" not in client.get("/admin/users").get_data(as_text=True)
+    assert client.get(f"/admin/users/{root_id}/password").status_code == 404
+    assert client.post(f"/admin/users/{root_id}/password", data={"password": "Xk7!long-enough-pass"}).status_code == 404
 
 
 def test_settings_every_bureau_shares_are_changed_only_installation_wide(app, client, auth, two_bureaus):
