@@ -13,6 +13,9 @@ everybody's. With more than one bureau a new cycle must name its bureau.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -73,16 +76,35 @@ def _user(user):
     return None
 
 
-def bureau_ids(user=None) -> frozenset[int] | None:
-    """The bureaus ``user`` (default: the logged-in user) may see; None = every bureau.
+# The account a background job works for (see acting_as); outside requests and jobs: nobody.
+_acting: ContextVar[Any] = ContextVar("kaoping_scope_acting", default=None)
 
-    Outside a request (CLI, background jobs) nothing is restricted: those act on objects a view
-    already checked."""
+
+@contextmanager
+def acting_as(user_id: int | None) -> Iterator[None]:
+    """Scope what runs inside to the bureaus of the account ``user_id`` (a job started by a bureau's
+    admin imports into their bureau only, in a worker as in the request)."""
+    from .models import User
+
+    token = _acting.set(db.session.get(User, user_id) if user_id else None)
+    try:
+        yield
+    finally:
+        _acting.reset(token)
+
+
+def bureau_ids(user=None) -> frozenset[int] | None:
+    """The bureaus ``user`` (default: the logged-in user, or the account a job works for) may see;
+    None = every bureau.
+
+    Outside a request and a job (the CLI) nothing is restricted."""
     if user is None and has_request_context() and current_user.is_authenticated:
         cached = g.get("_bureau_ids", False)  # asked many times per request, about the same user
         if cached is False:
             cached = g._bureau_ids = _bureau_ids(current_user)
         return cached
+    if user is None and _acting.get() is not None:
+        return _bureau_ids(_acting.get())
     user = _user(user)
     if user is None:
         return None

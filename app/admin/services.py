@@ -400,11 +400,16 @@ def import_roster_rows(filename: str, rows: list) -> ImportReport:
     report = ImportReport(rows=len(rows))
     units = {u.code: u for u in db.session.execute(db.select(Unit).where(scope.clause(Unit.bureau_id))).scalars()}
     existing = {o.badge_no: o for o in db.session.execute(db.select(Officer)).scalars()}
+    # badges of other bureaus' officers are refused, never moved into this bureau (one query, not per row)
+    foreign = set() if scope.sees_all() else set(db.session.execute(
+        db.select(Officer.badge_no).where(sa.not_(scope.unit_clause(Officer.unit_id)))).scalars())
     seen: dict[str, int] = {}
     parsed = []
     for row in rows:
         v = row.values
         problems = _roster_problems(v, units, seen)
+        if v.get("警号", "") in foreign:
+            problems.append(_("警号 %(badge)s 属于其他局的民警", badge=v.get("警号", "")))
         badge = v.get("警号", "")
         if badge and badge not in seen:
             seen[badge] = row.number

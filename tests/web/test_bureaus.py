@@ -2,6 +2,7 @@
 bureau's objects answer 404 wherever their id is given), a cycle's score run ranks only its bureau's
 stations, each bureau may keep its own catalogue, and the province role reads every bureau and
 changes nothing."""
+import io
 from datetime import date
 
 import pytest
@@ -346,3 +347,28 @@ def test_settings_every_bureau_shares_are_changed_only_installation_wide(app, cl
     assert refused.status_code == 403
     assert "只有全系统管理员可以修改" in refused.get_data(as_text=True)
     assert client.post("/residents/keywords", data={"word": "x"}).status_code == 403
+
+
+def test_a_bureaus_roster_import_touches_only_its_bureau(app, client, auth, two_bureaus):
+    ids = two_bureaus
+    auth.login("admin_a")
+    body = ("警号,姓名,单位代码,职务,是否领导\nQ10,抢来的民警,PS01,,否\nN001,新民警,QS01,,否\nN002,甲局新人,PS02,,否\n"
+            .encode("utf-8-sig"))
+    page = client.post("/admin/import/roster", data={"file": (io.BytesIO(body), "roster.csv")},
+                       content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)
+    assert "警号 Q10 属于其他局的民警" in page and "未知的单位代码“QS01”" in page
+    with app.app_context():
+        assert db.session.get(Officer, ids["b_officers"]["Q10"]).unit_id == ids["b_units"]["QS01"]
+        assert db.session.execute(sa.select(Officer).filter_by(badge_no="N002")).scalar_one_or_none() is None
+
+
+def test_a_job_works_within_the_bureau_of_whoever_started_it(app, two_bureaus):
+    from app import scope
+
+    ids = two_bureaus
+    with app.app_context():
+        assert scope.bureau_ids() is None  # the command line sees everything
+        with scope.acting_as(ids["admin_a"]):
+            assert scope.bureau_ids() == {ids["a"]}
+            assert not scope.can_see(db.session.get(Unit, ids["b_units"]["QS01"]))
+        assert scope.bureau_ids() is None
