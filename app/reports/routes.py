@@ -50,7 +50,7 @@ def index():
             db.select(Officer).where(Officer.unit_id.in_(led), Officer.is_active)
             .order_by(Officer.unit_id, Officer.badge_no)).scalars().all()
     stations = []
-    if current_user.has_role("admin"):
+    if current_user.has_role("admin", "province"):
         stations = db.session.execute(db.select(Unit).where(Unit.kind.in_(("station", "police_type")), Unit.is_active,
                                                             scope.clause(Unit.bureau_id))
                                       .order_by(Unit.kind, Unit.code)).scalars().all()

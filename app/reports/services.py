@@ -80,7 +80,8 @@ def can_view_officer(user: User, officer: Officer) -> bool:
 
 
 def can_view_unit(user: User, unit: Unit) -> bool:
-    return user.has_role("admin") or unit.id in led_unit_ids(user)
+    """Admins, the province (read-only, published results) and the unit's leaders."""
+    return user.has_role("admin", "province") or unit.id in led_unit_ids(user)
 
 
 def report_cycles() -> list[Cycle]:

@@ -235,6 +235,8 @@ def test_the_province_reads_every_bureau_and_changes_nothing(app, client, auth, 
     assert client.get(f"/admin/cycles/{ids['cycle_b']}").status_code == 200
     overview = client.get("/admin/province").get_data(as_text=True)
     assert "示范县公安局" in overview and "乙市公安局" in overview
+    assert client.get(f"/reports/units/{ids['b_units']['QS01']}").status_code == 200
+    assert "QS01" in client.get("/reports/").get_data(as_text=True)
     for url in (f"/admin/officers/{ids['b_officers']['Q10']}/deactivate", "/admin/cycles/new",
                 f"/admin/cycles/{ids['cycle_b']}/closed", "/assessment/indicators/seed", "/claims/new"):
         refused = client.post(url, data={"name": "x"})
