@@ -19,7 +19,7 @@ from ..extensions import db
 from ..imports import job_report, start_file_import
 from ..jobs import enqueue
 from ..jobs.services import JobAlreadyActive, active_job
-from ..models import ApiClient, Cycle, Indicator, ScoreResult, ScoreRun
+from ..models import ApiClient, Cycle, Indicator, ScoreResult, ScoreRun, Unit
 from ..security import role_required
 from ..tabular import xlsx_bytes, xlsx_download
 from ..views import run_service, show_error
@@ -82,8 +82,15 @@ def _effective_weights(config) -> dict:
 @bp.route("/indicators")
 @role_required("admin")
 def indicators():
-    return render_template("assessment/indicators.html", indicators=services.indicators(),
-                           sums=services.catalogue_sums(), confirm=ConfirmForm())
+    """The catalogue the user works on; someone who sees every bureau may look at a bureau's (?bureau=)."""
+    chosen = request.args.get("bureau", type=db_id) if scope.sees_all() else None
+    bureau = scope.get_or_404(Unit, chosen) if chosen else None
+    if bureau is not None and bureau.kind != "bureau":
+        abort(404)
+    which = bureau.id if bureau is not None else services.CURRENT
+    return render_template("assessment/indicators.html", indicators=services.indicators(bureau_id=which),
+                           sums=services.catalogue_sums(which), confirm=ConfirmForm(), bureau=bureau,
+                           bureaus=scope.bureaus() if scope.sees_all() else [])
 
 
 @bp.route("/indicators/seed", methods=["POST"])

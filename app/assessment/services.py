@@ -91,7 +91,7 @@ def save_indicator(indicator: Indicator | None, data: dict) -> Indicator:
     _check_indicator_data(data)
     before = _snapshot(indicator) if indicator else None
     bureau_id = catalogue_bureau()
-    if indicator is None or indicator.bureau_id != bureau_id:
+    if indicator is None or (indicator.bureau_id is None and bureau_id is not None):
         # A bureau that edits a shared indicator gets its own copy; the other bureaus keep the shared one.
         shared = indicator
         indicator = Indicator(code=shared.code if shared else data["code"], bureau_id=bureau_id)

@@ -210,6 +210,11 @@ def test_each_bureau_keeps_its_own_catalogue(app, client, auth, two_bureaus):
     auth.login("admin_b")
     assert client.get(f"/assessment/indicators/{own_id}/edit").status_code == 404
     assert "甲局改名" not in client.get("/assessment/indicators").get_data(as_text=True)
+    assert "甲局改名" not in client.get(f"/assessment/indicators?bureau={ids['a']}").get_data(as_text=True)
+    auth.logout()
+    auth.login("province")  # sees each bureau's catalogue
+    assert "甲局改名" not in client.get("/assessment/indicators").get_data(as_text=True)
+    assert "甲局改名" in client.get(f"/assessment/indicators?bureau={ids['a']}").get_data(as_text=True)
 
 
 def _indicator_form(indicator_id, app, **changes) -> dict:
