@@ -48,7 +48,8 @@ def _main_pages(page) -> list[str]:
 
 
 @pytest.mark.parametrize("username,extra", [
-    ("admin", ["/admin/audit", "/reports/bureau", "/admin/officers", "/admin/feedback/instruments"]),
+    ("admin", ["/admin/audit", "/reports/bureau", "/admin/officers", "/admin/feedback/instruments",
+               "/admin/province", "/assessment/indicators"]),
     ("coordinator", []),
     ("leader", ["/residents/follow-ups", "/feedback/tracking"]),
     ("officer", ["/feedback/approvals"]),
