@@ -89,9 +89,11 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_security(app: Flask) -> None:
+    from .scope import register as register_scope
     from .security import register_rate_limit_alarm, register_security_headers
 
     register_security_headers(app)
+    register_scope(app)
     register_rate_limit_alarm(app)
 
 

@@ -51,7 +51,7 @@ def register(app) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error):
-        body, code = render_error(error.code or 500)
+        body, code = render_error(error.code or 500, getattr(error, "message", None))
         response = app.make_response((body, code))
         for name, value in error.get_headers():  # e.g. a 405's Allow, a 401's WWW-Authenticate
             if name.lower() != "content-type":

@@ -7,6 +7,8 @@ from urllib.parse import urlsplit
 from flask import abort, current_app, request
 from flask_login import current_user, login_required
 
+from .scope import province_reads
+
 
 def role_required(*roles: str):
     """Allow the view only to logged-in users holding one of ``roles`` (403 otherwise)."""
@@ -15,7 +17,7 @@ def role_required(*roles: str):
         @wraps(view)
         @login_required
         def wrapped(*args, **kwargs):
-            if not current_user.has_role(*roles):
+            if not current_user.has_role(*roles) and not province_reads(roles):
                 abort(403)
             return view(*args, **kwargs)
 

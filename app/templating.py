@@ -12,6 +12,7 @@ UNIT_KIND_LABELS = {
 CATEGORY_LABELS = {1: _l("一类"), 2: _l("二类"), 3: _l("三类")}
 ROLE_LABELS = {
     "admin": _l("考评办管理员"), "coordinator": _l("协作协调员"), "supervisor": _l("所队领导"), "officer": _l("民警"),
+    "province": _l("省厅（只读）"),
 }
 CYCLE_KIND_LABELS = {"month": _l("月自查"), "quarter": _l("季考评"), "year": _l("年总结")}
 CYCLE_STATUS_LABELS = {
@@ -50,7 +51,8 @@ def nav_items():
         return []
     return [
         (endpoint, label) for endpoint, label, roles in NAV_ITEMS
-        if not roles or current_user.has_role(*roles)
+        if not roles or current_user.has_role(*roles) or (current_user.has_role("province")
+                                                          and {"admin", "coordinator"}.intersection(roles))
     ]
 
 

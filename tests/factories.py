@@ -30,10 +30,11 @@ def make_officer(unit, name="测试民警", badge_no=None, is_leader=False, posi
     return officer
 
 
-def make_user(username, roles=("officer",), officer=None, password=None) -> User:
+def make_user(username, roles=("officer",), officer=None, password=None, bureau=None) -> User:
+    """``bureau``: the bureau unit an admin or coordinator works for (None: the whole installation)."""
     user = User(username=username,
                 password_hash=generate_password_hash(password, method="pbkdf2:sha256:1000") if password else _HASH,
-                officer=officer)
+                officer=officer, bureau_id=bureau.id if bureau is not None else None)
     user.roles = set(roles)
     db.session.add(user)
     db.session.flush()
@@ -41,8 +42,10 @@ def make_user(username, roles=("officer",), officer=None, password=None) -> User
 
 
 def make_cycle(name="2026年第四季度", kind="quarter", starts_on=date(2026, 10, 1), ends_on=date(2026, 12, 31),
-               status="draft", **extra) -> Cycle:
-    cycle = Cycle(name=name, kind=kind, starts_on=starts_on, ends_on=ends_on, status=status, config={}, **extra)
+               status="draft", bureau=None, **extra) -> Cycle:
+    """``bureau``: the bureau unit whose units the cycle assesses (None: installation-wide, every unit)."""
+    cycle = Cycle(name=name, kind=kind, starts_on=starts_on, ends_on=ends_on, status=status, config={},
+                  bureau_id=bureau.id if bureau is not None else None, **extra)
     db.session.add(cycle)
     db.session.flush()
     return cycle

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
+from .. import scope
 from ..extensions import db
 from ..localtime import bureau_zone, format_local
 from ..models import AuditLog, Officer, User
@@ -148,6 +149,10 @@ def audit_query(chosen: AuditFilter):
         people = (select(User.id).outerjoin(Officer, User.officer_id == Officer.id)
                   .where(or_(User.username.ilike(pattern, escape="\\"), Officer.name.ilike(pattern, escape="\\"))))
         query = query.where(AuditLog.user_id.in_(people))
+    if not scope.sees_all():  # a bureau's admin reads what their bureau's accounts did
+        from .services import user_clause
+
+        query = query.where(AuditLog.user_id.in_(select(User.id).outerjoin(User.officer).where(user_clause())))
     return query
 
 

@@ -60,6 +60,9 @@ class UserForm(FlaskForm):
     badge_no = StringField(_l("关联民警警号"), validators=[Optional(), Length(max=20)])
     roles = MultiCheckboxField(_l("角色"), choices=select_choices({r: ROLE_LABELS[r] for r in ROLES}),
                                validators=[DataRequired(message=_l("请至少选择一个角色。"))])
+    # Only for someone who sees every bureau (removed otherwise, see scope.bureau_field).
+    bureau_id = SelectField(_l("所属局"), coerce=int, validate_choice=False, validators=[Optional()],
+                            description=_l("管理员、协调员只能查看和修改所属局的数据；不选则为全系统账号。"))
     password = PasswordField(_l("初始密码"), validators=[Optional(), Length(max=200)])
     mobile = StringField(_l("手机号"), validators=[Optional(), Length(max=20)],
                          description=_l("用于短信通知，仅本人和管理员可见。"))
@@ -85,6 +88,8 @@ class CycleForm(FlaskForm):
     starts_on = DateField(_l("开始日期"), validators=[DataRequired()])
     ends_on = DateField(_l("结束日期"), validators=[DataRequired()])
     deadline_on = DateField(_l("评价截止日期"), validators=[Optional()])
+    bureau_id = SelectField(_l("所属局"), coerce=int, validate_choice=False, validators=[Optional()],
+                            description=_l("周期只考评该局的单位和民警，排名、等次和奖金都在局内计算。"))
     submit = SubmitField(_l("保存"))
 
     def validate_ends_on(self, field):

@@ -4,6 +4,7 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from .. import scope
 from ..dbutil import db_id
 from ..extensions import db
 from ..formutil import select_choices
@@ -12,7 +13,7 @@ from ..models import AuditLog, Cycle, Officer, Unit, User
 from ..security import role_required, safe_referrer
 from ..tabular import xlsx_bytes
 from ..views import run_service
-from . import audit_log, services, settings_summary
+from . import audit_log, province, services, settings_summary
 from .forms import (
     AuditFilterForm,
     ConfirmForm,
@@ -34,7 +35,7 @@ def require_admin():
 
 
 def _get_or_404(model, ident):
-    return db.get_or_404(model, ident)
+    return scope.get_or_404(model, ident)
 
 
 def _page(query):
@@ -45,7 +46,15 @@ def _page(query):
 
 @bp.route("/")
 def index():
-    return render_template("admin/index.html")
+    return render_template("admin/index.html", sees_all=scope.sees_all())
+
+
+@bp.route("/province")
+def province_overview():
+    """Every bureau side by side: for the province and the installation's admins (a bureau's admin sees one)."""
+    if not scope.sees_all():
+        abort(403)
+    return render_template("admin/province.html", bureaus=province.bureau_overview())
 
 
 # ---- units -------------------------------------------------------------------------------------
@@ -121,6 +130,7 @@ def users():
 def edit_user(user_id=None):
     user = _get_or_404(User, user_id) if user_id else None
     form = UserForm(obj=user)
+    scope.bureau_field(form, current=user.bureau_id if user else None)
     if request.method == "GET" and user is not None:
         form.roles.data = sorted(user.roles)
         form.badge_no.data = user.officer.badge_no if user.officer else ""
@@ -155,8 +165,10 @@ def set_user_active(user_id, action):
 # ---- cycles ------------------------------------------------------------------------------------
 @bp.route("/cycles")
 def cycles():
-    rows = db.session.execute(db.select(Cycle).order_by(Cycle.starts_on.desc(), Cycle.kind)).scalars().all()
-    return render_template("admin/cycles.html", cycles=rows)
+    rows = db.session.execute(db.select(Cycle).where(scope.cycle_clause())
+                              .order_by(Cycle.starts_on.desc(), Cycle.kind)).scalars().all()
+    bureaus = {b.id: b.name for b in scope.bureaus()} if scope.sees_all() else {}
+    return render_template("admin/cycles.html", cycles=rows, bureaus=bureaus if len(bureaus) > 1 else {})
 
 
 @bp.route("/cycles/new", methods=["GET", "POST"])
@@ -167,6 +179,9 @@ def edit_cycle(cycle_id=None):
         flash(_("周期已开启，设置已冻结，不能再修改。"), "warning")
         return redirect(url_for(".cycle", cycle_id=cycle.id))
     form = CycleForm(obj=cycle)
+    scope.bureau_field(form, current=cycle.bureau_id if cycle else None)
+    if cycle is not None and "bureau_id" in form:
+        del form.bureau_id  # a cycle keeps the bureau it was made for
     saved = form.validate_on_submit() and run_service(services.save_cycle, cycle, form.data, form=form)
     if saved:
         flash(_("周期已保存。"), "success")

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from sqlalchemy import CursorResult, or_, update
 from sqlalchemy.exc import IntegrityError
 
+from .. import scope
 from ..audit import record
 from ..auth.services import check_password_strength
 from ..bulk import CHUNK_ROWS, insert_rows, plain_rows
@@ -29,10 +30,11 @@ UNIT_FIELDS = ("code", "name", "kind", "category", "parent_id", "is_active", "po
 
 def unit_tree() -> list[tuple[Unit, int]]:
     """Every unit with its depth, in tree order (one query, assembled in memory)."""
-    units = db.session.execute(db.select(Unit).order_by(Unit.code)).scalars().all()
+    units = db.session.execute(db.select(Unit).where(scope.clause(Unit.bureau_id)).order_by(Unit.code)).scalars().all()
+    shown = {u.id for u in units}
     children: dict[int | None, list[Unit]] = {}
-    for unit in units:
-        children.setdefault(unit.parent_id, []).append(unit)
+    for unit in units:  # a bureau admin's tree starts at their bureau
+        children.setdefault(unit.parent_id if unit.parent_id in shown else None, []).append(unit)
     out: list[tuple[Unit, int]] = []
     stack = [(u, 0) for u in reversed(children.get(None, []))]
     while stack:
@@ -42,10 +44,17 @@ def unit_tree() -> list[tuple[Unit, int]]:
     return out
 
 
-def _check_parent(unit: Unit | None, parent_id: int | None) -> None:
+def _check_parent(unit: Unit | None, parent_id: int | None, kind: str | None) -> None:
+    parent = db.session.get(Unit, parent_id) if parent_id is not None else None
+    if parent_id is not None and (parent is None or not scope.can_see(parent)):
+        raise DomainError(_("上级单位不存在。"), field="parent_id")
+    keeps_root = unit is not None and unit.parent_id is None and parent is None and unit.kind == kind
+    if not scope.sees_all() and (kind == "bureau" or parent is None) and not keeps_root:
+        # a bureau's admin works inside their bureau: new roots (bureaus) are the installation's to make
+        raise DomainError(_("只能在本局之下新建或调整单位。"), field="parent_id")
     if parent_id is None or unit is None or unit.id is None:
         return
-    node = db.session.get(Unit, parent_id)
+    node = parent
     while node is not None:
         if node.id == unit.id:
             raise DomainError(_("上级单位不能是本单位或其下级单位。"), field="parent_id")
@@ -57,7 +66,7 @@ def save_unit(unit: Unit | None, data: dict) -> Unit:
     data = dict(data)
     data["category"] = int(data["category"]) if data.get("category") else None
     data["parent_id"] = data.get("parent_id") or None
-    _check_parent(unit, data["parent_id"])
+    _check_parent(unit, data["parent_id"], data.get("kind"))
     before = _snapshot(unit, UNIT_FIELDS) if unit else None
     if unit is None:
         unit = Unit()
@@ -73,7 +82,7 @@ def save_unit(unit: Unit | None, data: dict) -> Unit:
 
 def unit_choices(kinds: tuple[str, ...] | None = None) -> dict[int, str]:
     """Active units as {id: "name (code)"} for select fields."""
-    query = db.select(Unit).where(Unit.is_active).order_by(Unit.code)
+    query = db.select(Unit).where(Unit.is_active, scope.clause(Unit.bureau_id)).order_by(Unit.code)
     if kinds:
         query = query.where(Unit.kind.in_(kinds))
     return {u.id: f"{u.name}（{u.code}）" for u in db.session.execute(query).scalars()}
@@ -84,7 +93,7 @@ OFFICER_FIELDS = ("badge_no", "name", "unit_id", "position", "is_leader", "is_ac
 
 
 def search_officers(q: str, unit_id: int | None = None, include_inactive: bool = False):
-    query = db.select(Officer).join(Officer.unit).order_by(Officer.badge_no)
+    query = db.select(Officer).join(Officer.unit).where(scope.clause(Unit.bureau_id)).order_by(Officer.badge_no)
     if q:
         like = f"%{q.strip()}%"
         query = query.where(or_(Officer.name.ilike(like), Officer.badge_no.ilike(like)))
@@ -97,13 +106,15 @@ def search_officers(q: str, unit_id: int | None = None, include_inactive: bool =
 
 def save_officer(officer: Officer | None, data: dict) -> Officer:
     before = _snapshot(officer, OFFICER_FIELDS) if officer else None
-    if db.session.get(Unit, data["unit_id"]) is None:
+    unit = db.session.get(Unit, data["unit_id"])
+    if unit is None or not scope.can_see(unit):
         raise DomainError(_("单位不存在。"), field="unit_id")
     if officer is None:
         officer = Officer()
         db.session.add(officer)
     for key in ("badge_no", "name", "unit_id", "position", "is_leader"):
         setattr(officer, key, data[key] if data[key] is not None else "")
+    _account_follows(officer, unit)
     flush_or_fail(_("警号“%(badge)s”已存在。", badge=data["badge_no"]), field="badge_no")
     record("officer_saved", "officer", officer.id, before=before, after=_snapshot(officer, OFFICER_FIELDS))
     return officer
@@ -121,8 +132,19 @@ def set_officer_active(officer: Officer, active: bool) -> None:
 
 
 # ---- users -------------------------------------------------------------------------------------
+def user_clause():
+    """Accounts the current user may see: of their bureau (its own, or its officer's unit's)."""
+    if scope.sees_all():
+        return sa.true()
+    from ..models import UserRole
+
+    office = sa.select(UserRole.user_id).where(UserRole.role.in_(scope.OFFICE_ROLES))
+    return sa.or_(scope.clause(User.bureau_id),
+                  sa.and_(User.bureau_id.is_(None), User.id.not_in(office), scope.unit_clause(Officer.unit_id)))
+
+
 def search_users(q: str):
-    query = db.select(User).outerjoin(User.officer).order_by(User.username)
+    query = db.select(User).outerjoin(User.officer).where(user_clause()).order_by(User.username)
     if q:
         like = f"%{q.strip()}%"
         query = query.where(or_(User.username.ilike(like), Officer.name.ilike(like), Officer.badge_no.ilike(like)))
@@ -135,7 +157,7 @@ def save_user(user: User | None, data: dict) -> User:
         officer = db.session.execute(
             db.select(Officer).filter_by(badge_no=data["badge_no"].strip())
         ).scalar_one_or_none()
-        if officer is None:
+        if officer is None or not scope.can_see(officer):
             raise DomainError(_("找不到警号为“%(badge)s”的民警。", badge=data["badge_no"]), field="badge_no")
     roles = set(data["roles"])
     if roles & {"officer", "supervisor"} and officer is None:
@@ -156,6 +178,7 @@ def save_user(user: User | None, data: dict) -> User:
         user.set_password(data["password"])
         user.must_change_password = True  # the admin knows it: the user chooses their own at first login
     user.roles = roles
+    user.bureau_id = _account_bureau(roles, officer, data.get("bureau_id"))
     flush_or_fail(_("用户名已存在，或该民警已有账号。"), field="username")
     record("user_saved", "user", user.id, before=before,
            after={"username": user.username, "roles": sorted(user.roles), "officer_id": user.officer_id})
@@ -164,6 +187,41 @@ def save_user(user: User | None, data: dict) -> User:
 
         set_contact(user, data.get("mobile") or "", data.get("email") or "")
     return user
+
+
+def _account_bureau(roles: set[str], officer: Officer | None, chosen: int | None) -> int | None:
+    """An account's bureau: an officer's follows their unit; the province role has none; an admin or
+    coordinator gets the bureau chosen (a bureau admin: always their own)."""
+    if "province" in roles:
+        if not scope.sees_all():
+            raise DomainError(_("只有全系统管理员可以设置省厅账号。"), field="roles")
+        return None
+    own = officer.unit.bureau_id if officer is not None else None
+    if not roles & {"admin", "coordinator"}:
+        return own
+    bureau = scope.bureau_for_new(chosen=_chosen_bureau(chosen))  # none chosen: installation-wide
+    if own is not None and bureau is not None and bureau != own:
+        raise DomainError(_("账号所属的局须与所关联民警的单位一致。"), field="bureau_id")
+    return bureau
+
+
+def sync_account_bureaus() -> None:
+    """Officers' own accounts take their unit's bureau again (one statement, after a roster import moved
+    officers); admins', coordinators' and the province's accounts keep theirs."""
+    from ..models import UserRole
+
+    bureau = (sa.select(Unit.bureau_id).join(Officer, Officer.unit_id == Unit.id)
+              .where(Officer.id == User.officer_id).scalar_subquery())
+    office = sa.select(UserRole.user_id).where(UserRole.role.in_(scope.OFFICE_ROLES))
+    db.session.execute(sa.update(User).where(User.officer_id.is_not(None), User.id.not_in(office))
+                       .values(bureau_id=bureau).execution_options(synchronize_session=False))
+
+
+def _account_follows(officer: Officer, unit: Unit) -> None:
+    """An officer's own account (not an admin's or coordinator's) belongs to their unit's bureau."""
+    user = officer.user
+    if user is not None and not user.has_role(*scope.OFFICE_ROLES):
+        user.bureau_id = unit.bureau_id
 
 
 def set_user_active(user: User, active: bool, acting: User) -> None:
@@ -184,13 +242,35 @@ def save_cycle(cycle: Cycle | None, data: dict) -> Cycle:
         raise DomainError(_("周期已开启，设置已冻结，不能再修改。"))
     before = _snapshot(cycle, CYCLE_FIELDS) if cycle else None
     if cycle is None:
-        cycle = Cycle(config={})
+        cycle = Cycle(config={}, bureau_id=_cycle_bureau(data.get("bureau_id")))
         db.session.add(cycle)
     for key in ("name", "kind", "starts_on", "ends_on", "deadline_on"):
         setattr(cycle, key, data[key])
-    flush_or_fail(_("同类型、同开始日期的周期已存在。"), field="starts_on")
+    flush_or_fail(_("本局同类型、同开始日期的周期已存在。"), field="starts_on")
     record("cycle_saved", "cycle", cycle.id, before=before, after=_snapshot(cycle, CYCLE_FIELDS))
     return cycle
+
+
+def _cycle_bureau(chosen: int | None) -> int | None:
+    """A new cycle's bureau: the user's own; for an installation admin the one chosen, or the only
+    bureau when there is just one (the single-bureau default)."""
+    chosen = _chosen_bureau(chosen)
+    if chosen is None and scope.sees_all():
+        only = db.session.execute(db.select(Unit.id).where(Unit.kind == "bureau").limit(2)).scalars().all()
+        if len(only) > 1:
+            raise DomainError(_("请选择周期所属的局：各局的周期、排名和奖金分开计算。"), field="bureau_id")
+        chosen = only[0] if only else None
+    return scope.bureau_for_new(chosen=chosen)
+
+
+def _chosen_bureau(chosen: int | None) -> int | None:
+    """The bureau picked in a form (0 or None: none), refused unless it is a bureau the user sees."""
+    if not chosen:
+        return None
+    bureau = db.session.get(Unit, chosen)
+    if bureau is None or bureau.kind != "bureau" or not scope.can_see(bureau):
+        raise DomainError(_("单位不存在。"), field="bureau_id")
+    return chosen
 
 
 @dataclass(frozen=True)
@@ -321,18 +401,24 @@ def import_roster(filename: str, raw: bytes) -> ImportReport:
 def import_roster_rows(filename: str, rows: Iterable) -> ImportReport:
     """``import_roster`` on the rows (tabular.Row) of a file, e.g. streamed by an import job: each
     row is kept only as its parsed values, and officers are read and written as plain rows (a
-    province's roster holds some 50,000 of them: an ORM object each cost more than the import)."""
+    province's roster holds some 50,000 of them: an ORM object each cost more than the import).
+    Only units of the importer's bureau may be named; other bureaus' badges are refused."""
     report = ImportReport()
-    units: dict[str, int] = dict(plain_rows(sa.select(Unit.code, Unit.id)))
+    units: dict[str, int] = dict(plain_rows(sa.select(Unit.code, Unit.id).where(scope.clause(Unit.bureau_id))))
     existing = {badge: (officer_id, tuple(current)) for badge, officer_id, *current in plain_rows(
         sa.select(Officer.badge_no, Officer.id, Officer.name, Officer.unit_id, Officer.position,
                   Officer.is_leader, Officer.is_active))}
+    # badges of other bureaus' officers are refused, never moved into this bureau (one query, not per row)
+    foreign = set() if scope.sees_all() else {badge for (badge,) in plain_rows(
+        sa.select(Officer.badge_no).where(sa.not_(scope.unit_clause(Officer.unit_id))))}
     seen: dict[str, int] = {}
     parsed = []
     for row in rows:
         report.rows += 1
         v = row.values
         problems = _roster_problems(v, units, seen)
+        if v.get("警号", "") in foreign:
+            problems.append(_("警号 %(badge)s 属于其他局的民警", badge=v.get("警号", "")))
         badge = v.get("警号", "")
         if badge and badge not in seen:
             seen[badge] = row.number
@@ -346,6 +432,7 @@ def import_roster_rows(filename: str, rows: Iterable) -> ImportReport:
             report.errors.append((1, _("文件中没有数据行。")))
         return report
     _store_roster(parsed, existing, report)
+    sync_account_bureaus()
     record("roster_imported", "officer", "*", after={"created": report.created, "updated": report.updated,
                                                        "file": filename})
     return report

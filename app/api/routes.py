@@ -52,8 +52,12 @@ def openapi():
 
 @bp.route("/indicators")
 def indicators():
-    rows = db.session.execute(db.select(Indicator).where(Indicator.is_active)
-                              .order_by(Indicator.level.desc(), Indicator.sort_order)).scalars()
+    # Every code a cycle may take, once: the shared catalogue's row where a bureau keeps its own too.
+    found = db.session.execute(db.select(Indicator).where(Indicator.is_active)
+                               .order_by(Indicator.level.desc(), Indicator.sort_order, Indicator.bureau_id.is_not(None),
+                                         Indicator.id)).scalars()
+    seen: set[str] = set()
+    rows = [i for i in found if not (i.code in seen or seen.add(i.code))]
     return jsonify(indicators=[{
         "code": i.code, "name": i.name, "dimension": i.dimension, "level": i.level, "unit": i.unit_of_measure,
         "direction": i.direction, "min_value": i.min_value, "max_value": i.max_value,

@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 
+from .. import scope
 from ..audit import record
 from ..bulk import insert_rows, plain_rows
 from ..dbutil import flush_or_fail, is_unique_violation
@@ -152,13 +153,16 @@ def check_indicator_values(cycle: Cycle, rows: list[tuple[int, dict]]) -> Import
 def _load_reference(cycle: Cycle) -> _Reference:
     # A stopped indicator still takes values for a cycle that uses it (e.g. a seasonal addition).
     frozen = ((cycle.config or {}).get("assessment") or {}).get("indicators", [])
-    indicators = {i.code: i for i in db.session.execute(db.select(Indicator)).scalars()}
-    units = {u.code: u for u in db.session.execute(db.select(Unit)).scalars()}
+    from .services import indicator_map
+
+    indicators = indicator_map(cycle.bureau_id)  # the cycle's bureau's catalogue, and only its units
+    units = {u.code: u for u in db.session.execute(db.select(Unit).where(scope.cycle_unit_clause(cycle))).scalars()}
     return _Reference(
         indicators=indicators,
         units=units,
         officers={badge: (officer_id, is_active, unit_id) for badge, officer_id, is_active, unit_id in plain_rows(
-            sa.select(Officer.badge_no, Officer.id, Officer.is_active, Officer.unit_id))},
+            sa.select(Officer.badge_no, Officer.id, Officer.is_active, Officer.unit_id)
+            .where(scope.cycle_officer_clause(cycle)))},
         in_station={u.id for u in units.values() if station_of(u) is not None},
         in_cycle={spec.get("code") for spec in frozen},
         derived=derived_refusals(indicators))

@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 
 from scoring.assessment import AssessmentConfig
 
+from .. import scope
 from ..admin.forms import ConfirmForm
 from ..dbutil import db_id
 from ..errors import DomainError
@@ -18,7 +19,7 @@ from ..extensions import db
 from ..imports import job_report, start_file_import
 from ..jobs import enqueue
 from ..jobs.services import JobAlreadyActive, active_job
-from ..models import ApiClient, Cycle, Indicator, ScoreResult, ScoreRun
+from ..models import ApiClient, Cycle, Indicator, ScoreResult, ScoreRun, Unit
 from ..security import role_required
 from ..tabular import xlsx_bytes, xlsx_download
 from ..views import run_service, show_error
@@ -55,7 +56,7 @@ def cycle_panel(cycle: Cycle) -> dict:
         config, error = None, exc.message
     all_runs = db.session.execute(db.select(ScoreRun).where(ScoreRun.cycle_id == cycle.id)
                                   .order_by(ScoreRun.version.desc())).scalars().all()
-    names = {i.code: i.name for i in services.indicators()}
+    names = {i.code: i.name for i in services.indicators(bureau_id=cycle.bureau_id)}
     return {"config": config, "config_error": error, "options": services.cycle_options(cycle),
             "frozen": bool((cycle.config or {}).get("assessment")), "pool": datapool.pool_summary(cycle),
             "runs": all_runs, "published": runs.published_run(cycle), "compute_form": ComputeForm(),
@@ -81,8 +82,15 @@ def _effective_weights(config) -> dict:
 @bp.route("/indicators")
 @role_required("admin")
 def indicators():
-    return render_template("assessment/indicators.html", indicators=services.indicators(),
-                           sums=services.catalogue_sums(), confirm=ConfirmForm())
+    """The catalogue the user works on; someone who sees every bureau may look at a bureau's (?bureau=)."""
+    chosen = request.args.get("bureau", type=db_id) if scope.sees_all() else None
+    bureau = scope.get_or_404(Unit, chosen) if chosen else None
+    if bureau is not None and bureau.kind != "bureau":
+        abort(404)
+    which = bureau.id if bureau is not None else services.CURRENT
+    return render_template("assessment/indicators.html", indicators=services.indicators(bureau_id=which),
+                           sums=services.catalogue_sums(which), confirm=ConfirmForm(), bureau=bureau,
+                           bureaus=scope.bureaus() if scope.sees_all() else [])
 
 
 @bp.route("/indicators/seed", methods=["POST"])
@@ -103,7 +111,7 @@ def seed_indicators():
 @bp.route("/indicators/<int:indicator_id>/edit", methods=["GET", "POST"])
 @role_required("admin")
 def edit_indicator(indicator_id=None):
-    indicator = db.get_or_404(Indicator, indicator_id) if indicator_id else None
+    indicator = scope.get_or_404(Indicator, indicator_id) if indicator_id else None
     form = IndicatorForm(obj=indicator)
     if indicator is not None:
         form.code.render_kw = {"readonly": True}
@@ -217,7 +225,7 @@ def _settings_data(form) -> dict:
 @bp.route("/cycles/<int:cycle_id>/settings", methods=["GET", "POST"])
 @role_required("admin")
 def settings(cycle_id):
-    cycle = db.get_or_404(Cycle, cycle_id)
+    cycle = scope.get_or_404(Cycle, cycle_id)
     if cycle.is_frozen:
         flash(_("周期已开启，考评设置已冻结，不能再修改。"), "warning")
         return redirect(url_for("admin.cycle", cycle_id=cycle.id))
@@ -245,7 +253,7 @@ def settings(cycle_id):
 @bp.route("/cycles/<int:cycle_id>/import", methods=["GET", "POST"])
 @role_required("admin")
 def import_values(cycle_id):
-    cycle = db.get_or_404(Cycle, cycle_id)
+    cycle = scope.get_or_404(Cycle, cycle_id)
     form = ImportValuesForm()
     if form.validate_on_submit():  # a job imports the file; its page leads back here with ?job=
         started = None
@@ -261,7 +269,8 @@ def import_values(cycle_id):
     if report is not None and report.values.get("cycle_id") != cycle.id:
         report = None
     return render_template("assessment/import.html", cycle=cycle, form=form, report=report,
-                           pool=datapool.pool_summary(cycle), indicators=services.indicators(active_only=True))
+                           pool=datapool.pool_summary(cycle),
+                           indicators=services.indicators(active_only=True, bureau_id=cycle.bureau_id))
 
 
 @bp.route("/import/template.xlsx")
@@ -288,7 +297,7 @@ def demo_file():
 @bp.route("/cycles/<int:cycle_id>/compute", methods=["POST"])
 @role_required("admin")
 def compute(cycle_id):
-    cycle = db.get_or_404(Cycle, cycle_id)
+    cycle = scope.get_or_404(Cycle, cycle_id)
     form = ComputeForm()
     if not form.validate_on_submit():
         flash(_("请求无效。"), "danger")
@@ -309,7 +318,7 @@ def compute(cycle_id):
 @bp.route("/runs/<int:run_id>/publish", methods=["POST"])
 @role_required("admin")
 def publish(run_id):
-    run = db.get_or_404(ScoreRun, run_id)
+    run = scope.get_or_404(ScoreRun, run_id)
     form = PublishForm()
     if not form.validate_on_submit():
         flash(_("请求无效。"), "danger")
@@ -336,7 +345,7 @@ def index():
 @bp.route("/runs/<int:run_id>")
 @login_required
 def run(run_id):
-    run = db.get_or_404(ScoreRun, run_id)
+    run = scope.get_or_404(ScoreRun, run_id)
     _visible_run(run)
     is_admin = current_user.has_role("admin")
     units = runs.run_results(run, "unit")
@@ -364,7 +373,7 @@ def run(run_id):
 @bp.route("/results/<int:result_id>")
 @login_required
 def result(result_id):
-    row = db.get_or_404(ScoreResult, result_id)
+    row = scope.get_or_404(ScoreResult, result_id)
     if not runs.can_view_result(current_user, row):
         abort(403)
     from surveys.anonymity import thresholds
@@ -378,7 +387,7 @@ def result(result_id):
 @bp.route("/runs/<int:run_id>/dual-track")
 @role_required("admin")
 def dual_track(run_id):
-    run = db.get_or_404(ScoreRun, run_id)
+    run = scope.get_or_404(ScoreRun, run_id)
     level = request.args.get("level", "officer")
     if level not in ("unit", "officer"):
         abort(404)
@@ -391,7 +400,7 @@ def dual_track(run_id):
 @bp.route("/runs/<int:run_id>/export.xlsx")
 @role_required("admin")
 def export(run_id):
-    run = db.get_or_404(ScoreRun, run_id)
+    run = scope.get_or_404(ScoreRun, run_id)
     header, rows = runs.export_rows(run)
     return xlsx_download(header, rows, f"results-{run.cycle_id}-v{run.version}.xlsx", title="results")
 
@@ -405,6 +414,7 @@ def flags():
 # ---- API clients -------------------------------------------------------------------------------
 @bp.route("/api-clients", methods=["GET", "POST"])
 @role_required("admin")
+@scope.installation_settings
 def api_clients():
     from ..api import services as api_services
 
@@ -426,6 +436,7 @@ def api_clients():
 
 @bp.route("/api-clients/<int:client_id>/revoke", methods=["POST"])
 @role_required("admin")
+@scope.installation_settings
 def revoke_api_client(client_id):
     from ..api import services as api_services
 

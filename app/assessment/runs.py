@@ -35,6 +35,7 @@ from scoring.assessment import (
     weakest,
 )
 
+from .. import scope
 from ..audit import record
 from ..bulk import cycle_collector_paused, insert_rows, plain_rows
 from ..dbutil import flush_or_fail
@@ -88,9 +89,10 @@ class Subjects:
         return {o.id: f"{o.name}（{o.badge_no}）" for o in self.officers}
 
 
-def scored_subjects() -> Subjects:
-    """Active stations and the officers scored with them (see :class:`Subjects`)."""
-    all_units = {u.id: u for u in db.session.execute(db.select(Unit)).scalars()}
+def scored_subjects(cycle: Cycle | None = None) -> Subjects:
+    """Active stations and the officers scored with them (see :class:`Subjects`): of the cycle's
+    bureau only, so rankings, grades and bonuses are computed within it."""
+    all_units = {u.id: u for u in db.session.execute(db.select(Unit).where(scope.cycle_unit_clause(cycle))).scalars()}
     station_of: dict[int, int | None] = {}
 
     def station(unit_id: int | None) -> int | None:
@@ -115,7 +117,8 @@ def scored_subjects() -> Subjects:
     officer_unit: dict[int, int] = {}
     heads: dict[int, str] = {}
     columns = (Officer.id, Officer.unit_id, Officer.name, Officer.badge_no, Officer.is_leader)
-    for o in db.session.execute(db.select(*columns).where(Officer.is_active).order_by(Officer.badge_no)):
+    for o in db.session.execute(db.select(*columns).where(Officer.is_active, scope.cycle_officer_clause(cycle))
+                                .order_by(Officer.badge_no)):
         sid = station(o.unit_id)
         if sid is not None and sid in unit_category:
             officers.append(o)
@@ -237,13 +240,13 @@ def _load_inputs(cycle: Cycle, log: StepLog) -> Inputs:
     """Load: the frozen settings, the data pool, who is scored and the soft indicators."""
     config, options = cycle_config(cycle), cycle_options(cycle)
     log(_("读取数据池"))
-    catalogue = indicator_map()
+    catalogue = indicator_map(cycle.bureau_id)
     values = _load_values(cycle, {i.id: i for i in catalogue.values()})
     from ..monitoring.derived import values_for_cycle  # indicators the office marked as derived
 
     for code, by_unit in values_for_cycle(cycle, {s.code for s in config.specs("unit")}).items():
         values[("unit", code)] = by_unit
-    subjects = scored_subjects()
+    subjects = scored_subjects(cycle)
     log(_("读取柔性指标（%(n)d 个来源）", n=len(soft.SOFT_PROVIDERS)))
     soft_values = soft.soft_indicator_values(soft.collect(cycle), subjects.unit_category, subjects.officer_unit)
     baselines = station_baselines(cycle, [s.code for s in config.specs("unit") if s.baseline])
@@ -593,7 +596,7 @@ def _compute_rollup(cycle: Cycle, method: str, user_id, reason: str, log: StepLo
     config, options = cycle_config(cycle), cycle_options(cycle)
     children = _published_children(cycle, method)
     log(_("读取下级周期的已发布结果"))
-    subjects = scored_subjects()
+    subjects = scored_subjects(cycle)
     run = _start_run(cycle, config, {**options, "rollup_method": method,
                                      "rollup_runs": [r.id for _c, r in children]}, user_id, reason, log)
     days = np.array([(c.ends_on - c.starts_on).days + 1 for c, _r in children], dtype=np.float64)
@@ -640,7 +643,8 @@ def _published_children(cycle: Cycle, method: str) -> list[tuple[Cycle, ScoreRun
     kind_name = _("月") if child_kind == "month" else _("季度")
     children = db.session.execute(
         db.select(Cycle).where(Cycle.kind == child_kind, Cycle.starts_on >= cycle.starts_on,
-                               Cycle.ends_on <= cycle.ends_on).order_by(Cycle.starts_on)).scalars().all()
+                               Cycle.ends_on <= cycle.ends_on, scope.same_bureau(Cycle.bureau_id, cycle.bureau_id))
+        .order_by(Cycle.starts_on)).scalars().all()
     if not children:
         raise DomainError(_("此周期内没有下级周期（%(kind)s），无法汇总。", kind=kind_name), field="rollup")
     runs = [(c, published_run(c)) for c in children]
@@ -827,8 +831,9 @@ def consecutive_last_flags() -> list[dict]:
     results of annual cycles, newest pair first. Each year is judged in the unit's category of
     that year (as stored with its result); a unit without a total for lack of data counts as
     last. Each flag names the unit's head (负责人) in both years, as stored with the results."""
-    years = db.session.execute(
-        db.select(Cycle).where(Cycle.kind == "year").order_by(Cycle.starts_on)).scalars().all()
+    years = db.session.execute(  # per bureau: a pair of years is always of one bureau
+        db.select(Cycle).where(Cycle.kind == "year", scope.cycle_clause())
+        .order_by(Cycle.bureau_id, Cycle.starts_on)).scalars().all()
     runs = [(c, r) for c in years if (r := published_run(c)) is not None]
     if len(runs) < 2:
         return []
@@ -842,7 +847,7 @@ def consecutive_last_flags() -> list[dict]:
     flags = []
     for p in range(len(runs) - 1, 0, -1):
         (c0, r0), (c1, r1) = runs[p - 1], runs[p]
-        if c1.starts_on.year - c0.starts_on.year != 1:
+        if c1.starts_on.year - c0.starts_on.year != 1 or c1.bureau_id != c0.bureau_id:
             continue
         flags.extend(_flags_of_pair((c0, c1), (by_run[r0.id], by_run[r1.id])))
     return flags
@@ -979,6 +984,7 @@ def export_rows(run: ScoreRun) -> tuple[list[str], Iterator[list]]:
 
 
 def cycles_with_runs() -> list[tuple[Cycle, ScoreRun | None, ScoreRun | None]]:
-    cycles = db.session.execute(db.select(Cycle).order_by(Cycle.starts_on.desc(), Cycle.kind)).scalars().all()
+    cycles = db.session.execute(db.select(Cycle).where(scope.cycle_clause())
+                                .order_by(Cycle.starts_on.desc(), Cycle.kind)).scalars().all()
     return [(c, published_run(c), latest_run(c, ("computing", "done", "failed", "published"))) for c in cycles]
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import copy
 from dataclasses import replace
-from typing import cast
+from typing import Any, cast
 
+import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm.attributes import flag_modified
 
 from scoring.assessment import AssessmentConfig, BonusSettings, GradeRules, IndicatorSpec
 
+from .. import scope
 from ..audit import record
 from ..dbutil import flush_or_fail
 from ..errors import DomainError
@@ -29,10 +31,24 @@ INDICATOR_FIELDS = ("code", "name", "dimension", "weight", "unit_weight", "direc
 
 
 # ---- catalogue ---------------------------------------------------------------------------------
-def seed_catalogue() -> int:
-    """Add the seed indicators that are not in the catalogue yet; returns how many were added."""
-    have = set(db.session.execute(db.select(Indicator.code)).scalars())
+# The catalogue a call works on when it names none: the logged-in user's bureau's (see catalogue_bureau).
+CURRENT: Any = object()
+
+
+def catalogue_bureau() -> int | None:
+    """The bureau whose catalogue the logged-in user edits: their own; the shared one (None) for
+    someone who sees every bureau, and outside a request."""
+    ids = scope.bureau_ids()
+    return None if ids is None else min(ids)
+
+
+def seed_catalogue(bureau_id: Any = CURRENT) -> int:
+    """Add the seed indicators that are not in the (bureau's) catalogue yet; returns how many were added."""
+    bureau_id = catalogue_bureau() if bureau_id is CURRENT else bureau_id
+    have = {i.code for i in indicators(bureau_id=bureau_id)}
     rows = [row for row in _seed_rows() if row.code not in have]
+    for row in rows:
+        row.bureau_id = bureau_id
     db.session.add_all(rows)
     flush_or_fail(_("默认指标已被其他人载入。"))
     if rows:
@@ -40,21 +56,26 @@ def seed_catalogue() -> int:
     return len(rows)
 
 
-def indicators(active_only: bool = False) -> list[Indicator]:
-    query = db.select(Indicator).order_by(Indicator.level.desc(), Indicator.sort_order, Indicator.id)
-    if active_only:
-        query = query.where(Indicator.is_active)
-    return list(db.session.execute(query).scalars())
+def indicators(active_only: bool = False, bureau_id: Any = CURRENT) -> list[Indicator]:
+    """A bureau's catalogue: its own indicators and the shared ones (bureau NULL) of codes it has no
+    row of its own for; ``bureau_id`` None: the shared catalogue alone (installation-wide cycles)."""
+    bureau_id = catalogue_bureau() if bureau_id is CURRENT else bureau_id
+    mine = Indicator.bureau_id.is_(None) if bureau_id is None else \
+        sa.or_(Indicator.bureau_id == bureau_id, Indicator.bureau_id.is_(None))
+    rows = db.session.execute(db.select(Indicator).where(mine)
+                              .order_by(Indicator.level.desc(), Indicator.sort_order, Indicator.id)).scalars().all()
+    own = {i.code for i in rows if i.bureau_id is not None}
+    return [i for i in rows if (i.bureau_id is not None or i.code not in own) and (i.is_active or not active_only)]
 
 
-def indicator_map() -> dict[str, Indicator]:
-    return {i.code: i for i in indicators()}
+def indicator_map(bureau_id: Any = CURRENT) -> dict[str, Indicator]:
+    return {i.code: i for i in indicators(bureau_id=bureau_id)}
 
 
-def catalogue_sums() -> dict[tuple[str, str], float]:
+def catalogue_sums(bureau_id: Any = CURRENT) -> dict[tuple[str, str], float]:
     """(level, dimension) → sum of the active indicators' default weights (should be 100)."""
     sums: dict[tuple[str, str], float] = {}
-    for ind in indicators(active_only=True):
+    for ind in indicators(active_only=True, bureau_id=bureau_id):
         sums[(ind.level, ind.dimension)] = sums.get((ind.level, ind.dimension), 0.0) + ind.weight
         if ind.unit_weight is not None:
             sums[("unit", ind.dimension)] = sums.get(("unit", ind.dimension), 0.0) + ind.unit_weight
@@ -69,8 +90,15 @@ def save_indicator(indicator: Indicator | None, data: dict) -> Indicator:
     """Create or update a catalogue indicator. Cycles already open keep their frozen copy."""
     _check_indicator_data(data)
     before = _snapshot(indicator) if indicator else None
-    if indicator is None:
-        indicator = Indicator(code=data["code"])
+    bureau_id = catalogue_bureau()
+    if indicator is None or (indicator.bureau_id is None and bureau_id is not None):
+        # A bureau that edits a shared indicator gets its own copy; the other bureaus keep the shared one.
+        shared = indicator
+        indicator = Indicator(code=shared.code if shared else data["code"], bureau_id=bureau_id)
+        if shared is not None:
+            for key in INDICATOR_FIELDS:
+                setattr(indicator, key, getattr(shared, key))
+            indicator.sort_order = shared.sort_order
         db.session.add(indicator)
     for key in INDICATOR_FIELDS:
         if key == "code" or key not in data:
@@ -137,11 +165,11 @@ def _spec_fields(ind: Indicator, npw: float) -> dict:
                 per_capita=bool(ind.per_capita) and ind.level == "unit")
 
 
-def specs_from_catalogue(npw: float = 0.5) -> list[IndicatorSpec]:
+def specs_from_catalogue(npw: float = 0.5, bureau_id: Any = CURRENT) -> list[IndicatorSpec]:
     """IndicatorSpecs for both levels from the active catalogue (or the seed list while the
     catalogue is empty); ``code@unit`` for officer-level indicators that also count for units."""
     specs = []
-    rows = indicators(active_only=True) or [r for r in _seed_rows() if r.is_active]
+    rows = indicators(active_only=True, bureau_id=bureau_id) or [r for r in _seed_rows() if r.is_active]
     for ind in rows:
         common = _spec_fields(ind, npw)
         specs.append(IndicatorSpec(code=ind.code, weight=ind.weight, level=ind.level, **common))
@@ -150,9 +178,9 @@ def specs_from_catalogue(npw: float = 0.5) -> list[IndicatorSpec]:
     return specs
 
 
-def seasonal_addition(code: str, points: float, npw: float) -> IndicatorSpec:
+def seasonal_addition(code: str, points: float, npw: float, bureau_id: Any = CURRENT) -> IndicatorSpec:
     """A catalogue indicator added to one cycle by the season, with ``points`` of the total."""
-    ind = indicator_map().get(code) or next((r for r in _seed_rows() if r.code == code), None)
+    ind = indicator_map(bureau_id).get(code) or next((r for r in _seed_rows() if r.code == code), None)
     if ind is None:
         raise DomainError(_("季节性调整中的指标代码“%(code)s”不存在。", code=code), field="seasonal")
     try:
@@ -163,12 +191,12 @@ def seasonal_addition(code: str, points: float, npw: float) -> IndicatorSpec:
                           field="seasonal") from error
 
 
-def default_config() -> AssessmentConfig:
+def default_config(bureau_id: Any = CURRENT) -> AssessmentConfig:
     """The catalogue's defaults as an AssessmentConfig; DomainError when the catalogue's weights
     do not add up (the message names the dimension)."""
     try:
         weight = cast(float, DEFAULT_OPTIONS["nonpreventable_weight"])
-        return AssessmentConfig(indicators=tuple(specs_from_catalogue(weight)))
+        return AssessmentConfig(indicators=tuple(specs_from_catalogue(weight, bureau_id)))
     except ValueError as error:
         raise DomainError(_("指标库的默认权重有误：%(detail)s。请先在指标库中修正。", detail=str(error))) from error
 
@@ -180,10 +208,10 @@ def cycle_config(cycle: Cycle) -> AssessmentConfig:
     remainders take turns from place ``cycle id mod n`` instead of the first always winning."""
     data = (cycle.config or {}).get("assessment")
     if not data:
-        config = default_config()
+        config = default_config(cycle.bureau_id)
     else:
         if any("on_missing" not in spec for spec in data.get("indicators", [])):
-            data = _with_missing_policy(data)
+            data = _with_missing_policy(data, cycle.bureau_id)
         try:
             config = AssessmentConfig.from_dict(data)
         except ValueError as error:
@@ -193,12 +221,12 @@ def cycle_config(cycle: Cycle) -> AssessmentConfig:
     return replace(config, bonus=replace(config.bonus, turn=int(cycle.id)))
 
 
-def _with_missing_policy(data: dict) -> dict:
+def _with_missing_policy(data: dict, bureau_id: int | None) -> dict:
     """Settings frozen before indicators had their own missing-data policy: soft indicators
     renormalise, hard ones count as 0 (as the catalogue says now)."""
     from .catalogue import base_code
 
-    soft = {i.code for i in indicators() if i.is_soft}
+    soft = {i.code for i in indicators(bureau_id=bureau_id) if i.is_soft}
     specs = [{**spec, "on_missing": spec.get("on_missing") or
               ("renormalise" if base_code(spec.get("code", "")) in soft else "zero")}
              for spec in data.get("indicators", [])]
@@ -247,7 +275,7 @@ def save_settings(cycle: Cycle, data: dict) -> AssessmentConfig:
     npw = float(data["nonpreventable_weight"])
     current = cycle_config(cycle)
     baseline = _baseline_codes(current, data.get("baseline_codes"))
-    specs = _settings_specs(current, data, npw, baseline)
+    specs = _settings_specs(current, data, npw, baseline, cycle.bureau_id)
     _check_dimension_sums(specs, dims)
     config = _settings_config(specs, dims, data)
     station_targets = check_station_targets(config, data.get("station_targets") or {})
@@ -282,7 +310,8 @@ def _baseline_codes(current: AssessmentConfig, codes: list[str] | None) -> set[s
     return baseline
 
 
-def _settings_specs(current: AssessmentConfig, data: dict, npw: float, baseline: set[str]) -> list[IndicatorSpec]:
+def _settings_specs(current: AssessmentConfig, data: dict, npw: float, baseline: set[str],
+                    bureau_id: int | None) -> list[IndicatorSpec]:
     """The cycle's indicators with the form's weights, plus the season's added indicators; the
     seasonal multipliers must name one of them and be positive."""
     specs = _weighted_specs(current, data["indicator_weights"], npw, baseline)
@@ -291,7 +320,7 @@ def _settings_specs(current: AssessmentConfig, data: dict, npw: float, baseline:
         if code in known:
             raise DomainError(_("季节性加入的指标“%(code)s”已在本周期的指标中；请改用倍数。", code=code),
                               field="seasonal")
-        specs.append(seasonal_addition(code, points, npw))
+        specs.append(seasonal_addition(code, points, npw, bureau_id))
     known = {s.code for s in specs}
     for code, multiplier in (data.get("seasonal") or {}).items():
         if code not in known:

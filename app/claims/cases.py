@@ -9,6 +9,7 @@ from datetime import date, datetime
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from .. import scope
 from ..audit import record
 from ..dbutil import flush_or_fail
 from ..extensions import db
@@ -250,7 +251,7 @@ def import_case_records(rows: list[dict], row_numbers: list[int] | None = None, 
     """
     report = CaseImportReport(rows=len(rows), batch=uuid.uuid4().hex[:16])
     numbers = row_numbers or list(range(1, len(rows) + 1))
-    units = {u.code: u for u in db.session.execute(select(Unit)).scalars()}
+    units = {u.code: u for u in db.session.execute(select(Unit).where(scope.clause(Unit.bureau_id))).scalars()}
     badges = {str(row.get(k) or "").strip() for row in rows if isinstance(row, dict)
               for k in ("officer_badge", "主办民警警号")} - {""}
     officers = _officers_by_badge(sorted(badges))

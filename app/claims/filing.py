@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from flask_babel import gettext as _
 from sqlalchemy import delete, select
 
+from .. import scope
 from ..dbutil import flush_or_fail
 from ..errors import DomainError
 from ..extensions import db
@@ -30,20 +31,22 @@ from .states import REVIEW_STATUSES, ROLE_LABELS, claim_event, claim_snapshot, l
 def open_cycle() -> Cycle | None:
     """The cycle new claims go into: the open one (the latest if several)."""
     return db.session.execute(
-        select(Cycle).filter_by(status="open").order_by(Cycle.starts_on.desc())
+        select(Cycle).filter_by(status="open").where(scope.cycle_clause()).order_by(Cycle.starts_on.desc())
     ).scalars().first()
 
 
 def pick_cycle(cycle_id: int | None) -> Cycle | None:
     if cycle_id:
-        return db.session.get(Cycle, cycle_id)
+        cycle = db.session.get(Cycle, cycle_id)
+        return cycle if cycle is not None and scope.can_see(cycle) else None
     from ..main.services import current_cycle
 
     return current_cycle()
 
 
 def cycles() -> list[Cycle]:
-    return list(db.session.execute(select(Cycle).order_by(Cycle.starts_on.desc(), Cycle.kind)).scalars().all())
+    return list(db.session.execute(select(Cycle).where(scope.cycle_clause())
+                                   .order_by(Cycle.starts_on.desc(), Cycle.kind)).scalars().all())
 
 
 def normalise_ref(ref: str) -> str:
@@ -81,7 +84,7 @@ class ParticipantInput:
 
 def _check_participants(rows: list[dict]) -> list[ParticipantInput]:
     """Participants from form/API rows ({unit_id, badge_no or officer_id, role, share})."""
-    units = {u.id: u for u in db.session.execute(select(Unit)).scalars()}
+    units = {u.id: u for u in db.session.execute(select(Unit).where(scope.clause(Unit.bureau_id))).scalars()}
     out: list[ParticipantInput] = []
     seen: set[int] = set()
     for number, row in enumerate(rows, start=1):

@@ -4,6 +4,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from .. import scope
 from ..admin.services import unit_choices
 from ..dbutil import db_id
 from ..errors import DomainError
@@ -22,7 +23,7 @@ bp = Blueprint("claims", __name__)
 
 
 def _claim_or_404(claim_id: int) -> CollaborationClaim:
-    claim = db.get_or_404(CollaborationClaim, claim_id)
+    claim = scope.get_or_404(CollaborationClaim, claim_id)
     if not services.can_view(claim, current_user):
         abort(403)
     return claim
@@ -288,7 +289,7 @@ def award():
 @bp.route("/rules/<int:cycle_id>", methods=["GET", "POST"])
 @role_required("admin")
 def rules(cycle_id):
-    cycle = db.get_or_404(Cycle, cycle_id)
+    cycle = scope.get_or_404(Cycle, cycle_id)
     current = services.points_rules(cycle)
     form = PointsRulesForm()
     if request.method == "GET":

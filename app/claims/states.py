@@ -113,7 +113,8 @@ def _tell(claim: CollaborationClaim, status: str) -> None:
         leaders = [user_id for unit_id in claim.unit_ids for user_id in unit_leader_users(unit_id)]
         notify(leaders, "claim_to_confirm", f"{key}:confirm", link=link, params=params)
     elif status in ("confirmed", "disputed"):
-        notify(role_users("coordinator"), "claim_to_review", f"{key}:review", link=link, params=params)
+        coordinators = role_users("coordinator", bureau_id=claim.cycle.bureau_id)  # of the claim's bureau
+        notify(coordinators, "claim_to_review", f"{key}:review", link=link, params=params)
 
 
 def claim_event(claim, user, action, from_status, to_status, reason="", unit_id=None, audit_after=None) -> None:

@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 
 from surveys.anonymity import thresholds
 
+from .. import scope
 from ..dbutil import db_id
 from ..extensions import db
 from ..formutil import select_choices
@@ -54,6 +55,7 @@ def instruments():
 
 
 @admin_bp.route("/instruments/defaults", methods=["POST"])
+@scope.installation_settings
 def create_defaults():
     if FlaskForm().validate_on_submit():
         created = run_service(instrument_services.ensure_default_instruments)
@@ -63,6 +65,7 @@ def create_defaults():
 
 
 @admin_bp.route("/instruments/import", methods=["POST"])
+@scope.installation_settings
 def import_instrument():
     form = ImportInstrumentForm()
     if form.validate_on_submit():
@@ -89,6 +92,7 @@ def export_instrument(instrument_id):
 
 
 @admin_bp.route("/instruments/<int:instrument_id>/edit", methods=["GET", "POST"])
+@scope.installation_settings
 def edit_instrument(instrument_id):
     row = db.get_or_404(Instrument, instrument_id)
     spec = instrument_services.spec_of(row)
@@ -173,7 +177,7 @@ def _assignments_of(cycle, badge: str) -> list:
 
 @admin_bp.route("/cycles/<int:cycle_id>/design", methods=["GET", "POST"])
 def design(cycle_id):
-    cycle = db.get_or_404(Cycle, cycle_id)
+    cycle = scope.get_or_404(Cycle, cycle_id)
     settings = services.feedback_settings(cycle)
     form = DesignForm(prefix="design", data={"seed": settings["seed"], "peers": settings["peers"]})
     add_form = AddAssignmentForm(prefix="add")
@@ -195,7 +199,8 @@ def design(cycle_id):
     unit_id = request.args.get("unit", type=db_id)
     q = services.clean_badge(request.args.get("q", ""))
     preview = services.design_preview(cycle, unit_id)
-    units = db.session.execute(db.select(Unit).where(Unit.is_active).order_by(Unit.code)).scalars().all()
+    units = db.session.execute(db.select(Unit).where(Unit.is_active, scope.cycle_unit_clause(cycle))
+                               .order_by(Unit.code)).scalars().all()
     return render_template("feedback/admin/design.html", cycle=cycle, form=form, add_form=add_form,
                            choice_form=choice_form, preview=preview, unit_id=unit_id, units=units, q=q,
                            listed=_assignments_of(cycle, q), current=current, settings=settings,
@@ -204,7 +209,7 @@ def design(cycle_id):
 
 @admin_bp.route("/assignments/<int:assignment_id>/remove", methods=["POST"])
 def remove_assignment(assignment_id):
-    assignment = db.get_or_404(Assignment, assignment_id)
+    assignment = scope.get_or_404(Assignment, assignment_id)
     cycle_id, badge = assignment.cycle_id, assignment.ratee.badge_no
     if FlaskForm().validate_on_submit() and run_service(services.remove_assignment, assignment):
         flash(_("已删除该评价安排。"), "success")
@@ -214,7 +219,7 @@ def remove_assignment(assignment_id):
 # ---- tracking ----------------------------------------------------------------------------------
 @admin_bp.route("/cycles/<int:cycle_id>/tracking")
 def tracking(cycle_id):
-    cycle = db.get_or_404(Cycle, cycle_id)
+    cycle = scope.get_or_404(Cycle, cycle_id)
     filters = {"q": request.args.get("q", "")[:50], "unit": request.args.get("unit", type=db_id)}
     owing = RowsPage(services.owing_query(cycle, search=filters["q"], unit_id=filters["unit"]),
                      request.args.get("page", 1, type=int), current_app.config["PER_PAGE"])
@@ -226,6 +231,6 @@ def tracking(cycle_id):
 
 @admin_bp.route("/cycles/<int:cycle_id>/tracking.xlsx")
 def tracking_export(cycle_id):
-    cycle = db.get_or_404(Cycle, cycle_id)
+    cycle = scope.get_or_404(Cycle, cycle_id)
     header, rows = services.owing_rows(cycle)
     return xlsx_download(header, rows, f"feedback-owing-{cycle.id}.xlsx", title="owing")

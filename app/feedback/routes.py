@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 
 from surveys.forms import FormItem, comment_field_name, item_field_name, rating_form_class
 
+from .. import scope
 from ..dbutil import db_id
 from ..errors import DomainError
 from ..extensions import db
@@ -41,7 +42,7 @@ def inbox():
 
 
 def _own_assignment(assignment_id) -> Assignment:
-    assignment = db.get_or_404(Assignment, assignment_id)
+    assignment = scope.get_or_404(Assignment, assignment_id)
     if current_user.officer is None or assignment.rater_id != current_user.officer.id:
         abort(403)
     return assignment
@@ -126,7 +127,7 @@ def decline(assignment_id):
 # ---- nominations -------------------------------------------------------------------------------
 def _nomination_cycle():
     return db.session.execute(
-        db.select(Cycle).where(Cycle.status.in_(("draft", "open"))).order_by(Cycle.status.desc(),
+        db.select(Cycle).where(Cycle.status.in_(("draft", "open")), scope.cycle_clause()).order_by(Cycle.status.desc(),
                                                                               Cycle.starts_on.desc())
     ).scalars().first()
 
@@ -175,7 +176,7 @@ def approvals():
 @login_required
 def decide(nomination_id, decision):
     leader = _leader()
-    nomination = db.get_or_404(Nomination, nomination_id)
+    nomination = scope.get_or_404(Nomination, nomination_id)
     if not services.can_decide(nomination, leader):
         abort(403)
     if not FlaskForm().validate_on_submit():
@@ -189,10 +190,10 @@ def decide(nomination_id, decision):
 def _tracking_cycle(cycle_id=None):
     """The asked-for cycle, else the open one, else the latest cycle that had 360 ratings."""
     if cycle_id:
-        return db.get_or_404(Cycle, cycle_id)
+        return scope.get_or_404(Cycle, cycle_id)
     has_ratings = db.select(Assignment.id).where(Assignment.cycle_id == Cycle.id).exists()
     return db.session.execute(
-        db.select(Cycle).where(Cycle.status != "draft", has_ratings)
+        db.select(Cycle).where(Cycle.status != "draft", has_ratings, scope.cycle_clause())
         .order_by((Cycle.status == "open").desc(), Cycle.starts_on.desc())
     ).scalars().first()
 
@@ -237,7 +238,7 @@ def results():
 @login_required
 def result(cycle_id):
     officer = _officer()
-    cycle = db.get_or_404(Cycle, cycle_id)
+    cycle = scope.get_or_404(Cycle, cycle_id)
     if officer is None:
         abort(403)
     if not services.results_visible(cycle):

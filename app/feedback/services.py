@@ -35,6 +35,7 @@ from surveys.design import DEFAULT_PEERS, OfficerNode, Planned, UnitNode, build_
 from surveys.forms import MAX_COMMENT, parse_value
 from surveys.instruments import COMPETENCIES, TEAMWORK
 
+from .. import scope
 from ..audit import record
 from ..dbutil import flush_or_fail
 from ..errors import DomainError
@@ -139,11 +140,13 @@ def set_thresholds(cycle: Cycle, values: Mapping[str, int]) -> None:
 
 
 # ---- the design --------------------------------------------------------------------------------
-def _org_nodes():
+def _org_nodes(cycle: Cycle | None = None):
+    """The cycle's bureau's active units and officers (a design never crosses bureaus)."""
     units = [UnitNode(u.id, u.kind, u.parent_id) for u in db.session.execute(
-        select(Unit).where(Unit.is_active)).scalars()]
+        select(Unit).where(Unit.is_active, scope.cycle_unit_clause(cycle))).scalars()]
     officers = [OfficerNode(o.id, o.unit_id, o.is_leader) for o in db.session.execute(
-        select(Officer).join(Officer.unit).where(Officer.is_active, Unit.is_active)).scalars()]
+        select(Officer).join(Officer.unit).where(Officer.is_active, Unit.is_active,
+                                                 scope.cycle_unit_clause(cycle))).scalars()]
     return units, officers
 
 
@@ -168,7 +171,7 @@ def write_design(cycle: Cycle, seed: int | None = None, peers: int | None = None
     settings = feedback_settings(cycle)
     seed = settings["seed"] if seed is None else int(seed)
     peers = settings["peers"] if peers is None else int(peers)
-    units, officers = _org_nodes()
+    units, officers = _org_nodes(cycle)
     plan = build_design(units, officers, peers=peers, seed=seed)
     db.session.execute(delete(Assignment).where(Assignment.cycle_id == cycle.id, Assignment.source == "design"))
     kept = set(db.session.execute(
@@ -241,7 +244,7 @@ def design_preview(cycle: Cycle, unit_id: int | None = None) -> DesignPreview:
         preview.by_relation[relation] = preview.by_relation.get(relation, 0) + 1
     officers = db.session.execute(
         select(Officer).join(Officer.unit).options(contains_eager(Officer.unit))  # not one query per unit
-        .where(Officer.is_active).order_by(Unit.code, Officer.badge_no)
+        .where(Officer.is_active, scope.cycle_unit_clause(cycle)).order_by(Unit.code, Officer.badge_no)
     ).scalars().all()
     per_unit: dict[int, dict] = {}
     for officer in officers:

@@ -45,10 +45,16 @@ class Indicator(Model):
         sa.CheckConstraint("floor IS NULL OR method <> 'target' OR (direction = 'higher' AND floor < target)"
                            " OR (direction = 'lower' AND floor > target)", name="floor_side"),
         sa.CheckConstraint("NOT per_capita OR level = 'unit'", name="per_capita_unit"),
+        sa.UniqueConstraint("bureau_id", "code"),
+        sa.Index("uq_indicator_shared_code", "code", unique=True,
+                 sqlite_where=sa.text("bureau_id IS NULL"), postgresql_where=sa.text("bureau_id IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # The bureau whose catalogue this is; NULL = the shared catalogue every bureau uses for the codes it
+    # has no row of its own for (app.assessment.services.indicators).
+    bureau_id: Mapped[int | None] = mapped_column(sa.ForeignKey("unit.id"), index=True)
+    code: Mapped[str] = mapped_column(sa.String(64))
     name: Mapped[str] = mapped_column(sa.String(100))
     dimension: Mapped[str] = mapped_column(sa.String(32))
     weight: Mapped[float]

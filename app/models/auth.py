@@ -15,13 +15,14 @@ from .base import utcnow
 if TYPE_CHECKING:  # the classes string annotations name; imported for the type checker only
     from .org import Officer
 
-ROLES = ("admin", "coordinator", "supervisor", "officer")
+# "province": the province's office, sees every bureau side by side and changes nothing.
+ROLES = ("admin", "coordinator", "supervisor", "officer", "province")
 
 
 class UserRole(Model):
     __tablename__ = "user_role"
     __table_args__ = (
-        sa.CheckConstraint("role IN ('admin', 'coordinator', 'supervisor', 'officer')", name="role"),
+        sa.CheckConstraint("role IN ('admin', 'coordinator', 'supervisor', 'officer', 'province')", name="role"),
     )
 
     user_id: Mapped[int] = mapped_column(
@@ -37,6 +38,9 @@ class User(UserMixin, Model):
     username: Mapped[str] = mapped_column(sa.String(50), unique=True)
     password_hash: Mapped[str] = mapped_column(sa.String(256))
     officer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("officer.id"), unique=True)
+    # The bureau an admin or coordinator works for: they see and change only it (app.scope).
+    # NULL = the whole installation (an installation admin); an officer's account follows its unit.
+    bureau_id: Mapped[int | None] = mapped_column(sa.ForeignKey("unit.id"), index=True)
     is_active_account: Mapped[bool] = mapped_column(
         "is_active", default=True, server_default=sa.text("true")
     )

@@ -21,11 +21,17 @@ class Cycle(Model):
         sa.CheckConstraint("kind IN ('month', 'quarter', 'year')", name="kind"),
         sa.CheckConstraint("status IN ('draft', 'open', 'closed', 'published')", name="status"),
         sa.CheckConstraint("ends_on >= starts_on", name="dates"),
-        sa.UniqueConstraint("kind", "starts_on"),
+        sa.UniqueConstraint("bureau_id", "kind", "starts_on"),
+        # NULL bureau = an installation-wide cycle (all units); at most one per kind and start too.
+        sa.Index("uq_cycle_installation_kind_starts_on", "kind", "starts_on", unique=True,
+                 sqlite_where=sa.text("bureau_id IS NULL"), postgresql_where=sa.text("bureau_id IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(100))
+    # The bureau whose units and officers the cycle assesses (rankings, grades, bonuses and 约谈 are
+    # per bureau); NULL = every unit of the installation, as before bureaus were separated.
+    bureau_id: Mapped[int | None] = mapped_column(sa.ForeignKey("unit.id"), index=True)
     kind: Mapped[str] = mapped_column(sa.String(10))
     starts_on: Mapped[date]
     ends_on: Mapped[date]

@@ -19,6 +19,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from .. import scope
 from ..extensions import db
 from ..models import (
     DEFAULT_RESPONSE_MINUTES,
@@ -238,7 +239,8 @@ def values_for_cycle(cycle, codes: set[str]) -> dict[str, dict[int, tuple[float,
     marked = marked_codes() & set(codes) & set(RULES)
     if not marked:
         return {}
-    stations = list(db.session.execute(sa.select(Unit).where(Unit.kind == "station")).scalars())
+    stations = list(db.session.execute(sa.select(Unit).where(Unit.kind == "station",
+                                                             scope.cycle_unit_clause(cycle))).scalars())
     period = Period(cycle.starts_on, cycle.ends_on, cycle.ends_on)
     out: dict[str, dict[int, tuple[float, float | None]]] = {}
     for code in sorted(marked):

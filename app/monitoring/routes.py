@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from .. import scope
 from ..dbutil import db_id
 from ..errors import DomainError
 from ..extensions import db
@@ -35,7 +36,7 @@ def helpers():
 
 def _station(unit_id: int) -> Unit:
     unit = db.session.get(Unit, unit_id)
-    if unit is None or unit.kind != "station":
+    if unit is None or unit.kind != "station" or not scope.can_see(unit):
         abort(404)
     if not services.can_monitor(current_user, unit):
         abort(403)
@@ -77,8 +78,8 @@ def bureau():
     sort = sort if sort in services.SORTS else "behind"
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)  # OFFSET within an integer
     stations = services.visible_stations(current_user) if current_user.has_role("admin") else \
-        list(db.session.execute(db.select(Unit).where(Unit.kind == "station", Unit.is_active)
-                                .order_by(Unit.code)).scalars())
+        list(db.session.execute(db.select(Unit).where(Unit.kind == "station", Unit.is_active,
+                                                      scope.clause(Unit.bureau_id)).order_by(Unit.code)).scalars())
     day = services.today()
     rows = services.bureau_rows(day, stations, sort)
     pages = max(1, -(-len(rows) // services.PAGE_SIZE))
@@ -109,6 +110,7 @@ def records():
 
 @bp.route("/targets", methods=["GET", "POST"])
 @role_required("admin")
+@scope.installation_settings
 def targets():
     current = derived.response_targets()
     marked = derived.marked_codes()
@@ -189,7 +191,7 @@ def _number(text: str | None) -> float | None:
 def _check_page(unit_id: int, month: str):
     """(unit, month, self-check or None, is_leader, is_office) or 403/404."""
     unit = db.session.get(Unit, unit_id)
-    if unit is None or unit.kind != "station":
+    if unit is None or unit.kind != "station" or not scope.can_see(unit):
         abort(404)
     office = current_user.has_role("admin", "coordinator")
     leader = unit.id in services.led_unit_ids(current_user)
@@ -298,7 +300,7 @@ def evidence(evidence_id):
     if item is None:
         abort(404)
     check = db.session.get(SelfCheck, item.self_check_id)
-    unit = db.session.get(Unit, check.unit_id)
+    unit = scope.check(db.session.get(Unit, check.unit_id))
     if not (current_user.has_role("admin", "coordinator") or unit.id in services.led_unit_ids(current_user)):
         abort(403)
     response = send_file(BytesIO(item.data), mimetype=item.content_type, as_attachment=True,
@@ -311,7 +313,7 @@ def evidence(evidence_id):
 @login_required
 def close_rectification(rect_id):
     rect = db.session.get(Rectification, rect_id)
-    if rect is None:
+    if rect is None or not scope.can_see(rect):
         abort(404)
     if not (current_user.has_role("admin", "coordinator") or rect.unit_id in services.led_unit_ids(current_user)):
         abort(403)
@@ -353,6 +355,7 @@ def self_checks():
 @bp.route("/connectors", methods=["GET", "POST"])
 @bp.route("/connectors/<int:connector_id>", methods=["GET", "POST"])
 @role_required("admin")
+@scope.installation_settings
 def connectors(connector_id=None):
     from ..models import Connector
     from .connectors import save_connector
@@ -375,6 +378,7 @@ def connectors(connector_id=None):
 
 @bp.route("/connectors/<int:connector_id>/pull", methods=["POST"])
 @role_required("admin")
+@scope.installation_settings
 def pull_connector(connector_id):
     from ..models import Connector
     from .connectors import pull

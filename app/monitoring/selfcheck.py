@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
+from .. import scope
 from ..audit import record
 from ..dbutil import flush_or_fail
 from ..errors import DomainError
@@ -58,8 +59,10 @@ def month_bounds(month: date) -> derived.Period:
 
 def _catalogue_values(unit: Unit, month: date) -> dict[str, float]:
     """Current imported values of the unit in a monthly cycle covering ``month`` (code → value)."""
+    of_unit = sa.or_(Cycle.bureau_id == unit.bureau_id, Cycle.bureau_id.is_(None))  # its bureau's cycle first
     cycle = db.session.execute(sa.select(Cycle).where(Cycle.kind == "month", Cycle.starts_on <= month,
-                                                      Cycle.ends_on >= month).limit(1)).scalar_one_or_none()
+                                                      Cycle.ends_on >= month, of_unit)
+                               .order_by(Cycle.bureau_id.is_(None)).limit(1)).scalar_one_or_none()
     if cycle is None:
         return {}
     rows = db.session.execute(
@@ -75,9 +78,10 @@ def live_items(unit: Unit, month: date) -> list[dict]:
     values = derived.compute_all(period, [unit])
     imported = _catalogue_values(unit, month)
     items, seen = [], set()
-    catalogue = db.session.execute(sa.select(Indicator).where(Indicator.level == "unit", Indicator.is_active,
-                                                              Indicator.is_soft.is_(False))
-                                   .order_by(Indicator.sort_order, Indicator.id)).scalars()
+    from ..assessment.services import indicators
+
+    catalogue = sorted((i for i in indicators(active_only=True, bureau_id=unit.bureau_id)
+                        if i.level == "unit" and not i.is_soft), key=lambda i: (i.sort_order, i.id))
     for ind in catalogue:
         rule = derived.RULES.get(ind.code)
         if rule is not None:
@@ -334,6 +338,7 @@ def overdue_rectifications(day: date, unit_ids: list[int] | None = None, limit: 
     where = [Rectification.status == "open", Rectification.due_on < day]
     if unit_ids is not None:
         where.append(Rectification.unit_id.in_(unit_ids[:500]))
+    where.append(scope.unit_clause(Rectification.unit_id))
     total = db.session.scalar(sa.select(sa.func.count(Rectification.id)).where(*where)) or 0
     rows = db.session.execute(sa.select(Rectification, Unit.name).join(Unit, Unit.id == Rectification.unit_id)
                               .where(*where).order_by(Rectification.due_on, Rectification.id).limit(limit)).all()
@@ -344,7 +349,7 @@ def month_overview(month: date, page: int = 1, per_page: int = 20) -> tuple[list
     """For the office: every station with its self-check of ``month`` (None when not opened)."""
     query = (sa.select(Unit, SelfCheck).outerjoin(SelfCheck, sa.and_(SelfCheck.unit_id == Unit.id,
                                                                       SelfCheck.month == month))
-             .where(Unit.kind == "station", Unit.is_active))
+             .where(Unit.kind == "station", Unit.is_active, scope.clause(Unit.bureau_id)))
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
     status_order = sa.case((SelfCheck.status == "submitted", 0), (SelfCheck.status == "returned", 1),
                            (SelfCheck.status == "draft", 2), (SelfCheck.status == "accepted", 3), else_=4)
@@ -354,8 +359,9 @@ def month_overview(month: date, page: int = 1, per_page: int = 20) -> tuple[list
 
 
 def month_timeliness(month: date, today: date) -> dict:
-    """For the office: the due day of ``month``'s self-checks and how many active stations are
-    overdue (not submitted, due day passed) and were late (first submitted after it). One query."""
+    """For the office: the due day of ``month``'s self-checks and how many active stations (of the
+    viewer's bureaus) are overdue (not submitted, due day passed) and were late (first submitted
+    after it). One query."""
     due = due_on(month)
     late_from = local_day_start_utc(due + timedelta(days=1))  # first submitted on a later local day
     not_submitted = sa.or_(SelfCheck.id.is_(None), SelfCheck.status == "draft")
@@ -363,7 +369,7 @@ def month_timeliness(month: date, today: date) -> dict:
         sa.select(sa.func.count(sa.case((not_submitted, 1))),
                   sa.func.count(sa.case((SelfCheck.first_submitted_at >= late_from, 1))))
         .select_from(Unit).outerjoin(SelfCheck, sa.and_(SelfCheck.unit_id == Unit.id, SelfCheck.month == month))
-        .where(Unit.kind == "station", Unit.is_active)).one()
+        .where(Unit.kind == "station", Unit.is_active, scope.clause(Unit.bureau_id))).one()
     return {"due": due, "overdue": int(row[0]) if today > due else 0, "late": int(row[1]),
             "is_past": today > due}
 

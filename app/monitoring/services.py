@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
+from .. import scope
 from ..extensions import db
 from ..models import FINAL_STAGES, CaseRecord, Incident, Officer, Unit, User
 from ..reports import charts
@@ -38,7 +39,8 @@ def month_period(day: date) -> derived.Period:
 
 def visible_stations(user: User) -> list[Unit]:
     """Stations whose monitoring ``user`` may open: all for admins, else those they lead."""
-    query = sa.select(Unit).where(Unit.kind == "station", Unit.is_active).order_by(Unit.code)
+    query = sa.select(Unit).where(Unit.kind == "station", Unit.is_active, scope.clause(Unit.bureau_id, user))\
+        .order_by(Unit.code)
     if not user.has_role("admin"):
         ids = led_unit_ids(user)
         if not ids:

@@ -33,11 +33,13 @@ def leaders_by_unit() -> dict[int, list[int]]:
     return out
 
 
-def role_users(*roles: str) -> list[int]:
-    """The active accounts holding any of ``roles`` (coordinators, the office's admins)."""
-    return list(db.session.execute(
-        _active_users().join(UserRole, UserRole.user_id == User.id).where(UserRole.role.in_(roles)).distinct()
-    ).scalars())
+def role_users(*roles: str, bureau_id: int | None = None) -> list[int]:
+    """The active accounts holding any of ``roles`` (coordinators, the office's admins); with ``bureau_id``,
+    only that bureau's and the installation-wide ones (another bureau's office is not told)."""
+    query = _active_users().join(UserRole, UserRole.user_id == User.id).where(UserRole.role.in_(roles))
+    if bureau_id is not None:
+        query = query.where(sa.or_(User.bureau_id == bureau_id, User.bureau_id.is_(None)))
+    return list(db.session.execute(query.distinct()).scalars())
 
 
 def officer_user(officer_id: int) -> int | None:

@@ -11,6 +11,7 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import InputRequired, Length
 
+from .. import scope
 from ..extensions import db
 from ..jobs.services import JobAlreadyActive, state_labels
 from ..localtime import local_today
@@ -85,6 +86,7 @@ def my_result(cycle_id):
 
 @bp.route("/schedule", methods=["GET", "POST"])
 @role_required("admin")
+@scope.installation_settings
 def schedule():
     current = reminders.load_schedule()
     form = ScheduleForm(data={"days_before": current.days_before, "time_of_day": reminders.time_of_day(current)})
@@ -102,6 +104,7 @@ def schedule():
 
 @bp.route("/schedule/run", methods=["POST"])
 @role_required("admin")
+@scope.installation_settings
 def run_now():
     if not PostForm().validate_on_submit():
         return redirect(url_for(".schedule"))

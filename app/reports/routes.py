@@ -6,6 +6,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from .. import scope
 from ..admin.forms import ConfirmForm
 from ..dbutil import db_id
 from ..extensions import db
@@ -29,7 +30,7 @@ def _cycle_arg() -> Cycle | None:
     cycle_id = request.args.get("cycle", type=db_id)
     if cycle_id is None:
         return None
-    cycle = db.get_or_404(Cycle, cycle_id)
+    cycle = scope.get_or_404(Cycle, cycle_id)
     if cycle.status == "draft":
         abort(404)
     return cycle
@@ -49,8 +50,9 @@ def index():
             db.select(Officer).where(Officer.unit_id.in_(led), Officer.is_active)
             .order_by(Officer.unit_id, Officer.badge_no)).scalars().all()
     stations = []
-    if current_user.has_role("admin"):
-        stations = db.session.execute(db.select(Unit).where(Unit.kind.in_(("station", "police_type")), Unit.is_active)
+    if current_user.has_role("admin", "province"):
+        stations = db.session.execute(db.select(Unit).where(Unit.kind.in_(("station", "police_type")), Unit.is_active,
+                                                            scope.clause(Unit.bureau_id))
                                       .order_by(Unit.kind, Unit.code)).scalars().all()
     return render_template("reports/index.html", units=units, officers=officers, stations=stations)
 
@@ -58,7 +60,7 @@ def index():
 @bp.route("/officers/<int:officer_id>")
 @login_required
 def officer(officer_id):
-    person = db.get_or_404(Officer, officer_id)
+    person = scope.get_or_404(Officer, officer_id)
     if not services.can_view_officer(current_user, person):
         abort(403)
     cycle = _cycle_arg() or services.default_report_cycle(person)
@@ -85,7 +87,7 @@ def unit_export(unit_id):
 
 def _dashboard(unit_id):
     """The station dashboard the current user may see (403 otherwise), for the asked or current cycle."""
-    target = db.get_or_404(Unit, unit_id)
+    target = scope.get_or_404(Unit, unit_id)
     if not services.can_view_unit(current_user, target):
         abort(403)
     admin = current_user.has_role("admin")
@@ -118,7 +120,7 @@ def bureau_export():
 @bp.route("/cycles/<int:cycle_id>/reliability", methods=["POST"])
 @role_required("admin")
 def reliability(cycle_id):
-    cycle = db.get_or_404(Cycle, cycle_id)
+    cycle = scope.get_or_404(Cycle, cycle_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     back = request.args.get("back", type=db_id)

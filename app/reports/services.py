@@ -21,6 +21,7 @@ from sqlalchemy import case, func, select
 from scoring.assessment import dual_track, rank_within, weakest
 from surveys.anonymity import OTHERS, RATEE, thresholds, visible_groups
 
+from .. import scope
 from ..assessment.catalogue import DIMENSION_LABELS, GRADE_LABELS
 from ..assessment.runs import is_shown, latest_run, published_run
 from ..extensions import db
@@ -79,12 +80,13 @@ def can_view_officer(user: User, officer: Officer) -> bool:
 
 
 def can_view_unit(user: User, unit: Unit) -> bool:
-    return user.has_role("admin") or unit.id in led_unit_ids(user)
+    """Admins, the province (read-only, published results) and the unit's leaders."""
+    return user.has_role("admin", "province") or unit.id in led_unit_ids(user)
 
 
 def report_cycles() -> list[Cycle]:
     """Cycles a report can be about (not drafts), newest first."""
-    return list(db.session.execute(select(Cycle).where(Cycle.status != "draft")
+    return list(db.session.execute(select(Cycle).where(Cycle.status != "draft", scope.cycle_clause())
                                    .order_by(Cycle.starts_on.desc(), Cycle.kind)).scalars())
 
 
@@ -472,7 +474,7 @@ def _has_360(cycle: Cycle) -> bool:
 
 def _latest_360_cycle() -> Cycle | None:
     has = select(Assignment.id).where(Assignment.cycle_id == Cycle.id, Assignment.status == "submitted").exists()
-    return db.session.execute(select(Cycle).where(Cycle.status.in_(("closed", "published")), has)
+    return db.session.execute(select(Cycle).where(Cycle.status.in_(("closed", "published")), has, scope.cycle_clause())
                               .order_by(Cycle.starts_on.desc())).scalars().first()
 
 
@@ -540,7 +542,8 @@ def changes_since_last(unit: Unit, run: ScoreRun, result: ScoreResult) -> dict |
     """Total, rank and dimension scores against the previous cycle of the same kind with a
     published run (or None when there is none)."""
     previous = db.session.execute(
-        select(Cycle).where(Cycle.kind == run.cycle.kind, Cycle.starts_on < run.cycle.starts_on)
+        select(Cycle).where(Cycle.kind == run.cycle.kind, Cycle.starts_on < run.cycle.starts_on,
+                            scope.same_bureau(Cycle.bureau_id, run.cycle.bureau_id))
         .order_by(Cycle.starts_on.desc())).scalars().all()
     for cycle in previous:
         prev_run = published_run(cycle)
@@ -644,7 +647,8 @@ def completeness_rows(cycle: Cycle | None) -> list[dict]:
     active unit-level indicators fed by business systems that have a current value), 360 response
     rate of its officers, and resident answers. Three aggregate queries."""
     stations = db.session.execute(select(Unit.id, Unit.code, Unit.name, Unit.category)
-                                  .where(Unit.kind == "station", Unit.is_active).order_by(Unit.code)).all()
+                                  .where(Unit.kind == "station", Unit.is_active, scope.clause(Unit.bureau_id),
+                                         scope.cycle_unit_clause(cycle)).order_by(Unit.code)).all()
     hard = (Indicator.level == "unit", Indicator.is_active, Indicator.is_soft.is_(False))
     expected = db.session.scalar(select(func.count(Indicator.id)).where(*hard)) or 0
     values: dict[int, int] = {}

@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
+from .. import scope
 from ..admin.forms import ConfirmForm
 from ..admin.routes import CYCLE_SECTIONS
 from ..demo import STEPS as DEMO_STEPS
@@ -133,7 +134,7 @@ def new_invitation():
 
 
 def _own_invitation(invitation_id: int) -> ResidentInvitation:
-    invitation = db.get_or_404(ResidentInvitation, invitation_id)
+    invitation = scope.get_or_404(ResidentInvitation, invitation_id)
     if not services.can_manage_invitation(current_user, invitation):
         abort(403)
     return invitation
@@ -271,7 +272,7 @@ def follow_ups():
 
 
 def _follow_up_or_404(item_id: int) -> FollowUp:
-    item = db.get_or_404(FollowUp, item_id)
+    item = scope.get_or_404(FollowUp, item_id)
     if not services.can_handle_follow_up(current_user, item):
         abort(403)
     return item
@@ -325,6 +326,7 @@ def service_types():
 @bp.route("/service-types/new", methods=["GET", "POST"])
 @bp.route("/service-types/<int:type_id>/edit", methods=["GET", "POST"])
 @role_required("admin")
+@scope.installation_settings
 def edit_service_type(type_id=None):
     row = db.get_or_404(ServiceType, type_id) if type_id else None
     form = ServiceTypeForm(obj=row)
@@ -337,6 +339,7 @@ def edit_service_type(type_id=None):
 
 @bp.route("/keywords", methods=["GET", "POST"])
 @role_required("admin")
+@scope.installation_settings
 def keywords():
     form = KeywordForm()
     if form.validate_on_submit() and run_service(services.add_keyword, form.word.data, form=form,
@@ -348,6 +351,7 @@ def keywords():
 
 @bp.route("/keywords/<int:keyword_id>/delete", methods=["POST"])
 @role_required("admin")
+@scope.installation_settings
 def delete_keyword(keyword_id):
     keyword = db.get_or_404(FlagKeyword, keyword_id)
     if ConfirmForm().validate_on_submit():

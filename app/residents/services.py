@@ -30,6 +30,7 @@ from surveys.residents import (
     normalise_comment,
 )
 
+from .. import scope
 from ..audit import record
 from ..dbutil import flush_or_fail
 from ..errors import DomainError
@@ -101,7 +102,7 @@ def inviting_unit_ids(user: User) -> set[int] | None:
 
 def unit_choices_for(user: User) -> dict[int, str]:
     allowed = inviting_unit_ids(user)
-    query = select(Unit).where(Unit.is_active).order_by(Unit.code)
+    query = select(Unit).where(Unit.is_active, scope.clause(Unit.bureau_id, user)).order_by(Unit.code)
     if allowed is not None:
         query = query.where(Unit.id.in_(allowed or {-1}))
     return {u.id: f"{u.name}（{u.code}）" for u in db.session.execute(query).scalars()}
@@ -205,7 +206,8 @@ def revoke_invitation(invitation: ResidentInvitation, user: User) -> None:
 
 def invitations_query(user: User, state: str = ""):
     """Invitations ``user`` may open: their own, and for leaders their units' (admins: all)."""
-    query = select(ResidentInvitation).order_by(ResidentInvitation.id.desc())
+    query = select(ResidentInvitation).where(scope.unit_clause(ResidentInvitation.unit_id, user))\
+        .order_by(ResidentInvitation.id.desc())
     managed = managed_unit_ids(user)
     if managed is not None:
         query = query.where(or_(ResidentInvitation.created_by_id == user.id,
@@ -426,7 +428,7 @@ def follow_ups_query(user: User, status: str = "", unit_id: int | None = None, o
                      today: date | None = None):
     query = (select(FollowUp).order_by(FollowUp.status != "open", FollowUp.due_on, FollowUp.id)
              .options(selectinload(FollowUp.unit), selectinload(FollowUp.response).selectinload(
-                 ResidentResponse.invitation)))
+                 ResidentResponse.invitation))).where(scope.unit_clause(FollowUp.unit_id, user))
     managed = managed_unit_ids(user)
     if managed is not None:
         query = query.where(FollowUp.unit_id.in_(managed or {-1}))
@@ -491,7 +493,8 @@ def follow_up_counts(user: User, today: date | None = None) -> dict:
     today = today or local_today()
     managed = managed_unit_ids(user)
     query = select(FollowUp.status, func.count(FollowUp.id),
-                   func.sum(case((FollowUp.due_on < today, 1), else_=0))).group_by(FollowUp.status)
+                   func.sum(case((FollowUp.due_on < today, 1), else_=0))).group_by(FollowUp.status)\
+        .where(scope.unit_clause(FollowUp.unit_id, user))
     if managed is not None:
         query = query.where(FollowUp.unit_id.in_(managed or {-1}))
     counts = {"open": 0, "checked": 0, "fixed": 0, "overdue": 0}
@@ -638,8 +641,10 @@ def _batch_lookups(references: set[str]) -> _BatchLookups:
         ).scalars())
     return _BatchLookups(
         types={t.name: t for t in db.session.execute(select(ServiceType)).scalars()},
-        units={u.code: u for u in db.session.execute(select(Unit).where(Unit.is_active)).scalars()},
-        officers={o.badge_no: o for o in db.session.execute(select(Officer).where(Officer.is_active)).scalars()},
+        units={u.code: u for u in db.session.execute(
+            select(Unit).where(Unit.is_active, scope.clause(Unit.bureau_id))).scalars()},
+        officers={o.badge_no: o for o in db.session.execute(
+            select(Officer).where(Officer.is_active, scope.unit_clause(Officer.unit_id))).scalars()},
         invited=invited)
 
 
@@ -845,7 +850,8 @@ def cycle_summary(cycle) -> dict:
 def responses_query(user: User):
     managed = managed_unit_ids(user)
     query = (select(ResidentResponse).order_by(ResidentResponse.answered_on.desc(), ResidentResponse.id.desc())
-             .options(selectinload(ResidentResponse.unit), selectinload(ResidentResponse.service_type)))
+             .options(selectinload(ResidentResponse.unit), selectinload(ResidentResponse.service_type))
+             .where(scope.unit_clause(ResidentResponse.unit_id, user)))
     if managed is not None:
         query = query.where(ResidentResponse.unit_id.in_(managed or {-1}))
     return query

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 
+from .. import scope
 from ..assessment import runs as assessment_runs
 from ..audit import record
 from ..errors import DomainError
@@ -102,16 +103,17 @@ def promotion_list(page: int = 1, per_page: int = 100) -> tuple[list[Cycle], lis
 def _final_years(years: int) -> list[tuple[Cycle, ScoreRun | None]]:
     """The last ``years`` final (published) annual cycles, newest first, with their runs."""
     cycles = db.session.execute(
-        db.select(Cycle).where(Cycle.kind == "year", Cycle.status == "published")
+        db.select(Cycle).where(Cycle.kind == "year", Cycle.status == "published", scope.cycle_clause())
         .order_by(Cycle.starts_on.desc()).limit(years)).scalars().all()
     return [(c, assessment_runs.published_run(c)) for c in cycles]
 
 
 def _officer_page(page: int, per_page: int) -> tuple[int, list[Officer]]:
     """(active officers in all, one page of them by badge number)."""
-    total = db.session.scalar(db.select(db.func.count()).select_from(Officer).where(Officer.is_active)) or 0
+    visible = scope.unit_clause(Officer.unit_id)
+    total = db.session.scalar(db.select(db.func.count()).select_from(Officer).where(Officer.is_active, visible)) or 0
     officers = db.session.execute(
-        db.select(Officer).where(Officer.is_active).order_by(Officer.badge_no)
+        db.select(Officer).where(Officer.is_active, visible).order_by(Officer.badge_no)
         .limit(per_page).offset((page - 1) * per_page)).scalars().all()
     return total, list(officers)
 

@@ -35,7 +35,8 @@ def result_final(approval: ResultApproval) -> None:
 
 
 def objection_filed(objection: Objection) -> None:
-    notify(role_users("admin"), "objection_filed", f"objection:{objection.id}:filed",
+    office = role_users("admin", bureau_id=objection.cycle.bureau_id)  # of the objection's bureau
+    notify(office, "objection_filed", f"objection:{objection.id}:filed",
            link=f"/results/objections/{objection.id}",
            params={"cycle": objection.cycle.name, "due": objection.due_on.isoformat()})
 

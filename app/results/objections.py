@@ -16,7 +16,7 @@ from ..dbutil import flush_or_fail
 from ..errors import DomainError
 from ..extensions import db
 from ..jobs import enqueue
-from ..models import Indicator, Job, Objection, ObjectionEvidence, Officer, ResultApproval, Unit, User, utcnow
+from ..models import Job, Objection, ObjectionEvidence, Officer, ResultApproval, Unit, User, utcnow
 from ..models.results import EVIDENCE_TYPES, OBJECTION_ITEMS
 from . import notices
 from .calendar import bureau_today, notice_period
@@ -78,7 +78,7 @@ def file_objection(approval: ResultApproval, user: User, *, unit: Unit | None = 
     reason = (reason or "").strip()
     if (unit is None) == (officer is None) or not may_object_for(user, unit=unit, officer=officer):
         raise DomainError(_("您不能为该对象提出申诉。"))
-    item_code = _checked_item(item_kind, item_code)
+    item_code = _checked_item(item_kind, item_code, approval.cycle.bureau_id)
     if not reason:
         raise DomainError(_("请写明申诉理由。"), field="reason")
     evidence = _check_files(files or [])
@@ -99,14 +99,16 @@ def file_objection(approval: ResultApproval, user: User, *, unit: Unit | None = 
     return objection
 
 
-def _checked_item(item_kind: str, item_code: str) -> str:
+def _checked_item(item_kind: str, item_code: str, bureau_id: int | None) -> str:
     """The indicator code an objection names (only for an indicator or a soft score), checked."""
     if item_kind not in OBJECTION_ITEMS:
         raise DomainError(_("请选择申诉的项目。"), field="item_kind")
     if item_kind not in ("indicator", "soft"):
         return ""
     item_code = (item_code or "").strip()
-    indicator = db.session.execute(db.select(Indicator).where(Indicator.code == item_code)).scalar_one_or_none()
+    from ..assessment.services import indicator_map
+
+    indicator = indicator_map(bureau_id).get(item_code)  # the cycle's bureau's catalogue
     if indicator is None or indicator.is_soft != (item_kind == "soft"):
         raise DomainError(_("请选择申诉的指标。"), field="item_code")
     return item_code

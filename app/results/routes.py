@@ -9,15 +9,16 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from .. import scope
 from ..assessment import runs
 from ..assessment.catalogue import GRADE_LABELS
+from ..assessment.services import indicators
 from ..extensions import db
 from ..formutil import select_choices
 from ..models import (
     AwardNomination,
     CommitteeMember,
     Cycle,
-    Indicator,
     Objection,
     ObjectionEvidence,
     ResultApproval,
@@ -52,7 +53,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def index():
     """Every cycle past "open", its latest run and its current round (公示 with days left)."""
     cycles = db.session.execute(
-        db.select(Cycle).where(Cycle.status.in_(("closed", "published"))).order_by(Cycle.starts_on.desc())
+        db.select(Cycle).where(Cycle.status.in_(("closed", "published")), scope.cycle_clause())
+        .order_by(Cycle.starts_on.desc())
         .limit(50)).scalars().all()
     rows = []
     for cycle in cycles:
@@ -68,7 +70,7 @@ def index():
 @bp.route("/runs/<int:run_id>/submit", methods=["POST"])
 @role_required("admin")
 def submit(run_id):
-    run = db.get_or_404(ScoreRun, run_id)
+    run = scope.get_or_404(ScoreRun, run_id)
     form = SubmitRunForm()
     if not form.validate_on_submit():
         flash(_("请求无效。"), "danger")
@@ -88,7 +90,7 @@ def _visible(approval: ResultApproval) -> None:
 @bp.route("/approvals/<int:approval_id>")
 @login_required
 def approval(approval_id):
-    item = db.get_or_404(ResultApproval, approval_id)
+    item = scope.get_or_404(ResultApproval, approval_id)
     _visible(item)
     approvers = db.session.execute(
         db.select(User).where(User.id.in_(item.approver_ids or [0])).order_by(User.username)).scalars().all()
@@ -102,7 +104,7 @@ def approval(approval_id):
 @bp.route("/approvals/<int:approval_id>/decide", methods=["POST"])
 @login_required
 def decide(approval_id):
-    item = db.get_or_404(ResultApproval, approval_id)
+    item = scope.get_or_404(ResultApproval, approval_id)
     _visible(item)
     form = DecisionForm()
     if not form.validate_on_submit():
@@ -117,7 +119,7 @@ def decide(approval_id):
 @bp.route("/approvals/<int:approval_id>/final", methods=["POST"])
 @role_required("admin")
 def finalize(approval_id):
-    item = db.get_or_404(ResultApproval, approval_id)
+    item = scope.get_or_404(ResultApproval, approval_id)
     if not FinalizeForm().validate_on_submit():
         flash(_("请求无效。"), "danger")
         return redirect(url_for(".approval", approval_id=approval_id))
@@ -154,6 +156,7 @@ def remove_member(member_id):
 
 @bp.route("/calendar", methods=["GET", "POST"])
 @role_required("admin")
+@scope.installation_settings  # the mainland calendar: one for every bureau
 def calendar_days():
     """The holiday calendar (节假日日历): the days the office entered over the installed package."""
     from . import calendar
@@ -172,6 +175,7 @@ def calendar_days():
 
 @bp.route("/calendar/<day>/remove", methods=["POST"])
 @role_required("admin")
+@scope.installation_settings
 def remove_calendar_day(day):
     from datetime import date
 
@@ -225,7 +229,7 @@ def provisional_banner(run, result=None):
 @bp.route("/results/<int:result_id>/objections/new", methods=["GET", "POST"])
 @login_required
 def new_objection(result_id):
-    result = db.get_or_404(ScoreResult, result_id)
+    result = scope.get_or_404(ScoreResult, result_id)
     approval = services.notice_of_run(result.run)
     unit = result.unit if result.level == "unit" else None
     officer = result.officer if result.level == "officer" else None
@@ -233,9 +237,9 @@ def new_objection(result_id):
         abort(404)
     form = ObjectionForm()
     form.item_code.choices = select_choices({"": _("（不涉及具体指标）"), **{
-        i.code: f"{i.name}（{i.code}）" for i in db.session.execute(
-            db.select(Indicator).where(Indicator.level == result.level).order_by(Indicator.sort_order,
-                                                                               Indicator.code)).scalars()}})
+        i.code: f"{i.name}（{i.code}）" for i in sorted(
+            indicators(bureau_id=result.run.cycle.bureau_id), key=lambda i: (i.sort_order, i.code))
+        if i.level == result.level}})
     if form.validate_on_submit():
         files = [(f.filename or "", f.read()) for f in request.files.getlist(form.evidence.name) if f and f.filename]
         done = run_service(objections.file_objection, approval, current_user, unit=unit, officer=officer,
@@ -247,7 +251,7 @@ def new_objection(result_id):
 
 
 def _seen(objection_id: int) -> Objection:
-    item = db.get_or_404(Objection, objection_id)
+    item = scope.get_or_404(Objection, objection_id)
     if not objections.can_see(current_user, item):
         abort(404)
     return item
@@ -289,7 +293,7 @@ def _answer_objection(item: Objection, form: ReviewForm):
 @login_required
 def evidence(objection_id, evidence_id):
     item = _seen(objection_id)
-    row = db.get_or_404(ObjectionEvidence, evidence_id)
+    row = scope.get_or_404(ObjectionEvidence, evidence_id)
     if row.objection_id != item.id:
         abort(404)
     return send_file(io.BytesIO(row.data), mimetype=row.content_type, as_attachment=True,
@@ -301,7 +305,8 @@ def evidence(objection_id, evidence_id):
 def queue():
     """The office's review queue: open objections by deadline, then the answered ones."""
     rows = db.session.execute(
-        db.select(Objection).order_by((Objection.status != "open"), Objection.due_on, Objection.id.desc())
+        db.select(Objection).join(Cycle, Cycle.id == Objection.cycle_id).where(scope.cycle_clause())
+        .order_by((Objection.status != "open"), Objection.due_on, Objection.id.desc())
         .limit(200)).scalars().all()
     return render_template("results/queue.html", rows=rows)
 
@@ -318,7 +323,7 @@ def mine():
 @bp.route("/talks/<int:unit_id>/<int:cycle_id>", methods=["GET", "POST"])
 @role_required("admin")
 def talk(unit_id, cycle_id):
-    unit, cycle = db.get_or_404(Unit, unit_id), db.get_or_404(Cycle, cycle_id)
+    unit, cycle = scope.get_or_404(Unit, unit_id), scope.get_or_404(Cycle, cycle_id)
     flag = aftermath.flag_for(unit, cycle)
     if flag is None:
         abort(404)
@@ -341,7 +346,7 @@ def talk(unit_id, cycle_id):
 @bp.route("/talks/records/<int:talk_id>/follow-up-done", methods=["POST"])
 @role_required("admin")
 def follow_up_done(talk_id):
-    item = db.get_or_404(TalkRecord, talk_id)
+    item = scope.get_or_404(TalkRecord, talk_id)
     if EmptyForm().validate_on_submit():
         run_service(aftermath.close_follow_up, item, user_id=current_user.id, success=_("回访已完成。"))
     return redirect(url_for(".talk", unit_id=item.unit_id, cycle_id=item.cycle_id))
@@ -371,7 +376,7 @@ def awards(cycle_id):
     """A cycle's award nominations from its final result: the proposal, then the confirmed list."""
     from ..errors import DomainError
 
-    cycle = db.get_or_404(Cycle, cycle_id)
+    cycle = scope.get_or_404(Cycle, cycle_id)
     form = EmptyForm()
     if form.validate_on_submit():
         run_service(aftermath.confirm_awards, cycle, user_id=current_user.id,
@@ -391,7 +396,7 @@ def awards(cycle_id):
 @bp.route("/awards/<int:cycle_id>/export.xlsx")
 @role_required("admin")
 def awards_export(cycle_id):
-    cycle = db.get_or_404(Cycle, cycle_id)
+    cycle = scope.get_or_404(Cycle, cycle_id)
     rows = db.session.execute(db.select(AwardNomination).where(AwardNomination.cycle_id == cycle.id)
                               .order_by(AwardNomination.id)).scalars().all()
     body = xlsx_bytes([_("周期"), _("类型"), _("单位或民警"), _("警号"), _("确认时间（UTC）")], [
@@ -408,7 +413,7 @@ def development(cycle_id):
     """The dual track of a final cycle as records: create them once, then review each."""
     from ..models import DevelopmentRecord
 
-    cycle = db.get_or_404(Cycle, cycle_id)
+    cycle = scope.get_or_404(Cycle, cycle_id)
     form = EmptyForm()
     if form.validate_on_submit():
         run_service(aftermath.create_development_records, cycle, user_id=current_user.id,
@@ -425,7 +430,7 @@ def development(cycle_id):
 def development_review(record_id):
     from ..models import DevelopmentRecord
 
-    item = db.get_or_404(DevelopmentRecord, record_id)
+    item = scope.get_or_404(DevelopmentRecord, record_id)
     if EmptyForm().validate_on_submit():
         run_service(aftermath.review_development, item, request.form.get("status", ""),
                     request.form.get("note", ""), user_id=current_user.id, success=_("已记录复查结果。"))

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from .. import scope
 from ..admin.forms import ConfirmForm
 from ..assessment.services import indicator_map
 from ..dbutil import db_id
@@ -74,7 +75,7 @@ def proposal_chart(proposal: TrendProposal) -> charts.Chart:
 
 
 def _draft_cycles() -> list[Cycle]:
-    return list(db.session.execute(sa.select(Cycle).where(Cycle.status == "draft")
+    return list(db.session.execute(sa.select(Cycle).where(Cycle.status == "draft", scope.cycle_clause())
                                    .order_by(Cycle.starts_on)).scalars())
 
 
@@ -96,7 +97,7 @@ def index():
 @bp.route("/cycles/<int:cycle_id>/propose", methods=["POST"])
 @role_required("admin")
 def propose(cycle_id):
-    cycle = db.get_or_404(Cycle, cycle_id)
+    cycle = scope.get_or_404(Cycle, cycle_id)
     form = ConfirmForm()
     if form.validate_on_submit():
         run_service(services.propose, cycle, today(), current_user.id,
@@ -107,7 +108,7 @@ def propose(cycle_id):
 @bp.route("/proposals/<int:proposal_id>", methods=["POST"])
 @role_required("admin")
 def decide(proposal_id):
-    proposal = db.get_or_404(TrendProposal, proposal_id)
+    proposal = scope.get_or_404(TrendProposal, proposal_id)
     form = DecideForm(prefix=f"p{proposal.id}")
     if form.validate_on_submit():
         accept = bool(form.accept.data)
@@ -124,7 +125,7 @@ def decide(proposal_id):
 @bp.route("/proposals/<int:proposal_id>/reopen", methods=["POST"])
 @role_required("admin")
 def reopen(proposal_id):
-    proposal = db.get_or_404(TrendProposal, proposal_id)
+    proposal = scope.get_or_404(TrendProposal, proposal_id)
     if ConfirmForm().validate_on_submit():
         run_service(services.reopen, proposal, current_user.id, success=_("已撤回决定。"))
     return redirect(url_for(".index", cycle=proposal.cycle_id, _anchor=f"proposal-{proposal.id}"))
@@ -134,7 +135,7 @@ def reopen(proposal_id):
 @login_required
 def unit(unit_id):
     """A station's own incident trends and local peaks (its leaders and the office)."""
-    station = db.get_or_404(Unit, unit_id)
+    station = scope.get_or_404(Unit, unit_id)
     if not can_view_unit(current_user, station):
         abort(403)
     day = today()

@@ -21,6 +21,7 @@ from sqlalchemy import CursorResult
 
 from scoring.trends import IncidentSeries, TrendForecast, forecast_focus
 
+from .. import scope
 from ..assessment.services import cycle_config, set_seasonal_multipliers
 from ..audit import record
 from ..errors import DomainError
@@ -126,7 +127,7 @@ def monthly_counts(types: list[IncidentType], first: date, last: date, unit_id: 
     counts = np.zeros((len(types), n_months))
     position = {t.id: i for i, t in enumerate(types)}
     query = (sa.select(Incident.incident_type_id, Incident.month, sa.func.count())
-             .where(Incident.month >= first, Incident.month <= last)
+             .where(Incident.month >= first, Incident.month <= last, scope.unit_clause(Incident.unit_id))
              .group_by(Incident.incident_type_id, Incident.month))
     if unit_id is not None:
         query = query.where(Incident.unit_id == unit_id)

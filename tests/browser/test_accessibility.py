@@ -49,7 +49,8 @@ def _main_pages(page) -> list[str]:
 
 @pytest.mark.parametrize("username,extra", [
     ("admin", ["/admin/audit", "/reports/bureau", "/admin/officers", "/admin/feedback/instruments",
-               "/results/calendar?year=2027", "/monitoring/self-checks"]),
+               "/results/calendar?year=2027", "/monitoring/self-checks", "/admin/province",
+               "/assessment/indicators"]),
     ("coordinator", []),
     ("leader", ["/residents/follow-ups", "/feedback/tracking"]),
     ("officer", ["/feedback/approvals"]),
