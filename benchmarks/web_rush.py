@@ -21,6 +21,11 @@ checks the outcome:
   still owed, and compares the inputs hash and every result row; the transaction is rolled back.
   Forms stored before the run started must be in it, forms posted after it ended must not.
 
+On a machine shared with other work the latencies follow its load, printed beside them (how busy
+the CPUs were, the load average): a request waits for a core. What each page costs the server (its
+CPU, measured one request at a time after the rush), the errors and the two checks do not depend
+on it.
+
 It writes to the database it is given (accounts for the officers and leaders it uses, their
 answers, one score run): run it on a copy (``CREATE DATABASE x TEMPLATE y``). Each run picks forms
 still owed, so it can be repeated on the same copy.
@@ -178,6 +183,15 @@ def start_servers(url: str, port: int, log_dir: Path) -> list[subprocess.Popen]:
     for process in (web, worker):
         process.kill()
     raise SystemExit("gunicorn did not start")
+
+
+def _backends(url: str) -> list[int]:
+    """The PostgreSQL backends serving this database (not the other databases of a shared server)."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return [pid for (pid,) in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                               "AND pid <> pg_backend_pid()")]
 
 
 # ---- a browser ---------------------------------------------------------------------------------
@@ -535,7 +549,7 @@ def rush(args) -> None:
         port, schedule[p::args.procs], leaders[p::args.procs], args.rate, args.think, args.leader_think,
         start_at, stop, out)) for p in range(args.procs)]
     workers = _processes(lambda pid, comm, ppid: ppid == web.pid)
-    postgres = _processes(lambda pid, comm, ppid: comm.startswith("postgres"))
+    postgres = _backends(url)
     cpu_before = (_cpu_by_pid(workers), _cpu_by_pid([worker.pid]), _cpu_by_pid(postgres),
                   resource.getrusage(resource.RUSAGE_CHILDREN))
     busy_before, load_before = _machine_busy(), os.getloadavg()[0]
@@ -553,7 +567,7 @@ def rush(args) -> None:
         for c in clients:
             c.join()
         elapsed = time.time() - start_at
-        postgres_after = _processes(lambda pid, comm, ppid: comm.startswith("postgres"))
+        postgres_after = sorted(set(postgres) | set(_backends(url)))
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         busy_after = _machine_busy()
         cpu = {"gunicorn": _cpu_used(cpu_before[0], _cpu_by_pid(workers)),
