@@ -20,6 +20,13 @@ to the ratio of what a request of each kind costs all of them together.
 
 Needs PostgreSQL at 127.0.0.1:5432 (user postgres) and Redis; it makes its own database
 (kaoping_bench_web, dropped and made again on every run).
+
+``--rush`` measures the deadline rush of issue 19 instead, on a prebuilt province (``--url``, made
+by ``bench_province.py --keep``; use a copy, it writes to it): officers logging in and submitting the
+360 forms they owe and station leaders opening their dashboards while a score run computes in the
+RQ worker, served as the README recommends. See ``web_rush.py``.
+
+    python benchmarks/bench_web.py --rush [--url postgresql://…/copy_of_province] [--rate 4] [--officers 2000]
 """
 import argparse
 import http.client
@@ -291,7 +298,26 @@ def main():
     # database queue again for the GIL behind the others and p99 grows 3-5 times for no more throughput.
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (0: sync workers)")
     parser.add_argument("--rounds", type=int, default=5, help="turns each kind takes (seconds split between them)")
+    rush = parser.add_argument_group("--rush: the deadline rush on a prebuilt province (web_rush.py)")
+    rush.add_argument("--rush", action="store_true", help="measure the deadline rush instead")
+    rush.add_argument("--url", help="the province database (a copy: the rush writes to it)")
+    rush.add_argument("--officers", type=int, default=2000, help="officers at most, each submitting one form")
+    rush.add_argument("--rate", type=float, default=1, help="officers arriving per second")
+    rush.add_argument("--think", type=float, default=1, help="seconds an officer spends on each page")
+    rush.add_argument("--leaders", type=int, default=10, help="station leaders opening their pages")
+    rush.add_argument("--leader-think", type=float, default=3, help="seconds a leader spends on each page")
+    rush.add_argument("--warmup", type=float, default=20, help="seconds of rush before the score run starts")
+    rush.add_argument("--tail", type=float, default=5, help="seconds of rush after the score run ends")
+    rush.add_argument("--seed", type=int, default=1, help="which owed forms and leaders take part")
+    rush.add_argument("--log-dir", default="instance/bench-rush", help="where the servers' logs go")
     args = parser.parse_args()
+    if args.rush:
+        from web_rush import DEFAULT_URL
+        from web_rush import rush as run_rush
+
+        args.url = args.url or DEFAULT_URL
+        run_rush(args)
+        return
     url, tokens = prepare_database(n_tokens=60_000)
     port = _free_port()
     server = start_gunicorn(url, port, args.threads)

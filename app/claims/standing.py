@@ -71,9 +71,12 @@ def team_standing_cached(cycle: Cycle) -> TeamStanding:
     cache = current_app.extensions.setdefault("kaoping.team_standing", {})
     found = cache.get(cycle.id)
     if found is None or found[0] != key:
-        found = (key, _detached(team_standing(cycle)))
+        # One thread of the process scores; the others wait for it rather than each scoring at once.
         with _LOCK:
-            if len(cache) >= _KEEP and cycle.id not in cache:
-                cache.pop(next(iter(cache)))
-            cache[cycle.id] = found
+            found = cache.get(cycle.id)
+            if found is None or found[0] != key:
+                found = (key, _detached(team_standing(cycle)))
+                if len(cache) >= _KEEP and cycle.id not in cache:
+                    cache.pop(next(iter(cache)))
+                cache[cycle.id] = found
     return replace(found[1], cycle=cycle)

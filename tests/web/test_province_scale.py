@@ -140,3 +140,43 @@ def test_the_individual_report_scores_the_cycle_once_until_an_answer_comes(app, 
     _answer(officer, 4, 3)
     after = reports.officer_residents(officer, cycle)
     assert after["n"] == 4 and after["raw_rate"] == 75.0 and calls == [cycle.id, cycle.id]
+
+
+def test_the_residents_scores_are_scored_again_when_an_officer_moves(app, ctx, monkeypatch):
+    """The check whether the cached figures are still current reads no answers (a province's
+    station dashboard paid 250 ms for an aggregate over every answer of the cycle), yet an audited
+    transfer of an officer, which changes the group their rate is shrunk towards, is noticed."""
+    from app.admin.services import save_officer
+    from app.models import Unit
+    from app.reports import services as reports
+    from app.residents import services as residents
+
+    ids = build_world()
+    officer = db.session.execute(sa.select(Officer).order_by(Officer.id)).scalars().first()
+    for number, level in enumerate((4, 4, 1)):
+        _answer(officer, level, number)
+    cycle = db.session.get(Cycle, ids["cycle"])
+    calls = []
+    real = residents.soft_indicator_values
+    monkeypatch.setattr(residents, "soft_indicator_values", lambda c: calls.append(c.id) or real(c))
+    reports.officer_residents(officer, cycle)
+    statements = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", seen)
+    reports.officer_residents(officer, cycle)
+    sa.event.remove(db.engine, "before_cursor_execute", seen)
+    assert calls == [cycle.id]
+    reading_answers = [s for s in statements if "resident_response" in s]
+    # one largest id (an index's last entry), not an aggregate over the cycle's answers
+    assert reading_answers and all("answered_on" not in s and "sum(" not in s and "count(" not in s
+                                   for s in reading_answers)
+    other = db.session.execute(sa.select(Unit).where(Unit.kind == "station", Unit.id != officer.unit_id)
+                               ).scalars().first()
+    save_officer(officer, {"badge_no": officer.badge_no, "name": officer.name, "unit_id": other.id,
+                           "position": officer.position, "is_leader": officer.is_leader})
+    db.session.commit()
+    reports.officer_residents(officer, cycle)
+    assert calls == [cycle.id, cycle.id]
