@@ -3,6 +3,7 @@ import os
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import settings
 
 from app import create_app
 from app.config import normalise_database_url
@@ -11,6 +12,12 @@ from app.extensions import limiter
 from app.models import Unit
 
 from .factories import PASSWORD, make_officer, make_unit, make_user
+
+# Property tests draw fresh examples on a developer's machine (HYPOTHESIS_PROFILE unset) but a fixed
+# set in CI (.ci/run sets "ci"): a counterexample is found and fixed at a desk, never by chance in the
+# run that decides whether work lands. Loaded here, before the test modules build their settings.
+settings.register_profile("ci", derandomize=True, database=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 def pytest_report_header(config):

@@ -2,6 +2,7 @@
 file, all or nothing, with a row-by-row report."""
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -81,12 +82,17 @@ def _preventable(value) -> bool | None:
     return word in YES if word in YES | NO else None
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _check_case_row(raw: dict, units: dict[str, Unit], seen: dict[str, int],
                     officers: dict[str, int]) -> tuple[tuple, list[str]]:
     """One row read and checked: ((ref, case_date, case_type, unit, preventable, progress), problems).
     ``seen``: references of the rows before, by row number (a repeat is a problem); ``progress``:
     stage, stage dates, deadline, officer and status (:func:`_case_progress`)."""
     v = {CASE_KEYS.get(k, k): val for k, val in dict(raw).items()}
+    if any(isinstance(val, str) and _CONTROL.search(val) for val in v.values()):  # PostgreSQL refuses NUL
+        return ("", None, "", None, None, {}), [_("含有不可见的控制字符，请检查这一行")]
     problems = []
     ref = normalise_ref(str(v.get("case_ref") or ""))
     if not ref:
@@ -254,6 +260,7 @@ def import_case_records(rows: list[dict], row_numbers: list[int] | None = None, 
     units = {u.code: u for u in db.session.execute(select(Unit).where(scope.clause(Unit.bureau_id))).scalars()}
     badges = {str(row.get(k) or "").strip() for row in rows if isinstance(row, dict)
               for k in ("officer_badge", "主办民警警号")} - {""}
+    badges = {b for b in badges if not _CONTROL.search(b)}
     officers = _officers_by_badge(sorted(badges))
     seen: dict[str, int] = {}
     parsed = []

@@ -179,6 +179,11 @@ def test_case_records_arrive_through_the_api(app, client):
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(CaseRecord.id))) == 1
     assert "/api/v1/imports/case-records" in client.get("/api/v1/openapi.json").json["paths"]
+    # A NUL byte (PostgreSQL refuses it in text) in any field is a row problem, not a 500.
+    for field in ("officer_badge", "case_ref", "case_type"):
+        row = {"case_ref": "A9", "case_date": "2026-10-02", "case_type": "盗窃", "unit_code": "PS01", field: "\x00x"}
+        nul = client.post("/api/v1/imports/case-records", headers=headers, json={"rows": [row]})
+        assert nul.status_code == 422 and "控制字符" in nul.json["report"]["errors"][0]["message"], field
 
 
 def test_the_document_is_valid_openapi_with_closed_objects(app, client):
