@@ -121,18 +121,25 @@ def _answer(officer, level, number):
     db.session.commit()
 
 
-def test_the_individual_report_scores_the_cycle_once_until_an_answer_comes(app, ctx, monkeypatch):
-    from app.reports import services as reports
+def _officer_with_counted_scoring(monkeypatch):
+    """An officer with three resident answers (4, 4, 1), their cycle, and the list of cycle ids each
+    scoring of the cycle's resident answers appends to."""
     from app.residents import services as residents
 
     ids = build_world()
     officer = db.session.execute(sa.select(Officer).order_by(Officer.id)).scalars().first()
     for number, level in enumerate((4, 4, 1)):
         _answer(officer, level, number)
-    cycle = db.session.get(Cycle, ids["cycle"])
-    calls = []
+    calls: list[int] = []
     real = residents.soft_indicator_values
     monkeypatch.setattr(residents, "soft_indicator_values", lambda c: calls.append(c.id) or real(c))
+    return officer, db.session.get(Cycle, ids["cycle"]), calls
+
+
+def test_the_individual_report_scores_the_cycle_once_until_an_answer_comes(app, ctx, monkeypatch):
+    from app.reports import services as reports
+
+    officer, cycle, calls = _officer_with_counted_scoring(monkeypatch)
     first = reports.officer_residents(officer, cycle)
     again = reports.officer_residents(officer, cycle)
     assert first == again and first["n"] == 3 and first["raw_rate"] == round(100 * 2 / 3, 1)
@@ -149,16 +156,8 @@ def test_the_residents_scores_are_scored_again_when_an_officer_moves(app, ctx, m
     from app.admin.services import save_officer
     from app.models import Unit
     from app.reports import services as reports
-    from app.residents import services as residents
 
-    ids = build_world()
-    officer = db.session.execute(sa.select(Officer).order_by(Officer.id)).scalars().first()
-    for number, level in enumerate((4, 4, 1)):
-        _answer(officer, level, number)
-    cycle = db.session.get(Cycle, ids["cycle"])
-    calls = []
-    real = residents.soft_indicator_values
-    monkeypatch.setattr(residents, "soft_indicator_values", lambda c: calls.append(c.id) or real(c))
+    officer, cycle, calls = _officer_with_counted_scoring(monkeypatch)
     reports.officer_residents(officer, cycle)
     statements = []
 
