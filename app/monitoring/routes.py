@@ -213,10 +213,10 @@ def self_check(unit_id, month):
     if check is not None:
         data = {"evidence": selfcheck.evidence_list(check), "rects": selfcheck.rectifications(check),
                 "gaps": selfcheck.gaps(check)}
-    today = services.today()
+    today, due = services.today(), selfcheck.due_on(first)
     return render_template("monitoring/self_check.html", unit=unit, month=first, check=check, leader=leader,
-                           office=office, today=today, due=selfcheck.due_on(first),
-                           timeliness=selfcheck.timeliness(check, first, today), **data)
+                           office=office, today=today, due=due,
+                           timeliness=selfcheck.timeliness(check, first, today, due), **data)
 
 
 @bp.route("/stations/<int:unit_id>/self-checks/<month>/<action>", methods=["POST"])

@@ -247,10 +247,11 @@ def due_on(month: date) -> date:
         day += timedelta(days=1)
 
 
-def timeliness(check: SelfCheck | None, month: date, today: date) -> str | None:
+def timeliness(check: SelfCheck | None, month: date, today: date, due: date | None = None) -> str | None:
     """"overdue" (not submitted and the due day has passed), "late" (first submitted after the due
-    day), "on_time", or None (not submitted, not due yet; or its first submission is not known)."""
-    due = due_on(month)
+    day), "on_time", or None (not submitted, not due yet; or its first submission is not known).
+    ``due``: the month's due day when the caller has it (a list of stations asks once)."""
+    due = due or due_on(month)
     first = check.first_submitted_at if check is not None else None
     if first is not None:
         return "late" if to_local(first).date() > due else "on_time"
