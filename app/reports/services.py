@@ -941,5 +941,23 @@ def unit_workbook(dash: StationDashboard) -> bytes:
         sheets.append((_("评价完成率"), [_("评价关系"), _("评价任务数"), _("已提交"), _("已拒绝"), _("完成率（%）")],
                        [[_relation_label(rel), r.total, r.submitted, r.declined, _r(r.percent, 1)]
                         for rel, r in dash.rates["relations"]]))
+    sheets.append((_("群众满意率"), *_residents_sheet(dash)))
     return xlsx_workbook(sheets)
+
+
+def _residents_sheet(dash: StationDashboard) -> tuple[list[str], list[list]]:
+    """The station's resident satisfaction as its dashboard shows it (the soft indicator's shrunk rate and
+    its 90 % interval), with the follow-up of dissatisfied answers."""
+    rows: list[list] = []
+    if dash.residents is not None:
+        r = dash.residents
+        rows += [[_("满意率（收缩后，%）"), r["rate"]], [_("90% 区间下限（%）"), r["low"]],
+                 [_("90% 区间上限（%）"), r["high"]], [_("原始满意率（%）"), r["raw_rate"]],
+                 [_("评价数"), r["n"]]]
+    else:
+        rows.append([_("本周期还没有群众评价。"), None])
+    f = dash.follow_ups
+    rows += [[_("待核查"), f.get("open", 0)], [_("已核查待整改"), f.get("checked", 0)],
+             [_("已整改"), f.get("fixed", 0)], [_("已超期未完成"), f.get("overdue", 0)]]
+    return [_("项目"), _("数值")], rows
 

@@ -171,6 +171,7 @@ def test_the_exports_have_the_same_numbers_as_the_pages(app, client, demo):
     for label, score, mean, _weight in dims[1:]:
         cells = rf'<th scope="row">{label}</th><td class="text-end">{score}</td><td class="text-end">{mean}</td>'
         assert re.search(cells, dash), label
+    _residents_sheet_matches(book, dash)
     # the 360 completion of the open cycle's view and export
     with app.app_context():
         current = db.session.execute(sa.select(Cycle).filter_by(status="open")).scalar_one()
@@ -180,6 +181,23 @@ def test_the_exports_have_the_same_numbers_as_the_pages(app, client, demo):
     total = sum(r[1] for r in rates[1:])
     done = sum(r[2] + r[3] for r in rates[1:])
     assert f"{100 * done / total:.1f}%" in dash
+    assert _residents_sheet_matches(book, dash) > 0  # the open cycle has resident answers
+
+
+def _residents_sheet_matches(book, dash: str) -> int:
+    """The station export's residents sheet has the dashboard's figures; returns its answer count."""
+    rows = dict(list(book["群众满意率"].values)[1:])
+    assert f'id="overdue">{rows["已超期未完成"]}</td>' in dash
+    assert f'<th scope="row">待核查</th><td class="text-end">{rows["待核查"]}</td>' in dash
+    shown = re.search(r'id="unit-residents">([\d.]+)%</span>', dash)
+    if shown is None:
+        assert "本周期还没有群众评价。" in rows and "本周期还没有群众评价。" in dash
+        return 0
+    rate = rows["满意率（收缩后，%）"]
+    assert float(shown.group(1)) == rate
+    assert rows["90% 区间下限（%）"] <= rate <= rows["90% 区间上限（%）"]
+    assert f'{rows["评价数"]} 份评价' in dash
+    return rows["评价数"]
 
 
 def test_the_print_stylesheet_is_a4(client):
