@@ -480,9 +480,10 @@ BREAKDOWN_CHUNK = 2_000  # subjects whose columns are Python lists at a time (a 
 
 class _Breakdowns:
     """Each subject's breakdown (every indicator's raw value → normalised score → weight →
-    contribution, the dimensions, the total as shown, the bonus), built from whole columns turned
-    into Python lists once per chunk of subjects (:meth:`load`): a province has hundreds of
-    thousands of indicator entries."""
+    contribution, the dimensions, the total as shown, the bonus), built a chunk of subjects at a
+    time (:meth:`load`) from whole columns turned into Python lists at once: a province has hundreds
+    of thousands of indicator entries. An indicator's entries are made in one comprehension over its
+    columns (the keys written once, no indexing per value)."""
 
     def __init__(self, result, shown, specs: dict, catalogue: dict, details: dict, bonus_settings, headcount):
         self.result, self.shown, self.details, self.headcount = result, shown, details, headcount
@@ -504,18 +505,16 @@ class _Breakdowns:
         ``i`` counted from ``rows.start``."""
         result, shown = self.result, self.shown
         self.first = rows.start
-        self.raw, self.normalised = _floats(result.raw[rows]), _floats(result.normalised[rows])
-        self.weight, self.contribution = _floats(result.weight[rows]), _floats(result.contribution[rows])
-        self.target, self.floor = _floats(result.target[rows]), _floats(result.floor[rows])
-        self.worst, self.best = _floats(result.reference_low[rows]), _floats(result.reference_high[rows])
-        self.missing, self.hard_missing, self.pooled = (_bools(result.missing[rows]), _bools(result.hard_missing[rows]),
-                                                        _bools(result.pooled[rows]))
-        self.shown_contribution = shown.contribution[rows].tolist()
-        self.shown_dimension = shown.dimension[rows].tolist()
+        self.entries = [self._entries(rows, j) for j in range(len(self.constant))]  # (m, chunk) dicts
+        self.hard_missing: list[bool] = np.asarray(result.hard_missing[rows], dtype=bool).any(axis=1).tolist()
+        scale = self.scale
+        dims = [(d, _floats(result.dimension_weight[rows, k]), _floats(result.dimension_score[rows, k]),
+                 _floats(result.dimension_contribution[rows, k]), shown.dimension[rows, k].tolist())
+                for k, d in enumerate(result.dimensions)]
+        self.dimensions = [[{"code": d, "weight": w, "score": s, "contribution": c, "shown": sh / scale}
+                            for w, s, c, sh in zip(weight, score, contribution, shown_, strict=True)]
+                           for d, weight, score, contribution, shown_ in dims]  # (k, chunk)
         self.shown_total = shown.total[rows].tolist()
-        self.dimension_weight = _floats(result.dimension_weight[rows])
-        self.dimension_score = _floats(result.dimension_score[rows])
-        self.dimension_contribution = _floats(result.dimension_contribution[rows])
         self.incomplete = _bools(result.incomplete[rows])
         self.bonus = None
         if result.bonus_weight is not None:
@@ -524,21 +523,26 @@ class _Breakdowns:
                           "weight_sum": float(np.sum(result.bonus_weight)),
                           "headcount": headcount[rows].tolist() if headcount is not None else None}
 
-    def indicator(self, i: int, j: int) -> dict:
-        """One indicator of a subject's breakdown, with what its score was measured against."""
-        c = self.constant[j]
-        return {
-            "code": c["code"], "name": c["name"], "unit_of_measure": c["unit_of_measure"],
-            "dimension": c["dimension"], "aggregated": c["aggregated"], "soft": c["soft"],
-            "raw": self.raw[i][j], "normalised": self.normalised[i][j],
-            "weight": self.weight[i][j], "contribution": self.contribution[i][j],
-            "shown": self.shown_contribution[i][j] / self.scale, "missing": self.missing[i][j],
-            "hard_missing": self.hard_missing[i][j],
-            "method": c["method"], "direction": c["direction"], "per_capita": c["per_capita"],
-            "target": self.target[i][j], "floor": self.floor[i][j],
-            "worst": self.worst[i][j], "best": self.best[i][j],
-            "pooled": self.pooled[i][j], "details": self.details.get((self.first + i, j)) or {},
-        }
+    def _entries(self, rows: slice, j: int) -> list[dict]:
+        """Indicator ``j`` of the subjects ``rows``: one entry each, with what its score was
+        measured against."""
+        result, c, scale, details, first = self.result, self.constant[j], self.scale, self.details, rows.start
+        code, name, unit, dimension, aggregated, soft_ = (c["code"], c["name"], c["unit_of_measure"], c["dimension"],
+                                                          c["aggregated"], c["soft"])
+        method, direction, per_capita = c["method"], c["direction"], c["per_capita"]
+        columns = zip(_floats(result.raw[rows, j]), _floats(result.normalised[rows, j]),
+                      _floats(result.weight[rows, j]), _floats(result.contribution[rows, j]),
+                      self.shown.contribution[rows, j].tolist(), _bools(result.missing[rows, j]),
+                      _bools(result.hard_missing[rows, j]), _floats(result.target[rows, j]),
+                      _floats(result.floor[rows, j]), _floats(result.reference_low[rows, j]),
+                      _floats(result.reference_high[rows, j]), _bools(result.pooled[rows, j]), strict=True)
+        return [{"code": code, "name": name, "unit_of_measure": unit, "dimension": dimension, "aggregated": aggregated,
+                 "soft": soft_, "raw": raw, "normalised": normalised, "weight": weight, "contribution": contribution,
+                 "shown": shown / scale, "missing": missing, "hard_missing": hard_missing, "method": method,
+                 "direction": direction, "per_capita": per_capita, "target": target, "floor": floor, "worst": worst,
+                 "best": best, "pooled": pooled, "details": details.get((first + i, j)) or {}}
+                for i, (raw, normalised, weight, contribution, shown, missing, hard_missing, target, floor, worst, best,
+                        pooled) in enumerate(columns)]
 
     def bonus_entry(self, i: int) -> dict | None:
         if self.bonus is None:
@@ -550,13 +554,10 @@ class _Breakdowns:
                 "undistributed": bool(self.result.bonus_undistributed)}
 
     def __call__(self, i: int) -> dict:
-        result = self.result
-        dims = [{"code": d, "weight": self.dimension_weight[i][k], "score": self.dimension_score[i][k],
-                 "contribution": self.dimension_contribution[i][k], "shown": self.shown_dimension[i][k] / self.scale}
-                for k, d in enumerate(result.dimensions)]
-        return {"indicators": [self.indicator(i, j) for j in range(len(self.constant))], "dimensions": dims,
+        return {"indicators": [entries[i] for entries in self.entries],
+                "dimensions": [dimension[i] for dimension in self.dimensions],
                 "total_shown": self.shown_total[i] / self.scale, "incomplete": self.incomplete[i],
-                "hard_missing": any(self.hard_missing[i]), "bonus": self.bonus_entry(i)}
+                "hard_missing": self.hard_missing[i], "bonus": self.bonus_entry(i)}
 
 
 def _store_results(run: ScoreRun, level: str, li: LevelInput, result, catalogue: dict, heads: dict) -> None:

@@ -1,0 +1,55 @@
+"""Bulk writes (app.bulk.insert_rows): the JSON text written by the fast path is the same JSON value
+as json.dumps wrote, and a COPY that compresses its large values with lz4 leaves the session's
+setting as it found it."""
+import json
+import math
+
+import sqlalchemy as sa
+
+from app.bulk import insert_rows, json_text
+from app.extensions import db
+
+BREAKDOWN = {
+    "indicators": [{"code": "soft_360", "name": "360度评价", "unit_of_measure": "%", "raw": 0.1 + 0.2,
+                    "normalised": 37.142857142857146, "weight": 30.0, "shown": 11.14, "missing": False,
+                    "target": None, "tiny": 5e-324, "huge": 1e16, "negative_zero": -0.0, "count": 3,
+                    "details": {"raters": {"peer": 4, "self": 1}, "text": "引号\"、反斜杠\\、换行\n、制表\t"}}],
+    "dimensions": [{"code": "law_enforcement", "weight": 30.0, "score": 1 / 3}],
+    "total_shown": 88.25, "incomplete": False, "bonus": None, "head": "民警甲（100001）",
+}
+
+
+def _same(a, b) -> bool:
+    """Equal as JSON values, keys in the same order, floats bit for bit (-0.0 apart from 0.0)."""
+    pairs = (json.loads(a, object_pairs_hook=tuple), json.loads(b, object_pairs_hook=tuple))
+    return repr(pairs[0]) == repr(pairs[1])
+
+
+def test_json_text_is_the_value_json_dumps_writes():
+    assert _same(json_text(BREAKDOWN), json.dumps(BREAKDOWN))
+    assert _same(json_text({1: "a"}), json.dumps({1: "a"}))  # keys as strings, as json.dumps makes them
+
+
+def test_json_text_falls_back_on_what_the_fast_path_refuses():
+    big = {"n": 2**70, "s": "\ud800"}  # an integer past 64 bits, a lone surrogate
+    assert json_text(big) == json.dumps(big)
+    assert json.loads(json_text({"x": math.nan})) == {"x": None}  # json.dumps wrote NaN, which PostgreSQL refuses
+
+
+def test_rows_written_in_bulk_read_back_as_written(app, ctx):
+    table = sa.Table("bulk_probe", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
+                     sa.Column("doc", sa.JSON), prefixes=["TEMPORARY"])
+    connection = db.session.connection()
+    table.create(connection)
+    is_postgresql = connection.dialect.name == "postgresql"
+    show = sa.text("SHOW default_toast_compression")
+    before = connection.scalar(show) if is_postgresql else None
+    large = {**BREAKDOWN, "indicators": BREAKDOWN["indicators"] * 20}  # several KB: stored compressed
+    rows = [(1, BREAKDOWN), (2, large), (3, None), (4, {"empty": {}})]
+    assert insert_rows(table, ("id", "doc"), iter(rows)) == 4
+    if is_postgresql:
+        assert connection.scalar(show) == before
+    read = dict(connection.execute(sa.select(table.c.id, table.c.doc)).all())
+    assert read == {1: json.loads(json.dumps(BREAKDOWN)), 2: json.loads(json.dumps(large)), 3: None,
+                    4: {"empty": {}}}
+    table.drop(connection)
