@@ -506,7 +506,7 @@ class _Breakdowns:
         result, shown = self.result, self.shown
         self.first = rows.start
         self.entries = [self._entries(rows, j) for j in range(len(self.constant))]  # (m, chunk) dicts
-        self.hard_missing: list[bool] = np.asarray(result.hard_missing[rows], dtype=bool).any(axis=1).tolist()
+        self.hard_missing = _bools(np.asarray(result.hard_missing[rows], dtype=bool).any(axis=1))
         scale = self.scale
         dims = [(d, _floats(result.dimension_weight[rows, k]), _floats(result.dimension_score[rows, k]),
                  _floats(result.dimension_contribution[rows, k]), shown.dimension[rows, k].tolist())
