@@ -128,15 +128,22 @@ def _raw_loader():
     return RawLoader
 
 
+class JsonText(str):
+    """The JSON text of a JSON column's value, already written (see :func:`insert_rows`)."""
+
+    __slots__ = ()
+
+
 def insert_rows(table: sa.Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     """Insert rows (tuples in the order of ``columns``) into ``table`` within the session's
-    transaction; JSON columns take Python values. PostgreSQL: one COPY; elsewhere executemany in
-    chunks of CHUNK_ROWS. Returns the number of rows. Nothing per row but the values themselves:
-    no ORM objects, so no ORM events either (use it only for rows that have none)."""
+    transaction; JSON columns take Python values, or their text as :class:`JsonText`. PostgreSQL:
+    one COPY; elsewhere executemany in chunks of CHUNK_ROWS. Returns the number of rows. Nothing
+    per row but the values themselves: no ORM objects, so no ORM events either (use it only for
+    rows that have none)."""
     connection = db.session.connection()
     is_json = [isinstance(table.c[name].type, sa.JSON) for name in columns]
     if connection.dialect.name != "postgresql":
-        return _insert_in_chunks(connection, table, columns, rows)
+        return _insert_in_chunks(connection, table, columns, rows, is_json)
     dumps = connection.dialect._json_serializer or json_text  # an engine's own serializer wins, as in SQLAlchemy
     quoted = ", ".join(connection.dialect.identifier_preparer.quote(name) for name in columns)
     name = connection.dialect.identifier_preparer.format_table(table)
@@ -145,7 +152,8 @@ def insert_rows(table: sa.Table, columns: Sequence[str], rows: Iterable[Sequence
         previous = _fast_compression(cursor) if any(is_json) else None
         with cursor.copy(f"COPY {name} ({quoted}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row([dumps(v) if j and v is not None else v for v, j in zip(row, is_json, strict=True)])
+                copy.write_row([v if not j or v is None or isinstance(v, JsonText) else dumps(v)
+                                for v, j in zip(row, is_json, strict=True)])
                 count += 1
         if previous is not None:
             cursor.execute("SELECT set_config('default_toast_compression', %s, true)", (previous,))
@@ -175,12 +183,15 @@ def _fast_compression(cursor) -> str | None:
     return row[0] if row else None
 
 
-def _insert_in_chunks(connection, table: sa.Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+def _insert_in_chunks(connection, table: sa.Table, columns: Sequence[str], rows: Iterable[Sequence[Any]],
+                      is_json: list[bool]) -> int:
     statement = sa.insert(table)
     chunk: list[dict] = []
     count = 0
     for row in rows:
-        chunk.append(dict(zip(columns, row, strict=True)))
+        # SQLAlchemy writes a JSON column's text from its value: a written text goes back to its value
+        chunk.append({name: json.loads(v) if j and isinstance(v, JsonText) else v
+                      for name, v, j in zip(columns, row, is_json, strict=True)})
         if len(chunk) == CHUNK_ROWS:
             connection.execute(statement, chunk)
             count, chunk = count + len(chunk), []

@@ -53,3 +53,36 @@ def test_rows_written_in_bulk_read_back_as_written(app, ctx):
     assert read == {1: json.loads(json.dumps(BREAKDOWN)), 2: json.loads(json.dumps(large)), 3: None,
                     4: {"empty": {}}}
     table.drop(connection)
+
+
+ENTRY_KEYS = ("code", "name", "unit_of_measure", "dimension", "aggregated", "soft", "raw", "normalised", "weight",
+              "contribution", "shown", "missing", "hard_missing", "method", "direction", "per_capita", "target",
+              "floor", "worst", "best", "pooled", "details")
+
+
+def test_a_stored_breakdown_holds_each_entry_as_written_out_before(app, ctx):
+    """The breakdown text a score run puts together from whole columns: every entry with its keys in
+    the order readers have always had them, and figures that agree with the result's columns."""
+    from app.assessment import runs
+    from app.models import Cycle, ScoreResult
+
+    from .assessment_setup import build_world, load, officer_rows, unit_rows
+
+    ids = build_world()
+    load(ids, unit_rows() + officer_rows(ids))
+    run = runs.compute_run(db.session.get(Cycle, ids["cycle"]))
+    db.session.commit()
+    results = db.session.execute(sa.select(ScoreResult).where(ScoreResult.run_id == run.id)).scalars().all()
+    assert {r.level for r in results} == {"unit", "officer"}
+    for result in results:
+        breakdown = result.breakdown
+        assert list(breakdown)[:6] == ["indicators", "dimensions", "total_shown", "incomplete", "hard_missing",
+                                       "bonus"]
+        assert breakdown["indicators"] and all(tuple(x) == ENTRY_KEYS for x in breakdown["indicators"])
+        assert all(list(d) == ["code", "weight", "score", "contribution", "shown"] for d in breakdown["dimensions"])
+        assert breakdown["hard_missing"] == any(x["hard_missing"] for x in breakdown["indicators"])
+        assert all(isinstance(x["details"], dict) for x in breakdown["indicators"])
+        if result.total is not None and not result.excluded:
+            shown = sum(x["shown"] for x in breakdown["indicators"])
+            assert abs(shown - breakdown["total_shown"]) < 1e-6
+            assert abs(breakdown["total_shown"] - result.total) <= 0.005 + 1e-9
