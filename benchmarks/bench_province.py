@@ -214,6 +214,7 @@ def timed(owner, name, key, less=()):
 
 # numpy: every call into scoring; load and store: the run's steps less the scoring inside them;
 # database: the SQL statements, the bulk reads, and the bulk writes less the JSON and the breakdowns
+# (a breakdown written as JSON text while it is put together counts as breakdowns, not JSON)
 timed(scoring.feedback, "score_feedback", "numpy")
 timed(scoring.residents, "score_residents", "numpy")
 timed(app.claims.points, "score_team", "numpy")
