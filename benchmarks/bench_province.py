@@ -6,10 +6,12 @@ client) and the worker code. Prints the table; asserts nothing.
 
     python benchmarks/bench_province.py [--sizes 500 5000 50000] \
         [--url postgresql://postgres@127.0.0.1:5432/kaoping_province_bench] [--keep] [--score-run-only]
+    python benchmarks/bench_province.py --reuse --score-run-only --url postgresql://…/<a built province>
 
 The database named in --url is dropped and created again for each size; with --keep each size has
 its own database (the name with the size appended), built once and reused by later runs (drop them
-by hand when done). --score-run-only measures the score run alone. The score run is computed
+by hand when done); --reuse measures the province in the database at --url as it is (a copy of
+one, say: createdb -T). --score-run-only measures the score run alone. The score run is computed
 twice: once in a child process (its peak memory, with the time of each step) and once through the
 web (the POST only queues the job; the job runs in a thread and the page polls it).
 """
@@ -194,6 +196,7 @@ from app.extensions import db
 from app.assessment import runs
 from app.models import Cycle
 import app.bulk, app.claims.points, scoring.feedback, scoring.residents
+from app import bulk
 keys = ("numpy", "load", "store", "sql", "bulk_read", "bulk_write", "json", "assembly")
 timings = dict.fromkeys(keys, 0.0)
 
@@ -211,6 +214,7 @@ def timed(owner, name, key, less=()):
 
 # numpy: every call into scoring; load and store: the run's steps less the scoring inside them;
 # database: the SQL statements, the bulk reads, and the bulk writes less the JSON and the breakdowns
+# (a breakdown written as JSON text while it is put together counts as breakdowns, not JSON)
 timed(scoring.feedback, "score_feedback", "numpy")
 timed(scoring.residents, "score_residents", "numpy")
 timed(app.claims.points, "score_team", "numpy")
@@ -220,6 +224,7 @@ timed(runs, "_store_results", "store")
 timed(app.bulk, "integer_arrays", "bulk_read")
 timed(runs, "insert_rows", "bulk_write", less=("json", "assembly"))
 timed(getattr(runs, "_Breakdowns", None), "__call__", "assembly")
+timed(getattr(runs, "_Breakdowns", None), "load", "assembly")
 app = make_app({url!r})
 marks = []
 with app.app_context():
@@ -230,7 +235,7 @@ with app.app_context():
     sa.event.listen(db.engine, "before_cursor_execute", started)
     sa.event.listen(db.engine, "after_cursor_execute", finished)
     class Serializer:
-        dumps = staticmethod(db.engine.dialect._json_serializer or json.dumps)
+        dumps = staticmethod(db.engine.dialect._json_serializer or getattr(bulk, "json_text", json.dumps))
     timed(Serializer, "dumps", "json")
     db.engine.dialect._json_serializer = Serializer.dumps
     cycle = db.session.get(Cycle, {cycle})
@@ -262,8 +267,9 @@ class Watch:
             self.largest = max(self.largest, len(row or ()))
 
 
-def built_ids(url: str, n_officers: int) -> dict | None:
-    """The ids that build() returned, when the database already holds a province of this size."""
+def built_ids(url: str, n_officers: int | None) -> dict | None:
+    """The ids that build() returned, when the database already holds a province of this size (None:
+    of any size)."""
     base, name = url.rsplit("/", 1)
     engine = sa.create_engine(normalise_database_url(base + "/postgres"))
     with engine.connect() as conn:
@@ -276,7 +282,7 @@ def built_ids(url: str, n_officers: int) -> dict | None:
         with engine.connect() as conn:
             officers = conn.scalar(sa.text("SELECT count(*) FROM officer"))
             links = conn.scalar(sa.text("SELECT count(*) FROM resident_response"))
-            if officers != n_officers or not links:
+            if officers != (n_officers if n_officers is not None else officers) or not links:
                 return None
             return {"cycle": conn.scalar(sa.text("SELECT min(id) FROM cycle")),
                     "officer": conn.scalar(sa.text("SELECT min(id) FROM officer WHERE NOT is_leader")),
@@ -317,11 +323,16 @@ def score_run_in_child(url: str, cycle_id: int, figures: dict) -> None:
             figures["score run: database / numpy"] = f"{database / numpy_s:.1f}×"
 
 
-def measure(url: str, n_officers: int, keep: bool = False, score_run_only: bool = False) -> dict:
-    if keep:
+def measure(url: str, n_officers: int | None, keep: bool = False, score_run_only: bool = False) -> dict:
+    """The figures of one size; ``n_officers`` None: of the province already in the database at
+    ``url`` (never built nor dropped)."""
+    if keep and n_officers is not None:
         url = f"{url}_{n_officers}"
-    ids = built_ids(url, n_officers) if keep else None
-    print(f"\n{n_officers:,} officers" + (" (database reused)" if ids else ""), flush=True)
+    ids = built_ids(url, n_officers) if keep or n_officers is None else None
+    if n_officers is None and ids is None:
+        raise SystemExit(f"--reuse: no province in {url}")
+    print((f"\n{n_officers:,} officers" if n_officers is not None else f"\n{url.rsplit('/', 1)[-1]}")
+          + (" (database reused)" if ids else ""), flush=True)
     if ids is None:
         fresh_database(url)
     app = make_app(url)
@@ -425,13 +436,17 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true",
                         help="one database per size, built once and reused (drop them by hand)")
     parser.add_argument("--score-run-only", action="store_true", help="measure the score run alone")
+    parser.add_argument("--reuse", action="store_true",
+                        help="measure the province already in the database at --url as it is (no --sizes, "
+                             "nothing built or dropped; the runs it computes stay in it)")
     args = parser.parse_args()
-    columns = {}
-    for n in args.sizes:
+    columns: dict = {}
+    for n in [None] if args.reuse else args.sizes:
         columns[n] = measure(args.url, n, keep=args.keep, score_run_only=args.score_run_only)
     labels = list(dict.fromkeys(label for figures in columns.values() for label in figures))
     width = max(len(label) for label in labels)
-    print("\n| " + " " * width + " | " + " | ".join(f"{n:,} officers" for n in columns) + " |")
+    heads = [f"{n:,} officers" if n is not None else args.url.rsplit("/", 1)[-1] for n in columns]
+    print("\n| " + " " * width + " | " + " | ".join(heads) + " |")
     print("|" + "-" * (width + 2) + "|" + "|".join("-" * 24 for _ in columns) + "|")
     for label in labels:
         print(f"| {label:<{width}} | " + " | ".join(f"{columns[n].get(label, ''):<22}" for n in columns) + " |")

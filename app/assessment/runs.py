@@ -37,7 +37,7 @@ from scoring.assessment import (
 
 from .. import scope
 from ..audit import record
-from ..bulk import cycle_collector_paused, insert_rows, plain_rows
+from ..bulk import JsonText, cycle_collector_paused, insert_rows, json_text, plain_rows
 from ..dbutil import flush_or_fail
 from ..errors import DomainError
 from ..extensions import db
@@ -478,22 +478,37 @@ def _bools(values) -> list:
 BREAKDOWN_CHUNK = 2_000  # subjects whose columns are Python lists at a time (a province's would take hundreds of MB)
 
 
+def _json_items(values: list) -> list[str]:
+    """The JSON text of each number, bool or None of a list, in one call (their texts hold no comma)."""
+    return json_text(values)[1:-1].split(",") if values else []
+
+
+def _json_bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
 class _Breakdowns:
     """Each subject's breakdown (every indicator's raw value → normalised score → weight →
-    contribution, the dimensions, the total as shown, the bonus), built from whole columns turned
-    into Python lists once per chunk of subjects (:meth:`load`): a province has hundreds of
-    thousands of indicator entries."""
+    contribution, the dimensions, the total as shown, the bonus) as JSON text, built a chunk of
+    subjects at a time (:meth:`load`): a province has hundreds of thousands of indicator entries.
+    Whole columns are written as JSON at once and each entry is put together from their texts and
+    the indicator's constant fields, written once: no dict per entry, no encoder walking it. The
+    text is the JSON that ``json.dumps`` would write of the same dict, keys in the same order."""
 
     def __init__(self, result, shown, specs: dict, catalogue: dict, details: dict, bonus_settings, headcount):
         self.result, self.shown, self.details, self.headcount = result, shown, details, headcount
-        self.constant = []  # (m,) the entry's fields that do not depend on the subject
+        # (m,) the entry's fields that do not depend on the subject: (text before "raw", text between
+        # "hard_missing" and "target")
+        self.constant: list[tuple[str, str]] = []
         for j, code in enumerate(result.codes):
             spec, ind = specs[code], catalogue.get(base_code(code))
-            self.constant.append({
-                "code": code, "name": ind.name if ind else code, "unit_of_measure": ind.unit_of_measure if ind else "",
-                "dimension": result.dimensions[int(result.indicator_dimension[j])],
-                "aggregated": code != base_code(code), "soft": bool(ind and ind.is_soft),
-                "method": spec.method, "direction": spec.direction, "per_capita": spec.per_capita})
+            head = {"code": code, "name": ind.name if ind else code,
+                    "unit_of_measure": ind.unit_of_measure if ind else "",
+                    "dimension": result.dimensions[int(result.indicator_dimension[j])],
+                    "aggregated": code != base_code(code), "soft": bool(ind and ind.is_soft)}
+            middle = {"method": spec.method, "direction": spec.direction, "per_capita": spec.per_capita}
+            self.constant.append((json_text(head)[:-1] + ',"raw":', json_text(middle)[1:-1] + ","))
+        self.dimension_heads = ['{"code":' + json_text(d) + ',"weight":' for d in result.dimensions]
         self.scale = shown.scale
         self.bonus_settings = bonus_settings
         self.first = 0
@@ -502,21 +517,19 @@ class _Breakdowns:
     def load(self, rows: slice) -> None:
         """Make the subjects ``rows`` (a slice from ``rows.start``) the ones that ``self(i)`` builds,
         ``i`` counted from ``rows.start``."""
-        result, shown = self.result, self.shown
+        result, shown, scale = self.result, self.shown, self.scale
         self.first = rows.start
-        self.raw, self.normalised = _floats(result.raw[rows]), _floats(result.normalised[rows])
-        self.weight, self.contribution = _floats(result.weight[rows]), _floats(result.contribution[rows])
-        self.target, self.floor = _floats(result.target[rows]), _floats(result.floor[rows])
-        self.worst, self.best = _floats(result.reference_low[rows]), _floats(result.reference_high[rows])
-        self.missing, self.hard_missing, self.pooled = (_bools(result.missing[rows]), _bools(result.hard_missing[rows]),
-                                                        _bools(result.pooled[rows]))
-        self.shown_contribution = shown.contribution[rows].tolist()
-        self.shown_dimension = shown.dimension[rows].tolist()
-        self.shown_total = shown.total[rows].tolist()
-        self.dimension_weight = _floats(result.dimension_weight[rows])
-        self.dimension_score = _floats(result.dimension_score[rows])
-        self.dimension_contribution = _floats(result.dimension_contribution[rows])
-        self.incomplete = _bools(result.incomplete[rows])
+        self.entries = [self._entries(rows, j) for j in range(len(self.constant))]  # (m, chunk) texts
+        self.hard_missing = [_json_bool(x) for x in _bools(np.asarray(result.hard_missing[rows]).any(axis=1))]
+        self.dimensions = [
+            [f'{head}{w},"score":{s},"contribution":{c},"shown":{sh}}}' for w, s, c, sh in zip(
+                _json_items(_floats(result.dimension_weight[rows, k])),
+                _json_items(_floats(result.dimension_score[rows, k])),
+                _json_items(_floats(result.dimension_contribution[rows, k])),
+                _json_items([x / scale for x in shown.dimension[rows, k].tolist()]), strict=True)]
+            for k, head in enumerate(self.dimension_heads)]  # (k, chunk)
+        self.shown_total = _json_items([x / scale for x in shown.total[rows].tolist()])
+        self.incomplete = [_json_bool(x) for x in _bools(result.incomplete[rows])]
         self.bonus = None
         if result.bonus_weight is not None:
             headcount = self.headcount
@@ -524,21 +537,23 @@ class _Breakdowns:
                           "weight_sum": float(np.sum(result.bonus_weight)),
                           "headcount": headcount[rows].tolist() if headcount is not None else None}
 
-    def indicator(self, i: int, j: int) -> dict:
-        """One indicator of a subject's breakdown, with what its score was measured against."""
-        c = self.constant[j]
-        return {
-            "code": c["code"], "name": c["name"], "unit_of_measure": c["unit_of_measure"],
-            "dimension": c["dimension"], "aggregated": c["aggregated"], "soft": c["soft"],
-            "raw": self.raw[i][j], "normalised": self.normalised[i][j],
-            "weight": self.weight[i][j], "contribution": self.contribution[i][j],
-            "shown": self.shown_contribution[i][j] / self.scale, "missing": self.missing[i][j],
-            "hard_missing": self.hard_missing[i][j],
-            "method": c["method"], "direction": c["direction"], "per_capita": c["per_capita"],
-            "target": self.target[i][j], "floor": self.floor[i][j],
-            "worst": self.worst[i][j], "best": self.best[i][j],
-            "pooled": self.pooled[i][j], "details": self.details.get((self.first + i, j)) or {},
-        }
+    def _entries(self, rows: slice, j: int) -> list[str]:
+        """Indicator ``j`` of the subjects ``rows``: one entry each, with what its score was
+        measured against."""
+        result, scale, details, first = self.result, self.scale, self.details, rows.start
+        before_raw, middle = self.constant[j]
+        texts = [_json_items(column) for column in (
+            _floats(result.raw[rows, j]), _floats(result.normalised[rows, j]), _floats(result.weight[rows, j]),
+            _floats(result.contribution[rows, j]), [x / scale for x in self.shown.contribution[rows, j].tolist()],
+            _bools(result.missing[rows, j]), _bools(result.hard_missing[rows, j]), _floats(result.target[rows, j]),
+            _floats(result.floor[rows, j]), _floats(result.reference_low[rows, j]),
+            _floats(result.reference_high[rows, j]), _bools(result.pooled[rows, j]))]
+        return [f'{before_raw}{raw},"normalised":{normalised},"weight":{weight},"contribution":{contribution},'
+                f'"shown":{shown},"missing":{missing},"hard_missing":{hard_missing},{middle}"target":{target},'
+                f'"floor":{floor},"worst":{worst},"best":{best},"pooled":{pooled},'
+                f'"details":{json_text(details.get((first + i, j)) or {})}}}'
+                for i, (raw, normalised, weight, contribution, shown, missing, hard_missing, target, floor, worst,
+                        best, pooled) in enumerate(zip(*texts, strict=True))]
 
     def bonus_entry(self, i: int) -> dict | None:
         if self.bonus is None:
@@ -549,14 +564,15 @@ class _Breakdowns:
                 "headcount": headcount[i] if headcount is not None else None,
                 "undistributed": bool(self.result.bonus_undistributed)}
 
-    def __call__(self, i: int) -> dict:
-        result = self.result
-        dims = [{"code": d, "weight": self.dimension_weight[i][k], "score": self.dimension_score[i][k],
-                 "contribution": self.dimension_contribution[i][k], "shown": self.shown_dimension[i][k] / self.scale}
-                for k, d in enumerate(result.dimensions)]
-        return {"indicators": [self.indicator(i, j) for j in range(len(self.constant))], "dimensions": dims,
-                "total_shown": self.shown_total[i] / self.scale, "incomplete": self.incomplete[i],
-                "hard_missing": any(self.hard_missing[i]), "bonus": self.bonus_entry(i)}
+    def __call__(self, i: int, head: str | None = None) -> JsonText:
+        """Subject ``i``'s breakdown; ``head``: its station head (负责人), kept with a unit's result."""
+        text = (f'{{"indicators":[{",".join(entries[i] for entries in self.entries)}],'
+                f'"dimensions":[{",".join(dimension[i] for dimension in self.dimensions)}],'
+                f'"total_shown":{self.shown_total[i]},"incomplete":{self.incomplete[i]},'
+                f'"hard_missing":{self.hard_missing[i]},"bonus":{json_text(self.bonus_entry(i))}')
+        if head is not None:
+            text += ',"head":' + json_text(head)
+        return JsonText(text + "}")
 
 
 def _store_results(run: ScoreRun, level: str, li: LevelInput, result, catalogue: dict, heads: dict) -> None:
@@ -577,9 +593,7 @@ def _store_results(run: ScoreRun, level: str, li: LevelInput, result, catalogue:
         for i, sid in enumerate(li.ids):
             if i % BREAKDOWN_CHUNK == 0:
                 breakdowns.load(slice(i, i + BREAKDOWN_CHUNK))
-            breakdown = breakdowns(i % BREAKDOWN_CHUNK)
-            if sid in heads:
-                breakdown["head"] = heads[sid]
+            breakdown = breakdowns(i % BREAKDOWN_CHUNK, heads.get(sid))
             yield (run.id, level, sid if level == "unit" else None, sid if level == "officer" else None,
                    int(category[i]), total[i], adjusted[i], coefficient[i],
                    int(rank[i]) if rank[i] > 0 else None, int(rank_overall[i]) if rank_overall[i] > 0 else None,
