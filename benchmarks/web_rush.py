@@ -10,9 +10,13 @@ limits in Redis, jobs on RQ with ``flask --app wsgi worker``), while
 * an admin opens the cycle, starts a score run (the POST queues the job; the RQ worker runs it) and
   watches the job page's status as the page does (every second) until it ends.
 
-Prints per kind of request its count, errors and p50/p99 latency, the same for all requests made
-while the score run computed, the CPU each process group used and how busy the machine was; then
-checks the outcome:
+Prints per kind of request and per group (officers logging in, their 360 pages, their submits,
+leaders' pages, the admin) its count, errors and p50/p95/p99/max latency, the same for all requests
+made while the score run computed and by the run's step; where the slowest requests spent their time
+(inside gunicorn or waiting before it, from gunicorn's access log, which names each request by the
+X-Request-Id the client sends; whether it was its worker's first of its kind, i.e. a cold cache);
+how often a PostgreSQL backend of the database waited for a lock (sampled); the CPU each process
+group used and how busy the machine was; then checks the outcome:
 
 * every form posted with success is stored exactly once (submitted, one response), the others not;
 * the score run is consistent with one snapshot of the answers: from its stored rater counts it
