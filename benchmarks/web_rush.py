@@ -808,9 +808,10 @@ def _tail_report(samples, job, start_at, warm_until, log_dir, slowest=12) -> Non
         return
     matched = sum(1 for x in samples if x[4] in served)
     print(f"server side (gunicorn's access log, {matched} of {len(samples)} requests found in it): where the "
-          f"{slowest} slowest requests came from")
+          f"{slowest} slowest requests after the warm-up came from")
     print(f"{'kind':<30}{'at s':>6}{'ms':>7}{'in gunicorn':>12}{'worker':>8}  first of kind / phase")
-    for kind, wall, seconds, _ok, rid in sorted(samples, key=lambda x: -x[2])[:slowest]:
+    for kind, wall, seconds, _ok, rid in sorted((x for x in samples if x[1] >= warm_until), key=lambda x: -x[2])[
+            :slowest]:
         pid, inside = served.get(rid, (0, float("nan")))
         print(f"{kind[:29]:<30}{wall - start_at:>6.0f}{seconds * 1000:>7.0f}{inside * 1000:>12.0f}{pid:>8}  "
               f"{'first' if rid in first_of_kind else '':<5} {phase(wall)}")
