@@ -82,6 +82,12 @@ def load_config(instance_path: str) -> dict:
         "JOBS_QUEUE_TIMEOUT": float(os.environ.get("JOBS_QUEUE_TIMEOUT", "3600") or 3600),
         "JOBS_TIMEOUT": int(os.environ.get("JOBS_TIMEOUT", "7200") or 7200),
         "JOBS_STEP_DELAY": float(os.environ.get("JOBS_STEP_DELAY", "0") or 0),
+        # The background worker's CPU priority (os.nice increment): on a small server the web's requests
+        # win the cores over a score run's numpy and JSON; 0 leaves it at the web's priority.
+        "JOBS_WORKER_NICE": int(os.environ.get("JOBS_WORKER_NICE", "10") or 0),
+        # Costly figures every web process shows (app.sharedcache) are computed once for the installation
+        # and kept in this Redis; empty: each process computes its own.
+        "CACHE_REDIS_URL": os.environ.get("CACHE_REDIS_URL", "").strip() or os.environ.get("JOBS_REDIS_URL", ""),
         # Rows of a file read in a request, and of a file imported by a job (uploads, the CLI, the
         # API's files); 0: the defaults of app.tabular (20,000 and 500,000).
         "IMPORT_MAX_ROWS": int(os.environ.get("IMPORT_MAX_ROWS", "0") or 0),

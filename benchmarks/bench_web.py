@@ -310,6 +310,8 @@ def main():
     rush.add_argument("--tail", type=float, default=5, help="seconds of rush after the score run ends")
     rush.add_argument("--seed", type=int, default=1, help="which owed forms and leaders take part")
     rush.add_argument("--log-dir", default="instance/bench-rush", help="where the servers' logs go")
+    rush.add_argument("--redis", default="redis://127.0.0.1:6379/13",
+                      help="Redis for the rate limits and the job queue (another database number when others share it)")
     args = parser.parse_args()
     if args.rush:
         from web_rush import DEFAULT_URL

@@ -10,9 +10,13 @@ limits in Redis, jobs on RQ with ``flask --app wsgi worker``), while
 * an admin opens the cycle, starts a score run (the POST queues the job; the RQ worker runs it) and
   watches the job page's status as the page does (every second) until it ends.
 
-Prints per kind of request its count, errors and p50/p99 latency, the same for all requests made
-while the score run computed, the CPU each process group used and how busy the machine was; then
-checks the outcome:
+Prints per kind of request and per group (officers logging in, their 360 pages, their submits,
+leaders' pages, the admin) its count, errors and p50/p95/p99/max latency, the same for all requests
+made while the score run computed and by the run's step; where the slowest requests spent their time
+(inside gunicorn or waiting before it, from gunicorn's access log, which names each request by the
+X-Request-Id the client sends; whether it was its worker's first of its kind, i.e. a cold cache);
+how often a PostgreSQL backend of the database waited for a lock (sampled); the CPU each process
+group used and how busy the machine was; then checks the outcome:
 
 * every form posted with success is stored exactly once (submitted, one response), the others not;
 * the score run is consistent with one snapshot of the answers: from its stored rater counts it
@@ -34,6 +38,7 @@ from __future__ import annotations
 
 import gzip
 import http.client
+import itertools
 import json
 import multiprocessing as mp
 import os
@@ -58,7 +63,7 @@ from bench_province import PASSWORD, make_app  # noqa: E402
 from bench_web import _cpu_by_pid, _cpu_used, _free_port, _machine_busy, _processes  # noqa: E402
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/kaoping_province_bench_50000"
-REDIS = "redis://127.0.0.1:6379/13"
+REDIS = "redis://127.0.0.1:6379/13"  # --redis: another Redis database when other work shares the server
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 REVISION = re.compile(r'name="revision" value="(-?\d+)"')
 ITEM = re.compile(r'name="(item_\d+)"')
@@ -161,23 +166,37 @@ def prepare(url: str, n_officers: int, n_leaders: int, seed: int) -> dict:
 
 
 # ---- the servers -------------------------------------------------------------------------------
-def start_servers(url: str, port: int, log_dir: Path) -> list[subprocess.Popen]:
+# gunicorn's access log names each request by the client's X-Request-Id, the worker (pid) that
+# served it and its time inside gunicorn in µs: a slow request is then told apart as slow in the
+# server or waiting before it (the listen queue, a busy machine)
+ACCESS_FORMAT = "%({x-request-id}i)s %(p)s %(D)s %(s)s"
+
+
+def start_servers(url: str, port: int, log_dir: Path, redis: str = REDIS) -> list[subprocess.Popen]:
     """gunicorn as the README recommends, and one worker with the README's command."""
     env = dict(os.environ, DATABASE_URL=url, SECRET_KEY="bench-secret", KAOPING_ENV="production",
-               RATELIMIT_STORAGE_URI=REDIS, JOBS_REDIS_URL=REDIS,
+               RATELIMIT_STORAGE_URI=redis, JOBS_REDIS_URL=redis,
                JOBS_QUEUE=f"kaoping-bench-rush-{os.getpid()}")  # no other worker on this Redis takes our jobs
     web = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "4", "-k", "gthread", "--threads", "4",
-                            "-b", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
+                            "-b", f"127.0.0.1:{port}", "--log-level", "warning",
+                            "--access-logfile", str(log_dir / "access.log"), "--access-logformat", ACCESS_FORMAT,
+                            "wsgi:app"],
                            cwd=ROOT, env=env, stderr=open(log_dir / "gunicorn.log", "w"))
     worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker"], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=open(log_dir / "worker.log", "w"))
     deadline = time.monotonic() + 300  # four workers importing the app on a busy machine
+    web_ready = False
     while time.monotonic() < deadline:
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
+            if not web_ready:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                conn.request("GET", "/healthz")
+                web_ready = conn.getresponse().status == 200
+            # a deployed worker has long been listening (its figures filled, app.jobs.worker) when a rush
+            # begins: wait for it as for gunicorn
+            if web_ready and "Listening on" in (log_dir / "worker.log").read_text(errors="replace"):
                 return [web, worker]
+            time.sleep(0.3)
         except OSError:
             time.sleep(0.3)
     for process in (web, worker):
@@ -194,17 +213,59 @@ def _backends(url: str) -> list[int]:
                                                "AND pid <> pg_backend_pid()")]
 
 
+class BackendSampler(threading.Thread):
+    """Samples this database's backends every ``every`` s during the rush: how many run a statement
+    and how many of those wait for a lock (a row or table lock another transaction holds), with the
+    longest lock wait seen and its statement."""
+
+    def __init__(self, url: str, every: float = 0.25):
+        super().__init__(daemon=True)
+        self.url, self.every, self.stop = url, every, threading.Event()
+        self.samples: list[tuple[float, int, int]] = []  # (wall, active, waiting on a lock)
+        self.longest: tuple[float, str] = (0.0, "")
+
+    def run(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            while not self.stop.wait(self.every):
+                rows = conn.execute(
+                    "SELECT wait_event_type, extract(epoch FROM now() - query_start), left(query, 120) "
+                    "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                    "AND state = 'active'").fetchall()
+                locked = [(float(age or 0), query) for kind, age, query in rows if kind == "Lock"]
+                self.samples.append((time.time(), len(rows), len(locked)))
+                for age, query in locked:
+                    if age > self.longest[0]:
+                        self.longest = (age, query)
+
+    def summary(self) -> str:
+        if not self.samples:
+            return "no samples"
+        with_lock = sum(1 for _w, _a, n in self.samples if n)
+        active = [a for _w, a, _n in self.samples]
+        return (f"{len(self.samples)} samples every {self.every:g} s: statements running {max(active)} at most, "
+                f"{sum(active) / len(active):.1f} on average; a lock wait in {with_lock} samples "
+                f"(at most {max(n for _w, _a, n in self.samples)} at once)"
+                + (f", the longest {self.longest[0]:.2f} s: {self.longest[1]!r}" if with_lock else ""))
+
+
 # ---- a browser ---------------------------------------------------------------------------------
+_REQUEST_IDS = itertools.count(1)
+
+
 class Browser:
     """One user's keep-alive connection with its cookies; every request's latency is recorded as
-    (kind, start, seconds, ok)."""
+    (kind, start, seconds, ok, request id); the id goes to the server as X-Request-Id."""
 
     def __init__(self, port: int, record):
         self.port, self.record, self.cookies = port, record, {}
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
 
     def request(self, kind: str, method: str, path: str, form: dict | None = None, expect=(200,)):
-        headers = {"Accept-Encoding": "gzip, deflate, br"}  # as browsers ask: the server compresses pages
+        request_id = f"{os.getpid()}-{next(_REQUEST_IDS)}"
+        headers = {"Accept-Encoding": "gzip, deflate, br",  # as browsers ask: the server compresses pages
+                   "X-Request-Id": request_id}
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         body = None
@@ -223,12 +284,12 @@ class Browser:
                 response = self.conn.getresponse()
             page = _decoded(response.read(), response.getheader("Content-Encoding", ""))
         except (OSError, http.client.HTTPException):
-            self.record(kind, wall, time.perf_counter() - started, False)
+            self.record(kind, wall, time.perf_counter() - started, False, request_id)
             self.conn.close()
             self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
             return None, None, ""
         ok = response.status in expect
-        self.record(kind, wall, time.perf_counter() - started, ok)
+        self.record(kind, wall, time.perf_counter() - started, ok, request_id)
         for header in response.msg.get_all("Set-Cookie") or []:
             name, _sep, value = header.split(";", 1)[0].partition("=")
             self.cookies[name.strip()] = value
@@ -316,9 +377,9 @@ def _client_process(port, forms, leaders, rate, think, leader_think, start_at, s
     samples: list[tuple] = []
     outcomes: dict[int, tuple] = {}
 
-    def record(kind, wall, seconds, ok):
+    def record(kind, wall, seconds, ok, request_id=""):
         with lock:
-            samples.append((kind, wall, seconds, ok))
+            samples.append((kind, wall, seconds, ok, request_id))
 
     def visit(assignment_id, username):
         outcome = _officer_visit(port, record, think, assignment_id, username)
@@ -365,14 +426,17 @@ def score_run_through_web(port, record, cycle_id) -> dict:
             return {"error": f"compute POST answered {status} {location}"}
         job_id = int(job.group(1))
         browser.request("admin: job page", "GET", f"/jobs/{job_id}?stay=1")
+        steps: list[tuple[float, str]] = []  # (wall time first seen, the job's step), for the phases
         while True:
             time.sleep(1)
             status, _loc, body = browser.request("admin: job status poll", "GET", f"/jobs/{job_id}/status")
             if status is None:
                 continue
             info = json.loads(body)
+            if not steps or steps[-1][1] != info["step"]:
+                steps.append((time.time(), info["step"]))
             if info["finished"]:
-                return {"job": job_id, "posted": posted, "ended": time.time(), "info": info}
+                return {"job": job_id, "posted": posted, "ended": time.time(), "info": info, "steps": steps}
     finally:
         browser.close()
 
@@ -531,16 +595,16 @@ def rush(args) -> None:
     port = _free_port()
     log_dir = Path(args.log_dir)
     log_dir.mkdir(parents=True, exist_ok=True)
-    servers = start_servers(url, port, log_dir)
+    servers = start_servers(url, port, log_dir, args.redis)
     web, worker = servers
     stop = mp.Event()
     out: mp.Queue = mp.Queue()
     samples: list[tuple] = []
     lock = threading.Lock()
 
-    def record(kind, wall, seconds, ok):
+    def record(kind, wall, seconds, ok, request_id=""):
         with lock:
-            samples.append((kind, wall, seconds, ok))
+            samples.append((kind, wall, seconds, ok, request_id))
 
     # officer i arrives i/rate s after the start; the client processes take turns
     start_at = time.time() + 2
@@ -554,6 +618,8 @@ def rush(args) -> None:
                   resource.getrusage(resource.RUSAGE_CHILDREN))
     busy_before, load_before = _machine_busy(), os.getloadavg()[0]
     busy_marks: list[tuple] = []
+    sampler = BackendSampler(url)
+    sampler.start()
     try:
         for c in clients:
             c.start()
@@ -575,9 +641,11 @@ def rush(args) -> None:
                "postgres": _cpu_used(cpu_before[2], _cpu_by_pid(postgres_after)),
                "clients": (usage.ru_utime + usage.ru_stime) - (cpu_before[3].ru_utime + cpu_before[3].ru_stime)}
         load = (load_before, os.getloadavg()[0])
+        sampler.stop.set()
         page_cpu = cpu_per_page(port, workers, forms, leaders, job.get("job"))
     finally:
         stop.set()
+        sampler.stop.set()
         for process in servers:
             process.terminate()
         for process in servers:
@@ -593,7 +661,8 @@ def rush(args) -> None:
     submit_times = {a: (posted, answered) for a, (ok, posted, answered) in visits.items() if ok is not None}
     late = sum(r["late"] for r in results)
     report(samples, job, cpu, (busy_before, busy_after, busy_marks, load), elapsed, args, len(outcomes), late,
-           start_at + args.warmup, log_dir)
+           start_at, log_dir)
+    print(f"PostgreSQL backends of this database: {sampler.summary()}")
     print("server CPU per page, one request at a time after the rush (steady on a busy machine): "
           + ", ".join(f"{kind} {ms:.0f} ms" for kind, ms in page_cpu.items()))
     if "error" in job:
@@ -623,10 +692,42 @@ def rush(args) -> None:
           f"rows equal, {check['rows_differ']} differ → consistent with one snapshot: {verdict}")
 
 
-def report(samples, job, cpu, busy, elapsed, args, n_officers, late, warm_until, log_dir) -> None:
-    """The table: per kind of request after the warm-up, then the warm-up (each server process
-    fills its caches) and everything while the score run computed."""
+# the kinds of request, grouped as the issue names them
+GROUPS = (("officers logging in (page, POST, home)", ("officer: login page", "officer: login (POST)",
+                                                      "officer: home page")),
+          ("officers' 360 pages (list, form)", ("officer: /feedback/", "officer: 360 form")),
+          ("officers submitting a form (POST)", ("officer: submit form (POST)",)),
+          ("leaders' pages (home, dashboard, progress)", ("leader: home page", "leader: station dashboard",
+                                                         "leader: unit 360 progress")),
+          ("admin (score run, job status)", ("admin: cycle page", "admin: compute (POST)", "admin: job page",
+                                             "admin: job status poll")))
+
+
+def _access_log(log_dir: Path) -> dict[str, tuple[int, float]]:
+    """request id → (gunicorn worker pid, seconds inside gunicorn), from the access log."""
+    out = {}
+    try:
+        lines = (log_dir / "access.log").read_text(errors="replace").splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        parts = line.split()
+        if len(parts) >= 3 and parts[0] != "-":
+            try:
+                out[parts[0]] = (int(parts[1].strip("<>")), int(parts[2]) / 1e6)
+            except ValueError:
+                continue
+    return out
+
+
+def report(samples, job, cpu, busy, elapsed, args, n_officers, late, start_at, log_dir) -> None:
+    """The table: p50/p95/p99/max per kind of request and per group after the warm-up, then the
+    warm-up (each server process fills its caches) and everything while the score run computed;
+    then where the slowest requests came from: the time they spent inside gunicorn (the rest
+    waited before it: the listen queue, a free thread, a core), whether they were their worker's
+    first of their kind (a cold cache), and the score run's step at the time."""
     busy_before, busy_after, marks, load = busy
+    warm_until = start_at + args.warmup
 
     def share(a, b):
         return (b[0] - a[0]) / max(1, b[1] - a[1]) * 100
@@ -635,32 +736,90 @@ def report(samples, job, cpu, busy, elapsed, args, n_officers, late, warm_until,
           f"officers arrive {args.rate:g}/s ({n_officers} came, {late} started over a second late), think "
           f"{args.think:g} s; {args.leaders} leaders think {args.leader_think:g} s; {elapsed:.0f} s in all, "
           f"the first {args.warmup:g} s a warm-up")
-    print(f"{'after the warm-up':<34}{'requests':>9}{'errors':>8}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}")
+    header = f"{'requests':>9}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+    print(f"{'after the warm-up':<44}{header}")
+    after = [x for x in samples if x[1] >= warm_until]
     by_kind: dict[str, list] = defaultdict(list)
-    for kind, wall, seconds, ok in samples:
-        if wall >= warm_until:
-            by_kind[kind].append((seconds, ok))
+    for x in after:
+        by_kind[x[0]].append(x)
 
     def line(name, rows):
-        latencies = [s for s, _ok in rows]
-        print(f"{name:<34}{len(rows):>9}{sum(1 for _s, ok in rows if not ok):>8}{percentile(latencies, 0.5):>9.0f}"
-              f"{percentile(latencies, 0.99):>9.0f}{max(latencies, default=0) * 1000:>9.0f}")
+        latencies = [x[2] for x in rows]
+        print(f"{name:<44}{len(rows):>9}{sum(1 for x in rows if not x[3]):>8}{percentile(latencies, 0.5):>9.0f}"
+              f"{percentile(latencies, 0.95):>9.0f}{percentile(latencies, 0.99):>9.0f}"
+              f"{max(latencies, default=0) * 1000:>9.0f}")
 
     for kind in sorted(by_kind):
-        line(kind, by_kind[kind])
-    line("all requests", [(s, ok) for _k, w, s, ok in samples if w >= warm_until])
-    line("warm-up (caches fill)", [(s, ok) for _k, w, s, ok in samples if w < warm_until])
+        line("  " + kind, by_kind[kind])
+    for name, kinds in GROUPS:
+        line(name, [x for k in kinds for x in by_kind.get(k, [])])
+    line("all requests", after)
+    line("warm-up (caches fill)", [x for x in samples if x[1] < warm_until])
     if "posted" in job:
-        during = [(s, ok) for _k, wall, s, ok in samples if job["posted"] <= wall <= job["ended"]]
-        line("all, while the score run computed", during)
+        line("all, while the score run computed", [x for x in samples if job["posted"] <= x[1] <= job["ended"]])
         print(f"score run (POST → job done, through the worker): {job['ended'] - job['posted']:.1f} s, "
-              f"state {job['info']['state']}")
+              f"state {job['info']['state']}; its steps (s from the POST): "
+              + "; ".join(f"{step} {wall - job['posted']:.0f}" for wall, step in job.get("steps", [])))
     total = sum(cpu.values())
     print("CPU seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in cpu.items()) + f" (of {total:.0f}); machine busy "
           f"{share(busy_before, busy_after):.0f}% over the rush"
           + (f", {share(*marks):.0f}% while the score run computed" if len(marks) == 2 else "")
           + f"; load average {load[0]:.1f} at the start, {load[1]:.1f} at the end; gunicorn CPU per request "
           f"{cpu['gunicorn'] * 1000 / max(1, len(samples)):.0f} ms, {len(samples) / elapsed:.1f} requests/s")
+    if job.get("steps"):
+        print("after the warm-up, by the score run's phase:")
+        phases: dict[str, list] = defaultdict(list)
+        for x in after:
+            phases[_phase(x[1], job, warm_until)].append(x)
+        for name in sorted(phases, key=lambda n: min(x[1] for x in phases[n])):
+            line("  " + name[:42], phases[name])
+    _tail_report(samples, job, start_at, warm_until, log_dir)
     errors = sum(1 for line_ in (log_dir / "gunicorn.log").read_text(errors="replace").splitlines()
                  if "Traceback" in line_)
     print(f"server tracebacks logged: {errors} (logs in {log_dir})")
+
+
+def _phase(wall: float, job: dict, warm_until: float) -> str:
+    """Where in the rush ``wall`` falls: the warm-up, before or after the score run, or its step."""
+    steps = job.get("steps", [])
+    if wall < warm_until:
+        return "warm-up"
+    if "posted" not in job or wall < job["posted"]:
+        return "before the run"
+    if wall > job["ended"]:
+        return "after the run"
+    current = next((step for at, step in reversed(steps) if at <= wall), steps[0][1] if steps else "")
+    return f"run: {current}"
+
+
+def _tail_report(samples, job, start_at, warm_until, log_dir, slowest=12) -> None:
+    served = _access_log(log_dir)
+    first_of_kind: set[str] = set()  # each gunicorn worker's first request of each kind
+    seen: set[tuple] = set()
+    for kind, _wall, _s, _ok, rid in sorted(samples, key=lambda x: x[1]):
+        if rid in served and (served[rid][0], kind) not in seen:
+            seen.add((served[rid][0], kind))
+            first_of_kind.add(rid)
+
+    def phase(wall) -> str:
+        return _phase(wall, job, warm_until)
+
+    if not served:
+        return
+    matched = sum(1 for x in samples if x[4] in served)
+    print(f"server side (gunicorn's access log, {matched} of {len(samples)} requests found in it): where the "
+          f"{slowest} slowest requests after the warm-up came from")
+    print(f"{'kind':<30}{'at s':>6}{'ms':>7}{'in gunicorn':>12}{'worker':>8}  first of kind / phase")
+    for kind, wall, seconds, _ok, rid in sorted((x for x in samples if x[1] >= warm_until), key=lambda x: -x[2])[
+            :slowest]:
+        pid, inside = served.get(rid, (0, float("nan")))
+        print(f"{kind[:29]:<30}{wall - start_at:>6.0f}{seconds * 1000:>7.0f}{inside * 1000:>12.0f}{pid:>8}  "
+              f"{'first' if rid in first_of_kind else '':<5} {phase(wall)}")
+    slow = [x for x in samples if x[1] >= warm_until and x[2] > 0.5]
+    if slow:
+        inside = [x for x in slow if x[4] in served and served[x[4]][1] > 0.5 * x[2]]
+        cold = [x for x in slow if x[4] in first_of_kind]
+        running = [x for x in slow if "posted" in job and job["posted"] <= x[1] <= job["ended"]]
+        print(f"after the warm-up, {len(slow)} requests over 500 ms: {len(inside)} spent most of it inside gunicorn "
+              f"(the rest waited before it), {len(cold)} were their worker's first of their kind, {len(running)} came "
+              "while the score run computed")

@@ -8,7 +8,6 @@ answers is ``compute_reliability``, whose figures are stored (ReliabilityReport)
 from __future__ import annotations
 
 import math
-import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -247,12 +246,10 @@ def officer_residents(officer: Officer, cycle: Cycle) -> dict | None:
             "raw_rate": None if details["raw_rate"] is None else _r(100 * details["raw_rate"], 1)}
 
 
-_RESIDENT_SCORES_LOCK = threading.Lock()
-
-
 def resident_scores(cycle: Cycle) -> dict:
-    """``residents.services.soft_indicator_values(cycle)``, scored once per process for as long as
-    the cycle's answers stay the same.
+    """``residents.services.soft_indicator_values(cycle)``, scored once for as long as the cycle's
+    answers stay the same: once per installation with Redis (``app.sharedcache``; the worker scores
+    them ahead of the pages), else once per process.
 
     An officer's shrunk rate depends on every answer of the cycle (the prior strength and the
     group rates are estimated from all of them), so it cannot be scored from the officer's answers
@@ -265,27 +262,28 @@ def resident_scores(cycle: Cycle) -> dict:
     id that was already counted is picked up with the next answer.
     """
     from ..residents.services import soft_indicator_values
+    from ..sharedcache import cached
 
     answers = db.session.scalar(select(func.max(ResidentResponse.id)))
     org = db.session.scalar(select(func.max(AuditLog.id)).where(AuditLog.entity.in_(("unit", "officer"))))
     units = db.session.execute(select(func.count(Unit.id), func.max(Unit.id))).one()
     settings = ((cycle.config or {}).get("assessment_options") or {}).get("basic_satisfied_credit")
     key = (cycle.id, cycle.created_at, cycle.starts_on, cycle.ends_on, settings, answers, org, tuple(units))
-    cache = current_app.extensions.setdefault("kaoping.resident_scores", {})
-    found = cache.get(cycle.id)
-    if found is not None and found[0] == key:
-        return found[1]
-    # One thread of the process scores; the others wait for its figures rather than each scoring
-    # them at once (a second of CPU at 50,000 officers, times every page opened meanwhile).
-    with _RESIDENT_SCORES_LOCK:
-        found = cache.get(cycle.id)
-        if found is not None and found[0] == key:
-            return found[1]
-        scores = soft_indicator_values(cycle)
-        if len(cache) >= 16 and cycle.id not in cache:  # a few cycles are looked at; forget the oldest
-            cache.pop(next(iter(cache)))
-        cache[cycle.id] = (key, scores)
-    return scores
+    return cached("resident_scores", cycle.id, key, lambda: soft_indicator_values(cycle))
+
+
+def fill_figures(limit: int = 4) -> int:
+    """Score ahead of the pages the residents' figures of the cycles pages open on (the open ones,
+    then the newest others, ``limit`` in all), so that no visitor waits for them (with Redis they are
+    shared, ``app.sharedcache``); returns how many cycles were looked at. Cheap when nothing changed
+    (the fingerprints are read, nothing is scored)."""
+    cycles = list(db.session.execute(
+        select(Cycle).where(Cycle.status != "draft")
+        .order_by((Cycle.status == "open").desc(), Cycle.starts_on.desc()).limit(limit)).scalars())
+    for cycle in cycles:
+        resident_scores(cycle)
+    db.session.rollback()
+    return len(cycles)
 
 
 def officer_team_points(officer: Officer, cycle: Cycle) -> dict | None:
