@@ -305,7 +305,8 @@ def main():
     rush.add_argument("--rate", type=float, default=1, help="officers arriving per second")
     rush.add_argument("--think", type=float, default=1, help="seconds an officer spends on each page")
     rush.add_argument("--leaders", type=int, default=10, help="station leaders opening their pages")
-    rush.add_argument("--leader-think", type=float, default=3, help="seconds a leader spends on each page")
+    rush.add_argument("--leader-think", type=float, default=3,
+                      help="seconds a leader spends on each page, on average (uniform, 0.5-1.5 times)")
     rush.add_argument("--warmup", type=float, default=20, help="seconds of rush before the score run starts")
     rush.add_argument("--tail", type=float, default=5, help="seconds of rush after the score run ends")
     rush.add_argument("--seed", type=int, default=1, help="which owed forms and leaders take part")

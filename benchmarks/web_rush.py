@@ -6,7 +6,8 @@ limits in Redis, jobs on RQ with ``flask --app wsgi worker``), while
   /feedback/, opens a 360 form they owe, submits it with every item answered and lands on
   /feedback/ again (a browser follows the redirects), thinking ``--think`` seconds between pages;
 * station leaders open their home page, their station dashboard and their unit's 360 progress in
-  turn, thinking ``--leader-think`` seconds between pages;
+  turn from a random start, thinking ``--leader-think`` seconds on average between pages
+  (uniform from half to one and a half times: leaders are not in step with each other);
 * an admin opens the cycle, starts a score run (the POST queues the job; the RQ worker runs it) and
   watches the job page's status as the page does (every second) until it ends.
 
@@ -355,15 +356,21 @@ def _officer_visit(port, record, think, assignment_id, username) -> tuple[bool |
 
 
 def _leader_loop(port, record, think, username, unit_id, stop) -> None:
+    """A station leader opening their pages in turn until ``stop``. Leaders start at a random moment
+    within one think time and think ``think`` s on average (uniform between half and one and a half
+    times it): with a fixed think time all leaders would open the same page at the same instant
+    every round, a thundering herd no station ever makes."""
     browser = Browser(port, record)
+    rng = random.Random(f"{username}:{unit_id}")
     try:
+        time.sleep(rng.uniform(0, think))
         if not browser.log_in("leader", username):
             return
         pages = [("leader: home page", "/"), ("leader: station dashboard", f"/reports/units/{unit_id}"),
                  ("leader: unit 360 progress", "/feedback/tracking")]
         turn = 0
         while not stop.is_set():
-            time.sleep(think)
+            time.sleep(rng.uniform(0.5 * think, 1.5 * think))
             kind, path = pages[turn % len(pages)]
             browser.request(kind, "GET", path)
             turn += 1
