@@ -25,18 +25,16 @@ def perform(job_id: int) -> str:
     from .services import run_job
 
     global _app
-    if has_app_context():
-        state = run_job(job_id)
-        fill_figures()
-        return state
-    if _app is None:
-        from .. import create_app
+    if not has_app_context():
+        if _app is None:
+            from .. import create_app
 
-        _app = create_app()
-    with _app.app_context():
-        state = run_job(job_id)
-        fill_figures()
-        return state
+            _app = create_app()
+        with _app.app_context():
+            return perform(job_id)
+    state = run_job(job_id)
+    fill_figures()
+    return state
 
 
 def fill_figures() -> None:
