@@ -14,7 +14,10 @@ The posterior is averaged over the uncertainty of kappa (a log grid weighted by 
 confidence distribution of the spread's estimate, see ``_kappa_posterior``), and the
 interval also carries the error of the estimated group rate:
 with two or three answers per subject, a single best kappa would often claim that true
-rates do not differ at all and print intervals far narrower than the truth allows.
+rates do not differ at all and print intervals far narrower than the truth allows. The
+interval is that of a beta with the posterior's mean and variance; for a subject without
+answers, whose posterior is the kappa mixture itself, the mixture's own quantiles
+(``_prior_interval``).
 
 What the 90 % interval achieves, measured on an independent ordinal generator
 (``benchmarks/bench_calibration.py``, 200 draws per condition: a single draw's coverage
