@@ -14,23 +14,27 @@ The posterior is averaged over the uncertainty of kappa (a log grid weighted by 
 confidence distribution of the spread's estimate, see ``_kappa_posterior``), and the
 interval also carries the error of the estimated group rate:
 with two or three answers per subject, a single best kappa would often claim that true
-rates do not differ at all and print intervals far narrower than the truth allows.
+rates do not differ at all and print intervals far narrower than the truth allows. The
+interval is that of a beta with the posterior's mean and variance; for a subject without
+answers, whose posterior is the kappa mixture itself, the mixture's own quantiles
+(``_prior_interval``).
 
 What the 90 % interval achieves, measured on an independent ordinal generator
-(``benchmarks/bench_calibration.py``, 40 draws per condition): mean coverage 0.87-0.96 over
-answers per officer 0.5-20, within-station spreads 0-1 (logit), 3-200 stations and station
-spreads 0-1.2. The ends are set by how well the spread is known, not by the weighting
-(see ``_kappa_posterior``): about 0.96 where officers of a station do not differ or
-answers are very few (0.5 per officer), about 0.87 where stations do not differ but their
-officers do; a single draw's coverage there can be much lower, because all its officers
-share one estimate of the spread.
+(``benchmarks/bench_calibration.py``, 200 draws per condition: a single draw's coverage
+runs from 0.4 to 1.0, because all officers of a draw share one estimate of the spread, so
+40 draws leave the mean uncertain by +-0.02): mean coverage 0.886-0.935 over answers per
+officer 0.5-20, within-station spreads 0.25-1 (logit), 3-200 stations, station spreads
+0-1.2 and small stations. Where officers of a station do not differ at all (or by 0.1
+logit, about 1.5 points) it is 0.95-0.96: the answers cannot rule out a spread the size
+of their own uncertainty, so the interval keeps room for it; it errs on the wide side
+there, never on the narrow one.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from .common import Channel, as_index_array, check_range
 
@@ -150,11 +154,16 @@ class _SpreadFit:
     B: np.ndarray  # (n,)
     kt: np.ndarray  # (n,)
     den: float
+    slope: np.ndarray  # (G,) how far a group's numerator moves with its mean, see ``_spread``
+    mean_var: tuple[np.ndarray, np.ndarray]  # (G,) x2: variance of the group's mean is v0 + r v1
+    cov3: np.ndarray  # (G,) covariance of the squared deviations with the group's mean
 
     def se(self, r: np.ndarray) -> np.ndarray:
         r = np.atleast_1d(np.asarray(r, float))
-        v = _squared_deviation_var(self.A[None, :], self.B[None, :], self.kt[None, :], r[:, None])
-        return np.asarray(np.sqrt(v @ self.c) / self.den)
+        v = _squared_deviation_var(self.A[None, :], self.B[None, :], self.kt[None, :], r[:, None]) @ self.c
+        v0, v1 = self.mean_var
+        shared = (self.slope**2 * v0 - 2 * self.slope * self.cov3).sum() + r * (self.slope**2 * v1).sum()
+        return np.asarray(np.sqrt(np.maximum(v + shared, 0.25 * v)) / self.den)
 
 
 def _squared_deviation_var(A: np.ndarray, B: np.ndarray, kt: np.ndarray, r: np.ndarray | float) -> np.ndarray:
@@ -167,8 +176,8 @@ def _squared_deviation_var(A: np.ndarray, B: np.ndarray, kt: np.ndarray, r: np.n
     return np.asarray(np.maximum(normal + kt, 0.5 * normal))
 
 
-def _spread(raw: np.ndarray, mu: np.ndarray, n_kish: np.ndarray, m: np.ndarray, kt: np.ndarray, group: np.ndarray,
-            n_groups: int, has: np.ndarray) -> _SpreadFit | None:
+def _spread(raw: np.ndarray, mu: np.ndarray, n_kish: np.ndarray, m: np.ndarray, kt: np.ndarray, t3: np.ndarray,
+            group: np.ndarray, n_groups: int, has: np.ndarray) -> _SpreadFit | None:
     """Share ``rho = 1 / (kappa + 1)`` of ``mu (1 - mu)`` that true rates spread around their
     group's rate, ``rho`` not cut at 0, with its standard error at any spread; None with
     fewer than two subjects to compare.
@@ -189,14 +198,22 @@ def _spread(raw: np.ndarray, mu: np.ndarray, n_kish: np.ndarray, m: np.ndarray, 
     the squared deviation of an officer with one or two answers scatter two to four times
     as much as a normal one; iterated.
 
-    The standard error is model-based, ``sqrt(sum_i wgt_i^2 mq_i^2 V_i(r)) / sum_i wgt_i mq_i
-    B_i``, evaluated at each candidate spread ``r`` (``_kappa_posterior``), officers taken as
-    independent. It used to be the sandwich one, from the data's own scatter: the few large
-    deviations that push the estimate up push that scatter up too (correlation 0.6-0.75
-    over draws), so a draw that found too little spread also claimed to know it too well,
-    and one that found too much claimed too little certainty. Treating officers of one
-    station as independent errs on the safe side: they share the station's mean, which makes
-    the estimate somewhat more precise than this says.
+    The standard error is model-based, evaluated at each candidate spread ``r``
+    (``_kappa_posterior``): ``sqrt(sum_i wgt_i^2 mq_i^2 V_i(r) + shared(r)) / sum_i wgt_i mq_i
+    B_i``. The first part takes officers as independent. ``shared`` is what the answers of a
+    station do to all of its terms at once: an unlikely answer (a 不满意 at a station near
+    0.9) moves the station's mean, so it raises its own officer's squared deviation and, through
+    ``mq_g = mu (1 - mu) / ...``, the sampling variance subtracted from every deviation of
+    the station; the two largely cancel. To first order in the mean's error ``delta``, the
+    station's term moves by ``slope_g delta`` with ``slope_g = c_g (1 - 2 mu_g) sum_i wgt_i
+    A_i``, which adds ``slope_g^2 Var(delta) - 2 slope_g Cov(sum_i wgt_i d_i, delta)``; the
+    covariance is a sum of the subjects' third cumulants (``t3``, the answers' pooled
+    skewness). Without it the standard error claimed 1.2-1.4 times the estimate's real
+    scatter at one to three answers per officer (0.72-0.81 of it measured over 150 draws of
+    the benchmark); with it 0.85-1.07. It used to be the sandwich one, from the data's own
+    scatter: the few large deviations that push the estimate up push that scatter up too
+    (correlation 0.6-0.75 over draws), so a draw that found too little spread also claimed
+    to know it too well.
     """
     m_g = np.bincount(group, m, minlength=n_groups)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -221,16 +238,35 @@ def _spread(raw: np.ndarray, mu: np.ndarray, n_kish: np.ndarray, m: np.ndarray, 
         if abs(new - rho) < 1e-8:
             break
         rho = new
-    return _SpreadFit(rho=new, c=wgt**2 * mq**2, A=A_u, B=B_u, kt=kt_u, den=float(np.sum(wgt * mq * B_u)))
+    # what the same answers do to the group's mean, and through it to mq and to every
+    # deviation of the group at once
+    c_g = 1 / np.maximum(1 - (K + max(rho, 0.0) * (H2 - K)), 0.05)
+    mq_all = q0 * c_g[group]
+    w_all = np.zeros(raw.shape)
+    w_all[use] = wgt
+    p_g = np.zeros(n_groups)
+    p_g[group] = mu
+    slope = c_g * (1 - 2 * p_g) * np.bincount(group, w_all * A, minlength=n_groups)
+    t = t3 * mq_all**1.5  # third cumulant of each subject's rate
+    h3t = np.bincount(group, h**3 * t, minlength=n_groups)
+    cov3 = np.bincount(group, w_all * ((1 - h) ** 2 * h * t + h3t[group] - h**3 * t), minlength=n_groups)
+    v0 = np.bincount(group, h * h * mq_all * inv_n, minlength=n_groups)
+    v1 = np.bincount(group, h * h * mq_all * (1 - inv_n), minlength=n_groups)
+    return _SpreadFit(rho=new, c=wgt**2 * mq**2, A=A_u, B=B_u, kt=kt_u, den=float(np.sum(wgt * mq * B_u)),
+                      slope=slope, mean_var=(v0, v1), cov3=cov3)
 
 
-def _answer_kurtosis(subject: np.ndarray, credit: np.ndarray, weight: np.ndarray, group: np.ndarray,
-                     n_subjects: int, n_groups: int, phi: float, m: np.ndarray, has: np.ndarray) -> np.ndarray:
+def _answer_moments(subject: np.ndarray, credit: np.ndarray, weight: np.ndarray, group: np.ndarray,
+                    n_subjects: int, n_groups: int, phi: float, m: np.ndarray,
+                    has: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per subject, the kurtosis part ``kt_i`` of the variance of its squared deviation (in
     units of ``mq^2``, ``_spread``): ``gamma phi^2 sum w^4 / m^4``, the fourth cumulant of a
     weighted mean of answers. ``gamma`` is the answers' excess kurtosis, pooled over groups
     of four answers or more, each answer measured from its group's mean (credits of 0, 0.5
     and 1 at a satisfaction rate near 0.9 are far from normal: gamma is often 2-4).
+    Also ``t3_i``, the third cumulant of the subject's weighted mean in units of
+    ``mq^1.5``: ``skew phi^1.5 sum w^3 / m^3``, the skewness pooled the same way (negative
+    where most answers are satisfied). Returns ``(kt (S,), t3 (S,))``.
     """
     gk = group[subject]
     N = np.bincount(gk, minlength=n_groups).astype(float)
@@ -238,13 +274,19 @@ def _answer_kurtosis(subject: np.ndarray, credit: np.ndarray, weight: np.ndarray
         ybar = np.bincount(gk, credit, minlength=n_groups) / np.maximum(N, 1.0)
     dev = credit - ybar[gk]
     s2 = np.bincount(gk, dev**2, minlength=n_groups) / np.maximum(N, 1.0)
+    s3 = np.bincount(gk, dev**3, minlength=n_groups)
     s4 = np.bincount(gk, dev**4, minlength=n_groups)
     ok = (N >= 4) & (s2 > 0)
     gamma = float(s4[ok].sum() / np.sum(N[ok] * s2[ok] ** 2)) - 3.0 if ok.any() else 0.0
     gamma = max(gamma, -2.0)  # no distribution is lighter-tailed than a fair coin
+    skew = float(s3[ok].sum() / np.sum(N[ok] * s2[ok] ** 1.5)) if ok.any() else 0.0
+    m3 = np.bincount(subject, weight**3, minlength=n_subjects)
     m4 = np.bincount(subject, weight**4, minlength=n_subjects)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(has, gamma * phi**2 * m4 / np.where(has, m, 1.0) ** 4, 0.0)
+        mm = np.where(has, m, 1.0)
+        kt = np.where(has, gamma * phi**2 * m4 / mm**4, 0.0)
+        t3 = np.where(has, skew * phi**1.5 * m3 / mm**3, 0.0)
+    return kt, t3
 
 
 def _group_rates(raw: np.ndarray, m: np.ndarray, m2: np.ndarray, s_g: np.ndarray, m_g: np.ndarray, group: np.ndarray,
@@ -295,19 +337,13 @@ def _kappa_posterior(fit: _SpreadFit | None, config: "ResidentConfig") -> tuple[
     Without an estimate (fewer than two subjects with answers) the weights are that prior's.
 
     What no weighting can remove: with about 2.5 answers per officer in 40 stations the
-    spread is known to about +-0.02 (in units of ``mu (1 - mu)``; 0.018 is the estimates'
-    real scatter over draws, the model-based ``se`` says 0.023), which is the size of a
-    typical real spread (0.025: officers' rates differing by about 5 points). Stations whose
-    officers do not differ at all then get intervals a little wider than they need (about
-    0.96 coverage over 40 draws of the benchmark) and stations that do not differ while
-    their officers differ by that much, on the draws that happened to show little spread,
-    narrower (about 0.87); a draw's coverage there runs from 0.5 to 0.99. Every change of
-    the weighting tried moves the two figures together (the gap stays 0.06-0.11): a
-    narrower or wider confidence distribution, a shifted one, the exact quantiles of the
-    mixture or a kurtosis-corrected (Student-t) width, a prior on the spread. A more
-    precise spread would narrow the gap, but an estimate from the cross-products of each
-    officer's own answers (free of the answers' kurtosis and of ``phi``) scatters as much as
-    this one: the answers hold no more.
+    spread is known to about +-0.02 (in units of ``mu (1 - mu)``), the size of a typical real
+    spread (0.025: officers' rates differing by about 5 points). Where officers do not
+    differ at all the intervals keep room for such a spread (coverage 0.955 over 200 draws);
+    where stations do not differ while their officers do, the draws that happened to show
+    little spread print intervals too narrow (0.886 over 200 draws; a single draw runs from
+    0.4 to 0.99). A narrower confidence distribution would bring the first below 0.95 and
+    the second towards 0.87 (a standard error scaled by 0.75: 0.949 and 0.871).
     """
     lo, hi = np.log(config.kappa_bounds[0]), np.log(config.kappa_bounds[1])
     kappas = np.exp(np.linspace(lo, hi, _KAPPA_GRID))
@@ -323,6 +359,39 @@ def _kappa_posterior(fit: _SpreadFit | None, config: "ResidentConfig") -> tuple[
     cdf = np.minimum.accumulate(cdf)  # a distribution function: never rising as the spread falls
     w = np.concatenate([[1.0], cdf]) - np.concatenate([cdf, [0.0]])
     return kappas, w / w.sum()
+
+
+def _prior_interval(mu: np.ndarray, var_group: np.ndarray, kappas: np.ndarray, post: np.ndarray,
+                    level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Equal-tailed ``level`` interval per group ``(low (G,), high (G,))`` of the rate of a
+    subject without answers: the mixture over the kappa grid of betas with the group's rate
+    ``mu`` and variance ``mu (1 - mu) / (kappa + 1) + var_group`` (the spread of true rates
+    plus the group rate's own error), solved by bisection on the mixture's distribution
+    function. A single beta of the mixture's variance, as for subjects with answers, is
+    too wide here: where the spread is barely known the mixture puts much of its weight
+    near no spread at all and the rest on wide spreads, so its 90 % lies well inside the
+    single beta's (coverage 0.95 instead of 0.93 at half an answer per officer). With
+    answers the components draw together and the two agree.
+    """
+    keep = post > 1e-6
+    w = post[keep] / post[keep].sum()
+    kap = kappas[keep][:, None]  # (J, 1)
+    q = mu * (1 - mu)
+    var = q / (kap + 1) + var_group  # (J, G)
+    total = np.maximum(q / var - 1.0, 1e-6)
+    a, b = mu * total, (1 - mu) * total
+    tail = (1 - level) / 2
+    out = []
+    for target in (tail, 1 - tail):
+        # bisection: the mixture's distribution function can rise almost as a step where
+        # a component has no spread, which throws Newton's method; 24 halvings reach 1e-7
+        lo, hi = np.zeros(mu.shape), np.ones(mu.shape)
+        for _ in range(24):
+            x = 0.5 * (lo + hi)
+            below = w @ special.betainc(a, b, x) < target
+            lo, hi = np.where(below, x, lo), np.where(below, hi, x)
+        out.append(0.5 * (lo + hi))
+    return out[0], out[1]
 
 
 def _dispersion(subject: np.ndarray, credit: np.ndarray, n_subjects: int) -> float:
@@ -397,8 +466,8 @@ def score_residents(residents: ResidentSet, config: ResidentConfig = ResidentCon
     # each group's mean is trusted against the overall rate (empirical Bayes, ``_group_rates``).
     with np.errstate(invalid="ignore", divide="ignore"):
         ybar = np.where(m_g > 0, s_g / np.where(m_g > 0, m_g, 1.0), overall)
-    kt = _answer_kurtosis(residents.subject, credit, w, group, S, G, phi, m, has)
-    fit = _spread(raw0, np.clip(ybar[group], eps, 1 - eps), n_kish, m, kt, group, G, has)
+    kt, t3 = _answer_moments(residents.subject, credit, w, group, S, G, phi, m, has)
+    fit = _spread(raw0, np.clip(ybar[group], eps, 1 - eps), n_kish, m, kt, t3, group, G, has)
     rho = fit.rho if fit is not None else 0.0
     if config.prior_strength is not None:
         kappas = np.array([float(config.prior_strength)])
@@ -429,6 +498,14 @@ def score_residents(residents: ResidentSet, config: ResidentConfig = ResidentCon
     tail = (1 - config.interval_level) / 2
     low = stats.beta.ppf(tail, rate * total, (1 - rate) * total)
     high = stats.beta.ppf(1 - tail, rate * total, (1 - rate) * total)
+    if kappas.size > 1 and not has.all():
+        # without answers a subject's posterior is the prior mixture itself; its quantiles
+        # are computed exactly, once per group (see ``_prior_interval``)
+        need = np.unique(group[~has])
+        mu_g = np.clip(group_rate[need], eps, 1 - eps)
+        g_low, g_high = np.zeros(G), np.ones(G)
+        g_low[need], g_high[need] = _prior_interval(mu_g, var_group[need], kappas, post, config.interval_level)
+        low, high = np.where(has, low, g_low[group]), np.where(has, high, g_high[group])
     kappa = float(kappas[0]) if kappas.size == 1 else float(np.exp(post @ np.log(kappas)))
     return ResidentScores(
         rate=rate, raw_rate=raw, n=n.astype(np.int64), n_effective=n_eff, low=low, high=high,
