@@ -1219,21 +1219,33 @@ def _responses_of(arrays: CycleRatings, mask) -> NDArray[Any]:
     return selected
 
 
-def _distinct_pairs(arrays: CycleRatings, selected) -> tuple[NDArray[Any], NDArray[Any]]:
-    """(rater, ratee) indexes of the distinct pairs among the responses ``selected`` (n_responses,)
-    bool, sorted."""
-    import numpy as np
+class _RaterPairs:
+    """The distinct (rater, ratee) pairs among selections of a cycle's responses: the responses are
+    sorted by pair once, then each selection only picks from them in that order."""
 
-    n = len(arrays.officer_ids)
-    keys = np.unique(arrays.response_rater[selected].astype(np.int64) * n + arrays.response_ratee[selected])
-    return keys // n, keys % n
+    def __init__(self, arrays: CycleRatings):
+        import numpy as np
 
+        self.n = len(arrays.officer_ids)
+        keys = arrays.response_rater.astype(np.int64) * self.n + arrays.response_ratee
+        self.order = np.argsort(keys, kind="stable")
+        self.keys = keys[self.order]
 
-def _distinct_raters(arrays: CycleRatings, selected, n: int):
-    """(n,) int: distinct raters per ratee among the responses ``selected`` (n_responses,) bool."""
-    import numpy as np
+    def of(self, selected) -> tuple[NDArray[Any], NDArray[Any]]:
+        """(rater, ratee) indexes of the distinct pairs among the responses ``selected``
+        (n_responses,) bool, sorted."""
+        import numpy as np
 
-    return np.bincount(_distinct_pairs(arrays, selected)[1], minlength=n)
+        keys = self.keys[selected[self.order]]
+        if len(keys):
+            keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
+        return keys // self.n, keys % self.n
+
+    def raters(self, selected) -> NDArray[Any]:
+        """(n,) int: distinct raters per ratee among the responses ``selected``."""
+        import numpy as np
+
+        return np.bincount(self.of(selected)[1], minlength=self.n)
 
 
 def soft_indicator_values(cycle: Cycle) -> dict:
@@ -1255,25 +1267,26 @@ def soft_indicator_values(cycle: Cycle) -> dict:
     n = len(arrays.officer_ids)
     answered = ~np.isnan(arrays.value)
     others = answered & (arrays.group != RaterGroup.SELF)
-    raw_sum = np.bincount(arrays.ratee[others], arrays.value[others], minlength=n)
-    raw_n = np.bincount(arrays.ratee[others], minlength=n)
+    rated = arrays.ratee[others]
+    raw_sum = np.bincount(rated, arrays.value[others], minlength=n)
+    raw_n = np.bincount(rated, minlength=n)
     raw_mean = np.divide(raw_sum, raw_n, out=np.full(n, np.nan), where=raw_n > 0)
     suspects = np.asarray(scores.suspect_pairs).reshape(-1, 2)
     suspect_as_ratee = np.bincount(suspects[:, 1], minlength=n) if len(suspects) else np.zeros(n, int)
     careless = np.asarray(scores.careless, dtype=bool)
     # a response's group is the same for each of its answers: select responses, not answers
-    answered_response = _responses_of(arrays, answered)
+    answered_response, pairs = _responses_of(arrays, answered), _RaterPairs(arrays)
     group, collab = arrays.response_group, arrays.response_is_collaborator
     careless_raters_of = np.zeros(n, dtype=np.int64)
     if careless.any():
-        raters, ratees = _distinct_pairs(arrays, answered_response & (group != RaterGroup.SELF))
+        raters, ratees = pairs.of(answered_response & (group != RaterGroup.SELF))
         careless_raters_of = np.bincount(ratees[careless[raters]], minlength=n)
     # raters per group as the report counts them (collaborators apart from peers), for the anonymity
     # gate of whoever later views these figures
     selects = {"self": group == RaterGroup.SELF, "peer": (group == RaterGroup.PEER) & ~collab,
                "collaborator": collab, "supervisor": group == RaterGroup.SUPERVISOR,
                "subordinate": group == RaterGroup.SUBORDINATE}
-    rater_counts = {g: _distinct_raters(arrays, answered_response & sel, n) for g, sel in selects.items()}
+    rater_counts = {g: pairs.raters(answered_response & sel) for g, sel in selects.items()}
     # whole columns as Python numbers at once (rounded as _num does), then one dict per officer
     overall, raw, bias, leniency_correction, leniency, down_weighting = (_nums(column) for column in (
         scores.overall, raw_mean, scores.overall - raw_mean, scores.overall_unweighted - raw_mean, scores.leniency,
@@ -1300,12 +1313,12 @@ def soft_indicator_values(cycle: Cycle) -> dict:
     # teamwork: peers and cross-unit collaborators on the 团队协作 items, plain means per ratee
     if TEAMWORK in arrays.competency_codes:
         team = arrays.competency_codes.index(TEAMWORK)
-        mask = answered & (arrays.group == RaterGroup.PEER) & (arrays.item_competency[arrays.item] == team)
+        mask = answered & (arrays.group == RaterGroup.PEER) & (arrays.item_competency == team)[arrays.item]
         t_sum = np.bincount(arrays.ratee[mask], arrays.value[mask], minlength=n)
         t_n = np.bincount(arrays.ratee[mask], minlength=n)
         teamwork_response = _responses_of(arrays, mask)
-        t_raters = _distinct_raters(arrays, teamwork_response, n)
-        c_raters = _distinct_raters(arrays, teamwork_response & collab, n)
+        t_raters = pairs.raters(teamwork_response)
+        c_raters = pairs.raters(teamwork_response & collab)
         # A mean that no outsider may see does not enter the score either: otherwise the total, less
         # the figures shown beside it, would give it away (one peer's teamwork rating, say).
         limits = thresholds(cycle.config)
