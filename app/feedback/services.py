@@ -6,6 +6,7 @@ import math
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, cast
@@ -1044,20 +1045,28 @@ def _answers_of(response_ids: NDArray[Any]) -> tuple[NDArray[Any], ...]:
         return np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.int8)
     layout = _AnswerLayout.of_items(*db.session.execute(select(func.min(InstrumentItem.id),
                                                                func.max(InstrumentItem.id))).one())
-    statement, parts = layout.statement, []
-    for start, end in layout.ranges(response_ids):
-        first, last = int(response_ids[start]), int(response_ids[end - 1])
-        answer_id, offset, item, value = layout.decode(
-            integer_arrays(statement, {"first": first, "last": last, **layout.params}))
+
+    def part(packed, start: int, end: int) -> tuple[NDArray[Any], ...]:
+        """(answer id, index into ``response_ids``, item id, value) of one range's answers."""
+        answer_id, offset, item, value = layout.decode(packed)
         # the range may hold responses of other cycles or not submitted: keep the cycle's own
-        lookup = np.full(last - first + 1, -1, dtype=np.int32)
+        first = int(response_ids[start])
+        lookup = np.full(int(response_ids[end - 1]) - first + 1, -1, dtype=np.int32)
         lookup[response_ids[start:end] - first] = np.arange(start, end, dtype=np.int32)
         position = lookup[offset]
         ours = position >= 0
         if not ours.all():
             answer_id, position, item, value = answer_id[ours], position[ours], item[ours], value[ours]
-        parts.append((answer_id, position, item.astype(np.int32), value.astype(np.int8)))
-    return tuple(_by_id(parts))
+        return answer_id, position, item.astype(np.int32), value.astype(np.int8)
+
+    # a thread takes each range apart while the database reads the next
+    statement, parts = layout.statement, []
+    with ThreadPoolExecutor(max_workers=1) as taking_apart:
+        for start, end in layout.ranges(response_ids):
+            packed = integer_arrays(statement, {"first": int(response_ids[start]), "last": int(response_ids[end - 1]),
+                                                **layout.params})
+            parts.append(taking_apart.submit(part, packed, start, end))
+        return tuple(_by_id([p.result() for p in parts]))
 
 
 @dataclass(frozen=True)
