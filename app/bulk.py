@@ -3,7 +3,8 @@
 A province's score run reads millions of 360 answers and writes tens of thousands of results. A
 SQLAlchemy Row, an ORM object or even the driver's tuple per row costs more than the scoring itself,
 so on PostgreSQL the rows travel as one binary integer array per column (``array_agg``) and the
-results go in through ``COPY`` (JSON written by orjson, large values compressed with lz4).
+results go in through ``COPY`` (JSON written by orjson, large values compressed with lz4, the data
+sent by a thread while the next rows are put together).
 Elsewhere (SQLite) the same calls read and write in plain chunks.
 Every statement carries a fixed number of bound parameters, whatever the size of the data.
 """
@@ -112,6 +113,14 @@ def _int8_array(data: bytes) -> np.ndarray:
     return values["value"].astype(np.int64)
 
 
+def _queued_writer(cursor):
+    """A COPY writer that hands the data to a thread which sends it, so that the rows are put together
+    while the server is busy with the ones before (psycopg's own; imported only on PostgreSQL)."""
+    from psycopg.copy import QueuedLibpqWriter
+
+    return QueuedLibpqWriter(cursor)
+
+
 @cache
 def _raw_loader():
     """A psycopg loader that leaves a value as the bytes the server sent (numpy reads them);
@@ -150,7 +159,7 @@ def insert_rows(table: sa.Table, columns: Sequence[str], rows: Iterable[Sequence
     count = 0
     with _driver(connection).cursor() as cursor:
         previous = _fast_compression(cursor) if any(is_json) else None
-        with cursor.copy(f"COPY {name} ({quoted}) FROM STDIN") as copy:
+        with cursor.copy(f"COPY {name} ({quoted}) FROM STDIN", writer=_queued_writer(cursor)) as copy:
             for row in rows:
                 copy.write_row([v if not j or v is None or isinstance(v, JsonText) else dumps(v)
                                 for v, j in zip(row, is_json, strict=True)])

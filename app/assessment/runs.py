@@ -548,12 +548,14 @@ class _Breakdowns:
             _bools(result.missing[rows, j]), _bools(result.hard_missing[rows, j]), _floats(result.target[rows, j]),
             _floats(result.floor[rows, j]), _floats(result.reference_low[rows, j]),
             _floats(result.reference_high[rows, j]), _bools(result.pooled[rows, j]))]
+        # most entries (hard indicators) have no details: their text without a call to write it
+        subjects = range(first, first + len(texts[0]))
+        texts.append([json_text(d) if (d := details.get((i, j))) else "{}" for i in subjects])
         return [f'{before_raw}{raw},"normalised":{normalised},"weight":{weight},"contribution":{contribution},'
                 f'"shown":{shown},"missing":{missing},"hard_missing":{hard_missing},{middle}"target":{target},'
-                f'"floor":{floor},"worst":{worst},"best":{best},"pooled":{pooled},'
-                f'"details":{json_text(details.get((first + i, j)) or {})}}}'
-                for i, (raw, normalised, weight, contribution, shown, missing, hard_missing, target, floor, worst,
-                        best, pooled) in enumerate(zip(*texts, strict=True))]
+                f'"floor":{floor},"worst":{worst},"best":{best},"pooled":{pooled},"details":{entry_details}}}'
+                for raw, normalised, weight, contribution, shown, missing, hard_missing, target, floor, worst, best,
+                pooled, entry_details in zip(*texts, strict=True)]
 
     def bonus_entry(self, i: int) -> dict | None:
         if self.bonus is None:

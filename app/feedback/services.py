@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, cast
@@ -934,15 +934,21 @@ class CycleRatings:
     relation_is_collaborator: NDArray[Any]
     item_competency: NDArray[Any]
     competency_codes: list[str]
-    # each answer's response, and each response's rater and ratee (indexes into officer_ids): who
-    # rated whom, once per response rather than once per answer
+    # each answer's response, and each response's rater and ratee (indexes into officer_ids), rater
+    # group and collaborator flag: who rated whom, once per response rather than once per answer
     response: NDArray[Any]
     response_rater: NDArray[Any]
     response_ratee: NDArray[Any]
+    response_group: NDArray[Any]
+    response_is_collaborator: NDArray[Any]
 
 
 # Responses per answer query: ~16 answers each, so about 65,000 answers (a few MB) per query.
 RESPONSES_PER_QUERY = 4096
+# The ids of one query's responses span at most 2**RESPONSE_OFFSET_BITS (see _AnswerLayout); an
+# answer is one number while the items' ids span at most PACKED_ITEM_BITS bits.
+RESPONSE_OFFSET_BITS = 16
+PACKED_ITEM_BITS = 16
 
 
 def load_ratings(cycle: Cycle) -> CycleRatings | None:
@@ -951,21 +957,13 @@ def load_ratings(cycle: Cycle) -> CycleRatings | None:
 
     A province has millions of answers: no Python object per answer. The submitted responses
     (rater, ratee, rater group) are read once; the answers (response, item, value) in ranges of
-    response ids, each range one statement with two parameters (see ``app.bulk``); numpy joins them.
+    response ids, each range one statement with a few parameters (see ``app.bulk``); numpy joins them.
     The items' competencies are read separately, once per item. People and items are int32 indexes,
     groups int8 (what ``RatingSet`` keeps, so scoring takes them without a copy).
     """
     import numpy as np
 
-    from ..bulk import integer_arrays
-
-    group = case({relation: int(g) for relation, g in GROUP_INDEX.items()}, value=Assignment.relation)
-    collaborator = case((Assignment.relation == "collaborator", 1), else_=0)
-    responses = integer_arrays(
-        select(Response.id, Assignment.rater_id, Assignment.ratee_id, group, collaborator)
-        .join(Assignment, Assignment.id == Response.assignment_id)
-        .where(Assignment.cycle_id == cycle.id, Assignment.status == "submitted"))
-    responses = responses[:, np.argsort(responses[0], kind="stable")]
+    responses = _submitted_responses(cycle)
     answer_id, position, item_id, value = _answers_of(responses[0])
     del answer_id  # the order is all it was for
     if not len(position):
@@ -979,19 +977,60 @@ def load_ratings(cycle: Cycle) -> CycleRatings | None:
     del item_id
     real = value.astype(np.float64)
     real[value == 0] = np.nan  # 0 = not applicable (NULL)
+    response_group, response_is_collaborator = responses[3].astype(np.int8), responses[4] == 1
     return CycleRatings(
         officer_ids=people.tolist(),
         rater=rater_of[position],
         ratee=ratee_of[position],
         item=item,
-        group=responses[3].astype(np.int8)[position],
+        group=response_group[position],
         value=real,
-        relation_is_collaborator=responses[4, position] == 1,
+        relation_is_collaborator=response_is_collaborator[position],
         **_item_competencies(item_ids),
         response=position,
         response_rater=rater_of,
         response_ratee=ratee_of,
+        response_group=response_group,
+        response_is_collaborator=response_is_collaborator,
     )
+
+
+def _submitted_responses(cycle: Cycle) -> NDArray[Any]:
+    """(5, n) int64, by response id: the cycle's submitted responses' ids, raters, ratees, rater
+    groups and 1 for a cross-unit collaborator (else 0).
+
+    Two plain reads joined by numpy: the cycle's submitted assignments, then the responses of that
+    range of assignment ids. (The database's own join of a province's half a million responses
+    builds a hash table larger than its working memory and costs several times both reads.) The
+    (32-bit) ids travel two to a number, the group and the flag with the assignment's id: the
+    database's work grows with the numbers it packs.
+    """
+    import numpy as np
+
+    from ..bulk import integer_arrays
+
+    group = case({relation: int(g) for relation, g in GROUP_INDEX.items()}, value=Assignment.relation)
+    collaborator = case((Assignment.relation == "collaborator", 1), else_=0)
+    kind, people = integer_arrays(
+        select(sa.cast(Assignment.id, sa.BigInteger) * 8 + group * 2 + collaborator,
+               sa.cast(Assignment.rater_id, sa.BigInteger) * 2**32 + Assignment.ratee_id)
+        .where(Assignment.cycle_id == cycle.id, Assignment.status == "submitted"))
+    if not len(kind):
+        return np.zeros((5, 0), dtype=np.int64)
+    order = np.argsort(kind)  # by assignment id
+    kind, people = kind[order], people[order]
+    assignment_ids = kind >> 3
+    (links,) = integer_arrays(
+        select(sa.cast(Response.id, sa.BigInteger) * 2**32 + Response.assignment_id)
+        .where(Response.assignment_id.between(int(assignment_ids[0]), int(assignment_ids[-1]))))
+    links.sort()  # by response id
+    response_id, assignment_id = links >> 32, links & (2**32 - 1)
+    # the range may hold responses to other cycles' assignments, or to ones not submitted
+    position = np.minimum(np.searchsorted(assignment_ids, assignment_id), len(assignment_ids) - 1)
+    ours = assignment_ids[position] == assignment_id
+    response_id, position = response_id[ours], position[ours]
+    kind, people = kind[position], people[position]
+    return np.stack([response_id, people >> 32, people & (2**32 - 1), (kind >> 1) & 3, kind & 1])
 
 
 def _answers_of(response_ids: NDArray[Any]) -> tuple[NDArray[Any], ...]:
@@ -1001,49 +1040,122 @@ def _answers_of(response_ids: NDArray[Any]) -> tuple[NDArray[Any], ...]:
 
     from ..bulk import integer_arrays
 
-    # Two numbers per answer rather than four: the database's work grows with the values it packs.
-    # ids are 32-bit integers; a value is 1-5, or 0 for not applicable.
-    packed = select(sa.cast(Answer.id, sa.BigInteger) * 2**32 + Answer.response_id,
-                    sa.cast(Answer.item_id, sa.BigInteger) * 8 + func.coalesce(Answer.value, 0)) \
-        .where(Answer.response_id.between(sa.bindparam("first"), sa.bindparam("last")))
-    parts = []
-    for start in range(0, len(response_ids), RESPONSES_PER_QUERY):
-        first, last = response_ids[start], response_ids[min(start + RESPONSES_PER_QUERY, len(response_ids)) - 1]
-        ids, items = integer_arrays(packed, {"first": int(first), "last": int(last)})
-        answer_id, response_id = ids >> 32, ids & (2**32 - 1)
-        # the range may hold responses of other cycles or not submitted: keep the cycle's own
-        position = np.minimum(np.searchsorted(response_ids, response_id), len(response_ids) - 1)
-        ours = response_ids[position] == response_id
-        parts.append((answer_id[ours], position[ours].astype(np.int32), (items[ours] >> 3).astype(np.int32),
-                      (items[ours] & 7).astype(np.int8)))
-    if not parts:
+    if not len(response_ids):
         return np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.int8)
-    columns = [np.concatenate(column) for column in zip(*parts, strict=True)]
-    del parts
-    if len(columns[0]) > 1 and not np.all(columns[0][1:] > columns[0][:-1]):
-        columns = _by_id(columns)
-    return tuple(columns)
+    layout = _AnswerLayout.of_items(*db.session.execute(select(func.min(InstrumentItem.id),
+                                                               func.max(InstrumentItem.id))).one())
+
+    def part(packed, start: int, end: int) -> tuple[NDArray[Any], ...]:
+        """(answer id, index into ``response_ids``, item id, value) of one range's answers."""
+        answer_id, offset, item, value = layout.decode(packed)
+        # the range may hold responses of other cycles or not submitted: keep the cycle's own
+        first = int(response_ids[start])
+        lookup = np.full(int(response_ids[end - 1]) - first + 1, -1, dtype=np.int32)
+        lookup[response_ids[start:end] - first] = np.arange(start, end, dtype=np.int32)
+        position = lookup[offset]
+        ours = position >= 0
+        if not ours.all():
+            answer_id, position, item, value = answer_id[ours], position[ours], item[ours], value[ours]
+        return answer_id, position, item.astype(np.int32), value.astype(np.int8)
+
+    # (Taking a range apart in a thread while the database reads the next one saves less than it costs:
+    # the arrays a thread allocates are freed into its own malloc arena, so the scoring that follows
+    # has to fault in fresh memory, half a second at 50,000 officers.)
+    statement, parts = layout.statement, []
+    for start, end in layout.ranges(response_ids):
+        packed = integer_arrays(statement, {"first": int(response_ids[start]), "last": int(response_ids[end - 1]),
+                                            **layout.params})
+        parts.append(part(packed, start, end))
+    return tuple(_by_id(parts))
 
 
-def _by_id(columns: list[NDArray[Any]]) -> list[NDArray[Any]]:
-    """The columns in the order of the first, unique non-negative ids: each value put in its id's
-    slot of a table no larger than a few times the data, rather than millions of ids sorted (the
-    same order as a stable argsort, in half the time)."""
+@dataclass(frozen=True)
+class _AnswerLayout:
+    """How the answers of a range of responses travel: one 64-bit number per answer (answer id, the
+    response's offset from the first of the range, the item's offset from the lowest item id and the
+    value, 3 bits) while the items' ids span few enough bits; otherwise two (answer id and offset;
+    item id and value). Half the numbers is about half the database's work. Every range spans at
+    most 2**response_bits response ids (a range with other cycles' responses among its own holds
+    fewer of its own)."""
+
+    item_low: int
+    item_bits: int  # 0: two numbers per answer
+
+    @classmethod
+    def of_items(cls, item_low: int | None, item_high: int | None) -> _AnswerLayout:
+        """The layout for items with ids from item_low to item_high (None: no items)."""
+        span_bits = max(int((item_high or 0) - (item_low or 0)).bit_length(), 1)
+        return cls(item_low or 0, span_bits if span_bits <= PACKED_ITEM_BITS else 0)
+
+    @property
+    def response_bits(self) -> int:
+        # packed: the answer id takes the high 32 bits, then offset, item, value in the low 32
+        return min(RESPONSE_OFFSET_BITS, 29 - self.item_bits) if self.item_bits else RESPONSE_OFFSET_BITS
+
+    @property
+    def statement(self) -> sa.Select:
+        offset = sa.cast(Answer.response_id, sa.BigInteger) - sa.bindparam("first", type_=sa.BigInteger)
+        value = func.coalesce(Answer.value, 0)
+        in_range = Answer.response_id.between(sa.bindparam("first"), sa.bindparam("last"))
+        if self.item_bits:
+            item = sa.cast(Answer.item_id, sa.BigInteger) - sa.bindparam("item_low", type_=sa.BigInteger)
+            return select(sa.cast(Answer.id, sa.BigInteger) * 2**32 + offset * 2**(self.item_bits + 3) + item * 8
+                          + value).where(in_range)
+        return select(sa.cast(Answer.id, sa.BigInteger) * 2**32 + offset,
+                      sa.cast(Answer.item_id, sa.BigInteger) * 8 + value).where(in_range)
+
+    @property
+    def params(self) -> dict:
+        return {"item_low": self.item_low} if self.item_bits else {}
+
+    def ranges(self, response_ids: NDArray[Any]) -> list[tuple[int, int]]:
+        """[start, end) slices of the sorted ``response_ids``: at most RESPONSES_PER_QUERY each,
+        spanning fewer than 2**response_bits ids."""
+        import numpy as np
+
+        out, start, span = [], 0, 2**self.response_bits
+        while start < len(response_ids):
+            end = min(start + RESPONSES_PER_QUERY, len(response_ids),
+                      int(np.searchsorted(response_ids, response_ids[start] + span)))
+            out.append((start, end))
+            start = end
+        return out
+
+    def decode(self, packed: NDArray[Any]) -> tuple[NDArray[Any], ...]:
+        """(answer id, response offset, item id, value) of a range's numbers (k, n)."""
+        low = packed[0] & (2**32 - 1)
+        if not self.item_bits:
+            return packed[0] >> 32, low, packed[1] >> 3, packed[1] & 7
+        return (packed[0] >> 32, low >> (self.item_bits + 3), ((low >> 3) & (2**self.item_bits - 1)) + self.item_low,
+                low & 7)
+
+
+def _by_id(parts: Sequence[tuple[NDArray[Any], ...]]) -> list[NDArray[Any]]:
+    """The parts' columns joined in the order of the first, unique non-negative ids (the same order
+    as a stable argsort): as they come when the parts are in order; else each value put straight into
+    its id's slot of a table no larger than a few times the data (rather than millions of ids joined,
+    then sorted)."""
     import numpy as np
 
-    ids = columns[0]
-    low = int(ids.min())
-    span = int(ids.max()) - low + 1
-    if span > 4 * len(ids) + 4096:  # ids too sparse for a table
-        order = np.argsort(ids, kind="stable")
+    ids = [part[0] for part in parts if len(part[0])]
+    n = sum(len(i) for i in ids)
+    in_order = all(bool(np.all(i[1:] > i[:-1])) for i in ids)
+    if in_order and all(a[-1] < b[0] for a, b in zip(ids, ids[1:], strict=False)):
+        return [np.concatenate(column) for column in zip(*parts, strict=True)]
+    low = min(int(i.min()) for i in ids)
+    span = max(int(i.max()) for i in ids) - low + 1
+    if span > 4 * n + 4096:  # ids too sparse for a table
+        columns = [np.concatenate(column) for column in zip(*parts, strict=True)]
+        order = np.argsort(columns[0], kind="stable")
         return [column[order] for column in columns]
-    slot = ids - low
     present = np.zeros(span, dtype=bool)
-    present[slot] = True
+    for i in ids:
+        present[i - low] = True
     out = [np.flatnonzero(present) + low]
-    for column in columns[1:]:
-        table = np.empty(span, dtype=column.dtype)
-        table[slot] = column
+    for k in range(1, len(parts[0])):
+        table = np.empty(span, dtype=parts[0][k].dtype)
+        for part in parts:
+            table[part[0] - low] = part[k]
         out.append(table[present])
     return out
 
@@ -1107,23 +1219,42 @@ def score_ratings(arrays: CycleRatings):
         return score_feedback(ratings)
 
 
-def _distinct_pairs(arrays: CycleRatings, mask) -> tuple[NDArray[Any], NDArray[Any]]:
-    """(rater, ratee) indexes of the distinct pairs among the answers selected by ``mask``, sorted:
-    from the responses those answers belong to, so that only the responses are sorted."""
+def _responses_of(arrays: CycleRatings, mask) -> NDArray[Any]:
+    """(n_responses,) bool: the responses with an answer selected by ``mask`` (n_answers,)."""
     import numpy as np
 
-    n = len(arrays.officer_ids)
     selected = np.zeros(len(arrays.response_rater), dtype=bool)
     selected[arrays.response[mask]] = True
-    keys = np.unique(arrays.response_rater[selected].astype(np.int64) * n + arrays.response_ratee[selected])
-    return keys // n, keys % n
+    return selected
 
 
-def _distinct_raters(arrays: CycleRatings, mask, n: int):
-    """(n,) int: distinct raters per ratee among the answers selected by ``mask``."""
-    import numpy as np
+class _RaterPairs:
+    """The distinct (rater, ratee) pairs among selections of a cycle's responses: the responses are
+    sorted by pair once, then each selection only picks from them in that order."""
 
-    return np.bincount(_distinct_pairs(arrays, mask)[1], minlength=n)
+    def __init__(self, arrays: CycleRatings):
+        import numpy as np
+
+        self.n = len(arrays.officer_ids)
+        keys = arrays.response_rater.astype(np.int64) * self.n + arrays.response_ratee
+        self.order = np.argsort(keys, kind="stable")
+        self.keys = keys[self.order]
+
+    def of(self, selected) -> tuple[NDArray[Any], NDArray[Any]]:
+        """(rater, ratee) indexes of the distinct pairs among the responses ``selected``
+        (n_responses,) bool, sorted."""
+        import numpy as np
+
+        keys = self.keys[selected[self.order]]
+        if len(keys):
+            keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
+        return keys // self.n, keys % self.n
+
+    def raters(self, selected) -> NDArray[Any]:
+        """(n,) int: distinct raters per ratee among the responses ``selected``."""
+        import numpy as np
+
+        return np.bincount(self.of(selected)[1], minlength=self.n)
 
 
 def soft_indicator_values(cycle: Cycle) -> dict:
@@ -1145,23 +1276,26 @@ def soft_indicator_values(cycle: Cycle) -> dict:
     n = len(arrays.officer_ids)
     answered = ~np.isnan(arrays.value)
     others = answered & (arrays.group != RaterGroup.SELF)
-    raw_sum = np.bincount(arrays.ratee[others], arrays.value[others], minlength=n)
-    raw_n = np.bincount(arrays.ratee[others], minlength=n)
+    rated = arrays.ratee[others]
+    raw_sum = np.bincount(rated, arrays.value[others], minlength=n)
+    raw_n = np.bincount(rated, minlength=n)
     raw_mean = np.divide(raw_sum, raw_n, out=np.full(n, np.nan), where=raw_n > 0)
     suspects = np.asarray(scores.suspect_pairs).reshape(-1, 2)
     suspect_as_ratee = np.bincount(suspects[:, 1], minlength=n) if len(suspects) else np.zeros(n, int)
     careless = np.asarray(scores.careless, dtype=bool)
+    # a response's group is the same for each of its answers: select responses, not answers
+    answered_response, pairs = _responses_of(arrays, answered), _RaterPairs(arrays)
+    group, collab = arrays.response_group, arrays.response_is_collaborator
     careless_raters_of = np.zeros(n, dtype=np.int64)
     if careless.any():
-        raters, ratees = _distinct_pairs(arrays, others)
+        raters, ratees = pairs.of(answered_response & (group != RaterGroup.SELF))
         careless_raters_of = np.bincount(ratees[careless[raters]], minlength=n)
     # raters per group as the report counts them (collaborators apart from peers), for the anonymity
     # gate of whoever later views these figures
-    collab = arrays.relation_is_collaborator
-    selects = {"self": arrays.group == RaterGroup.SELF, "peer": (arrays.group == RaterGroup.PEER) & ~collab,
-               "collaborator": collab, "supervisor": arrays.group == RaterGroup.SUPERVISOR,
-               "subordinate": arrays.group == RaterGroup.SUBORDINATE}
-    rater_counts = {g: _distinct_raters(arrays, answered & sel, n) for g, sel in selects.items()}
+    selects = {"self": group == RaterGroup.SELF, "peer": (group == RaterGroup.PEER) & ~collab,
+               "collaborator": collab, "supervisor": group == RaterGroup.SUPERVISOR,
+               "subordinate": group == RaterGroup.SUBORDINATE}
+    rater_counts = {g: pairs.raters(answered_response & sel) for g, sel in selects.items()}
     # whole columns as Python numbers at once (rounded as _num does), then one dict per officer
     overall, raw, bias, leniency_correction, leniency, down_weighting = (_nums(column) for column in (
         scores.overall, raw_mean, scores.overall - raw_mean, scores.overall_unweighted - raw_mean, scores.leniency,
@@ -1188,28 +1322,30 @@ def soft_indicator_values(cycle: Cycle) -> dict:
     # teamwork: peers and cross-unit collaborators on the 团队协作 items, plain means per ratee
     if TEAMWORK in arrays.competency_codes:
         team = arrays.competency_codes.index(TEAMWORK)
-        mask = answered & (arrays.group == RaterGroup.PEER) & (arrays.item_competency[arrays.item] == team)
+        mask = answered & (arrays.group == RaterGroup.PEER) & (arrays.item_competency == team)[arrays.item]
         t_sum = np.bincount(arrays.ratee[mask], arrays.value[mask], minlength=n)
         t_n = np.bincount(arrays.ratee[mask], minlength=n)
-        t_raters = _distinct_raters(arrays, mask, n)
-        c_raters = _distinct_raters(arrays, mask & arrays.relation_is_collaborator, n)
+        teamwork_response = _responses_of(arrays, mask)
+        t_raters = pairs.raters(teamwork_response)
+        c_raters = pairs.raters(teamwork_response & collab)
         # A mean that no outsider may see does not enter the score either: otherwise the total, less
         # the figures shown beside it, would give it away (one peer's teamwork rating, say).
         limits = thresholds(cycle.config)
         visible: dict[tuple[int, int], bool] = {}  # the gate's answer depends on the two counts alone
-        for j in np.flatnonzero(t_n):
+        sums, answers, raters, collaborators = t_sum.tolist(), t_n.tolist(), t_raters.tolist(), c_raters.tolist()
+        for j in np.flatnonzero(t_n).tolist():
             officer_id = arrays.officer_ids[j]
-            groups = {"peer": int(t_raters[j] - c_raters[j]), "collaborator": int(c_raters[j])}
+            groups = {"peer": raters[j] - collaborators[j], "collaborator": collaborators[j]}
             key = (groups["peer"], groups["collaborator"])
             if key not in visible:
                 visible[key] = pooled_visible(groups, ("peer", "collaborator"), limits, OUTSIDER)
             if not visible[key]:
                 continue
-            mean = _num(t_sum[j] / t_n[j])
+            mean = _num(sums[j] / answers[j])
             out["teamwork_peer"]["values"][officer_id] = mean
             out["teamwork_peer"]["details"][officer_id] = {
-                "mean": mean, "answers": int(t_n[j]), "raters": int(t_raters[j]),
-                "collaborators": int(c_raters[j]), "rater_groups": groups,
+                "mean": mean, "answers": answers[j], "raters": raters[j],
+                "collaborators": collaborators[j], "rater_groups": groups,
             }
     return out
 

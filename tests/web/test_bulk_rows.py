@@ -99,6 +99,12 @@ def test_answers_put_in_id_order_as_a_stable_sort_would():
         other = rng.integers(0, 100, len(ids)).astype(np.int32)
         small = rng.integers(0, 6, len(ids)).astype(np.int8)
         order = np.argsort(ids, kind="stable")
-        got = _by_id([ids, other, small])
-        for column, expected in zip(got, (ids[order], other[order], small[order]), strict=True):
-            assert column.dtype == expected.dtype and np.array_equal(column, expected)
+        for cuts in ([], [1, 2, 200], [0, len(ids) // 2]):  # as read: in parts, some empty
+            bounds = [0, *cuts, len(ids)]
+            parts = [(ids[a:b], other[a:b], small[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
+            got = _by_id(parts)
+            for column, expected in zip(got, (ids[order], other[order], small[order]), strict=True):
+                assert column.dtype == expected.dtype and np.array_equal(column, expected)
+    ids = np.arange(100, dtype=np.int64)  # in order already: joined as they come
+    got = _by_id([(ids[:30], ids[:30] * 2), (ids[30:30], ids[30:30]), (ids[30:], ids[30:] * 2)])
+    assert np.array_equal(got[0], ids) and np.array_equal(got[1], ids * 2)

@@ -212,6 +212,10 @@ def test_soft_indicators_read_in_ranges_count_only_submitted_answers(app, monkey
     for size in (1, 3):
         monkeypatch.setattr(services, "RESPONSES_PER_QUERY", size)
         assert figures() == whole
+    # ranges cut by their span of response ids too; answers as two numbers each (items spread wide)
+    for name, value in (("RESPONSES_PER_QUERY", 4096), ("RESPONSE_OFFSET_BITS", 1), ("PACKED_ITEM_BITS", 0)):
+        monkeypatch.setattr(services, name, value)
+        assert figures() == whole
     submitted = {}
     for rater, ratee, relation in set(rows) - drafts:
         if relation != "self":
@@ -220,3 +224,26 @@ def test_soft_indicators_read_in_ranges_count_only_submitted_answers(app, monkey
         raters = details["raters"]
         assert raters["peer"] + raters["collaborator"] + raters["supervisor"] + raters["subordinate"] \
             == len(submitted[ratee])
+
+
+def test_answer_ranges_hold_few_responses_and_span_few_ids():
+    import numpy as np
+
+    ids = np.array([1, 2, 3, 10, 11, 40, 41, 42, 43, 44, 45, 46, 47, 1000], dtype=np.int64)
+    layout = services._AnswerLayout.of_items(5, 5 + 2**20)  # items spread past the packed layout's bits
+    assert layout.item_bits == 0 and layout.params == {}
+    packed = services._AnswerLayout.of_items(5, 100)
+    assert packed.item_bits == 7 and packed.params == {"item_low": 5}
+    assert services._AnswerLayout.of_items(None, None).item_bits == 1  # no items yet
+    for lay in (layout, packed):
+        ranges = lay.ranges(ids)
+        assert ranges[0][0] == 0 and ranges[-1][1] == len(ids)
+        assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:], strict=False))
+        assert all(end - start <= services.RESPONSES_PER_QUERY for start, end in ranges)
+        assert all(ids[end - 1] - ids[start] < 2**lay.response_bits for start, end in ranges)
+    narrow = services._AnswerLayout(item_low=0, item_bits=16)  # 16 + 3 bits: 13 left for the offset
+    assert narrow.response_bits == 13
+    # a packed number as the database makes it: answer id, response offset, item offset, value
+    number = np.array([[(123 << 32) + (4 << 10) + (90 << 3) + 5]], dtype=np.int64)
+    answer_id, offset, item, value = packed.decode(number)
+    assert (answer_id[0], offset[0], item[0], value[0]) == (123, 4, 95, 5)
