@@ -24,6 +24,13 @@ def _flag(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _cache_redis_url() -> str:
+    url = os.environ.get("CACHE_REDIS_URL", "").strip()
+    if url.lower() == "off":
+        return ""
+    return url or os.environ.get("JOBS_REDIS_URL", "")
+
+
 def load_config(instance_path: str) -> dict:
     """Build the configuration mapping from environment variables."""
     env = os.environ.get("KAOPING_ENV", "production").strip().lower()
@@ -86,8 +93,8 @@ def load_config(instance_path: str) -> dict:
         # win the cores over a score run's numpy and JSON; 0 leaves it at the web's priority.
         "JOBS_WORKER_NICE": int(os.environ.get("JOBS_WORKER_NICE", "10") or 0),
         # Costly figures every web process shows (app.sharedcache) are computed once for the installation
-        # and kept in this Redis; empty: each process computes its own.
-        "CACHE_REDIS_URL": os.environ.get("CACHE_REDIS_URL", "").strip() or os.environ.get("JOBS_REDIS_URL", ""),
+        # and kept in this Redis; empty: the jobs' Redis; "off": each process computes its own.
+        "CACHE_REDIS_URL": _cache_redis_url(),
         # Rows of a file read in a request, and of a file imported by a job (uploads, the CLI, the
         # API's files); 0: the defaults of app.tabular (20,000 and 500,000).
         "IMPORT_MAX_ROWS": int(os.environ.get("IMPORT_MAX_ROWS", "0") or 0),

@@ -4,8 +4,8 @@ than once per process.
 
 Each value is kept under a fingerprint of its inputs (``key``), which the caller reads cheaply on
 every use. A process keeps the value it last saw in memory; with Redis (``CACHE_REDIS_URL``, by
-default ``JOBS_REDIS_URL``) it is also shared: a process that finds its memory out of date takes the
-shared value when its fingerprint matches, else one process (a lock in Redis) computes it while the
+default ``JOBS_REDIS_URL``; ``off`` keeps values per process) it is also shared: a process that
+finds its memory out of date takes the shared value when its fingerprint matches, else one process (a lock in Redis) computes it while the
 others wait for it instead of each computing the same figures at once (four gunicorn workers each
 paid 1.2 s of CPU, 4–5 s of waiting, on their first station dashboard of a deadline rush). The
 worker fills them ahead of the pages (``app.jobs.worker``); it runs at a lower CPU priority, so it
@@ -82,7 +82,7 @@ def cached(name: str, ident: Any, key: tuple, compute: Callable[[], T], wait: fl
     found = memory.get(ident)
     if found is not None and found[0] == key:
         return found[1]
-    with _process_lock(name):  # one thread of the process fills; the others wait for its value
+    with _process_lock(f"{name}:{ident}"):  # one thread fills a value; the others wait for it
         found = memory.get(ident)
         if found is not None and found[0] == key:
             return found[1]

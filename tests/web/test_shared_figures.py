@@ -98,3 +98,41 @@ def test_the_worker_runs_below_the_webs_cpu_priority(app, database_url, tmp_path
     assert result.exit_code == 0, result.output
     assert asked == [5] and "nice 7" in result.output
     assert worker.lower_priority(0) == 7 and asked == [5, 0]  # 0: asks its niceness, changes nothing
+
+
+def test_off_keeps_figures_per_process_even_with_the_jobs_redis(monkeypatch):
+    from app.config import _cache_redis_url
+
+    monkeypatch.setenv("JOBS_REDIS_URL", REDIS)
+    monkeypatch.setenv("CACHE_REDIS_URL", "off")
+    assert _cache_redis_url() == ""
+    monkeypatch.setenv("CACHE_REDIS_URL", "")
+    assert _cache_redis_url() == REDIS  # empty: the jobs' Redis
+    monkeypatch.delenv("JOBS_REDIS_URL")
+    assert _cache_redis_url() == ""
+
+
+def test_two_cycles_figures_are_filled_side_by_side(app, ctx):
+    # a thread filling one cycle's figures does not hold up another cycle's: the first fill
+    # waits for the second to have run, which with one lock per figure name it never could
+    import threading
+
+    from app.sharedcache import cached
+
+    started, second_ran, seen = threading.Event(), threading.Event(), []
+
+    def first():
+        started.set()
+        seen.append(second_ran.wait(10))
+        return "first"
+
+    def fill_first():
+        with app.app_context():
+            cached("test_side_by_side", 1, ("k",), first)
+
+    thread = threading.Thread(target=fill_first)
+    thread.start()
+    assert started.wait(10)
+    assert cached("test_side_by_side", 2, ("k",), lambda: second_ran.set() or "second") == "second"
+    thread.join(10)
+    assert seen == [True]
