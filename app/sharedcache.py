@@ -5,9 +5,10 @@ than once per process.
 Each value is kept under a fingerprint of its inputs (``key``), which the caller reads cheaply on
 every use. A process keeps the value it last saw in memory; with Redis (``CACHE_REDIS_URL``, by
 default ``JOBS_REDIS_URL``; ``off`` keeps values per process) it is also shared: a process that
-finds its memory out of date takes the shared value when its fingerprint matches, else one process (a lock in Redis) computes it while the
-others wait for it instead of each computing the same figures at once (four gunicorn workers each
-paid 1.2 s of CPU, 4–5 s of waiting, on their first station dashboard of a deadline rush). The
+finds its memory out of date takes the shared value when its fingerprint matches, else one process
+(a lock in Redis) computes it while the others wait for it instead of each computing the same
+figures at once (four gunicorn workers each paid 1.2 s of CPU, 4–5 s of waiting, on their first
+station dashboard of a deadline rush). The
 worker fills them ahead of the pages (``app.jobs.worker``); it runs at a lower CPU priority, so it
 never holds the lock a page would wait on (``mark_background``): a page that finds no value computes
 it rather than wait for a process the web's own requests slow down. Without Redis (the embedded
