@@ -165,11 +165,8 @@ def test_spread_weights_are_its_confidence_distribution(rho, at_zero):
     assert w @ r == pytest.approx(expected, rel=0.2, abs=1e-3)
 
 
-def test_spread_error_does_not_follow_the_estimate(monkeypatch):
-    # the sandwich standard error came from the same few large deviations that push the
-    # estimate up (correlation 0.6 over these draws): a draw that found too little spread
-    # also claimed to know it too well. The model-based one, read at a fixed spread, does not
-    # follow the estimate, and it is on the safe side of the estimates' real scatter.
+def _spread_fits(monkeypatch, draws, **case):
+    """The spread's fit of each of ``draws`` resident cases."""
     import scoring.residents as residents
 
     fits = []
@@ -181,8 +178,17 @@ def test_spread_error_does_not_follow_the_estimate(monkeypatch):
         return fit
 
     monkeypatch.setattr(residents, "_spread", keep)
-    for seed in range(30):
-        score_residents(resident_case(seed=seed, n_stations=20).residents)
+    for seed in range(draws):
+        score_residents(resident_case(seed=seed, **case).residents)
+    return fits
+
+
+def test_spread_error_does_not_follow_the_estimate(monkeypatch):
+    # the sandwich standard error came from the same few large deviations that push the
+    # estimate up (correlation 0.6 over these draws): a draw that found too little spread
+    # also claimed to know it too well. The model-based one, read at a fixed spread, does not
+    # follow the estimate, and it is on the safe side of the estimates' real scatter.
+    fits = _spread_fits(monkeypatch, 30, n_stations=20)
     rho = np.array([f.rho for f in fits])
     se = np.array([f.se(np.array([0.025]))[0] for f in fits])  # the generator's spread is about 0.025
     assert np.corrcoef(rho, se)[0, 1] < 0.3
@@ -215,19 +221,7 @@ def test_spread_error_counts_what_a_station_mean_does_to_all_its_officers(monkey
     # times the real scatter; with it, 1.2 times.
     import dataclasses
 
-    import scoring.residents as residents
-
-    fits = []
-    spread = residents._spread
-
-    def keep(*args):
-        fit = spread(*args)
-        fits.append(fit)
-        return fit
-
-    monkeypatch.setattr(residents, "_spread", keep)
-    for seed in range(60):
-        score_residents(resident_case(seed=seed, mean_answers=1.0).residents)
+    fits = _spread_fits(monkeypatch, 60, mean_answers=1.0)
     rho = np.array([f.rho for f in fits])
     at = np.array([0.025])  # the generator's spread
     se = np.array([f.se(at)[0] for f in fits])
