@@ -181,3 +181,37 @@ def test_the_cycle_page_links_to_a_running_score_run(app, client, auth):
         job_id = job.id
     page = client.get(f"/admin/cycles/{ids['cycle']}").get_data(as_text=True)
     assert "正在计算：计算民警层级" in page and f"/jobs/{job_id}" in page
+
+
+def test_a_bare_rq_worker_builds_the_app_once_and_runs_the_job(app, database_url, tmp_path, monkeypatch):
+    # `rq worker` outside the app (no app context): perform builds the app once per process
+    from rq import SimpleWorker
+
+    import app as package
+    from app.jobs import worker
+    from app.jobs.services import rq_queue
+
+    url = "redis://127.0.0.1:6379/0"
+    redis_or_skip(url)
+    queued = make_test_app(database_url, tmp_path, JOBS_BACKEND="", JOBS_REDIS_URL=url,
+                           JOBS_QUEUE=f"kaoping-test-{uuid.uuid4().hex}")
+    built = []
+    monkeypatch.setattr(package, "create_app", lambda: built.append(1) or queued)
+    monkeypatch.setattr(worker, "_app", None)
+    ids = _world(queued)
+    with queued.app_context():
+        job_ids = []
+        for key in ("a", "b"):
+            job = enqueue("score_run", f"cycle:{ids['cycle']}:{key}", cycle_id=ids["cycle"])
+            db.session.commit()
+            job_ids.append(job.id)
+        queue = rq_queue()
+        db.session.remove()
+    try:
+        SimpleWorker([queue], connection=queue.connection).work(burst=True, with_scheduler=False)
+    finally:
+        queue.delete(delete_jobs=True)
+    assert built == [1]  # two jobs, one app
+    for job_id in job_ids:
+        job = wait_for_job(queued, job_id, seconds=1)
+        assert job.state == "succeeded" and job.progress == 100, job.error
