@@ -145,8 +145,10 @@ class ResidentScores:
 @dataclass(frozen=True)
 class _SpreadFit:
     """The moment estimate of the spread ``rho`` and what its standard error needs at any
-    candidate spread ``r``: ``se(r) = sqrt(sum_i c_i V_i(r)) / den`` with
-    ``V_i(r) = 2 (A_i + r B_i)^2 + kt_i`` (see ``_spread``)."""
+    candidate spread ``r``: ``se(r) = sqrt(sum_i c_i V_i(r) + s0 + r s1) / den`` with
+    ``V_i(r) = 2 (A_i + r B_i)^2 + kt_i`` and ``(s0, s1) = shared``, what the answers of a
+    station do to all of its officers' terms at once (see ``_spread``). The station part may
+    lower the variance, never below a quarter of the officers' own."""
 
     rho: float
     c: np.ndarray  # (n,) wgt_i^2 mq_i^2
@@ -154,15 +156,12 @@ class _SpreadFit:
     B: np.ndarray  # (n,)
     kt: np.ndarray  # (n,)
     den: float
-    slope: np.ndarray  # (G,) how far a group's numerator moves with its mean, see ``_spread``
-    mean_var: tuple[np.ndarray, np.ndarray]  # (G,) x2: variance of the group's mean is v0 + r v1
-    cov3: np.ndarray  # (G,) covariance of the squared deviations with the group's mean
+    shared: tuple[float, float]  # (s0, s1): the stations' part of the numerator's variance, s0 + r s1
 
     def se(self, r: np.ndarray) -> np.ndarray:
         r = np.atleast_1d(np.asarray(r, float))
         v = _squared_deviation_var(self.A[None, :], self.B[None, :], self.kt[None, :], r[:, None]) @ self.c
-        v0, v1 = self.mean_var
-        shared = (self.slope**2 * v0 - 2 * self.slope * self.cov3).sum() + r * (self.slope**2 * v1).sum()
+        shared = self.shared[0] + r * self.shared[1]
         return np.asarray(np.sqrt(np.maximum(v + shared, 0.25 * v)) / self.den)
 
 
@@ -252,8 +251,9 @@ def _spread(raw: np.ndarray, mu: np.ndarray, n_kish: np.ndarray, m: np.ndarray, 
     cov3 = np.bincount(group, w_all * ((1 - h) ** 2 * h * t + h3t[group] - h**3 * t), minlength=n_groups)
     v0 = np.bincount(group, h * h * mq_all * inv_n, minlength=n_groups)
     v1 = np.bincount(group, h * h * mq_all * (1 - inv_n), minlength=n_groups)
+    shared = (float(np.sum(slope**2 * v0 - 2 * slope * cov3)), float(np.sum(slope**2 * v1)))
     return _SpreadFit(rho=new, c=wgt**2 * mq**2, A=A_u, B=B_u, kt=kt_u, den=float(np.sum(wgt * mq * B_u)),
-                      slope=slope, mean_var=(v0, v1), cov3=cov3)
+                      shared=shared)
 
 
 def _answer_moments(subject: np.ndarray, credit: np.ndarray, weight: np.ndarray, group: np.ndarray,

@@ -146,8 +146,8 @@ def _constant_se_fit(rho, se):
     from scoring.residents import _SpreadFit
 
     none = np.zeros(1)
-    return _SpreadFit(rho=rho, c=np.ones(1), A=np.ones(1), B=none, kt=none, den=np.sqrt(2.0) / se, slope=none,
-                      mean_var=(none, none), cov3=none)
+    return _SpreadFit(rho=rho, c=np.ones(1), A=np.ones(1), B=none, kt=none, den=np.sqrt(2.0) / se,
+                      shared=(0.0, 0.0))
 
 
 @pytest.mark.parametrize("rho, at_zero", [(0.0, 0.5), (-0.02, 0.841), (0.1, 0.0)])
@@ -225,7 +225,7 @@ def test_spread_error_counts_what_a_station_mean_does_to_all_its_officers(monkey
     rho = np.array([f.rho for f in fits])
     at = np.array([0.025])  # the generator's spread
     se = np.array([f.se(at)[0] for f in fits])
-    alone = np.array([dataclasses.replace(f, slope=np.zeros_like(f.slope)).se(at)[0] for f in fits])
+    alone = np.array([dataclasses.replace(f, shared=(0.0, 0.0)).se(at)[0] for f in fits])
     # real scatter / claimed: 0.70 without the term, 0.81 with it (0.85 over 150 draws)
     assert rho.std() / alone.mean() < 0.76 < rho.std() / se.mean() < 1.1
 
