@@ -46,7 +46,7 @@ def main() -> None:
         for column in COLUMNS:
             rows = conn.execute(sa.text(
                 f"SELECT x.level, coalesce(x.unit_id, x.officer_id), x.{column}, y.{column} "
-                "FROM score_result x FULL JOIN score_result y ON y.run_id = :b AND x.level = y.level "
+                "FROM score_result x LEFT JOIN score_result y ON y.run_id = :b AND x.level = y.level "
                 "AND coalesce(x.unit_id, x.officer_id) = coalesce(y.unit_id, y.officer_id) "
                 f"WHERE x.run_id = :a AND (y.id IS NULL OR x.{column} IS DISTINCT FROM y.{column}) "
                 "ORDER BY 1, 2"), {"a": a, "b": b}).all()
